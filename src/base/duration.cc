@@ -1,0 +1,57 @@
+#include "aztp/base/duration.h"
+
+namespace aztp {
+
+namespace {
+constexpr int64_t kMaxSeconds = int64_t{100} * 366 * 86400;
+}
+
+Result<int64_t> ParseDuration(std::string_view text) {
+  auto bad = [&] {
+    return Error(Code::kInvalidArgument,
+                 "invalid duration (want e.g. 90s, 15m, 1h, 30d)");
+  };
+  if (text.size() < 2 || text.size() > 16) return bad();
+  int64_t unit = 0;
+  switch (text.back()) {
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    default:
+      return bad();
+  }
+  std::string_view digits = text.substr(0, text.size() - 1);
+  if (digits[0] == '0') return bad();
+  int64_t n = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return bad();
+    n = n * 10 + (c - '0');
+    if (n > kMaxSeconds) return bad();
+  }
+  if (n * unit > kMaxSeconds) return bad();
+  return n * unit;
+}
+
+std::string FormatDuration(int64_t seconds) {
+  if (seconds > 0 && seconds % 86400 == 0) {
+    return std::to_string(seconds / 86400) + "d";
+  }
+  if (seconds > 0 && seconds % 3600 == 0) {
+    return std::to_string(seconds / 3600) + "h";
+  }
+  if (seconds > 0 && seconds % 60 == 0) {
+    return std::to_string(seconds / 60) + "m";
+  }
+  return std::to_string(seconds) + "s";
+}
+
+}  // namespace aztp

@@ -1,0 +1,70 @@
+#include "aztp/base/error.h"
+
+namespace aztp {
+
+std::string_view ReasonString(Code code) {
+  switch (code) {
+    case Code::kMalformed:
+      return "malformed";
+    case Code::kTooLarge:
+      return "too_large";
+    case Code::kAlgNotAllowed:
+      return "alg_not_allowed";
+    case Code::kBadSignature:
+      return "bad_signature";
+    case Code::kUntrustedTrustDomain:
+      return "untrusted_trust_domain";
+    case Code::kSvidInvalid:
+      return "svid_invalid";
+    case Code::kIssuerMismatch:
+      return "issuer_mismatch";
+    case Code::kExpired:
+      return "expired";
+    case Code::kNotYetValid:
+      return "not_yet_valid";
+    case Code::kLifetimeExceeded:
+      return "lifetime_exceeded";
+    case Code::kBrokenLink:
+      return "broken_link";
+    case Code::kSubjectMismatch:
+      return "subject_mismatch";
+    case Code::kDepthExceeded:
+      return "depth_exceeded";
+    case Code::kCapabilityEscalation:
+      return "capability_escalation";
+    case Code::kConstraintViolation:
+      return "constraint_violation";
+    case Code::kAudienceMismatch:
+      return "audience_mismatch";
+    case Code::kPeerMismatch:
+      return "peer_mismatch";
+    case Code::kRequestMismatch:
+      return "request_mismatch";
+    case Code::kReplay:
+      return "replay";
+    case Code::kRevoked:
+      return "revoked";
+    case Code::kPolicyDenied:
+      return "policy_denied";
+    case Code::kInvalidArgument:
+      return "invalid_argument";
+    case Code::kNotFound:
+      return "not_found";
+    case Code::kUnsupported:
+      return "unsupported";
+    case Code::kIo:
+      return "io_error";
+    case Code::kInternal:
+      return "internal";
+  }
+  return "internal";
+}
+
+Error Error::WithContext(std::string_view context) const {
+  std::string m(context);
+  m += ": ";
+  m += message_;
+  return Error(code_, std::move(m));
+}
+
+}  // namespace aztp

@@ -1,0 +1,1 @@
+#include "aztp/base/result.h"
