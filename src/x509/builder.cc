@@ -1,0 +1,150 @@
+#include "aztp/x509/builder.h"
+
+#include "aztp/crypto/digest.h"
+#include "internal/ossl.h"
+
+namespace aztp {
+
+using internal::OpensslError;
+using internal::OsslPtr;
+
+namespace {
+
+const EVP_MD* DigestForKey(KeyType type) {
+  switch (type) {
+    case KeyType::kEcP384:
+      return EVP_sha384();
+    case KeyType::kEd25519:
+      return nullptr;
+    default:
+      return EVP_sha256();
+  }
+}
+
+Status AddExtension(X509* cert, X509V3_CTX* ctx, int nid,
+                    const std::string& value) {
+  OsslPtr<X509_EXTENSION> ext(
+      X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str()));
+  if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) {
+    return OpensslError(Code::kInternal, "adding certificate extension");
+  }
+  return Ok();
+}
+
+Status SetRandomSerial(X509* cert) {
+  AZTP_ASSIGN_OR_RETURN(Bytes serial, RandomBytes(16));
+  serial[0] &= 0x7f;  // positive
+  serial[0] |= 0x40;  // 16 significant bytes
+  OsslPtr<BIGNUM> bn(BN_bin2bn(serial.data(), 16, nullptr));
+  if (!bn ||
+      BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) == nullptr) {
+    return OpensslError(Code::kInternal, "setting serial");
+  }
+  return Ok();
+}
+
+std::string KeyUsageText(unsigned bits, bool critical) {
+  std::string out = critical ? "critical" : "";
+  auto add = [&](unsigned bit, const char* name) {
+    if (!(bits & bit)) return;
+    if (!out.empty()) out += ",";
+    out += name;
+  };
+  add(kKuDigitalSignature, "digitalSignature");
+  add(kKuKeyEncipherment, "keyEncipherment");
+  add(kKuKeyAgreement, "keyAgreement");
+  add(kKuKeyCertSign, "keyCertSign");
+  add(kKuCrlSign, "cRLSign");
+  return out;
+}
+
+}  // namespace
+
+Result<Certificate> SignCertificate(const CertificateTemplate& tmpl,
+                                    const PublicKey& subject_key,
+                                    const Certificate* issuer,
+                                    const PrivateKey& issuer_key) {
+  OsslPtr<X509> cert(X509_new());
+  if (!cert || X509_set_version(cert.get(), 2) != 1) {
+    return OpensslError(Code::kInternal, "allocating certificate");
+  }
+  AZTP_RETURN_IF_ERROR(SetRandomSerial(cert.get()));
+  X509_NAME* subject = X509_get_subject_name(cert.get());
+  auto add_name = [&](const char* field, const std::string& value) {
+    return X509_NAME_add_entry_by_txt(
+        subject, field, MBSTRING_UTF8,
+        reinterpret_cast<const unsigned char*>(value.data()),
+        static_cast<int>(value.size()), -1, 0);
+  };
+  if (add_name("O", "aztp") != 1 ||
+      (!tmpl.common_name.empty() && add_name("CN", tmpl.common_name) != 1)) {
+    return OpensslError(Code::kInternal, "setting subject");
+  }
+  X509* issuer_x509 = issuer != nullptr ? issuer->x509() : cert.get();
+  if (X509_set_issuer_name(cert.get(), X509_get_subject_name(issuer_x509)) !=
+          1 ||
+      ASN1_TIME_set(X509_getm_notBefore(cert.get()),
+                    static_cast<time_t>(tmpl.not_before)) == nullptr ||
+      ASN1_TIME_set(X509_getm_notAfter(cert.get()),
+                    static_cast<time_t>(tmpl.not_after)) == nullptr ||
+      X509_set_pubkey(cert.get(), subject_key.evp()) != 1) {
+    return OpensslError(Code::kInternal, "setting certificate fields");
+  }
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, issuer_x509, cert.get(), nullptr, nullptr, 0);
+  if (tmpl.ca.has_value()) {
+    AZTP_RETURN_IF_ERROR(
+        AddExtension(cert.get(), &ctx, NID_basic_constraints,
+                     *tmpl.ca ? "critical,CA:TRUE" : "critical,CA:FALSE"));
+  }
+  if (tmpl.key_usage != 0) {
+    AZTP_RETURN_IF_ERROR(
+        AddExtension(cert.get(), &ctx, NID_key_usage,
+                     KeyUsageText(tmpl.key_usage, tmpl.key_usage_critical)));
+  }
+  if (tmpl.eku_server_auth || tmpl.eku_client_auth) {
+    std::string eku;
+    if (tmpl.eku_server_auth) eku = "serverAuth";
+    if (tmpl.eku_client_auth) eku += eku.empty() ? "clientAuth" : ",clientAuth";
+    AZTP_RETURN_IF_ERROR(
+        AddExtension(cert.get(), &ctx, NID_ext_key_usage, eku));
+  }
+  AZTP_RETURN_IF_ERROR(
+      AddExtension(cert.get(), &ctx, NID_subject_key_identifier, "hash"));
+  if (issuer != nullptr) {
+    AZTP_RETURN_IF_ERROR(AddExtension(
+        cert.get(), &ctx, NID_authority_key_identifier, "keyid:always"));
+  }
+  if (!tmpl.uri_sans.empty()) {
+    // Build the GENERAL_NAMES directly so no value is ever interpreted as
+    // configuration syntax.
+    OsslPtr<GENERAL_NAMES> names(sk_GENERAL_NAME_new_null());
+    if (!names) return OpensslError(Code::kInternal, "subjectAltName");
+    for (const auto& uri : tmpl.uri_sans) {
+      GENERAL_NAME* gn = GENERAL_NAME_new();
+      ASN1_IA5STRING* s = ASN1_IA5STRING_new();
+      if (gn == nullptr || s == nullptr ||
+          ASN1_STRING_set(s, uri.data(), static_cast<int>(uri.size())) != 1) {
+        GENERAL_NAME_free(gn);
+        ASN1_IA5STRING_free(s);
+        return OpensslError(Code::kInternal, "subjectAltName");
+      }
+      GENERAL_NAME_set0_value(gn, GEN_URI, s);
+      if (sk_GENERAL_NAME_push(names.get(), gn) == 0) {
+        GENERAL_NAME_free(gn);
+        return OpensslError(Code::kInternal, "subjectAltName");
+      }
+    }
+    if (X509_add1_ext_i2d(cert.get(), NID_subject_alt_name, names.get(), 0,
+                          X509V3_ADD_DEFAULT) != 1) {
+      return OpensslError(Code::kInternal, "subjectAltName");
+    }
+  }
+  if (X509_sign(cert.get(), issuer_key.evp(),
+                DigestForKey(issuer_key.type())) <= 0) {
+    return OpensslError(Code::kInternal, "signing certificate");
+  }
+  return Certificate::FromX509(cert.get());
+}
+
+}  // namespace aztp
