@@ -1,0 +1,64 @@
+# The project's entry points. Each first installs what it needs
+# (scripts/install-deps.sh, idempotent).
+#
+#   make demo    build the CLI and run the demo on embedded defaults
+#   make test    build everything and run every test, then the library's
+#                unit tests again under AddressSanitizer + UBSan
+#   make bench   build in Release and run the benchmarks
+#   make fuzz    build the libFuzzer targets with clang and run each briefly
+#   make format  clang-format every C++ file
+
+JOBS ?= $(shell nproc)
+CMAKE_GEN := -G Ninja
+BUILD := build
+ASAN_BUILD := build-asan
+BENCH_BUILD := build-bench
+FUZZ_BUILD := build-fuzz
+FUZZ_SECONDS ?= 30
+
+.PHONY: all deps build test test-asan demo bench fuzz format clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DAZTP_WERROR=ON
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure
+	$(MAKE) --no-print-directory test-asan
+
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DAZTP_WERROR=ON \
+	  -DAZTP_SANITIZE=address,undefined -DAZTP_LIB_TESTS_ONLY=ON \
+	  -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1 ctest -j $(JOBS) -L unit --output-on-failure
+
+demo: build
+	@bash scripts/demo.sh $(BUILD)
+
+bench: deps
+	cmake -S . -B $(BENCH_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release \
+	  -DAZTP_BUILD_BENCH=ON -DAZTP_BUILD_TESTS=OFF
+	cmake --build $(BENCH_BUILD) -j $(JOBS)
+	@bash scripts/bench.sh $(BENCH_BUILD)
+
+fuzz: deps
+	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DAZTP_FUZZ=ON \
+	  -DAZTP_SANITIZE=address,undefined -DAZTP_LIB_TESTS_ONLY=ON \
+	  -DAZTP_BUILD_TESTS=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+format:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD) $(FUZZ_BUILD)

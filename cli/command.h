@@ -1,0 +1,57 @@
+// The CLI's shared plumbing: how a command reports its result, the exit-code
+// contract, and the arguments several commands take. Commands are thin: they
+// parse flags, call the library and shape its result as JSON.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aztp/base/clock.h"
+#include "aztp/base/result.h"
+#include "aztp/bundle/bundle.h"
+#include "aztp/encoding/json.h"
+
+namespace aztp::cli {
+
+// Exit codes (docs/cli.md).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitInvalid = 1;  // invalid input or failed verification
+inline constexpr int kExitUsage = 2;    // usage error
+inline constexpr int kExitIo = 3;       // I/O or internal error
+
+// Context collects the outcome of the one command that ran.
+struct Context {
+  std::optional<Result<Json>> outcome;
+  // raw_output, when set, is printed verbatim instead of JSON (e.g. a
+  // header value for scripts).
+  std::optional<std::string> raw_output;
+};
+
+// Run wraps a command body for CLI11: the body's result lands in `ctx`.
+inline std::function<void()> Run(Context& ctx,
+                                 std::function<Result<Json>()> body) {
+  return [&ctx, body = std::move(body)] { ctx.outcome = body(); };
+}
+
+// ExitCodeFor maps an error to the exit-code contract.
+int ExitCodeFor(const Error& error);
+
+// ParseBundleArgs reads `TD=FILE` arguments into a bundle set.
+Result<BundleSet> ParseBundleArgs(const std::vector<std::string>& args);
+
+// NowOr returns `now` if the flag was given, else the system time.
+UnixTime NowOr(const std::optional<int64_t>& now);
+
+// Rfc3339 formats a Unix time as YYYY-MM-DDTHH:MM:SSZ.
+std::string Rfc3339(UnixTime t);
+
+// Command groups, one file each.
+void AddIdCommands(CLI::App& app, Context& ctx);
+void AddCaCommands(CLI::App& app, Context& ctx);
+void AddSvidCommands(CLI::App& app, Context& ctx);
+void AddBundleCommands(CLI::App& app, Context& ctx);
+
+}  // namespace aztp::cli

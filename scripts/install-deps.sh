@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what aztp needs to build, test, benchmark and run its demo on
+# Debian 12: the Debian packages below (only those missing; `apt-get update`
+# runs once, first) and the npm packages of the interop tests (pinned by
+# scripts/npm/package-lock.json) into .deps/node, which git ignores.
+# Idempotent: a second run changes nothing and takes well under a second.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build pkg-config make clang libclang-rt-14-dev clang-format
+  # libraries
+  libssl-dev openssl nlohmann-json3-dev libsqlite3-dev libcli11-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # interop checks: independent verifiers
+  python3 python3-cryptography python3-jwt
+)
+# Node.js: the machine's own build when present (it ships npm), else Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+node_dir="$root/.deps/node"
+if ! cmp -s "$root/scripts/npm/package-lock.json" "$node_dir/package-lock.json" ||
+   [ ! -d "$node_dir/node_modules/jose" ]; then
+  echo "install-deps: installing npm interop packages into .deps/node"
+  mkdir -p "$node_dir"
+  cp "$root/scripts/npm/package.json" "$root/scripts/npm/package-lock.json" "$node_dir/"
+  (cd "$node_dir" && npm ci --no-audit --no-fund --silent)
+fi
