@@ -7,12 +7,20 @@ seconds="${2:-30}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
+status=0
 for fuzzer in "$build"/fuzz/*_fuzzer; do
   name="$(basename "$fuzzer" _fuzzer)"
   mkdir -p "$scratch/$name"
   cp -r "$root/fuzz/corpus/$name/." "$scratch/$name/"
-  echo "fuzz: $name for ${seconds}s"
-  "$fuzzer" -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 \
-    "$scratch/$name" 2>&1 | grep -E "stat::number_of_executed_units|ERROR|SUMMARY" || true
-  if [ "${PIPESTATUS[0]}" != 0 ]; then echo "fuzz: $name FAILED"; exit 1; fi
+  if "$fuzzer" -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 \
+       -artifact_prefix="$scratch/" "$scratch/$name" >"$scratch/$name.log" 2>&1; then
+    runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$scratch/$name.log" | grep -o '[0-9]*$')"
+    echo "fuzz: $name ok (${runs:-?} runs in ${seconds}s)"
+  else
+    echo "fuzz: $name FAILED"
+    grep -E "ERROR|SUMMARY|Test unit written" "$scratch/$name.log" || tail -20 "$scratch/$name.log"
+    mkdir -p "$root/build-fuzz/crashes" && cp "$scratch"/crash-* "$scratch"/leak-* "$scratch"/timeout-* "$root/build-fuzz/crashes/" 2>/dev/null || true
+    status=1
+  fi
 done
+exit $status

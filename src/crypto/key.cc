@@ -4,6 +4,8 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include <vector>
+
 #include "internal/ossl.h"
 
 namespace aztp {
@@ -15,6 +17,77 @@ namespace {
 
 std::shared_ptr<EVP_PKEY> Share(EVP_PKEY* key) {
   return std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free);
+}
+
+// HasRocaFingerprint is true when `n` has the structure of the moduli made
+// by the key generator of CVE-2017-15361 ("ROCA"): their primes are
+// k * M + (65537^a mod M) with M the product of the first 126 primes (for
+// keys of 1984 bits and more, which covers every size aztp accepts), so
+// n mod r lies in the subgroup that 65537 generates modulo each odd prime
+// r up to 701. A random modulus passes all 125 tests with probability
+// about 2^-167. Such keys can be factored; they are refused.
+bool HasRocaFingerprint(std::span<const uint8_t> n) {
+  static const std::vector<uint32_t> primes = [] {
+    std::vector<uint32_t> out;
+    for (uint32_t c = 3; out.size() < 125; c += 2) {
+      bool prime = true;
+      for (uint32_t p : out) {
+        if (p * p > c) break;
+        if (c % p == 0) {
+          prime = false;
+          break;
+        }
+      }
+      if (prime) out.push_back(c);
+    }
+    return out;
+  }();
+  for (uint32_t r : primes) {
+    uint32_t residue = 0;
+    for (uint8_t byte : n) residue = (residue * 256 + byte) % r;
+    const uint32_t g = 65537 % r;
+    bool in_subgroup = false;
+    uint32_t x = 1;
+    do {
+      if (x == residue) {
+        in_subgroup = true;
+        break;
+      }
+      x = x * g % r;
+    } while (x != 1);
+    if (!in_subgroup) return false;
+  }
+  return true;
+}
+
+// CheckRsaKey refuses RSA public keys that are unsafe whatever their
+// source: fewer than 2048 bits, an even modulus, an exponent below 3 or even
+// (with e = 1 every message is its own signature), and ROCA moduli.
+Status CheckRsaKey(EVP_PKEY* key) {
+  if (EVP_PKEY_get_bits(key) < 2048) {
+    return Error(Code::kUnsupported, "RSA keys must have >= 2048 bits");
+  }
+  BIGNUM* raw_n = nullptr;
+  BIGNUM* raw_e = nullptr;
+  if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &raw_n) != 1 ||
+      EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &raw_e) != 1) {
+    BN_free(raw_n);
+    return OpensslError(Code::kMalformed, "reading RSA key");
+  }
+  OsslPtr<BIGNUM> n(raw_n);
+  OsslPtr<BIGNUM> e(raw_e);
+  if (!BN_is_odd(n.get()))
+    return Error(Code::kMalformed, "RSA modulus is even");
+  if (!BN_is_odd(e.get()) || BN_cmp(e.get(), BN_value_one()) <= 0) {
+    return Error(Code::kMalformed, "RSA exponent must be odd and at least 3");
+  }
+  Bytes n_bytes(static_cast<size_t>(BN_num_bytes(n.get())));
+  BN_bn2bin(n.get(), n_bytes.data());
+  if (HasRocaFingerprint(n_bytes)) {
+    return Error(Code::kUnsupported,
+                 "RSA modulus has the CVE-2017-15361 (ROCA) structure");
+  }
+  return Ok();
 }
 
 // ClassifyKey maps an OpenSSL key to a KeyType, rejecting other curves and
@@ -38,9 +111,7 @@ Result<KeyType> ClassifyKey(EVP_PKEY* key) {
     case EVP_PKEY_ED25519:
       return KeyType::kEd25519;
     case EVP_PKEY_RSA: {
-      if (EVP_PKEY_get_bits(key) < 2048) {
-        return Error(Code::kUnsupported, "RSA keys must have >= 2048 bits");
-      }
+      AZTP_RETURN_IF_ERROR(CheckRsaKey(key));
       return KeyType::kRsa;
     }
     default:
@@ -49,17 +120,6 @@ Result<KeyType> ClassifyKey(EVP_PKEY* key) {
 }
 
 int CoordinateSize(KeyType type) { return type == KeyType::kEcP384 ? 48 : 32; }
-
-const EVP_MD* DigestFor(SignatureAlgorithm alg) {
-  switch (alg) {
-    case SignatureAlgorithm::kES384:
-      return EVP_sha384();
-    case SignatureAlgorithm::kEdDSA:
-      return nullptr;
-    default:
-      return EVP_sha256();
-  }
-}
 
 Result<Bytes> BnToPadded(const BIGNUM* bn, int size) {
   Bytes out(static_cast<size_t>(size));
@@ -354,8 +414,9 @@ Status PublicKey::Verify(SignatureAlgorithm alg, std::span<const uint8_t> data,
   }
   OsslPtr<EVP_MD_CTX> md(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
-  if (!md || EVP_DigestVerifyInit(md.get(), &pctx, DigestFor(alg), nullptr,
-                                  key_.get()) != 1) {
+  if (!md ||
+      EVP_DigestVerifyInit(md.get(), &pctx, internal::SignatureDigest(alg),
+                           nullptr, key_.get()) != 1) {
     return OpensslError(Code::kInternal, "initialising verification");
   }
   if (alg == SignatureAlgorithm::kPS256) {
@@ -379,7 +440,7 @@ Status PublicKey::Verify(SignatureAlgorithm alg, std::span<const uint8_t> data,
 }
 
 bool operator==(const PublicKey& a, const PublicKey& b) {
-  return a.type_ == b.type_ && a.SpkiDer() == b.SpkiDer();
+  return a.type_ == b.type_ && EVP_PKEY_eq(a.key_.get(), b.key_.get()) == 1;
 }
 
 // ---- PrivateKey ----
@@ -438,15 +499,24 @@ Result<SecretBytes> PrivateKey::ToPkcs8Pem() const {
 }
 
 SignatureAlgorithm PrivateKey::algorithm() const {
-  auto alg = AlgorithmForKeyType(type());
-  return alg ? *alg : SignatureAlgorithm::kES256;
+  // A PrivateKey is never RSA (Generate and FromPkcs8Pem refuse it), so
+  // every type has its algorithm.
+  switch (type()) {
+    case KeyType::kEcP384:
+      return SignatureAlgorithm::kES384;
+    case KeyType::kEd25519:
+      return SignatureAlgorithm::kEdDSA;
+    default:
+      return SignatureAlgorithm::kES256;
+  }
 }
 
 Result<Bytes> PrivateKey::Sign(std::span<const uint8_t> data) const {
   SignatureAlgorithm alg = algorithm();
   OsslPtr<EVP_MD_CTX> md(EVP_MD_CTX_new());
-  if (!md || EVP_DigestSignInit(md.get(), nullptr, DigestFor(alg), nullptr,
-                                key_.get()) != 1) {
+  if (!md ||
+      EVP_DigestSignInit(md.get(), nullptr, internal::SignatureDigest(alg),
+                         nullptr, key_.get()) != 1) {
     return OpensslError(Code::kInternal, "initialising signature");
   }
   size_t len = 0;

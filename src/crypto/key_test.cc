@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "aztp/base/bytes.h"
+#include "testing/key_types.h"
 
 namespace aztp {
 namespace {
@@ -70,15 +71,8 @@ TEST_P(KeyTypes, PublicKeyRoundTripsThroughSpkiAndComponents) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(All, KeyTypes,
-                         ::testing::Values(KeyType::kEcP256, KeyType::kEcP384,
-                                           KeyType::kEd25519),
-                         [](const auto& info) {
-                           std::string n(KeyTypeName(info.param));
-                           n.erase(std::remove(n.begin(), n.end(), '-'),
-                                   n.end());
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(All, KeyTypes, testing::SigningKeyTypes(),
+                         testing::KeyTypeTestName);
 
 TEST(Key, RejectsPointsOffTheCurve) {
   auto key = *PrivateKey::Generate(KeyType::kEcP256);
@@ -107,6 +101,42 @@ TEST(Key, RejectsNonPkcs8AndGarbagePem) {
           SecretBytes(std::string_view("-----BEGIN PRIVATE KEY-----\n"
                                        "AAAA\n-----END PRIVATE KEY-----\n")))
           .has_value());
+}
+
+}  // namespace
+}  // namespace aztp
+
+namespace aztp {
+namespace {
+
+// RsaModulus returns a 2048-bit odd modulus (not a real key: enough for the
+// structural checks).
+Bytes RsaModulus() {
+  Bytes n(256, 0xA5);
+  n[0] = 0xC3;
+  n[255] |= 1;
+  return n;
+}
+
+TEST(Key, RefusesRsaExponentsBelowThreeOrEven) {
+  Bytes n = RsaModulus();
+  for (Bytes e : {Bytes{1}, Bytes{2}, Bytes{1, 0, 0}}) {
+    auto r = PublicKey::FromRsa(n, e);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), Code::kMalformed);
+  }
+  EXPECT_TRUE(PublicKey::FromRsa(n, Bytes{1, 0, 1}).has_value());
+}
+
+TEST(Key, RefusesEvenAndShortRsaModuli) {
+  Bytes even = RsaModulus();
+  even[255] &= 0xFE;
+  EXPECT_FALSE(PublicKey::FromRsa(even, Bytes{1, 0, 1}).has_value());
+  Bytes short_n(128, 0xA5);
+  short_n[127] |= 1;
+  auto r = PublicKey::FromRsa(short_n, Bytes{1, 0, 1});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Code::kUnsupported);
 }
 
 }  // namespace

@@ -14,6 +14,28 @@ Error OpensslError(Code code, std::string_view what) {
   return Error(code, std::move(message));
 }
 
+const EVP_MD* SignatureDigest(SignatureAlgorithm alg) {
+  switch (alg) {
+    case SignatureAlgorithm::kES384:
+      return EVP_sha384();
+    case SignatureAlgorithm::kEdDSA:
+      return nullptr;
+    default:
+      return EVP_sha256();
+  }
+}
+
+const EVP_MD* CertificateDigest(KeyType type) {
+  switch (type) {
+    case KeyType::kEcP384:
+      return EVP_sha384();
+    case KeyType::kEd25519:
+      return nullptr;
+    default:
+      return EVP_sha256();
+  }
+}
+
 void ClearOpensslErrors() { ERR_clear_error(); }
 
 OsslPtr<BIO> NewMemBio(std::string_view data) {

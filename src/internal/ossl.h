@@ -21,6 +21,7 @@
 #include "aztp/base/bytes.h"
 #include "aztp/base/error.h"
 #include "aztp/base/result.h"
+#include "aztp/crypto/key.h"
 
 namespace aztp::internal {
 
@@ -71,6 +72,14 @@ using OsslPtr = std::unique_ptr<T, OsslDeleter<T>>;
 // OpensslError drains the thread's OpenSSL error queue into an Error with
 // `code` and the message `what: <first OpenSSL reason>`.
 Error OpensslError(Code code, std::string_view what);
+
+// SignatureDigest is the message digest OpenSSL needs to sign or verify
+// with `alg` (null for EdDSA, which hashes internally).
+const EVP_MD* SignatureDigest(SignatureAlgorithm alg);
+
+// CertificateDigest is the digest for certificates and CSRs signed by a key
+// of `type` (SHA-256 for P-256, SHA-384 for P-384, none for Ed25519).
+const EVP_MD* CertificateDigest(KeyType type);
 
 // ClearOpensslErrors empties the queue after an expected failure.
 void ClearOpensslErrors();

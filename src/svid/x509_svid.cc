@@ -100,8 +100,10 @@ Result<VerifiedX509Svid> VerifyX509Svid(std::span<const Certificate> chain,
     int err = X509_STORE_CTX_get_error(ctx.get());
     int depth = X509_STORE_CTX_get_error_depth(ctx.get());
     internal::ClearOpensslErrors();
-    return Invalid(std::string("certificate ") + std::to_string(depth) + ": " +
-                   X509_verify_cert_error_string(err));
+    std::string which =
+        depth == 0 ? std::string("leaf")
+                   : "CA certificate at depth " + std::to_string(depth);
+    return Invalid(which + ": " + X509_verify_cert_error_string(err));
   }
   UnixTime expires_at = chain.front().not_after();
   STACK_OF(X509)* path = X509_STORE_CTX_get0_chain(ctx.get());

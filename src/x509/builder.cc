@@ -10,17 +10,6 @@ using internal::OsslPtr;
 
 namespace {
 
-const EVP_MD* DigestForKey(KeyType type) {
-  switch (type) {
-    case KeyType::kEcP384:
-      return EVP_sha384();
-    case KeyType::kEd25519:
-      return nullptr;
-    default:
-      return EVP_sha256();
-  }
-}
-
 Status AddExtension(X509* cert, X509V3_CTX* ctx, int nid,
                     const std::string& value) {
   OsslPtr<X509_EXTENSION> ext(
@@ -141,7 +130,7 @@ Result<Certificate> SignCertificate(const CertificateTemplate& tmpl,
     }
   }
   if (X509_sign(cert.get(), issuer_key.evp(),
-                DigestForKey(issuer_key.type())) <= 0) {
+                internal::CertificateDigest(issuer_key.type())) <= 0) {
     return OpensslError(Code::kInternal, "signing certificate");
   }
   return Certificate::FromX509(cert.get());

@@ -9,20 +9,6 @@ namespace aztp {
 using internal::OpensslError;
 using internal::OsslPtr;
 
-namespace {
-// DigestForKey is the signature digest for `type` (none for Ed25519).
-const EVP_MD* DigestForKey(KeyType type) {
-  switch (type) {
-    case KeyType::kEcP384:
-      return EVP_sha384();
-    case KeyType::kEd25519:
-      return nullptr;
-    default:
-      return EVP_sha256();
-  }
-}
-}  // namespace
-
 Result<CertificateRequest> CertificateRequest::Create(
     const PrivateKey& key, const std::optional<SpiffeId>& id) {
   OsslPtr<X509_REQ> req(X509_REQ_new());
@@ -48,7 +34,8 @@ Result<CertificateRequest> CertificateRequest::Create(
     }
     sk_X509_EXTENSION_free(exts);
   }
-  if (X509_REQ_sign(req.get(), key.evp(), DigestForKey(key.type())) <= 0) {
+  if (X509_REQ_sign(req.get(), key.evp(),
+                    internal::CertificateDigest(key.type())) <= 0) {
     return OpensslError(Code::kInternal, "signing CSR");
   }
   return CertificateRequest(

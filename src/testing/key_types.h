@@ -1,0 +1,22 @@
+// Test support: parameterising tests over the key types aztp signs with.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "aztp/crypto/key.h"
+
+namespace aztp::testing {
+
+// SigningKeyTypes is the gtest parameter set P-256, P-384, Ed25519.
+inline auto SigningKeyTypes() {
+  return ::testing::Values(KeyType::kEcP256, KeyType::kEcP384,
+                           KeyType::kEd25519);
+}
+
+// KeyTypeTestName names a parameterised test after its key type
+// ("ecp256", "ecp384", "ed25519").
+std::string KeyTypeTestName(const ::testing::TestParamInfo<KeyType>& info);
+
+}  // namespace aztp::testing

@@ -1,1 +1,0 @@
-#include "aztp/base/result.h"

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The CLI contract scripts rely on: one JSON object on stdout, exit codes
+# 0 ok / 1 invalid input or failed verification / 2 usage / 3 I/O, private
+# files 0600, and no key material in any output.
+source "$(dirname "$0")/../lib/common.sh"
+A="$AZTP_BIN"
+
+# id parse
+expect_exit 0 "$A" id parse spiffe://example.org/a/b
+[ "$(json_get "$out" path)" = /a/b ] && [ "$(json_get "$out" trust_domain)" = example.org ] || fail "$out"
+expect_exit 0 "$A" id parse aztp://example.org/workload/prod/node/x
+[ "$(json_get "$out" id)" = spiffe://example.org/workload/prod/node/x ] || fail "alias: $out"
+ok "id parse: spiffe:// and the aztp:// alias"
+for bad in "spiffe://Example.org/a" "spiffe://example.org/a/" "spiffe://example.org/../a" \
+           "https://example.org/a" "spiffe://example.org/a%20b" ""; do
+  expect_exit 1 "$A" id parse "$bad"
+  [ "$(json_get "$out" error)" = malformed ] || fail "id parse '$bad': $out"
+done
+ok "id parse rejects bad IDs with error=malformed, exit 1"
+long="spiffe://example.org/$(head -c 2100 /dev/zero | tr '\0' a)"
+expect_exit 1 "$A" id parse "$long"
+[ "$(json_get "$out" error)" = too_large ] || fail "long id: $out"
+ok "id parse: over 2048 bytes is too_large"
+
+# usage errors
+expect_exit 2 "$A"
+expect_exit 2 "$A" id parse
+expect_exit 2 "$A" ca init --out "$T/x"
+expect_exit 2 "$A" svid verify --svid x
+[ "$(json_get "$out" error)" = usage ] || fail "usage: $out"
+expect_exit 0 "$A" --help
+ok "usage errors exit 2 with error=usage; --help exits 0"
+
+# ca init / svid issue / svid verify
+expect_exit 0 "$A" ca init --trust-domain org-a.example --out "$T/ca" --ttl 30d
+[ "$(stat -c %a "$T/ca/ca.key")" = 600 ] || fail "ca.key mode"
+[ "$(stat -c %a "$T/ca/ca.pem")" = 644 ] || fail "ca.pem mode"
+expect_exit 0 "$A" svid issue --ca "$T/ca" --id aztp://org-a.example/planner --out "$T/planner" --ttl 1h
+[ "$(json_get "$out" id)" = spiffe://org-a.example/planner ] || fail "issue: $out"
+exp="$(json_get "$out" expires_at)"
+[ "$(stat -c %a "$T/planner/svid.key")" = 600 ] || fail "svid.key mode"
+if grep -q "PRIVATE KEY" <<<"$out"; then fail "key material in output"; fi
+ok "ca init and svid issue write 0600 keys and print no key material"
+
+expect_exit 0 "$A" svid verify --svid "$T/planner/svid.pem" --bundle org-a.example="$T/ca/bundle.json"
+[ "$(json_get "$out" expires_at)" = "$exp" ] || fail "verify: $out"
+expect_exit 0 "$A" svid verify --svid "$T/planner/svid.pem" --bundle org-a.example="$T/ca/bundle.json" --now $((exp - 1))
+expect_exit 1 "$A" svid verify --svid "$T/planner/svid.pem" --bundle org-a.example="$T/ca/bundle.json" --now "$exp"
+[ "$(json_get "$out" error)" = svid_invalid ] || fail "expired: $out"
+ok "svid verify: valid until notAfter, svid_invalid at notAfter"
+
+expect_exit 0 "$A" ca init --trust-domain org-b.example --out "$T/cb"
+expect_exit 1 "$A" svid verify --svid "$T/planner/svid.pem" --bundle org-b.example="$T/cb/bundle.json"
+[ "$(json_get "$out" error)" = untrusted_trust_domain ] || fail "untrusted: $out"
+expect_exit 1 "$A" svid verify --svid "$T/planner/svid.pem" --bundle org-a.example="$T/cb/bundle.json"
+[ "$(json_get "$out" error)" = svid_invalid ] || fail "wrong bundle: $out"
+ok "svid verify: unknown domain is untrusted_trust_domain, wrong CA is svid_invalid"
+
+expect_exit 1 "$A" svid issue --ca "$T/ca" --id spiffe://org-b.example/x --out "$T/x"
+[ "$(json_get "$out" error)" = invalid_argument ] || fail "foreign id: $out"
+expect_exit 1 "$A" svid issue --ca "$T/ca" --id spiffe://org-a.example/x --out "$T/x" --ttl 5w
+expect_exit 1 "$A" svid issue --ca "$T/ca" --id spiffe://org-a.example/x --out "$T/x" --key-type rsa
+ok "svid issue refuses foreign IDs, bad durations and key types"
+
+# I/O errors exit 3
+expect_exit 3 "$A" svid verify --svid "$T/missing.pem" --bundle org-a.example="$T/ca/bundle.json"
+[ "$(json_get "$out" error)" = io_error ] || fail "io: $out"
+expect_exit 3 "$A" svid issue --ca "$T/nowhere" --id spiffe://org-a.example/x --out "$T/x"
+ok "missing files exit 3 with error=io_error"
+
+# Garbage inputs are exit 1, never a crash.
+printf 'not a certificate' > "$T/junk.pem"
+expect_exit 1 "$A" svid verify --svid "$T/junk.pem" --bundle org-a.example="$T/ca/bundle.json"
+printf '{"keys":[{"kty":"EC","use":"x509-svid","keys":1,"keys":2}]}' > "$T/dup.json"
+expect_exit 1 "$A" svid verify --svid "$T/planner/svid.pem" --bundle org-a.example="$T/dup.json"
+[ "$(json_get "$out" error)" = malformed ] || fail "dup bundle: $out"
+head -c 5000000 /dev/zero > "$T/huge.json"
+expect_exit 1 "$A" bundle show --bundle org-a.example="$T/huge.json"
+[ "$(json_get "$out" error)" = too_large ] || fail "huge: $out"
+ok "garbage certificates and bundles are rejected cleanly"
+
+# bundle show
+expect_exit 0 "$A" bundle show --bundle "$T/ca/bundle.json"
+/usr/bin/python3 - "$out" <<'PY'
+import json, sys
+b = json.loads(sys.argv[1])
+assert b["trust_domain"] == "org-a.example", b
+a = b["x509_authorities"][0]
+assert a["key_type"] == "ec-p256" and len(a["thumbprint"]) == 43, a
+assert a["not_after"].endswith("Z")
+PY
+ok "bundle show infers the trust domain and describes each authority"
+
+done_checks

@@ -1,0 +1,30 @@
+# Shared helpers for the shell tests. Source it; it sets -euo pipefail, makes
+# a scratch folder $T (removed on exit) and counts checks.
+set -euo pipefail
+: "${AZTP_BIN:?AZTP_BIN must point at the aztp CLI}"
+T="$(mktemp -d)"
+trap 'rm -rf "$T"' EXIT
+checks=0
+
+# ok MESSAGE: record a passed check.
+ok() { checks=$((checks + 1)); echo "ok $checks - $*"; }
+# fail MESSAGE: stop the test.
+fail() { echo "FAIL - $*" >&2; exit 1; }
+
+# expect_exit CODE CMD...: run CMD, require exit CODE, keep stdout in $out.
+expect_exit() {
+  local want="$1"; shift
+  set +e
+  out="$("$@")"
+  local got=$?
+  set -e
+  [ "$got" = "$want" ] || fail "expected exit $want, got $got: $* -> $out"
+}
+
+# json_get JSON KEY: print a top-level member of a JSON object.
+json_get() {
+  /usr/bin/python3 -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1" "$2"
+}
+
+# done_checks: print the summary line.
+done_checks() { echo "$checks passed, 0 failed"; }
