@@ -28,6 +28,8 @@ struct Context {
   // raw_output, when set, is printed verbatim instead of JSON (e.g. a
   // header value for scripts).
   std::optional<std::string> raw_output;
+  // validity_report: errors also carry "valid": false (chain verify).
+  bool validity_report = false;
 };
 
 // Run wraps a command body for CLI11: the body's result lands in `ctx`.
@@ -53,5 +55,6 @@ void AddIdCommands(CLI::App& app, Context& ctx);
 void AddCaCommands(CLI::App& app, Context& ctx);
 void AddSvidCommands(CLI::App& app, Context& ctx);
 void AddBundleCommands(CLI::App& app, Context& ctx);
+void AddChainCommands(CLI::App& app, Context& ctx);
 
 }  // namespace aztp::cli

@@ -14,9 +14,12 @@ void Print(const aztp::Json& value) {
   std::cout << aztp::DumpJson(value, indent) << std::endl;
 }
 
-int PrintError(std::string_view reason, std::string_view message, int code) {
+int PrintError(std::string_view reason, std::string_view message, int code,
+               std::optional<int> hop = std::nullopt, bool validity = false) {
   aztp::Json out = aztp::Json::object();
+  if (validity) out["valid"] = false;
   out["error"] = reason;
+  if (hop) out["hop"] = *hop;
   out["message"] = message;
   Print(out);
   return code;
@@ -36,6 +39,7 @@ int main(int argc, char** argv) {
   AddCaCommands(app, ctx);
   AddSvidCommands(app, ctx);
   AddBundleCommands(app, ctx);
+  AddChainCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -52,7 +56,8 @@ int main(int argc, char** argv) {
   }
   if (!ctx.outcome->has_value()) {
     const aztp::Error& error = ctx.outcome->error();
-    return PrintError(error.reason(), error.message(), ExitCodeFor(error));
+    return PrintError(error.reason(), error.message(), ExitCodeFor(error),
+                      error.hop(), ctx.validity_report);
   }
   if (ctx.raw_output.has_value()) {
     std::cout << *ctx.raw_output << std::endl;

@@ -64,7 +64,9 @@ Error Error::WithContext(std::string_view context) const {
   std::string m(context);
   m += ": ";
   m += message_;
-  return Error(code_, std::move(m));
+  Error e(code_, std::move(m));
+  e.hop_ = hop_;
+  return e;
 }
 
 }  // namespace aztp

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "aztp/crypto/key.h"
@@ -17,6 +18,11 @@ inline auto SigningKeyTypes() {
 
 // KeyTypeTestName names a parameterised test after its key type
 // ("ecp256", "ecp384", "ed25519").
-std::string KeyTypeTestName(const ::testing::TestParamInfo<KeyType>& info);
+inline std::string KeyTypeTestName(
+    const ::testing::TestParamInfo<KeyType>& info) {
+  std::string name(KeyTypeName(info.param));
+  name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
+  return name;
+}
 
 }  // namespace aztp::testing

@@ -6,6 +6,7 @@
 // message. Messages never contain key material or whole tokens.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -60,9 +61,20 @@ class Error {
   // WithContext returns a copy whose message is prefixed by `context: `.
   Error WithContext(std::string_view context) const;
 
+  // hop is the index of the chain token a verification error is about
+  // (0 = root), when there is one.
+  std::optional<int> hop() const { return hop_; }
+  // WithHop returns a copy that names token `index`.
+  Error WithHop(int index) const {
+    Error e = *this;
+    e.hop_ = index;
+    return e;
+  }
+
  private:
   Code code_;
   std::string message_;
+  std::optional<int> hop_;
 };
 
 }  // namespace aztp

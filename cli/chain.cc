@@ -1,0 +1,394 @@
+#include <iostream>
+#include <iterator>
+
+#include "aztp/base/duration.h"
+#include "aztp/base/file.h"
+#include "aztp/chain/builder.h"
+#include "aztp/chain/verifier.h"
+#include "aztp/encoding/base64.h"
+#include "aztp/replay/replay_store.h"
+#include "aztp/revocation/revocation_list.h"
+#include "aztp/svid/svid_dir.h"
+#include "command.h"
+
+namespace aztp::cli {
+
+namespace {
+
+constexpr std::size_t kMaxChainInput = 1 << 20;
+
+// ReadChain reads a header value from FILE or '-' (stdin), without the
+// trailing newline.
+Result<std::string> ReadChain(const std::string& source) {
+  std::string text;
+  if (source == "-") {
+    std::istreambuf_iterator<char> it(std::cin), end;
+    for (; it != end && text.size() <= kMaxChainInput; ++it)
+      text.push_back(*it);
+    if (text.size() > kMaxChainInput) {
+      return Error(Code::kTooLarge, "chain input larger than 1 MiB");
+    }
+  } else {
+    AZTP_ASSIGN_OR_RETURN(text, ReadFile(source, kMaxChainInput));
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+Result<std::vector<std::string>> SplitList(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    out.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// ConstraintFlags are --tds and --auds.
+struct ConstraintFlags {
+  std::string tds;
+  std::string auds;
+
+  Result<std::optional<Constraints>> Build() const {
+    if (tds.empty() && auds.empty()) return std::optional<Constraints>();
+    Json doc = Json::object();
+    if (!tds.empty()) {
+      AZTP_ASSIGN_OR_RETURN(auto list, SplitList(tds));
+      doc["tds"] = list;
+    }
+    if (!auds.empty()) {
+      AZTP_ASSIGN_OR_RETURN(auto list, SplitList(auds));
+      doc["auds"] = list;
+    }
+    AZTP_ASSIGN_OR_RETURN(Constraints c, Constraints::FromJson(doc));
+    return std::optional<Constraints>(std::move(c));
+  }
+  void Add(CLI::App* cmd) {
+    cmd->add_option("--tds", tds,
+                    "constraint: trust domains later hops must lie in (a,b)");
+    cmd->add_option("--auds", auds,
+                    "constraint: audience patterns for later hops "
+                    "(spiffe://td/x or spiffe://td/prefix/*, comma-separated)");
+  }
+};
+
+// RequestFlags are --bind-request/--request METHOD URI [--body FILE].
+struct RequestFlags {
+  std::vector<std::string> method_uri;
+  std::string body;
+
+  Result<std::optional<RequestBinding>> Build() const {
+    if (method_uri.empty()) {
+      if (!body.empty()) {
+        return Error(Code::kInvalidArgument, "--body needs a request");
+      }
+      return std::optional<RequestBinding>();
+    }
+    std::string content;
+    if (!body.empty()) {
+      AZTP_ASSIGN_OR_RETURN(content, ReadFile(body, 1u << 30));
+    }
+    return std::optional<RequestBinding>(
+        RequestBinding::For(method_uri[0], method_uri[1], AsBytes(content)));
+  }
+  void Add(CLI::App* cmd, const char* flag, const char* what) {
+    cmd->add_option(flag, method_uri, what)->expected(2);
+    cmd->add_option("--body", body, "file with the request body");
+  }
+};
+
+Result<HopSigner> LoadSigner(const std::string& dir) {
+  AZTP_ASSIGN_OR_RETURN(SvidDir svid, LoadSvidDir(dir, /*require_key=*/true));
+  return HopSigner::FromSvidDir(svid);
+}
+
+Result<std::optional<int>> OptionalDepth(const std::optional<int>& v) {
+  if (v && *v < 0) {
+    return Error(Code::kInvalidArgument, "--max-depth must not be negative");
+  }
+  return v;
+}
+
+// ---- mint ----
+
+struct MintFlags {
+  std::string svid;
+  std::string aud;
+  std::vector<std::string> caps;
+  std::string sub;
+  std::string ttl = "5m";
+  std::optional<int> max_depth;
+  std::string txn;
+  std::string encoding = "linked";
+  std::optional<int64_t> now;
+  ConstraintFlags constraints;
+  RequestFlags request;
+};
+
+Result<std::string> Mint(const MintFlags& f) {
+  AZTP_ASSIGN_OR_RETURN(HopSigner signer, LoadSigner(f.svid));
+  MintOptions o;
+  AZTP_ASSIGN_OR_RETURN(o.audience, SpiffeId::ParseUserInput(f.aud));
+  AZTP_ASSIGN_OR_RETURN(o.capabilities, CapabilitySet::FromStrings(f.caps));
+  if (!f.sub.empty()) o.subject = f.sub;
+  AZTP_ASSIGN_OR_RETURN(o.ttl_seconds, ParseDuration(f.ttl));
+  AZTP_ASSIGN_OR_RETURN(o.max_depth, OptionalDepth(f.max_depth));
+  AZTP_ASSIGN_OR_RETURN(o.constraints, f.constraints.Build());
+  if (!f.txn.empty()) o.txn = f.txn;
+  AZTP_ASSIGN_OR_RETURN(o.encoding, ParseEncoding(f.encoding));
+  AZTP_ASSIGN_OR_RETURN(o.request, f.request.Build());
+  return MintChain(signer, o, NowOr(f.now));
+}
+
+// ---- verify (shared by extend) ----
+
+struct VerifyFlags {
+  std::string chain;
+  std::string audience;
+  std::vector<std::string> bundles;
+  std::string peer;
+  std::optional<int64_t> now;
+  int64_t skew = 30;
+  int max_tokens = 16;
+  std::string replay_db;
+  std::string revocations;
+  RequestFlags request;
+};
+
+Result<VerifiedChain> VerifyWith(const VerifyFlags& f, const SpiffeId& audience,
+                                 const FixedClock& clock) {
+  AZTP_ASSIGN_OR_RETURN(BundleSet bundles, ParseBundleArgs(f.bundles));
+  ChainVerifierOptions o;
+  o.audience = audience;
+  o.bundles = std::make_shared<BundleSet>(std::move(bundles));
+  o.skew_seconds = f.skew;
+  o.limits.max_tokens = f.max_tokens;
+  o.clock = &clock;
+  if (!f.replay_db.empty()) {
+    AZTP_ASSIGN_OR_RETURN(auto store, SqliteReplayStore::Open(f.replay_db));
+    o.replay = std::move(store);
+  }
+  if (!f.revocations.empty()) {
+    AZTP_ASSIGN_OR_RETURN(auto source,
+                          FileRevocationSource::Open(f.revocations));
+    o.revocations = std::move(source);
+  }
+  AZTP_ASSIGN_OR_RETURN(auto verifier, ChainVerifier::Create(std::move(o)));
+  AZTP_ASSIGN_OR_RETURN(std::string header, ReadChain(f.chain));
+  VerifyContext ctx;
+  if (!f.peer.empty()) {
+    AZTP_ASSIGN_OR_RETURN(ctx.peer, SpiffeId::ParseUserInput(f.peer));
+  }
+  AZTP_ASSIGN_OR_RETURN(ctx.request, f.request.Build());
+  return verifier->Verify(header, ctx);
+}
+
+Json Describe(const VerifiedChain& v) {
+  Json out = Json::object();
+  out["valid"] = true;
+  out["sub"] = v.subject();
+  out["txn"] = v.txn();
+  Json path = Json::array();
+  for (const auto& id : v.path()) path.push_back(id.str());
+  out["path"] = std::move(path);
+  out["capabilities"] = v.capabilities().ToJson();
+  out["constraints"] = v.constraints().ToJson();
+  out["expires_at"] = v.expires_at();
+  out["depth"] = v.depth();
+  out["max_depth"] = v.max_depth();
+  out["encoding"] = EncodingName(v.encoding());
+  return out;
+}
+
+Result<Json> Verify(const VerifyFlags& f) {
+  AZTP_ASSIGN_OR_RETURN(SpiffeId audience,
+                        SpiffeId::ParseUserInput(f.audience));
+  FixedClock clock(NowOr(f.now));
+  AZTP_ASSIGN_OR_RETURN(VerifiedChain v, VerifyWith(f, audience, clock));
+  return Describe(v);
+}
+
+// ---- extend ----
+
+struct ExtendFlags {
+  std::string svid;
+  std::string aud;
+  std::vector<std::string> caps;
+  std::string ttl;
+  std::optional<int> max_depth;
+  ConstraintFlags constraints;
+  RequestFlags bind;
+  VerifyFlags verify;
+};
+
+Result<std::string> Extend(const ExtendFlags& f) {
+  AZTP_ASSIGN_OR_RETURN(HopSigner signer, LoadSigner(f.svid));
+  FixedClock clock(NowOr(f.verify.now));
+  AZTP_ASSIGN_OR_RETURN(VerifiedChain received,
+                        VerifyWith(f.verify, signer.id(), clock));
+  ExtendOptions o;
+  AZTP_ASSIGN_OR_RETURN(o.audience, SpiffeId::ParseUserInput(f.aud));
+  if (!f.caps.empty()) {
+    AZTP_ASSIGN_OR_RETURN(o.capabilities, CapabilitySet::FromStrings(f.caps));
+  }
+  if (!f.ttl.empty()) {
+    AZTP_ASSIGN_OR_RETURN(o.ttl_seconds, ParseDuration(f.ttl));
+  }
+  AZTP_ASSIGN_OR_RETURN(o.max_depth, OptionalDepth(f.max_depth));
+  AZTP_ASSIGN_OR_RETURN(o.constraints, f.constraints.Build());
+  AZTP_ASSIGN_OR_RETURN(o.request, f.bind.Build());
+  o.limits.max_tokens = f.verify.max_tokens;
+  return ExtendChain(received, signer, o, clock.Now());
+}
+
+// ---- inspect ----
+
+Json SummariseX5c(const Json& x5c) {
+  Json out = Json::array();
+  for (const auto& entry : x5c) {
+    Json c = Json::object();
+    auto der = entry.is_string() ? Base64Decode(entry.get<std::string>())
+                                 : Result<Bytes>(Error(Code::kMalformed, ""));
+    auto cert =
+        der ? Certificate::FromDer(*der) : Result<Certificate>(der.error());
+    if (!cert) {
+      c["error"] = "unparseable certificate";
+    } else {
+      c["subject"] = cert->subject();
+      c["uri_sans"] = cert->uri_sans();
+      c["serial"] = cert->serial_hex();
+      c["not_after"] = Rfc3339(cert->not_after());
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<Json> Inspect(const std::string& source) {
+  AZTP_ASSIGN_OR_RETURN(std::string header, ReadChain(source));
+  ChainLimits limits;
+  AZTP_ASSIGN_OR_RETURN(ParsedChain chain, ParseChainInsecure(header, limits));
+  Json tokens = Json::array();
+  for (std::size_t i = 0; i < chain.tokens.size(); ++i) {
+    const HopToken& t = chain.tokens[i];
+    Json header_json = t.jws().header();
+    header_json["x5c"] = SummariseX5c(header_json["x5c"]);
+    Json claims = t.claims().ToJson();
+    // Never print a whole token: `obo` is the previous one.
+    if (claims.contains("obo"))
+      claims["obo"] = "<token " + std::to_string(i - 1) + ">";
+    Json entry = Json::object();
+    entry["index"] = i;
+    entry["header"] = std::move(header_json);
+    entry["claims"] = std::move(claims);
+    entry["bytes"] = t.compact().size();
+    tokens.push_back(std::move(entry));
+  }
+  Json out = Json::object();
+  out["verified"] = false;
+  out["note"] =
+      "decoded without verification: nothing here is trustworthy until "
+      "`aztp chain verify` accepts the chain";
+  out["encoding"] = EncodingName(chain.encoding);
+  out["tokens"] = std::move(tokens);
+  return out;
+}
+
+Result<Json> Raw(Context& ctx, Result<std::string> header) {
+  if (!header) return std::move(header).error();
+  ctx.raw_output = std::move(*header);
+  return Json::object();
+}
+
+void AddVerifyFlags(CLI::App* cmd, VerifyFlags& f, bool with_audience) {
+  cmd->add_option("--chain", f.chain, "file with the Aztp-Chain value, or -")
+      ->required();
+  if (with_audience) {
+    cmd->add_option("--audience", f.audience, "this hop's SPIFFE ID")
+        ->required();
+  }
+  cmd->add_option("--bundle", f.bundles, "TRUST_DOMAIN=FILE (repeatable)")
+      ->required();
+  cmd->add_option("--peer", f.peer, "the mTLS peer's SPIFFE ID");
+  cmd->add_option("--now", f.now, "verification time (Unix seconds)");
+}
+
+}  // namespace
+
+void AddChainCommands(CLI::App& app, Context& ctx) {
+  auto* chain = app.add_subcommand("chain", "Delegation chains of hop tokens")
+                    ->require_subcommand(1);
+
+  auto mf = std::make_shared<MintFlags>();
+  auto* mint = chain->add_subcommand(
+      "mint", "Sign a root token; prints the Aztp-Chain header value");
+  mint->add_option("--svid", mf->svid, "identity folder (svid.pem, svid.key)")
+      ->required();
+  mint->add_option("--aud", mf->aud, "the first receiving hop")->required();
+  mint->add_option("--cap", mf->caps, "capability granted (repeatable)")
+      ->required();
+  mint->add_option("--sub", mf->sub,
+                   "principal (default: the signer; oidc:<iss>#<sub> for a "
+                   "human)");
+  mint->add_option("--ttl", mf->ttl, "lifetime (at most 1h)")
+      ->capture_default_str();
+  mint->add_option("--max-depth", mf->max_depth,
+                   "largest token index allowed (default 15)");
+  mint->add_option("--txn", mf->txn, "transaction ID (default: random)");
+  mint->add_option("--encoding", mf->encoding, "linked or nested")
+      ->capture_default_str();
+  mint->add_option("--now", mf->now, "signing time (Unix seconds)");
+  mf->constraints.Add(mint);
+  mf->request.Add(mint, "--bind-request", "bind to METHOD URI");
+  mint->callback(Run(ctx, [mf, &ctx] { return Raw(ctx, Mint(*mf)); }));
+
+  auto ef = std::make_shared<ExtendFlags>();
+  auto* extend = chain->add_subcommand(
+      "extend", "Verify a received chain as its audience and append a token");
+  extend->add_option("--svid", ef->svid, "this hop's identity folder")
+      ->required();
+  extend->add_option("--aud", ef->aud, "the next hop")->required();
+  extend->add_option("--cap", ef->caps,
+                     "capability passed on (default: all received)");
+  extend->add_option("--ttl", ef->ttl,
+                     "lifetime (default: up to the received expiry)");
+  extend->add_option("--max-depth", ef->max_depth,
+                     "lower the largest allowed index");
+  ef->constraints.Add(extend);
+  ef->bind.Add(extend, "--bind-request", "bind the new token to METHOD URI");
+  AddVerifyFlags(extend, ef->verify, /*with_audience=*/false);
+  extend->callback(Run(ctx, [ef, &ctx] { return Raw(ctx, Extend(*ef)); }));
+
+  auto vf = std::make_shared<VerifyFlags>();
+  auto* verify =
+      chain->add_subcommand("verify", "Verify a chain as its receiving hop");
+  AddVerifyFlags(verify, *vf, /*with_audience=*/true);
+  verify->add_option("--skew", vf->skew, "clock skew in seconds (max 300)")
+      ->capture_default_str();
+  verify->add_option("--max-tokens", vf->max_tokens, "token count limit")
+      ->capture_default_str();
+  verify->add_option("--replay-db", vf->replay_db,
+                     "SQLite file remembering seen tokens");
+  verify->add_option("--revocations", vf->revocations,
+                     "revocation list file (JSON)");
+  vf->request.Add(verify, "--request",
+                  "METHOD URI of the request; requires a matching binding");
+  verify->callback(Run(ctx, [vf, &ctx] {
+    ctx.validity_report = true;
+    return Verify(*vf);
+  }));
+
+  auto source = std::make_shared<std::string>();
+  auto* inspect = chain->add_subcommand(
+      "inspect", "Decode every token WITHOUT verifying anything");
+  inspect->add_option("--chain", *source, "file with the chain, or -")
+      ->required();
+  inspect->callback(Run(ctx, [source] { return Inspect(*source); }));
+}
+
+}  // namespace aztp::cli

@@ -1,0 +1,313 @@
+#include "aztp/chain/verifier.h"
+
+#include <algorithm>
+#include <set>
+
+#include "aztp/encoding/base64.h"
+#include "aztp/svid/x509_svid.h"
+#include "chain/cert_cache.h"
+
+namespace aztp {
+
+namespace {
+
+Error Fail(Code code, std::string message, std::size_t hop) {
+  return Error(code, std::move(message)).WithHop(static_cast<int>(hop));
+}
+
+// OneBundle serves a single trust domain's bundle: a token's SVID must chain
+// to the authorities of its `iss` trust domain and no other.
+class OneBundle final : public BundleSource {
+ public:
+  explicit OneBundle(std::shared_ptr<const Bundle> bundle)
+      : bundle_(std::move(bundle)) {}
+  std::shared_ptr<const Bundle> GetBundle(
+      const TrustDomain& td) const override {
+    return td == bundle_->trust_domain() ? bundle_ : nullptr;
+  }
+
+ private:
+  std::shared_ptr<const Bundle> bundle_;
+};
+
+Sha256Digest X5cKey(const std::vector<std::string>& x5c) {
+  std::string joined;
+  for (const auto& cert : x5c) {
+    joined += cert;
+    joined += ',';
+  }
+  return Sha256(AsBytes(joined));
+}
+
+// VerifyX5c decodes and verifies a token's x5c chain against `bundle`.
+Result<std::shared_ptr<const internal::CachedSvid>> VerifyX5c(
+    const std::vector<std::string>& x5c, std::shared_ptr<const Bundle> bundle,
+    UnixTime now) {
+  std::vector<Certificate> certs;
+  certs.reserve(x5c.size());
+  for (const auto& b64 : x5c) {
+    auto der = Base64Decode(b64);
+    if (!der) return der.error().WithContext("x5c");
+    auto cert = Certificate::FromDer(*der);
+    if (!cert) return cert.error().WithContext("x5c");
+    certs.push_back(std::move(*cert));
+  }
+  OneBundle source(bundle);
+  auto svid = VerifyX509Svid(certs, source, now);
+  if (!svid) {
+    return Error(Code::kSvidInvalid, "x5c: " + svid.error().message());
+  }
+  UnixTime not_before = 0;
+  for (const auto& cert : certs) {
+    not_before = std::max(not_before, cert.not_before());
+  }
+  return std::make_shared<const internal::CachedSvid>(internal::CachedSvid{
+      std::move(bundle), svid->id(), svid->leaf().public_key(),
+      svid->leaf().serial_hex(), not_before, svid->expires_at()});
+}
+
+}  // namespace
+
+ChainVerifier::ChainVerifier(ChainVerifierOptions options)
+    : options_(std::move(options)) {
+  if (options_.cert_cache_entries > 0) {
+    cache_ = std::make_unique<internal::CertCache>(options_.cert_cache_entries);
+  }
+}
+
+ChainVerifier::~ChainVerifier() = default;
+
+Result<std::unique_ptr<ChainVerifier>> ChainVerifier::Create(
+    ChainVerifierOptions options) {
+  if (!options.audience) {
+    return Error(Code::kInvalidArgument, "verifier: audience is required");
+  }
+  if (!options.bundles) {
+    return Error(Code::kInvalidArgument, "verifier: bundles are required");
+  }
+  if (options.skew_seconds < 0 || options.skew_seconds > kMaxSkewSeconds) {
+    return Error(Code::kInvalidArgument,
+                 "verifier: skew must be between 0 and 300 seconds");
+  }
+  const ChainLimits& l = options.limits;
+  if (l.max_tokens < 1 || l.max_token_bytes < 1 || l.max_chain_bytes < 1 ||
+      l.max_lifetime_seconds < 1) {
+    return Error(Code::kInvalidArgument, "verifier: limits must be positive");
+  }
+  if (options.clock == nullptr) options.clock = &SystemClock::Default();
+  return std::unique_ptr<ChainVerifier>(new ChainVerifier(std::move(options)));
+}
+
+std::size_t ChainVerifier::cached_certificates() const {
+  return cache_ ? cache_->size() : 0;
+}
+
+Result<VerifiedChain> ChainVerifier::Verify(std::string_view header,
+                                            const VerifyContext& ctx) const {
+  const UnixTime now = options_.clock->Now();
+  const int64_t skew = options_.skew_seconds;
+
+  // Steps 1-2: limits, splitting or unwrapping, syntax of every token.
+  AZTP_ASSIGN_OR_RETURN(ParsedChain chain,
+                        ParseChainInsecure(header, options_.limits));
+  const std::vector<HopToken>& tokens = chain.tokens;
+  const std::size_t n = tokens.size();
+
+  // Step 3: each token's SVID, issuer, key and signature.
+  std::vector<std::string> serials(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const HopToken& t = tokens[i];
+    const HopClaims& c = t.claims();
+    auto bundle = options_.bundles->GetBundle(c.iss.trust_domain());
+    if (!bundle || bundle->x509_authorities().empty()) {
+      return Fail(Code::kUntrustedTrustDomain,
+                  "no X.509 authorities for trust domain " +
+                      c.iss.trust_domain().name(),
+                  i);
+    }
+    Sha256Digest key = X5cKey(t.x5c());
+    std::shared_ptr<const internal::CachedSvid> svid;
+    if (cache_) svid = cache_->Find(key, bundle.get(), now);
+    if (!svid) {
+      auto verified = VerifyX5c(t.x5c(), bundle, now);
+      if (!verified) return verified.error().WithHop(static_cast<int>(i));
+      svid = std::move(*verified);
+      if (cache_) cache_->Insert(key, svid);
+    }
+    if (!(svid->id == c.iss)) {
+      return Fail(
+          Code::kIssuerMismatch,
+          "iss " + c.iss.str() + " is not the SVID's ID " + svid->id.str(), i);
+    }
+    if (c.exp > svid->not_after) {
+      return Fail(Code::kLifetimeExceeded, "token outlives its SVID", i);
+    }
+    auto sig = VerifySignature(t.jws(), svid->key);
+    if (!sig) return std::move(sig).error().WithHop(static_cast<int>(i));
+    serials[i] = svid->leaf_serial;
+  }
+
+  // Step 4: times.
+  for (std::size_t i = 0; i < n; ++i) {
+    const HopClaims& c = tokens[i].claims();
+    if (c.iat - skew > now) {
+      return Fail(Code::kNotYetValid, "iat is in the future", i);
+    }
+    if (c.nbf && *c.nbf - skew > now) {
+      return Fail(Code::kNotYetValid, "nbf is in the future", i);
+    }
+    if (now >= c.exp + skew) return Fail(Code::kExpired, "token expired", i);
+    if (c.exp - c.iat > options_.limits.max_lifetime_seconds) {
+      return Fail(Code::kLifetimeExceeded,
+                  "lifetime exceeds " +
+                      std::to_string(options_.limits.max_lifetime_seconds) +
+                      " seconds",
+                  i);
+    }
+  }
+
+  // Step 5: links between consecutive tokens.
+  std::set<std::string_view> jtis;
+  for (std::size_t i = 0; i < n; ++i) {
+    const HopClaims& c = tokens[i].claims();
+    if (c.dep != static_cast<int>(i)) {
+      return Fail(
+          Code::kBrokenLink,
+          "dep is " + std::to_string(c.dep) + ", expected " + std::to_string(i),
+          i);
+    }
+    if (c.dep > c.max) {
+      return Fail(Code::kDepthExceeded, "dep exceeds max", i);
+    }
+    if (!jtis.insert(c.jti).second) {
+      return Fail(Code::kBrokenLink, "a jti appears twice in the chain", i);
+    }
+    if (i == 0) continue;
+    const HopClaims& p = tokens[i - 1].claims();
+    if (chain.encoding == ChainEncoding::kLinked) {
+      if (!c.prv || *c.prv != TokenDigest(tokens[i - 1].compact())) {
+        return Fail(Code::kBrokenLink, "prv does not match the previous token",
+                    i);
+      }
+    } else if (!c.obo || *c.obo != tokens[i - 1].compact()) {
+      return Fail(Code::kBrokenLink, "obo does not hold the previous token", i);
+    }
+    if (!(c.iss == p.aud)) {
+      return Fail(Code::kBrokenLink, "iss is not the previous token's aud", i);
+    }
+    if (c.sub != p.sub) {
+      return Fail(Code::kSubjectMismatch, "sub differs from the root's", i);
+    }
+    if (c.txn != p.txn) {
+      return Fail(Code::kBrokenLink, "txn differs from the root's", i);
+    }
+    if (c.max > p.max) {
+      return Fail(Code::kDepthExceeded, "max exceeds the previous token's", i);
+    }
+    if (c.iat < p.iat - skew) {
+      return Fail(Code::kBrokenLink, "iat precedes the previous token's", i);
+    }
+    if (c.exp > p.exp) {
+      return Fail(Code::kLifetimeExceeded,
+                  "exp is later than the previous token's", i);
+    }
+    if (auto wider = p.cap.FirstUncovered(c.cap)) {
+      return Fail(Code::kCapabilityEscalation,
+                  "capability " + wider->str() + " is not granted by hop " +
+                      std::to_string(i - 1),
+                  i);
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      const auto& earlier = tokens[j].claims().cns;
+      if (!earlier) continue;
+      auto permits = earlier->Permits(c.iss, c.aud);
+      if (!permits) {
+        return std::move(permits).error().WithHop(static_cast<int>(i));
+      }
+      if (!c.cns) {
+        return Fail(Code::kConstraintViolation,
+                    "constraints of hop " + std::to_string(j) + " dropped", i);
+      }
+      auto narrowing = earlier->CheckNarrowing(*c.cns);
+      if (!narrowing) {
+        return std::move(narrowing).error().WithHop(static_cast<int>(i));
+      }
+    }
+  }
+
+  // Step 6: the outermost token is for this hop, from this peer, for this
+  // request.
+  const std::size_t last = n - 1;
+  const HopClaims& outer = tokens[last].claims();
+  if (!(outer.aud == *options_.audience)) {
+    return Fail(Code::kAudienceMismatch,
+                "aud is " + outer.aud.str() + ", not this hop", last);
+  }
+  if (ctx.peer && !(outer.iss == *ctx.peer)) {
+    return Fail(
+        Code::kPeerMismatch,
+        "iss " + outer.iss.str() + " is not the TLS peer " + ctx.peer->str(),
+        last);
+  }
+  if (options_.require_request_binding || (outer.req && ctx.request)) {
+    if (!outer.req) {
+      return Fail(Code::kRequestMismatch, "token is not bound to a request",
+                  last);
+    }
+    if (!ctx.request) {
+      return Fail(Code::kRequestMismatch, "no request to check the binding",
+                  last);
+    }
+    if (!(*outer.req == *ctx.request)) {
+      return Fail(Code::kRequestMismatch, "token is bound to another request",
+                  last);
+    }
+  }
+
+  // Step 7: replay of the outermost token.
+  if (options_.replay) {
+    auto fresh = options_.replay->CheckAndRemember(outer.iss.str(), outer.jti,
+                                                   outer.exp + skew, now);
+    if (!fresh) return std::move(fresh).error().WithHop(static_cast<int>(last));
+  }
+
+  // Step 8: revocation of any hop's identity, token or certificate.
+  if (options_.revocations) {
+    auto list = options_.revocations->Current();
+    for (std::size_t i = 0; list && i < n; ++i) {
+      const HopClaims& c = tokens[i].claims();
+      if (list->IsRevokedId(c.iss)) {
+        return Fail(Code::kRevoked, c.iss.str() + " is revoked", i);
+      }
+      if (list->IsRevokedJti(c.jti)) {
+        return Fail(Code::kRevoked, "token " + c.jti + " is revoked", i);
+      }
+      if (list->IsRevokedSerial(serials[i])) {
+        return Fail(Code::kRevoked, "certificate " + serials[i] + " is revoked",
+                    i);
+      }
+    }
+  }
+
+  VerifiedChain out(outer);
+  out.subject_ = outer.sub;
+  out.txn_ = outer.txn;
+  out.path_.reserve(n + 1);
+  out.tokens_.reserve(n);
+  UnixTime expires_at = outer.exp;
+  for (const auto& t : tokens) {
+    out.path_.push_back(t.claims().iss);
+    out.tokens_.emplace_back(t.compact());
+    expires_at = std::min(expires_at, t.claims().exp);
+  }
+  out.path_.push_back(*options_.audience);
+  out.capabilities_ = outer.cap;
+  if (outer.cns) out.constraints_ = *outer.cns;
+  out.expires_at_ = expires_at;
+  out.depth_ = outer.dep;
+  out.max_depth_ = outer.max;
+  out.encoding_ = chain.encoding;
+  return out;
+}
+
+}  // namespace aztp
