@@ -53,11 +53,14 @@ class DomBuilder {
   bool parse_error(std::size_t position, const std::string&,
                    const nlohmann::detail::exception& e) {
     if (!error_) {
-      // nlohmann's text names the token and position; it never echoes a
-      // whole document.
       std::string what = e.what();
       auto p = what.find("] ");
       if (p != std::string::npos) what = what.substr(p + 2);
+      // Never echo the input: drop the "last read" excerpt and bound the
+      // rest.
+      auto last = what.find("; last read");
+      if (last != std::string::npos) what.resize(last);
+      if (what.size() > 120) what.resize(120);
       error_.emplace(Code::kMalformed,
                      "at byte " + std::to_string(position) + ": " + what);
     }

@@ -75,3 +75,17 @@ TEST(Json, TypedAccessors) {
 
 }  // namespace
 }  // namespace aztp
+
+namespace aztp {
+namespace {
+
+TEST(Json, ErrorsNeverEchoTheInput) {
+  std::string doc = "\"" + std::string(5000, 'S') + "\x01\"";
+  auto r = ParseJson(doc);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_LT(r.error().message().size(), 200u);
+  EXPECT_EQ(r.error().message().find("SSSS"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace aztp
