@@ -12,7 +12,7 @@ cd "$work"
 
 if [ -t 1 ]; then bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }; else bold() { printf '\n%s\n' "$*"; }; fi
 say() { printf '  %s\n' "$*"; }
-field() { /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+field() { /usr/bin/python3 -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(v if isinstance(v,(str,int)) else json.dumps(v))' "$1" "$2"; }
 # expect CODE CMD...: run CMD (JSON on stdout) and insist on its exit code.
 expect() {
   local want="$1"; shift
@@ -56,4 +56,50 @@ say "✘ planner two hours later: $(field "$out" error) ($(field "$out" message)
 expect 1 "$A" svid issue --ca ca-a --id spiffe://org-b.example/agent/intruder --out intruder
 say "✘ org-a's CA asked for an org-b identity: $(field "$out" error)"
 
-bold "Demo complete: 2 trust domains, 3 SVIDs verified, 4 bad cases rejected."
+bold "5. A delegation chain across both organisations"
+expect 0 "$A" svid issue --ca ca-b --id spiffe://org-b.example/agent/ledger --out ledger --key-type ec-p256 --ttl 1h
+B=(--bundle org-a.example=ca-a/bundle.json --bundle org-b.example=ca-b/bundle.json)
+"$A" chain mint --svid planner --aud spiffe://org-a.example/agent/research \
+  --cap 'payments:*' --cap calendar:read --tds org-a.example,org-b.example --txn order-4711 > hop0
+say "planner mints the root for research: payments:*, calendar:read; later hops must stay in org-a/org-b"
+"$A" chain extend --svid research --chain hop0 "${B[@]}" --peer spiffe://org-a.example/agent/planner \
+  --aud spiffe://org-b.example/agent/payments --cap 'payments:quote' --cap 'payments:refund' > hop1
+say "research verifies it, narrows to payments:quote + payments:refund, extends to payments (org-b)"
+"$A" chain extend --svid payments --chain hop1 "${B[@]}" --peer spiffe://org-a.example/agent/research \
+  --aud spiffe://org-b.example/agent/ledger --cap 'payments:quote' > hop2
+say "payments verifies it, keeps only payments:quote, extends to ledger ($(wc -c < hop2) bytes, 3 tokens)"
+expect 0 "$A" chain verify --chain hop2 --audience spiffe://org-b.example/agent/ledger "${B[@]}" \
+  --peer spiffe://org-b.example/agent/payments --replay-db ledger/replay.db
+say "✔ ledger verifies the whole chain offline:"
+say "    path:         $(/usr/bin/python3 -c 'import json,sys; print(" → ".join(p.split("/")[-1] for p in json.loads(sys.argv[1])["path"]))' "$out")"
+say "    on behalf of: $(field "$out" sub)   txn: $(field "$out" txn)"
+say "    capabilities: $(field "$out" capabilities)"
+
+bold "6. Attacks on the chain, and how each is stopped"
+# A forged hop: one character of payments' token changed.
+/usr/bin/python3 - hop2 hop2.forged <<'PY'
+import sys
+tokens = open(sys.argv[1]).read().strip().split(",")
+import base64, json
+head, body, sig = tokens[2].split(".")
+claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+claims["cap"].append("payments:refund")
+body = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).rstrip(b"=").decode()
+tokens[2] = ".".join([head, body, sig])
+open(sys.argv[2], "w").write(",".join(tokens))
+PY
+expect 1 "$A" chain verify --chain hop2.forged --audience spiffe://org-b.example/agent/ledger "${B[@]}"
+say "✘ a forged hop (payments:refund added): $(field "$out" error) at hop $(field "$out" hop)"
+expect 1 "$A" chain extend --svid payments --chain hop1 "${B[@]}" --aud spiffe://org-b.example/agent/ledger --cap 'admin:*'
+say "✘ payments tries to grant admin:*:      $(field "$out" error) — nothing is signed"
+expect 1 "$A" chain verify --chain hop2 --audience spiffe://org-b.example/agent/ledger "${B[@]}" \
+  --peer spiffe://org-b.example/agent/payments --replay-db ledger/replay.db
+say "✘ the same chain presented again:       $(field "$out" error) at hop $(field "$out" hop)"
+expect 1 "$A" chain verify --chain hop2 --audience spiffe://org-b.example/agent/ledger "${B[@]}" \
+  --peer spiffe://org-a.example/agent/research
+say "✘ a stolen chain from another peer:     $(field "$out" error)"
+echo '{"sequence": 2, "ids": ["spiffe://org-a.example/agent/research"]}' > revoked.json
+expect 1 "$A" chain verify --chain hop2 --audience spiffe://org-b.example/agent/ledger "${B[@]}" --revocations revoked.json
+say "✘ research revoked:                     $(field "$out" error) at hop $(field "$out" hop)"
+
+bold "Demo complete: 2 trust domains, 4 SVIDs, a 3-token chain verified, 5 attacks stopped."
