@@ -172,6 +172,23 @@ Result<HopClaims> ParseClaims(const Json& c) {
   return h;
 }
 
+// ClaimedDepth reads `dep` from a token that failed to parse, for the error
+// index of a nested chain's outermost token (its position is otherwise
+// unknown). Best effort; informational only.
+std::optional<int> ClaimedDepth(std::string_view compact) {
+  auto first = compact.find('.');
+  if (first == std::string_view::npos) return std::nullopt;
+  auto second = compact.find('.', first + 1);
+  if (second == std::string_view::npos) return std::nullopt;
+  auto payload = Base64UrlDecode(compact.substr(first + 1, second - first - 1));
+  if (!payload) return std::nullopt;
+  auto claims = ParseJson(AsChars(*payload));
+  if (!claims || !claims->is_object()) return std::nullopt;
+  auto dep = GetInt(*claims, "dep");
+  if (!dep || *dep < 0 || *dep > kMaxDepthValue) return std::nullopt;
+  return static_cast<int>(*dep);
+}
+
 }  // namespace
 
 std::string_view EncodingName(ChainEncoding encoding) {
@@ -299,7 +316,12 @@ Result<ParsedChain> ParseChainInsecure(std::string_view header,
             "more than " + std::to_string(limits.max_tokens) + " tokens");
       }
       auto token = HopToken::Parse(next, limits.max_token_bytes);
-      if (!token) return token.error().WithHop(index_hint);
+      if (!token) {
+        int index = outer_first.empty()
+                        ? ClaimedDepth(next).value_or(index_hint)
+                        : index_hint;
+        return token.error().WithHop(index);
+      }
       outer_first.push_back(std::move(*token));
       const HopClaims& c = outer_first.back().claims();
       if (!c.obo) break;

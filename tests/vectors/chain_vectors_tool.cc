@@ -401,8 +401,9 @@ void GenerateInvalid(Generator& g) {
       auto n = g.Chain(hops, N);
       if (n.tokens.back().size() > ChainLimits().max_token_bytes) {
         g.Invalid("too-large-nested-token",
-                  "A nested chain whose outermost token exceeds 8 KiB",
-                  n.header, g.For(HopId(hops)), "too_large", 0);
+                  "A nested chain whose outermost token exceeds 8 KiB (its "
+                  "index is the dep it claims)",
+                  n.header, g.For(HopId(hops)), "too_large", hops - 1);
         break;
       }
     }
