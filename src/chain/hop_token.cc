@@ -232,10 +232,10 @@ Json HopClaims::ToJson() const {
 }
 
 Result<HopToken> HopToken::Parse(std::string_view compact,
-                                 std::size_t max_bytes) {
+                                 std::size_t max_bytes, JwsHeaderCache* cache) {
   JwsLimits limits;
   limits.max_compact_bytes = max_bytes;
-  AZTP_ASSIGN_OR_RETURN(ParsedJws jws, ParseCompact(compact, limits));
+  AZTP_ASSIGN_OR_RETURN(ParsedJws jws, ParseCompact(compact, limits, cache));
   const Json& header = jws.header();
   if (header.size() != 3 || !header.contains("typ") ||
       !header.contains("x5c")) {
@@ -271,7 +271,8 @@ std::string TokenDigest(std::string_view compact) {
 }
 
 Result<ParsedChain> ParseChainInsecure(std::string_view header,
-                                       const ChainLimits& limits) {
+                                       const ChainLimits& limits,
+                                       JwsHeaderCache* cache) {
   if (header.size() > limits.max_chain_bytes) {
     return Error(Code::kTooLarge, "chain larger than " +
                                       std::to_string(limits.max_chain_bytes) +
@@ -297,7 +298,7 @@ Result<ParsedChain> ParseChainInsecure(std::string_view header,
     }
     chain.encoding = ChainEncoding::kLinked;
     for (std::size_t i = 0; i < parts.size(); ++i) {
-      auto token = HopToken::Parse(parts[i], limits.max_token_bytes);
+      auto token = HopToken::Parse(parts[i], limits.max_token_bytes, cache);
       if (!token) return token.error().WithHop(static_cast<int>(i));
       chain.tokens.push_back(std::move(*token));
     }
@@ -315,7 +316,7 @@ Result<ParsedChain> ParseChainInsecure(std::string_view header,
             Code::kTooLarge,
             "more than " + std::to_string(limits.max_tokens) + " tokens");
       }
-      auto token = HopToken::Parse(next, limits.max_token_bytes);
+      auto token = HopToken::Parse(next, limits.max_token_bytes, cache);
       if (!token) {
         int index = outer_first.empty()
                         ? ClaimedDepth(next).value_or(index_hint)

@@ -108,8 +108,9 @@ Result<VerifiedChain> ChainVerifier::Verify(std::string_view header,
   const int64_t skew = options_.skew_seconds;
 
   // Steps 1-2: limits, splitting or unwrapping, syntax of every token.
-  AZTP_ASSIGN_OR_RETURN(ParsedChain chain,
-                        ParseChainInsecure(header, options_.limits));
+  AZTP_ASSIGN_OR_RETURN(
+      ParsedChain chain,
+      ParseChainInsecure(header, options_.limits, header_cache_.get()));
   const std::vector<HopToken>& tokens = chain.tokens;
   const std::size_t n = tokens.size();
 

@@ -121,6 +121,31 @@ Result<KeyType> ClassifyKey(EVP_PKEY* key) {
 
 int CoordinateSize(KeyType type) { return type == KeyType::kEcP384 ? 48 : 32; }
 
+// EcdsaRawToDer encodes the integers r and s (big-endian, fixed size) as
+// the DER SEQUENCE OpenSSL verifies. Values out of range are left for
+// OpenSSL to reject.
+Bytes EcdsaRawToDer(std::span<const uint8_t> r, std::span<const uint8_t> s) {
+  auto integer = [](std::span<const uint8_t> v, Bytes& out) {
+    std::size_t i = 0;
+    while (i + 1 < v.size() && v[i] == 0) ++i;
+    bool pad = (v[i] & 0x80) != 0;
+    out.push_back(0x02);
+    out.push_back(static_cast<uint8_t>(v.size() - i + (pad ? 1 : 0)));
+    if (pad) out.push_back(0x00);
+    out.insert(out.end(), v.begin() + static_cast<std::ptrdiff_t>(i), v.end());
+  };
+  Bytes body;
+  body.reserve(2 * r.size() + 6);
+  integer(r, body);
+  integer(s, body);
+  Bytes out;
+  out.reserve(body.size() + 2);
+  out.push_back(0x30);
+  out.push_back(static_cast<uint8_t>(body.size()));  // < 128 for P-256/P-384
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
 Result<Bytes> BnToPadded(const BIGNUM* bn, int size) {
   Bytes out(static_cast<size_t>(size));
   if (BN_bn2binpad(bn, out.data(), size) != size) {
@@ -227,7 +252,10 @@ Result<PublicKey> PublicKey::FromEvp(EVP_PKEY* key) {
   if (type == KeyType::kEcP256 || type == KeyType::kEcP384) {
     OsslPtr<EVP_PKEY_CTX> ctx(
         EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
-    if (!ctx || EVP_PKEY_public_check(ctx.get()) != 1) {
+    // P-256 and P-384 have cofactor 1, so a point on the curve is in the
+    // prime-order group: the quick check (on the curve, not infinity) is
+    // complete, and avoids the full check's scalar multiplication.
+    if (!ctx || EVP_PKEY_public_check_quick(ctx.get()) != 1) {
       return OpensslError(Code::kMalformed, "EC point is not on the curve");
     }
   }
@@ -388,28 +416,13 @@ Status PublicKey::Verify(SignatureAlgorithm alg, std::span<const uint8_t> data,
                      std::string(KeyTypeName(type_)) + " keys");
   }
   auto bad = [] { return Error(Code::kBadSignature, "signature is invalid"); };
-  // ECDSA: JWS carries r || s; OpenSSL wants DER.
+  // ECDSA: JWS carries r || s; OpenSSL wants DER (RFC 3279 §2.2.3).
   Bytes der;
   std::span<const uint8_t> sig = signature;
   if (type_ == KeyType::kEcP256 || type_ == KeyType::kEcP384) {
     size_t n = static_cast<size_t>(CoordinateSize(type_));
     if (signature.size() != 2 * n) return bad();
-    OsslPtr<BIGNUM> r(
-        BN_bin2bn(signature.data(), static_cast<int>(n), nullptr));
-    OsslPtr<BIGNUM> s(
-        BN_bin2bn(signature.data() + n, static_cast<int>(n), nullptr));
-    OsslPtr<ECDSA_SIG> ecsig(ECDSA_SIG_new());
-    if (!r || !s || !ecsig ||
-        ECDSA_SIG_set0(ecsig.get(), r.get(), s.get()) != 1) {
-      return OpensslError(Code::kInternal, "building ECDSA signature");
-    }
-    r.release();
-    s.release();
-    unsigned char* p = nullptr;
-    int len = i2d_ECDSA_SIG(ecsig.get(), &p);
-    if (len <= 0) return OpensslError(Code::kInternal, "encoding signature");
-    der.assign(p, p + len);
-    OPENSSL_free(p);
+    der = EcdsaRawToDer(signature.first(n), signature.subspan(n));
     sig = der;
   }
   OsslPtr<EVP_MD_CTX> md(EVP_MD_CTX_new());

@@ -1,6 +1,7 @@
 #include "aztp/encoding/json.h"
 
-#include <set>
+#include <memory>
+#include <unordered_set>
 #include <vector>
 
 namespace aztp {
@@ -33,7 +34,7 @@ class DomBuilder {
     return true;
   }
   bool key(string_t& k) {
-    if (!keys_.back().insert(k).second) {
+    if (IsDuplicate(k)) {
       std::string shown = k.size() > 64 ? k.substr(0, 64) + "..." : k;
       return Fail(Code::kMalformed, "duplicate member \"" + shown + "\"");
     }
@@ -71,6 +72,25 @@ class DomBuilder {
   std::optional<Error>& error() { return error_; }
 
  private:
+  static constexpr std::size_t kLinearKeys = 16;
+
+  // IsDuplicate reports whether the open object already has member `k`,
+  // and records `k`.
+  bool IsDuplicate(const std::string& k) {
+    auto& members = static_cast<Json::object_t::Container&>(
+        stack_.back()->get_ref<Json::object_t&>());
+    auto& set = keys_.back();
+    if (!set) {
+      for (const auto& member : members) {
+        if (member.first == k) return true;
+      }
+      if (members.size() < kLinearKeys) return false;
+      set = std::make_unique<std::unordered_set<std::string>>();
+      for (const auto& member : members) set->insert(member.first);
+    }
+    return !set->insert(k).second;
+  }
+
   bool Fail(Code code, std::string message) {
     if (!error_) error_.emplace(code, std::move(message));
     return false;
@@ -110,7 +130,9 @@ class DomBuilder {
   int max_depth_;
   Json root_;
   std::vector<Json*> stack_;
-  std::vector<std::set<std::string>> keys_;
+  // keys_ holds, per open object, a set of its member names once it has
+  // more than kLinearKeys members; smaller objects are scanned directly.
+  std::vector<std::unique_ptr<std::unordered_set<std::string>>> keys_;
   std::string pending_key_;
   std::optional<Error> error_;
 };

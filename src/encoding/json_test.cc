@@ -89,3 +89,21 @@ TEST(Json, ErrorsNeverEchoTheInput) {
 
 }  // namespace
 }  // namespace aztp
+
+namespace aztp {
+namespace {
+
+TEST(Json, RejectsDuplicatesInLargeObjects) {
+  std::string doc = "{";
+  for (int i = 0; i < 40; ++i)
+    doc += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  std::string ok = doc + "\"last\":0}";
+  EXPECT_TRUE(ParseJson(ok).has_value());
+  for (int dup : {0, 15, 16, 17, 39}) {
+    std::string bad = doc + "\"k" + std::to_string(dup) + "\":0}";
+    EXPECT_FALSE(ParseJson(bad).has_value()) << dup;
+  }
+}
+
+}  // namespace
+}  // namespace aztp

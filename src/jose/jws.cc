@@ -1,6 +1,9 @@
 #include "aztp/jose/jws.h"
 
 #include <algorithm>
+#include <deque>
+#include <mutex>
+#include <unordered_map>
 #include <utility>
 
 #include "aztp/encoding/base64.h"
@@ -53,8 +56,60 @@ Result<std::string> SignCompact(const Json& protected_header,
   return out;
 }
 
+struct JwsHeaderCache::Impl {
+  // Hash: the size and the last 48 characters, which for a header carrying
+  // a certificate are the certificate's signature; equality compares all.
+  struct Hash {
+    std::size_t operator()(const std::string& s) const {
+      uint64_t h = 1469598103934665603ull ^ s.size();
+      std::size_t from = s.size() > 48 ? s.size() - 48 : 0;
+      for (std::size_t i = from; i < s.size(); ++i) {
+        h = (h ^ static_cast<uint8_t>(s[i])) * 1099511628211ull;
+      }
+      return static_cast<std::size_t>(h);
+    }
+  };
+  std::size_t capacity;
+  mutable std::mutex mu;
+  std::unordered_map<std::string, Entry, Hash> entries;
+  std::deque<std::string> order;
+};
+
+JwsHeaderCache::JwsHeaderCache(std::size_t capacity)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->capacity = std::max<std::size_t>(1, capacity);
+}
+
+JwsHeaderCache::~JwsHeaderCache() = default;
+
+std::size_t JwsHeaderCache::size() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->entries.size();
+}
+
+std::optional<JwsHeaderCache::Entry> JwsHeaderCache::Find(
+    std::string_view header_b64) const {
+  thread_local std::string key;
+  key.assign(header_b64);
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  auto it = impl_->entries.find(key);
+  if (it == impl_->entries.end()) return std::nullopt;
+  return it->second;
+}
+
+void JwsHeaderCache::Insert(std::string_view header_b64, Entry entry) {
+  std::string key(header_b64);
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (!impl_->entries.emplace(key, std::move(entry)).second) return;
+  impl_->order.push_back(std::move(key));
+  while (impl_->entries.size() > impl_->capacity) {
+    impl_->entries.erase(impl_->order.front());
+    impl_->order.pop_front();
+  }
+}
+
 Result<ParsedJws> ParseCompact(std::string_view compact,
-                               const JwsLimits& limits) {
+                               const JwsLimits& limits, JwsHeaderCache* cache) {
   if (compact.size() > limits.max_compact_bytes) {
     return Error(Code::kTooLarge, "jws: compact serialization larger than " +
                                       std::to_string(limits.max_compact_bytes) +
@@ -72,6 +127,20 @@ Result<ParsedJws> ParseCompact(std::string_view compact,
   if (header_b64.empty()) return Malformed("protected header is empty");
 
   ParsedJws jws;
+  if (cache != nullptr) {
+    auto hit = cache->Find(header_b64);
+    if (hit && hit->max_depth == limits.max_header_depth) {
+      if (signature_b64.empty()) return Malformed("signature is empty");
+      AZTP_ASSIGN_OR_RETURN(jws.payload_, DecodePart(payload_b64, "payload"));
+      AZTP_ASSIGN_OR_RETURN(jws.signature_,
+                            DecodePart(signature_b64, "signature"));
+      jws.header_ = std::move(hit->header);
+      jws.algorithm_ = hit->algorithm;
+      jws.compact_.assign(compact);
+      jws.signing_input_size_ = second;
+      return jws;
+    }
+  }
   // RFC 7515 §5.2 steps 2-4: the header is a UTF-8 JSON object.
   AZTP_ASSIGN_OR_RETURN(Bytes header_bytes,
                         DecodePart(header_b64, "protected header"));
@@ -98,8 +167,12 @@ Result<ParsedJws> ParseCompact(std::string_view compact,
   if (signature_b64.empty()) return Malformed("signature is empty");
   AZTP_ASSIGN_OR_RETURN(jws.payload_, DecodePart(payload_b64, "payload"));
   AZTP_ASSIGN_OR_RETURN(jws.signature_, DecodePart(signature_b64, "signature"));
-  jws.header_ = std::move(*header);
+  jws.header_ = std::make_shared<const Json>(std::move(*header));
   jws.algorithm_ = *algorithm;
+  if (cache != nullptr) {
+    cache->Insert(header_b64,
+                  {jws.header_, *algorithm, limits.max_header_depth});
+  }
   jws.compact_.assign(compact);
   jws.signing_input_size_ = second;
   return jws;

@@ -86,8 +86,9 @@ struct HopClaims {
 class HopToken {
  public:
   // Parse checks the syntax of one compact token of at most `max_bytes`.
-  static Result<HopToken> Parse(std::string_view compact,
-                                std::size_t max_bytes);
+  // `cache`, when given, is consulted for the protected header.
+  static Result<HopToken> Parse(std::string_view compact, std::size_t max_bytes,
+                                JwsHeaderCache* cache = nullptr);
 
   const ParsedJws& jws() const { return jws_; }
   std::string_view compact() const { return jws_.compact(); }
@@ -117,7 +118,8 @@ struct ParsedChain {
 // (nested), and the syntax of every token. Errors carry the index of the
 // failing token (Error::hop). "Insecure": nothing is verified.
 Result<ParsedChain> ParseChainInsecure(std::string_view header,
-                                       const ChainLimits& limits);
+                                       const ChainLimits& limits,
+                                       JwsHeaderCache* cache = nullptr);
 
 // TokenDigest is base64url(SHA-256(compact)), the value of `prv`.
 std::string TokenDigest(std::string_view compact);

@@ -44,7 +44,8 @@ struct ChainVerifierOptions {
   // require_request_binding: the outermost token must carry `req` and it
   // must match the request given to Verify.
   bool require_request_binding = false;
-  // cert_cache_entries bounds the verified-certificate cache (0 disables).
+  // cert_cache_entries bounds the verified-certificate cache and the
+  // parsed-header cache (0 disables both).
   std::size_t cert_cache_entries = 4096;
 };
 
@@ -124,6 +125,7 @@ class ChainVerifier {
   explicit ChainVerifier(ChainVerifierOptions options);
   ChainVerifierOptions options_;
   std::unique_ptr<internal::CertCache> cache_;
+  std::unique_ptr<JwsHeaderCache> header_cache_;
 };
 
 }  // namespace aztp

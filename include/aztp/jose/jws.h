@@ -20,6 +20,8 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -38,6 +40,8 @@ struct JwsLimits {
   int max_header_depth = 16;                // JSON nesting in the header
 };
 
+class JwsHeaderCache;
+
 // ParsedJws is a compact JWS that passed ParseCompact: the decoded parts,
 // plus a private copy of the compact text that signing_input() views.
 // The signature is NOT verified yet: pass it to VerifySignature. Copyable
@@ -45,7 +49,7 @@ struct JwsLimits {
 class ParsedJws {
  public:
   // header is the protected header (RFC 7515 §4), a JSON object.
-  const Json& header() const { return header_; }
+  const Json& header() const { return *header_; }
   // algorithm is the header's `alg` (RFC 7515 §4.1.1).
   SignatureAlgorithm algorithm() const { return algorithm_; }
   // payload is the decoded JWS payload (RFC 7515 §2).
@@ -62,15 +66,45 @@ class ParsedJws {
   std::string_view compact() const { return compact_; }
 
  private:
-  friend Result<ParsedJws> ParseCompact(std::string_view, const JwsLimits&);
+  friend Result<ParsedJws> ParseCompact(std::string_view, const JwsLimits&,
+                                        JwsHeaderCache*);
   ParsedJws() = default;
 
   std::string compact_;
   std::size_t signing_input_size_ = 0;
-  Json header_;
+  std::shared_ptr<const Json> header_;
   SignatureAlgorithm algorithm_ = SignatureAlgorithm::kES256;
   Bytes payload_;
   Bytes signature_;
+};
+
+// JwsHeaderCache remembers protected headers that ParseCompact accepted,
+// keyed by their exact base64url text, so that a receiver seeing the same
+// signer's header again (hop tokens repeat their `x5c` header) skips
+// decoding and parsing it. It changes no result: an entry is the parse of
+// exactly that text under the same header depth limit. Bounded (oldest
+// entries go first), thread-safe; share one per verifier.
+class JwsHeaderCache {
+ public:
+  explicit JwsHeaderCache(std::size_t capacity = 1024);
+  JwsHeaderCache(const JwsHeaderCache&) = delete;
+  JwsHeaderCache& operator=(const JwsHeaderCache&) = delete;
+  ~JwsHeaderCache();
+
+  std::size_t size() const;
+
+ private:
+  friend Result<ParsedJws> ParseCompact(std::string_view, const JwsLimits&,
+                                        JwsHeaderCache*);
+  struct Entry {
+    std::shared_ptr<const Json> header;
+    SignatureAlgorithm algorithm;
+    int max_depth;
+  };
+  struct Impl;
+  std::optional<Entry> Find(std::string_view header_b64) const;
+  void Insert(std::string_view header_b64, Entry entry);
+  std::unique_ptr<Impl> impl_;
 };
 
 // SignCompact produces a compact JWS (RFC 7515 §7.1, §5.1) of `payload`
@@ -85,7 +119,8 @@ Result<std::string> SignCompact(const Json& protected_header,
 // ParseCompact parses an untrusted compact JWS (RFC 7515 §5.2 steps 1-7)
 // under `limits`. Errors: kTooLarge, kMalformed, kAlgNotAllowed.
 Result<ParsedJws> ParseCompact(std::string_view compact,
-                               const JwsLimits& limits = {});
+                               const JwsLimits& limits = {},
+                               JwsHeaderCache* cache = nullptr);
 
 // VerifySignature checks the signature of `jws` with `key` (RFC 7515 §5.2
 // step 8) using the header's algorithm; PublicKey::Verify binds the
