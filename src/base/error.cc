@@ -60,6 +60,27 @@ std::string_view ReasonString(Code code) {
   return "internal";
 }
 
+std::string QuoteInput(std::string_view input) {
+  static constexpr std::size_t kMaxQuotedBytes = 64;
+  static constexpr char kHex[] = "0123456789abcdef";
+  const bool cut = input.size() > kMaxQuotedBytes;
+  if (cut) input = input.substr(0, kMaxQuotedBytes);
+  std::string out = "\"";
+  for (char c : input) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b >= 0x20 && b < 0x7f && c != '"' && c != '\\') {
+      out += c;
+    } else {
+      out += "\\x";
+      out += kHex[b >> 4];
+      out += kHex[b & 0xf];
+    }
+  }
+  out += '"';
+  if (cut) out += " (first 64 bytes)";
+  return out;
+}
+
 Error Error::WithContext(std::string_view context) const {
   std::string m(context);
   m += ": ";

@@ -6,38 +6,14 @@
 namespace aztp {
 namespace {
 
-// kMaxQuotedBytes bounds how much caller input an error message repeats.
-constexpr std::size_t kMaxQuotedBytes = 64;
-
 bool IsSegmentChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
-// Quote returns at most kMaxQuotedBytes of `input` in double quotes, with
-// every byte outside printable ASCII (and `"`, `\`) written as \xNN.
-std::string Quote(std::string_view input) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const bool cut = input.size() > kMaxQuotedBytes;
-  if (cut) input = input.substr(0, kMaxQuotedBytes);
-  std::string out = "\"";
-  for (char c : input) {
-    const auto b = static_cast<uint8_t>(c);
-    if (b >= 0x20 && b < 0x7f && c != '"' && c != '\\') {
-      out += c;
-    } else {
-      out += "\\x";
-      out += kHex[b >> 4];
-      out += kHex[b & 0xf];
-    }
-  }
-  out += '"';
-  if (cut) out += " (first 64 bytes)";
-  return out;
-}
-
 Error Reject(Code code, std::string_view what, std::string_view input) {
-  return Error(code, "capability " + std::string(what) + ": " + Quote(input));
+  return Error(code,
+               "capability " + std::string(what) + ": " + QuoteInput(input));
 }
 
 }  // namespace
@@ -107,7 +83,7 @@ Result<CapabilitySet> CapabilitySet::FromStrings(
     if (!seen.insert(items[i]).second) {
       return Error(Code::kMalformed, "cap[" + std::to_string(i) +
                                          "]: duplicate capability " +
-                                         Quote(items[i]));
+                                         QuoteInput(items[i]));
     }
     parsed.push_back(std::move(c).value());
   }

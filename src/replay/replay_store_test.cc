@@ -13,30 +13,13 @@
 #include <thread>
 #include <vector>
 
+#include "testing/temp_dir.h"
+
 namespace aztp {
 namespace {
 
 constexpr UnixTime kNow = 1'800'000'000;
 constexpr const char* kIss = "spiffe://example.org/agents/planner";
-
-// TempDir is a fresh directory removed with its contents at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = ::testing::TempDir() + "aztp_replay_XXXXXX";
-    char* made = mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(const char* name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // The behaviour every ReplayStore must show, run against both stores.
 struct StoreFactory {
@@ -53,7 +36,7 @@ class ReplayStoreContract : public ::testing::TestWithParam<StoreFactory> {
     EXPECT_NE(store, nullptr);
     return store;
   }
-  TempDir dir_;
+  testing::TempDir dir_{"aztp_replay_"};
 };
 
 TEST_P(ReplayStoreContract, DetectsReplay) {
@@ -277,7 +260,7 @@ TEST(InMemoryReplayStoreTest, ReplacedEntriesKeepCorrectExpiry) {
 }
 
 TEST(SqliteReplayStoreTest, SurvivesReopen) {
-  TempDir dir;
+  testing::TempDir dir("aztp_replay_");
   const std::string file = dir.File("replay.db");
   {
     auto store = SqliteReplayStore::Open(file);
@@ -296,7 +279,7 @@ TEST(SqliteReplayStoreTest, SurvivesReopen) {
 }
 
 TEST(SqliteReplayStoreTest, TwoStoresOnOneFileAgree) {
-  TempDir dir;
+  testing::TempDir dir("aztp_replay_");
   const std::string file = dir.File("replay.db");
   auto a = SqliteReplayStore::Open(file);
   auto b = SqliteReplayStore::Open(file);
@@ -331,7 +314,7 @@ TEST(SqliteReplayStoreTest, TwoStoresOnOneFileAgree) {
 }
 
 TEST(SqliteReplayStoreTest, TwoProcessesOnOneFileAgree) {
-  TempDir dir;
+  testing::TempDir dir("aztp_replay_");
   const std::string file = dir.File("replay.db");
   ASSERT_TRUE(SqliteReplayStore::Open(file).has_value());
   constexpr int kPairs = 500;
@@ -376,7 +359,7 @@ TEST(SqliteReplayStoreTest, TwoProcessesOnOneFileAgree) {
 }
 
 TEST(SqliteReplayStoreTest, CapacityIsSharedThroughTheFile) {
-  TempDir dir;
+  testing::TempDir dir("aztp_replay_");
   const std::string file = dir.File("replay.db");
   auto a = SqliteReplayStore::Open(file, 3);
   auto b = SqliteReplayStore::Open(file, 3);
@@ -390,7 +373,7 @@ TEST(SqliteReplayStoreTest, CapacityIsSharedThroughTheFile) {
 }
 
 TEST(SqliteReplayStoreTest, PurgesExpiredRows) {
-  TempDir dir;
+  testing::TempDir dir("aztp_replay_");
   auto store = SqliteReplayStore::Open(dir.File("replay.db"));
   ASSERT_TRUE(store.has_value()) << store.error().message();
   for (int i = 0; i < 300; ++i) {
@@ -411,7 +394,7 @@ TEST(SqliteReplayStoreTest, PurgesExpiredRows) {
 }
 
 TEST(SqliteReplayStoreTest, OpenFailsWithIoError) {
-  TempDir dir;
+  testing::TempDir dir("aztp_replay_");
   auto store = SqliteReplayStore::Open(dir.File("missing/dir/replay.db"));
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().code(), Code::kIo);
@@ -430,7 +413,7 @@ TEST(SqliteReplayStoreTest, OpenFailsWithIoError) {
 }
 
 TEST(SqliteReplayStoreTest, UsesWalMode) {
-  TempDir dir;
+  testing::TempDir dir("aztp_replay_");
   const std::string file = dir.File("replay.db");
   auto store = SqliteReplayStore::Open(file);
   ASSERT_TRUE(store.has_value());

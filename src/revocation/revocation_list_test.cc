@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "aztp/base/file.h"
+#include "testing/temp_dir.h"
 
 namespace aztp {
 namespace {
@@ -21,24 +22,6 @@ RevocationList MustParse(const std::string& json) {
   EXPECT_TRUE(list.has_value()) << json << ": " << list.error().message();
   return list.has_value() ? *list : RevocationList::Empty();
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = ::testing::TempDir() + "aztp_revocation_XXXXXX";
-    char* made = mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(const char* name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 std::string ListJson(int64_t sequence, const char* jti) {
   return R"({"sequence":)" + std::to_string(sequence) + R"(,"jtis":[")" + jti +
@@ -265,7 +248,7 @@ TEST(StaticRevocationSourceTest, ConcurrentReadersSeeWholeLists) {
 }
 
 TEST(FileRevocationSourceTest, LoadsAndReloadsInOrder) {
-  TempDir dir;
+  testing::TempDir dir("aztp_revocation_");
   const std::string path = dir.File("revocations.json");
   ASSERT_TRUE(WriteFile(path, ListJson(5, "a")));
   auto source = FileRevocationSource::Open(path);
@@ -296,7 +279,7 @@ TEST(FileRevocationSourceTest, LoadsAndReloadsInOrder) {
 }
 
 TEST(FileRevocationSourceTest, BadFilesKeepTheCurrentList) {
-  TempDir dir;
+  testing::TempDir dir("aztp_revocation_");
   const std::string path = dir.File("revocations.json");
   ASSERT_TRUE(WriteFile(path, ListJson(5, "a")));
   auto source = FileRevocationSource::Open(path);
@@ -316,7 +299,7 @@ TEST(FileRevocationSourceTest, BadFilesKeepTheCurrentList) {
 }
 
 TEST(FileRevocationSourceTest, OpenReportsErrors) {
-  TempDir dir;
+  testing::TempDir dir("aztp_revocation_");
   auto missing = FileRevocationSource::Open(dir.File("missing.json"));
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code(), Code::kIo);

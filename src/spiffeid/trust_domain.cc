@@ -10,39 +10,9 @@ namespace {
 
 constexpr std::string_view kScheme = "spiffe://";
 
-// kMaxQuotedBytes bounds how much caller input an error message repeats.
-constexpr size_t kMaxQuotedBytes = 64;
-
 bool IsTrustDomainChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
          c == '-' || c == '_';
-}
-
-// Quote returns `input` cut to kMaxQuotedBytes, in double quotes, with every
-// byte outside printable ASCII (and `"`, `\`) written as \xNN, so that a
-// message never carries control bytes or more than the allowed prefix.
-std::string Quote(std::string_view input) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const bool cut = input.size() > kMaxQuotedBytes;
-  if (cut) {
-    input = input.substr(0, kMaxQuotedBytes);
-  }
-  std::string out = "\"";
-  for (char c : input) {
-    const auto b = static_cast<uint8_t>(c);
-    if (b >= 0x20 && b < 0x7f && c != '"' && c != '\\') {
-      out += c;
-    } else {
-      out += "\\x";
-      out += kHex[b >> 4];
-      out += kHex[b & 0xf];
-    }
-  }
-  out += '"';
-  if (cut) {
-    out += " (first 64 bytes)";
-  }
-  return out;
 }
 
 }  // namespace
@@ -51,7 +21,7 @@ Error TrustDomain::Reject(Code code, std::string_view what,
                           std::string_view input) {
   std::string message(what);
   message += ": ";
-  message += Quote(input);
+  message += QuoteInput(input);
   return Error(code, std::move(message));
 }
 

@@ -48,6 +48,12 @@ enum class Code {
 // ReasonString returns the stable snake_case reason of `code`.
 std::string_view ReasonString(Code code);
 
+// QuoteInput renders untrusted input for an error message: at most the
+// first 64 bytes, in double quotes, every byte outside printable ASCII (and
+// `"`, `\`) written as \xNN, and " (first 64 bytes)" when cut. Messages
+// never carry control bytes or more than that prefix of what was received.
+std::string QuoteInput(std::string_view input);
+
 // Error is a code plus a message for people. Copyable and movable.
 class Error {
  public:
