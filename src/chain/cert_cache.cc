@@ -7,7 +7,7 @@ namespace aztp::internal {
 CertCache::CertCache(std::size_t capacity)
     : per_shard_(std::max<std::size_t>(1, capacity / kShards)) {}
 
-std::shared_ptr<const CachedSvid> CertCache::Find(const Sha256Digest& key,
+std::shared_ptr<const CachedSvid> CertCache::Find(const Json* key,
                                                   const Bundle* bundle,
                                                   UnixTime now) const {
   Shard& shard = ShardFor(key);
@@ -23,8 +23,8 @@ std::shared_ptr<const CachedSvid> CertCache::Find(const Sha256Digest& key,
   return entry;
 }
 
-void CertCache::Insert(const Sha256Digest& key,
-                       std::shared_ptr<const CachedSvid> entry) {
+void CertCache::Insert(std::shared_ptr<const CachedSvid> entry) {
+  const Json* key = entry->header.get();
   Shard& shard = ShardFor(key);
   std::lock_guard<std::mutex> lock(shard.mu);
   auto [it, inserted] = shard.entries.insert_or_assign(key, std::move(entry));

@@ -1,6 +1,8 @@
 // CertCache: X.509-SVID verification results of hop-token x5c chains,
-// keyed by the SHA-256 of the x5c header values, so that a warm verifier
-// does one signature check per token (the JWS) instead of two.
+// keyed by the token's parsed protected header (the object the
+// JwsHeaderCache hands out for one exact header text, which holds the x5c),
+// so that a warm verifier does one signature check per token (the JWS)
+// instead of two, without even hashing the certificates again.
 //
 // Nothing is weakened: an entry is used only for the very bundle object it
 // was verified against (a bundle update makes a new object, so every entry
@@ -19,14 +21,17 @@
 
 #include "aztp/base/clock.h"
 #include "aztp/bundle/bundle.h"
-#include "aztp/crypto/digest.h"
 #include "aztp/crypto/key.h"
+#include "aztp/encoding/json.h"
 #include "aztp/spiffeid/spiffe_id.h"
 
 namespace aztp::internal {
 
 // CachedSvid is what the verifier needs from a verified x5c chain.
 struct CachedSvid {
+  // header pins the header object whose address is the key, so the address
+  // cannot be reused for another header while the entry exists.
+  std::shared_ptr<const Json> header;
   std::shared_ptr<const Bundle> bundle;
   SpiffeId id;
   PublicKey key;
@@ -43,30 +48,22 @@ class CertCache {
 
   // Find returns the entry for `key` when it was verified against exactly
   // `bundle` and `now` is inside its window; null otherwise.
-  std::shared_ptr<const CachedSvid> Find(const Sha256Digest& key,
+  std::shared_ptr<const CachedSvid> Find(const Json* header,
                                          const Bundle* bundle,
                                          UnixTime now) const;
-  // Insert stores (or replaces) an entry.
-  void Insert(const Sha256Digest& key, std::shared_ptr<const CachedSvid> entry);
+  // Insert stores (or replaces) the entry for entry->header.
+  void Insert(std::shared_ptr<const CachedSvid> entry);
   std::size_t size() const;
 
  private:
-  struct KeyHash {
-    std::size_t operator()(const Sha256Digest& d) const {
-      std::size_t h = 0;
-      for (int i = 0; i < 8; ++i) h = (h << 8) | d[i];
-      return h;
-    }
-  };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<Sha256Digest, std::shared_ptr<const CachedSvid>, KeyHash>
-        entries;
-    std::deque<Sha256Digest> order;
+    std::unordered_map<const Json*, std::shared_ptr<const CachedSvid>> entries;
+    std::deque<const Json*> order;
   };
   static constexpr std::size_t kShards = 16;
-  Shard& ShardFor(const Sha256Digest& key) const {
-    return shards_[key[31] % kShards];
+  Shard& ShardFor(const Json* key) const {
+    return shards_[(reinterpret_cast<std::uintptr_t>(key) >> 6) % kShards];
   }
   std::size_t per_shard_;
   mutable std::array<Shard, kShards> shards_;

@@ -250,6 +250,35 @@ TEST_P(ChainTest, ExpiryAndSkewBoundaries) {
   EXPECT_EQ(verifier->Verify(later).error().code(), Code::kNotYetValid);
 }
 
+TEST_P(ChainTest, WarmVerifierReusesItsCertificateCache) {
+  std::string c0 = Root(kPlanner, kResearch, {"*"});
+  std::string c1 = Extend(c0, kResearch, kPayments);
+  auto verifier = VerifierFor(kPayments);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(verifier->Verify(c1).has_value());
+  // One entry per distinct signer, however often the chain is verified.
+  EXPECT_EQ(verifier->cached_certificates(), 2u);
+}
+
+TEST_P(ChainTest, BundleUpdateInvalidatesCachedCertificates) {
+  std::string c0 = Root(kPlanner, kResearch, {"*"});
+  auto bundles = std::make_shared<BundleSet>(*domains_.Bundles());
+  ChainVerifierOptions o;
+  o.audience = Id(kResearch);
+  o.bundles = bundles;
+  o.clock = &clock_;
+  auto verifier = Must(ChainVerifier::Create(std::move(o)));
+  ASSERT_TRUE(verifier->Verify(c0).has_value());
+  // org-a's bundle is replaced by one without its CA (e.g. after a
+  // rotation completed): the cached verification must not be used.
+  auto other = Must(CertificateAuthority::Create(
+      Must(TrustDomain::Parse("org-a.example")), {}, kNow - 10));
+  bundles->Put(Must(Bundle::Create(Must(TrustDomain::Parse("org-a.example")),
+                                   {other.root()}, {}, 2, std::nullopt)));
+  auto v = verifier->Verify(c0);
+  ASSERT_FALSE(v.has_value());
+  EXPECT_EQ(v.error().code(), Code::kSvidInvalid);
+}
+
 INSTANTIATE_TEST_SUITE_P(Encodings, ChainTest,
                          ::testing::Values(ChainEncoding::kLinked,
                                            ChainEncoding::kNested),

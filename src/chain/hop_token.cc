@@ -111,7 +111,7 @@ Result<HopClaims> ParseClaims(const Json& c) {
   }
   AZTP_ASSIGN_OR_RETURN(SpiffeId iss, WorkloadClaim(c, "iss"));
   AZTP_ASSIGN_OR_RETURN(std::string sub, GetString(c, "sub"));
-  if (!ValidSubject(sub)) {
+  if (sub != iss.str() && !ValidSubject(sub)) {
     return Malformed("sub: must be a SPIFFE ID or oidc:<issuer>#<subject>");
   }
   auto aud_member = c.find("aud");

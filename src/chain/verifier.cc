@@ -30,19 +30,10 @@ class OneBundle final : public BundleSource {
   std::shared_ptr<const Bundle> bundle_;
 };
 
-Sha256Digest X5cKey(const std::vector<std::string>& x5c) {
-  std::string joined;
-  for (const auto& cert : x5c) {
-    joined += cert;
-    joined += ',';
-  }
-  return Sha256(AsBytes(joined));
-}
-
 // VerifyX5c decodes and verifies a token's x5c chain against `bundle`.
 Result<std::shared_ptr<const internal::CachedSvid>> VerifyX5c(
-    const std::vector<std::string>& x5c, std::shared_ptr<const Bundle> bundle,
-    UnixTime now) {
+    const HopToken& token, std::shared_ptr<const Bundle> bundle, UnixTime now) {
+  const std::vector<std::string>& x5c = token.x5c();
   std::vector<Certificate> certs;
   certs.reserve(x5c.size());
   for (const auto& b64 : x5c) {
@@ -62,8 +53,9 @@ Result<std::shared_ptr<const internal::CachedSvid>> VerifyX5c(
     not_before = std::max(not_before, cert.not_before());
   }
   return std::make_shared<const internal::CachedSvid>(internal::CachedSvid{
-      std::move(bundle), svid->id(), svid->leaf().public_key(),
-      svid->leaf().serial_hex(), not_before, svid->expires_at()});
+      token.jws().shared_header(), std::move(bundle), svid->id(),
+      svid->leaf().public_key(), svid->leaf().serial_hex(), not_before,
+      svid->expires_at()});
 }
 
 }  // namespace
@@ -72,6 +64,8 @@ ChainVerifier::ChainVerifier(ChainVerifierOptions options)
     : options_(std::move(options)) {
   if (options_.cert_cache_entries > 0) {
     cache_ = std::make_unique<internal::CertCache>(options_.cert_cache_entries);
+    header_cache_ =
+        std::make_unique<JwsHeaderCache>(options_.cert_cache_entries);
   }
 }
 
@@ -126,14 +120,13 @@ Result<VerifiedChain> ChainVerifier::Verify(std::string_view header,
                       c.iss.trust_domain().name(),
                   i);
     }
-    Sha256Digest key = X5cKey(t.x5c());
     std::shared_ptr<const internal::CachedSvid> svid;
-    if (cache_) svid = cache_->Find(key, bundle.get(), now);
+    if (cache_) svid = cache_->Find(&t.jws().header(), bundle.get(), now);
     if (!svid) {
-      auto verified = VerifyX5c(t.x5c(), bundle, now);
+      auto verified = VerifyX5c(t, bundle, now);
       if (!verified) return verified.error().WithHop(static_cast<int>(i));
       svid = std::move(*verified);
-      if (cache_) cache_->Insert(key, svid);
+      if (cache_) cache_->Insert(svid);
     }
     if (!(svid->id == c.iss)) {
       return Fail(

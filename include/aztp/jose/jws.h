@@ -50,6 +50,9 @@ class ParsedJws {
  public:
   // header is the protected header (RFC 7515 §4), a JSON object.
   const Json& header() const { return *header_; }
+  // shared_header is the same header as a shared object: equal pointers
+  // mean identical header text (see JwsHeaderCache).
+  const std::shared_ptr<const Json>& shared_header() const { return header_; }
   // algorithm is the header's `alg` (RFC 7515 §4.1.1).
   SignatureAlgorithm algorithm() const { return algorithm_; }
   // payload is the decoded JWS payload (RFC 7515 §2).
