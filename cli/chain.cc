@@ -37,7 +37,7 @@ Result<std::string> ReadChain(const std::string& source) {
   return text;
 }
 
-Result<std::vector<std::string>> SplitList(const std::string& list) {
+std::vector<std::string> SplitList(const std::string& list) {
   std::vector<std::string> out;
   std::size_t start = 0;
   while (start <= list.size()) {
@@ -57,14 +57,8 @@ struct ConstraintFlags {
   Result<std::optional<Constraints>> Build() const {
     if (tds.empty() && auds.empty()) return std::optional<Constraints>();
     Json doc = Json::object();
-    if (!tds.empty()) {
-      AZTP_ASSIGN_OR_RETURN(auto list, SplitList(tds));
-      doc["tds"] = list;
-    }
-    if (!auds.empty()) {
-      AZTP_ASSIGN_OR_RETURN(auto list, SplitList(auds));
-      doc["auds"] = list;
-    }
+    if (!tds.empty()) doc["tds"] = SplitList(tds);
+    if (!auds.empty()) doc["auds"] = SplitList(auds);
     AZTP_ASSIGN_OR_RETURN(Constraints c, Constraints::FromJson(doc));
     return std::optional<Constraints>(std::move(c));
   }
