@@ -12,6 +12,7 @@ packages=(
   g++ cmake ninja-build pkg-config make clang libclang-rt-14-dev clang-format
   # libraries
   libssl-dev openssl nlohmann-json3-dev libsqlite3-dev libcli11-dev
+  libboost-dev libboost-system-dev libspdlog-dev libyaml-cpp-dev curl
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # interop checks: independent verifiers

@@ -56,6 +56,16 @@ std::string_view ReasonString(Code code) {
       return "io_error";
     case Code::kInternal:
       return "internal";
+    case Code::kAlreadyExists:
+      return "already_exists";
+    case Code::kUnauthenticated:
+      return "unauthenticated";
+    case Code::kPermissionDenied:
+      return "permission_denied";
+    case Code::kRateLimited:
+      return "rate_limited";
+    case Code::kUnavailable:
+      return "unavailable";
   }
   return "internal";
 }

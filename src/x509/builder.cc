@@ -104,21 +104,44 @@ Result<Certificate> SignCertificate(const CertificateTemplate& tmpl,
     AZTP_RETURN_IF_ERROR(AddExtension(
         cert.get(), &ctx, NID_authority_key_identifier, "keyid:always"));
   }
-  if (!tmpl.uri_sans.empty()) {
+  if (!tmpl.uri_sans.empty() || !tmpl.dns_sans.empty() ||
+      !tmpl.ip_sans.empty()) {
     // Build the GENERAL_NAMES directly so no value is ever interpreted as
     // configuration syntax.
     OsslPtr<GENERAL_NAMES> names(sk_GENERAL_NAME_new_null());
     if (!names) return OpensslError(Code::kInternal, "subjectAltName");
-    for (const auto& uri : tmpl.uri_sans) {
+    auto add_string = [&](int type, const std::string& value) -> Status {
       GENERAL_NAME* gn = GENERAL_NAME_new();
       ASN1_IA5STRING* s = ASN1_IA5STRING_new();
       if (gn == nullptr || s == nullptr ||
-          ASN1_STRING_set(s, uri.data(), static_cast<int>(uri.size())) != 1) {
+          ASN1_STRING_set(s, value.data(), static_cast<int>(value.size())) !=
+              1) {
         GENERAL_NAME_free(gn);
         ASN1_IA5STRING_free(s);
         return OpensslError(Code::kInternal, "subjectAltName");
       }
-      GENERAL_NAME_set0_value(gn, GEN_URI, s);
+      GENERAL_NAME_set0_value(gn, type, s);
+      if (sk_GENERAL_NAME_push(names.get(), gn) == 0) {
+        GENERAL_NAME_free(gn);
+        return OpensslError(Code::kInternal, "subjectAltName");
+      }
+      return Ok();
+    };
+    for (const auto& uri : tmpl.uri_sans) {
+      AZTP_RETURN_IF_ERROR(add_string(GEN_URI, uri));
+    }
+    for (const auto& dns : tmpl.dns_sans) {
+      AZTP_RETURN_IF_ERROR(add_string(GEN_DNS, dns));
+    }
+    for (const auto& ip : tmpl.ip_sans) {
+      OsslPtr<ASN1_STRING> octets(a2i_IPADDRESS(ip.c_str()));
+      if (!octets) {
+        internal::ClearOpensslErrors();
+        return Error(Code::kInvalidArgument, "invalid IP address " + ip);
+      }
+      GENERAL_NAME* gn = GENERAL_NAME_new();
+      if (gn == nullptr) return OpensslError(Code::kInternal, "subjectAltName");
+      GENERAL_NAME_set0_value(gn, GEN_IPADD, octets.release());
       if (sk_GENERAL_NAME_push(names.get(), gn) == 0) {
         GENERAL_NAME_free(gn);
         return OpensslError(Code::kInternal, "subjectAltName");

@@ -38,11 +38,16 @@ enum class Code {
   kRevoked,               // "revoked"
   kPolicyDenied,          // "policy_denied"
   // Operational reasons (docs/protocol.md §5.2).
-  kInvalidArgument,  // "invalid_argument": a caller-supplied value is unusable
-  kNotFound,         // "not_found": a named object does not exist
-  kUnsupported,      // "unsupported": a valid but unsupported choice
-  kIo,               // "io_error": a file or network operation failed
-  kInternal,         // "internal": OpenSSL or another dependency failed
+  kInvalidArgument,   // "invalid_argument": a caller-supplied value is unusable
+  kNotFound,          // "not_found": a named object does not exist
+  kUnsupported,       // "unsupported": a valid but unsupported choice
+  kIo,                // "io_error": a file or network operation failed
+  kInternal,          // "internal": OpenSSL or another dependency failed
+  kAlreadyExists,     // "already_exists": the object exists already
+  kUnauthenticated,   // "unauthenticated": no or bad credentials
+  kPermissionDenied,  // "permission_denied": credentials lack the right
+  kRateLimited,       // "rate_limited": too many requests, retry later
+  kUnavailable,       // "unavailable": not ready or shutting down
 };
 
 // ReasonString returns the stable snake_case reason of `code`.

@@ -27,6 +27,8 @@ enum KeyUsageBit : unsigned {
 struct CertificateTemplate {
   std::string common_name;            // empty: subject is only O=aztp
   std::vector<std::string> uri_sans;  // URI subjectAltNames, in order
+  std::vector<std::string> dns_sans;  // DNS subjectAltNames
+  std::vector<std::string> ip_sans;   // IP subjectAltNames (text form)
   std::optional<bool> ca;             // basicConstraints cA; nullopt: absent
   unsigned key_usage = 0;             // KeyUsageBit set; 0: extension absent
   bool key_usage_critical = true;

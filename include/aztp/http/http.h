@@ -1,0 +1,122 @@
+// A small HTTPS/1.1 server and client on Boost.Beast and Asio for aztp's
+// daemons and SDK: TLS 1.3 only, keep-alive, a fixed pool of worker threads,
+// bounded requests, timeouts, graceful shutdown. Handlers see the verified
+// SPIFFE ID of an mTLS client when there is one.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aztp/base/clock.h"
+#include "aztp/base/result.h"
+#include "aztp/bundle/bundle.h"
+#include "aztp/spiffeid/spiffe_id.h"
+#include "aztp/tls/tls.h"
+
+namespace aztp::http {
+
+// Request is one parsed request.
+struct Request {
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // path and query as sent
+  std::string path;                            // without the query
+  std::map<std::string, std::string> query;    // decoded, last value wins
+  std::map<std::string, std::string> headers;  // names lowercased
+  std::string body;
+  // peer is the client's SPIFFE ID when it presented an X.509-SVID that
+  // verified against the server's bundle source.
+  std::optional<SpiffeId> peer;
+  std::string remote;  // "ip:port"
+
+  // Header returns a header's value (name in any case) or "".
+  std::string Header(const std::string& name) const;
+};
+
+// Response is what a handler returns.
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Handler answers one request; it runs on a worker thread and must be
+// thread-safe.
+using Handler = std::function<Response(const Request&)>;
+
+// ServerOptions configure a Server.
+struct ServerOptions {
+  std::string listen = "127.0.0.1:0";  // host:port; port 0 = any
+  int threads = 2;
+  std::size_t max_header_bytes = 16 << 10;
+  std::size_t max_body_bytes = 1 << 20;
+  int read_timeout_seconds = 10;  // per request, from first byte
+  int idle_timeout_seconds = 60;  // keep-alive between requests
+  // credentials supplies the server certificate; it is called for every new
+  // connection so that a rotated SVID is used without a restart.
+  std::function<std::shared_ptr<SSL_CTX>()> tls_context;
+  // bundles verify client certificates (absent: clients are anonymous).
+  std::shared_ptr<const BundleSource> bundles;
+  const Clock* clock = nullptr;  // default: system clock
+};
+
+// Server accepts connections until Shutdown.
+class Server {
+ public:
+  // Start binds, starts the worker threads and returns once it accepts.
+  static Result<std::unique_ptr<Server>> Start(ServerOptions options,
+                                               Handler handler);
+  ~Server();
+  // port is the bound port.
+  uint16_t port() const;
+  // Shutdown stops accepting, lets in-flight requests finish for up to
+  // `grace_seconds`, then closes everything. Idempotent.
+  void Shutdown(int grace_seconds = 10);
+  // Wait blocks until the server has shut down.
+  void Wait();
+
+ private:
+  struct Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// ClientOptions configure a Client.
+struct ClientOptions {
+  std::string base_url;  // "https://host:port"
+  // Exactly one way to authenticate the server:
+  std::shared_ptr<const BundleSource> bundles;  // SPIFFE: peer verified...
+  std::optional<SpiffeId> server_id;            // ...and must be this ID
+  std::string ca_file;                          // or web PKI: a CA file
+  // Optional client credentials (mTLS).
+  std::shared_ptr<const TlsCredentials> credentials;
+  int timeout_seconds = 10;
+  const Clock* clock = nullptr;
+};
+
+// Client sends requests over one kept-alive connection (re-established
+// when it breaks). Not thread-safe: use one per thread.
+class Client {
+ public:
+  static Result<std::unique_ptr<Client>> Create(ClientOptions options);
+  ~Client();
+  // Send performs one request; transport and TLS failures are kIo or
+  // kUnauthenticated (server identity), HTTP errors are returned as
+  // responses.
+  Result<Response> Send(
+      const std::string& method, const std::string& target,
+      const std::string& body,
+      const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+ private:
+  struct Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace aztp::http

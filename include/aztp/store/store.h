@@ -1,0 +1,160 @@
+// Store: the control plane's durable state behind one interface
+// (docs/aztpd.md). Every mutation happens inside one transaction, together
+// with the audit record that describes it, so that after a crash either both
+// are present or neither. The SQLite implementation is the embedded default;
+// nothing outside it uses SQLite-specific SQL, so a PostgreSQL one can follow
+// without touching callers.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aztp/base/clock.h"
+#include "aztp/base/result.h"
+#include "aztp/base/secret.h"
+#include "aztp/encoding/json.h"
+
+namespace aztp {
+
+// IdentityRecord is one registered identity.
+struct IdentityRecord {
+  std::string id;                     // spiffe:// form
+  std::optional<std::string> parent;  // parent identity's ID
+  bool global = false;                // visible beyond its trust domain
+  bool discoverable = false;
+  Json metadata = Json::object();  // free-form, at most 16 KiB serialised
+  std::vector<std::string> selectors;
+  std::string status = "active";  // "active" or "revoked"
+  std::string revoked_reason;     // when revoked
+  UnixTime created_at = 0;
+  UnixTime updated_at = 0;
+};
+
+// LinkRecord is a relation between two identities.
+struct LinkRecord {
+  std::string from;
+  std::string to;
+  std::string kind;  // "linked" or "parent"
+  UnixTime created_at = 0;
+};
+
+// ApiKeyRecord is an API key; the secret itself is never stored, only a
+// salted hash of it.
+struct ApiKeyRecord {
+  std::string key_id;  // public part, e.g. "ak_3f2a..."
+  std::string salt;    // hex
+  std::string hash;    // hex SHA-256(salt || secret)
+  std::string scope;   // "admin" or a SPIFFE path prefix "/agents/"
+  std::string description;
+  bool revoked = false;
+  UnixTime created_at = 0;
+};
+
+// SvidRecord notes an issued X.509-SVID (never its key).
+struct SvidRecord {
+  std::string serial;  // lowercase hex
+  std::string id;
+  UnixTime issued_at = 0;
+  UnixTime expires_at = 0;
+};
+
+// CaKeyRecord is one CA signing key with its certificate chain.
+struct CaKeyRecord {
+  std::string key_id;
+  std::string state;      // "prepared", "active" or "retired"
+  std::string chain_pem;  // signing certificate first, root last
+  SecretBytes key_pem;    // PKCS#8
+  UnixTime created_at = 0;
+  UnixTime not_after = 0;
+};
+
+// AuditRecord describes one mutation or decision. `seq` is assigned by the
+// store; `prev` and `hash` are filled by the audit log (hash chain).
+struct AuditRecord {
+  int64_t seq = 0;
+  UnixTime time = 0;
+  std::string actor;
+  std::string action;
+  std::string subject;
+  std::string decision;  // "allow", "deny", "audit" or empty
+  std::string reason;
+  std::string txn;
+  Json details = Json::object();  // never keys or whole tokens
+  std::string prev;
+  std::string hash;
+};
+
+// IdentityFilter selects identities for listing.
+struct IdentityFilter {
+  std::optional<std::string> id_prefix;  // e.g. "spiffe://td/agents/"
+  std::optional<std::string> status;
+  std::optional<std::string> parent;
+  std::optional<bool> discoverable;
+  std::string after;  // page token: list IDs strictly after this one
+  int limit = 100;    // 1..1000
+};
+
+// Transaction is what a Store hands to Read/Write callbacks. Methods return
+// kNotFound or kAlreadyExists where that applies, kIo on storage errors.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+
+  virtual Status InsertIdentity(const IdentityRecord& r) = 0;
+  virtual Status UpdateIdentity(const IdentityRecord& r) = 0;
+  virtual Result<std::optional<IdentityRecord>> GetIdentity(
+      const std::string& id) = 0;
+  // ListIdentities returns at most filter.limit records ordered by ID.
+  virtual Result<std::vector<IdentityRecord>> ListIdentities(
+      const IdentityFilter& filter) = 0;
+  virtual Result<int64_t> CountIdentities(const std::string& status) = 0;
+
+  virtual Status InsertLink(const LinkRecord& r) = 0;
+  // ListLinks returns links where `id` is `from` or `to`.
+  virtual Result<std::vector<LinkRecord>> ListLinks(const std::string& id) = 0;
+
+  virtual Status InsertApiKey(const ApiKeyRecord& r) = 0;
+  virtual Result<std::optional<ApiKeyRecord>> GetApiKey(
+      const std::string& key_id) = 0;
+  virtual Result<std::vector<ApiKeyRecord>> ListApiKeys() = 0;
+  virtual Status RevokeApiKey(const std::string& key_id) = 0;
+
+  virtual Status InsertSvid(const SvidRecord& r) = 0;
+  virtual Result<std::vector<SvidRecord>> ListSvids(const std::string& id) = 0;
+
+  virtual Status PutCaKey(const CaKeyRecord& r) = 0;  // insert or replace
+  virtual Result<std::vector<CaKeyRecord>> ListCaKeys() = 0;
+  virtual Status DeleteCaKey(const std::string& key_id) = 0;
+
+  // AppendAudit stores `r` with the next sequence number and returns it.
+  virtual Result<int64_t> AppendAudit(const AuditRecord& r) = 0;
+  // ListAudit returns records with seq > after, at most `limit`, in order.
+  virtual Result<std::vector<AuditRecord>> ListAudit(int64_t after,
+                                                     int limit) = 0;
+
+  // Meta values: small named integers (e.g. the revocation sequence).
+  virtual Result<std::optional<int64_t>> GetMeta(const std::string& name) = 0;
+  virtual Status PutMeta(const std::string& name, int64_t value) = 0;
+};
+
+// Store opens transactions. Thread-safe.
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Write runs `fn` in one read-write transaction: committed (durably) when
+  // fn succeeds, rolled back when it fails.
+  virtual Status Write(const std::function<Status(Transaction&)>& fn) = 0;
+  // Read runs `fn` on a consistent read-only snapshot.
+  virtual Status Read(const std::function<Status(Transaction&)>& fn) = 0;
+};
+
+// OpenSqliteStore opens (creating and migrating) the SQLite store at `path`:
+// WAL, foreign keys, synchronous=FULL (an acknowledged write survives
+// kill -9 and power loss), migrations versioned in code.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+
+}  // namespace aztp
