@@ -1,0 +1,83 @@
+// ControlPlane: the logic behind aztpd (docs/aztpd.md), independent of the
+// process around it: the trust domain's CA, identity registration and
+// revocation, API keys, X.509-SVID issuance from CSRs, the bundle and the
+// revocation list, all as an HTTP handler over a Store. Every mutation is
+// one store transaction together with its audit record.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "aztp/base/clock.h"
+#include "aztp/base/result.h"
+#include "aztp/bundle/bundle.h"
+#include "aztp/ca/authority.h"
+#include "aztp/http/http.h"
+#include "aztp/revocation/revocation_list.h"
+#include "aztp/store/store.h"
+#include "aztp/tls/tls.h"
+
+namespace aztp {
+
+// ControlPlaneOptions are the settings the control plane runs with.
+struct ControlPlaneOptions {
+  int64_t default_svid_ttl_seconds = 3600;
+  int64_t max_svid_ttl_seconds = 86400;
+  int64_t server_svid_ttl_seconds = 86400;
+  // server_dns_names / server_ips go into the server certificate besides its
+  // SPIFFE ID, so that web-PKI clients (curl) can verify it too.
+  std::vector<std::string> server_dns_names = {"localhost"};
+  std::vector<std::string> server_ips = {"127.0.0.1"};
+  const Clock* clock = nullptr;  // default: system clock
+};
+
+// InitResult is what Initialize hands back exactly once.
+struct InitResult {
+  std::string admin_api_key;  // shown once; only its salted hash is stored
+  Bundle bundle;
+};
+
+// ControlPlane serves the /v1 API. Thread-safe.
+class ControlPlane {
+ public:
+  // Initialize creates the trust domain's CA and the first admin API key in
+  // an empty store (kAlreadyExists if it was initialised before).
+  static Result<InitResult> Initialize(Store& store, const TrustDomain& td,
+                                       const CaOptions& ca, UnixTime now);
+
+  // Open loads the active CA from `store` and issues the server's own SVID
+  // (spiffe://<td>/aztpd).
+  static Result<std::unique_ptr<ControlPlane>> Open(
+      std::shared_ptr<Store> store, ControlPlaneOptions options);
+
+  const TrustDomain& trust_domain() const { return ca_->trust_domain(); }
+  // bundle is the trust domain's current SPIFFE bundle.
+  Bundle bundle() const;
+  // server_credentials are the control plane's own TLS credentials.
+  std::shared_ptr<const TlsCredentials> server_credentials() const;
+  // bundles is the bundle source used to verify mTLS clients.
+  std::shared_ptr<const BundleSource> bundles() const;
+
+  // Handle answers one API request.
+  http::Response Handle(const http::Request& request);
+
+ private:
+  struct Principal;
+  ControlPlane(std::shared_ptr<Store> store, ControlPlaneOptions options,
+               std::unique_ptr<CertificateAuthority> ca);
+  Result<Principal> Authenticate(const http::Request& request) const;
+  Result<Json> Route(const http::Request& request, int& status);
+
+  std::shared_ptr<Store> store_;
+  ControlPlaneOptions options_;
+  std::unique_ptr<CertificateAuthority> ca_;
+  std::shared_ptr<BundleSet> bundles_;
+  std::shared_ptr<const TlsCredentials> server_credentials_;
+};
+
+// HttpStatusFor maps an error to its HTTP status (docs/aztpd.md).
+int HttpStatusFor(const Error& error);
+
+}  // namespace aztp

@@ -1,0 +1,452 @@
+// The HTTPS client: synchronous from the caller's point of view, built on
+// asynchronous operations run to completion on a private io_context so that
+// every step (connect, handshake, write, read) has its own timeout through
+// the beast::tcp_stream timer.
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "aztp/base/file.h"
+#include "aztp/http/http.h"
+
+namespace aztp::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr std::string_view kUserAgent = "aztp/0.1";
+// Limits on what a server may send back.
+constexpr std::uint64_t kMaxResponseBody = 64ull << 20;
+constexpr std::uint32_t kMaxResponseHeader = 64u << 10;
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool IsToken(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') ||
+        std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool IsFieldValue(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) ==
+         std::string_view::npos;
+}
+
+// IsTarget accepts an origin-form request target: '/' then visible ASCII.
+bool IsTarget(std::string_view s) {
+  if (s.empty() || s.front() != '/') return false;
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) return false;
+  }
+  return true;
+}
+
+bool IsHostChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+struct ParsedUrl {
+  std::string host;         // without brackets
+  std::string port;         // decimal
+  std::string host_header;  // as it goes into Host
+  bool host_is_ip = false;
+};
+
+// ParseBaseUrl accepts "https://host[:port][/]" where host is a DNS name,
+// an IPv4 address or a bracketed IPv6 address.
+Result<ParsedUrl> ParseBaseUrl(std::string_view url) {
+  auto invalid = [&url] {
+    return Error(
+        Code::kInvalidArgument,
+        "base URL must be https://host[:port], not " + QuoteInput(url));
+  };
+  constexpr std::string_view kScheme = "https://";
+  if (url.substr(0, kScheme.size()) != kScheme) return invalid();
+  std::string_view rest = url.substr(kScheme.size());
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  ParsedUrl out;
+  std::string_view host;
+  std::string_view port;
+  if (!rest.empty() && rest.front() == '[') {
+    std::size_t close = rest.find(']');
+    if (close == std::string_view::npos) return invalid();
+    host = rest.substr(1, close - 1);
+    std::string_view after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return invalid();
+      port = after.substr(1);
+      if (port.empty()) return invalid();
+    }
+    beast::error_code ec;
+    asio::ip::make_address_v6(std::string(host), ec);
+    if (ec) return invalid();
+    out.host_is_ip = true;
+  } else {
+    std::size_t colon = rest.find(':');
+    host = rest.substr(0, colon);
+    if (colon != std::string_view::npos) {
+      port = rest.substr(colon + 1);
+      if (port.empty()) return invalid();
+    }
+    if (host.empty()) return invalid();
+    for (char c : host) {
+      if (!IsHostChar(c)) return invalid();
+    }
+    beast::error_code ec;
+    asio::ip::make_address_v4(std::string(host), ec);
+    out.host_is_ip = !ec;
+  }
+  if (host.empty()) return invalid();
+  unsigned value = 443;
+  if (!port.empty()) {
+    if (port.size() > 5) return invalid();
+    value = 0;
+    for (char c : port) {
+      if (c < '0' || c > '9') return invalid();
+      value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (value == 0 || value > 65535) return invalid();
+  }
+  out.host = std::string(host);
+  out.port = std::to_string(value);
+  std::string bracketed = host.find(':') != std::string_view::npos
+                              ? "[" + out.host + "]"
+                              : out.host;
+  out.host_header = value == 443 ? bracketed : bracketed + ":" + out.port;
+  return out;
+}
+
+// LoadCaFile installs the certificates of a PEM file as the only trust
+// anchors of `ctx` and turns on OpenSSL's standard chain verification.
+Status LoadCaFile(SSL_CTX* ctx, const std::string& path) {
+  AZTP_ASSIGN_OR_RETURN(std::string pem, ReadFile(path));
+  auto certs = ParsePemCertificates(pem, 256);
+  if (!certs) return certs.error().WithContext("CA file " + path);
+  X509_STORE* store = X509_STORE_new();
+  if (store == nullptr) {
+    return Error(Code::kInternal, "cannot create a certificate store");
+  }
+  SSL_CTX_set_cert_store(ctx, store);  // takes ownership
+  for (const Certificate& cert : *certs) {
+    if (X509_STORE_add_cert(store, cert.x509()) != 1) {
+      ERR_clear_error();
+      return Error(Code::kInvalidArgument,
+                   "cannot use a certificate of CA file " + path);
+    }
+  }
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  return Ok();
+}
+
+bool IsStaleConnectionError(const beast::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe ||
+         ec == asio::ssl::error::stream_truncated;
+}
+
+}  // namespace
+
+struct Client::Impl {
+  using Stream = asio::ssl::stream<beast::tcp_stream>;
+
+  ClientOptions options;
+  const Clock* clock = nullptr;
+  ParsedUrl url;
+  std::shared_ptr<SSL_CTX> ctx;
+  asio::io_context ioc{1};
+  std::optional<asio::ssl::context> asio_ctx;
+  std::optional<Stream> stream;
+  beast::flat_buffer buffer;
+
+  ~Impl() { Disconnect(); }
+
+  std::chrono::seconds Timeout() const {
+    return std::chrono::seconds(options.timeout_seconds);
+  }
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(*stream); }
+  bool web_pki() const { return !options.ca_file.empty(); }
+
+  // Run starts one asynchronous operation and runs the io_context until it
+  // completes (its timeout included).
+  template <typename Initiate>
+  beast::error_code Run(Initiate&& initiate) {
+    beast::error_code result = asio::error::would_block;
+    bool done = false;
+    initiate([&result, &done](beast::error_code ec, auto&&...) {
+      result = ec;
+      done = true;
+    });
+    ioc.restart();
+    while (!done && ioc.run_one() > 0) {
+    }
+    if (!done) result = asio::error::operation_aborted;
+    return result;
+  }
+
+  void Disconnect() {
+    if (stream.has_value()) {
+      beast::error_code ignored;
+      Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+      Lowest().close();
+      // Let the cancelled operations complete before the stream goes.
+      ioc.restart();
+      ioc.poll();
+      stream.reset();
+    }
+    buffer.clear();
+    ERR_clear_error();
+  }
+
+  Status Connect();
+  Status Authenticate();
+};
+
+Status Client::Impl::Connect() {
+  Disconnect();
+  const std::string where = url.host_header;
+  tcp::resolver resolver(ioc);
+  beast::error_code ec;
+  auto endpoints =
+      resolver.resolve(url.host, url.port, tcp::resolver::numeric_service, ec);
+  if (ec) {
+    return Error(Code::kIo, "cannot resolve " + where + ": " + ec.message());
+  }
+  stream.emplace(ioc, *asio_ctx);
+  Lowest().expires_after(Timeout());
+  ec = Run([&](auto handler) {
+    Lowest().async_connect(endpoints, std::move(handler));
+  });
+  if (ec) {
+    Disconnect();
+    return Error(Code::kIo, "cannot connect to " + where + ": " + ec.message());
+  }
+  beast::error_code ignored;
+  Lowest().socket().set_option(tcp::no_delay(true), ignored);
+
+  SSL* ssl = stream->native_handle();
+  if (!url.host_is_ip) SSL_set_tlsext_host_name(ssl, url.host.c_str());
+  if (web_pki()) {
+    // Standard verification (enabled on the context) plus the name check:
+    // an IP address must be an IP SAN; a DNS name must match a DNS SAN.
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+                               X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+    int ok = url.host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+                                                            url.host.c_str())
+                            : SSL_set1_host(ssl, url.host.c_str());
+    if (ok != 1) {
+      Disconnect();
+      return Error(Code::kInternal, "cannot set the expected server name");
+    }
+  }
+  Lowest().expires_after(Timeout());
+  ec = Run([&](auto handler) {
+    stream->async_handshake(asio::ssl::stream_base::client, std::move(handler));
+  });
+  if (ec) {
+    long verify = SSL_get_verify_result(ssl);
+    Disconnect();
+    if (web_pki() && verify != X509_V_OK) {
+      return Error(Code::kUnauthenticated,
+                   "server certificate of " + where +
+                       " rejected: " + X509_verify_cert_error_string(verify));
+    }
+    return Error(Code::kIo,
+                 "TLS handshake with " + where + " failed: " + ec.message());
+  }
+  Status auth = Authenticate();
+  if (!auth) Disconnect();
+  return auth;
+}
+
+Status Client::Impl::Authenticate() {
+  SSL* ssl = stream->native_handle();
+  const std::string where = url.host_header;
+  if (web_pki()) {
+    if (SSL_get0_peer_certificate(ssl) == nullptr ||
+        SSL_get_verify_result(ssl) != X509_V_OK) {
+      return Error(Code::kUnauthenticated,
+                   "server " + where + " presented no valid certificate");
+    }
+    return Ok();
+  }
+  auto verified = VerifyPeer(ssl, *options.bundles, clock->Now());
+  if (!verified) {
+    return Error(Code::kUnauthenticated,
+                 "server " + where + " is not authenticated: " +
+                     std::string(verified.error().reason()) + ": " +
+                     verified.error().message());
+  }
+  if (verified->id() != *options.server_id) {
+    return Error(Code::kUnauthenticated,
+                 "server " + where + " is " + verified->id().str() +
+                     ", expected " + options.server_id->str());
+  }
+  return Ok();
+}
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Client::~Client() = default;
+
+Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
+  AZTP_ASSIGN_OR_RETURN(ParsedUrl url, ParseBaseUrl(options.base_url));
+  bool spiffe = options.bundles != nullptr;
+  bool web_pki = !options.ca_file.empty();
+  if (spiffe == web_pki) {
+    return Error(Code::kInvalidArgument,
+                 "client needs exactly one of bundles and ca_file");
+  }
+  if (spiffe && !options.server_id.has_value()) {
+    return Error(Code::kInvalidArgument,
+                 "client with bundles needs the server's SPIFFE ID");
+  }
+  if (web_pki && options.server_id.has_value()) {
+    return Error(Code::kInvalidArgument,
+                 "server_id applies only with bundles, not with ca_file");
+  }
+  if (options.timeout_seconds < 1) {
+    return Error(Code::kInvalidArgument, "client timeout must be positive");
+  }
+  AZTP_ASSIGN_OR_RETURN(std::shared_ptr<SSL_CTX> ctx,
+                        MakeClientContext(options.credentials.get()));
+  if (web_pki) AZTP_RETURN_IF_ERROR(LoadCaFile(ctx.get(), options.ca_file));
+
+  auto impl = std::make_unique<Impl>();
+  impl->clock =
+      options.clock != nullptr ? options.clock : &SystemClock::Default();
+  impl->options = std::move(options);
+  impl->url = std::move(url);
+  impl->ctx = std::move(ctx);
+  // The asio wrapper owns one reference of its own.
+  SSL_CTX_up_ref(impl->ctx.get());
+  impl->asio_ctx.emplace(impl->ctx.get());
+  return std::unique_ptr<Client>(new Client(std::move(impl)));
+}
+
+Result<Response> Client::Send(
+    const std::string& method, const std::string& target,
+    const std::string& body,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  if (!IsToken(method)) {
+    return Error(Code::kInvalidArgument,
+                 "bad HTTP method " + QuoteInput(method));
+  }
+  if (!IsTarget(target)) {
+    return Error(Code::kInvalidArgument,
+                 "bad request target " + QuoteInput(target));
+  }
+  bhttp::request<bhttp::string_body> req;
+  req.version(11);
+  req.method_string(method);
+  req.target(target);
+  req.set(bhttp::field::host, impl_->url.host_header);
+  req.set(bhttp::field::user_agent, kUserAgent);
+  if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
+  for (const auto& [name, value] : headers) {
+    std::string lower = ToLower(name);
+    if (!IsToken(name) || !IsFieldValue(value)) {
+      return Error(Code::kInvalidArgument,
+                   "bad request header " + QuoteInput(name));
+    }
+    if (lower == "content-length" || lower == "transfer-encoding" ||
+        lower == "connection") {
+      return Error(
+          Code::kInvalidArgument,
+          "request header " + QuoteInput(name) + " is set by the client");
+    }
+    req.set(name, value);
+  }
+  req.body() = body;
+  req.prepare_payload();
+
+  Impl& im = *impl_;
+  for (int attempt = 0;; ++attempt) {
+    // A kept-alive connection may have been closed by the server since the
+    // last request (idle timeout, restart); such a failure before any byte
+    // of the response arrives is retried once on a fresh connection.
+    bool reused = im.stream.has_value();
+    if (!reused) AZTP_RETURN_IF_ERROR(im.Connect());
+    bool may_retry = reused && attempt == 0;
+
+    im.Lowest().expires_after(im.Timeout());
+    beast::error_code ec = im.Run([&](auto handler) {
+      bhttp::async_write(*im.stream, req, std::move(handler));
+    });
+    if (ec) {
+      im.Disconnect();
+      if (may_retry && IsStaleConnectionError(ec)) continue;
+      return Error(Code::kIo, "sending to " + im.url.host_header +
+                                  " failed: " + ec.message());
+    }
+
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(kMaxResponseBody);
+    parser.header_limit(kMaxResponseHeader);
+    if (req.method() == bhttp::verb::head) parser.skip(true);
+    im.Lowest().expires_after(im.Timeout());
+    ec = im.Run([&](auto handler) {
+      bhttp::async_read(*im.stream, im.buffer, parser, std::move(handler));
+    });
+    if (ec) {
+      im.Disconnect();
+      if (may_retry && IsStaleConnectionError(ec)) continue;
+      return Error(Code::kIo, "reading from " + im.url.host_header +
+                                  " failed: " + ec.message());
+    }
+
+    bhttp::response<bhttp::string_body> res = parser.release();
+    if (!res.keep_alive()) im.Disconnect();
+    Response out;
+    out.status = static_cast<int>(res.result_int());
+    out.content_type = std::string(res[bhttp::field::content_type]);
+    for (const auto& field : res.base()) {
+      out.headers.emplace_back(ToLower(field.name_string()),
+                               std::string(field.value()));
+    }
+    out.body = std::move(res.body());
+    return out;
+  }
+}
+
+}  // namespace aztp::http

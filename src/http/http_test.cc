@@ -1,0 +1,802 @@
+#include "aztp/http/http.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "aztp/x509/builder.h"
+#include "testing/temp_dir.h"
+#include "testing/trust_domains.h"
+
+namespace aztp::http {
+namespace {
+
+using testing::Must;
+using testing::TestDomains;
+using Clk = std::chrono::steady_clock;
+
+constexpr char kServerId[] = "spiffe://a.example/server";
+constexpr char kClientId[] = "spiffe://b.example/client";
+
+double SecondsSince(Clk::time_point start) {
+  return std::chrono::duration<double>(Clk::now() - start).count();
+}
+
+std::string HeaderOf(const Response& r, const std::string& name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) return v;
+  }
+  return "";
+}
+
+// Echo answers with what it saw of the request.
+Response Echo(const Request& req) {
+  Response r;
+  r.content_type = "text/plain";
+  r.body = req.body;
+  r.headers = {{"X-Peer", req.peer ? req.peer->str() : "anonymous"},
+               {"X-Method", req.method},
+               {"X-Path", req.path},
+               {"X-Remote", req.remote}};
+  for (const auto& [name, value] : req.query) {
+    r.headers.emplace_back("X-Q-" + name, value);
+  }
+  return r;
+}
+
+// RawSocket is a plain blocking TCP connection to the loopback server.
+class RawSocket {
+ public:
+  explicit RawSocket(uint16_t port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ =
+        connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    timeval tv{10, 0};  // a safety net: no test waits longer
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~RawSocket() { close(fd_); }
+  bool connected() const { return connected_; }
+  int fd() const { return fd_; }
+  void Send(std::string_view data) {
+    ASSERT_EQ(send(fd_, data.data(), data.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(data.size()));
+  }
+  // WaitClosed reads until the server ends the connection; false if it
+  // stayed open for the safety net's 10 s.
+  bool WaitClosed() {
+    char buf[256];
+    for (;;) {
+      ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      if (n == 0) return true;
+      if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
+    }
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+// RawTls is a blocking TLS connection driven directly through OpenSSL.
+class RawTls {
+ public:
+  explicit RawTls(uint16_t port) : socket_(port) {
+    ctx_ = Must(MakeClientContext(nullptr));
+    ssl_ = SSL_new(ctx_.get());
+    SSL_set_fd(ssl_, socket_.fd());
+    ok_ = socket_.connected() && SSL_connect(ssl_) == 1;
+  }
+  ~RawTls() {
+    SSL_free(ssl_);
+    ERR_clear_error();
+  }
+  bool ok() const { return ok_; }
+  bool Write(std::string_view data) {
+    return SSL_write(ssl_, data.data(), static_cast<int>(data.size())) ==
+           static_cast<int>(data.size());
+  }
+  // Closed polls without blocking for the end of the connection.
+  bool Closed() {
+    pollfd p{socket_.fd(), POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0) return false;
+    char buf[256];
+    return SSL_read(ssl_, buf, sizeof buf) <= 0;
+  }
+  // WaitClosed blocks until the server ends the connection (true) or the
+  // 10 s safety net expires (false).
+  bool WaitClosed() {
+    char buf[256];
+    for (;;) {
+      int n = SSL_read(ssl_, buf, sizeof buf);
+      if (n > 0) continue;
+      int err = SSL_get_error(ssl_, n);
+      return err != SSL_ERROR_WANT_READ;
+    }
+  }
+  // ReadUntil reads until what arrived ends with `suffix` or the connection
+  // ends.
+  std::string ReadUntil(std::string_view suffix) {
+    std::string received;
+    char buf[256];
+    while (!received.ends_with(suffix)) {
+      int n = SSL_read(ssl_, buf, sizeof buf);
+      if (n <= 0) break;
+      received.append(buf, static_cast<std::size_t>(n));
+    }
+    return received;
+  }
+
+ private:
+  RawSocket socket_;
+  std::shared_ptr<SSL_CTX> ctx_;
+  SSL* ssl_ = nullptr;
+  bool ok_ = false;
+};
+
+class HttpTest : public ::testing::Test {
+ protected:
+  HttpTest()
+      : domains_(SystemClock::Default().Now()), clock_(domains_.now() + 5) {
+    std::signal(SIGPIPE, SIG_IGN);
+    domains_.AddDomain("a.example");
+    domains_.AddDomain("b.example", /*with_intermediate=*/true);
+  }
+
+  std::shared_ptr<SSL_CTX> ServerContext(const std::string& id) {
+    const HopSigner& s = domains_.Signer(id);
+    return Must(MakeServerContext(TlsCredentials{s.chain(), s.key()}, true));
+  }
+
+  ServerOptions Options(const std::string& id = kServerId) {
+    ServerOptions o;
+    auto ctx = ServerContext(id);
+    o.tls_context = [ctx] { return ctx; };
+    o.bundles = domains_.Bundles();
+    o.clock = &clock_;
+    return o;
+  }
+
+  std::unique_ptr<Server> StartServer(ServerOptions o, Handler h = Echo) {
+    auto s = Server::Start(std::move(o), std::move(h));
+    EXPECT_TRUE(s.has_value()) << s.error().message();
+    return s ? std::move(*s) : nullptr;
+  }
+
+  ClientOptions ClientOpts(uint16_t port, const char* client_id = kClientId,
+                           const char* server_id = kServerId) {
+    ClientOptions o;
+    o.base_url = "https://127.0.0.1:" + std::to_string(port);
+    o.bundles = domains_.Bundles();
+    o.server_id = Must(SpiffeId::Parse(server_id));
+    if (client_id != nullptr) {
+      const HopSigner& s = domains_.Signer(client_id);
+      o.credentials =
+          std::make_shared<TlsCredentials>(TlsCredentials{s.chain(), s.key()});
+    }
+    o.timeout_seconds = 5;
+    o.clock = &clock_;
+    return o;
+  }
+
+  std::unique_ptr<Client> MakeClient(ClientOptions o) {
+    auto c = Client::Create(std::move(o));
+    EXPECT_TRUE(c.has_value()) << c.error().message();
+    return c ? std::move(*c) : nullptr;
+  }
+
+  TestDomains domains_;
+  FixedClock clock_;
+};
+
+TEST_F(HttpTest, MutualTlsBothSidesVerifyTheOther) {
+  auto server = StartServer(Options());
+  auto client = MakeClient(ClientOpts(server->port()));
+  auto r = client->Send("GET", "/who", "");
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(HeaderOf(*r, "x-peer"), kClientId);
+}
+
+TEST_F(HttpTest, ClientWithoutCertificateIsAnonymous) {
+  auto server = StartServer(Options());
+  auto client = MakeClient(ClientOpts(server->port(), nullptr));
+  auto r = client->Send("GET", "/who", "");
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(HeaderOf(*r, "x-peer"), "anonymous");
+}
+
+TEST_F(HttpTest, ServerWithoutBundlesSeesEveryClientAsAnonymous) {
+  ServerOptions o = Options();
+  o.bundles = nullptr;
+  auto server = StartServer(std::move(o));
+  auto client = MakeClient(ClientOpts(server->port()));
+  auto r = client->Send("GET", "/who", "");
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(HeaderOf(*r, "x-peer"), "anonymous");
+}
+
+TEST_F(HttpTest, ClientWithUntrustedSvidIsRefused) {
+  auto server = StartServer(Options());
+  // A different CA for a trusted domain, and a domain nobody trusts.
+  TestDomains rogue(domains_.now());
+  rogue.AddDomain("b.example");
+  rogue.AddDomain("evil.example");
+  for (const char* id :
+       {"spiffe://b.example/client", "spiffe://evil.example/client"}) {
+    ClientOptions o = ClientOpts(server->port(), nullptr);
+    const HopSigner& s = rogue.Signer(id);
+    o.credentials =
+        std::make_shared<TlsCredentials>(TlsCredentials{s.chain(), s.key()});
+    auto client = MakeClient(std::move(o));
+    auto r = client->Send("GET", "/who", "");
+    ASSERT_FALSE(r.has_value()) << id;
+    EXPECT_EQ(r.error().code(), Code::kIo) << id;
+  }
+  // The server keeps serving good clients.
+  auto good = MakeClient(ClientOpts(server->port()));
+  auto r = good->Send("GET", "/who", "");
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(HeaderOf(*r, "x-peer"), kClientId);
+}
+
+TEST_F(HttpTest, ServerWithAnotherIdIsRefused) {
+  auto server = StartServer(Options());
+  auto client = MakeClient(
+      ClientOpts(server->port(), kClientId, "spiffe://a.example/other"));
+  auto r = client->Send("GET", "/who", "");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Code::kUnauthenticated);
+}
+
+TEST_F(HttpTest, ServerWithUntrustedSvidIsRefused) {
+  TestDomains rogue(domains_.now());
+  rogue.AddDomain("a.example");
+  const HopSigner& s = rogue.Signer(kServerId);
+  ServerOptions o = Options();
+  auto ctx = Must(MakeServerContext(TlsCredentials{s.chain(), s.key()}, true));
+  o.tls_context = [ctx] { return ctx; };
+  auto server = StartServer(std::move(o));
+  auto client = MakeClient(ClientOpts(server->port()));
+  auto r = client->Send("GET", "/who", "");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Code::kUnauthenticated);
+}
+
+// WebPki builds a conventional (non-SPIFFE) CA and server certificate.
+// SignCertificate has no way to add DNS or IP SANs, so the test adds the
+// IP SAN itself and signs the certificate again with the CA key.
+class WebPki {
+ public:
+  explicit WebPki(UnixTime now)
+      : ca_key_(Must(PrivateKey::Generate(KeyType::kEcP256))),
+        leaf_key_(Must(PrivateKey::Generate(KeyType::kEcP256))) {
+    CertificateTemplate ca;
+    ca.common_name = "test web ca";
+    ca.ca = true;
+    ca.key_usage = kKuKeyCertSign | kKuCrlSign;
+    ca.not_before = now - 60;
+    ca.not_after = now + 3600;
+    ca_ = std::make_unique<Certificate>(
+        Must(SignCertificate(ca, ca_key_.public_key(), nullptr, ca_key_)));
+    CertificateTemplate leaf;
+    leaf.common_name = "127.0.0.1";
+    leaf.ca = false;
+    leaf.key_usage = kKuDigitalSignature;
+    leaf.eku_server_auth = true;
+    leaf.not_before = now - 60;
+    leaf.not_after = now + 3600;
+    Certificate plain =
+        Must(SignCertificate(leaf, leaf_key_.public_key(), ca_.get(), ca_key_));
+    plain_leaf_ = std::make_unique<Certificate>(plain);
+    X509* x = X509_dup(plain.x509());
+    X509_EXTENSION* san = X509V3_EXT_conf_nid(
+        nullptr, nullptr, NID_subject_alt_name, "IP:127.0.0.1");
+    X509_add_ext(x, san, -1);
+    X509_EXTENSION_free(san);
+    X509_sign(x, ca_key_.evp(), EVP_sha256());
+    ip_leaf_ = std::make_unique<Certificate>(Must(Certificate::FromX509(x)));
+    X509_free(x);
+  }
+
+  std::shared_ptr<SSL_CTX> ServerContext(bool with_ip_san) const {
+    const Certificate& leaf = with_ip_san ? *ip_leaf_ : *plain_leaf_;
+    return Must(MakeServerContext(TlsCredentials{{leaf}, leaf_key_}, false));
+  }
+  std::string CaPem() const { return ca_->ToPem(); }
+
+ private:
+  PrivateKey ca_key_;
+  PrivateKey leaf_key_;
+  std::unique_ptr<Certificate> ca_;
+  std::unique_ptr<Certificate> plain_leaf_;
+  std::unique_ptr<Certificate> ip_leaf_;
+};
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+TEST_F(HttpTest, WebPkiModeChecksChainAndAddress) {
+  testing::TempDir dir;
+  WebPki pki(SystemClock::Default().Now());
+  WebPki other(SystemClock::Default().Now());
+  WriteText(dir.File("ca.pem"), pki.CaPem());
+  WriteText(dir.File("other.pem"), other.CaPem());
+
+  for (bool with_ip_san : {true, false}) {
+    ServerOptions o;
+    auto ctx = pki.ServerContext(with_ip_san);
+    o.tls_context = [ctx] { return ctx; };
+    auto server = StartServer(std::move(o));
+    ClientOptions co;
+    co.base_url = "https://127.0.0.1:" + std::to_string(server->port());
+    co.ca_file = dir.File("ca.pem");
+    auto client = MakeClient(co);
+    auto r = client->Send("GET", "/", "");
+    if (with_ip_san) {
+      ASSERT_TRUE(r.has_value()) << r.error().message();
+      EXPECT_EQ(r->status, 200);
+    } else {
+      // The chain is fine but the certificate does not name 127.0.0.1.
+      ASSERT_FALSE(r.has_value());
+      EXPECT_EQ(r.error().code(), Code::kUnauthenticated);
+    }
+    // Another CA never verifies.
+    co.ca_file = dir.File("other.pem");
+    auto stranger = MakeClient(co);
+    auto s = stranger->Send("GET", "/", "");
+    ASSERT_FALSE(s.has_value());
+    EXPECT_EQ(s.error().code(), Code::kUnauthenticated);
+  }
+
+  // A SPIFFE server is not a web-PKI server even with its root as the CA.
+  WriteText(dir.File("spiffe.pem"), domains_.Ca("a.example").root().ToPem());
+  auto server = StartServer(Options());
+  ClientOptions co;
+  co.base_url = "https://127.0.0.1:" + std::to_string(server->port());
+  co.ca_file = dir.File("spiffe.pem");
+  auto r = MakeClient(co)->Send("GET", "/", "");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Code::kUnauthenticated);
+}
+
+TEST_F(HttpTest, ClientOptionsAreValidated) {
+  auto code = [](ClientOptions o) {
+    auto c = Client::Create(std::move(o));
+    return c ? std::optional<Code>() : std::optional<Code>(c.error().code());
+  };
+  ClientOptions good = ClientOpts(443);
+  EXPECT_EQ(code(good), std::nullopt);
+
+  ClientOptions both = good;
+  both.ca_file = "/nonexistent";
+  EXPECT_EQ(code(both), Code::kInvalidArgument);
+  ClientOptions neither = good;
+  neither.bundles = nullptr;
+  neither.server_id.reset();
+  EXPECT_EQ(code(neither), Code::kInvalidArgument);
+  ClientOptions no_id = good;
+  no_id.server_id.reset();
+  EXPECT_EQ(code(no_id), Code::kInvalidArgument);
+  ClientOptions missing_file = neither;
+  missing_file.ca_file = "/nonexistent/ca.pem";
+  EXPECT_EQ(code(missing_file), Code::kIo);
+
+  for (const char* url :
+       {"http://127.0.0.1:1", "https://", "https://:443", "https://h:0",
+        "https://h:65536", "https://h:", "https://h/path", "https://u@h",
+        "https://h:1?x", "ftp://h", "https://[::1", "https://[nope]:1",
+        "HTTPS://h", "https://h:1#f", "https://h h"}) {
+    ClientOptions o = good;
+    o.base_url = url;
+    EXPECT_EQ(code(o), Code::kInvalidArgument) << url;
+  }
+  for (const char* url : {"https://[::1]:8443", "https://example.org",
+                          "https://example.org/", "https://10.0.0.1:1"}) {
+    ClientOptions o = good;
+    o.base_url = url;
+    EXPECT_EQ(code(o), std::nullopt) << url;
+  }
+
+  auto client = MakeClient(good);
+  for (auto [method, target] :
+       {std::pair{"", "/"}, std::pair{"GET X", "/"}, std::pair{"GET", ""},
+        std::pair{"GET", "relative"}, std::pair{"GET", "/a b"},
+        std::pair{"GET", "/a\r\nX: y"}}) {
+    auto r = client->Send(method, target, "");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << method << target;
+  }
+  auto r = client->Send("GET", "/", "", {{"X-Evil", "a\r\nInjected: 1"}});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
+}
+
+TEST_F(HttpTest, ServerOptionsAreValidated) {
+  ServerOptions no_ctx = Options();
+  no_ctx.tls_context = nullptr;
+  auto a = Server::Start(no_ctx, Echo);
+  ASSERT_FALSE(a.has_value());
+  EXPECT_EQ(a.error().code(), Code::kInvalidArgument);
+
+  for (const char* listen : {"nonsense", "127.0.0.1", "127.0.0.1:x",
+                             "127.0.0.1:70000", ":80", "::1:80"}) {
+    ServerOptions o = Options();
+    o.listen = listen;
+    auto s = Server::Start(o, Echo);
+    ASSERT_FALSE(s.has_value()) << listen;
+    EXPECT_EQ(s.error().code(), Code::kInvalidArgument) << listen;
+  }
+
+  auto first = StartServer(Options());
+  ServerOptions taken = Options();
+  taken.listen = "127.0.0.1:" + std::to_string(first->port());
+  auto b = Server::Start(taken, Echo);
+  ASSERT_FALSE(b.has_value());
+  EXPECT_EQ(b.error().code(), Code::kIo);
+}
+
+TEST_F(HttpTest, RequestAndResponseDetails) {
+  std::mutex mu;
+  Request seen;
+  auto server = StartServer(Options(), [&](const Request& req) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      seen = req;
+    }
+    Response r;
+    r.status = 201;
+    r.content_type = "text/plain";
+    r.body = "created";
+    r.headers = {{"X-Answer", "42"},
+                 {"Content-Length", "999"},
+                 {"X-Bad", "a\r\nInjected: yes"}};
+    return r;
+  });
+  auto client = MakeClient(ClientOpts(server->port()));
+  auto r = client->Send("POST", "/v1/things?x=1", "{\"a\":1}",
+                        {{"X-Custom", "Hello"}});
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(r->body, "created");
+  EXPECT_EQ(r->content_type, "text/plain");
+  EXPECT_EQ(HeaderOf(*r, "x-answer"), "42");
+  EXPECT_EQ(HeaderOf(*r, "content-length"), "7");
+  EXPECT_EQ(HeaderOf(*r, "cache-control"), "no-store");
+  EXPECT_EQ(HeaderOf(*r, "connection"), "keep-alive");
+  EXPECT_EQ(HeaderOf(*r, "x-bad"), "");
+  EXPECT_EQ(HeaderOf(*r, "injected"), "");
+
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(seen.method, "POST");
+  EXPECT_EQ(seen.target, "/v1/things?x=1");
+  EXPECT_EQ(seen.path, "/v1/things");
+  EXPECT_EQ(seen.query.at("x"), "1");
+  EXPECT_EQ(seen.body, "{\"a\":1}");
+  EXPECT_EQ(seen.headers.count("x-custom"), 1u);
+  EXPECT_EQ(seen.Header("X-CUSTOM"), "Hello");
+  EXPECT_EQ(seen.Header("content-type"), "application/json");
+  EXPECT_EQ(seen.Header("Content-Length"), "7");
+  EXPECT_EQ(seen.Header("user-agent"), "aztp/0.1");
+  EXPECT_EQ(seen.Header("host"), "127.0.0.1:" + std::to_string(server->port()));
+  EXPECT_EQ(seen.Header("missing"), "");
+  ASSERT_TRUE(seen.peer.has_value());
+  EXPECT_EQ(seen.peer->str(), kClientId);
+  EXPECT_EQ(seen.remote.rfind("127.0.0.1:", 0), 0u) << seen.remote;
+}
+
+TEST_F(HttpTest, KeepAliveServesManyRequestsOnOneConnection) {
+  auto server = StartServer(Options());
+  auto client = MakeClient(ClientOpts(server->port()));
+  std::string remote;
+  for (int i = 0; i < 50; ++i) {
+    std::string body = "request " + std::to_string(i);
+    auto r = client->Send("POST", "/echo", body);
+    ASSERT_TRUE(r.has_value()) << i << ": " << r.error().message();
+    EXPECT_EQ(r->body, body);
+    EXPECT_EQ(HeaderOf(*r, "connection"), "keep-alive");
+    if (i == 0) remote = HeaderOf(*r, "x-remote");
+    EXPECT_EQ(HeaderOf(*r, "x-remote"), remote) << "new connection at " << i;
+  }
+}
+
+TEST_F(HttpTest, ClientReconnectsAfterServerClosedIdleConnection) {
+  ServerOptions o = Options();
+  o.idle_timeout_seconds = 1;
+  auto server = StartServer(std::move(o));
+  auto client = MakeClient(ClientOpts(server->port()));
+  auto first = client->Send("GET", "/", "");
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+  auto second = client->Send("POST", "/", "again");
+  ASSERT_TRUE(second.has_value()) << second.error().message();
+  EXPECT_EQ(second->body, "again");
+  EXPECT_NE(HeaderOf(*first, "x-remote"), HeaderOf(*second, "x-remote"));
+}
+
+TEST_F(HttpTest, TlsContextIsFetchedPerConnection) {
+  auto one = ServerContext("spiffe://a.example/one");
+  auto two = ServerContext("spiffe://a.example/two");
+  std::atomic<int> calls{0};
+  std::atomic<bool> rotated{false};
+  ServerOptions o = Options();
+  o.tls_context = [&] {
+    ++calls;
+    return rotated.load() ? two : one;
+  };
+  auto server = StartServer(std::move(o));
+  auto old_client = MakeClient(
+      ClientOpts(server->port(), kClientId, "spiffe://a.example/one"));
+  ASSERT_TRUE(old_client->Send("GET", "/", "").has_value());
+  rotated = true;
+  auto new_client = MakeClient(
+      ClientOpts(server->port(), kClientId, "spiffe://a.example/two"));
+  auto r = new_client->Send("GET", "/", "");
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  // The first connection stays on the certificate it started with.
+  ASSERT_TRUE(old_client->Send("GET", "/", "").has_value());
+  EXPECT_EQ(calls.load(), 2);
+}
+
+TEST_F(HttpTest, OversizedBodyIs413) {
+  ServerOptions o = Options();
+  o.max_body_bytes = 1024;
+  auto server = StartServer(std::move(o));
+  auto client = MakeClient(ClientOpts(server->port()));
+  auto ok = client->Send("POST", "/", std::string(1024, 'a'));
+  ASSERT_TRUE(ok.has_value()) << ok.error().message();
+  EXPECT_EQ(ok->status, 200);
+  auto r = client->Send("POST", "/", std::string(2000, 'a'));
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(r->content_type, "application/json");
+  EXPECT_NE(r->body.find("\"error\":\"too_large\""), std::string::npos);
+  EXPECT_EQ(HeaderOf(*r, "connection"), "close");
+  // The client reconnects for the next request.
+  auto next = client->Send("POST", "/", "small");
+  ASSERT_TRUE(next.has_value()) << next.error().message();
+  EXPECT_EQ(next->body, "small");
+}
+
+TEST_F(HttpTest, LargeOversizedBodyIs413) {
+  // The default limit (1 MiB), exceeded by far more than socket buffers
+  // hold: the server answers early and drains the rest while closing.
+  auto server = StartServer(Options());
+  auto client = MakeClient(ClientOpts(server->port()));
+  auto r = client->Send("POST", "/", std::string(4 << 20, 'a'));
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->status, 413);
+}
+
+TEST_F(HttpTest, OversizedHeaderIs431) {
+  ServerOptions o = Options();
+  o.max_header_bytes = 1024;
+  auto server = StartServer(std::move(o));
+  auto client = MakeClient(ClientOpts(server->port()));
+  auto r = client->Send("GET", "/", "", {{"X-Big", std::string(2000, 'b')}});
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->status, 431);
+  EXPECT_NE(r->body.find("\"error\":\"too_large\""), std::string::npos);
+  EXPECT_EQ(HeaderOf(*r, "connection"), "close");
+}
+
+TEST_F(HttpTest, MalformedRequestIs400) {
+  auto server = StartServer(Options());
+  RawTls tls(server->port());
+  ASSERT_TRUE(tls.ok());
+  ASSERT_TRUE(tls.Write("GET / HTTP/1.1\r\nBad Header\r\n\r\n"));
+  std::string received = tls.ReadUntil("}");
+  EXPECT_EQ(received.rfind("HTTP/1.1 400 ", 0), 0u) << received;
+  EXPECT_NE(received.find("Connection: close"), std::string::npos);
+  EXPECT_NE(received.find(R"("error":"malformed")"), std::string::npos);
+}
+
+TEST_F(HttpTest, SlowClientsAreDisconnectedAfterReadTimeout) {
+  ServerOptions o = Options();
+  o.read_timeout_seconds = 1;
+  o.idle_timeout_seconds = 30;
+  auto server = StartServer(std::move(o));
+
+  {  // Plain TCP that starts a TLS record and stalls in the handshake.
+    RawSocket raw(server->port());
+    ASSERT_TRUE(raw.connected());
+    raw.Send(std::string("\x16\x03\x01\x00", 4));
+    auto start = Clk::now();
+    EXPECT_TRUE(raw.WaitClosed());
+    double t = SecondsSince(start);
+    EXPECT_GT(t, 0.5);
+    EXPECT_LT(t, 4.0);
+  }
+  {  // TLS, then half a request header, then nothing.
+    RawTls tls(server->port());
+    ASSERT_TRUE(tls.ok());
+    ASSERT_TRUE(tls.Write("GET / HTTP/1.1\r\nHost: x\r\n"));
+    auto start = Clk::now();
+    EXPECT_TRUE(tls.WaitClosed());
+    double t = SecondsSince(start);
+    EXPECT_GT(t, 0.5);
+    EXPECT_LT(t, 4.0);
+  }
+  {  // A request dribbled byte by byte is cut off just the same.
+    RawTls tls(server->port());
+    ASSERT_TRUE(tls.ok());
+    std::string request = "GET / HTTP/1.1\r\nX-Slow: " + std::string(200, 's');
+    auto start = Clk::now();
+    bool closed = false;
+    for (char c : request) {
+      if (!tls.Write(std::string_view(&c, 1)) || tls.Closed()) {
+        closed = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(closed);
+    double t = SecondsSince(start);
+    EXPECT_GT(t, 0.5);
+    EXPECT_LT(t, 4.0);
+  }
+  // The server still serves.
+  auto client = MakeClient(ClientOpts(server->port()));
+  EXPECT_TRUE(client->Send("GET", "/", "").has_value());
+}
+
+TEST_F(HttpTest, QueryIsDecodedAndBadEncodingIs400) {
+  auto server = StartServer(Options());
+  auto client = MakeClient(ClientOpts(server->port()));
+  auto r = client->Send("GET", "/q?a=1&b=x%20y+z&a=2&flag&&c=%2F%3d", "");
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(HeaderOf(*r, "x-path"), "/q");
+  EXPECT_EQ(HeaderOf(*r, "x-q-a"), "2");
+  EXPECT_EQ(HeaderOf(*r, "x-q-b"), "x y z");
+  EXPECT_EQ(HeaderOf(*r, "x-q-c"), "/=");
+  bool has_flag = false;
+  for (const auto& [n, v] : r->headers) has_flag |= n == "x-q-flag";
+  EXPECT_TRUE(has_flag);
+
+  for (const char* target :
+       {"/q?a=%zz", "/q?a=%4", "/q?a=%", "/q?%g1=x", "/q?a=1&b=%%"}) {
+    auto bad = client->Send("GET", target, "");
+    ASSERT_TRUE(bad.has_value()) << target << ": " << bad.error().message();
+    EXPECT_EQ(bad->status, 400) << target;
+    EXPECT_NE(bad->body.find("\"error\":\"malformed\""), std::string::npos);
+  }
+}
+
+TEST_F(HttpTest, HandlerExceptionIs500AndServerKeepsServing) {
+  auto server = StartServer(Options(), [](const Request& req) -> Response {
+    if (req.path == "/throw") throw std::runtime_error("secret detail");
+    if (req.path == "/throw-int") throw 42;
+    if (req.path == "/bad-status") return Response{42, "text/plain", "", {}};
+    return Echo(req);
+  });
+  auto client = MakeClient(ClientOpts(server->port()));
+  for (const char* path : {"/throw", "/throw-int", "/bad-status"}) {
+    auto r = client->Send("GET", path, "");
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    EXPECT_EQ(r->status, 500);
+    EXPECT_EQ(r->body, R"({"error":"internal","message":"internal error"})");
+    auto ok = client->Send("POST", "/fine", "still here");
+    ASSERT_TRUE(ok.has_value()) << ok.error().message();
+    EXPECT_EQ(ok->body, "still here");
+  }
+}
+
+TEST_F(HttpTest, GracefulShutdownLetsInFlightRequestFinish) {
+  std::atomic<bool> started{false};
+  auto server = StartServer(Options(), [&](const Request& req) {
+    if (req.path == "/slow") {
+      started = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      return Response{200, "text/plain", "done", {}};
+    }
+    return Echo(req);
+  });
+  uint16_t port = server->port();
+  // An idle kept-alive connection must not hold the shutdown up.
+  auto idle = MakeClient(ClientOpts(port));
+  ASSERT_TRUE(idle->Send("GET", "/", "").has_value());
+
+  auto slow = MakeClient(ClientOpts(port));
+  std::optional<Result<Response>> result;
+  std::thread request([&] { result.emplace(slow->Send("GET", "/slow", "")); });
+  auto wait_start = Clk::now();
+  while (!started && SecondsSince(wait_start) < 5) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(started);
+
+  auto start = Clk::now();
+  std::thread stopper([&] { server->Shutdown(5); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // No new connection is served once the shutdown began.
+  auto late = MakeClient(ClientOpts(port));
+  EXPECT_FALSE(late->Send("GET", "/", "").has_value());
+  stopper.join();
+  double t = SecondsSince(start);
+  request.join();
+
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->has_value()) << (*result).error().message();
+  EXPECT_EQ((*result)->status, 200);
+  EXPECT_EQ((*result)->body, "done");
+  EXPECT_EQ(HeaderOf(**result, "connection"), "close");
+  EXPECT_GT(t, 0.15);  // it waited for the handler...
+  EXPECT_LT(t, 3.0);   // ...not for the idle connection or the grace period
+  server->Wait();      // returns at once
+  server->Shutdown();  // idempotent
+  EXPECT_FALSE(idle->Send("GET", "/", "").has_value());
+}
+
+TEST_F(HttpTest, HandlerMayShutTheServerDown) {
+  std::atomic<Server*> self{nullptr};
+  auto server = StartServer(Options(), [&](const Request& req) {
+    if (req.path == "/stop") self.load()->Shutdown(5);
+    return Echo(req);
+  });
+  self = server.get();
+  auto client = MakeClient(ClientOpts(server->port()));
+  auto r = client->Send("POST", "/stop", "bye");
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->body, "bye");
+  EXPECT_EQ(HeaderOf(*r, "connection"), "close");
+  server->Wait();
+  EXPECT_FALSE(client->Send("GET", "/", "").has_value());
+}
+
+TEST_F(HttpTest, WaitReturnsAfterShutdownFromAnotherThread) {
+  auto server = StartServer(Options());
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    server->Shutdown(1);
+  });
+  server->Wait();
+  stopper.join();
+}
+
+TEST_F(HttpTest, ConcurrentClients) {
+  ServerOptions o = Options();
+  o.threads = 2;
+  auto server = StartServer(std::move(o));
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  // The fixture is not thread-safe: options are made before the threads.
+  const ClientOptions options = ClientOpts(server->port());
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto client = Client::Create(options);
+      if (!client) return;
+      for (int i = 0; i < 100; ++i) {
+        std::string body = std::to_string(t) + "/" + std::to_string(i);
+        auto r = (*client)->Send("POST", "/echo", body);
+        if (r && r->status == 200 && r->body == body) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 400);
+}
+
+}  // namespace
+}  // namespace aztp::http
