@@ -283,9 +283,8 @@ TEST_F(HttpTest, ServerWithUntrustedSvidIsRefused) {
   EXPECT_EQ(r.error().code(), Code::kUnauthenticated);
 }
 
-// WebPki builds a conventional (non-SPIFFE) CA and server certificate.
-// SignCertificate has no way to add DNS or IP SANs, so the test adds the
-// IP SAN itself and signs the certificate again with the CA key.
+// WebPki builds a conventional (non-SPIFFE) CA and two server
+// certificates: one naming 127.0.0.1 in an IP SAN and one that does not.
 class WebPki {
  public:
   explicit WebPki(UnixTime now)
@@ -306,17 +305,11 @@ class WebPki {
     leaf.eku_server_auth = true;
     leaf.not_before = now - 60;
     leaf.not_after = now + 3600;
-    Certificate plain =
-        Must(SignCertificate(leaf, leaf_key_.public_key(), ca_.get(), ca_key_));
-    plain_leaf_ = std::make_unique<Certificate>(plain);
-    X509* x = X509_dup(plain.x509());
-    X509_EXTENSION* san = X509V3_EXT_conf_nid(
-        nullptr, nullptr, NID_subject_alt_name, "IP:127.0.0.1");
-    X509_add_ext(x, san, -1);
-    X509_EXTENSION_free(san);
-    X509_sign(x, ca_key_.evp(), EVP_sha256());
-    ip_leaf_ = std::make_unique<Certificate>(Must(Certificate::FromX509(x)));
-    X509_free(x);
+    plain_leaf_ = std::make_unique<Certificate>(Must(
+        SignCertificate(leaf, leaf_key_.public_key(), ca_.get(), ca_key_)));
+    leaf.ip_sans = {"127.0.0.1"};
+    ip_leaf_ = std::make_unique<Certificate>(Must(
+        SignCertificate(leaf, leaf_key_.public_key(), ca_.get(), ca_key_)));
   }
 
   std::shared_ptr<SSL_CTX> ServerContext(bool with_ip_san) const {

@@ -57,8 +57,8 @@ struct ServerOptions {
   std::size_t max_body_bytes = 1 << 20;
   int read_timeout_seconds = 10;  // per request, from first byte
   int idle_timeout_seconds = 60;  // keep-alive between requests
-  // credentials supplies the server certificate; it is called for every new
-  // connection so that a rotated SVID is used without a restart.
+  // tls_context supplies the server's TLS context; it is called for every
+  // new connection so that a rotated SVID is used without a restart.
   std::function<std::shared_ptr<SSL_CTX>()> tls_context;
   // bundles verify client certificates (absent: clients are anonymous).
   std::shared_ptr<const BundleSource> bundles;
@@ -75,7 +75,10 @@ class Server {
   // port is the bound port.
   uint16_t port() const;
   // Shutdown stops accepting, lets in-flight requests finish for up to
-  // `grace_seconds`, then closes everything. Idempotent.
+  // `grace_seconds`, then closes everything (a handler still running then
+  // is waited for; threads are not interrupted). Idempotent. Called from a
+  // handler it returns at once and the shutdown completes in the
+  // background.
   void Shutdown(int grace_seconds = 10);
   // Wait blocks until the server has shut down.
   void Wait();
