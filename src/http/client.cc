@@ -30,6 +30,7 @@
 
 #include "aztp/base/file.h"
 #include "aztp/http/http.h"
+#include "http/syntax.h"
 
 namespace aztp::http {
 
@@ -40,35 +41,14 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+using internal::IsFieldValue;
+using internal::IsToken;
+using internal::ToLower;
+
 constexpr std::string_view kUserAgent = "aztp/0.1";
 // Limits on what a server may send back.
 constexpr std::uint64_t kMaxResponseBody = 64ull << 20;
 constexpr std::uint32_t kMaxResponseHeader = 64u << 10;
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-bool IsToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    bool ok =
-        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-        (c >= '0' && c <= '9') ||
-        std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
-}
-
-bool IsFieldValue(std::string_view s) {
-  return s.find_first_of(std::string_view("\r\n\0", 3)) ==
-         std::string_view::npos;
-}
 
 // IsTarget accepts an origin-form request target: '/' then visible ASCII.
 bool IsTarget(std::string_view s) {

@@ -59,7 +59,9 @@
 #include <utility>
 #include <vector>
 
+#include "aztp/encoding/json.h"
 #include "aztp/http/http.h"
+#include "http/syntax.h"
 
 namespace aztp::http {
 
@@ -69,6 +71,10 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
+
+using internal::IsFieldValue;
+using internal::IsToken;
+using internal::ToLower;
 
 // kCloseTimeout bounds how long a closing connection waits for the peer to
 // acknowledge the TLS close_notify (it keeps reading meanwhile, so that
@@ -85,16 +91,6 @@ constexpr std::size_t kDrainChunk = 16 << 10;
 constexpr std::size_t kMaxDrainBytes = 64 << 20;
 // kAcceptRetry is the pause after a failed accept (e.g. out of descriptors).
 constexpr std::chrono::milliseconds kAcceptRetry{100};
-
-char ToLowerAscii(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = ToLowerAscii(c);
-  return out;
-}
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -147,53 +143,13 @@ bool ParseQuery(std::string_view query,
   return true;
 }
 
-// JsonString quotes `s` as a JSON string.
-std::string JsonString(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (u < 0x20) {
-      out += "\\u00";
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0xf]);
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-  return out;
-}
-
 Response ErrorResponse(int status, std::string_view error,
                        std::string_view message) {
   Response r;
   r.status = status;
-  r.body = "{\"error\":" + JsonString(error) +
-           ",\"message\":" + JsonString(message) + "}";
+  r.body = DumpJson(
+      Json{{"error", std::string(error)}, {"message", std::string(message)}});
   return r;
-}
-
-// IsToken is true for a non-empty HTTP token (RFC 9110 §5.6.2).
-bool IsToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    bool ok =
-        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-        (c >= '0' && c <= '9') ||
-        std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
-}
-
-// IsFieldValue rejects the bytes that would end or split a header line.
-bool IsFieldValue(std::string_view s) {
-  return s.find_first_of(std::string_view("\r\n\0", 3)) ==
-         std::string_view::npos;
 }
 
 // IsReservedHeader names the headers the server controls itself.
