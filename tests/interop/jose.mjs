@@ -15,24 +15,14 @@
 //
 // Exit status 2 means a usage, file or setup error. Keys and tokens are
 // never printed to stderr.
-import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { INVALID, USAGE, failer, loadJose } from './load_jose.mjs';
 
-const INVALID = 1;
-const USAGE = 2;
 
-function fail(message, status) {
-  process.stderr.write(`jose.mjs: ${message}\n`);
-  process.exit(status);
-}
+const fail = failer('jose.mjs');
 
-const modules = process.env.AZTP_NODE_PATH;
-if (!modules) fail('AZTP_NODE_PATH is not set', USAGE);
-const entry = join(modules, 'jose', 'dist', 'webapi', 'index.js');
-if (!existsSync(entry)) fail(`jose is not installed (${entry})`, USAGE);
-const jose = await import(pathToFileURL(entry).href);
+const jose = await loadJose(fail);
 
 const ALGORITHMS = ['ES256', 'ES384', 'EdDSA'];
 
