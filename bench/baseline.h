@@ -4,6 +4,7 @@
 // shared, noisy machines.
 #pragma once
 
+#include <benchmark/benchmark.h>
 #include <openssl/evp.h>
 
 #include <chrono>
@@ -51,6 +52,23 @@ inline double RawVerifyRate(KeyType type, std::size_t message_size,
             .count();
   }
   return static_cast<double>(n) / elapsed;
+}
+
+// ReportAgainst sets the counters every ratio benchmark reports: the rate
+// of `units_per_iteration` units since `start` (counter `rate_name`), the
+// baseline, and their ratio.
+inline void ReportAgainst(benchmark::State& state,
+                          std::chrono::steady_clock::time_point start,
+                          double baseline, const char* rate_name,
+                          double units_per_iteration = 1) {
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  double rate =
+      static_cast<double>(state.iterations()) * units_per_iteration / seconds;
+  state.counters[rate_name] = rate;
+  state.counters["raw_verify_per_s"] = baseline;
+  state.counters["ratio"] = rate / baseline;
 }
 
 }  // namespace aztp::bench

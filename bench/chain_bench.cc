@@ -98,11 +98,7 @@ void BM_ChainVerify(benchmark::State& state, KeyType type, ChainEncoding enc,
     if (!v) std::abort();
     benchmark::DoNotOptimize(v);
   }
-  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  double tokens = static_cast<double>(state.iterations()) * depth / seconds;
-  state.counters["tokens_per_s"] = tokens;
-  state.counters["raw_verify_per_s"] = baseline;
-  state.counters["ratio"] = tokens / baseline;
+  bench::ReportAgainst(state, start, baseline, "tokens_per_s", depth);
   state.counters["chain_bytes"] = static_cast<double>(f.chain.size());
 }
 

@@ -27,13 +27,7 @@ void BM_CertificateDecode(benchmark::State& state, KeyType type) {
     if (!cert) std::abort();
     benchmark::DoNotOptimize(cert);
   }
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
-  double rate = static_cast<double>(state.iterations()) / seconds;
-  state.counters["ops_per_s"] = rate;
-  state.counters["raw_verify_per_s"] = baseline;
-  state.counters["ratio"] = rate / baseline;
+  bench::ReportAgainst(state, start, baseline, "ops_per_s");
 }
 
 BENCHMARK_CAPTURE(BM_CertificateDecode, ES256, KeyType::kEcP256);

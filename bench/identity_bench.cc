@@ -17,14 +17,6 @@ constexpr UnixTime kNow = 1'800'000'000;
 
 using Clock = std::chrono::steady_clock;
 
-void Finish(benchmark::State& state, Clock::time_point start, double baseline) {
-  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  double rate = static_cast<double>(state.iterations()) / seconds;
-  state.counters["ops_per_s"] = rate;
-  state.counters["raw_verify_per_s"] = baseline;
-  state.counters["ratio"] = rate / baseline;
-}
-
 void BM_X509SvidVerify(benchmark::State& state, KeyType type) {
   TrustDomain td = *TrustDomain::Parse("bench.example");
   CaOptions options;
@@ -42,7 +34,7 @@ void BM_X509SvidVerify(benchmark::State& state, KeyType type) {
     if (!v) std::abort();
     benchmark::DoNotOptimize(v);
   }
-  Finish(state, start, baseline);
+  bench::ReportAgainst(state, start, baseline, "ops_per_s");
 }
 
 void BM_JwsVerify(benchmark::State& state, KeyType type) {
@@ -57,7 +49,7 @@ void BM_JwsVerify(benchmark::State& state, KeyType type) {
     auto jws = ParseCompact(compact);
     if (!jws || !VerifySignature(*jws, key.public_key())) std::abort();
   }
-  Finish(state, start, baseline);
+  bench::ReportAgainst(state, start, baseline, "ops_per_s");
 }
 
 BENCHMARK_CAPTURE(BM_X509SvidVerify, ES256, KeyType::kEcP256);

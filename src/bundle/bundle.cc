@@ -147,12 +147,6 @@ Json Bundle::ToJson() const {
   return doc;
 }
 
-Bundle Bundle::WithSequence(int64_t sequence) const {
-  Bundle copy = *this;
-  copy.sequence_ = sequence;
-  return copy;
-}
-
 bool operator==(const Bundle& a, const Bundle& b) {
   return a.trust_domain_ == b.trust_domain_ &&
          a.x509_authorities_ == b.x509_authorities_ &&

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "aztp/base/bytes.h"
+#include "aztp/ca/ca_dir.h"
 #include "aztp/crypto/digest.h"
 #include "aztp/encoding/base64.h"
 #include "aztp/svid/x509_svid.h"
@@ -217,8 +218,7 @@ Result<InitResult> ControlPlane::Initialize(Store& store, const TrustDomain& td,
         tx.AppendAudit(Audit(now, "aztpd init", "apikey.create",
                              admin.record.key_id, Json{{"scope", "admin"}})));
   }));
-  AZTP_ASSIGN_OR_RETURN(Bundle bundle,
-                        Bundle::Create(td, {ca.root()}, {}, now, std::nullopt));
+  AZTP_ASSIGN_OR_RETURN(Bundle bundle, CaBundle(ca, now));
   return InitResult{std::move(admin.secret_text), std::move(bundle)};
 }
 
@@ -285,8 +285,7 @@ ControlPlane::ControlPlane(std::shared_ptr<Store> store,
       options_(std::move(options)),
       ca_(std::move(ca)),
       bundles_(std::make_shared<BundleSet>()) {
-  auto b = Bundle::Create(ca_->trust_domain(), {ca_->root()}, {},
-                          ca_->root().not_before(), std::nullopt);
+  auto b = CaBundle(*ca_, ca_->root().not_before());
   if (b) bundles_->Put(std::move(*b));
 }
 

@@ -60,9 +60,6 @@ class Bundle {
   // authorities, built once; borrowed.
   X509_STORE* x509_store() const { return store_.get(); }
 
-  // WithSequence returns a copy carrying another sequence number.
-  Bundle WithSequence(int64_t sequence) const;
-
   // operator== compares trust domain, authorities, sequence and hint.
   friend bool operator==(const Bundle& a, const Bundle& b);
 
