@@ -289,6 +289,8 @@ ControlPlane::ControlPlane(std::shared_ptr<Store> store,
   if (b) bundles_->Put(std::move(*b));
 }
 
+Result<bool> ControlPlane::Maintain() { return false; }
+
 Bundle ControlPlane::bundle() const {
   return *bundles_->GetBundle(ca_->trust_domain());
 }

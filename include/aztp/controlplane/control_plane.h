@@ -21,11 +21,35 @@
 
 namespace aztp {
 
+// RotationOptions schedule CA and JWT key rotation (docs/aztpd.md). A
+// successor key is prepared, and published in the bundle, once the active
+// key has lived `prepare_at` of its lifetime; it becomes the signing key at
+// `activate_at`. The old key leaves the bundle once everything it signed has
+// expired (its successor's activation + the maximum SVID TTL, or its own
+// notAfter, whichever is first).
+struct RotationOptions {
+  double prepare_at = 0.5;
+  double activate_at = 0.75;
+};
+
+// RateLimitOptions bound each caller (API key, SVID, or anonymous client
+// address) to a token bucket; 0 requests per second disables the limit.
+struct RateLimitOptions {
+  double requests_per_second = 50;
+  double burst = 100;
+};
+
 // ControlPlaneOptions are the settings the control plane runs with.
 struct ControlPlaneOptions {
   int64_t default_svid_ttl_seconds = 3600;
   int64_t max_svid_ttl_seconds = 86400;
+  int64_t default_jwt_ttl_seconds = 300;
+  int64_t max_jwt_ttl_seconds = 3600;
   int64_t server_svid_ttl_seconds = 86400;
+  // ca shapes the keys that rotation creates (key type, lifetime).
+  CaOptions ca;
+  RotationOptions rotation;
+  RateLimitOptions rate_limit;
   // server_dns_names / server_ips go into the server certificate besides its
   // SPIFFE ID, so that web-PKI clients (curl) can verify it too.
   std::vector<std::string> server_dns_names = {"localhost"};
@@ -62,6 +86,13 @@ class ControlPlane {
 
   // Handle answers one API request.
   http::Response Handle(const http::Request& request);
+
+  // Maintain runs the periodic work: CA and JWT key rotation steps that are
+  // due, and renewal of the server's own SVID at half its lifetime. Returns
+  // true when the bundle changed (the daemon then rewrites bundle.json and
+  // bundle.pem). aztpd calls it every few seconds; tests call it after
+  // moving a FixedClock.
+  Result<bool> Maintain();
 
  private:
   struct Principal;
