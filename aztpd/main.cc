@@ -1,35 +1,48 @@
 // aztpd: the control plane daemon, a thin process around ControlPlane
 // (docs/aztpd.md).
 //
-//   aztpd init --data-dir DIR --trust-domain TD   create the CA and first
-//                                                 admin API key (printed once)
-//   aztpd run --data-dir DIR [--listen ADDR]      serve HTTPS; writes
-//                                                 DIR/aztpd.url when ready
+//   aztpd init [--config FILE] --data-dir DIR --trust-domain TD
+//       create the CA and first admin API key (printed once)
+//   aztpd run [--config FILE] --data-dir DIR [--listen ADDR]
+//       serve HTTPS; writes DIR/aztpd.url when ready
+//   aztpd run --dev [--data-dir DIR] [--listen ADDR]
+//       zero-config development server on loopback: initialises DIR (or a
+//       fresh temporary folder) on first use
+//
+// Settings come from the built-in defaults, then the configuration file,
+// then (for run) --dev, then the command-line flags; the last one wins.
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "aztp/base/duration.h"
 #include "aztp/base/file.h"
+#include "aztp/config/aztpd_config.h"
 #include "aztp/controlplane/control_plane.h"
 #include "aztp/http/http.h"
 #include "aztp/store/store.h"
-#include "aztp/tls/tls.h"
+#include "logging.h"
 
 namespace {
 
 using namespace aztp;
+using aztpd::Log;
 
 constexpr int kExitOk = 0;
 constexpr int kExitInvalid = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitIo = 3;
+
+constexpr const char* kDevTrustDomain = "dev.aztp.local";
+constexpr const char* kDevListen = "127.0.0.1:8443";
 
 int Fail(const Error& e) {
   Json out{{"error", std::string(e.reason())}, {"message", e.message()}};
@@ -38,57 +51,117 @@ int Fail(const Error& e) {
                                                               : kExitInvalid;
 }
 
+int Usage(const std::string& message) {
+  std::cout << DumpJson(Json{{"error", "usage"}, {"message", message}})
+            << std::endl;
+  return kExitUsage;
+}
+
 std::string StorePath(const std::string& dir) { return dir + "/aztpd.db"; }
 
-struct InitFlags {
-  std::string data_dir;
-  std::string trust_domain;
-  std::string key_type = "ec-p256";
-  std::string ca_ttl = "365d";
-};
+// WriteBundleFiles replaces DIR/bundle.json and DIR/bundle.pem, each
+// atomically, so readers never see a partial file.
+Status WriteBundleFiles(const std::string& dir, const Bundle& bundle) {
+  AZTP_RETURN_IF_ERROR(
+      WriteFile(dir + "/bundle.json", DumpJson(bundle.ToJson(), 2) + "\n"));
+  return WriteFile(dir + "/bundle.pem", ToPem(bundle.x509_authorities()));
+}
 
-int Init(const InitFlags& f) {
-  auto td = TrustDomain::Parse(f.trust_domain);
-  if (!td) return Fail(td.error());
-  CaOptions ca;
-  auto kt = ParseKeyType(f.key_type);
-  if (!kt) return Fail(kt.error());
-  ca.key_type = *kt;
-  auto ttl = ParseDuration(f.ca_ttl);
-  if (!ttl) return Fail(ttl.error());
-  ca.ttl_seconds = *ttl;
-  if (::mkdir(f.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Fail(Error(Code::kIo, "cannot create " + f.data_dir + ": " +
-                                     std::strerror(errno)));
+// InitDataDir creates the store in `c.data_dir` with the trust domain's CA
+// and first admin key, writes the bundle files, and returns what `init`
+// prints (kAlreadyExists when the store was initialised before).
+Result<Json> InitDataDir(const AztpdConfig& c) {
+  if (::mkdir(c.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error(Code::kIo,
+                 "cannot create " + c.data_dir + ": " + std::strerror(errno));
   }
-  auto store = OpenSqliteStore(StorePath(f.data_dir));
-  if (!store) return Fail(store.error());
-  auto init =
-      ControlPlane::Initialize(**store, *td, ca, SystemClock::Default().Now());
-  if (!init) return Fail(init.error());
-  std::string bundle_path = f.data_dir + "/bundle.json";
-  auto written =
-      WriteFile(bundle_path, DumpJson(init->bundle.ToJson(), 2) + "\n");
-  if (!written) return Fail(written.error());
-  written = WriteFile(f.data_dir + "/bundle.pem",
-                      ToPem(init->bundle.x509_authorities()));
-  if (!written) return Fail(written.error());
-  Json out{{"trust_domain", td->name()},
-           {"admin_api_key", init->admin_api_key},
-           {"bundle_path", bundle_path},
-           {"store_path", StorePath(f.data_dir)}};
-  std::cout << DumpJson(out) << std::endl;
+  AZTP_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+                        OpenSqliteStore(StorePath(c.data_dir)));
+  AZTP_ASSIGN_OR_RETURN(
+      InitResult init,
+      ControlPlane::Initialize(*store, *c.trust_domain, c.control_plane.ca,
+                               SystemClock::Default().Now()));
+  AZTP_RETURN_IF_ERROR(WriteBundleFiles(c.data_dir, init.bundle));
+  return Json{{"trust_domain", c.trust_domain->name()},
+              {"admin_api_key", init.admin_api_key},
+              {"bundle_path", c.data_dir + "/bundle.json"},
+              {"store_path", StorePath(c.data_dir)}};
+}
+
+int Init(const AztpdConfig& c) {
+  auto out = InitDataDir(c);
+  if (!out) return Fail(out.error());
+  std::cout << DumpJson(*out) << std::endl;
   return kExitOk;
 }
 
-struct RunFlags {
-  std::string data_dir;
-  std::string listen = "127.0.0.1:8443";
-  int threads = 2;
-  int grace_seconds = 10;
+// Maintenance calls ControlPlane::Maintain at once and then every
+// `interval` seconds on its own thread, and rewrites the bundle files when
+// the bundle changed, until Stop.
+class Maintenance {
+ public:
+  Maintenance(ControlPlane& plane, std::string data_dir, int interval_seconds)
+      : plane_(plane),
+        data_dir_(std::move(data_dir)),
+        interval_(interval_seconds),
+        thread_([this] { Loop(); }) {}
+  ~Maintenance() { Stop(); }
+
+  // Stop wakes the thread and waits for it (for a Maintain call in
+  // progress, not for the rest of the interval).
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stopping_) {
+      lock.unlock();
+      RunOnce();
+      lock.lock();
+      wake_.wait_for(lock, interval_, [this] { return stopping_; });
+    }
+  }
+
+  void RunOnce() {
+    auto changed = plane_.Maintain();
+    if (!changed) {
+      Log(spdlog::level::warn, "maintenance failed",
+          Json{{"error", std::string(changed.error().reason())},
+               {"message", changed.error().message()}});
+      return;
+    }
+    if (!*changed) {
+      Log(spdlog::level::trace, "maintenance: nothing to do");
+      return;
+    }
+    auto written = WriteBundleFiles(data_dir_, plane_.bundle());
+    if (!written) {
+      Log(spdlog::level::err, "cannot rewrite the bundle files",
+          Json{{"error", std::string(written.error().reason())},
+               {"message", written.error().message()}});
+      return;
+    }
+    Log(spdlog::level::info,
+        "bundle changed; rewrote bundle.json and bundle.pem");
+  }
+
+  ControlPlane& plane_;
+  const std::string data_dir_;
+  const std::chrono::seconds interval_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mu_
+  std::thread thread_;     // last: starts once the members above exist
 };
 
-int Run(const RunFlags& f) {
+int Run(const AztpdConfig& c) {
   // Block the stop signals before any thread starts; main waits for them.
   sigset_t stop;
   sigemptyset(&stop);
@@ -96,38 +169,115 @@ int Run(const RunFlags& f) {
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
-  auto store = OpenSqliteStore(StorePath(f.data_dir));
+  const ControlPlaneOptions& o = c.control_plane;
+  Log(spdlog::level::debug, "configuration",
+      Json{{"listen", c.listen},
+           {"threads", c.threads},
+           {"grace", FormatDuration(c.grace_seconds)},
+           {"maintain_interval", FormatDuration(c.maintain_interval_seconds)},
+           {"max_body_bytes", c.http.max_body_bytes},
+           {"svid_default_ttl", FormatDuration(o.default_svid_ttl_seconds)},
+           {"svid_max_ttl", FormatDuration(o.max_svid_ttl_seconds)},
+           {"jwt_default_ttl", FormatDuration(o.default_jwt_ttl_seconds)},
+           {"jwt_max_ttl", FormatDuration(o.max_jwt_ttl_seconds)},
+           {"requests_per_second", o.rate_limit.requests_per_second},
+           {"burst", o.rate_limit.burst}});
+  auto store = OpenSqliteStore(StorePath(c.data_dir));
   if (!store) return Fail(store.error());
   std::shared_ptr<Store> shared(std::move(*store));
-  auto cp = ControlPlane::Open(shared, ControlPlaneOptions{});
+  auto cp = ControlPlane::Open(shared, c.control_plane);
   if (!cp) return Fail(cp.error());
-  auto ctx = MakeServerContext(*(*cp)->server_credentials(),
-                               /*request_client_cert=*/true);
-  if (!ctx) return Fail(ctx.error());
-  http::ServerOptions options;
-  options.listen = f.listen;
-  options.threads = f.threads;
-  std::shared_ptr<SSL_CTX> tls = *ctx;
-  options.tls_context = [tls] { return tls; };
-  options.bundles = (*cp)->bundles();
   ControlPlane* plane = cp->get();
+  if (!plane->server_tls_context()) {
+    return Fail(Error(Code::kInternal, "no TLS context for the server"));
+  }
+  http::ServerOptions options;
+  options.listen = c.listen;
+  options.threads = c.threads;
+  options.max_body_bytes = c.http.max_body_bytes;
+  options.read_timeout_seconds = c.http.read_timeout_seconds;
+  options.idle_timeout_seconds = c.http.idle_timeout_seconds;
+  // Asked for every connection, so a renewed server SVID is used at once.
+  options.tls_context = [plane] { return plane->server_tls_context(); };
+  options.bundles = plane->bundles();
   auto server = http::Server::Start(
-      options, [plane](const http::Request& r) { return plane->Handle(r); });
+      options, aztpd::WithAccessLog([plane](const http::Request& r) {
+        return plane->Handle(r);
+      }));
   if (!server) return Fail(server.error());
-  std::string host = f.listen.substr(0, f.listen.rfind(':'));
+  std::string host = c.listen.substr(0, c.listen.rfind(':'));
   std::string url = "https://" + host + ":" + std::to_string((*server)->port());
-  auto written = WriteFile(f.data_dir + "/aztpd.url", url + "\n");
+  auto written = WriteFile(c.data_dir + "/aztpd.url", url + "\n");
   if (!written) return Fail(written.error());
-  spdlog::info("aztpd serving trust domain {} at {}",
-               (*cp)->trust_domain().name(), url);
+  Log(spdlog::level::info, "serving",
+      Json{{"trust_domain", plane->trust_domain().name()},
+           {"url", url},
+           {"data_dir", c.data_dir},
+           {"threads", c.threads}});
+  Maintenance maintenance(*plane, c.data_dir, c.maintain_interval_seconds);
   int sig = 0;
   sigwait(&stop, &sig);
-  spdlog::info("signal {}: shutting down (grace {}s)", sig, f.grace_seconds);
-  ::unlink((f.data_dir + "/aztpd.url").c_str());
-  (*server)->Shutdown(f.grace_seconds);
+  Log(spdlog::level::info, "shutting down",
+      Json{{"signal", sig}, {"grace_seconds", c.grace_seconds}});
+  maintenance.Stop();
+  ::unlink((c.data_dir + "/aztpd.url").c_str());
+  (*server)->Shutdown(c.grace_seconds);
   (*server)->Wait();
-  spdlog::info("aztpd stopped");
+  Log(spdlog::level::info, "stopped");
   return kExitOk;
+}
+
+// MakeTempDataDir creates a fresh private folder for `run --dev`.
+Result<std::string> MakeTempDataDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern = std::string(base != nullptr && *base ? base : "/tmp") +
+                        "/aztpd-dev-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return Error(Code::kIo, "cannot create a temporary folder in " +
+                                pattern.substr(0, pattern.rfind('/')) + ": " +
+                                std::strerror(errno));
+  }
+  return pattern;
+}
+
+// RunDev brings up a development server: it initialises the data folder
+// on first use (printing the init output, admin key included, once) and
+// then runs as usual.
+int RunDev(AztpdConfig c) {
+  if (c.data_dir.empty()) {
+    auto dir = MakeTempDataDir();
+    if (!dir) return Fail(dir.error());
+    c.data_dir = *dir;
+  }
+  if (!c.trust_domain) c.trust_domain = *TrustDomain::Parse(kDevTrustDomain);
+  auto init = InitDataDir(c);
+  if (init) {
+    std::cout << DumpJson(*init) << std::endl;
+  } else if (init.error().code() != Code::kAlreadyExists) {
+    return Fail(init.error());
+  }
+  Log(spdlog::level::warn, "development mode: not for production",
+      Json{{"data_dir", c.data_dir}});
+  return Run(c);
+}
+
+// Override applies a flag's value when it was given on the command line.
+template <typename T>
+void Override(const CLI::Option* flag, const T& value, T& field) {
+  if (flag->count() > 0) field = value;
+}
+
+// Overrides reports a bad flag value as the key it stands for.
+Status ParseOverride(const CLI::Option* flag, const std::string& value,
+                     const char* key,
+                     const std::function<Status(const std::string&)>& apply) {
+  if (flag->count() == 0) return Ok();
+  auto s = apply(value);
+  if (!s) {
+    return Error(s.error().code(), std::string(key) + " (" + flag->get_name() +
+                                       "): " + s.error().message());
+  }
+  return Ok();
 }
 
 }  // namespace
@@ -135,40 +285,139 @@ int Run(const RunFlags& f) {
 int main(int argc, char** argv) {
   CLI::App app{"aztpd: the aztp control plane"};
   app.require_subcommand(1);
-  InitFlags init_flags;
-  auto* init = app.add_subcommand("init",
-                                  "Create the trust domain's CA and "
-                                  "the first admin API key");
-  init->add_option("--data-dir", init_flags.data_dir, "state folder")
-      ->required();
-  init->add_option("--trust-domain", init_flags.trust_domain,
-                   "e.g. org-a.example")
-      ->required();
-  init->add_option("--key-type", init_flags.key_type,
-                   "CA key: ec-p256, ec-p384 or ed25519")
-      ->capture_default_str();
-  init->add_option("--ca-ttl", init_flags.ca_ttl, "CA lifetime")
-      ->capture_default_str();
-  RunFlags run_flags;
+
+  // Values of flags; each overrides the configuration only when given.
+  std::string config_path, data_dir, trust_domain, key_type, ca_ttl, listen,
+      log_level, log_format;
+  int threads = 0, grace = 0;
+  bool dev = false;
+
+  auto* init = app.add_subcommand(
+      "init", "Create the trust domain's CA and the first admin API key");
+  auto* init_config =
+      init->add_option("--config", config_path, "YAML configuration file");
+  auto* init_data = init->add_option("--data-dir", data_dir, "state folder");
+  auto* init_td =
+      init->add_option("--trust-domain", trust_domain, "e.g. org-a.example");
+  auto* init_key = init->add_option("--key-type", key_type,
+                                    "CA key: ec-p256 (default), ec-p384 or "
+                                    "ed25519");
+  auto* init_ttl =
+      init->add_option("--ca-ttl", ca_ttl, "CA lifetime (default 365d)");
+
   auto* run = app.add_subcommand("run", "Serve the HTTPS API");
-  run->add_option("--data-dir", run_flags.data_dir, "state folder")->required();
-  run->add_option("--listen", run_flags.listen, "host:port (port 0: any)")
-      ->capture_default_str();
-  run->add_option("--threads", run_flags.threads, "worker threads")
-      ->capture_default_str();
-  run->add_option("--grace", run_flags.grace_seconds,
-                  "seconds in-flight requests get at shutdown")
-      ->capture_default_str();
+  auto* run_config =
+      run->add_option("--config", config_path, "YAML configuration file");
+  auto* run_data = run->add_option("--data-dir", data_dir, "state folder");
+  auto* run_dev = run->add_flag(
+      "--dev", dev,
+      "development mode: loopback, debug logs, initialise on first use");
+  auto* run_td = run->add_option("--trust-domain", trust_domain,
+                                 "with --dev: trust domain to initialise "
+                                 "(default dev.aztp.local)");
+  auto* run_listen = run->add_option(
+      "--listen", listen, "host:port, port 0: any (default 127.0.0.1:8443)");
+  auto* run_threads =
+      run->add_option("--threads", threads, "worker threads (default 2)");
+  auto* run_grace = run->add_option(
+      "--grace", grace,
+      "seconds in-flight requests get at shutdown (default 10)");
+  auto* run_level = run->add_option("--log-level", log_level,
+                                    "trace, debug, info (default), warn, "
+                                    "error");
+  auto* run_format =
+      run->add_option("--log-format", log_format, "text (default) or json");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cout << DumpJson(Json{{"error", "usage"}, {"message", e.what()}})
-              << std::endl;
-    return kExitUsage;
+    return Usage(e.what());
   }
-  spdlog::set_default_logger(spdlog::stderr_color_mt("aztpd"));
-  if (init->parsed()) return Init(init_flags);
-  return Run(run_flags);
+  const bool is_init = init->parsed();
+  const CLI::Option* config_flag = is_init ? init_config : run_config;
+
+  // Defaults, then the file.
+  AztpdConfig c;
+  if (config_flag->count() > 0) {
+    auto loaded = LoadAztpdConfig(config_path);
+    if (!loaded) return Fail(loaded.error());
+    c = std::move(*loaded);
+  }
+  // Then --dev.
+  if (!is_init && run_dev->count() > 0) {
+    c.listen = kDevListen;
+    c.log_level = LogLevel::kDebug;
+  }
+  // Then the flags.
+  const CLI::Option* data_flag = is_init ? init_data : run_data;
+  const CLI::Option* td_flag = is_init ? init_td : run_td;
+  Override(data_flag, data_dir, c.data_dir);
+  Status flags = ParseOverride(td_flag, trust_domain, "trust_domain",
+                               [&](const std::string& v) {
+                                 auto td = TrustDomain::Parse(v);
+                                 if (!td) return Status(td.error());
+                                 c.trust_domain = *td;
+                                 return Ok();
+                               });
+  if (flags) {
+    flags = ParseOverride(init_key, key_type, "ca.key_type",
+                          [&](const std::string& v) {
+                            auto kt = ParseKeyType(v);
+                            if (!kt) return Status(kt.error());
+                            c.control_plane.ca.key_type = *kt;
+                            return Ok();
+                          });
+  }
+  if (flags) {
+    flags =
+        ParseOverride(init_ttl, ca_ttl, "ca.ttl", [&](const std::string& v) {
+          auto ttl = ParseDuration(v);
+          if (!ttl) return Status(ttl.error());
+          c.control_plane.ca.ttl_seconds = *ttl;
+          return Ok();
+        });
+  }
+  if (flags) {
+    flags = ParseOverride(run_level, log_level, "log_level",
+                          [&](const std::string& v) {
+                            auto level = ParseLogLevel(v);
+                            if (!level) return Status(level.error());
+                            c.log_level = *level;
+                            return Ok();
+                          });
+  }
+  if (flags) {
+    flags = ParseOverride(run_format, log_format, "log_format",
+                          [&](const std::string& v) {
+                            auto format = ParseLogFormat(v);
+                            if (!format) return Status(format.error());
+                            c.log_format = *format;
+                            return Ok();
+                          });
+  }
+  if (!flags) return Fail(flags.error());
+  Override(run_listen, listen, c.listen);
+  Override(run_threads, threads, c.threads);
+  Override(run_grace, grace, c.grace_seconds);
+  auto valid = ValidateAztpdConfig(c);
+  if (!valid) return Fail(valid.error());
+
+  aztpd::InitLogging(c.log_level, c.log_format);
+  if (is_init) {
+    if (c.data_dir.empty()) {
+      return Usage("--data-dir (or data_dir in the configuration) is required");
+    }
+    if (!c.trust_domain) {
+      return Usage(
+          "--trust-domain (or trust_domain in the configuration) is required");
+    }
+    return Init(c);
+  }
+  if (run_dev->count() > 0) return RunDev(std::move(c));
+  if (c.data_dir.empty()) {
+    return Usage("--data-dir (or data_dir in the configuration) is required");
+  }
+  return Run(c);
 }

@@ -10,51 +10,8 @@ struct ShowFlags {
   std::string bundle;
 };
 
-// InferTrustDomain reads the trust domain from the URI SAN of the bundle's
-// X.509 authorities (a bundle document does not name its domain).
-Result<TrustDomain> InferTrustDomain(const Json& doc) {
-  std::optional<TrustDomain> found;
-  auto keys = doc.find("keys");
-  if (keys != doc.end() && keys->is_array()) {
-    for (const auto& entry : *keys) {
-      auto jwk = Jwk::Parse(entry);
-      if (!jwk || jwk->x5c().empty()) continue;
-      auto cert = Certificate::FromDer(jwk->x5c()[0]);
-      if (!cert) continue;
-      for (const auto& san : cert->uri_sans()) {
-        auto td = TrustDomain::Parse(san);
-        if (!td) continue;
-        if (found && !(*found == *td)) {
-          return Error(Code::kInvalidArgument,
-                       "authorities name several trust domains; use "
-                       "--bundle TRUST_DOMAIN=FILE");
-        }
-        found = *td;
-      }
-    }
-  }
-  if (!found) {
-    return Error(Code::kInvalidArgument,
-                 "cannot tell the trust domain; use --bundle "
-                 "TRUST_DOMAIN=FILE");
-  }
-  return *found;
-}
-
 Result<Json> Show(const ShowFlags& f) {
-  std::string path = f.bundle;
-  std::optional<TrustDomain> td;
-  auto eq = f.bundle.find('=');
-  if (eq != std::string::npos) {
-    AZTP_ASSIGN_OR_RETURN(td, TrustDomain::Parse(f.bundle.substr(0, eq)));
-    path = f.bundle.substr(eq + 1);
-  }
-  AZTP_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  if (!td) {
-    AZTP_ASSIGN_OR_RETURN(Json doc, ParseJson(text));
-    AZTP_ASSIGN_OR_RETURN(td, InferTrustDomain(doc));
-  }
-  AZTP_ASSIGN_OR_RETURN(Bundle bundle, Bundle::Parse(*td, text));
+  AZTP_ASSIGN_OR_RETURN(Bundle bundle, ReadBundleArg(f.bundle));
   Json out = Json::object();
   out["trust_domain"] = bundle.trust_domain().name();
   out["sequence"] = bundle.sequence() ? Json(*bundle.sequence()) : Json();

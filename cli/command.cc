@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "aztp/base/file.h"
+#include "aztp/base/secret.h"
 
 namespace aztp::cli {
 
@@ -10,6 +11,10 @@ int ExitCodeFor(const Error& error) {
   switch (error.code()) {
     case Code::kIo:
     case Code::kInternal:
+    // The server could not be reached or asked to come back later: like
+    // an I/O error, nothing was wrong with the input.
+    case Code::kUnavailable:
+    case Code::kRateLimited:
       return kExitIo;
     default:
       return kExitInvalid;
@@ -37,6 +42,58 @@ Result<BundleSet> ParseBundleArgs(const std::vector<std::string>& args) {
     set.Put(std::move(*bundle));
   }
   return set;
+}
+
+Result<Bundle> ReadBundleArg(const std::string& arg) {
+  std::string path = arg;
+  std::optional<TrustDomain> td;
+  if (auto eq = arg.find('='); eq != std::string::npos) {
+    AZTP_ASSIGN_OR_RETURN(td, TrustDomain::Parse(arg.substr(0, eq)));
+    path = arg.substr(eq + 1);
+  }
+  AZTP_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  if (td) {
+    auto bundle = Bundle::Parse(*td, text);
+    if (!bundle) return bundle.error().WithContext(path);
+    return bundle;
+  }
+  auto bundle = ParseBundleDocument(text);
+  if (!bundle) {
+    if (bundle.error().code() == Code::kInvalidArgument) {
+      return Error(
+          Code::kInvalidArgument,
+          bundle.error().message() + "; use --bundle TRUST_DOMAIN=FILE");
+    }
+    return bundle.error().WithContext(path);
+  }
+  return bundle;
+}
+
+void AddServerFlags(CLI::App* cmd, ServerFlags& flags) {
+  cmd->add_option("--server", flags.server, "aztpd base URL, https://host:port")
+      ->envname("AZTP_SERVER")
+      ->required();
+  cmd->add_option("--api-key", flags.api_key,
+                  "API key (prefer the environment variable: arguments are "
+                  "visible to other users)")
+      ->envname("AZTP_API_KEY")
+      ->required();
+  cmd->add_option("--bundle", flags.bundle,
+                  "[TRUST_DOMAIN=]FILE: the bundle.json of aztpd's trust "
+                  "domain, to authenticate the server")
+      ->envname("AZTP_BUNDLE")
+      ->required();
+}
+
+Result<std::unique_ptr<Client>> ClientFor(ServerFlags& flags) {
+  ClientOptions options;
+  options.api_key = SecretBytes(std::string_view(flags.api_key));
+  internal::WipeMemory(flags.api_key.data(), flags.api_key.size());
+  flags.api_key.clear();
+  AZTP_ASSIGN_OR_RETURN(Bundle bundle, ReadBundleArg(flags.bundle));
+  options.base_url = flags.server;
+  options.SetTrustBundle(bundle);
+  return Client::Create(std::move(options));
 }
 
 UnixTime NowOr(const std::optional<int64_t>& now) {

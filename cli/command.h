@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "aztp/base/clock.h"
 #include "aztp/base/result.h"
 #include "aztp/bundle/bundle.h"
+#include "aztp/client/client.h"
 #include "aztp/encoding/json.h"
 
 namespace aztp::cli {
@@ -44,6 +46,25 @@ int ExitCodeFor(const Error& error);
 // ParseBundleArgs reads `TD=FILE` arguments into a bundle set.
 Result<BundleSet> ParseBundleArgs(const std::vector<std::string>& args);
 
+// ReadBundleArg reads a `[TD=]FILE` argument; without `TD=` the trust
+// domain is taken from the bundle's X.509 authorities.
+Result<Bundle> ReadBundleArg(const std::string& arg);
+
+// ServerFlags are the flags of every command that talks to aztpd, each
+// with an environment fallback.
+struct ServerFlags {
+  std::string server;   // --server, AZTP_SERVER: https://host:port
+  std::string api_key;  // --api-key, AZTP_API_KEY
+  std::string bundle;   // --bundle, AZTP_BUNDLE: [TD=]FILE of aztpd's domain
+};
+
+// AddServerFlags adds --server, --api-key and --bundle to `cmd`.
+void AddServerFlags(CLI::App* cmd, ServerFlags& flags);
+
+// ClientFor builds the SDK client for `flags`; the API key's copy in
+// `flags` is wiped once it is in the client's options.
+Result<std::unique_ptr<Client>> ClientFor(ServerFlags& flags);
+
 // NowOr returns `now` if the flag was given, else the system time.
 UnixTime NowOr(const std::optional<int64_t>& now);
 
@@ -56,5 +77,8 @@ void AddCaCommands(CLI::App& app, Context& ctx);
 void AddSvidCommands(CLI::App& app, Context& ctx);
 void AddBundleCommands(CLI::App& app, Context& ctx);
 void AddChainCommands(CLI::App& app, Context& ctx);
+void AddIdentityCommands(CLI::App& app, Context& ctx);
+void AddApiKeyCommands(CLI::App& app, Context& ctx);
+void AddAgentCommands(CLI::App& app, Context& ctx);
 
 }  // namespace aztp::cli

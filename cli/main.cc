@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
   AddSvidCommands(app, ctx);
   AddBundleCommands(app, ctx);
   AddChainCommands(app, ctx);
+  AddIdentityCommands(app, ctx);
+  AddApiKeyCommands(app, ctx);
+  AddAgentCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# The aztp demo on embedded defaults: everything in a temporary folder,
-# nothing on the network. It exits non-zero if any step does not go as shown.
+# The aztp demo on embedded defaults: two aztpd control planes on loopback
+# ports the OS picks, their SQLite stores and every file in a temporary
+# folder. It exits non-zero if any step does not go as shown.
 # Usage: scripts/demo.sh [BUILD_DIR]
 set -euo pipefail
 build="${1:-build}"
 A="$(cd "$build" && pwd)/cli/aztp"
-[ -x "$A" ] || { echo "demo: $A not built (run make demo)"; exit 1; }
+D="$(cd "$build" && pwd)/aztpd/aztpd"
+for bin in "$A" "$D"; do
+  [ -x "$bin" ] || { echo "demo: $bin not built (run make demo)"; exit 1; }
+done
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work"
 
 if [ -t 1 ]; then bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }; else bold() { printf '\n%s\n' "$*"; }; fi
@@ -22,43 +27,64 @@ expect() {
   fi
 }
 
-bold "1. Two organisations, two trust domains"
-expect 0 "$A" ca init --trust-domain org-a.example --out ca-a
-say "org-a.example: CA (ec-p256) valid until $(date -u -d @"$(field "$out" expires_at)" +%F), bundle in ca-a/bundle.json"
-expect 0 "$A" ca init --trust-domain org-b.example --out ca-b --intermediate --key-type ec-p384
-say "org-b.example: root + intermediate CA (ec-p384), bundle in ca-b/bundle.json"
+bold "1. Two organisations, two control planes (aztpd on loopback)"
+# serve TD: init a data dir, start aztpd on an OS-chosen port, set URL_<x>, KEY_<x>.
+serve() {
+  local td="$1" dir="$2"
+  expect 0 "$D" init --data-dir "$dir" --trust-domain "$td"
+  local key; key="$(field "$out" admin_api_key)"
+  "$D" run --data-dir "$dir" --listen 127.0.0.1:0 2>"$dir.log" &
+  pids+=($!)
+  for _ in $(seq 1 200); do [ -s "$dir/aztpd.url" ] && break; sleep 0.05; done
+  [ -s "$dir/aztpd.url" ] || { echo "demo: aztpd for $td did not start"; cat "$dir.log"; exit 1; }
+  eval "URL_${dir//-/_}=\$(cat \"\$dir/aztpd.url\")"
+  eval "KEY_${dir//-/_}=\$key"
+  say "$td: aztpd at $(cat "$dir/aztpd.url"), CA and JWT keys in $dir/aztpd.db, bundle in $dir/bundle.json"
+}
+serve org-a.example cp-a
+serve org-b.example cp-b
+# on ORG CMD...: run the aztp CLI against one organisation's control plane.
+on() {
+  local dir="cp-$1"; shift
+  local u="URL_${dir//-/_}" k="KEY_${dir//-/_}"
+  AZTP_SERVER="${!u}" AZTP_API_KEY="${!k}" AZTP_BUNDLE="$dir/bundle.json" "$A" "$@"
+}
 
-bold "2. Three agents get X.509-SVIDs"
-for spec in "org-a.example planner ca-a ec-p256" "org-a.example research ca-a ed25519" \
-            "org-b.example payments ca-b ec-p256"; do
-  read -r td name ca kt <<<"$spec"
-  expect 0 "$A" svid issue --ca "$ca" --id "spiffe://$td/agent/$name" --out "$name" --key-type "$kt" --ttl 1h
-  say "$(printf '%-40s serial %s  key %s  (private key: %s/svid.key, mode %s)' \
-    "$(field "$out" id)" "$(field "$out" serial | cut -c1-12)…" "$kt" "$name" "$(stat -c %a "$name/svid.key")")"
+bold "2. Three agents register and fetch X.509-SVIDs from their control plane"
+for spec in "a org-a.example planner ec-p256" "a org-a.example research ed25519" \
+            "b org-b.example payments ec-p256"; do
+  read -r org td name kt <<<"$spec"
+  expect 0 on "$org" identity register --id "spiffe://$td/agent/$name" --discoverable
+  expect 0 on "$org" agent fetch --id "spiffe://$td/agent/$name" --out "$name" --key-type "$kt"
+  say "$(printf '%-40s key %-8s generated locally, sent as a CSR (private key: %s/svid.key, mode %s)' \
+    "spiffe://$td/agent/$name" "$kt" "$name" "$(stat -c %a "$name/svid.key")")"
 done
+expect 0 on a identity link --id spiffe://org-a.example/agent/planner --to spiffe://org-a.example/agent/research
+say "planner is linked to research; org-a's discoverable agents: $(on a identity discover | /usr/bin/python3 -c 'import json,sys; print(", ".join(i["id"].split("/")[-1] for i in json.load(sys.stdin)["identities"]))')"
 
 bold "3. Every SVID verifies against its own trust domain's bundle"
 for name in planner research payments; do
   expect 0 "$A" svid verify --svid "$name/svid.pem" \
-    --bundle org-a.example=ca-a/bundle.json --bundle org-b.example=ca-b/bundle.json
+    --bundle org-a.example=cp-a/bundle.json --bundle org-b.example=cp-b/bundle.json
   say "✔ $(field "$out" id) valid until $(date -u -d @"$(field "$out" expires_at)" +%T) UTC"
 done
-openssl verify -CAfile ca-a/ca.pem planner/svid.pem >/dev/null
+openssl verify -CAfile cp-a/bundle.pem planner/svid.pem >/dev/null
 say "✔ an independent verifier agrees: openssl verify planner/svid.pem: OK"
 
 bold "4. And what does not verify"
-expect 1 "$A" svid verify --svid payments/svid.pem --bundle org-a.example=ca-a/bundle.json
+expect 1 "$A" svid verify --svid payments/svid.pem --bundle org-a.example=cp-a/bundle.json
 say "✘ payments with only org-a's bundle: $(field "$out" error) ($(field "$out" message))"
-expect 1 "$A" svid verify --svid payments/svid.pem --bundle org-b.example=ca-a/bundle.json
+expect 1 "$A" svid verify --svid payments/svid.pem --bundle org-b.example=cp-a/bundle.json
 say "✘ payments against org-a's CA posing as org-b's: $(field "$out" error)"
-expect 1 "$A" svid verify --svid planner/svid.pem --bundle org-a.example=ca-a/bundle.json --now $(( $(date +%s) + 7200 ))
+expect 1 "$A" svid verify --svid planner/svid.pem --bundle org-a.example=cp-a/bundle.json --now $(( $(date +%s) + 7200 ))
 say "✘ planner two hours later: $(field "$out" error) ($(field "$out" message))"
-expect 1 "$A" svid issue --ca ca-a --id spiffe://org-b.example/agent/intruder --out intruder
-say "✘ org-a's CA asked for an org-b identity: $(field "$out" error)"
+expect 1 on a identity register --id spiffe://org-b.example/agent/intruder
+say "✘ org-a's control plane asked for an org-b identity: $(field "$out" error)"
 
 bold "5. A delegation chain across both organisations"
-expect 0 "$A" svid issue --ca ca-b --id spiffe://org-b.example/agent/ledger --out ledger --key-type ec-p256 --ttl 1h
-B=(--bundle org-a.example=ca-a/bundle.json --bundle org-b.example=ca-b/bundle.json)
+expect 0 on b identity register --id spiffe://org-b.example/agent/ledger
+expect 0 on b agent fetch --id spiffe://org-b.example/agent/ledger --out ledger
+B=(--bundle org-a.example=cp-a/bundle.json --bundle org-b.example=cp-b/bundle.json)
 "$A" chain mint --svid planner --aud spiffe://org-a.example/agent/research \
   --cap 'payments:*' --cap calendar:read --tds org-a.example,org-b.example --txn order-4711 > hop0
 say "planner mints the root for research: payments:*, calendar:read; later hops must stay in org-a/org-b"
@@ -98,8 +124,11 @@ say "✘ the same chain presented again:       $(field "$out" error) at hop $(fi
 expect 1 "$A" chain verify --chain hop2 --audience spiffe://org-b.example/agent/ledger "${B[@]}" \
   --peer spiffe://org-a.example/agent/research
 say "✘ a stolen chain from another peer:     $(field "$out" error)"
-echo '{"sequence": 2, "ids": ["spiffe://org-a.example/agent/research"]}' > revoked.json
+expect 0 on a identity revoke --id spiffe://org-a.example/agent/research --reason "key compromise"
+curl -sS --cacert cp-a/bundle.pem "$URL_cp_a/v1/revocations" > revoked.json
 expect 1 "$A" chain verify --chain hop2 --audience spiffe://org-b.example/agent/ledger "${B[@]}" --revocations revoked.json
-say "✘ research revoked:                     $(field "$out" error) at hop $(field "$out" hop)"
+say "✘ research revoked at org-a's aztpd:    $(field "$out" error) at hop $(field "$out" hop)"
+expect 1 on a agent fetch --id spiffe://org-a.example/agent/research --out research2
+say "✘ and it gets no new SVID:              $(field "$out" error)"
 
-bold "Demo complete: 2 trust domains, 4 SVIDs, a 3-token chain verified, 5 attacks stopped."
+bold "Demo complete: 2 control planes, 4 agents with SVIDs from them, a 3-token chain verified, 5 attacks stopped."

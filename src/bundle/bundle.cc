@@ -206,4 +206,23 @@ Json BundleSet::ToMapJson() const {
   return doc;
 }
 
+SharedBundleSource::SharedBundleSource(BundleSet initial)
+    : set_(std::make_shared<const BundleSet>(std::move(initial))) {}
+
+void SharedBundleSource::Replace(BundleSet set) {
+  auto next = std::make_shared<const BundleSet>(std::move(set));
+  std::lock_guard<std::mutex> lock(mu_);
+  set_ = std::move(next);
+}
+
+std::shared_ptr<const BundleSet> SharedBundleSource::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return set_;
+}
+
+std::shared_ptr<const Bundle> SharedBundleSource::GetBundle(
+    const TrustDomain& td) const {
+  return Snapshot()->GetBundle(td);
+}
+
 }  // namespace aztp

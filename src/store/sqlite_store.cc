@@ -123,6 +123,11 @@ CREATE TABLE meta (
   "value" INTEGER NOT NULL
 );
 )sql"},
+    {2, "key kinds and activation times, link metadata", R"sql(
+ALTER TABLE ca_keys ADD COLUMN kind TEXT NOT NULL DEFAULT 'x509';
+ALTER TABLE ca_keys ADD COLUMN activated_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE links ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+)sql"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -639,14 +644,18 @@ class SqliteTransaction final : public Transaction {
       }
     }
     AZTP_ASSIGN_OR_RETURN(
+        std::string metadata,
+        EncodeJson(r.metadata, "link metadata", kMaxMetadataBytes));
+    AZTP_ASSIGN_OR_RETURN(
         sqlite3_stmt * raw,
-        Prepare("INSERT INTO links (from_id, to_id, kind, created_at) "
-                "VALUES (?, ?, ?, ?)"));
+        Prepare("INSERT INTO links (from_id, to_id, kind, created_at, "
+                "metadata) VALUES (?, ?, ?, ?, ?)"));
     Stmt q = Use(raw);
     q.Text(r.from);
     q.Text(r.to);
     q.Text(r.kind);
     q.Int(r.created_at);
+    q.Text(metadata);
     return q.Run("insert link");
   }
 
@@ -654,7 +663,8 @@ class SqliteTransaction final : public Transaction {
     AZTP_RETURN_IF_ERROR(CanRead());
     AZTP_ASSIGN_OR_RETURN(
         sqlite3_stmt * raw,
-        Prepare("SELECT from_id, to_id, kind, created_at FROM links "
+        Prepare("SELECT from_id, to_id, kind, created_at, metadata "
+                "FROM links "
                 "WHERE from_id = ? OR to_id = ? "
                 "ORDER BY from_id, to_id, kind"));
     Stmt q = Use(raw);
@@ -669,6 +679,8 @@ class SqliteTransaction final : public Transaction {
       r.to = ColumnText(q.get(), 1);
       r.kind = ColumnText(q.get(), 2);
       r.created_at = sqlite3_column_int64(q.get(), 3);
+      AZTP_ASSIGN_OR_RETURN(
+          r.metadata, DecodeJson(ColumnText(q.get(), 4), "link metadata"));
       out.push_back(std::move(r));
     }
     return out;
@@ -800,14 +812,16 @@ class SqliteTransaction final : public Transaction {
     {
       AZTP_ASSIGN_OR_RETURN(
           sqlite3_stmt * raw,
-          Prepare("UPDATE ca_keys SET state = ?, chain_pem = ?, "
-                  "key_pem = ?, created_at = ?, not_after = ? "
-                  "WHERE key_id = ?"));
+          Prepare("UPDATE ca_keys SET kind = ?, state = ?, chain_pem = ?, "
+                  "key_pem = ?, created_at = ?, activated_at = ?, "
+                  "not_after = ? WHERE key_id = ?"));
       Stmt q = Use(raw);
+      q.Text(r.kind);
       q.Text(r.state);
       q.Text(r.chain_pem);
       q.Blob(key);
       q.Int(r.created_at);
+      q.Int(r.activated_at);
       q.Int(r.not_after);
       q.Text(r.key_id);
       AZTP_RETURN_IF_ERROR(q.Run("update ca key"));
@@ -815,15 +829,17 @@ class SqliteTransaction final : public Transaction {
     }
     AZTP_ASSIGN_OR_RETURN(
         sqlite3_stmt * raw,
-        Prepare("INSERT INTO ca_keys (key_id, state, chain_pem, "
-                "key_pem, created_at, not_after) "
-                "VALUES (?, ?, ?, ?, ?, ?)"));
+        Prepare("INSERT INTO ca_keys (key_id, kind, state, chain_pem, "
+                "key_pem, created_at, activated_at, not_after) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
     Stmt q = Use(raw);
     q.Text(r.key_id);
+    q.Text(r.kind);
     q.Text(r.state);
     q.Text(r.chain_pem);
     q.Blob(key);
     q.Int(r.created_at);
+    q.Int(r.activated_at);
     q.Int(r.not_after);
     return q.Run("insert ca key");
   }
@@ -833,7 +849,8 @@ class SqliteTransaction final : public Transaction {
     AZTP_ASSIGN_OR_RETURN(
         sqlite3_stmt * raw,
         Prepare("SELECT key_id, state, chain_pem, key_pem, created_at, "
-                "not_after FROM ca_keys ORDER BY created_at, key_id"));
+                "not_after, kind, activated_at FROM ca_keys "
+                "ORDER BY created_at, key_id"));
     Stmt q = Use(raw);
     std::vector<CaKeyRecord> out;
     while (true) {
@@ -854,6 +871,8 @@ class SqliteTransaction final : public Transaction {
       }
       r.created_at = sqlite3_column_int64(q.get(), 4);
       r.not_after = sqlite3_column_int64(q.get(), 5);
+      r.kind = ColumnText(q.get(), 6);
+      r.activated_at = sqlite3_column_int64(q.get(), 7);
       out.push_back(std::move(r));
     }
     return out;

@@ -174,6 +174,7 @@ Everything MakeEverything(const std::string& text, const std::string& utf8) {
   e.link.to = e.parent.id;
   e.link.kind = "linked" + text;
   e.link.created_at = kNow + 1;
+  e.link.metadata = Json{{"note", "'); DROP TABLE links; --"}};
 
   e.key.key_id = "ak_" + text;
   e.key.salt = "salt" + text;
@@ -196,6 +197,8 @@ Everything MakeEverything(const std::string& text, const std::string& utf8) {
       std::string("\x00\x01-----BEGIN PRIVATE KEY", 24) + text +
       std::string("\x00\xff\x00", 3);
   e.ca.key_pem = SecretBytes(std::string_view(key_bytes));
+  e.ca.kind = "jwt" + text;
+  e.ca.activated_at = kNow + 5;
   e.ca.created_at = kNow + 4;
   e.ca.not_after = kNow + 86400;
 
@@ -241,6 +244,7 @@ void ExpectEverything(Store& store, const Everything& e) {
         EXPECT_EQ((*links)[0].to, e.link.to);
         EXPECT_EQ((*links)[0].kind, e.link.kind);
         EXPECT_EQ((*links)[0].created_at, e.link.created_at);
+        EXPECT_EQ((*links)[0].metadata, e.link.metadata);
       }
     }
     auto key = t.GetApiKey(e.key.key_id);
@@ -269,6 +273,8 @@ void ExpectEverything(Store& store, const Everything& e) {
         EXPECT_TRUE(ca.key_pem == e.ca.key_pem);
         EXPECT_EQ(ca.key_pem.size(), e.ca.key_pem.size());
         EXPECT_EQ(ca.created_at, e.ca.created_at);
+        EXPECT_EQ(ca.kind, e.ca.kind);
+        EXPECT_EQ(ca.activated_at, e.ca.activated_at);
         EXPECT_EQ(ca.not_after, e.ca.not_after);
       }
     }
@@ -305,11 +311,11 @@ TEST(SqliteStoreTest, CreatesAPrivateWalFileWithVersionedSchema) {
   EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"),
             std::vector<std::string>{"wal"});
   EXPECT_EQ(RawQuery(path, "SELECT version FROM schema_version"),
-            std::vector<std::string>{"1"});
+            (std::vector<std::string>{"1", "2"}));
   // Opening again applies nothing twice.
   for (int i = 0; i < 2; ++i) ASSERT_NE(MustOpen(path), nullptr);
   EXPECT_EQ(RawQuery(path, "SELECT COUNT(*) FROM schema_version"),
-            std::vector<std::string>{"1"});
+            std::vector<std::string>{"2"});
   const std::vector<std::string> tables = RawQuery(
       path,
       "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");

@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "testing/tls_pair.h"
 #include "testing/trust_domains.h"
 
 namespace aztp {
@@ -13,55 +14,13 @@ namespace {
 
 using testing::TestDomains;
 
-struct SslFree {
-  void operator()(SSL* ssl) const { SSL_free(ssl); }
-};
-using SslPtr = std::unique_ptr<SSL, SslFree>;
-
 TlsCredentials Creds(const HopSigner& signer) {
   return TlsCredentials{signer.chain(), signer.key()};
 }
 
-// Pair is a client and a server connection joined in memory.
-struct Pair {
-  SslPtr client;
-  SslPtr server;
-};
-
-Pair Connect(SSL_CTX* client_ctx, SSL_CTX* server_ctx) {
-  Pair p{SslPtr(SSL_new(client_ctx)), SslPtr(SSL_new(server_ctx))};
-  BIO* client_bio = nullptr;
-  BIO* server_bio = nullptr;
-  BIO_new_bio_pair(&client_bio, 0, &server_bio, 0);
-  SSL_set_bio(p.client.get(), client_bio, client_bio);
-  SSL_set_bio(p.server.get(), server_bio, server_bio);
-  SSL_set_connect_state(p.client.get());
-  SSL_set_accept_state(p.server.get());
-  return p;
-}
-
-// Handshake drives both ends until both are done or one fails.
-bool Handshake(const Pair& p) {
-  bool client_done = false;
-  bool server_done = false;
-  for (int i = 0; i < 50 && !(client_done && server_done); ++i) {
-    for (auto [ssl, done] : {std::pair{p.client.get(), &client_done},
-                             std::pair{p.server.get(), &server_done}}) {
-      if (*done) continue;
-      int rc = SSL_do_handshake(ssl);
-      if (rc == 1) {
-        *done = true;
-        continue;
-      }
-      int err = SSL_get_error(ssl, rc);
-      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
-        ERR_clear_error();
-        return false;
-      }
-    }
-  }
-  return client_done && server_done;
-}
+using testing::ConnectInMemory;
+using testing::Handshake;
+using Pair = testing::TlsPair;
 
 class TlsTest : public ::testing::Test {
  protected:
@@ -97,7 +56,7 @@ TEST_F(TlsTest, ContextsAreTls13Only) {
   auto old_client = Client(nullptr);
   SSL_CTX_set_min_proto_version(old_client.get(), TLS1_2_VERSION);
   SSL_CTX_set_max_proto_version(old_client.get(), TLS1_2_VERSION);
-  Pair p = Connect(old_client.get(), server.get());
+  Pair p = ConnectInMemory(old_client.get(), server.get());
   EXPECT_FALSE(Handshake(p));
 }
 
@@ -107,7 +66,7 @@ TEST_F(TlsTest, MutualTlsEachSideVerifiesTheOther) {
   const std::string client_id = "spiffe://b.example/client";
   auto server = Server("spiffe://a.example/server");
   auto client = Client(&client_id);
-  Pair p = Connect(client.get(), server.get());
+  Pair p = ConnectInMemory(client.get(), server.get());
   ASSERT_TRUE(Handshake(p));
   EXPECT_EQ(SSL_version(p.client.get()), TLS1_3_VERSION);
 
@@ -126,7 +85,7 @@ TEST_F(TlsTest, ClientWithIntermediateIsVerifiedByServer) {
   const std::string client_id = "spiffe://a.example/client";
   auto server = Server("spiffe://b.example/server");
   auto client = Client(&client_id);
-  Pair p = Connect(client.get(), server.get());
+  Pair p = ConnectInMemory(client.get(), server.get());
   ASSERT_TRUE(Handshake(p));
   auto seen = VerifyPeer(p.server.get(), *domains_.Bundles(), now());
   ASSERT_TRUE(seen.has_value()) << seen.error().message();
@@ -137,7 +96,7 @@ TEST_F(TlsTest, ClientWithIntermediateIsVerifiedByServer) {
 TEST_F(TlsTest, ClientWithoutCertificateIsUnauthenticated) {
   auto server = Server("spiffe://a.example/server");
   auto client = Client(nullptr);
-  Pair p = Connect(client.get(), server.get());
+  Pair p = ConnectInMemory(client.get(), server.get());
   ASSERT_TRUE(Handshake(p));
   auto seen = VerifyPeer(p.server.get(), *domains_.Bundles(), now());
   ASSERT_FALSE(seen.has_value());
@@ -148,7 +107,7 @@ TEST_F(TlsTest, ServerThatDoesNotAskGetsNoClientCertificate) {
   const std::string client_id = "spiffe://b.example/client";
   auto server = Server("spiffe://a.example/server", /*request=*/false);
   auto client = Client(&client_id);
-  Pair p = Connect(client.get(), server.get());
+  Pair p = ConnectInMemory(client.get(), server.get());
   ASSERT_TRUE(Handshake(p));
   auto seen = VerifyPeer(p.server.get(), *domains_.Bundles(), now());
   ASSERT_FALSE(seen.has_value());
@@ -168,7 +127,7 @@ TEST_F(TlsTest, UntrustedClientPassesHandshakeButNotVerifyPeer) {
                   Code::kUntrustedTrustDomain}}) {
     TlsCredentials creds = Creds(rogue.Signer(id));
     auto client = *MakeClientContext(&creds);
-    Pair p = Connect(client.get(), server.get());
+    Pair p = ConnectInMemory(client.get(), server.get());
     ASSERT_TRUE(Handshake(p)) << id;
     auto seen = VerifyPeer(p.server.get(), *domains_.Bundles(), now());
     ASSERT_FALSE(seen.has_value()) << id;
@@ -179,7 +138,7 @@ TEST_F(TlsTest, UntrustedClientPassesHandshakeButNotVerifyPeer) {
 TEST_F(TlsTest, ExpiredPeerIsRejectedAtVerifyTime) {
   auto server = Server("spiffe://a.example/server");
   auto client = Client(nullptr);
-  Pair p = Connect(client.get(), server.get());
+  Pair p = ConnectInMemory(client.get(), server.get());
   ASSERT_TRUE(Handshake(p));
   auto seen =
       VerifyPeer(p.client.get(), *domains_.Bundles(), now() + 2 * 86400);

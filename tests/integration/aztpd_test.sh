@@ -16,12 +16,7 @@ if "$D" init --data-dir "$T/data" --trust-domain org-a.example >/dev/null; then
 fi
 ok "init prints the admin key once and refuses to run twice"
 
-"$D" run --data-dir "$T/data" --listen 127.0.0.1:0 2>"$T/aztpd.log" &
-PID=$!
-trap 'kill $PID 2>/dev/null || true; rm -rf "$T"' EXIT
-for _ in $(seq 1 100); do [ -s "$T/data/aztpd.url" ] && break; sleep 0.05; done
-URL="$(cat "$T/data/aztpd.url")"
-[[ "$URL" == https://127.0.0.1:* ]] || fail "aztpd.url: $URL"
+start_aztpd "$T/data"
 C=(curl -sS --cacert "$T/data/bundle.pem" --max-time 10)
 "${C[@]}" "$URL/healthz" | grep -q '"ok"' || fail "healthz"
 ok "run serves HTTPS on an OS-chosen port and writes aztpd.url"
@@ -122,6 +117,78 @@ api POST /v1/svid/x509 '{"id":"spiffe://org-a.example/agents/planner","csr":"---
 [ "$status" = 400 ] || fail "bad csr: $status"
 "${C[@]}" "$URL/healthz" | grep -q '"ok"' || fail "still serving"
 ok "bad keys, JSON, IDs, content types, sizes, CSRs and SQL metacharacters are 4xx, and the server lives on"
+
+# CSRs with keys the CA refuses.
+openssl req -new -newkey rsa:2048 -nodes -keyout "$T/r.key" -subj /O=x -out "$T/r.csr" 2>/dev/null
+csr_rsa="$(/usr/bin/python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$T/r.csr")"
+api POST /v1/svid/x509 "{\"id\":\"spiffe://org-a.example/agents/planner\",\"csr\":$csr_rsa}"
+[ "$status" = 400 ] || fail "RSA CSR: $status $body"
+ok "a CSR with an RSA key is refused with 400"
+
+# JWT-SVIDs, verified by PyJWT with the key the bundle publishes.
+api POST /v1/svid/jwt '{"id":"spiffe://org-a.example/agents/planner","audience":["spiffe://org-a.example/tools/search"],"ttl":300}'
+[ "$status" = 201 ] || fail "jwt-svid: $status $body"
+echo "$body" > "$T/jwt.json"
+"${C[@]}" "$URL/v1/bundle" > "$T/bundle_now.json"
+/usr/bin/python3 - "$T/jwt.json" "$T/bundle_now.json" <<'PY' || fail "PyJWT rejected the JWT-SVID"
+import json, sys, jwt
+token = json.load(open(sys.argv[1]))["token"]
+bundle = json.load(open(sys.argv[2]))
+kid = jwt.get_unverified_header(token)["kid"]
+keys = [k for k in bundle["keys"] if k.get("use") == "jwt-svid" and k.get("kid") == kid]
+assert len(keys) == 1, "kid not in bundle"
+key = jwt.PyJWK.from_dict(keys[0])
+claims = jwt.decode(token, key.key, algorithms=["ES256"], audience="spiffe://org-a.example/tools/search")
+assert claims["sub"] == "spiffe://org-a.example/agents/planner", claims
+try:
+    jwt.decode(token, key.key, algorithms=["ES256"], audience="spiffe://org-a.example/other")
+    raise SystemExit("wrong audience accepted")
+except jwt.InvalidAudienceError:
+    pass
+PY
+ok "JWT-SVIDs verify in PyJWT with the bundle's jwt-svid key (kid), audience enforced"
+
+# Links and discovery.
+api POST /v1/identities/org-a.example/agents/planner:link '{"to":"spiffe://org-a.example/tools/search","kind":"linked"}'
+[ "$status" = 201 ] || fail "link: $status $body"
+api GET /v1/identities/org-a.example/tools/search
+[ "$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["links"][0]["from"])' "$body")" = spiffe://org-a.example/agents/planner ] || fail "links: $body"
+api GET "/v1/discover?trust_domain=org-a.example"
+/usr/bin/python3 -c 'import json,sys; ids=[i["id"] for i in json.loads(sys.argv[1])["identities"]]; assert ids==["spiffe://org-a.example/agents/planner"], ids' "$body" || fail "discover: $body"
+ok "links are recorded both ways; discovery lists only discoverable identities"
+
+# Rotation by hand publishes a second CA root, activation switches issuance.
+api POST '/v1/ca:rotate' '{"kind":"x509"}'
+[ "$status" = 200 ] || fail "rotate: $status $body"
+"${C[@]}" "$URL/v1/bundle" | /usr/bin/python3 -c 'import json,sys; b=json.load(sys.stdin); assert len([k for k in b["keys"] if k["use"]=="x509-svid"])==2, b' || fail "prepared root not published"
+ok "a prepared CA root is published in the bundle before use"
+
+# Metrics in the Prometheus text format.
+"${C[@]}" "$URL/metrics" > "$T/metrics"
+grep -q '^aztpd_requests_total{route="/v1/svid/x509",status="201"} ' "$T/metrics" || fail "metrics: requests"
+grep -q '^aztpd_svids_issued_total{kind="jwt"} 1' "$T/metrics" || fail "metrics: jwt issued"
+grep -q '^aztpd_request_duration_seconds_bucket{route="/v1/identities",le="+Inf"} ' "$T/metrics" || fail "metrics: histogram"
+grep -q '^aztpd_ca_expiry_timestamp_seconds{kind="x509"} ' "$T/metrics" || fail "metrics: ca expiry"
+ok "/metrics exports requests, latency, issued SVIDs and CA expiry"
+
+# Slow clients: idle TLS connections that never send a request do not keep
+# others from being served.
+/usr/bin/python3 - "${URL#https://}" "$T/data/bundle.pem" <<'PY' &
+import socket, ssl, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+conns = []
+for _ in range(16):
+    s = socket.create_connection((host, int(port)))
+    conns.append(ctx.wrap_socket(s, server_hostname="localhost"))
+    conns[-1].write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never finished
+time.sleep(3)
+PY
+SLOW=$!
+sleep 1
+"${C[@]}" --max-time 3 "$URL/healthz" | grep -q '"ok"' || fail "served while slow clients hold connections"
+wait $SLOW || true
+ok "16 slow clients do not block other requests"
 
 kill -TERM $PID
 wait $PID || fail "aztpd exit status $?"

@@ -28,3 +28,21 @@ json_get() {
 
 # done_checks: print the summary line.
 done_checks() { echo "$checks passed, 0 failed"; }
+
+# start_aztpd DIR [ARGS...]: run `aztpd run --data-dir DIR --listen
+# 127.0.0.1:0 ARGS...` in the background, logging to $T/aztpd.log, and wait
+# until it serves. Sets $PID and $URL; every aztpd started so is killed at
+# exit.
+AZTPD_PIDS=()
+trap 'for p in "${AZTPD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$T"' EXIT
+start_aztpd() {
+  local dir="$1"; shift
+  rm -f "$dir/aztpd.url"
+  "$AZTP_BUILD/aztpd/aztpd" run --data-dir "$dir" --listen 127.0.0.1:0 "$@" 2>>"$T/aztpd.log" &
+  PID=$!
+  AZTPD_PIDS+=("$PID")
+  for _ in $(seq 1 200); do [ -s "$dir/aztpd.url" ] && break; sleep 0.05; done
+  [ -s "$dir/aztpd.url" ] || fail "aztpd did not start: $(tail -3 "$T/aztpd.log")"
+  URL="$(cat "$dir/aztpd.url")"
+  [[ "$URL" == https://127.0.0.1:* ]] || fail "aztpd.url: $URL"
+}

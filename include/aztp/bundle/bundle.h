@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -107,6 +108,23 @@ class BundleSet final : public BundleSource {
 
  private:
   std::map<TrustDomain, std::shared_ptr<const Bundle>> bundles_;
+};
+
+// SharedBundleSource hands out the bundles of a BundleSet that another
+// thread may replace at any time (a rotated CA, a refreshed federation
+// bundle). Readers see either the old or the new set, never a mix.
+class SharedBundleSource final : public BundleSource {
+ public:
+  explicit SharedBundleSource(BundleSet initial = {});
+  // Replace publishes `set` for all later lookups.
+  void Replace(BundleSet set);
+  // Snapshot is the current set.
+  std::shared_ptr<const BundleSet> Snapshot() const;
+  std::shared_ptr<const Bundle> GetBundle(const TrustDomain& td) const override;
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const BundleSet> set_;
 };
 
 }  // namespace aztp

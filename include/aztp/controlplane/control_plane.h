@@ -66,21 +66,27 @@ struct InitResult {
 // ControlPlane serves the /v1 API. Thread-safe.
 class ControlPlane {
  public:
-  // Initialize creates the trust domain's CA and the first admin API key in
-  // an empty store (kAlreadyExists if it was initialised before).
+  // Initialize creates the trust domain's first CA key, its first JWT-SVID
+  // key and the first admin API key in an empty store (kAlreadyExists if it
+  // was initialised before).
   static Result<InitResult> Initialize(Store& store, const TrustDomain& td,
                                        const CaOptions& ca, UnixTime now);
 
-  // Open loads the active CA from `store` and issues the server's own SVID
-  // (spiffe://<td>/aztpd).
+  // Open loads the signing keys from `store` and issues the server's own
+  // SVID (spiffe://<td>/aztpd).
   static Result<std::unique_ptr<ControlPlane>> Open(
       std::shared_ptr<Store> store, ControlPlaneOptions options);
+  ~ControlPlane();
 
-  const TrustDomain& trust_domain() const { return ca_->trust_domain(); }
+  const TrustDomain& trust_domain() const { return trust_domain_; }
   // bundle is the trust domain's current SPIFFE bundle.
   Bundle bundle() const;
   // server_credentials are the control plane's own TLS credentials.
   std::shared_ptr<const TlsCredentials> server_credentials() const;
+  // server_tls_context is a server context presenting the current
+  // credentials and asking for client SVIDs; give it to
+  // http::ServerOptions::tls_context so that renewals take effect.
+  std::shared_ptr<SSL_CTX> server_tls_context() const;
   // bundles is the bundle source used to verify mTLS clients.
   std::shared_ptr<const BundleSource> bundles() const;
 
@@ -90,22 +96,49 @@ class ControlPlane {
   // Maintain runs the periodic work: CA and JWT key rotation steps that are
   // due, and renewal of the server's own SVID at half its lifetime. Returns
   // true when the bundle changed (the daemon then rewrites bundle.json and
-  // bundle.pem). aztpd calls it every few seconds; tests call it after
-  // moving a FixedClock.
+  // bundle.pem; the first call reports true). aztpd calls it every few
+  // seconds; tests call it after moving a FixedClock.
   Result<bool> Maintain();
 
- private:
+  // Principal (the authenticated caller) and Reply (status and route of an
+  // answer) are defined by the implementation.
   struct Principal;
+  struct Reply;
+
+ private:
+  struct State;
+  struct Instruments;
   ControlPlane(std::shared_ptr<Store> store, ControlPlaneOptions options,
-               std::unique_ptr<CertificateAuthority> ca);
+               TrustDomain td);
+
+  // Reload rebuilds the keys and the bundle from the store and renews the
+  // server SVID when the CA changed or `renew_server` is set.
+  Status Reload(bool renew_server);
+  std::shared_ptr<const State> state() const;
   Result<Principal> Authenticate(const http::Request& request) const;
-  Result<Json> Route(const http::Request& request, int& status);
+  Result<Json> Route(const http::Request& request, Reply& reply);
+  Result<Json> ApiKeys(const http::Request& request, const Principal& who,
+                       UnixTime now, Reply& reply);
+  Result<Json> Identities(const http::Request& request, const Principal& who,
+                          UnixTime now, Reply& reply);
+  Result<Json> Discover(const http::Request& request, Reply& reply);
+  Result<Json> X509Svid(const http::Request& request, const Principal& who,
+                        UnixTime now, Reply& reply);
+  Result<Json> JwtSvid(const http::Request& request, const Principal& who,
+                       UnixTime now, Reply& reply);
+  Result<Json> SigningKeysApi(const http::Request& request,
+                              const Principal& who, UnixTime now, Reply& reply);
+  Result<Json> Revocations(UnixTime now);
 
   std::shared_ptr<Store> store_;
   ControlPlaneOptions options_;
-  std::unique_ptr<CertificateAuthority> ca_;
-  std::shared_ptr<BundleSet> bundles_;
-  std::shared_ptr<const TlsCredentials> server_credentials_;
+  TrustDomain trust_domain_;
+  std::shared_ptr<SharedBundleSource> bundles_;
+  std::unique_ptr<Instruments> instruments_;
+  std::mutex maintain_mu_;          // one Maintain/rotation at a time
+  int64_t reported_sequence_ = -1;  // guarded by maintain_mu_
+  mutable std::mutex state_mu_;
+  std::shared_ptr<const State> state_;
 };
 
 // HttpStatusFor maps an error to its HTTP status (docs/aztpd.md).

@@ -40,6 +40,7 @@ struct LinkRecord {
   std::string to;
   std::string kind;  // "linked" or "parent"
   UnixTime created_at = 0;
+  Json metadata = Json::object();  // at most 16 KiB serialised
 };
 
 // ApiKeyRecord is an API key; the secret itself is never stored, only a
@@ -62,13 +63,16 @@ struct SvidRecord {
   UnixTime expires_at = 0;
 };
 
-// CaKeyRecord is one CA signing key with its certificate chain.
+// CaKeyRecord is one signing key of the trust domain: an X.509 CA key with
+// its certificate chain, or a JWT-SVID key.
 struct CaKeyRecord {
   std::string key_id;
-  std::string state;      // "prepared", "active" or "retired"
-  std::string chain_pem;  // signing certificate first, root last
-  SecretBytes key_pem;    // PKCS#8
+  std::string kind = "x509";  // "x509" or "jwt"
+  std::string state;          // "prepared", "active" or "retired"
+  std::string chain_pem;      // x509: signing certificate first, root last
+  SecretBytes key_pem;        // PKCS#8
   UnixTime created_at = 0;
+  UnixTime activated_at = 0;  // 0 until the key becomes active
   UnixTime not_after = 0;
 };
 

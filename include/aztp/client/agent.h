@@ -1,0 +1,166 @@
+// Agent: keeps one workload's X.509-SVID, its trust bundle and the
+// revocation list fresh, and hands out TLS contexts built on them
+// (docs/sdk.md).
+//
+// Life of an agent:
+//   * Create bootstraps: it generates a key pair locally, sends a CSR with
+//     the API key and receives the SVID. The private key never leaves the
+//     process. The API key is wiped right after: it is needed for nothing
+//     else.
+//   * RunOnce does whatever work is due at the clock's time: renewal once
+//     half of the SVID's lifetime has passed (a fresh key pair, a CSR sent
+//     over mTLS with the current SVID, no API key), the bundle every
+//     `bundle_refresh_seconds` and the revocation list every
+//     `revocation_refresh_seconds`. Tests drive it with a FixedClock;
+//     Start runs it on a background thread.
+//   * MakeServerContext / MakeClientContext return TLS 1.3 contexts that
+//     present the current SVID; VerifyPeer authenticates the peer of a
+//     handshake by SPIFFE ID against the bundle of the peer's own trust
+//     domain and the revocation list.
+//
+// When the agent learns that its identity is revoked (a renewal refused
+// with `revoked`, or its ID or serial in the revocation list) it reports
+// kRevoked from RunOnce and refuses to hand out TLS contexts until a later
+// refresh shows the identity active again. Once the SVID has expired the
+// contexts fail with kExpired. Thread-safe.
+#pragma once
+
+#include <openssl/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "aztp/base/clock.h"
+#include "aztp/base/result.h"
+#include "aztp/base/secret.h"
+#include "aztp/bundle/bundle.h"
+#include "aztp/client/client.h"
+#include "aztp/crypto/key.h"
+#include "aztp/revocation/revocation_list.h"
+#include "aztp/spiffeid/spiffe_id.h"
+#include "aztp/svid/x509_svid.h"
+#include "aztp/tls/tls.h"
+
+namespace aztp {
+
+// AgentStatus is a snapshot of an agent's state.
+struct AgentStatus {
+  std::string serial;       // of the current SVID's leaf
+  UnixTime expires_at = 0;  // the leaf's notAfter
+  UnixTime renew_at = 0;    // when renewal is due
+  uint64_t generation = 0;  // 1 after the bootstrap, +1 per renewal
+  int64_t revocation_sequence = 0;
+  bool revoked = false;
+  std::optional<Error> last_error;  // of the last RunOnce, if it failed
+};
+
+// RefreshReport says what one RunOnce did.
+struct RefreshReport {
+  bool renewed = false;
+  bool bundle_changed = false;
+  bool revocations_changed = false;
+  UnixTime next_due = 0;  // when RunOnce next has work to do
+};
+
+// AgentOptions configure an Agent.
+struct AgentOptions {
+  std::string base_url;  // the control plane, "https://host:port"
+  // trust_bundle is the control plane's trust-domain bundle (bundle.json
+  // of `aztpd init`); it authenticates the server at the bootstrap and is
+  // then kept fresh from the server.
+  std::shared_ptr<const Bundle> trust_bundle;
+  std::optional<SpiffeId> id;  // the identity; must be registered
+  // api_key authorises the bootstrap (a key allowed for `id`). Wiped once
+  // the first SVID is there.
+  SecretBytes api_key;
+  KeyType key_type = KeyType::kEcP256;
+  std::optional<int64_t> svid_ttl_seconds;  // absent: the server's default
+  int64_t bundle_refresh_seconds = 300;
+  int64_t revocation_refresh_seconds = 60;
+  // retry_seconds is how long the background thread waits after a failed
+  // RunOnce (doubling up to 16 times that while failures last).
+  int64_t retry_seconds = 5;
+  // federated_bundles are the bundles of other trust domains whose peers
+  // VerifyPeer accepts (each peer only against its own domain's bundle).
+  BundleSet federated_bundles;
+  int timeout_seconds = 10;
+  RetryOptions retry;
+  const Clock* clock = nullptr;  // default: system clock
+  // on_change, when set, is called after a RunOnce that renewed the SVID or
+  // changed the bundle or revocation list (e.g. to rebuild contexts that
+  // are held elsewhere). It runs on the thread that ran RunOnce, without
+  // the agent's locks held.
+  std::function<void(const RefreshReport&)> on_change;
+};
+
+// Agent manages one workload identity. Thread-safe.
+class Agent {
+ public:
+  // Create bootstraps the identity (network: one CSR with the API key, one
+  // revocation list) and returns a ready agent.
+  static Result<std::unique_ptr<Agent>> Create(AgentOptions options);
+  // ~Agent stops the background thread.
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  const SpiffeId& id() const;
+
+  // RunOnce does the work that is due at the clock's current time; the
+  // first failure is returned (kRevoked when the identity is revoked,
+  // kExpired when the SVID expired without being renewed) after the other
+  // due work has been tried. Calls are serialised.
+  Result<RefreshReport> RunOnce();
+
+  // Start runs RunOnce on a background thread whenever work is due (and
+  // after failures, with backoff); kInvalidArgument if already running.
+  Status Start();
+  // Stop ends the background thread promptly (it does not wait for due
+  // work); idempotent.
+  void Stop();
+  // WakeUp makes the background thread check for due work now (e.g. after
+  // a test moved its clock).
+  void WakeUp();
+
+  AgentStatus status() const;
+  // credentials are the current SVID chain (leaf first) and its key.
+  std::shared_ptr<const TlsCredentials> credentials() const;
+  // bundle is the current bundle of the agent's own trust domain.
+  std::shared_ptr<const Bundle> bundle() const;
+  // bundles is the live source of the own and federated bundles.
+  std::shared_ptr<const BundleSource> bundles() const;
+  // revocations is the revocation list in force.
+  std::shared_ptr<const RevocationList> revocations() const;
+
+  // MakeServerContext returns a TLS 1.3 server context presenting the
+  // current SVID that asks clients for theirs (verify them with
+  // VerifyPeer). The same context is returned until the SVID changes.
+  Result<std::shared_ptr<SSL_CTX>> MakeServerContext() const;
+  // MakeClientContext returns a TLS 1.3 client context presenting the
+  // current SVID (verify the server with VerifyPeer).
+  Result<std::shared_ptr<SSL_CTX>> MakeClientContext() const;
+
+  // VerifyPeer authenticates the peer of a completed handshake: its
+  // X.509-SVID must verify against the bundle of its own trust domain at
+  // the clock's time (kUnauthenticated without one, the X.509-SVID errors
+  // otherwise), must be `expected` (kPeerMismatch) and must not be revoked
+  // (kRevoked).
+  Result<VerifiedX509Svid> VerifyPeer(SSL* ssl, const SpiffeId& expected) const;
+  // AuthenticatePeer is VerifyPeer for any ID of a trusted domain; the
+  // caller authorises the returned ID.
+  Result<VerifiedX509Svid> AuthenticatePeer(SSL* ssl) const;
+
+  // WriteSvidDir writes the current SVID, its key and the own bundle as an
+  // identity folder (svid/svid_dir.h), the layout `aztp chain` reads.
+  Status WriteSvidDir(const std::string& dir) const;
+
+ private:
+  struct Impl;
+  explicit Agent(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace aztp

@@ -1,0 +1,329 @@
+// Client: the typed C++ client of the control plane's HTTP API
+// (docs/aztpd.md, docs/sdk.md). One method per API call; results are
+// structs, errors are aztp::Error.
+//
+// The server is always authenticated: it must present the X.509-SVID
+// `spiffe://<td>/aztpd` of its trust domain, verified against that domain's
+// bundle. There is deliberately no option to turn this off.
+//
+// Errors. A response `{"error": "<reason>", "message": ...}` becomes an
+// Error with the Code whose ReasonString is `<reason>` (404 not_found,
+// 409 already_exists, 401 unauthenticated, 403 permission_denied or
+// revoked, ...); an unknown reason falls back to the HTTP status. Transport
+// failures are kIo (connect, send, receive, timeouts) and a server that
+// cannot be authenticated is kUnauthenticated. A response that does not
+// have the documented shape is kMalformed. Messages name the route and
+// carry the server's message (printable ASCII only, cut at 256 bytes); they
+// never contain the API key, private keys or whole tokens.
+//
+// Retries. A call that is idempotent is retried with exponential backoff
+// and jitter after kIo, kUnavailable, HTTP 429 and HTTP 503. Idempotent are
+// every GET (Healthz, Readyz, GetIdentity, ListIdentities, Discover,
+// ListApiKeys, GetBundle, GetRevocations, ListCaKeys) and these POSTs, whose
+// repetition leaves the server in the state a single call leaves it in:
+//   * RevokeIdentity and ReissueIdentity set the identity's status (a
+//     repeated call only adds an audit record and bumps the revocation
+//     list's sequence, which readers accept);
+//   * RevokeApiKey sets the key's `revoked` flag.
+// Never retried, because a repetition creates something new or fails where
+// the first call succeeded: RegisterIdentity and LinkIdentity (409 the
+// second time), CreateApiKey (a second key), IssueX509Svid and IssueJwtSvid
+// (a second credential), RotateCa (a second rotation step).
+//
+// Thread safety. A Client is thread-safe: each call borrows an
+// http::Client (one kept-alive TLS connection, not thread-safe itself) from
+// a small pool guarded by a mutex and returns it afterwards, so concurrent
+// calls use separate connections and never wait for each other; at most
+// `max_idle_connections` are kept between calls.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aztp/base/clock.h"
+#include "aztp/base/result.h"
+#include "aztp/base/secret.h"
+#include "aztp/bundle/bundle.h"
+#include "aztp/encoding/json.h"
+#include "aztp/revocation/revocation_list.h"
+#include "aztp/spiffeid/spiffe_id.h"
+#include "aztp/tls/tls.h"
+#include "aztp/x509/certificate.h"
+#include "aztp/x509/csr.h"
+
+namespace aztp {
+
+// ---- results ----
+
+// IdentityStatus is the state of a registered identity (docs/aztpd.md).
+enum class IdentityStatus { kActive, kRevoked };
+
+// IdentityStatusName returns "active" or "revoked".
+std::string_view IdentityStatusName(IdentityStatus status);
+
+// LinkKind is the kind of a link between two identities (docs/aztpd.md).
+enum class LinkKind { kLinked, kParent };
+
+// LinkKindName returns "linked" or "parent".
+std::string_view LinkKindName(LinkKind kind);
+
+// ParseLinkKind accepts "linked" and "parent" (kInvalidArgument otherwise).
+Result<LinkKind> ParseLinkKind(std::string_view name);
+
+// Link is a relation between two identities of the trust domain.
+struct Link {
+  SpiffeId from;
+  SpiffeId to;
+  LinkKind kind = LinkKind::kLinked;
+  Json metadata = Json::object();
+  UnixTime created_at = 0;  // 0 when the server did not say
+};
+
+// Identity is one registered identity as the server describes it.
+struct Identity {
+  SpiffeId id;
+  std::optional<SpiffeId> parent;
+  bool global = false;
+  bool discoverable = false;
+  Json metadata = Json::object();
+  std::vector<std::string> selectors;
+  IdentityStatus status = IdentityStatus::kActive;
+  std::string revoked_reason;  // when revoked
+  UnixTime created_at = 0;
+  UnixTime updated_at = 0;
+  std::vector<Link> links;  // filled by GetIdentity only
+};
+
+// IdentityPage is one page of ListIdentities; `next` is the page token for
+// the following page (absent on the last page).
+struct IdentityPage {
+  std::vector<Identity> identities;
+  std::optional<std::string> next;
+};
+
+// DiscoveredIdentity is what discovery reveals of an identity.
+struct DiscoveredIdentity {
+  SpiffeId id;
+  std::optional<SpiffeId> parent;
+  bool global = false;
+  Json metadata = Json::object();
+  std::vector<std::string> selectors;
+};
+
+// DiscoveryPage is one page of Discover.
+struct DiscoveryPage {
+  std::vector<DiscoveredIdentity> identities;
+  std::optional<std::string> next;
+};
+
+// ApiKey describes an API key; the secret is never part of it.
+struct ApiKey {
+  std::string key_id;
+  std::string scope;  // "admin" or a SPIFFE path prefix such as "/tools/"
+  std::string description;
+  bool revoked = false;
+  UnixTime created_at = 0;
+};
+
+// CreatedApiKey is a new key: its description and, once, the key itself
+// (`aztp_<key_id>.<secret>`) for Authorization: Bearer.
+struct CreatedApiKey {
+  ApiKey info;
+  SecretBytes api_key;
+};
+
+// X509SvidResponse is a freshly issued X.509-SVID. The client has checked
+// that the leaf carries the requested ID and the CSR's key, and that the
+// chain verifies against `bundle` at the client's time.
+struct X509SvidResponse {
+  std::vector<Certificate> chain;  // leaf first, without the root
+  Bundle bundle;                   // the trust domain's current bundle
+  UnixTime expires_at = 0;
+};
+
+// JwtSvid is a JWT-SVID. `token` is a bearer credential: never log it. The
+// client checks the token's shape and that `sub` and `aud` are what was
+// asked for; its signature is for the audience to verify.
+struct JwtSvid {
+  SecretBytes token;  // compact JWS
+  SpiffeId id;        // sub
+  std::vector<std::string> audience;
+  std::string jti;
+  std::string key_id;  // header kid
+  UnixTime expires_at = 0;
+};
+
+// CaKeyKind is the kind of a signing key (docs/aztpd.md `GET /v1/ca`).
+enum class CaKeyKind { kX509, kJwt };
+
+// CaKeyKindName returns "x509" or "jwt".
+std::string_view CaKeyKindName(CaKeyKind kind);
+
+// ParseCaKeyKind accepts "x509" and "jwt" (kInvalidArgument otherwise).
+Result<CaKeyKind> ParseCaKeyKind(std::string_view name);
+
+// CaKey describes one signing key of the trust domain (never the key).
+struct CaKey {
+  std::string key_id;
+  CaKeyKind kind = CaKeyKind::kX509;
+  std::string state;  // "prepared" or "active"
+  UnixTime created_at = 0;
+  std::optional<UnixTime> activated_at;  // absent while prepared
+  UnixTime not_after = 0;
+};
+
+// ---- requests ----
+
+// IdentityRegistration is the body of RegisterIdentity.
+struct IdentityRegistration {
+  SpiffeId id;
+  std::optional<SpiffeId> parent;
+  bool global = false;
+  bool discoverable = false;
+  Json metadata = Json::object();  // must be an object
+  std::vector<std::string> selectors;
+};
+
+// ListIdentitiesOptions filter ListIdentities; empty values are not sent.
+struct ListIdentitiesOptions {
+  std::string prefix;  // an ID prefix, e.g. "spiffe://org-a.example/agents/"
+  std::optional<IdentityStatus> status;
+  int limit = 0;      // 1..1000; 0: the server's default
+  std::string after;  // the previous page's `next`
+};
+
+// DiscoverOptions filter Discover; empty values are not sent.
+struct DiscoverOptions {
+  std::optional<TrustDomain> trust_domain;  // default: the server's own
+  std::string prefix;
+  int limit = 0;
+  std::string after;
+};
+
+// ---- options ----
+
+// RetryOptions shape the retries of idempotent calls: attempt n (from 1)
+// waits min(max_backoff, initial_backoff * 2^(n-1)) scaled by a uniformly
+// drawn factor in [0.5, 1] (jitter, so that clients do not retry in step),
+// or longer when a 429/503 response asks for it with Retry-After (seconds,
+// still at most max_backoff).
+struct RetryOptions {
+  int max_attempts = 4;  // 1: no retries
+  std::chrono::milliseconds initial_backoff{100};
+  std::chrono::milliseconds max_backoff{5000};
+};
+
+// ClientOptions configure a Client.
+struct ClientOptions {
+  std::string base_url;  // "https://host:port"
+  // bundles and server_id authenticate the server: it must present an
+  // X.509-SVID for `server_id` that verifies against the bundle of
+  // server_id's trust domain. The source is consulted at every connection,
+  // so a source that is updated (SharedBundleSource) follows CA rotation.
+  // SetTrustBundle fills both from the control plane's bundle.
+  std::shared_ptr<const BundleSource> bundles;
+  std::optional<SpiffeId> server_id;
+  // api_key, when not empty, is sent as Authorization: Bearer.
+  SecretBytes api_key;
+  // credentials, when set, are presented as the client's X.509-SVID (mTLS).
+  std::shared_ptr<const TlsCredentials> credentials;
+  int timeout_seconds = 10;  // per connect, handshake, send and receive
+  RetryOptions retry;
+  int max_idle_connections = 4;
+  const Clock* clock = nullptr;  // default: system clock
+  // sleep waits between retries (default: std::this_thread::sleep_for);
+  // tests record the waits instead.
+  std::function<void(std::chrono::milliseconds)> sleep;
+
+  // SetTrustBundle trusts `bundle`, the bundle of the control plane's trust
+  // domain (what `aztpd init` writes to bundle.json), and expects the
+  // server to be spiffe://<that domain>/aztpd.
+  void SetTrustBundle(const Bundle& bundle);
+};
+
+// AztpdId returns spiffe://<td>/aztpd, the control plane's own ID.
+SpiffeId AztpdId(const TrustDomain& td);
+
+// ParseBundleDocument reads a bundle document whose trust domain is not
+// given, taking it from the URI SAN of its X.509 authorities (every
+// authority must name the same domain; kInvalidArgument otherwise).
+Result<Bundle> ParseBundleDocument(std::string_view json);
+
+// Client calls the control plane's API. Thread-safe (see the top of this
+// file).
+class Client {
+ public:
+  // Create checks the options; it does not connect.
+  static Result<std::unique_ptr<Client>> Create(ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // server_id is the SPIFFE ID the server must present.
+  const SpiffeId& server_id() const;
+
+  // Healthz and Readyz: `GET /healthz`, `GET /readyz`.
+  Status Healthz();
+  Status Readyz();
+
+  // RegisterIdentity: `POST /v1/identities` (not retried).
+  Result<Identity> RegisterIdentity(const IdentityRegistration& request);
+  // GetIdentity: `GET /v1/identities/<td>/<path>`, with its links.
+  Result<Identity> GetIdentity(const SpiffeId& id);
+  // ListIdentities: `GET /v1/identities`, one page.
+  Result<IdentityPage> ListIdentities(const ListIdentitiesOptions& options);
+  // Discover: `GET /v1/discover`, one page of discoverable identities.
+  Result<DiscoveryPage> Discover(const DiscoverOptions& options);
+  // LinkIdentity: `POST /v1/identities/<td>/<path>:link` (not retried).
+  Result<Link> LinkIdentity(const SpiffeId& from, const SpiffeId& to,
+                            LinkKind kind,
+                            const Json& metadata = Json::object());
+  // RevokeIdentity: `POST /v1/identities/<td>/<path>:revoke`.
+  Result<Identity> RevokeIdentity(const SpiffeId& id,
+                                  std::string_view reason = {});
+  // ReissueIdentity: `POST /v1/identities/<td>/<path>:reissue`.
+  Result<Identity> ReissueIdentity(const SpiffeId& id);
+
+  // CreateApiKey: `POST /v1/apikeys` (admin; not retried).
+  Result<CreatedApiKey> CreateApiKey(std::string_view scope,
+                                     std::string_view description = {});
+  // ListApiKeys: `GET /v1/apikeys` (admin).
+  Result<std::vector<ApiKey>> ListApiKeys();
+  // RevokeApiKey: `POST /v1/apikeys/<key_id>:revoke` (admin).
+  Status RevokeApiKey(std::string_view key_id);
+
+  // IssueX509Svid: `POST /v1/svid/x509` for `id` over the key of `csr`;
+  // `ttl_seconds` 60..86400, absent: the server's default (not retried).
+  Result<X509SvidResponse> IssueX509Svid(
+      const SpiffeId& id, const CertificateRequest& csr,
+      std::optional<int64_t> ttl_seconds = std::nullopt);
+  // IssueJwtSvid: `POST /v1/svid/jwt` for 1..8 audiences; `ttl_seconds`
+  // 60..3600, absent: the server's default (not retried).
+  Result<JwtSvid> IssueJwtSvid(
+      const SpiffeId& id, const std::vector<std::string>& audience,
+      std::optional<int64_t> ttl_seconds = std::nullopt);
+
+  // GetBundle: `GET /v1/bundle`, the server's trust-domain bundle.
+  Result<Bundle> GetBundle();
+  // GetRevocations: `GET /v1/revocations`.
+  Result<RevocationList> GetRevocations();
+
+  // ListCaKeys: `GET /v1/ca` (admin).
+  Result<std::vector<CaKey>> ListCaKeys();
+  // RotateCa: `POST /v1/ca:rotate`, the next rotation step of `kind`
+  // (admin; not retried). Returns the keys after the step.
+  Result<std::vector<CaKey>> RotateCa(CaKeyKind kind);
+
+ private:
+  struct Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace aztp

@@ -1,0 +1,86 @@
+// AztpdConfig: the settings of the control plane daemon, read from a YAML
+// file (docs/aztpd.md "Configuration"; every key is documented in
+// docs/aztpd.example.yaml).
+//
+// The file is parsed strictly: an unknown or repeated key, a value of the
+// wrong type and a value out of range are errors naming the key's path
+// (e.g. "ca.rotation.activate_at: ..."), so that a typo never silently
+// falls back to a default.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "aztp/base/result.h"
+#include "aztp/controlplane/control_plane.h"
+#include "aztp/spiffeid/trust_domain.h"
+
+namespace aztp {
+
+// LogLevel is the least severe level aztpd logs.
+enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
+// LogFormat: human-readable lines, or one JSON object per line.
+enum class LogFormat { kText, kJson };
+
+// ParseLogLevel accepts "trace", "debug", "info", "warn" and "error";
+// anything else is kInvalidArgument.
+Result<LogLevel> ParseLogLevel(std::string_view name);
+// LogLevelName is the inverse of ParseLogLevel.
+std::string_view LogLevelName(LogLevel level);
+// ParseLogFormat accepts "text" and "json"; anything else is
+// kInvalidArgument.
+Result<LogFormat> ParseLogFormat(std::string_view name);
+// LogFormatName is the inverse of ParseLogFormat.
+std::string_view LogFormatName(LogFormat format);
+
+// HttpLimits bound what one client may cost the HTTPS server (they become
+// http::ServerOptions).
+struct HttpLimits {
+  std::size_t max_body_bytes = 1 << 20;
+  int read_timeout_seconds = 10;
+  int idle_timeout_seconds = 60;
+};
+
+// AztpdConfig is everything aztpd runs with. Its defaults are those of a
+// daemon started without a configuration file.
+struct AztpdConfig {
+  std::string data_dir;  // empty: must come from --data-dir
+  // trust_domain is used by `init` (and `run --dev` when it initialises).
+  std::optional<TrustDomain> trust_domain;
+  std::string listen = "127.0.0.1:8443";  // host:port, port 0 = any
+  int threads = 2;
+  int grace_seconds = 10;  // for in-flight requests at shutdown
+  LogLevel log_level = LogLevel::kInfo;
+  LogFormat log_format = LogFormat::kText;
+  HttpLimits http;
+  int maintain_interval_seconds = 10;  // between ControlPlane::Maintain runs
+  // control_plane.ca is also what `init` creates the first CA with.
+  ControlPlaneOptions control_plane;
+};
+
+// kMaxAztpdConfigBytes caps the configuration file; real ones are a few
+// hundred bytes, and the cap bounds the YAML parser's work.
+inline constexpr std::size_t kMaxAztpdConfigBytes = 64 << 10;
+
+// ParseAztpdConfig parses one YAML document (an empty one means all
+// defaults) and validates the result with ValidateAztpdConfig. Errors:
+// kTooLarge beyond kMaxAztpdConfigBytes; kMalformed for YAML syntax, more
+// than one document, unknown or repeated keys and wrong types;
+// kInvalidArgument for values out of range. Messages start with the key's
+// path.
+Result<AztpdConfig> ParseAztpdConfig(std::string_view yaml_text);
+
+// LoadAztpdConfig reads and parses the file at `path` (kIo when it cannot
+// be read).
+Result<AztpdConfig> LoadAztpdConfig(const std::string& path);
+
+// ValidateAztpdConfig checks ranges and the relations between values (for
+// example svid.default_ttl <= svid.max_ttl, and 0 < ca.rotation.prepare_at
+// < ca.rotation.activate_at < 1). aztpd calls it again after command-line
+// flags have overridden values. Errors are kInvalidArgument naming the
+// key's path.
+Status ValidateAztpdConfig(const AztpdConfig& config);
+
+}  // namespace aztp

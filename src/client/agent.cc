@@ -1,0 +1,454 @@
+#include "aztp/client/agent.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "aztp/svid/svid_dir.h"
+#include "aztp/x509/csr.h"
+
+namespace aztp {
+
+namespace {
+
+// kMaxWaitSeconds bounds one wait of the background thread, so that a
+// clock that jumps (suspend, NTP step) is noticed within that time.
+constexpr int64_t kMaxWaitSeconds = 60;
+
+// RenewAt is the middle of the leaf's validity.
+UnixTime RenewAt(const Certificate& leaf) {
+  return leaf.not_before() + (leaf.not_after() - leaf.not_before()) / 2;
+}
+
+}  // namespace
+
+struct Agent::Impl {
+  explicit Impl(SpiffeId agent_id) : id(std::move(agent_id)) {}
+
+  AgentOptions options;
+  const SpiffeId id;
+  const Clock* clock = nullptr;
+  // bundles: the own trust domain's bundle (refreshed) and the federated
+  // ones; read at every connection and every VerifyPeer.
+  std::shared_ptr<SharedBundleSource> bundles;
+
+  // refresh_mu serialises RunOnce; `client` belongs to it.
+  std::mutex refresh_mu;
+  std::unique_ptr<Client> client;  // mTLS with the current SVID, no API key
+
+  mutable std::mutex mu;  // guards everything below
+  std::shared_ptr<const TlsCredentials> creds;
+  std::shared_ptr<const Bundle> own_bundle;
+  std::shared_ptr<const RevocationList> revocations =
+      std::make_shared<const RevocationList>(RevocationList::Empty());
+  uint64_t generation = 0;
+  UnixTime renew_at = 0;
+  UnixTime next_bundle_at = 0;
+  UnixTime next_revocations_at = 0;
+  bool revoked_by_list = false;    // own ID or serial is listed
+  bool revoked_by_server = false;  // the last renewal was refused: revoked
+  std::optional<Error> last_error;
+  // The contexts handed out, rebuilt when the generation moves on.
+  mutable std::shared_ptr<SSL_CTX> server_ctx;
+  mutable uint64_t server_ctx_generation = 0;
+  mutable std::shared_ptr<SSL_CTX> client_ctx;
+  mutable uint64_t client_ctx_generation = 0;
+
+  // The background thread.
+  std::mutex thread_mu;
+  std::condition_variable thread_cv;
+  bool stop = false;  // guarded by thread_mu
+  bool wake = false;  // guarded by thread_mu
+  std::thread thread;
+
+  ClientOptions ClientBase() const {
+    ClientOptions o;
+    o.base_url = options.base_url;
+    o.bundles = bundles;
+    o.server_id = AztpdId(id.trust_domain());
+    o.timeout_seconds = options.timeout_seconds;
+    o.retry = options.retry;
+    o.clock = clock;
+    return o;
+  }
+
+  // MtlsClient is a client that authenticates with `credentials` only.
+  Result<std::unique_ptr<Client>> MtlsClient(
+      std::shared_ptr<const TlsCredentials> credentials) const {
+    ClientOptions o = ClientBase();
+    o.credentials = std::move(credentials);
+    return Client::Create(std::move(o));
+  }
+
+  // PublishBundles makes `own` and the federated bundles the source's set.
+  void PublishBundles(const Bundle& own) {
+    BundleSet set = options.federated_bundles;
+    set.Put(own);
+    bundles->Replace(std::move(set));
+  }
+
+  // ApplyBundle installs a bundle of the own trust domain unless it is
+  // older than the one in force; true if it changed anything. Caller holds
+  // mu.
+  bool ApplyBundle(const Bundle& fresh) {
+    if (own_bundle != nullptr) {
+      if (*own_bundle == fresh) return false;
+      if (own_bundle->sequence() && fresh.sequence() &&
+          *fresh.sequence() < *own_bundle->sequence()) {
+        return false;  // a stale replica must not roll authorities back
+      }
+    }
+    own_bundle = std::make_shared<const Bundle>(fresh);
+    PublishBundles(fresh);
+    return true;
+  }
+
+  // ApplyRevocations installs a list unless its sequence is older; true if
+  // it changed anything. Caller holds mu.
+  bool ApplyRevocations(RevocationList list) {
+    if (list.sequence() < revocations->sequence()) return false;
+    bool changed = !(list == *revocations);
+    revocations = std::make_shared<const RevocationList>(std::move(list));
+    UpdateRevokedByList();
+    return changed;
+  }
+
+  void UpdateRevokedByList() {
+    revoked_by_list =
+        revocations->IsRevokedId(id) ||
+        (creds != nullptr &&
+         revocations->IsRevokedSerial(creds->chain.front().serial_hex()));
+  }
+
+  // Install makes a freshly issued SVID current. Caller holds mu.
+  void Install(X509SvidResponse svid, PrivateKey key) {
+    renew_at = RenewAt(svid.chain.front());
+    creds = std::make_shared<const TlsCredentials>(
+        TlsCredentials{std::move(svid.chain), std::move(key)});
+    ++generation;
+    ApplyBundle(svid.bundle);
+    UpdateRevokedByList();
+  }
+
+  // Issue obtains an SVID for `id` over a fresh key from `issuer`.
+  Result<std::pair<X509SvidResponse, PrivateKey>> Issue(Client& issuer) {
+    AZTP_ASSIGN_OR_RETURN(PrivateKey key,
+                          PrivateKey::Generate(options.key_type));
+    AZTP_ASSIGN_OR_RETURN(CertificateRequest csr,
+                          CertificateRequest::Create(key, id));
+    AZTP_ASSIGN_OR_RETURN(
+        X509SvidResponse svid,
+        issuer.IssueX509Svid(id, csr, options.svid_ttl_seconds));
+    return std::make_pair(std::move(svid), std::move(key));
+  }
+
+  // Renew replaces the SVID over mTLS, authenticated by the current one.
+  Status Renew() {
+    AZTP_ASSIGN_OR_RETURN(auto issued, Issue(*client));
+    std::shared_ptr<const TlsCredentials> fresh;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      Install(std::move(issued.first), std::move(issued.second));
+      revoked_by_server = false;
+      fresh = creds;
+    }
+    // Later calls authenticate with the new SVID.
+    AZTP_ASSIGN_OR_RETURN(client, MtlsClient(std::move(fresh)));
+    return Ok();
+  }
+
+  // Usable refuses to hand out credentials that peers must not accept.
+  Status Usable() const {
+    if (revoked_by_list || revoked_by_server) {
+      return Error(Code::kRevoked, id.str() + " is revoked");
+    }
+    if (clock->Now() >= creds->chain.front().not_after()) {
+      return Error(Code::kExpired, "the SVID of " + id.str() + " has expired");
+    }
+    return Ok();
+  }
+
+  Result<RefreshReport> RunOnce();
+  void Loop();
+};
+
+Agent::Agent(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Agent::~Agent() { Stop(); }
+
+Result<std::unique_ptr<Agent>> Agent::Create(AgentOptions options) {
+  if (options.trust_bundle == nullptr || !options.id.has_value()) {
+    return Error(Code::kInvalidArgument,
+                 "an agent needs its ID and the control plane's bundle");
+  }
+  const Bundle& trust = *options.trust_bundle;
+  if (!options.id->MemberOf(trust.trust_domain()) ||
+      !options.id->IsWorkload()) {
+    return Error(Code::kInvalidArgument, options.id->str() +
+                                             " is not a workload ID of " +
+                                             trust.trust_domain().name());
+  }
+  if (options.api_key.empty()) {
+    return Error(
+        Code::kInvalidArgument,
+        "the bootstrap needs an API key allowed for " + options.id->str());
+  }
+  if (options.bundle_refresh_seconds < 1 ||
+      options.revocation_refresh_seconds < 1 || options.retry_seconds < 1) {
+    return Error(Code::kInvalidArgument,
+                 "refresh and retry intervals must be positive");
+  }
+  auto impl = std::make_unique<Impl>(*options.id);
+  impl->clock =
+      options.clock != nullptr ? options.clock : &SystemClock::Default();
+  // The own domain's bundle comes from the control plane, never from the
+  // federated set.
+  options.federated_bundles.Remove(trust.trust_domain());
+  impl->options = std::move(options);
+  impl->bundles = std::make_shared<SharedBundleSource>();
+  {
+    std::lock_guard<std::mutex> lock(impl->mu);
+    impl->ApplyBundle(*impl->options.trust_bundle);
+  }
+
+  // Bootstrap with the API key; its client, and with it the key's only
+  // other copy, is gone when this block ends.
+  {
+    ClientOptions o = impl->ClientBase();
+    o.api_key = std::move(impl->options.api_key);
+    impl->options.api_key = SecretBytes();
+    AZTP_ASSIGN_OR_RETURN(auto bootstrap, Client::Create(std::move(o)));
+    AZTP_ASSIGN_OR_RETURN(auto issued, impl->Issue(*bootstrap));
+    std::lock_guard<std::mutex> lock(impl->mu);
+    impl->Install(std::move(issued.first), std::move(issued.second));
+  }
+  AZTP_ASSIGN_OR_RETURN(impl->client, impl->MtlsClient(impl->creds));
+  AZTP_ASSIGN_OR_RETURN(RevocationList list, impl->client->GetRevocations());
+  const UnixTime now = impl->clock->Now();
+  {
+    std::lock_guard<std::mutex> lock(impl->mu);
+    impl->ApplyRevocations(std::move(list));
+    impl->next_bundle_at = now + impl->options.bundle_refresh_seconds;
+    impl->next_revocations_at = now + impl->options.revocation_refresh_seconds;
+  }
+  return std::unique_ptr<Agent>(new Agent(std::move(impl)));
+}
+
+const SpiffeId& Agent::id() const { return impl_->id; }
+
+Result<RefreshReport> Agent::RunOnce() { return impl_->RunOnce(); }
+
+Result<RefreshReport> Agent::Impl::RunOnce() {
+  std::unique_lock<std::mutex> serial(refresh_mu);
+  const UnixTime now = clock->Now();
+  RefreshReport report;
+  std::optional<Error> failure;
+  auto note = [&failure](const Error& e) {
+    if (!failure) failure = e;
+  };
+  UnixTime renew_due, bundle_due, revocations_due;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    renew_due = renew_at;
+    bundle_due = next_bundle_at;
+    revocations_due = next_revocations_at;
+  }
+
+  if (now >= renew_due) {
+    Status renewed = Renew();
+    if (renewed) {
+      report.renewed = true;
+    } else {
+      note(renewed.error());
+      if (renewed.error().code() == Code::kRevoked) {
+        std::lock_guard<std::mutex> lock(mu);
+        revoked_by_server = true;
+      }
+    }
+  }
+  if (now >= bundle_due) {
+    auto fresh = client->GetBundle();
+    std::lock_guard<std::mutex> lock(mu);
+    if (fresh) {
+      report.bundle_changed = ApplyBundle(*fresh);
+      next_bundle_at = now + options.bundle_refresh_seconds;
+    } else {
+      note(fresh.error());
+    }
+  }
+  if (now >= revocations_due) {
+    auto fresh = client->GetRevocations();
+    std::lock_guard<std::mutex> lock(mu);
+    if (fresh) {
+      report.revocations_changed = ApplyRevocations(std::move(*fresh));
+      next_revocations_at = now + options.revocation_refresh_seconds;
+    } else {
+      note(fresh.error());
+    }
+  }
+
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    // Revocation and expiry outrank whatever else went wrong: they are
+    // what the application must act on.
+    Status usable = Usable();
+    if (!usable) failure = usable.error();
+    report.next_due = std::min({renew_at, next_bundle_at, next_revocations_at});
+    last_error = failure;
+  }
+  serial.unlock();
+  if (options.on_change &&
+      (report.renewed || report.bundle_changed || report.revocations_changed)) {
+    options.on_change(report);
+  }
+  if (failure) return *failure;
+  return report;
+}
+
+void Agent::Impl::Loop() {
+  int failures = 0;
+  for (;;) {
+    auto result = RunOnce();
+    int64_t wait;
+    if (result) {
+      failures = 0;
+      wait = std::max<int64_t>(0, result->next_due - clock->Now());
+    } else {
+      ++failures;
+      wait = options.retry_seconds << std::min(failures - 1, 4);
+    }
+    wait = std::min(wait, kMaxWaitSeconds);
+    std::unique_lock<std::mutex> lock(thread_mu);
+    thread_cv.wait_for(lock, std::chrono::seconds(wait),
+                       [this] { return stop || wake; });
+    if (stop) return;
+    wake = false;
+  }
+}
+
+Status Agent::Start() {
+  std::lock_guard<std::mutex> lock(impl_->thread_mu);
+  if (impl_->thread.joinable()) {
+    return Error(Code::kInvalidArgument, "the agent is running already");
+  }
+  impl_->stop = false;
+  impl_->thread = std::thread([impl = impl_.get()] { impl->Loop(); });
+  return Ok();
+}
+
+void Agent::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->thread_mu);
+    impl_->stop = true;
+  }
+  impl_->thread_cv.notify_all();
+  if (impl_->thread.joinable() &&
+      impl_->thread.get_id() != std::this_thread::get_id()) {
+    impl_->thread.join();
+  }
+}
+
+void Agent::WakeUp() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->thread_mu);
+    impl_->wake = true;
+  }
+  impl_->thread_cv.notify_all();
+}
+
+AgentStatus Agent::status() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  AgentStatus s;
+  s.serial = impl_->creds->chain.front().serial_hex();
+  s.expires_at = impl_->creds->chain.front().not_after();
+  s.renew_at = impl_->renew_at;
+  s.generation = impl_->generation;
+  s.revocation_sequence = impl_->revocations->sequence();
+  s.revoked = impl_->revoked_by_list || impl_->revoked_by_server;
+  s.last_error = impl_->last_error;
+  return s;
+}
+
+std::shared_ptr<const TlsCredentials> Agent::credentials() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->creds;
+}
+
+std::shared_ptr<const Bundle> Agent::bundle() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->own_bundle;
+}
+
+std::shared_ptr<const BundleSource> Agent::bundles() const {
+  return impl_->bundles;
+}
+
+std::shared_ptr<const RevocationList> Agent::revocations() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->revocations;
+}
+
+Result<std::shared_ptr<SSL_CTX>> Agent::MakeServerContext() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  AZTP_RETURN_IF_ERROR(impl_->Usable());
+  if (impl_->server_ctx_generation != impl_->generation) {
+    AZTP_ASSIGN_OR_RETURN(
+        impl_->server_ctx,
+        ::aztp::MakeServerContext(*impl_->creds, /*request_client_cert=*/true));
+    impl_->server_ctx_generation = impl_->generation;
+  }
+  return impl_->server_ctx;
+}
+
+Result<std::shared_ptr<SSL_CTX>> Agent::MakeClientContext() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  AZTP_RETURN_IF_ERROR(impl_->Usable());
+  if (impl_->client_ctx_generation != impl_->generation) {
+    AZTP_ASSIGN_OR_RETURN(impl_->client_ctx,
+                          ::aztp::MakeClientContext(impl_->creds.get()));
+    impl_->client_ctx_generation = impl_->generation;
+  }
+  return impl_->client_ctx;
+}
+
+Result<VerifiedX509Svid> Agent::AuthenticatePeer(SSL* ssl) const {
+  AZTP_ASSIGN_OR_RETURN(
+      VerifiedX509Svid peer,
+      ::aztp::VerifyPeer(ssl, *impl_->bundles, impl_->clock->Now()));
+  std::shared_ptr<const RevocationList> list = revocations();
+  // The list is the own trust domain's: serials are only meaningful for
+  // certificates of its CA.
+  bool revoked = list->IsRevokedId(peer.id()) ||
+                 (peer.id().MemberOf(impl_->id.trust_domain()) &&
+                  list->IsRevokedSerial(peer.leaf().serial_hex()));
+  if (revoked) {
+    return Error(Code::kRevoked, "peer " + peer.id().str() + " is revoked");
+  }
+  return peer;
+}
+
+Result<VerifiedX509Svid> Agent::VerifyPeer(SSL* ssl,
+                                           const SpiffeId& expected) const {
+  AZTP_ASSIGN_OR_RETURN(VerifiedX509Svid peer, AuthenticatePeer(ssl));
+  if (peer.id() != expected) {
+    return Error(Code::kPeerMismatch,
+                 "peer is " + peer.id().str() + ", expected " + expected.str());
+  }
+  return peer;
+}
+
+Status Agent::WriteSvidDir(const std::string& dir) const {
+  std::shared_ptr<const TlsCredentials> creds;
+  std::shared_ptr<const Bundle> own;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    creds = impl_->creds;
+    own = impl_->own_bundle;
+  }
+  return ::aztp::WriteSvidDir(dir, creds->chain, &creds->key, *own);
+}
+
+}  // namespace aztp

@@ -1,0 +1,361 @@
+#include "aztp/config/aztpd_config.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "aztp/base/file.h"
+#include "testing/temp_dir.h"
+
+namespace aztp {
+namespace {
+
+// ExpectDefaults checks every value a file did not set.
+void ExpectDefaults(const AztpdConfig& c) {
+  const AztpdConfig d;
+  EXPECT_EQ(c.listen, d.listen);
+  EXPECT_EQ(c.threads, d.threads);
+  EXPECT_EQ(c.grace_seconds, d.grace_seconds);
+  EXPECT_EQ(c.maintain_interval_seconds, d.maintain_interval_seconds);
+  EXPECT_EQ(c.log_level, d.log_level);
+  EXPECT_EQ(c.log_format, d.log_format);
+  EXPECT_EQ(c.http.max_body_bytes, d.http.max_body_bytes);
+  EXPECT_EQ(c.http.read_timeout_seconds, d.http.read_timeout_seconds);
+  EXPECT_EQ(c.http.idle_timeout_seconds, d.http.idle_timeout_seconds);
+  const ControlPlaneOptions& cp = c.control_plane;
+  const ControlPlaneOptions& dp = d.control_plane;
+  EXPECT_EQ(cp.default_svid_ttl_seconds, dp.default_svid_ttl_seconds);
+  EXPECT_EQ(cp.max_svid_ttl_seconds, dp.max_svid_ttl_seconds);
+  EXPECT_EQ(cp.default_jwt_ttl_seconds, dp.default_jwt_ttl_seconds);
+  EXPECT_EQ(cp.max_jwt_ttl_seconds, dp.max_jwt_ttl_seconds);
+  EXPECT_EQ(cp.server_svid_ttl_seconds, dp.server_svid_ttl_seconds);
+  EXPECT_EQ(cp.server_dns_names, dp.server_dns_names);
+  EXPECT_EQ(cp.server_ips, dp.server_ips);
+  EXPECT_EQ(cp.ca.key_type, dp.ca.key_type);
+  EXPECT_EQ(cp.ca.ttl_seconds, dp.ca.ttl_seconds);
+  EXPECT_EQ(cp.rotation.prepare_at, dp.rotation.prepare_at);
+  EXPECT_EQ(cp.rotation.activate_at, dp.rotation.activate_at);
+  EXPECT_EQ(cp.rate_limit.requests_per_second,
+            dp.rate_limit.requests_per_second);
+  EXPECT_EQ(cp.rate_limit.burst, dp.rate_limit.burst);
+}
+
+TEST(AztpdConfig, EmptyDocumentsMeanDefaults) {
+  for (const char* text : {"", "# nothing\n", "---\n", "~\n", "{}\n"}) {
+    auto c = ParseAztpdConfig(text);
+    ASSERT_TRUE(c.has_value()) << text << ": " << c.error().message();
+    EXPECT_EQ(c->data_dir, "");
+    EXPECT_FALSE(c->trust_domain.has_value());
+    ExpectDefaults(*c);
+  }
+}
+
+TEST(AztpdConfig, DefaultsAreValid) {
+  EXPECT_TRUE(ValidateAztpdConfig(AztpdConfig{}).has_value());
+}
+
+TEST(AztpdConfig, ExampleFileDocumentsTheDefaults) {
+  auto c = LoadAztpdConfig(std::string(AZTP_SOURCE_DIR) +
+                           "/docs/aztpd.example.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->data_dir, "/var/lib/aztpd");
+  ASSERT_TRUE(c->trust_domain.has_value());
+  EXPECT_EQ(c->trust_domain->name(), "org-a.example");
+  ExpectDefaults(*c);
+}
+
+TEST(AztpdConfig, ReadsEveryKey) {
+  auto c = ParseAztpdConfig(R"(
+data_dir: /srv/aztpd
+trust_domain: org-b.example
+listen: "[::1]:9443"
+threads: 8
+grace: 30s
+maintain_interval: 5s
+log_level: debug
+log_format: json
+http:
+  max_body_bytes: 65536
+  read_timeout: 5s
+  idle_timeout: 2m
+svid:
+  default_ttl: 2m
+  max_ttl: 12h
+jwt:
+  default_ttl: 1m
+  max_ttl: 10m
+server:
+  svid_ttl: 1h
+  dns_names: [aztpd.internal, localhost]
+  ips:
+    - 10.0.0.1
+    - "::1"
+ca:
+  key_type: ed25519
+  ttl: 90d
+  rotation:
+    prepare_at: 0.25
+    activate_at: 0.5
+rate_limit:
+  requests_per_second: 2.5
+  burst: 10
+)");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->data_dir, "/srv/aztpd");
+  EXPECT_EQ(c->trust_domain->name(), "org-b.example");
+  EXPECT_EQ(c->listen, "[::1]:9443");
+  EXPECT_EQ(c->threads, 8);
+  EXPECT_EQ(c->grace_seconds, 30);
+  EXPECT_EQ(c->maintain_interval_seconds, 5);
+  EXPECT_EQ(c->log_level, LogLevel::kDebug);
+  EXPECT_EQ(c->log_format, LogFormat::kJson);
+  EXPECT_EQ(c->http.max_body_bytes, 65536u);
+  EXPECT_EQ(c->http.read_timeout_seconds, 5);
+  EXPECT_EQ(c->http.idle_timeout_seconds, 120);
+  const ControlPlaneOptions& cp = c->control_plane;
+  EXPECT_EQ(cp.default_svid_ttl_seconds, 120);
+  EXPECT_EQ(cp.max_svid_ttl_seconds, 12 * 3600);
+  EXPECT_EQ(cp.default_jwt_ttl_seconds, 60);
+  EXPECT_EQ(cp.max_jwt_ttl_seconds, 600);
+  EXPECT_EQ(cp.server_svid_ttl_seconds, 3600);
+  EXPECT_EQ(cp.server_dns_names,
+            (std::vector<std::string>{"aztpd.internal", "localhost"}));
+  EXPECT_EQ(cp.server_ips, (std::vector<std::string>{"10.0.0.1", "::1"}));
+  EXPECT_EQ(cp.ca.key_type, KeyType::kEd25519);
+  EXPECT_EQ(cp.ca.ttl_seconds, 90 * 86400);
+  EXPECT_EQ(cp.rotation.prepare_at, 0.25);
+  EXPECT_EQ(cp.rotation.activate_at, 0.5);
+  EXPECT_EQ(cp.rate_limit.requests_per_second, 2.5);
+  EXPECT_EQ(cp.rate_limit.burst, 10);
+}
+
+TEST(AztpdConfig, EmptySectionsAndListsAreAllowed) {
+  auto c = ParseAztpdConfig("http:\nserver:\n  dns_names: []\n  ips:\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_TRUE(c->control_plane.server_dns_names.empty());
+  EXPECT_TRUE(c->control_plane.server_ips.empty());
+}
+
+struct BadCase {
+  const char* yaml;
+  Code code;
+  const char* message_prefix;  // the key path first
+};
+
+void ExpectRejected(const std::vector<BadCase>& cases) {
+  for (const auto& bad : cases) {
+    auto c = ParseAztpdConfig(bad.yaml);
+    ASSERT_FALSE(c.has_value()) << bad.yaml;
+    EXPECT_EQ(c.error().code(), bad.code)
+        << bad.yaml << " -> " << c.error().message();
+    EXPECT_EQ(c.error().message().rfind(bad.message_prefix, 0), 0u)
+        << bad.yaml << " -> " << c.error().message();
+  }
+}
+
+TEST(AztpdConfig, UnknownAndRepeatedKeysNameTheirPath) {
+  ExpectRejected({
+      {"lisen: 127.0.0.1:1\n", Code::kMalformed, "lisen: unknown key"},
+      {"ca:\n  rotation:\n    activate: 0.8\n", Code::kMalformed,
+       "ca.rotation.activate: unknown key"},
+      {"http:\n  max_body: 1\n", Code::kMalformed,
+       "http.max_body: unknown key"},
+      {"threads: 2\nthreads: 3\n", Code::kMalformed, "threads: repeated key"},
+      {"\"bad\\nkey\": 1\n", Code::kMalformed, "\"bad\\x0akey\": unknown key"},
+      {"[a]: 1\n", Code::kMalformed, "configuration: keys must be"},
+  });
+}
+
+TEST(AztpdConfig, WrongTypesAreMalformed) {
+  ExpectRejected({
+      {"threads: two\n", Code::kMalformed, "threads: must be"},
+      {"threads: \"4\"\n", Code::kMalformed, "threads: must be an integer"},
+      {"threads: -1\n", Code::kMalformed, "threads: must be"},
+      {"threads: 0x10\n", Code::kMalformed, "threads: must be"},
+      {"threads: 04\n", Code::kMalformed, "threads: must be"},
+      {"threads: [4]\n", Code::kMalformed, "threads: must be an integer"},
+      {"threads:\n", Code::kMalformed, "threads: must be an integer"},
+      {"data_dir: [a]\n", Code::kMalformed, "data_dir: must be a string"},
+      {"data_dir: ~\n", Code::kMalformed, "data_dir: must be a string"},
+      {"data_dir: !!int 5\n", Code::kMalformed, "data_dir: must be a string"},
+      {"http: 5\n", Code::kMalformed, "http: must be a mapping"},
+      {"server:\n  ips: 127.0.0.1\n", Code::kMalformed,
+       "server.ips: must be a list"},
+      {"server:\n  ips: [[1]]\n", Code::kMalformed,
+       "server.ips[0]: must be a string"},
+      {"svid:\n  default_ttl: {a: 1}\n", Code::kMalformed,
+       "svid.default_ttl: must be a duration"},
+      {"ca:\n  rotation:\n    prepare_at: .5\n", Code::kMalformed,
+       "ca.rotation.prepare_at: must be"},
+      {"rate_limit:\n  burst: 1e3\n", Code::kMalformed,
+       "rate_limit.burst: must be"},
+      {"- a\n- b\n", Code::kMalformed, "configuration: must be a mapping"},
+      {"hello\n", Code::kMalformed, "configuration: must be a mapping"},
+  });
+}
+
+TEST(AztpdConfig, BadValuesAreInvalidArguments) {
+  ExpectRejected({
+      {"ca:\n  ttl: 3600\n", Code::kInvalidArgument,
+       "ca.ttl: must be a duration"},
+      {"grace: 10 s\n", Code::kInvalidArgument, "grace: must be a duration"},
+      {"log_level: loud\n", Code::kInvalidArgument, "log_level: must be one"},
+      {"log_format: xml\n", Code::kInvalidArgument, "log_format: must be"},
+      {"trust_domain: Org.Example\n", Code::kInvalidArgument, "trust_domain: "},
+      {"ca:\n  key_type: rsa\n", Code::kInvalidArgument, "ca.key_type: "},
+      {"data_dir: \"\"\n", Code::kInvalidArgument, "data_dir: must not"},
+      {"threads: 99999999999999\n", Code::kInvalidArgument, "threads: "},
+  });
+}
+
+TEST(AztpdConfig, OutOfRangeValuesNameTheirKey) {
+  ExpectRejected({
+      {"ca:\n  rotation:\n    prepare_at: 0.8\n    activate_at: 0.7\n",
+       Code::kInvalidArgument, "ca.rotation.activate_at: must be greater"},
+      {"ca:\n  rotation:\n    activate_at: 1\n", Code::kInvalidArgument,
+       "ca.rotation.activate_at: "},
+      {"ca:\n  rotation:\n    prepare_at: 0\n", Code::kInvalidArgument,
+       "ca.rotation.prepare_at: "},
+      {"threads: 0\n", Code::kInvalidArgument, "threads: must be between"},
+      {"threads: 65\n", Code::kInvalidArgument, "threads: must be between"},
+      {"svid:\n  default_ttl: 2d\n", Code::kInvalidArgument,
+       "svid.default_ttl: must be between 1m and svid.max_ttl (1d)"},
+      {"svid:\n  default_ttl: 30s\n", Code::kInvalidArgument,
+       "svid.default_ttl: "},
+      {"svid:\n  max_ttl: 400d\n", Code::kInvalidArgument, "svid.max_ttl: "},
+      {"jwt:\n  max_ttl: 2m\n", Code::kInvalidArgument, "jwt.default_ttl: "},
+      {"server:\n  svid_ttl: 15s\n", Code::kInvalidArgument,
+       "server.svid_ttl: "},
+      {"maintain_interval: 1h\nserver:\n  svid_ttl: 90m\n",
+       Code::kInvalidArgument, "server.svid_ttl: must be at least twice"},
+      {"grace: 2h\n", Code::kInvalidArgument, "grace: "},
+      {"maintain_interval: 2h\n", Code::kInvalidArgument,
+       "maintain_interval: "},
+      {"http:\n  max_body_bytes: 10\n", Code::kInvalidArgument,
+       "http.max_body_bytes: "},
+      {"http:\n  read_timeout: 2h\n", Code::kInvalidArgument,
+       "http.read_timeout: "},
+      {"http:\n  idle_timeout: 2d\n", Code::kInvalidArgument,
+       "http.idle_timeout: "},
+      {"ca:\n  ttl: 30m\n", Code::kInvalidArgument, "ca.ttl: "},
+      {"rate_limit:\n  burst: 0\n", Code::kInvalidArgument,
+       "rate_limit.burst: "},
+      {"rate_limit:\n  requests_per_second: 2000000\n", Code::kInvalidArgument,
+       "rate_limit.requests_per_second: "},
+      {"listen: localhost\n", Code::kInvalidArgument, "listen: "},
+      {"listen: \"::1:80\"\n", Code::kInvalidArgument, "listen: "},
+      {"listen: 127.0.0.1:65536\n", Code::kInvalidArgument, "listen: "},
+      {"server:\n  dns_names: [localhost, \"bad name\"]\n",
+       Code::kInvalidArgument, "server.dns_names[1]: "},
+      {"server:\n  ips: [1.2.3]\n", Code::kInvalidArgument, "server.ips[0]: "},
+      {"server:\n  ips: [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]\n",
+       Code::kInvalidArgument, "server.ips: must have at most 16"},
+  });
+}
+
+TEST(AztpdConfig, ZeroRequestsPerSecondDisablesTheLimit) {
+  auto c = ParseAztpdConfig("rate_limit:\n  requests_per_second: 0\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->control_plane.rate_limit.requests_per_second, 0);
+}
+
+TEST(AztpdConfig, BrokenYamlIsMalformedNotThrown) {
+  for (const char* text :
+       {"a: [1, 2\n", "a: b: c\n", "threads: 2\n\tgrace: 1s\n", "a: \"x\n",
+        "a: *nope\n", "--- a\n--- b\n", "key: \"\\q\"\n", "{a: 1, a: 2}",
+        "threads: !!binary AAAA\n", "? a\n? a\n"}) {
+    auto c = ParseAztpdConfig(text);
+    ASSERT_FALSE(c.has_value()) << text;
+    EXPECT_EQ(c.error().code(), Code::kMalformed) << text;
+    EXPECT_EQ(c.error().message().find('\n'), std::string::npos);
+  }
+}
+
+TEST(AztpdConfig, MoreThanOneDocumentIsMalformed) {
+  auto c = ParseAztpdConfig("threads: 2\n---\nthreads: 3\n");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().message(),
+            "configuration: holds more than one YAML document");
+}
+
+TEST(AztpdConfig, DeepNestingIsRefusedWithoutCrashing) {
+  std::string flow(60000, '[');
+  std::string block;
+  for (int i = 0; i < 20000; ++i) block += "- ";
+  block += "x\n";
+  for (const std::string& text : {flow, block, "threads: " + flow}) {
+    auto c = ParseAztpdConfig(text);
+    ASSERT_FALSE(c.has_value());
+    EXPECT_EQ(c.error().code(), Code::kMalformed);
+  }
+}
+
+TEST(AztpdConfig, NulBytesAreRefused) {
+  auto c = ParseAztpdConfig(std::string("threads: 2\n\0threads: 3\n", 24));
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().code(), Code::kMalformed);
+}
+
+TEST(AztpdConfig, SizeIsCapped) {
+  std::string text = "# " + std::string(kMaxAztpdConfigBytes, 'x') + "\n";
+  auto c = ParseAztpdConfig(text);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().code(), Code::kTooLarge);
+
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteFile(dir.File("big.yaml"), text).has_value());
+  auto loaded = LoadAztpdConfig(dir.File("big.yaml"));
+  ASSERT_FALSE(loaded.has_value());
+  EXPECT_EQ(loaded.error().code(), Code::kTooLarge);
+}
+
+TEST(AztpdConfig, LoadNamesTheFileAndTheKey) {
+  testing::TempDir dir;
+  const std::string path = dir.File("aztpd.yaml");
+  ASSERT_TRUE(WriteFile(path, "threads: 100\n").has_value());
+  auto c = LoadAztpdConfig(path);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(c.error().message(), path + ": threads: must be between 1 and 64");
+
+  auto missing = LoadAztpdConfig(dir.File("missing.yaml"));
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code(), Code::kIo);
+
+  ASSERT_TRUE(WriteFile(path, "threads: 4\n").has_value());
+  auto good = LoadAztpdConfig(path);
+  ASSERT_TRUE(good.has_value()) << good.error().message();
+  EXPECT_EQ(good->threads, 4);
+}
+
+TEST(AztpdConfig, ValidateChecksValuesSetInCode) {
+  AztpdConfig c;
+  c.threads = 65;  // as a --threads flag would
+  auto s = ValidateAztpdConfig(c);
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().message(), "threads: must be between 1 and 64");
+  c.threads = 4;
+  c.grace_seconds = 0;  // --grace 0: stop at once
+  EXPECT_TRUE(ValidateAztpdConfig(c).has_value());
+  c.control_plane.ca.key_type = KeyType::kRsa;
+  EXPECT_FALSE(ValidateAztpdConfig(c).has_value());
+}
+
+TEST(AztpdConfig, LogLevelsAndFormatsRoundTrip) {
+  for (const char* name : {"trace", "debug", "info", "warn", "error"}) {
+    auto level = ParseLogLevel(name);
+    ASSERT_TRUE(level.has_value()) << name;
+    EXPECT_EQ(LogLevelName(*level), name);
+  }
+  for (const char* name : {"text", "json"}) {
+    auto format = ParseLogFormat(name);
+    ASSERT_TRUE(format.has_value()) << name;
+    EXPECT_EQ(LogFormatName(*format), name);
+  }
+  EXPECT_FALSE(ParseLogLevel("INFO").has_value());
+  EXPECT_FALSE(ParseLogFormat("").has_value());
+}
+
+}  // namespace
+}  // namespace aztp

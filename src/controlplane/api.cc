@@ -1,0 +1,131 @@
+#include "api.h"
+
+#include <algorithm>
+
+#include "aztp/base/bytes.h"
+#include "aztp/crypto/digest.h"
+#include "aztp/encoding/base64.h"
+
+namespace aztp::internal {
+
+namespace {
+constexpr std::size_t kMaxRequestJson = 64 << 10;
+}  // namespace
+
+Result<Json> BodyObject(const http::Request& req) {
+  std::string type = req.Header("content-type");
+  if (type.substr(0, 16) != "application/json") {
+    return Error(Code::kUnsupported, "content type must be application/json");
+  }
+  JsonLimits limits;
+  limits.max_bytes = kMaxRequestJson;
+  limits.max_depth = 16;
+  AZTP_ASSIGN_OR_RETURN(Json body, ParseJson(req.body, limits));
+  if (!body.is_object()) {
+    return Error(Code::kMalformed, "request body must be a JSON object");
+  }
+  return body;
+}
+
+Status OnlyMembers(const Json& body, std::initializer_list<const char*> names) {
+  for (const auto& item : body.items()) {
+    if (std::none_of(names.begin(), names.end(),
+                     [&](const char* n) { return item.key() == n; })) {
+      return Error(Code::kMalformed,
+                   "unknown member " + QuoteInput(item.key()));
+    }
+  }
+  return Ok();
+}
+
+Result<bool> OptionalBool(const Json& body, const char* name, bool fallback) {
+  auto it = body.find(name);
+  if (it == body.end()) return fallback;
+  if (!it->is_boolean()) {
+    return Error(Code::kMalformed,
+                 std::string("member \"") + name + "\" must be a boolean");
+  }
+  return it->get<bool>();
+}
+
+Result<Json> OptionalMetadata(const Json& body, const char* name) {
+  auto it = body.find(name);
+  if (it == body.end()) return Json::object();
+  if (!it->is_object() || DumpJson(*it).size() > kMaxMetadataBytes) {
+    return BadRequest(std::string(name) +
+                      " must be an object of at most 16 KiB");
+  }
+  return *it;
+}
+
+Result<int> PageLimit(const http::Request& req) {
+  auto it = req.query.find("limit");
+  if (it == req.query.end()) return 100;
+  auto parsed = ParseJson(it->second);
+  if (!parsed || !IsInteger(*parsed) || *parsed < 1 || *parsed > 1000) {
+    return BadRequest("limit must be an integer from 1 to 1000");
+  }
+  return parsed->get<int>();
+}
+
+std::string HashApiKeySecret(std::string_view salt_hex,
+                             std::string_view secret) {
+  std::string input(salt_hex);
+  input += secret;
+  return HexEncode(Sha256(AsBytes(input)));
+}
+
+Result<NewApiKey> MakeApiKey(std::string scope, std::string description,
+                             UnixTime now) {
+  AZTP_ASSIGN_OR_RETURN(Bytes id, RandomBytes(8));
+  AZTP_ASSIGN_OR_RETURN(Bytes secret, RandomBytes(32));
+  AZTP_ASSIGN_OR_RETURN(Bytes salt, RandomBytes(16));
+  NewApiKey out;
+  out.record.key_id = HexEncode(id);
+  out.record.salt = HexEncode(salt);
+  std::string secret_b64 = Base64UrlEncode(secret);
+  out.record.hash = HashApiKeySecret(out.record.salt, secret_b64);
+  out.record.scope = std::move(scope);
+  out.record.description = std::move(description);
+  out.record.created_at = now;
+  out.secret_text =
+      std::string(kApiKeyPrefix) + out.record.key_id + "." + secret_b64;
+  return out;
+}
+
+Json IdentityJson(const IdentityRecord& r) {
+  Json j = Json::object();
+  j["id"] = r.id;
+  j["parent"] = r.parent ? Json(*r.parent) : Json();
+  j["global"] = r.global;
+  j["discoverable"] = r.discoverable;
+  j["metadata"] = r.metadata;
+  j["selectors"] = r.selectors;
+  j["status"] = r.status;
+  if (r.status == "revoked") j["revoked_reason"] = r.revoked_reason;
+  j["created_at"] = r.created_at;
+  j["updated_at"] = r.updated_at;
+  return j;
+}
+
+Json LinkJson(const LinkRecord& r) {
+  return Json{{"from", r.from},
+              {"to", r.to},
+              {"kind", r.kind},
+              {"metadata", r.metadata},
+              {"created_at", r.created_at}};
+}
+
+Json ApiKeyJson(const ApiKeyRecord& r) {
+  return Json{{"key_id", r.key_id},
+              {"scope", r.scope},
+              {"description", r.description},
+              {"revoked", r.revoked},
+              {"created_at", r.created_at}};
+}
+
+Json ErrorJson(const Error& e) {
+  return Json{{"error", std::string(e.reason())}, {"message", e.message()}};
+}
+
+}  // namespace aztp::internal

@@ -1,0 +1,107 @@
+// Shared pieces of the control plane's request handlers: who is calling,
+// how request bodies are read, how records are rendered.
+#pragma once
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+
+#include "aztp/controlplane/control_plane.h"
+#include "aztp/encoding/json.h"
+#include "aztp/http/http.h"
+#include "aztp/metrics/metrics.h"
+#include "aztp/ratelimit/rate_limiter.h"
+#include "aztp/spiffeid/spiffe_id.h"
+#include "aztp/store/store.h"
+#include "signing_keys.h"
+
+namespace aztp {
+
+// Principal is the authenticated caller of one request.
+struct ControlPlane::Principal {
+  std::string actor;  // for audit records and rate limits
+  bool admin = false;
+  std::string scope_prefix;      // for scoped API keys: a SPIFFE path prefix
+  std::optional<SpiffeId> svid;  // for mTLS clients
+
+  // MayManage: may this principal act on identity `id` with an API key?
+  bool MayManage(const SpiffeId& id) const {
+    if (admin) return true;
+    if (scope_prefix.empty()) return false;
+    return id.path().substr(0, scope_prefix.size()) == scope_prefix;
+  }
+  // MayObtainSvid: an API key allowed for `id`, or `id`'s own SVID.
+  bool MayObtainSvid(const SpiffeId& id) const {
+    return svid ? *svid == id : MayManage(id);
+  }
+};
+
+// Reply carries what a handler sets besides its JSON body.
+struct ControlPlane::Reply {
+  int status = 200;
+  std::string route;                // the route's template, a metrics label
+  int64_t retry_after_seconds = 0;  // for 429 answers
+};
+
+// State is what requests read without taking the store: the decoded
+// signing keys, the bundle built from them and the server's credentials.
+// Replaced whole by Reload.
+struct ControlPlane::State {
+  std::shared_ptr<const internal::SigningKeys> keys;
+  std::shared_ptr<const Bundle> bundle;
+  std::shared_ptr<const TlsCredentials> server_credentials;
+  std::shared_ptr<SSL_CTX> server_context;
+  UnixTime server_renew_at = 0;
+};
+
+struct ControlPlane::Instruments {
+  metrics::Registry metrics;
+  RateLimiter limiter;
+  explicit Instruments(const RateLimitOptions& o)
+      : limiter(o.requests_per_second, o.burst) {}
+};
+
+namespace internal {
+
+inline constexpr std::size_t kMaxMetadataBytes = 16384;
+
+inline Error BadRequest(std::string message) {
+  return Error(Code::kInvalidArgument, std::move(message));
+}
+
+// BodyObject reads a strict JSON object body of at most 64 KiB sent as
+// application/json.
+Result<Json> BodyObject(const http::Request& req);
+// OnlyMembers rejects members not in `names`.
+Status OnlyMembers(const Json& body, std::initializer_list<const char*> names);
+Result<bool> OptionalBool(const Json& body, const char* name, bool fallback);
+// OptionalMetadata reads an optional object member of at most 16 KiB.
+Result<Json> OptionalMetadata(const Json& body, const char* name);
+// PageLimit reads the `limit` query parameter (1..1000, default 100).
+Result<int> PageLimit(const http::Request& req);
+
+// API keys are "aztp_<key_id>.<secret>"; the store keeps a random salt and
+// SHA-256(salt || secret), never the secret.
+inline constexpr std::string_view kApiKeyPrefix = "aztp_";
+std::string HashApiKeySecret(std::string_view salt_hex,
+                             std::string_view secret);
+struct NewApiKey {
+  std::string secret_text;  // the whole key, shown once
+  ApiKeyRecord record;
+};
+Result<NewApiKey> MakeApiKey(std::string scope, std::string description,
+                             UnixTime now);
+
+Json IdentityJson(const IdentityRecord& r);
+Json LinkJson(const LinkRecord& r);
+Json ApiKeyJson(const ApiKeyRecord& r);
+Json ErrorJson(const Error& e);
+
+// Appended turns AppendAudit's result into a Status, keeping its error.
+inline Status Appended(const Result<int64_t>& seq) {
+  if (!seq) return seq.error();
+  return Ok();
+}
+
+}  // namespace internal
+}  // namespace aztp
