@@ -1,6 +1,7 @@
 #include "aztp/config/aztpd_config.h"
 
 #include <arpa/inet.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <exception>
 #include <functional>
 #include <set>
+#include <sstream>
 #include <vector>
 
 #include "aztp/base/duration.h"
@@ -313,6 +315,36 @@ Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
   return ReadMapping(root, "", keys);
 }
 
+// IgnoreEvents is a YAML event handler that builds nothing.
+class IgnoreEvents final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// CountDocuments counts the documents in `text`, stopping at `limit`.
+// YAML::LoadAll cannot be used: on a token that no document consumes (a
+// stray "," at the top level) it returns empty documents forever, until
+// memory runs out.
+int CountDocuments(const std::string& text, int limit) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  IgnoreEvents events;
+  int n = 0;
+  while (n < limit && parser.HandleNextDocument(events)) ++n;
+  return n;
+}
+
 // Printable keeps a yaml-cpp message safe to show: it may quote a byte of
 // the input.
 std::string Printable(std::string_view text) {
@@ -539,11 +571,11 @@ Result<AztpdConfig> ParseAztpdConfig(std::string_view yaml_text) {
   AztpdConfig config;
   // yaml-cpp reports every problem by throwing; nothing may escape.
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml_text));
-    if (docs.size() > 1) {
+    const std::string text(yaml_text);
+    if (CountDocuments(text, 2) > 1) {
       return Malformed(kTopLevel, "holds more than one YAML document");
     }
-    if (!docs.empty()) AZTP_RETURN_IF_ERROR(ReadDocument(docs[0], config));
+    AZTP_RETURN_IF_ERROR(ReadDocument(YAML::Load(text), config));
   } catch (const YAML::Exception& e) {
     std::string where;
     if (!e.mark.is_null()) {

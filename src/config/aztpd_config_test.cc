@@ -279,6 +279,15 @@ TEST(AztpdConfig, MoreThanOneDocumentIsMalformed) {
             "configuration: holds more than one YAML document");
 }
 
+TEST(AztpdConfig, StrayTopLevelTokensAreRefusedQuickly) {
+  // yaml-cpp's LoadAll would return empty documents for these forever.
+  for (const char* text : {",:\n", ",", "threads: 2\n,\n", "]\n", "}"}) {
+    auto c = ParseAztpdConfig(text);
+    ASSERT_FALSE(c.has_value()) << text;
+    EXPECT_EQ(c.error().code(), Code::kMalformed) << text;
+  }
+}
+
 TEST(AztpdConfig, DeepNestingIsRefusedWithoutCrashing) {
   std::string flow(60000, '[');
   std::string block;
