@@ -21,6 +21,7 @@
 #include <cstring>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "aztp/base/duration.h"
@@ -261,23 +262,65 @@ int RunDev(AztpdConfig c) {
   return Run(c);
 }
 
-// Override applies a flag's value when it was given on the command line.
-template <typename T>
-void Override(const CLI::Option* flag, const T& value, T& field) {
-  if (flag->count() > 0) field = value;
+// Flags is the command line; `given` names the options that were set, the
+// only ones that override the configuration file.
+struct Flags {
+  std::string config, data_dir, trust_domain, key_type, ca_ttl, listen,
+      log_level, log_format;
+  int threads = 0;
+  int grace = 0;
+  bool dev = false;
+  std::set<std::string> given;
+};
+
+// Named reports a bad flag value as the configuration key it stands for.
+Error Named(const char* key, const char* flag, const Error& e) {
+  return Error(e.code(), std::string(key) + " (" + flag + "): " + e.message());
 }
 
-// Overrides reports a bad flag value as the key it stands for.
-Status ParseOverride(const CLI::Option* flag, const std::string& value,
-                     const char* key,
-                     const std::function<Status(const std::string&)>& apply) {
-  if (flag->count() == 0) return Ok();
-  auto s = apply(value);
-  if (!s) {
-    return Error(s.error().code(), std::string(key) + " (" + flag->get_name() +
-                                       "): " + s.error().message());
+// Settings layers defaults, the configuration file, --dev and the flags,
+// and checks the result as a whole.
+Result<AztpdConfig> Settings(const Flags& f) {
+  auto given = [&](const char* flag) { return f.given.count(flag) > 0; };
+  AztpdConfig c;
+  if (given("--config")) {
+    AZTP_ASSIGN_OR_RETURN(c, LoadAztpdConfig(f.config));
   }
-  return Ok();
+  if (f.dev) {
+    c.listen = kDevListen;
+    c.log_level = LogLevel::kDebug;
+  }
+  if (given("--data-dir")) c.data_dir = f.data_dir;
+  if (given("--trust-domain")) {
+    auto td = TrustDomain::Parse(f.trust_domain);
+    if (!td) return Named("trust_domain", "--trust-domain", td.error());
+    c.trust_domain = *td;
+  }
+  if (given("--key-type")) {
+    auto type = ParseKeyType(f.key_type);
+    if (!type) return Named("ca.key_type", "--key-type", type.error());
+    c.control_plane.ca.key_type = *type;
+  }
+  if (given("--ca-ttl")) {
+    auto ttl = ParseDuration(f.ca_ttl);
+    if (!ttl) return Named("ca.ttl", "--ca-ttl", ttl.error());
+    c.control_plane.ca.ttl_seconds = *ttl;
+  }
+  if (given("--listen")) c.listen = f.listen;
+  if (given("--threads")) c.threads = f.threads;
+  if (given("--grace")) c.grace_seconds = f.grace;
+  if (given("--log-level")) {
+    auto level = ParseLogLevel(f.log_level);
+    if (!level) return Named("log_level", "--log-level", level.error());
+    c.log_level = *level;
+  }
+  if (given("--log-format")) {
+    auto format = ParseLogFormat(f.log_format);
+    if (!format) return Named("log_format", "--log-format", format.error());
+    c.log_format = *format;
+  }
+  AZTP_RETURN_IF_ERROR(ValidateAztpdConfig(c));
+  return c;
 }
 
 }  // namespace
@@ -285,49 +328,33 @@ Status ParseOverride(const CLI::Option* flag, const std::string& value,
 int main(int argc, char** argv) {
   CLI::App app{"aztpd: the aztp control plane"};
   app.require_subcommand(1);
-
-  // Values of flags; each overrides the configuration only when given.
-  std::string config_path, data_dir, trust_domain, key_type, ca_ttl, listen,
-      log_level, log_format;
-  int threads = 0, grace = 0;
-  bool dev = false;
-
+  Flags f;
   auto* init = app.add_subcommand(
       "init", "Create the trust domain's CA and the first admin API key");
-  auto* init_config =
-      init->add_option("--config", config_path, "YAML configuration file");
-  auto* init_data = init->add_option("--data-dir", data_dir, "state folder");
-  auto* init_td =
-      init->add_option("--trust-domain", trust_domain, "e.g. org-a.example");
-  auto* init_key = init->add_option("--key-type", key_type,
-                                    "CA key: ec-p256 (default), ec-p384 or "
-                                    "ed25519");
-  auto* init_ttl =
-      init->add_option("--ca-ttl", ca_ttl, "CA lifetime (default 365d)");
+  init->add_option("--config", f.config, "YAML configuration file");
+  init->add_option("--data-dir", f.data_dir, "state folder");
+  init->add_option("--trust-domain", f.trust_domain, "e.g. org-a.example");
+  init->add_option("--key-type", f.key_type,
+                   "CA key: ec-p256 (default), ec-p384 or ed25519");
+  init->add_option("--ca-ttl", f.ca_ttl, "CA lifetime (default 365d)");
 
   auto* run = app.add_subcommand("run", "Serve the HTTPS API");
-  auto* run_config =
-      run->add_option("--config", config_path, "YAML configuration file");
-  auto* run_data = run->add_option("--data-dir", data_dir, "state folder");
-  auto* run_dev = run->add_flag(
-      "--dev", dev,
+  run->add_option("--config", f.config, "YAML configuration file");
+  run->add_option("--data-dir", f.data_dir, "state folder");
+  run->add_flag(
+      "--dev", f.dev,
       "development mode: loopback, debug logs, initialise on first use");
-  auto* run_td = run->add_option("--trust-domain", trust_domain,
-                                 "with --dev: trust domain to initialise "
-                                 "(default dev.aztp.local)");
-  auto* run_listen = run->add_option(
-      "--listen", listen, "host:port, port 0: any (default 127.0.0.1:8443)");
-  auto* run_threads =
-      run->add_option("--threads", threads, "worker threads (default 2)");
-  auto* run_grace = run->add_option(
-      "--grace", grace,
-      "seconds in-flight requests get at shutdown (default 10)");
-  auto* run_level = run->add_option("--log-level", log_level,
-                                    "trace, debug, info (default), warn, "
-                                    "error");
-  auto* run_format =
-      run->add_option("--log-format", log_format, "text (default) or json");
-
+  run->add_option("--trust-domain", f.trust_domain,
+                  "with --dev: trust domain to initialise (default "
+                  "dev.aztp.local)");
+  run->add_option("--listen", f.listen,
+                  "host:port, port 0: any (default 127.0.0.1:8443)");
+  run->add_option("--threads", f.threads, "worker threads (default 2)");
+  run->add_option("--grace", f.grace,
+                  "seconds in-flight requests get at shutdown (default 10)");
+  run->add_option("--log-level", f.log_level,
+                  "trace, debug, info (default), warn, error");
+  run->add_option("--log-format", f.log_format, "text (default) or json");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -336,88 +363,21 @@ int main(int argc, char** argv) {
     return Usage(e.what());
   }
   const bool is_init = init->parsed();
-  const CLI::Option* config_flag = is_init ? init_config : run_config;
+  for (const CLI::Option* option : (is_init ? init : run)->get_options()) {
+    if (option->count() > 0) f.given.insert(option->get_name());
+  }
 
-  // Defaults, then the file.
-  AztpdConfig c;
-  if (config_flag->count() > 0) {
-    auto loaded = LoadAztpdConfig(config_path);
-    if (!loaded) return Fail(loaded.error());
-    c = std::move(*loaded);
-  }
-  // Then --dev.
-  if (!is_init && run_dev->count() > 0) {
-    c.listen = kDevListen;
-    c.log_level = LogLevel::kDebug;
-  }
-  // Then the flags.
-  const CLI::Option* data_flag = is_init ? init_data : run_data;
-  const CLI::Option* td_flag = is_init ? init_td : run_td;
-  Override(data_flag, data_dir, c.data_dir);
-  Status flags = ParseOverride(td_flag, trust_domain, "trust_domain",
-                               [&](const std::string& v) {
-                                 auto td = TrustDomain::Parse(v);
-                                 if (!td) return Status(td.error());
-                                 c.trust_domain = *td;
-                                 return Ok();
-                               });
-  if (flags) {
-    flags = ParseOverride(init_key, key_type, "ca.key_type",
-                          [&](const std::string& v) {
-                            auto kt = ParseKeyType(v);
-                            if (!kt) return Status(kt.error());
-                            c.control_plane.ca.key_type = *kt;
-                            return Ok();
-                          });
-  }
-  if (flags) {
-    flags =
-        ParseOverride(init_ttl, ca_ttl, "ca.ttl", [&](const std::string& v) {
-          auto ttl = ParseDuration(v);
-          if (!ttl) return Status(ttl.error());
-          c.control_plane.ca.ttl_seconds = *ttl;
-          return Ok();
-        });
-  }
-  if (flags) {
-    flags = ParseOverride(run_level, log_level, "log_level",
-                          [&](const std::string& v) {
-                            auto level = ParseLogLevel(v);
-                            if (!level) return Status(level.error());
-                            c.log_level = *level;
-                            return Ok();
-                          });
-  }
-  if (flags) {
-    flags = ParseOverride(run_format, log_format, "log_format",
-                          [&](const std::string& v) {
-                            auto format = ParseLogFormat(v);
-                            if (!format) return Status(format.error());
-                            c.log_format = *format;
-                            return Ok();
-                          });
-  }
-  if (!flags) return Fail(flags.error());
-  Override(run_listen, listen, c.listen);
-  Override(run_threads, threads, c.threads);
-  Override(run_grace, grace, c.grace_seconds);
-  auto valid = ValidateAztpdConfig(c);
-  if (!valid) return Fail(valid.error());
-
-  aztpd::InitLogging(c.log_level, c.log_format);
-  if (is_init) {
-    if (c.data_dir.empty()) {
-      return Usage("--data-dir (or data_dir in the configuration) is required");
-    }
-    if (!c.trust_domain) {
-      return Usage(
-          "--trust-domain (or trust_domain in the configuration) is required");
-    }
-    return Init(c);
-  }
-  if (run_dev->count() > 0) return RunDev(std::move(c));
-  if (c.data_dir.empty()) {
+  auto c = Settings(f);
+  if (!c) return Fail(c.error());
+  aztpd::InitLogging(c->log_level, c->log_format);
+  if (!is_init && f.dev) return RunDev(std::move(*c));
+  if (c->data_dir.empty()) {
     return Usage("--data-dir (or data_dir in the configuration) is required");
   }
-  return Run(c);
+  if (!is_init) return Run(*c);
+  if (!c->trust_domain) {
+    return Usage(
+        "--trust-domain (or trust_domain in the configuration) is required");
+  }
+  return Init(*c);
 }

@@ -140,8 +140,9 @@ void Registry::DescribeGauge(std::string name, std::string help) {
 void Registry::DescribeHistogram(std::string name, std::string help,
                                  std::vector<double> buckets) {
   if (!buckets.empty() &&
-      buckets.back() == std::numeric_limits<double>::infinity())
+      buckets.back() == std::numeric_limits<double>::infinity()) {
     buckets.pop_back();
+  }
   bool valid = true;
   for (std::size_t i = 0; i < buckets.size(); ++i) {
     if (!std::isfinite(buckets[i]) || (i > 0 && buckets[i] <= buckets[i - 1])) {

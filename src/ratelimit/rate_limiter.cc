@@ -17,6 +17,8 @@ constexpr std::size_t kMaxStoredKeyBytes = 64;
 // A denied caller is never told to wait longer than this; it also keeps the
 // conversion to int64 in range for absurdly small rates.
 constexpr double kMaxRetryAfterSeconds = 86400;
+// Rates and bursts beyond this are as good as unlimited.
+constexpr double kMaxRate = 1e9;
 
 int64_t SteadyNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -45,10 +47,11 @@ std::string StoredKey(std::string_view key) {
 
 RateLimiter::RateLimiter(double per_second, double burst, std::size_t max_keys,
                          std::function<int64_t()> now_nanos)
-    // NaN compares false, so it disables limiting / yields a burst of 1.
-    : per_second_(per_second > 0 ? per_second : 0),
+    // NaN compares false, so it disables limiting / yields a burst of 1;
+    // the caps keep every computation below finite.
+    : per_second_(per_second > 0 ? std::min(per_second, kMaxRate) : 0),
       // A bucket that cannot hold one token would deny everything.
-      burst_(burst >= 1 ? burst : 1),
+      burst_(burst >= 1 ? std::min(burst, kMaxRate) : 1),
       max_keys_(std::max<std::size_t>(max_keys, 1)),
       now_nanos_(now_nanos ? std::move(now_nanos) : SteadyNanos) {}
 
@@ -68,7 +71,7 @@ int64_t RateLimiter::FullAt(double tokens, int64_t now) const {
   if (deficit <= 0) return now;
   const double nanos = std::ceil(deficit / per_second_ * kNanosPerSecond);
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  if (nanos >= static_cast<double>(kMax - std::max<int64_t>(now, 0))) {
+  if (!(nanos < static_cast<double>(kMax - std::max<int64_t>(now, 0)))) {
     return kMax;
   }
   return now + static_cast<int64_t>(nanos);

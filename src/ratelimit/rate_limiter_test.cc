@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
+#include <limits>
 #include <memory>
 #include <string>
 #include <thread>
@@ -99,6 +101,20 @@ TEST(RateLimiter, BurstBelowOneStillAllowsOneRequest) {
   RateLimiter limiter(1, 0, 100, t.Source());
   EXPECT_TRUE(limiter.Take("k").allowed);
   EXPECT_FALSE(limiter.Take("k").allowed);
+}
+
+TEST(RateLimiter, ExtremeParametersStayWellDefined) {
+  FakeTime t;
+  const double inf = std::numeric_limits<double>::infinity();
+  RateLimiter unlimited(inf, inf, 100, t.Source());
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(unlimited.Take("k").allowed);
+  RateLimiter glacial(1e-300, 1, 100, t.Source());
+  EXPECT_TRUE(glacial.Take("k").allowed);
+  auto d = glacial.Take("k");
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.retry_after_seconds, 86400);  // capped
+  RateLimiter nan(std::nan(""), std::nan(""), 100, t.Source());
+  EXPECT_TRUE(nan.Take("k").allowed);  // NaN rate: no limit
 }
 
 TEST(RateLimiter, ClockGoingBackAddsNoTokens) {
