@@ -1,0 +1,235 @@
+#include "aztp/federation/bundle_poller.h"
+
+#include <algorithm>
+
+#include "aztp/http/http.h"
+
+namespace aztp {
+
+namespace {
+
+constexpr std::size_t kMaxBundleResponse = 1 << 20;
+
+// SplitUrl cuts "https://host:port/path" into base URL and target.
+Result<std::pair<std::string, std::string>> SplitUrl(const std::string& url) {
+  constexpr std::string_view kScheme = "https://";
+  if (url.rfind(kScheme, 0) != 0 || url.size() > 2048) {
+    return Error(Code::kInvalidArgument,
+                 "bundle endpoint URL must be https:// (at most 2048 bytes)");
+  }
+  auto slash = url.find('/', kScheme.size());
+  std::string base = url.substr(0, slash);
+  std::string target = slash == std::string::npos ? "/" : url.substr(slash);
+  if (base.size() == kScheme.size() ||
+      url.find_first_of("#@ \t\r\n") != std::string::npos) {
+    return Error(
+        Code::kInvalidArgument,
+        "bundle endpoint URL " + QuoteInput(url) + " is not host[:port]/path");
+  }
+  return std::pair{base, target};
+}
+
+bool SameEndpoint(const FederationRelationship& a,
+                  const FederationRelationship& b) {
+  return a.endpoint_url == b.endpoint_url && a.profile == b.profile &&
+         a.endpoint_id == b.endpoint_id && a.web_ca_file == b.web_ca_file;
+}
+
+}  // namespace
+
+Result<EndpointProfile> ParseEndpointProfile(std::string_view name) {
+  if (name == "https_web") return EndpointProfile::kHttpsWeb;
+  if (name == "https_spiffe") return EndpointProfile::kHttpsSpiffe;
+  return Error(
+      Code::kInvalidArgument,
+      "profile must be https_web or https_spiffe, not " + QuoteInput(name));
+}
+
+std::string_view EndpointProfileName(EndpointProfile profile) {
+  return profile == EndpointProfile::kHttpsWeb ? "https_web" : "https_spiffe";
+}
+
+Status FederationRelationship::Validate() const {
+  AZTP_RETURN_IF_ERROR(SplitUrl(endpoint_url));
+  if (profile == EndpointProfile::kHttpsSpiffe) {
+    if (!endpoint_id || !bootstrap_bundle || !web_ca_file.empty()) {
+      return Error(Code::kInvalidArgument,
+                   "https_spiffe needs an endpoint SPIFFE ID and a bootstrap "
+                   "bundle, and no web CA file");
+    }
+    // The self-serving rule verifies each fetch with the domain's own
+    // latest bundle, so the endpoint must belong to that domain.
+    if (endpoint_id->trust_domain() != trust_domain ||
+        bootstrap_bundle->trust_domain() != trust_domain) {
+      return Error(Code::kInvalidArgument,
+                   "the endpoint SPIFFE ID and the bootstrap bundle must "
+                   "belong to " +
+                       trust_domain.name());
+    }
+  } else if (endpoint_id || bootstrap_bundle) {
+    return Error(Code::kInvalidArgument,
+                 "https_web takes no endpoint SPIFFE ID or bootstrap bundle");
+  }
+  return Ok();
+}
+
+Result<Bundle> FetchBundle(const FederationRelationship& rel,
+                           std::shared_ptr<const Bundle> trust,
+                           int timeout_seconds, const Clock& clock) {
+  AZTP_RETURN_IF_ERROR(rel.Validate());
+  AZTP_ASSIGN_OR_RETURN(auto url, SplitUrl(rel.endpoint_url));
+  http::ClientOptions o;
+  o.base_url = url.first;
+  o.timeout_seconds = timeout_seconds;
+  o.clock = &clock;
+  if (rel.profile == EndpointProfile::kHttpsSpiffe) {
+    if (!trust) return Error(Code::kInvalidArgument, "no bundle to trust");
+    auto set = std::make_shared<BundleSet>();
+    set->Put(*trust);
+    o.bundles = set;
+    o.server_id = rel.endpoint_id;
+  } else {
+    o.ca_file = rel.web_ca_file;
+  }
+  AZTP_ASSIGN_OR_RETURN(auto client, http::Client::Create(std::move(o)));
+  AZTP_ASSIGN_OR_RETURN(http::Response resp,
+                        client->Send("GET", url.second, ""));
+  if (resp.status >= 300 && resp.status < 400) {
+    return Error(Code::kUnavailable,
+                 "bundle endpoint answered a redirect, which is not followed");
+  }
+  if (resp.status != 200) {
+    return Error(Code::kUnavailable, "bundle endpoint answered HTTP " +
+                                         std::to_string(resp.status));
+  }
+  if (resp.body.size() > kMaxBundleResponse) {
+    return Error(Code::kTooLarge, "bundle endpoint answer exceeds 1 MiB");
+  }
+  return Bundle::Parse(rel.trust_domain, resp.body);
+}
+
+BundlePoller::BundlePoller(BundleFetcher fetch, PollerOptions options)
+    : fetch_(std::move(fetch)), options_(options) {}
+
+Status BundlePoller::Set(std::vector<FederationRelationship> relationships) {
+  std::map<TrustDomain, Entry> next;
+  for (auto& rel : relationships) {
+    AZTP_RETURN_IF_ERROR(rel.Validate());
+    if (next.count(rel.trust_domain) != 0) {
+      return Error(Code::kAlreadyExists,
+                   "two relationships for " + rel.trust_domain.name());
+    }
+    next.emplace(rel.trust_domain, Entry{rel, nullptr, rel.bootstrap_bundle});
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [td, e] : next) {
+    // An unchanged relationship keeps what it fetched (and so, for
+    // https_spiffe, its latest trust); a changed one starts over.
+    auto old = entries_.find(td);
+    if (old != entries_.end() && SameEndpoint(old->second.rel, e.rel)) {
+      e.bundle = old->second.bundle;
+      e.trust = old->second.trust;
+      e.next_due = old->second.next_due;
+    }
+  }
+  entries_ = std::move(next);
+  return Ok();
+}
+
+std::vector<FederationRelationship> BundlePoller::relationships() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<FederationRelationship> out;
+  for (const auto& [td, e] : entries_) out.push_back(e.rel);
+  return out;
+}
+
+int64_t BundlePoller::RefreshAfter(const Bundle& b) const {
+  int64_t hint = b.refresh_hint().value_or(options_.default_refresh_seconds);
+  return std::clamp(hint, options_.min_refresh_seconds,
+                    options_.max_refresh_seconds);
+}
+
+std::vector<PollEvent> BundlePoller::RunDue(UnixTime now, bool force) {
+  // Take the due work under the lock, fetch without it, then apply.
+  std::vector<std::pair<FederationRelationship, std::shared_ptr<const Bundle>>>
+      due;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [td, e] : entries_) {
+      if (force || now >= e.next_due) due.emplace_back(e.rel, e.trust);
+    }
+  }
+  std::vector<PollEvent> events;
+  for (const auto& [rel, trust] : due) {
+    auto fetched = fetch_(rel, trust);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(rel.trust_domain);
+    if (it == entries_.end() || !SameEndpoint(it->second.rel, rel)) {
+      continue;  // removed or changed meanwhile
+    }
+    Entry& e = it->second;
+    PollEvent ev{rel.trust_domain,
+                 PollEvent::Kind::kFailed,
+                 std::nullopt,
+                 std::nullopt,
+                 "",
+                 ""};
+    if (e.bundle) ev.old_sequence = e.bundle->sequence();
+    if (!fetched) {
+      ev.reason = std::string(fetched.error().reason());
+      ev.message = fetched.error().message();
+      ++e.failures;
+      const int64_t backoff = options_.retry_seconds
+                              << std::min<int64_t>(e.failures - 1, 6);
+      e.next_due = now + std::min(backoff, options_.max_refresh_seconds);
+      events.push_back(std::move(ev));
+      continue;
+    }
+    e.failures = 0;
+    ev.new_sequence = fetched->sequence();
+    const Bundle* current = e.bundle.get();
+    if (current != nullptr && *fetched == *current) {
+      ev.kind = PollEvent::Kind::kUnchanged;
+      e.next_due = now + RefreshAfter(*current);
+    } else if (current != nullptr && current->sequence() &&
+               (!fetched->sequence() ||
+                *fetched->sequence() <= *current->sequence())) {
+      // A missing, older or reused sequence never replaces what we have.
+      ev.kind = PollEvent::Kind::kRejected;
+      ev.reason = !fetched->sequence() ? "sequence_missing"
+                  : *fetched->sequence() < *current->sequence()
+                      ? "sequence_rollback"
+                      : "sequence_reused";
+      ev.message = "kept sequence " + std::to_string(*current->sequence());
+      e.next_due = now + RefreshAfter(*current);
+    } else {
+      ev.kind = PollEvent::Kind::kUpdated;
+      auto fresh = std::make_shared<const Bundle>(std::move(*fetched));
+      e.bundle = fresh;
+      e.trust = fresh;  // the self-serving rule: trust the latest
+      e.next_due = now + RefreshAfter(*fresh);
+    }
+    events.push_back(std::move(ev));
+  }
+  return events;
+}
+
+BundleSet BundlePoller::Bundles() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  BundleSet set;
+  for (const auto& [td, e] : entries_) {
+    if (e.bundle) set.Put(*e.bundle);
+  }
+  return set;
+}
+
+std::optional<UnixTime> BundlePoller::NextDue() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::optional<UnixTime> next;
+  for (const auto& [td, e] : entries_) {
+    if (!next || e.next_due < *next) next = e.next_due;
+  }
+  return next;
+}
+
+}  // namespace aztp

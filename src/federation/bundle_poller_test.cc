@@ -1,0 +1,270 @@
+// The federation poller's rules with a scripted fetcher, and FetchBundle
+// against real HTTPS bundle endpoints on loopback (https_spiffe), including
+// the self-serving rule across a CA rotation and the endpoint faults.
+#include "aztp/federation/bundle_poller.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <deque>
+
+#include "aztp/ca/authority.h"
+#include "aztp/http/http.h"
+#include "aztp/tls/tls.h"
+
+namespace aztp {
+namespace {
+
+constexpr UnixTime kNow = 1'800'000'000;
+
+TrustDomain Td(const char* name) { return *TrustDomain::Parse(name); }
+
+// An authority of b.example and bundles made of its roots.
+struct Domain {
+  CertificateAuthority ca =
+      *CertificateAuthority::Create(Td("b.example"), {}, kNow - 60);
+};
+
+Bundle MakeBundle(std::vector<const Domain*> cas, int64_t seq,
+                  std::optional<int64_t> hint = 60) {
+  std::vector<Certificate> roots;
+  for (const Domain* d : cas) roots.push_back(d->ca.root());
+  return *Bundle::Create(Td("b.example"), roots, {}, seq, hint);
+}
+
+FederationRelationship Spiffe(const std::string& url, const Bundle& boot) {
+  FederationRelationship r{Td("b.example")};
+  r.endpoint_url = url;
+  r.profile = EndpointProfile::kHttpsSpiffe;
+  r.endpoint_id = *SpiffeId::Parse("spiffe://b.example/bundle");
+  r.bootstrap_bundle = std::make_shared<const Bundle>(boot);
+  return r;
+}
+
+TEST(FederationRelationshipTest, EachProfileTakesExactlyItsParameters) {
+  Domain d;
+  Bundle boot = MakeBundle({&d}, 1);
+  EXPECT_TRUE(Spiffe("https://127.0.0.1:1/bundle", boot).Validate());
+  auto no_id = Spiffe("https://127.0.0.1:1/bundle", boot);
+  no_id.endpoint_id.reset();
+  EXPECT_FALSE(no_id.Validate());
+  auto other_id = Spiffe("https://127.0.0.1:1/bundle", boot);
+  other_id.endpoint_id = *SpiffeId::Parse("spiffe://c.example/bundle");
+  EXPECT_FALSE(other_id.Validate());
+  auto web = Spiffe("https://127.0.0.1:1/bundle", boot);
+  web.profile = EndpointProfile::kHttpsWeb;
+  EXPECT_FALSE(web.Validate());  // a SPIFFE ID is not a web parameter
+  web.endpoint_id.reset();
+  web.bootstrap_bundle.reset();
+  EXPECT_TRUE(web.Validate());
+  for (const char* url :
+       {"http://x/bundle", "https:///b", "https://u@x/b", "ftp://x"}) {
+    auto bad = web;
+    bad.endpoint_url = url;
+    EXPECT_FALSE(bad.Validate()) << url;
+  }
+  EXPECT_FALSE(ParseEndpointProfile("https"));
+}
+
+// A scripted fetcher: each call takes the next answer.
+struct Script {
+  std::deque<Result<Bundle>> answers;
+  std::vector<std::shared_ptr<const Bundle>> trusts_seen;
+  BundleFetcher Fetcher() {
+    return [this](const FederationRelationship&,
+                  std::shared_ptr<const Bundle> trust) -> Result<Bundle> {
+      trusts_seen.push_back(trust);
+      if (answers.empty()) return Error(Code::kUnavailable, "script empty");
+      Result<Bundle> next = std::move(answers.front());
+      answers.pop_front();
+      return next;
+    };
+  }
+};
+
+TEST(BundlePollerTest, KeepsTheNewestGoodBundleAndTrustsIt) {
+  Domain d1, d2;
+  Bundle v1 = MakeBundle({&d1}, 1), v2 = MakeBundle({&d1, &d2}, 2),
+         v3 = MakeBundle({&d2}, 3);
+  Script s;
+  BundlePoller p(s.Fetcher());
+  ASSERT_TRUE(p.Set({Spiffe("https://127.0.0.1:1/b", v1)}));
+  EXPECT_EQ(p.Bundles().size(), 0u);  // bootstrap alone is not trusted
+  s.answers.push_back(v2);
+  auto ev = p.RunDue(kNow);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, PollEvent::Kind::kUpdated);
+  EXPECT_EQ(*p.Bundles().GetBundle(Td("b.example")), v2);
+  EXPECT_EQ(*s.trusts_seen.back(), v1);
+  // Not due before the hint (60 s) has passed.
+  EXPECT_TRUE(p.RunDue(kNow + 59).empty());
+  EXPECT_EQ(p.NextDue(), kNow + 60);
+
+  struct Step {
+    Result<Bundle> answer;
+    PollEvent::Kind kind;
+    const char* reason;
+  };
+  std::vector<Step> steps;
+  steps.push_back({v2, PollEvent::Kind::kUnchanged, ""});
+  steps.push_back({v1, PollEvent::Kind::kRejected, "sequence_rollback"});
+  steps.push_back(
+      {MakeBundle({&d2}, 2), PollEvent::Kind::kRejected, "sequence_reused"});
+  steps.push_back(
+      {*Bundle::Create(Td("b.example"), {d2.ca.root()}, {}, std::nullopt, 60),
+       PollEvent::Kind::kRejected, "sequence_missing"});
+  steps.push_back({Error(Code::kMalformed, "garbage"), PollEvent::Kind::kFailed,
+                   "malformed"});
+  UnixTime t = kNow;
+  for (auto& step : steps) {
+    t += 3600;
+    s.answers.push_back(std::move(step.answer));
+    ev = p.RunDue(t);
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(ev[0].kind, step.kind) << step.reason;
+    EXPECT_EQ(ev[0].reason, step.reason);
+    // Whatever happened, v2 stays in force and authenticates the next fetch.
+    EXPECT_EQ(*p.Bundles().GetBundle(Td("b.example")), v2);
+    EXPECT_EQ(*s.trusts_seen.back(), v2);
+  }
+  // After a failure the retry comes sooner than the hint would.
+  EXPECT_EQ(p.NextDue(), t + 30);
+  s.answers.push_back(Error(Code::kUnavailable, "down"));
+  p.RunDue(t + 30);
+  EXPECT_EQ(p.NextDue(), t + 30 + 60);  // doubled
+  s.answers.push_back(v3);
+  ev = p.RunDue(t + 90);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, PollEvent::Kind::kUpdated);
+  EXPECT_EQ(ev[0].old_sequence, 2);
+  EXPECT_EQ(ev[0].new_sequence, 3);
+  EXPECT_EQ(*p.Bundles().GetBundle(Td("b.example")), v3);
+}
+
+TEST(BundlePollerTest, RefreshHintIsBoundedAndRemovalDropsTheBundle) {
+  Domain d;
+  Script s;
+  BundlePoller p(s.Fetcher());
+  auto rel = Spiffe("https://127.0.0.1:1/b", MakeBundle({&d}, 1));
+  ASSERT_TRUE(p.Set({rel}));
+  s.answers.push_back(MakeBundle({&d}, 2, /*hint=*/1));
+  p.RunDue(kNow);
+  EXPECT_EQ(p.NextDue(), kNow + 30);  // min
+  s.answers.push_back(MakeBundle({&d}, 3, /*hint=*/864000));
+  p.RunDue(kNow + 30);
+  EXPECT_EQ(p.NextDue(), kNow + 30 + 3600);  // max
+  // Set with the same relationship keeps the bundle; without it, it is gone.
+  ASSERT_TRUE(p.Set({rel}));
+  EXPECT_EQ(p.Bundles().size(), 1u);
+  ASSERT_TRUE(p.Set({}));
+  EXPECT_EQ(p.Bundles().size(), 0u);
+  EXPECT_FALSE(p.Set({rel, rel}));  // one relationship per domain
+}
+
+// A bundle endpoint on loopback presenting an SVID of `id` signed by the
+// current CA and serving `body` with `status`.
+class Endpoint {
+ public:
+  Endpoint() {
+    http::ServerOptions so;
+    so.tls_context = [this] {
+      std::lock_guard<std::mutex> lock(mu_);
+      return ctx_;
+    };
+    so.clock = &clock_;
+    server_ = std::move(*http::Server::Start(so, [this](const http::Request&) {
+      std::lock_guard<std::mutex> lock(mu_);
+      http::Response r;
+      r.status = status_;
+      r.body = body_;
+      if (status_ == 302) r.headers.emplace_back("Location", "https://x/");
+      return r;
+    }));
+  }
+  ~Endpoint() {
+    server_->Shutdown(1);
+    server_->Wait();
+  }
+  void Present(const Domain& d, const char* id) {
+    auto key = *PrivateKey::Generate(KeyType::kEcP256);
+    auto chain =
+        *d.ca.IssueX509Svid(*SpiffeId::Parse(id), key.public_key(), 3600, kNow);
+    auto ctx = *MakeServerContext(TlsCredentials{chain, std::move(key)}, false);
+    std::lock_guard<std::mutex> lock(mu_);
+    ctx_ = ctx;
+  }
+  void Serve(std::string body, int status = 200) {
+    std::lock_guard<std::mutex> lock(mu_);
+    body_ = std::move(body);
+    status_ = status;
+  }
+  std::string url() const {
+    return "https://127.0.0.1:" + std::to_string(server_->port()) + "/bundle";
+  }
+  FixedClock clock_{kNow};
+
+ private:
+  std::mutex mu_;
+  std::shared_ptr<SSL_CTX> ctx_;
+  std::string body_;
+  int status_ = 200;
+  std::unique_ptr<http::Server> server_;
+};
+
+TEST(FetchBundleTest, SelfServingAcrossACaRotation) {
+  Domain d1, d2;
+  Bundle v1 = MakeBundle({&d1}, 1), v2 = MakeBundle({&d1, &d2}, 2),
+         v3 = MakeBundle({&d2}, 3);
+  Endpoint ep;
+  FixedClock clock(kNow);
+  BundlePoller p([&](const FederationRelationship& rel,
+                     std::shared_ptr<const Bundle> trust) {
+    return FetchBundle(rel, trust, 5, clock);
+  });
+  ASSERT_TRUE(p.Set({Spiffe(ep.url(), v1)}));
+  ep.Present(d1, "spiffe://b.example/bundle");
+  ep.Serve(DumpJson(v2.ToJson()));
+  auto ev = p.RunDue(kNow);
+  ASSERT_EQ(ev[0].kind, PollEvent::Kind::kUpdated) << ev[0].message;
+  // The endpoint moves to the new CA, which only v2 (not v1) announced.
+  ep.Present(d2, "spiffe://b.example/bundle");
+  ep.Serve(DumpJson(v3.ToJson()));
+  EXPECT_FALSE(FetchBundle(Spiffe(ep.url(), v1), std::make_shared<Bundle>(v1),
+                           5, clock));
+  ev = p.RunDue(kNow, /*force=*/true);
+  ASSERT_EQ(ev[0].kind, PollEvent::Kind::kUpdated) << ev[0].message;
+  EXPECT_EQ(*p.Bundles().GetBundle(Td("b.example")), v3);
+}
+
+TEST(FetchBundleTest, EndpointFaultsAreErrors) {
+  Domain d;
+  Bundle v1 = MakeBundle({&d}, 1);
+  Endpoint ep;
+  FixedClock clock(kNow);
+  auto fetch = [&](const FederationRelationship& rel) {
+    return FetchBundle(rel, rel.bootstrap_bundle, 2, clock);
+  };
+  auto rel = Spiffe(ep.url(), v1);
+  ep.Present(d, "spiffe://b.example/bundle");
+  ep.Serve(DumpJson(v1.ToJson()));
+  ASSERT_TRUE(fetch(rel)) << fetch(rel).error().message();
+
+  ep.Present(d, "spiffe://b.example/impostor");
+  EXPECT_EQ(fetch(rel).error().code(), Code::kUnauthenticated);
+  ep.Present(d, "spiffe://b.example/bundle");
+  ep.Serve("{not json");
+  EXPECT_EQ(fetch(rel).error().code(), Code::kMalformed);
+  ep.Serve(DumpJson(v1.ToJson()), 302);
+  EXPECT_EQ(fetch(rel).error().code(), Code::kUnavailable);
+  ep.Serve("", 500);
+  EXPECT_EQ(fetch(rel).error().code(), Code::kUnavailable);
+  // Larger than any bundle may be.
+  ep.Serve(std::string((1 << 20) + 1, ' '));
+  EXPECT_EQ(fetch(rel).error().code(), Code::kTooLarge);
+  // Nothing listening.
+  auto down = Spiffe("https://127.0.0.1:1/bundle", v1);
+  EXPECT_FALSE(fetch(down));
+}
+
+}  // namespace
+}  // namespace aztp
