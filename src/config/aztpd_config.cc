@@ -306,6 +306,31 @@ Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
                       {"activate_at", NumberInto(cp.rotation.activate_at)},
                   })},
              })},
+      {"federation",
+       [&](const YAML::Node& n, const std::string& path) -> Status {
+         if (!n.IsSequence()) return Malformed(path, "must be a list");
+         if (n.size() > 64) return Invalid(path, "at most 64 entries");
+         c.federation.clear();
+         for (std::size_t i = 0; i < n.size(); ++i) {
+           FederationEntry& e = c.federation.emplace_back();
+           auto text = [](std::string& field) -> Field {
+             return
+                 [&field](const YAML::Node& v, const std::string& p) -> Status {
+                   AZTP_ASSIGN_OR_RETURN(field, ReadString(v, p));
+                   return Ok();
+                 };
+           };
+           AZTP_RETURN_IF_ERROR(
+               ReadMapping(n[i], path + "[" + std::to_string(i) + "]",
+                           {{"trust_domain", text(e.trust_domain)},
+                            {"endpoint_url", text(e.endpoint_url)},
+                            {"profile", text(e.profile)},
+                            {"endpoint_id", text(e.endpoint_id)},
+                            {"bootstrap_bundle", text(e.bootstrap_bundle)},
+                            {"web_ca_file", text(e.web_ca_file)}}));
+         }
+         return Ok();
+       }},
       {"rate_limit", Section({
                          {"requests_per_second",
                           NumberInto(cp.rate_limit.requests_per_second)},
@@ -589,6 +614,41 @@ Result<AztpdConfig> ParseAztpdConfig(std::string_view yaml_text) {
   }
   AZTP_RETURN_IF_ERROR(ValidateAztpdConfig(config));
   return config;
+}
+
+Result<std::vector<FederationRelationship>> ResolveFederation(
+    const std::vector<FederationEntry>& entries) {
+  std::vector<FederationRelationship> out;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const FederationEntry& e = entries[i];
+    const std::string path = "federation[" + std::to_string(i) + "]";
+    auto td = TrustDomain::Parse(e.trust_domain);
+    if (!td) return Invalid(path + ".trust_domain", td.error().message());
+    FederationRelationship rel{*td};
+    rel.endpoint_url = e.endpoint_url;
+    auto profile = ParseEndpointProfile(e.profile);
+    if (!profile) return Invalid(path + ".profile", profile.error().message());
+    rel.profile = *profile;
+    if (!e.endpoint_id.empty()) {
+      auto id = SpiffeId::Parse(e.endpoint_id);
+      if (!id) return Invalid(path + ".endpoint_id", id.error().message());
+      rel.endpoint_id = *id;
+    }
+    if (!e.bootstrap_bundle.empty()) {
+      AZTP_ASSIGN_OR_RETURN(std::string text,
+                            ReadFile(e.bootstrap_bundle, 1 << 20));
+      auto bundle = Bundle::Parse(*td, text);
+      if (!bundle) {
+        return Invalid(path + ".bootstrap_bundle", bundle.error().message());
+      }
+      rel.bootstrap_bundle = std::make_shared<const Bundle>(std::move(*bundle));
+    }
+    rel.web_ca_file = e.web_ca_file;
+    auto valid = rel.Validate();
+    if (!valid) return Invalid(path, valid.error().message());
+    out.push_back(std::move(rel));
+  }
+  return out;
 }
 
 Result<AztpdConfig> LoadAztpdConfig(const std::string& path) {

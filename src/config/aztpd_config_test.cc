@@ -367,4 +367,31 @@ TEST(AztpdConfig, LogLevelsAndFormatsRoundTrip) {
 }
 
 }  // namespace
+TEST(AztpdConfigTest, FederationEntriesNeedTheirProfilesParameters) {
+  auto c = ParseAztpdConfig(
+      "federation:\n"
+      "  - trust_domain: org-b.example\n"
+      "    endpoint_url: https://b.example/bundle\n"
+      "    profile: https_web\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  ASSERT_EQ(c->federation.size(), 1u);
+  auto rels = ResolveFederation(c->federation);
+  ASSERT_TRUE(rels.has_value()) << rels.error().message();
+  EXPECT_EQ((*rels)[0].profile, EndpointProfile::kHttpsWeb);
+  // https_spiffe without an endpoint ID or bootstrap bundle is refused.
+  c->federation[0].profile = "https_spiffe";
+  auto bad = ResolveFederation(c->federation);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().message().rfind("federation[0]", 0), 0u)
+      << bad.error().message();
+  // Unknown keys inside an entry, and a non-list, are malformed.
+  for (const char* text :
+       {"federation:\n  - trust_domain: x\n    colour: red\n",
+        "federation: {trust_domain: x}\n"}) {
+    auto r = ParseAztpdConfig(text);
+    ASSERT_FALSE(r.has_value()) << text;
+    EXPECT_EQ(r.error().code(), Code::kMalformed) << r.error().message();
+  }
+}
+
 }  // namespace aztp

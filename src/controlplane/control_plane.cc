@@ -109,6 +109,13 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(
                         internal::SigningKeys::Load(std::move(records)));
   std::unique_ptr<ControlPlane> cp(new ControlPlane(
       std::move(store), std::move(options), keys->trust_domain()));
+  for (const auto& rel : cp->options_.federation) {
+    if (rel.trust_domain == cp->trust_domain_) {
+      return Error(Code::kInvalidArgument,
+                   "a trust domain cannot federate with itself");
+    }
+  }
+  AZTP_RETURN_IF_ERROR(cp->poller_->Set(cp->options_.federation));
   AZTP_RETURN_IF_ERROR(cp->Reload(/*renew_server=*/true));
   // Catch up on rotation steps that fell due while the daemon was down.
   AZTP_RETURN_IF_ERROR(cp->Maintain());
@@ -123,6 +130,15 @@ ControlPlane::ControlPlane(std::shared_ptr<Store> store,
       trust_domain_(std::move(td)),
       bundles_(std::make_shared<SharedBundleSource>()),
       instruments_(std::make_unique<Instruments>(options_.rate_limit)) {
+  BundleFetcher fetch = options_.fetcher;
+  if (!fetch) {
+    const Clock* clock = options_.clock;
+    fetch = [clock](const FederationRelationship& rel,
+                    std::shared_ptr<const Bundle> trust) {
+      return FetchBundle(rel, std::move(trust), 10, *clock);
+    };
+  }
+  poller_ = std::make_unique<BundlePoller>(std::move(fetch));
   auto& m = instruments_->metrics;
   m.DescribeCounter("aztpd_requests_total", "API requests by route and status");
   m.DescribeHistogram("aztpd_request_duration_seconds",
@@ -132,6 +148,8 @@ ControlPlane::ControlPlane(std::shared_ptr<Store> store,
   m.DescribeGauge("aztpd_ca_expiry_timestamp_seconds",
                   "notAfter of the active signing key by kind");
   m.DescribeCounter("aztpd_rate_limited_total", "requests refused with 429");
+  m.DescribeCounter("aztpd_federation_fetches_total",
+                    "federated bundle fetches by trust domain and result");
   // Series that exist from the start, so that rates are defined at once.
   m.Add("aztpd_svids_issued_total", {{"kind", "x509"}}, 0);
   m.Add("aztpd_svids_issued_total", {{"kind", "jwt"}}, 0);
@@ -200,9 +218,7 @@ Status ControlPlane::Reload(bool renew_server) {
     next->server_context = previous->server_context;
     next->server_renew_at = previous->server_renew_at;
   }
-  BundleSet set;
-  set.Put(*next->bundle);
-  bundles_->Replace(std::move(set));
+  PublishBundles(*next);
   auto& m = instruments_->metrics;
   m.Set("aztpd_ca_expiry_timestamp_seconds", {{"kind", "x509"}},
         static_cast<double>(keys->ca().signing_certificate().not_after()));
@@ -250,11 +266,47 @@ Result<bool> ControlPlane::Maintain() {
   if (keys_changed || renew_server) {
     AZTP_RETURN_IF_ERROR(Reload(renew_server));
   }
+  AZTP_ASSIGN_OR_RETURN(bool federated_changed, PollFederation(now));
+  if (federated_changed) PublishBundles(*state());
   // Report every change of the published bundle once, including those made
   // through POST /v1/ca:rotate since the last call.
   const int64_t sequence = state()->bundle->sequence().value_or(0);
   const bool changed = sequence != reported_sequence_;
   reported_sequence_ = sequence;
+  return changed;
+}
+
+void ControlPlane::PublishBundles(const State& state) {
+  BundleSet set = poller_->Bundles();
+  set.Put(*state.bundle);
+  bundles_->Replace(std::move(set));
+}
+
+Result<bool> ControlPlane::PollFederation(UnixTime now) {
+  bool changed = false;
+  for (const PollEvent& ev : poller_->RunDue(now)) {
+    static constexpr const char* kResults[] = {"updated", "unchanged", "failed",
+                                               "rejected"};
+    const char* result = kResults[static_cast<int>(ev.kind)];
+    instruments_->metrics.Add(
+        "aztpd_federation_fetches_total",
+        {{"trust_domain", ev.trust_domain.name()}, {"result", result}});
+    if (ev.kind == PollEvent::Kind::kUnchanged) continue;
+    // Every change, rejection and failure is on the audit record.
+    AuditRecord a = MakeAudit(now, std::string(kMaintainActor),
+                              std::string("federation.") + result,
+                              ev.trust_domain.IdString());
+    a.decision = ev.kind == PollEvent::Kind::kUpdated ? "allow" : "deny";
+    a.reason = ev.reason;
+    a.details = Json{
+        {"old_sequence", ev.old_sequence ? Json(*ev.old_sequence) : Json()},
+        {"new_sequence", ev.new_sequence ? Json(*ev.new_sequence) : Json()},
+        {"message", ev.message}};
+    AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
+      return Appended(tx.AppendAudit(a));
+    }));
+    changed = changed || ev.kind == PollEvent::Kind::kUpdated;
+  }
   return changed;
 }
 
@@ -397,6 +449,10 @@ Result<Json> ControlPlane::Route(const http::Request& req, Reply& reply) {
     if (path == "/v1/bundle") {
       AZTP_RETURN_IF_ERROR(route_public("/v1/bundle"));
       return state()->bundle->ToJson();
+    }
+    if (path == "/v1/bundles") {
+      AZTP_RETURN_IF_ERROR(route_public("/v1/bundles"));
+      return bundles_->Snapshot()->ToMapJson();
     }
     if (path == "/v1/revocations") {
       AZTP_RETURN_IF_ERROR(route_public("/v1/revocations"));

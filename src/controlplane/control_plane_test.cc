@@ -8,6 +8,7 @@
 #include <atomic>
 #include <thread>
 
+#include "aztp/ca/authority.h"
 #include "aztp/jose/jws.h"
 #include "aztp/svid/x509_svid.h"
 #include "aztp/x509/csr.h"
@@ -510,6 +511,68 @@ TEST_F(ControlPlaneTest, ExportsMetrics) {
       }) {
     EXPECT_NE(m.body.find(line), std::string::npos) << line << "\n" << m.body;
   }
+}
+
+// Federation with a scripted fetcher: Maintain fetches org-b's bundle, which
+// then verifies org-b's clients and is served in the bundle map; a failed
+// refresh keeps it; every change is audited.
+TEST_F(ControlPlaneTest, FetchesFederatedBundlesAndAuditsChanges) {
+  auto org_b = *TrustDomain::Parse("org-b.example");
+  auto ca_b = *CertificateAuthority::Create(org_b, {}, kNow - 60);
+  Bundle b1 = *Bundle::Create(org_b, {ca_b.root()}, {}, 1, 60);
+  std::vector<Result<Bundle>> answers = {b1, Error(Code::kUnavailable, "down")};
+  std::size_t next = 0;
+  ControlPlaneOptions o = Options();
+  FederationRelationship rel{org_b};
+  rel.endpoint_url = "https://127.0.0.1:1/v1/bundle";
+  rel.endpoint_id = *SpiffeId::Parse("spiffe://org-b.example/aztpd");
+  rel.bootstrap_bundle = std::make_shared<const Bundle>(b1);
+  o.federation = {rel};
+  o.fetcher = [&](const FederationRelationship&,
+                  std::shared_ptr<const Bundle>) -> Result<Bundle> {
+    return next < answers.size() ? answers[next++]
+                                 : Result<Bundle>(Error(Code::kIo, "none"));
+  };
+  Reopen(o);  // Open runs Maintain once: the first fetch
+  EXPECT_EQ(next, 1u);
+  ASSERT_NE(cp_->bundles()->GetBundle(org_b), nullptr);
+  http::Request r;
+  r.method = "GET";
+  r.path = "/v1/bundles";
+  auto map = BundleSet::ParseMap(cp_->Handle(r).body);
+  ASSERT_TRUE(map.has_value());
+  EXPECT_EQ(map->size(), 2u);
+  // An org-b workload (mTLS) may discover; it may not get our SVIDs.
+  http::Request d = Get("/v1/discover", "");
+  d.headers.clear();
+  d.peer = *SpiffeId::Parse("spiffe://org-b.example/agent");
+  EXPECT_EQ(cp_->Handle(d).status, 200);
+  clock_.Advance(61);
+  ASSERT_TRUE(cp_->Maintain().has_value());
+  EXPECT_EQ(next, 2u);
+  EXPECT_NE(cp_->bundles()->GetBundle(org_b), nullptr);  // last good kept
+  std::vector<AuditRecord> records;
+  ASSERT_TRUE(store_->Read([&](Transaction& tx) -> Status {
+    AZTP_ASSIGN_OR_RETURN(records, tx.ListAudit(0, 100));
+    return Ok();
+  }));
+  std::vector<std::string> federation;
+  for (const auto& a : records) {
+    if (a.action.rfind("federation.", 0) == 0) {
+      federation.push_back(a.action + " " + a.decision);
+    }
+  }
+  EXPECT_EQ(federation, (std::vector<std::string>{"federation.updated allow",
+                                                  "federation.failed deny"}));
+  // Federating with oneself is refused.
+  rel.trust_domain = *TrustDomain::Parse("org-a.example");
+  rel.endpoint_id = *SpiffeId::Parse("spiffe://org-a.example/aztpd");
+  rel.bootstrap_bundle = std::make_shared<const Bundle>(cp_->bundle());
+  ASSERT_TRUE(rel.Validate());
+  o.federation = {rel};
+  auto self = ControlPlane::Open(store_, o);
+  ASSERT_FALSE(self.has_value());
+  EXPECT_NE(self.error().message().find("itself"), std::string::npos);
 }
 
 // Several HTTPS clients at once, over real sockets: two threads issue SVIDs

@@ -43,6 +43,17 @@ struct HttpLimits {
   int idle_timeout_seconds = 60;
 };
 
+// FederationEntry is one `federation:` item: a relationship whose bootstrap
+// bundle is still a file name (ResolveFederation reads it).
+struct FederationEntry {
+  std::string trust_domain;
+  std::string endpoint_url;
+  std::string profile;  // https_spiffe or https_web
+  std::string endpoint_id;
+  std::string bootstrap_bundle;  // path of a SPIFFE bundle document
+  std::string web_ca_file;
+};
+
 // AztpdConfig is everything aztpd runs with. Its defaults are those of a
 // daemon started without a configuration file.
 struct AztpdConfig {
@@ -58,7 +69,14 @@ struct AztpdConfig {
   int maintain_interval_seconds = 10;  // between ControlPlane::Maintain runs
   // control_plane.ca is also what `init` creates the first CA with.
   ControlPlaneOptions control_plane;
+  std::vector<FederationEntry> federation;
 };
+
+// ResolveFederation turns the `federation:` entries into relationships,
+// reading each bootstrap bundle file; every parameter is required exactly
+// as its profile needs it (docs/federation.md).
+Result<std::vector<FederationRelationship>> ResolveFederation(
+    const std::vector<FederationEntry>& entries);
 
 // kMaxAztpdConfigBytes caps the configuration file; real ones are a few
 // hundred bytes, and the cap bounds the YAML parser's work.

@@ -14,6 +14,7 @@
 #include "aztp/base/result.h"
 #include "aztp/bundle/bundle.h"
 #include "aztp/ca/authority.h"
+#include "aztp/federation/bundle_poller.h"
 #include "aztp/http/http.h"
 #include "aztp/revocation/revocation_list.h"
 #include "aztp/store/store.h"
@@ -50,6 +51,12 @@ struct ControlPlaneOptions {
   CaOptions ca;
   RotationOptions rotation;
   RateLimitOptions rate_limit;
+  // federation lists the foreign trust domains whose bundles are fetched
+  // (by Maintain, at each bundle's refresh hint) and trusted for mTLS
+  // clients and served at GET /v1/bundles. fetcher replaces FetchBundle in
+  // tests.
+  std::vector<FederationRelationship> federation;
+  BundleFetcher fetcher;
   // server_dns_names / server_ips go into the server certificate besides its
   // SPIFFE ID, so that web-PKI clients (curl) can verify it too.
   std::vector<std::string> server_dns_names = {"localhost"};
@@ -87,7 +94,8 @@ class ControlPlane {
   // credentials and asking for client SVIDs; give it to
   // http::ServerOptions::tls_context so that renewals take effect.
   std::shared_ptr<SSL_CTX> server_tls_context() const;
-  // bundles is the bundle source used to verify mTLS clients.
+  // bundles is the bundle source used to verify mTLS clients: the own
+  // bundle and the fetched federated ones.
   std::shared_ptr<const BundleSource> bundles() const;
 
   // Handle answers one API request.
@@ -129,12 +137,18 @@ class ControlPlane {
   Result<Json> SigningKeysApi(const http::Request& request,
                               const Principal& who, UnixTime now, Reply& reply);
   Result<Json> Revocations(UnixTime now);
+  // PublishBundles puts the own and the federated bundles into bundles_.
+  void PublishBundles(const State& state);
+  // PollFederation fetches the federated bundles that are due and audits
+  // every change; true when the federated set changed.
+  Result<bool> PollFederation(UnixTime now);
 
   std::shared_ptr<Store> store_;
   ControlPlaneOptions options_;
   TrustDomain trust_domain_;
   std::shared_ptr<SharedBundleSource> bundles_;
   std::unique_ptr<Instruments> instruments_;
+  std::unique_ptr<BundlePoller> poller_;
   std::mutex maintain_mu_;          // one Maintain/rotation at a time
   int64_t reported_sequence_ = -1;  // guarded by maintain_mu_
   mutable std::mutex state_mu_;
