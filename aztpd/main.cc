@@ -26,6 +26,7 @@
 
 #include "aztp/base/duration.h"
 #include "aztp/base/file.h"
+#include "aztp/compat/hosted_sdk.h"
 #include "aztp/config/aztpd_config.h"
 #include "aztp/controlplane/control_plane.h"
 #include "aztp/http/http.h"
@@ -186,7 +187,11 @@ int Run(const AztpdConfig& c) {
   auto store = OpenSqliteStore(StorePath(c.data_dir));
   if (!store) return Fail(store.error());
   std::shared_ptr<Store> shared(std::move(*store));
-  auto cp = ControlPlane::Open(shared, c.control_plane);
+  ControlPlaneOptions plane_options = c.control_plane;
+  auto federation = ResolveFederation(c.federation);
+  if (!federation) return Fail(federation.error());
+  plane_options.federation = std::move(*federation);
+  auto cp = ControlPlane::Open(shared, plane_options);
   if (!cp) return Fail(cp.error());
   ControlPlane* plane = cp->get();
   if (!plane->server_tls_context()) {
@@ -202,9 +207,15 @@ int Run(const AztpdConfig& c) {
   options.tls_context = [plane] { return plane->server_tls_context(); };
   options.bundles = plane->bundles();
   auto server = http::Server::Start(
-      options, aztpd::WithAccessLog([plane](const http::Request& r) {
-        return plane->Handle(r);
-      }));
+      options, aztpd::WithAccessLog(
+                   [plane, hosted = std::make_shared<compat::HostedSdkApi>(
+                               *plane)](const http::Request& r) {
+                     // The hosted SDK's API (docs/compat.md).
+                     if (compat::HostedSdkApi::Handles(r.path)) {
+                       return hosted->Handle(r);
+                     }
+                     return plane->Handle(r);
+                   }));
   if (!server) return Fail(server.error());
   std::string host = c.listen.substr(0, c.listen.rfind(':'));
   std::string url = "https://" + host + ":" + std::to_string((*server)->port());

@@ -12,6 +12,7 @@
 #include "aztp/jose/jws.h"
 #include "aztp/svid/x509_svid.h"
 #include "aztp/x509/csr.h"
+#include "testing/control_plane_fixture.h"
 #include "testing/temp_dir.h"
 
 namespace aztp {
@@ -22,22 +23,16 @@ constexpr UnixTime kNow = 1'800'000'000;
 class ControlPlaneTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = OpenSqliteStore(dir_.File("aztpd.db"));
-    ASSERT_TRUE(store.has_value()) << store.error().message();
-    store_ = std::shared_ptr<Store>(std::move(*store));
-    auto init = ControlPlane::Initialize(
-        *store_, *TrustDomain::Parse("org-a.example"), {}, kNow - 3600);
-    ASSERT_TRUE(init.has_value()) << init.error().message();
-    admin_ = init->admin_api_key;
+    auto init = testing::InitializeTestStore(dir_.File("aztpd.db"),
+                                             "org-a.example", kNow - 3600);
+    store_ = init.store;
+    admin_ = init.admin_api_key;
     Reopen(Options());
   }
 
   // Options are the test defaults: a fixed clock, no rate limit.
   ControlPlaneOptions Options() {
-    ControlPlaneOptions o;
-    o.clock = &clock_;
-    o.rate_limit.requests_per_second = 0;
-    return o;
+    return testing::TestControlPlaneOptions(&clock_);
   }
   void Reopen(ControlPlaneOptions o) {
     cp_.reset();
