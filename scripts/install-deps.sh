@@ -17,6 +17,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # interop checks: independent verifiers
   python3 python3-cryptography python3-jwt
+  # the hosted SDK's call sequences replayed with the HTTP library it uses
+  python3-requests
 )
 # Node.js: the machine's own build when present (it ships npm), else Debian's.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
