@@ -93,6 +93,16 @@ Result<NewApiKey> MakeApiKey(std::string scope, std::string description,
   return out;
 }
 
+Result<SpiffeId> WorkloadId(const Json& body, const char* name,
+                            const TrustDomain& td) {
+  AZTP_ASSIGN_OR_RETURN(std::string text, GetString(body, name));
+  AZTP_ASSIGN_OR_RETURN(SpiffeId id, SpiffeId::ParseUserInput(text));
+  if (!id.MemberOf(td) || !id.IsWorkload()) {
+    return BadRequest(id.str() + " is not a workload ID of " + td.name());
+  }
+  return id;
+}
+
 Json IdentityJson(const IdentityRecord& r) {
   Json j = Json::object();
   j["id"] = r.id;

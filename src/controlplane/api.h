@@ -41,6 +41,9 @@ struct ControlPlane::Reply {
   int status = 200;
   std::string route;                // the route's template, a metrics label
   int64_t retry_after_seconds = 0;  // for 429 answers
+  // content_type, when set, means the body is the JSON string's text sent
+  // as is (the Prometheus exposition); otherwise the body is JSON.
+  std::string content_type;
 };
 
 // State is what requests read without taking the store: the decoded
@@ -64,6 +67,9 @@ struct ControlPlane::Instruments {
 namespace internal {
 
 inline constexpr std::size_t kMaxMetadataBytes = 16384;
+// kRevocationSequence names the store meta value holding the revocation
+// list's sequence number, bumped by every revoke and reissue.
+inline constexpr const char* kRevocationSequence = "revocation_sequence";
 
 inline Error BadRequest(std::string message) {
   return Error(Code::kInvalidArgument, std::move(message));
@@ -79,6 +85,10 @@ Result<bool> OptionalBool(const Json& body, const char* name, bool fallback);
 Result<Json> OptionalMetadata(const Json& body, const char* name);
 // PageLimit reads the `limit` query parameter (1..1000, default 100).
 Result<int> PageLimit(const http::Request& req);
+// WorkloadId reads member `name` (a SPIFFE ID or aztp:// alias) and
+// requires a workload ID of `td`.
+Result<SpiffeId> WorkloadId(const Json& body, const char* name,
+                            const TrustDomain& td);
 
 // API keys are "aztp_<key_id>.<secret>"; the store keeps a random salt and
 // SHA-256(salt || secret), never the secret.

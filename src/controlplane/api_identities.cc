@@ -12,10 +12,10 @@ using internal::MakeAudit;
 
 namespace {
 
-constexpr const char* kRevocationSequence = "revocation_sequence";
 constexpr std::size_t kMaxReasonBytes = 1024;
 
 Result<int64_t> BumpRevocationSequence(Transaction& tx) {
+  using internal::kRevocationSequence;
   AZTP_ASSIGN_OR_RETURN(auto current, tx.GetMeta(kRevocationSequence));
   int64_t next = current.value_or(0) + 1;
   AZTP_RETURN_IF_ERROR(tx.PutMeta(kRevocationSequence, next));
@@ -83,11 +83,7 @@ Result<Json> ControlPlane::Identities(const http::Request& req,
     AZTP_RETURN_IF_ERROR(internal::OnlyMembers(
         body,
         {"id", "parent", "global", "discoverable", "metadata", "selectors"}));
-    AZTP_ASSIGN_OR_RETURN(std::string id_text, GetString(body, "id"));
-    AZTP_ASSIGN_OR_RETURN(SpiffeId id, SpiffeId::ParseUserInput(id_text));
-    if (!id.MemberOf(td) || !id.IsWorkload()) {
-      return BadRequest(id.str() + " is not a workload ID of " + td.name());
-    }
+    AZTP_ASSIGN_OR_RETURN(SpiffeId id, internal::WorkloadId(body, "id", td));
     if (!who.MayManage(id)) {
       return Error(Code::kPermissionDenied,
                    "these credentials may not register " + id.str());

@@ -43,11 +43,7 @@ Status RequireActive(Transaction& tx, const SpiffeId& id) {
 // SvidSubject reads `id` and checks that `who` may obtain an SVID for it.
 Result<SpiffeId> SvidSubject(const Json& body, const TrustDomain& td,
                              const ControlPlane::Principal& who) {
-  AZTP_ASSIGN_OR_RETURN(std::string id_text, GetString(body, "id"));
-  AZTP_ASSIGN_OR_RETURN(SpiffeId id, SpiffeId::ParseUserInput(id_text));
-  if (!id.MemberOf(td) || !id.IsWorkload()) {
-    return BadRequest(id.str() + " is not a workload ID of " + td.name());
-  }
+  AZTP_ASSIGN_OR_RETURN(SpiffeId id, internal::WorkloadId(body, "id", td));
   if (!who.MayObtainSvid(id)) {
     return Error(Code::kPermissionDenied,
                  "these credentials may not obtain an SVID for " + id.str());

@@ -20,7 +20,7 @@ using internal::MakeAudit;
 
 namespace {
 
-constexpr const char* kRevocationSequence = "revocation_sequence";
+using internal::kRevocationSequence;
 constexpr std::string_view kMaintainActor = "aztpd rotation";
 
 // Latency buckets in seconds: issuance is a few milliseconds, store writes
@@ -380,9 +380,9 @@ http::Response ControlPlane::Handle(const http::Request& req) {
       resp.headers.emplace_back("Retry-After",
                                 std::to_string(reply.retry_after_seconds));
     }
-  } else if (body->is_string() && reply.route == "/metrics") {
+  } else if (!reply.content_type.empty()) {
     resp.status = reply.status;
-    resp.content_type = "text/plain; version=0.0.4";
+    resp.content_type = reply.content_type;
     resp.body = body->get<std::string>();
   } else {
     resp.status = reply.status;
@@ -444,6 +444,7 @@ Result<Json> ControlPlane::Route(const http::Request& req, Reply& reply) {
         }
         return Ok();
       }));
+      reply.content_type = "text/plain; version=0.0.4";
       return Json(instruments_->metrics.Render());
     }
     if (path == "/v1/bundle") {
