@@ -305,6 +305,7 @@ Result<bool> ControlPlane::PollFederation(UnixTime now) {
     AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
       return Appended(tx.AppendAudit(a));
     }));
+    if (options_.on_federation_event) options_.on_federation_event(ev);
     changed = changed || ev.kind == PollEvent::Kind::kUpdated;
   }
   return changed;

@@ -5,6 +5,7 @@
 // one store transaction together with its audit record.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -57,6 +58,10 @@ struct ControlPlaneOptions {
   // tests.
   std::vector<FederationRelationship> federation;
   BundleFetcher fetcher;
+  // on_federation_event, when set, hears every fetch result but "unchanged"
+  // (after its audit record is stored), e.g. to log it. Runs on the thread
+  // calling Maintain.
+  std::function<void(const PollEvent&)> on_federation_event;
   // server_dns_names / server_ips go into the server certificate besides its
   // SPIFFE ID, so that web-PKI clients (curl) can verify it too.
   std::vector<std::string> server_dns_names = {"localhost"};
