@@ -111,6 +111,7 @@ Json IdentityJson(const IdentityRecord& r) {
   j["discoverable"] = r.discoverable;
   j["metadata"] = r.metadata;
   j["selectors"] = r.selectors;
+  j["federates_with"] = r.federates_with ? Json(*r.federates_with) : Json();
   j["status"] = r.status;
   if (r.status == "revoked") j["revoked_reason"] = r.revoked_reason;
   j["created_at"] = r.created_at;

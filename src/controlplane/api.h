@@ -102,6 +102,10 @@ struct NewApiKey {
 Result<NewApiKey> MakeApiKey(std::string scope, std::string description,
                              UnixTime now);
 
+// RelationshipFromRecord turns a stored federation into a relationship.
+Result<FederationRelationship> RelationshipFromRecord(
+    const FederationRecord& r);
+
 Json IdentityJson(const IdentityRecord& r);
 Json LinkJson(const LinkRecord& r);
 Json ApiKeyJson(const ApiKeyRecord& r);

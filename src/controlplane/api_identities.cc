@@ -1,5 +1,6 @@
 // Identity routes: register, list, get, link, revoke, reissue; discovery.
 #include <functional>
+#include <set>
 
 #include "api.h"
 #include "audit.h"
@@ -68,6 +69,32 @@ Result<Json> IdentityPage(
               {"next", next.empty() ? Json() : Json(next)}};
 }
 
+// FederatesWith reads the optional `federates_with` member: null or absent
+// is every federated domain, an array lists the accepted ones.
+Result<std::optional<std::vector<std::string>>> FederatesWith(
+    const Json& body, const TrustDomain& own) {
+  using Domains = std::optional<std::vector<std::string>>;
+  auto it = body.find("federates_with");
+  if (it == body.end() || it->is_null()) return Domains();
+  if (!it->is_array() || it->size() > 64) {
+    return BadRequest(
+        "federates_with must be null or an array of at most 64 trust "
+        "domains");
+  }
+  std::set<std::string> names;
+  for (const Json& d : *it) {
+    if (!d.is_string()) return BadRequest("federates_with lists names");
+    AZTP_ASSIGN_OR_RETURN(TrustDomain td,
+                          TrustDomain::Parse(d.get<std::string>()));
+    if (td == own) {
+      return BadRequest("federates_with lists other trust domains, not " +
+                        own.name());
+    }
+    names.insert(td.name());
+  }
+  return Domains(std::vector<std::string>(names.begin(), names.end()));
+}
+
 }  // namespace
 
 Result<Json> ControlPlane::Identities(const http::Request& req,
@@ -81,8 +108,8 @@ Result<Json> ControlPlane::Identities(const http::Request& req,
     reply.route = "/v1/identities";
     AZTP_ASSIGN_OR_RETURN(Json body, internal::BodyObject(req));
     AZTP_RETURN_IF_ERROR(internal::OnlyMembers(
-        body,
-        {"id", "parent", "global", "discoverable", "metadata", "selectors"}));
+        body, {"id", "parent", "global", "discoverable", "metadata",
+               "selectors", "federates_with"}));
     AZTP_ASSIGN_OR_RETURN(SpiffeId id, internal::WorkloadId(body, "id", td));
     if (!who.MayManage(id)) {
       return Error(Code::kPermissionDenied,
@@ -102,6 +129,7 @@ Result<Json> ControlPlane::Identities(const http::Request& req,
                           internal::OptionalBool(body, "discoverable", false));
     AZTP_ASSIGN_OR_RETURN(r.metadata,
                           internal::OptionalMetadata(body, "metadata"));
+    AZTP_ASSIGN_OR_RETURN(r.federates_with, FederatesWith(body, td));
     if (auto sel = body.find("selectors"); sel != body.end()) {
       if (!sel->is_array() || sel->size() > 64) {
         return BadRequest("selectors must be an array of at most 64 strings");
@@ -188,6 +216,27 @@ Result<Json> ControlPlane::Identities(const http::Request& req,
     Json out = internal::IdentityJson(*r);
     out["links"] = std::move(links);
     return out;
+  }
+  if (m == "PATCH" && action.empty()) {
+    AZTP_ASSIGN_OR_RETURN(Json body, internal::BodyObject(req));
+    AZTP_RETURN_IF_ERROR(internal::OnlyMembers(body, {"federates_with"}));
+    if (!body.contains("federates_with")) {
+      return BadRequest("nothing to change: send federates_with");
+    }
+    AZTP_ASSIGN_OR_RETURN(auto domains, FederatesWith(body, td));
+    IdentityRecord updated;
+    AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
+      AZTP_ASSIGN_OR_RETURN(auto r, tx.GetIdentity(id.str()));
+      if (!r) return Error(Code::kNotFound, id.str() + " is not registered");
+      r->federates_with = domains;
+      r->updated_at = now;
+      AZTP_RETURN_IF_ERROR(tx.UpdateIdentity(*r));
+      updated = *r;
+      return Appended(tx.AppendAudit(MakeAudit(
+          now, who.actor, "identity.update", id.str(),
+          Json{{"federates_with", domains ? Json(*domains) : Json()}})));
+    }));
+    return internal::IdentityJson(updated);
   }
   if (m == "POST" && action == "link") {
     AZTP_ASSIGN_OR_RETURN(Json body, internal::BodyObject(req));

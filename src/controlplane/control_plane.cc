@@ -110,12 +110,9 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(
   std::unique_ptr<ControlPlane> cp(new ControlPlane(
       std::move(store), std::move(options), keys->trust_domain()));
   for (const auto& rel : cp->options_.federation) {
-    if (rel.trust_domain == cp->trust_domain_) {
-      return Error(Code::kInvalidArgument,
-                   "a trust domain cannot federate with itself");
-    }
+    cp->config_domains_.insert(rel.trust_domain);
   }
-  AZTP_RETURN_IF_ERROR(cp->poller_->Set(cp->options_.federation));
+  AZTP_RETURN_IF_ERROR(cp->ApplyFederation(/*seed=*/true));
   AZTP_RETURN_IF_ERROR(cp->Reload(/*renew_server=*/true));
   // Catch up on rotation steps that fell due while the daemon was down.
   AZTP_RETURN_IF_ERROR(cp->Maintain());
@@ -133,9 +130,10 @@ ControlPlane::ControlPlane(std::shared_ptr<Store> store,
   BundleFetcher fetch = options_.fetcher;
   if (!fetch) {
     const Clock* clock = options_.clock;
-    fetch = [clock](const FederationRelationship& rel,
-                    std::shared_ptr<const Bundle> trust) {
-      return FetchBundle(rel, std::move(trust), 10, *clock);
+    fetch = [clock, timeout = options_.federation_fetch_timeout_seconds](
+                const FederationRelationship& rel,
+                std::shared_ptr<const Bundle> trust) {
+      return FetchBundle(rel, std::move(trust), timeout, *clock);
     };
   }
   poller_ = std::make_unique<BundlePoller>(std::move(fetch));
@@ -285,27 +283,7 @@ void ControlPlane::PublishBundles(const State& state) {
 Result<bool> ControlPlane::PollFederation(UnixTime now) {
   bool changed = false;
   for (const PollEvent& ev : poller_->RunDue(now)) {
-    static constexpr const char* kResults[] = {"updated", "unchanged", "failed",
-                                               "rejected"};
-    const char* result = kResults[static_cast<int>(ev.kind)];
-    instruments_->metrics.Add(
-        "aztpd_federation_fetches_total",
-        {{"trust_domain", ev.trust_domain.name()}, {"result", result}});
-    if (ev.kind == PollEvent::Kind::kUnchanged) continue;
-    // Every change, rejection and failure is on the audit record.
-    AuditRecord a = MakeAudit(now, std::string(kMaintainActor),
-                              std::string("federation.") + result,
-                              ev.trust_domain.IdString());
-    a.decision = ev.kind == PollEvent::Kind::kUpdated ? "allow" : "deny";
-    a.reason = ev.reason;
-    a.details = Json{
-        {"old_sequence", ev.old_sequence ? Json(*ev.old_sequence) : Json()},
-        {"new_sequence", ev.new_sequence ? Json(*ev.new_sequence) : Json()},
-        {"message", ev.message}};
-    AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
-      return Appended(tx.AppendAudit(a));
-    }));
-    if (options_.on_federation_event) options_.on_federation_event(ev);
+    AZTP_RETURN_IF_ERROR(RecordPollEvent(ev, now, std::string(kMaintainActor)));
     changed = changed || ev.kind == PollEvent::Kind::kUpdated;
   }
   return changed;
@@ -452,9 +430,9 @@ Result<Json> ControlPlane::Route(const http::Request& req, Reply& reply) {
       AZTP_RETURN_IF_ERROR(route_public("/v1/bundle"));
       return state()->bundle->ToJson();
     }
-    if (path == "/v1/bundles") {
+    if (path == "/v1/bundles" && req.query.count("for") == 0) {
       AZTP_RETURN_IF_ERROR(route_public("/v1/bundles"));
-      return bundles_->Snapshot()->ToMapJson();
+      return BundlesFor(req, std::nullopt, reply);
     }
     if (path == "/v1/revocations") {
       AZTP_RETURN_IF_ERROR(route_public("/v1/revocations"));
@@ -482,6 +460,10 @@ Result<Json> ControlPlane::Route(const http::Request& req, Reply& reply) {
     return Identities(req, *who, now, reply);
   }
   if (path == "/v1/discover" && m == "GET") return Discover(req, reply);
+  if (path == "/v1/bundles" && m == "GET") return BundlesFor(req, *who, reply);
+  if (path == "/v1/federations" || path.rfind("/v1/federations/", 0) == 0) {
+    return FederationApi(req, *who, now, reply);
+  }
   if (path == "/v1/svid/x509" && m == "POST") {
     return X509Svid(req, *who, now, reply);
   }

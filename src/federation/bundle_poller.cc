@@ -32,7 +32,8 @@ Result<std::pair<std::string, std::string>> SplitUrl(const std::string& url) {
 bool SameEndpoint(const FederationRelationship& a,
                   const FederationRelationship& b) {
   return a.endpoint_url == b.endpoint_url && a.profile == b.profile &&
-         a.endpoint_id == b.endpoint_id && a.web_ca_file == b.web_ca_file;
+         a.endpoint_id == b.endpoint_id && a.web_ca_file == b.web_ca_file &&
+         a.web_ca_pem == b.web_ca_pem;
 }
 
 }  // namespace
@@ -52,10 +53,11 @@ std::string_view EndpointProfileName(EndpointProfile profile) {
 Status FederationRelationship::Validate() const {
   AZTP_RETURN_IF_ERROR(SplitUrl(endpoint_url));
   if (profile == EndpointProfile::kHttpsSpiffe) {
-    if (!endpoint_id || !bootstrap_bundle || !web_ca_file.empty()) {
+    if (!endpoint_id || !bootstrap_bundle || !web_ca_file.empty() ||
+        !web_ca_pem.empty()) {
       return Error(Code::kInvalidArgument,
                    "https_spiffe needs an endpoint SPIFFE ID and a bootstrap "
-                   "bundle, and no web CA file");
+                   "bundle, and no web CAs");
     }
     // The self-serving rule verifies each fetch with the domain's own
     // latest bundle, so the endpoint must belong to that domain.
@@ -69,6 +71,9 @@ Status FederationRelationship::Validate() const {
   } else if (endpoint_id || bootstrap_bundle) {
     return Error(Code::kInvalidArgument,
                  "https_web takes no endpoint SPIFFE ID or bootstrap bundle");
+  } else if (!web_ca_file.empty() && !web_ca_pem.empty()) {
+    return Error(Code::kInvalidArgument,
+                 "https_web takes a web CA file or web CA PEM text, not both");
   }
   return Ok();
 }
@@ -90,6 +95,8 @@ Result<Bundle> FetchBundle(const FederationRelationship& rel,
     o.server_id = rel.endpoint_id;
   } else {
     o.ca_file = rel.web_ca_file;
+    o.ca_pem = rel.web_ca_pem;
+    o.system_cas = o.ca_file.empty() && o.ca_pem.empty();
   }
   AZTP_ASSIGN_OR_RETURN(auto client, http::Client::Create(std::move(o)));
   AZTP_ASSIGN_OR_RETURN(http::Response resp,
@@ -150,13 +157,54 @@ int64_t BundlePoller::RefreshAfter(const Bundle& b) const {
 }
 
 std::vector<PollEvent> BundlePoller::RunDue(UnixTime now, bool force) {
+  return Run(now, [&](const Entry& e) { return force || now >= e.next_due; });
+}
+
+Result<PollEvent> BundlePoller::Refresh(const TrustDomain& td, UnixTime now) {
+  auto events =
+      Run(now, [&](const Entry& e) { return e.rel.trust_domain == td; });
+  if (events.empty()) {
+    return Error(Code::kNotFound, "no federation with " + td.name());
+  }
+  return events.front();
+}
+
+Status BundlePoller::Seed(std::shared_ptr<const Bundle> bundle) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(bundle->trust_domain());
+  if (it == entries_.end()) {
+    return Error(Code::kNotFound,
+                 "no federation with " + bundle->trust_domain().name());
+  }
+  Entry& e = it->second;
+  const bool newer = !e.bundle || (bundle->sequence() && e.bundle->sequence() &&
+                                   *bundle->sequence() > *e.bundle->sequence());
+  if (newer) {
+    e.bundle = bundle;
+    e.trust = std::move(bundle);
+  }
+  return Ok();
+}
+
+std::vector<RelationshipState> BundlePoller::States() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<RelationshipState> out;
+  for (const auto& [td, e] : entries_) {
+    out.push_back(
+        {e.rel, e.bundle, e.next_due, e.failures, e.last_event, e.last_fetch});
+  }
+  return out;
+}
+
+std::vector<PollEvent> BundlePoller::Run(
+    UnixTime now, const std::function<bool(const Entry&)>& pick) {
   // Take the due work under the lock, fetch without it, then apply.
   std::vector<std::pair<FederationRelationship, std::shared_ptr<const Bundle>>>
       due;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [td, e] : entries_) {
-      if (force || now >= e.next_due) due.emplace_back(e.rel, e.trust);
+      if (pick(e)) due.emplace_back(e.rel, e.trust);
     }
   }
   std::vector<PollEvent> events;
@@ -175,6 +223,7 @@ std::vector<PollEvent> BundlePoller::RunDue(UnixTime now, bool force) {
                  "",
                  ""};
     if (e.bundle) ev.old_sequence = e.bundle->sequence();
+    e.last_fetch = now;
     if (!fetched) {
       ev.reason = std::string(fetched.error().reason());
       ev.message = fetched.error().message();
@@ -182,6 +231,7 @@ std::vector<PollEvent> BundlePoller::RunDue(UnixTime now, bool force) {
       const int64_t backoff = options_.retry_seconds
                               << std::min<int64_t>(e.failures - 1, 6);
       e.next_due = now + std::min(backoff, options_.max_refresh_seconds);
+      e.last_event = ev;
       events.push_back(std::move(ev));
       continue;
     }
@@ -209,6 +259,7 @@ std::vector<PollEvent> BundlePoller::RunDue(UnixTime now, bool force) {
       e.trust = fresh;  // the self-serving rule: trust the latest
       e.next_due = now + RefreshAfter(*fresh);
     }
+    e.last_event = ev;
     events.push_back(std::move(ev));
   }
   return events;

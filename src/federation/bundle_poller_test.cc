@@ -56,7 +56,16 @@ TEST(FederationRelationshipTest, EachProfileTakesExactlyItsParameters) {
   EXPECT_FALSE(web.Validate());  // a SPIFFE ID is not a web parameter
   web.endpoint_id.reset();
   web.bootstrap_bundle.reset();
+  EXPECT_TRUE(web.Validate());  // the system's CAs
+  web.web_ca_file = "/etc/ca.pem";
   EXPECT_TRUE(web.Validate());
+  web.web_ca_pem = "-----BEGIN CERTIFICATE-----";
+  EXPECT_FALSE(web.Validate());  // a file or PEM text, not both
+  web.web_ca_file.clear();
+  EXPECT_TRUE(web.Validate());
+  auto spiffe_with_ca = Spiffe("https://127.0.0.1:1/bundle", boot);
+  spiffe_with_ca.web_ca_pem = "x";
+  EXPECT_FALSE(spiffe_with_ca.Validate());
   for (const char* url :
        {"http://x/bundle", "https:///b", "https://u@x/b", "ftp://x"}) {
     auto bad = web;
@@ -81,6 +90,50 @@ struct Script {
     };
   }
 };
+
+TEST(BundlePollerTest, RefreshSeedAndStates) {
+  Domain d1, d2;
+  Bundle v1 = MakeBundle({&d1}, 1), v2 = MakeBundle({&d1, &d2}, 2),
+         v3 = MakeBundle({&d2}, 3);
+  Script s;
+  BundlePoller p(s.Fetcher());
+  ASSERT_TRUE(p.Set({Spiffe("https://127.0.0.1:1/b", v1)}));
+  // A bundle kept from before a restart is trusted at once, and
+  // authenticates the next fetch.
+  ASSERT_TRUE(p.Seed(std::make_shared<const Bundle>(v2)));
+  EXPECT_EQ(*p.Bundles().GetBundle(Td("b.example")), v2);
+  // An older one does not replace it.
+  ASSERT_TRUE(p.Seed(std::make_shared<const Bundle>(v1)));
+  EXPECT_EQ(*p.Bundles().GetBundle(Td("b.example")), v2);
+  Domain other;
+  auto stranger = std::make_shared<const Bundle>(*Bundle::Create(
+      Td("c.example"), {other.ca.root()}, {}, int64_t{1}, std::nullopt));
+  EXPECT_EQ(p.Seed(stranger).error().code(), Code::kNotFound);
+
+  auto states = p.States();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].last_fetch, 0);
+  EXPECT_FALSE(states[0].last_event.has_value());
+
+  // Refresh fetches now, whatever the schedule says.
+  s.answers.push_back(v3);
+  auto ev = p.Refresh(Td("b.example"), kNow);
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->kind, PollEvent::Kind::kUpdated);
+  EXPECT_EQ(*s.trusts_seen.back(), v2);
+  s.answers.push_back(Error(Code::kUnavailable, "down"));
+  ev = p.Refresh(Td("b.example"), kNow + 1);
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->kind, PollEvent::Kind::kFailed);
+  states = p.States();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(*states[0].bundle, v3);  // the last good bundle stays
+  EXPECT_EQ(states[0].failures, 1);
+  EXPECT_EQ(states[0].last_fetch, kNow + 1);
+  ASSERT_TRUE(states[0].last_event.has_value());
+  EXPECT_EQ(states[0].last_event->kind, PollEvent::Kind::kFailed);
+  EXPECT_EQ(p.Refresh(Td("c.example"), kNow).error().code(), Code::kNotFound);
+}
 
 TEST(BundlePollerTest, KeepsTheNewestGoodBundleAndTrustsIt) {
   Domain d1, d2;

@@ -136,10 +136,23 @@ Result<ParsedUrl> ParseBaseUrl(std::string_view url) {
   return out;
 }
 
-// LoadCaFile installs the certificates of a PEM file as the only trust
-// anchors of `ctx` and turns on OpenSSL's standard chain verification.
-Status LoadCaFile(SSL_CTX* ctx, const std::string& path) {
-  AZTP_ASSIGN_OR_RETURN(std::string pem, ReadFile(path));
+// LoadWebCas installs the web-PKI trust anchors of `o` (a PEM file, PEM
+// text, or the system's store) as the only ones of `ctx` and turns on
+// OpenSSL's standard chain verification.
+Status LoadWebCas(SSL_CTX* ctx, const ClientOptions& o) {
+  if (o.system_cas) {
+    if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+      ERR_clear_error();
+      return Error(Code::kUnavailable, "cannot load the system's CAs");
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    return Ok();
+  }
+  std::string pem = o.ca_pem;
+  std::string path = o.ca_file.empty() ? "(PEM text)" : o.ca_file;
+  if (!o.ca_file.empty()) {
+    AZTP_ASSIGN_OR_RETURN(pem, ReadFile(o.ca_file));
+  }
   auto certs = ParsePemCertificates(pem, 256);
   if (!certs) return certs.error().WithContext("CA file " + path);
   X509_STORE* store = X509_STORE_new();
@@ -185,7 +198,10 @@ struct Client::Impl {
     return std::chrono::seconds(options.timeout_seconds);
   }
   beast::tcp_stream& Lowest() { return beast::get_lowest_layer(*stream); }
-  bool web_pki() const { return !options.ca_file.empty(); }
+  bool web_pki() const {
+    return !options.ca_file.empty() || !options.ca_pem.empty() ||
+           options.system_cas;
+  }
 
   // Run starts one asynchronous operation and runs the io_context until it
   // completes (its timeout included).
@@ -312,10 +328,13 @@ Client::~Client() = default;
 Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   AZTP_ASSIGN_OR_RETURN(ParsedUrl url, ParseBaseUrl(options.base_url));
   bool spiffe = options.bundles != nullptr;
-  bool web_pki = !options.ca_file.empty();
-  if (spiffe == web_pki) {
+  const int web_sources =
+      !options.ca_file.empty() + !options.ca_pem.empty() + options.system_cas;
+  bool web_pki = web_sources > 0;
+  if (spiffe == web_pki || web_sources > 1) {
     return Error(Code::kInvalidArgument,
-                 "client needs exactly one of bundles and ca_file");
+                 "client needs exactly one of bundles, ca_file, ca_pem and "
+                 "system_cas");
   }
   if (spiffe && !options.server_id.has_value()) {
     return Error(Code::kInvalidArgument,
@@ -323,14 +342,14 @@ Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   }
   if (web_pki && options.server_id.has_value()) {
     return Error(Code::kInvalidArgument,
-                 "server_id applies only with bundles, not with ca_file");
+                 "server_id applies only with bundles, not with web PKI");
   }
   if (options.timeout_seconds < 1) {
     return Error(Code::kInvalidArgument, "client timeout must be positive");
   }
   AZTP_ASSIGN_OR_RETURN(std::shared_ptr<SSL_CTX> ctx,
                         MakeClientContext(options.credentials.get()));
-  if (web_pki) AZTP_RETURN_IF_ERROR(LoadCaFile(ctx.get(), options.ca_file));
+  if (web_pki) AZTP_RETURN_IF_ERROR(LoadWebCas(ctx.get(), options));
 
   auto impl = std::make_unique<Impl>();
   impl->clock =

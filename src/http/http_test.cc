@@ -355,6 +355,19 @@ TEST_F(HttpTest, WebPkiModeChecksChainAndAddress) {
       ASSERT_FALSE(r.has_value());
       EXPECT_EQ(r.error().code(), Code::kUnauthenticated);
     }
+    // The same CA given as PEM text works the same way.
+    ClientOptions by_pem = co;
+    by_pem.ca_file.clear();
+    by_pem.ca_pem = pki.CaPem();
+    auto p = MakeClient(by_pem)->Send("GET", "/", "");
+    EXPECT_EQ(p.has_value(), with_ip_san);
+    // The system's CAs do not know this local CA.
+    ClientOptions system = co;
+    system.ca_file.clear();
+    system.system_cas = true;
+    auto q = MakeClient(system)->Send("GET", "/", "");
+    ASSERT_FALSE(q.has_value());
+    EXPECT_EQ(q.error().code(), Code::kUnauthenticated);
     // Another CA never verifies.
     co.ca_file = dir.File("other.pem");
     auto stranger = MakeClient(co);
@@ -395,6 +408,12 @@ TEST_F(HttpTest, ClientOptionsAreValidated) {
   ClientOptions missing_file = neither;
   missing_file.ca_file = "/nonexistent/ca.pem";
   EXPECT_EQ(code(missing_file), Code::kIo);
+  ClientOptions two_web = missing_file;
+  two_web.system_cas = true;
+  EXPECT_EQ(code(two_web), Code::kInvalidArgument);
+  ClientOptions bad_pem = neither;
+  bad_pem.ca_pem = "not PEM";
+  EXPECT_EQ(code(bad_pem), Code::kMalformed);
 
   for (const char* url :
        {"http://127.0.0.1:1", "https://", "https://:443", "https://h:0",

@@ -128,13 +128,31 @@ ALTER TABLE ca_keys ADD COLUMN kind TEXT NOT NULL DEFAULT 'x509';
 ALTER TABLE ca_keys ADD COLUMN activated_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE links ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
 )sql"},
+    {3, "federation relationships and bundles, per-identity federation",
+     R"sql(
+ALTER TABLE identities ADD COLUMN federates_with TEXT NULL;
+CREATE TABLE federations (
+  trust_domain TEXT NOT NULL PRIMARY KEY,
+  endpoint_url TEXT NOT NULL,
+  profile TEXT NOT NULL,
+  endpoint_id TEXT NOT NULL,
+  bootstrap_bundle TEXT NOT NULL,
+  web_ca_pem TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE federated_bundles (
+  trust_domain TEXT NOT NULL PRIMARY KEY,
+  bundle TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+)sql"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
 
 constexpr const char* kIdentityColumns =
     "id, parent, \"global\", discoverable, metadata, selectors, status, "
-    "revoked_reason, created_at, updated_at";
+    "revoked_reason, created_at, updated_at, federates_with";
 constexpr const char* kApiKeyColumns =
     "key_id, salt, hash, scope, description, revoked, created_at";
 constexpr const char* kAuditColumns =
@@ -412,6 +430,16 @@ Result<IdentityRecord> ReadIdentity(sqlite3_stmt* s) {
   r.revoked_reason = ColumnText(s, 7);
   r.created_at = sqlite3_column_int64(s, 8);
   r.updated_at = sqlite3_column_int64(s, 9);
+  if (sqlite3_column_type(s, 10) != SQLITE_NULL) {
+    AZTP_ASSIGN_OR_RETURN(Json domains,
+                          DecodeJson(ColumnText(s, 10), "federates_with"));
+    if (!domains.is_array()) return Corrupt("federates_with");
+    r.federates_with.emplace();
+    for (const Json& d : domains) {
+      if (!d.is_string()) return Corrupt("federates_with");
+      r.federates_with->push_back(d.get<std::string>());
+    }
+  }
   return r;
 }
 
@@ -492,6 +520,7 @@ class SqliteTransaction final : public Transaction {
         std::string metadata,
         EncodeJson(r.metadata, "metadata", kMaxMetadataBytes));
     AZTP_ASSIGN_OR_RETURN(std::string selectors, EncodeSelectors(r.selectors));
+    AZTP_ASSIGN_OR_RETURN(auto federates_with, EncodeDomains(r.federates_with));
     AZTP_ASSIGN_OR_RETURN(bool exists, IdentityExists(r.id));
     if (exists) {
       return Error(Code::kAlreadyExists,
@@ -501,7 +530,7 @@ class SqliteTransaction final : public Transaction {
     AZTP_ASSIGN_OR_RETURN(
         sqlite3_stmt * raw,
         Prepare(std::string("INSERT INTO identities (") + kIdentityColumns +
-                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     Stmt q = Use(raw);
     q.Text(r.id);
     q.OptionalText(r.parent);
@@ -513,6 +542,7 @@ class SqliteTransaction final : public Transaction {
     q.Text(r.revoked_reason);
     q.Int(r.created_at);
     q.Int(r.updated_at);
+    q.OptionalText(federates_with);
     return q.Run("insert identity");
   }
 
@@ -524,6 +554,7 @@ class SqliteTransaction final : public Transaction {
         std::string metadata,
         EncodeJson(r.metadata, "metadata", kMaxMetadataBytes));
     AZTP_ASSIGN_OR_RETURN(std::string selectors, EncodeSelectors(r.selectors));
+    AZTP_ASSIGN_OR_RETURN(auto federates_with, EncodeDomains(r.federates_with));
     AZTP_ASSIGN_OR_RETURN(bool exists, IdentityExists(r.id));
     if (!exists) {
       return Error(Code::kNotFound,
@@ -534,8 +565,8 @@ class SqliteTransaction final : public Transaction {
         sqlite3_stmt * raw,
         Prepare("UPDATE identities SET parent = ?, \"global\" = ?, "
                 "discoverable = ?, metadata = ?, selectors = ?, "
-                "status = ?, revoked_reason = ?, updated_at = ? "
-                "WHERE id = ?"));
+                "status = ?, revoked_reason = ?, updated_at = ?, "
+                "federates_with = ? WHERE id = ?"));
     Stmt q = Use(raw);
     q.OptionalText(r.parent);
     q.Bool(r.global);
@@ -545,6 +576,7 @@ class SqliteTransaction final : public Transaction {
     q.Text(r.status);
     q.Text(r.revoked_reason);
     q.Int(r.updated_at);
+    q.OptionalText(federates_with);
     q.Text(r.id);
     return q.Run("update identity");
   }
@@ -949,6 +981,115 @@ class SqliteTransaction final : public Transaction {
     return out;
   }
 
+  Status PutFederation(const FederationRecord& r) override {
+    AZTP_RETURN_IF_ERROR(CanWrite());
+    if (r.trust_domain.empty()) {
+      return Error(Code::kInvalidArgument,
+                   "store: federation trust domain is empty");
+    }
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("INSERT INTO federations (trust_domain, endpoint_url, "
+                "profile, endpoint_id, bootstrap_bundle, web_ca_pem, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    Stmt q = Use(raw);
+    q.Text(r.trust_domain);
+    q.Text(r.endpoint_url);
+    q.Text(r.profile);
+    q.Text(r.endpoint_id);
+    q.Text(r.bootstrap_bundle);
+    q.Text(r.web_ca_pem);
+    q.Int(r.created_at);
+    return q.Run("insert federation");
+  }
+
+  Result<std::vector<FederationRecord>> ListFederations() override {
+    AZTP_RETURN_IF_ERROR(CanRead());
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("SELECT trust_domain, endpoint_url, profile, endpoint_id, "
+                "bootstrap_bundle, web_ca_pem, created_at FROM federations "
+                "ORDER BY trust_domain"));
+    Stmt q = Use(raw);
+    std::vector<FederationRecord> out;
+    while (true) {
+      AZTP_ASSIGN_OR_RETURN(bool row, q.Step("list federations"));
+      if (!row) break;
+      FederationRecord r;
+      r.trust_domain = ColumnText(q.get(), 0);
+      r.endpoint_url = ColumnText(q.get(), 1);
+      r.profile = ColumnText(q.get(), 2);
+      r.endpoint_id = ColumnText(q.get(), 3);
+      r.bootstrap_bundle = ColumnText(q.get(), 4);
+      r.web_ca_pem = ColumnText(q.get(), 5);
+      r.created_at = sqlite3_column_int64(q.get(), 6);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Status DeleteFederation(const std::string& trust_domain) override {
+    AZTP_RETURN_IF_ERROR(CanWrite());
+    AZTP_RETURN_IF_ERROR(DeleteFederatedBundle(trust_domain));
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("DELETE FROM federations WHERE trust_domain = ?"));
+    Stmt q = Use(raw);
+    q.Text(trust_domain);
+    AZTP_RETURN_IF_ERROR(q.Run("delete federation"));
+    if (sqlite3_changes(conn_.db()) == 0) {
+      return Error(Code::kNotFound,
+                   "store: no federation with " + QuoteInput(trust_domain));
+    }
+    return Ok();
+  }
+
+  Status PutFederatedBundle(const FederatedBundleRecord& r) override {
+    AZTP_RETURN_IF_ERROR(CanWrite());
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("INSERT INTO federated_bundles (trust_domain, bundle, "
+                "updated_at) VALUES (?, ?, ?) ON CONFLICT (trust_domain) "
+                "DO UPDATE SET bundle = excluded.bundle, "
+                "updated_at = excluded.updated_at"));
+    Stmt q = Use(raw);
+    q.Text(r.trust_domain);
+    q.Text(r.bundle);
+    q.Int(r.updated_at);
+    return q.Run("put federated bundle");
+  }
+
+  Result<std::vector<FederatedBundleRecord>> ListFederatedBundles() override {
+    AZTP_RETURN_IF_ERROR(CanRead());
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("SELECT trust_domain, bundle, updated_at FROM "
+                "federated_bundles ORDER BY trust_domain"));
+    Stmt q = Use(raw);
+    std::vector<FederatedBundleRecord> out;
+    while (true) {
+      AZTP_ASSIGN_OR_RETURN(bool row, q.Step("list federated bundles"));
+      if (!row) break;
+      FederatedBundleRecord r;
+      r.trust_domain = ColumnText(q.get(), 0);
+      r.bundle = ColumnText(q.get(), 1);
+      r.updated_at = sqlite3_column_int64(q.get(), 2);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  // DeleteFederatedBundle succeeds when there was nothing to delete.
+  Status DeleteFederatedBundle(const std::string& trust_domain) override {
+    AZTP_RETURN_IF_ERROR(CanWrite());
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("DELETE FROM federated_bundles WHERE trust_domain = ?"));
+    Stmt q = Use(raw);
+    q.Text(trust_domain);
+    return q.Run("delete federated bundle");
+  }
+
   Result<std::optional<int64_t>> GetMeta(const std::string& name) override {
     AZTP_RETURN_IF_ERROR(CanRead());
     AZTP_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
@@ -1033,6 +1174,15 @@ class SqliteTransaction final : public Transaction {
                        QuoteInput(r.id) + " does not exist");
     }
     return Ok();
+  }
+  static Result<std::optional<std::string>> EncodeDomains(
+      const std::optional<std::vector<std::string>>& domains) {
+    if (!domains) return std::optional<std::string>();
+    Json array = Json::array();
+    for (const std::string& d : *domains) array.push_back(d);
+    AZTP_ASSIGN_OR_RETURN(std::string text,
+                          EncodeJson(array, "federates_with", kMaxJsonBytes));
+    return std::optional<std::string>(std::move(text));
   }
   static Result<std::string> EncodeSelectors(
       const std::vector<std::string>& selectors) {

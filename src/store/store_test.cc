@@ -111,6 +111,7 @@ void ExpectIdentityEq(const IdentityRecord& a, const IdentityRecord& b) {
   EXPECT_EQ(a.revoked_reason, b.revoked_reason);
   EXPECT_EQ(a.created_at, b.created_at);
   EXPECT_EQ(a.updated_at, b.updated_at);
+  EXPECT_EQ(a.federates_with, b.federates_with);
 }
 
 void ExpectApiKeyEq(const ApiKeyRecord& a, const ApiKeyRecord& b) {
@@ -311,17 +312,18 @@ TEST(SqliteStoreTest, CreatesAPrivateWalFileWithVersionedSchema) {
   EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"),
             std::vector<std::string>{"wal"});
   EXPECT_EQ(RawQuery(path, "SELECT version FROM schema_version"),
-            (std::vector<std::string>{"1", "2"}));
+            (std::vector<std::string>{"1", "2", "3"}));
   // Opening again applies nothing twice.
   for (int i = 0; i < 2; ++i) ASSERT_NE(MustOpen(path), nullptr);
   EXPECT_EQ(RawQuery(path, "SELECT COUNT(*) FROM schema_version"),
-            std::vector<std::string>{"2"});
+            std::vector<std::string>{"3"});
   const std::vector<std::string> tables = RawQuery(
       path,
       "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
-  EXPECT_EQ(tables, (std::vector<std::string>{"api_keys", "audit", "ca_keys",
-                                              "identities", "links", "meta",
-                                              "schema_version", "svids"}));
+  EXPECT_EQ(tables, (std::vector<std::string>{
+                        "api_keys", "audit", "ca_keys", "federated_bundles",
+                        "federations", "identities", "links", "meta",
+                        "schema_version", "svids"}));
 }
 
 TEST(SqliteStoreTest, RefusesASchemaNewerThanItKnows) {
@@ -381,6 +383,7 @@ TEST(SqliteStoreTest, UpdatesAndRevocations) {
   updated.discoverable = false;
   updated.metadata = {{"team", "blue"}};
   updated.selectors = {"unix:uid:0"};
+  updated.federates_with = std::vector<std::string>{"org-b.example"};
   updated.status = "revoked";
   updated.revoked_reason = "compromised";
   updated.created_at = 1;  // ignored: created_at never changes
@@ -1228,6 +1231,75 @@ TEST(SqliteStoreTest, KilledWriterLosesNoAcknowledgedWrite) {
     std::printf("[ crash    ] round %d: acknowledged %zu, present %zu\n", round,
                 acked.size(), present.size());
   }
+}
+
+TEST(SqliteStoreTest, FederationsAndTheirBundlesRoundTrip) {
+  testing::TempDir dir("aztp_store_");
+  const std::string path = dir.File("state.db");
+  FederationRecord b{"org-b.example",
+                     "https://b:8443/bundle",
+                     "https_spiffe",
+                     "spiffe://org-b.example/aztpd",
+                     "{\"keys\":[]}",
+                     "",
+                     kNow};
+  FederationRecord c{"org-c.example",
+                     "https://c/bundle",
+                     "https_web",
+                     "",
+                     "",
+                     "-----BEGIN CERTIFICATE-----",
+                     kNow + 1};
+  {
+    auto store = MustOpen(path);
+    ASSERT_NE(store, nullptr);
+    ASSERT_OK(store->Write([&](Transaction& t) -> Status {
+      AZTP_RETURN_IF_ERROR(t.PutFederation(c));
+      AZTP_RETURN_IF_ERROR(t.PutFederation(b));
+      AZTP_RETURN_IF_ERROR(
+          t.PutFederatedBundle({"org-b.example", "{\"v\":1}", kNow}));
+      // Replacing keeps one row per trust domain.
+      return t.PutFederatedBundle({"org-b.example", "{\"v\":2}", kNow + 5});
+    }));
+    Status dup =
+        store->Write([&](Transaction& t) { return t.PutFederation(b); });
+    EXPECT_EQ(dup.error().code(), Code::kAlreadyExists);
+  }
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Read([&](Transaction& t) -> Status {
+    AZTP_ASSIGN_OR_RETURN(auto list, t.ListFederations());
+    EXPECT_EQ(list.size(), 2u);
+    if (list.size() == 2) {
+      EXPECT_EQ(list[0].trust_domain, "org-b.example");
+      EXPECT_EQ(list[0].endpoint_id, b.endpoint_id);
+      EXPECT_EQ(list[0].bootstrap_bundle, b.bootstrap_bundle);
+      EXPECT_EQ(list[1].profile, "https_web");
+      EXPECT_EQ(list[1].web_ca_pem, c.web_ca_pem);
+      EXPECT_EQ(list[1].created_at, kNow + 1);
+    }
+    AZTP_ASSIGN_OR_RETURN(auto bundles, t.ListFederatedBundles());
+    EXPECT_EQ(bundles.size(), 1u);
+    if (bundles.size() == 1) {
+      EXPECT_EQ(bundles[0].bundle, "{\"v\":2}");
+      EXPECT_EQ(bundles[0].updated_at, kNow + 5);
+    }
+    return Ok();
+  }));
+  // Deleting a relationship deletes its bundle; deleting it again is
+  // kNotFound.
+  ASSERT_OK(store->Write(
+      [&](Transaction& t) { return t.DeleteFederation("org-b.example"); }));
+  Status again = store->Write(
+      [&](Transaction& t) { return t.DeleteFederation("org-b.example"); });
+  EXPECT_EQ(again.error().code(), Code::kNotFound);
+  ASSERT_OK(store->Read([&](Transaction& t) -> Status {
+    AZTP_ASSIGN_OR_RETURN(auto list, t.ListFederations());
+    EXPECT_EQ(list.size(), 1u);
+    AZTP_ASSIGN_OR_RETURN(auto bundles, t.ListFederatedBundles());
+    EXPECT_TRUE(bundles.empty());
+    return Ok();
+  }));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "aztp/base/clock.h"
@@ -58,6 +59,7 @@ struct ControlPlaneOptions {
   // tests.
   std::vector<FederationRelationship> federation;
   BundleFetcher fetcher;
+  int federation_fetch_timeout_seconds = 10;  // of each FetchBundle
   // on_federation_event, when set, hears every fetch result but "unchanged"
   // (after its audit record is stored), e.g. to log it. Runs on the thread
   // calling Maintain.
@@ -142,6 +144,19 @@ class ControlPlane {
   Result<Json> SigningKeysApi(const http::Request& request,
                               const Principal& who, UnixTime now, Reply& reply);
   Result<Json> Revocations(UnixTime now);
+  Result<Json> FederationApi(const http::Request& request, const Principal& who,
+                             UnixTime now, Reply& reply);
+  // BundlesFor answers GET /v1/bundles: the whole set, or for one identity
+  // (`?for=` or the mTLS caller) the own domain and those it federates with.
+  Result<Json> BundlesFor(const http::Request& request,
+                          const std::optional<Principal>& who, Reply& reply);
+  // ApplyFederation gives the poller the configured and the stored
+  // relationships; `seed` also installs the bundles kept in the store.
+  Status ApplyFederation(bool seed);
+  // RecordPollEvent counts, audits (keeping a new bundle) and reports one
+  // fetch result.
+  Status RecordPollEvent(const PollEvent& event, UnixTime now,
+                         const std::string& actor);
   // PublishBundles puts the own and the federated bundles into bundles_.
   void PublishBundles(const State& state);
   // PollFederation fetches the federated bundles that are due and audits
@@ -154,8 +169,9 @@ class ControlPlane {
   std::shared_ptr<SharedBundleSource> bundles_;
   std::unique_ptr<Instruments> instruments_;
   std::unique_ptr<BundlePoller> poller_;
-  std::mutex maintain_mu_;          // one Maintain/rotation at a time
-  int64_t reported_sequence_ = -1;  // guarded by maintain_mu_
+  std::set<TrustDomain> config_domains_;  // relationships of the config file
+  std::mutex maintain_mu_;                // one Maintain/rotation at a time
+  int64_t reported_sequence_ = -1;        // guarded by maintain_mu_
   mutable std::mutex state_mu_;
   std::shared_ptr<const State> state_;
 };

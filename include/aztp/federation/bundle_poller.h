@@ -42,8 +42,10 @@ struct FederationRelationship {
   // bundle that authenticates the first fetch.
   std::optional<SpiffeId> endpoint_id;
   std::shared_ptr<const Bundle> bootstrap_bundle;
-  // https_web: a PEM file of CAs to trust for the endpoint's certificate.
+  // https_web: the CAs to trust for the endpoint's certificate, as a PEM
+  // file or PEM text (at most one); neither: the system's CAs.
   std::string web_ca_file;
+  std::string web_ca_pem;
 
   // Validate checks that exactly the parameters of the profile are given.
   Status Validate() const;
@@ -71,6 +73,16 @@ struct PollEvent {
   std::string message;
 };
 
+// RelationshipState is what the poller knows about one relationship.
+struct RelationshipState {
+  FederationRelationship rel;
+  std::shared_ptr<const Bundle> bundle;  // last good fetched, or null
+  UnixTime next_due = 0;
+  int64_t failures = 0;  // consecutive
+  std::optional<PollEvent> last_event;
+  UnixTime last_fetch = 0;  // 0: never fetched
+};
+
 // PollerOptions bound the refresh schedule.
 struct PollerOptions {
   int64_t default_refresh_seconds = 300;  // when a bundle has no hint
@@ -96,6 +108,14 @@ class BundlePoller {
   // RunDue fetches every relationship whose refresh is due at `now`, and
   // every one when `force`.
   std::vector<PollEvent> RunDue(UnixTime now, bool force = false);
+  // Refresh fetches `td`'s bundle now (kNotFound if not configured).
+  Result<PollEvent> Refresh(const TrustDomain& td, UnixTime now);
+  // Seed installs a bundle fetched earlier (e.g. kept across a restart) for
+  // a configured domain that has none yet or an older one; it is trusted
+  // like a fetched one. kNotFound if `td` is not configured.
+  Status Seed(std::shared_ptr<const Bundle> bundle);
+  // States describes every relationship, ordered by trust domain.
+  std::vector<RelationshipState> States() const;
 
   // Bundles is the set of fetched, currently trusted federated bundles.
   BundleSet Bundles() const;
@@ -109,8 +129,13 @@ class BundlePoller {
     std::shared_ptr<const Bundle> trust;   // authenticates the next fetch
     UnixTime next_due = 0;
     int64_t failures = 0;
+    std::optional<PollEvent> last_event;
+    UnixTime last_fetch = 0;
   };
   int64_t RefreshAfter(const Bundle& b) const;
+  // Run fetches the relationships `pick` selects and applies the results.
+  std::vector<PollEvent> Run(UnixTime now,
+                             const std::function<bool(const Entry&)>& pick);
   BundleFetcher fetch_;
   PollerOptions options_;
   mutable std::mutex mu_;

@@ -95,7 +95,9 @@ struct ClientOptions {
   // Exactly one way to authenticate the server:
   std::shared_ptr<const BundleSource> bundles;  // SPIFFE: peer verified...
   std::optional<SpiffeId> server_id;            // ...and must be this ID
-  std::string ca_file;                          // or web PKI: a CA file
+  std::string ca_file;                          // or web PKI: a CA file,
+  std::string ca_pem;                           // the same as PEM text,
+  bool system_cas = false;                      // or the system's CAs
   // Optional client credentials (mTLS).
   std::shared_ptr<const TlsCredentials> credentials;
   int timeout_seconds = 10;

@@ -28,6 +28,10 @@ struct IdentityRecord {
   bool discoverable = false;
   Json metadata = Json::object();  // free-form, at most 16 KiB serialised
   std::vector<std::string> selectors;
+  // federates_with lists the federated trust domains (names) whose bundles
+  // this identity receives, i.e. whose workloads it accepts as peers and
+  // chain hops; nullopt: every federated trust domain.
+  std::optional<std::vector<std::string>> federates_with;
   std::string status = "active";  // "active" or "revoked"
   std::string revoked_reason;     // when revoked
   UnixTime created_at = 0;
@@ -74,6 +78,26 @@ struct CaKeyRecord {
   UnixTime created_at = 0;
   UnixTime activated_at = 0;  // 0 until the key becomes active
   UnixTime not_after = 0;
+};
+
+// FederationRecord is a federation relationship added through the API
+// (those of the configuration file are not stored).
+struct FederationRecord {
+  std::string trust_domain;  // name, e.g. "org-b.example"
+  std::string endpoint_url;
+  std::string profile;           // "https_spiffe" or "https_web"
+  std::string endpoint_id;       // https_spiffe: the endpoint's SPIFFE ID
+  std::string bootstrap_bundle;  // https_spiffe: a SPIFFE bundle document
+  std::string web_ca_pem;        // https_web: CAs to trust; "" = system's
+  UnixTime created_at = 0;
+};
+
+// FederatedBundleRecord is the last good bundle fetched for a federated
+// trust domain, kept so that a restart does not forget it.
+struct FederatedBundleRecord {
+  std::string trust_domain;
+  std::string bundle;  // SPIFFE bundle document
+  UnixTime updated_at = 0;
 };
 
 // AuditRecord describes one mutation or decision. `seq` is assigned by the
@@ -134,6 +158,15 @@ class Transaction {
   virtual Result<std::vector<CaKeyRecord>> ListCaKeys() = 0;
   virtual Status DeleteCaKey(const std::string& key_id) = 0;
 
+  // PutFederation inserts a relationship (kAlreadyExists for a known trust
+  // domain); DeleteFederation removes one (kNotFound) and its bundle.
+  virtual Status PutFederation(const FederationRecord& r) = 0;
+  virtual Result<std::vector<FederationRecord>> ListFederations() = 0;
+  virtual Status DeleteFederation(const std::string& trust_domain) = 0;
+  // PutFederatedBundle inserts or replaces a trust domain's bundle.
+  virtual Status PutFederatedBundle(const FederatedBundleRecord& r) = 0;
+  virtual Result<std::vector<FederatedBundleRecord>> ListFederatedBundles() = 0;
+  virtual Status DeleteFederatedBundle(const std::string& trust_domain) = 0;
   // AppendAudit stores `r` with the next sequence number and returns it.
   virtual Result<int64_t> AppendAudit(const AuditRecord& r) = 0;
   // ListAudit returns records with seq > after, at most `limit`, in order.
