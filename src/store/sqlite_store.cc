@@ -146,6 +146,50 @@ CREATE TABLE federated_bundles (
   updated_at INTEGER NOT NULL
 );
 )sql"},
+    {4, "versioned policies and their attachments, identity flows", R"sql(
+CREATE TABLE policies (
+  id TEXT NOT NULL PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE policy_versions (
+  id TEXT NOT NULL REFERENCES policies (id) ON DELETE CASCADE,
+  version INTEGER NOT NULL,
+  document TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (id, version)
+);
+CREATE TABLE policy_attachments (
+  identity TEXT NOT NULL REFERENCES identities (id),
+  policy_id TEXT NOT NULL REFERENCES policies (id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (identity, policy_id)
+);
+CREATE INDEX policy_attachments_policy ON policy_attachments (policy_id);
+CREATE TABLE flows (
+  id TEXT NOT NULL PRIMARY KEY,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  discoverable TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE flow_members (
+  flow_id TEXT NOT NULL REFERENCES flows (id) ON DELETE CASCADE,
+  identity TEXT NOT NULL REFERENCES identities (id),
+  status TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  added_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (flow_id, identity)
+);
+)sql"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -469,6 +513,55 @@ Result<AuditRecord> ReadAudit(sqlite3_stmt* s) {
                         DecodeJson(ColumnText(s, 8), "audit details"));
   r.prev = ColumnText(s, 9);
   r.hash = ColumnText(s, 10);
+  return r;
+}
+
+constexpr const char* kPolicySelect =
+    "SELECT p.id, p.name, p.description, v.version, v.document, "
+    "p.created_at, v.created_at FROM policies p JOIN policy_versions v "
+    "ON v.id = p.id";
+constexpr const char* kFlowSelect =
+    "SELECT id, name, description, discoverable, tags, metadata, created_by, "
+    "created_at, updated_at FROM flows";
+constexpr const char* kFlowMemberSelect =
+    "SELECT flow_id, identity, status, reason, added_at, updated_at FROM "
+    "flow_members";
+
+PolicyRecord ReadPolicy(sqlite3_stmt* s) {
+  PolicyRecord r;
+  r.id = ColumnText(s, 0);
+  r.name = ColumnText(s, 1);
+  r.description = ColumnText(s, 2);
+  r.version = sqlite3_column_int64(s, 3);
+  r.document = ColumnText(s, 4);
+  r.created_at = sqlite3_column_int64(s, 5);
+  r.updated_at = sqlite3_column_int64(s, 6);
+  return r;
+}
+
+Result<FlowRecord> ReadFlow(sqlite3_stmt* s) {
+  FlowRecord r;
+  r.id = ColumnText(s, 0);
+  r.name = ColumnText(s, 1);
+  r.description = ColumnText(s, 2);
+  r.discoverable = ColumnText(s, 3);
+  AZTP_ASSIGN_OR_RETURN(r.tags, DecodeJson(ColumnText(s, 4), "flow tags"));
+  AZTP_ASSIGN_OR_RETURN(r.metadata,
+                        DecodeJson(ColumnText(s, 5), "flow metadata"));
+  r.created_by = ColumnText(s, 6);
+  r.created_at = sqlite3_column_int64(s, 7);
+  r.updated_at = sqlite3_column_int64(s, 8);
+  return r;
+}
+
+FlowMemberRecord ReadFlowMember(sqlite3_stmt* s) {
+  FlowMemberRecord r;
+  r.flow_id = ColumnText(s, 0);
+  r.identity = ColumnText(s, 1);
+  r.status = ColumnText(s, 2);
+  r.reason = ColumnText(s, 3);
+  r.added_at = sqlite3_column_int64(s, 4);
+  r.updated_at = sqlite3_column_int64(s, 5);
   return r;
 }
 
@@ -1090,6 +1183,271 @@ class SqliteTransaction final : public Transaction {
     return q.Run("delete federated bundle");
   }
 
+  Status PutPolicy(const PolicyRecord& r) override {
+    AZTP_RETURN_IF_ERROR(CanWrite());
+    if (r.id.empty() || r.name.empty() || r.version < 1) {
+      return Error(Code::kInvalidArgument,
+                   "store: a policy needs an ID, a name and a version >= 1");
+    }
+    std::optional<int64_t> current;
+    {
+      AZTP_ASSIGN_OR_RETURN(
+          sqlite3_stmt * raw,
+          Prepare("SELECT version FROM policies WHERE id = ?"));
+      Stmt q = Use(raw);
+      q.Text(r.id);
+      AZTP_ASSIGN_OR_RETURN(bool row, q.Step("find policy"));
+      if (row) current = sqlite3_column_int64(q.get(), 0);
+    }
+    if (r.version != current.value_or(0) + 1) {
+      return Error(Code::kAlreadyExists,
+                   "store: policy " + QuoteInput(r.id) + " is at version " +
+                       std::to_string(current.value_or(0)) + ", not " +
+                       std::to_string(r.version - 1));
+    }
+    {
+      AZTP_ASSIGN_OR_RETURN(
+          sqlite3_stmt * raw,
+          Prepare(current ? "UPDATE policies SET name = ?, description = ?, "
+                            "version = ?, updated_at = ? WHERE id = ?"
+                          : "INSERT INTO policies (name, description, "
+                            "version, updated_at, id, created_at) VALUES "
+                            "(?, ?, ?, ?, ?, ?)"));
+      Stmt q = Use(raw);
+      q.Text(r.name);
+      q.Text(r.description);
+      q.Int(r.version);
+      q.Int(r.updated_at);
+      q.Text(r.id);
+      if (!current) q.Int(r.created_at);
+      AZTP_RETURN_IF_ERROR(q.Run("put policy"));
+    }
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("INSERT INTO policy_versions (id, version, document, "
+                "created_at) VALUES (?, ?, ?, ?)"));
+    Stmt q = Use(raw);
+    q.Text(r.id);
+    q.Int(r.version);
+    q.Text(r.document);
+    q.Int(r.updated_at);
+    return q.Run("insert policy version");
+  }
+
+  Result<std::optional<PolicyRecord>> GetPolicy(
+      const std::string& id, std::optional<int64_t> version) override {
+    AZTP_RETURN_IF_ERROR(CanRead());
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare(std::string(kPolicySelect) +
+                " WHERE p.id = ? AND v.version = CASE WHEN ? = 0 THEN "
+                "p.version ELSE ? END"));
+    Stmt q = Use(raw);
+    q.Text(id);
+    q.Int(version.value_or(0));
+    q.Int(version.value_or(0));
+    AZTP_ASSIGN_OR_RETURN(bool row, q.Step("get policy"));
+    if (!row) return std::optional<PolicyRecord>();
+    return std::optional<PolicyRecord>(ReadPolicy(q.get()));
+  }
+
+  Result<std::vector<PolicyRecord>> ListPolicies() override {
+    AZTP_RETURN_IF_ERROR(CanRead());
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare(std::string(kPolicySelect) +
+                " WHERE v.version = p.version ORDER BY p.id"));
+    Stmt q = Use(raw);
+    return Rows<PolicyRecord>(q, "list policies", ReadPolicy);
+  }
+
+  Status DeletePolicy(const std::string& id) override {
+    AZTP_RETURN_IF_ERROR(CanWrite());
+    return DeleteOne("DELETE FROM policies WHERE id = ?", {id},
+                     "policy " + QuoteInput(id));
+  }
+
+  Status AttachPolicy(const std::string& identity, const std::string& policy_id,
+                      UnixTime now) override {
+    AZTP_RETURN_IF_ERROR(CanWrite());
+    AZTP_ASSIGN_OR_RETURN(
+        bool known,
+        Exists("SELECT 1 FROM policies WHERE id = ?", policy_id, "policy"));
+    if (!known) {
+      return Error(Code::kNotFound,
+                   "store: no policy " + QuoteInput(policy_id));
+    }
+    AZTP_ASSIGN_OR_RETURN(bool exists, IdentityExists(identity));
+    if (!exists) {
+      return Error(Code::kNotFound,
+                   "store: no identity " + QuoteInput(identity));
+    }
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("INSERT INTO policy_attachments (identity, policy_id, "
+                "created_at) VALUES (?, ?, ?)"));
+    Stmt q = Use(raw);
+    q.Text(identity);
+    q.Text(policy_id);
+    q.Int(now);
+    return q.Run("attach policy");
+  }
+
+  Status DetachPolicy(const std::string& identity,
+                      const std::string& policy_id) override {
+    AZTP_RETURN_IF_ERROR(CanWrite());
+    return DeleteOne(
+        "DELETE FROM policy_attachments WHERE identity = ? AND policy_id = ?",
+        {identity, policy_id},
+        "attachment of " + QuoteInput(policy_id) + " to " +
+            QuoteInput(identity));
+  }
+
+  Result<std::vector<PolicyRecord>> ListAttachedPolicies(
+      const std::string& identity) override {
+    AZTP_RETURN_IF_ERROR(CanRead());
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare(std::string(kPolicySelect) +
+                " JOIN policy_attachments a ON a.policy_id = p.id "
+                "WHERE a.identity = ? AND v.version = p.version "
+                "ORDER BY p.id"));
+    Stmt q = Use(raw);
+    q.Text(identity);
+    return Rows<PolicyRecord>(q, "list attached policies", ReadPolicy);
+  }
+
+  Result<std::vector<std::string>> ListPolicyAttachments(
+      const std::string& policy_id) override {
+    AZTP_RETURN_IF_ERROR(CanRead());
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("SELECT identity FROM policy_attachments WHERE policy_id = ? "
+                "ORDER BY identity"));
+    Stmt q = Use(raw);
+    q.Text(policy_id);
+    return Rows<std::string>(q, "list policy attachments",
+                             [](sqlite3_stmt* s) { return ColumnText(s, 0); });
+  }
+
+  Status PutFlow(const FlowRecord& r) override {
+    AZTP_RETURN_IF_ERROR(CanWrite());
+    if (r.id.empty()) {
+      return Error(Code::kInvalidArgument, "store: flow ID is empty");
+    }
+    AZTP_ASSIGN_OR_RETURN(std::string tags,
+                          EncodeJson(r.tags, "flow tags", kMaxMetadataBytes));
+    AZTP_ASSIGN_OR_RETURN(
+        std::string metadata,
+        EncodeJson(r.metadata, "flow metadata", kMaxMetadataBytes));
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("INSERT INTO flows (id, name, description, discoverable, "
+                "tags, metadata, created_by, created_at, updated_at) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "name = excluded.name, description = excluded.description, "
+                "discoverable = excluded.discoverable, tags = excluded.tags, "
+                "metadata = excluded.metadata, "
+                "updated_at = excluded.updated_at"));
+    Stmt q = Use(raw);
+    q.Text(r.id);
+    q.Text(r.name);
+    q.Text(r.description);
+    q.Text(r.discoverable);
+    q.Text(tags);
+    q.Text(metadata);
+    q.Text(r.created_by);
+    q.Int(r.created_at);
+    q.Int(r.updated_at);
+    return q.Run("put flow");
+  }
+
+  Result<std::optional<FlowRecord>> GetFlow(const std::string& id) override {
+    AZTP_RETURN_IF_ERROR(CanRead());
+    AZTP_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          Prepare(std::string(kFlowSelect) + " WHERE id = ?"));
+    Stmt q = Use(raw);
+    q.Text(id);
+    AZTP_ASSIGN_OR_RETURN(bool row, q.Step("get flow"));
+    if (!row) return std::optional<FlowRecord>();
+    AZTP_ASSIGN_OR_RETURN(FlowRecord r, ReadFlow(q.get()));
+    return std::optional<FlowRecord>(std::move(r));
+  }
+
+  Result<std::vector<FlowRecord>> ListFlows() override {
+    AZTP_RETURN_IF_ERROR(CanRead());
+    AZTP_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          Prepare(std::string(kFlowSelect) + " ORDER BY id"));
+    Stmt q = Use(raw);
+    std::vector<FlowRecord> out;
+    while (true) {
+      AZTP_ASSIGN_OR_RETURN(bool row, q.Step("list flows"));
+      if (!row) break;
+      AZTP_ASSIGN_OR_RETURN(FlowRecord r, ReadFlow(q.get()));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Status DeleteFlow(const std::string& id) override {
+    AZTP_RETURN_IF_ERROR(CanWrite());
+    return DeleteOne("DELETE FROM flows WHERE id = ?", {id},
+                     "flow " + QuoteInput(id));
+  }
+
+  Status PutFlowMember(const FlowMemberRecord& r) override {
+    AZTP_RETURN_IF_ERROR(CanWrite());
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("INSERT INTO flow_members (flow_id, identity, status, reason, "
+                "added_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (flow_id, identity) DO UPDATE SET "
+                "status = excluded.status, reason = excluded.reason, "
+                "updated_at = excluded.updated_at"));
+    Stmt q = Use(raw);
+    q.Text(r.flow_id);
+    q.Text(r.identity);
+    q.Text(r.status);
+    q.Text(r.reason);
+    q.Int(r.added_at);
+    q.Int(r.updated_at);
+    return q.Run("put flow member");
+  }
+
+  Result<std::optional<FlowMemberRecord>> GetFlowMember(
+      const std::string& flow_id, const std::string& identity) override {
+    AZTP_RETURN_IF_ERROR(CanRead());
+    AZTP_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          Prepare(std::string(kFlowMemberSelect) +
+                                  " WHERE flow_id = ? AND identity = ?"));
+    Stmt q = Use(raw);
+    q.Text(flow_id);
+    q.Text(identity);
+    AZTP_ASSIGN_OR_RETURN(bool row, q.Step("get flow member"));
+    if (!row) return std::optional<FlowMemberRecord>();
+    return std::optional<FlowMemberRecord>(ReadFlowMember(q.get()));
+  }
+
+  Result<std::vector<FlowMemberRecord>> ListFlowMembers(
+      const std::string& flow_id) override {
+    AZTP_RETURN_IF_ERROR(CanRead());
+    AZTP_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          Prepare(std::string(kFlowMemberSelect) +
+                                  " WHERE flow_id = ? ORDER BY identity"));
+    Stmt q = Use(raw);
+    q.Text(flow_id);
+    return Rows<FlowMemberRecord>(q, "list flow members", ReadFlowMember);
+  }
+
+  Status DeleteFlowMember(const std::string& flow_id,
+                          const std::string& identity) override {
+    AZTP_RETURN_IF_ERROR(CanWrite());
+    return DeleteOne(
+        "DELETE FROM flow_members WHERE flow_id = ? AND identity = ?",
+        {flow_id, identity},
+        QuoteInput(identity) + " in flow " + QuoteInput(flow_id));
+  }
+
   Result<std::optional<int64_t>> GetMeta(const std::string& name) override {
     AZTP_RETURN_IF_ERROR(CanRead());
     AZTP_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
@@ -1139,6 +1497,31 @@ class SqliteTransaction final : public Transaction {
     if (!writable_) {
       return Error(Code::kUnsupported,
                    "store: a Read transaction cannot modify the store");
+    }
+    return Ok();
+  }
+
+  // Rows reads every row of `q` with `read`.
+  template <typename T, typename Read>
+  Result<std::vector<T>> Rows(Stmt& q, std::string_view what, Read read) {
+    std::vector<T> out;
+    while (true) {
+      AZTP_ASSIGN_OR_RETURN(bool row, q.Step(what));
+      if (!row) break;
+      out.push_back(read(q.get()));
+    }
+    return out;
+  }
+  // DeleteOne runs a DELETE of one row keyed by `keys`; kNotFound names
+  // `what` when there was none.
+  Status DeleteOne(const char* sql, std::initializer_list<std::string> keys,
+                   const std::string& what) {
+    AZTP_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(sql));
+    Stmt q = Use(raw);
+    for (const std::string& k : keys) q.Text(k);
+    AZTP_RETURN_IF_ERROR(q.Run("delete"));
+    if (sqlite3_changes(conn_.db()) == 0) {
+      return Error(Code::kNotFound, "store: no " + what);
     }
     return Ok();
   }

@@ -312,18 +312,19 @@ TEST(SqliteStoreTest, CreatesAPrivateWalFileWithVersionedSchema) {
   EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"),
             std::vector<std::string>{"wal"});
   EXPECT_EQ(RawQuery(path, "SELECT version FROM schema_version"),
-            (std::vector<std::string>{"1", "2", "3"}));
+            (std::vector<std::string>{"1", "2", "3", "4"}));
   // Opening again applies nothing twice.
   for (int i = 0; i < 2; ++i) ASSERT_NE(MustOpen(path), nullptr);
   EXPECT_EQ(RawQuery(path, "SELECT COUNT(*) FROM schema_version"),
-            std::vector<std::string>{"3"});
+            std::vector<std::string>{"4"});
   const std::vector<std::string> tables = RawQuery(
       path,
       "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
   EXPECT_EQ(tables, (std::vector<std::string>{
                         "api_keys", "audit", "ca_keys", "federated_bundles",
-                        "federations", "identities", "links", "meta",
-                        "schema_version", "svids"}));
+                        "federations", "flow_members", "flows", "identities",
+                        "links", "meta", "policies", "policy_attachments",
+                        "policy_versions", "schema_version", "svids"}));
 }
 
 TEST(SqliteStoreTest, RefusesASchemaNewerThanItKnows) {
@@ -1298,6 +1299,155 @@ TEST(SqliteStoreTest, FederationsAndTheirBundlesRoundTrip) {
     EXPECT_EQ(list.size(), 1u);
     AZTP_ASSIGN_OR_RETURN(auto bundles, t.ListFederatedBundles());
     EXPECT_TRUE(bundles.empty());
+    return Ok();
+  }));
+}
+
+TEST(SqliteStoreTest, PoliciesAreVersionedAndAttached) {
+  testing::TempDir dir("aztp_store_");
+  auto store = MustOpen(dir.File("state.db"));
+  ASSERT_NE(store, nullptr);
+  PolicyRecord v1{"policy:0123456789ab", "payments", "quotes only", 1,
+                  R"({"Statement":[]})", kNow,       kNow};
+  ASSERT_OK(store->Write([&](Transaction& t) -> Status {
+    AZTP_RETURN_IF_ERROR(t.InsertIdentity(MakeIdentity("spiffe://td/pay")));
+    AZTP_RETURN_IF_ERROR(t.PutPolicy(v1));
+    return t.AttachPolicy("spiffe://td/pay", v1.id, kNow);
+  }));
+  // A version must follow the current one; a name is unique.
+  PolicyRecord v3 = v1;
+  v3.version = 3;
+  EXPECT_EQ(store->Write([&](Transaction& t) { return t.PutPolicy(v3); })
+                .error()
+                .code(),
+            Code::kAlreadyExists);
+  PolicyRecord other{
+      "policy:ffffffffffff", "payments", "", 1, "{}", kNow, kNow};
+  EXPECT_EQ(store->Write([&](Transaction& t) { return t.PutPolicy(other); })
+                .error()
+                .code(),
+            Code::kAlreadyExists);
+  PolicyRecord v2 = v1;
+  v2.version = 2;
+  v2.document = R"({"Statement":[1]})";
+  v2.updated_at = kNow + 10;
+  ASSERT_OK(store->Write([&](Transaction& t) { return t.PutPolicy(v2); }));
+  EXPECT_EQ(store
+                ->Write([&](Transaction& t) {
+                  return t.AttachPolicy("spiffe://td/pay", v1.id, kNow);
+                })
+                .error()
+                .code(),
+            Code::kAlreadyExists);
+  EXPECT_EQ(store
+                ->Write([&](Transaction& t) {
+                  return t.AttachPolicy("spiffe://td/none", v1.id, kNow);
+                })
+                .error()
+                .code(),
+            Code::kNotFound);
+  ASSERT_OK(store->Read([&](Transaction& t) -> Status {
+    AZTP_ASSIGN_OR_RETURN(auto current, t.GetPolicy(v1.id));
+    EXPECT_TRUE(current.has_value());
+    if (current) {
+      EXPECT_EQ(current->version, 2);
+      EXPECT_EQ(current->document, v2.document);
+      EXPECT_EQ(current->created_at, kNow);
+      EXPECT_EQ(current->updated_at, kNow + 10);
+    }
+    AZTP_ASSIGN_OR_RETURN(auto first, t.GetPolicy(v1.id, 1));
+    EXPECT_TRUE(first.has_value() && first->document == v1.document);
+    AZTP_ASSIGN_OR_RETURN(auto none, t.GetPolicy(v1.id, 7));
+    EXPECT_FALSE(none.has_value());
+    AZTP_ASSIGN_OR_RETURN(auto all, t.ListPolicies());
+    EXPECT_EQ(all.size(), 1u);
+    AZTP_ASSIGN_OR_RETURN(auto attached,
+                          t.ListAttachedPolicies("spiffe://td/pay"));
+    EXPECT_EQ(attached.size(), 1u);
+    if (!attached.empty()) {
+      EXPECT_EQ(attached[0].version, 2);
+    }
+    AZTP_ASSIGN_OR_RETURN(auto who, t.ListPolicyAttachments(v1.id));
+    EXPECT_EQ(who, std::vector<std::string>{"spiffe://td/pay"});
+    return Ok();
+  }));
+  // Detach, then delete (which also drops remaining attachments).
+  ASSERT_OK(store->Write([&](Transaction& t) {
+    return t.DetachPolicy("spiffe://td/pay", v1.id);
+  }));
+  EXPECT_EQ(store
+                ->Write([&](Transaction& t) {
+                  return t.DetachPolicy("spiffe://td/pay", v1.id);
+                })
+                .error()
+                .code(),
+            Code::kNotFound);
+  ASSERT_OK(store->Write([&](Transaction& t) -> Status {
+    AZTP_RETURN_IF_ERROR(t.AttachPolicy("spiffe://td/pay", v1.id, kNow));
+    return t.DeletePolicy(v1.id);
+  }));
+  ASSERT_OK(store->Read([&](Transaction& t) -> Status {
+    AZTP_ASSIGN_OR_RETURN(auto attached,
+                          t.ListAttachedPolicies("spiffe://td/pay"));
+    EXPECT_TRUE(attached.empty());
+    AZTP_ASSIGN_OR_RETURN(auto gone, t.GetPolicy(v1.id, 1));
+    EXPECT_FALSE(gone.has_value());
+    return Ok();
+  }));
+}
+
+TEST(SqliteStoreTest, FlowsAndTheirMembers) {
+  testing::TempDir dir("aztp_store_");
+  auto store = MustOpen(dir.File("state.db"));
+  ASSERT_NE(store, nullptr);
+  FlowRecord f;
+  f.id = "flow_0123";
+  f.name = "checkout";
+  f.tags = Json::array({"prod"});
+  f.metadata = {{"k", "v"}};
+  f.created_by = "apikey:ak_1";
+  f.created_at = f.updated_at = kNow;
+  ASSERT_OK(store->Write([&](Transaction& t) -> Status {
+    AZTP_RETURN_IF_ERROR(t.InsertIdentity(MakeIdentity("spiffe://td/a")));
+    AZTP_RETURN_IF_ERROR(t.PutFlow(f));
+    return t.PutFlowMember({f.id, "spiffe://td/a", "active", "", kNow, kNow});
+  }));
+  // Unknown identities cannot join.
+  EXPECT_FALSE(store->Write([&](Transaction& t) {
+    return t.PutFlowMember({f.id, "spiffe://td/zz", "active", "", kNow, kNow});
+  }));
+  FlowRecord renamed = f;
+  renamed.name = "checkout-v2";
+  renamed.updated_at = kNow + 1;
+  ASSERT_OK(store->Write([&](Transaction& t) -> Status {
+    AZTP_RETURN_IF_ERROR(t.PutFlow(renamed));
+    return t.PutFlowMember(
+        {f.id, "spiffe://td/a", "revoked", "left", kNow, kNow + 2});
+  }));
+  ASSERT_OK(store->Read([&](Transaction& t) -> Status {
+    AZTP_ASSIGN_OR_RETURN(auto got, t.GetFlow(f.id));
+    EXPECT_TRUE(got.has_value());
+    if (got) {
+      EXPECT_EQ(got->name, "checkout-v2");
+      EXPECT_EQ(got->tags, f.tags);
+      EXPECT_EQ(got->metadata, f.metadata);
+      EXPECT_EQ(got->created_at, kNow);
+    }
+    AZTP_ASSIGN_OR_RETURN(auto m, t.GetFlowMember(f.id, "spiffe://td/a"));
+    EXPECT_TRUE(m.has_value() && m->status == "revoked" &&
+                m->reason == "left" && m->added_at == kNow);
+    AZTP_ASSIGN_OR_RETURN(auto flows, t.ListFlows());
+    EXPECT_EQ(flows.size(), 1u);
+    return Ok();
+  }));
+  ASSERT_OK(store->Write([&](Transaction& t) { return t.DeleteFlow(f.id); }));
+  EXPECT_EQ(store->Write([&](Transaction& t) { return t.DeleteFlow(f.id); })
+                .error()
+                .code(),
+            Code::kNotFound);
+  ASSERT_OK(store->Read([&](Transaction& t) -> Status {
+    AZTP_ASSIGN_OR_RETURN(auto members, t.ListFlowMembers(f.id));
+    EXPECT_TRUE(members.empty());
     return Ok();
   }));
 }

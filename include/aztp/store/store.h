@@ -100,6 +100,42 @@ struct FederatedBundleRecord {
   UnixTime updated_at = 0;
 };
 
+// PolicyRecord is one version of a stored policy (policy/policy.h). Every
+// write of a policy is a new version; older versions are kept.
+struct PolicyRecord {
+  std::string id;    // "policy:<12 hex>"
+  std::string name;  // unique, chosen by the author
+  std::string description;
+  int64_t version = 1;
+  std::string document;     // canonical JSON (Policy::ToJson)
+  UnixTime created_at = 0;  // of the policy (its first version)
+  UnixTime updated_at = 0;  // of this version
+};
+
+// FlowRecord is an identity flow: a named group of identities managed
+// together, with revocation scoped to the flow.
+struct FlowRecord {
+  std::string id;  // "flow_<24 hex>"
+  std::string name;
+  std::string description;
+  std::string discoverable = "public";  // "public" or "private"
+  Json tags = Json::array();            // strings
+  Json metadata = Json::object();
+  std::string created_by;  // actor
+  UnixTime created_at = 0;
+  UnixTime updated_at = 0;
+};
+
+// FlowMemberRecord is an identity's membership of a flow.
+struct FlowMemberRecord {
+  std::string flow_id;
+  std::string identity;
+  std::string status = "active";  // "active" or "revoked" (in this flow)
+  std::string reason;
+  UnixTime added_at = 0;
+  UnixTime updated_at = 0;
+};
+
 // AuditRecord describes one mutation or decision. `seq` is assigned by the
 // store; `prev` and `hash` are filled by the audit log (hash chain).
 struct AuditRecord {
@@ -167,6 +203,40 @@ class Transaction {
   virtual Status PutFederatedBundle(const FederatedBundleRecord& r) = 0;
   virtual Result<std::vector<FederatedBundleRecord>> ListFederatedBundles() = 0;
   virtual Status DeleteFederatedBundle(const std::string& trust_domain) = 0;
+  // PutPolicy stores a new version of a policy (inserting the policy on its
+  // first version); the version must be the current one + 1 (kAlreadyExists
+  // otherwise, also for a name another policy has).
+  virtual Status PutPolicy(const PolicyRecord& r) = 0;
+  // GetPolicy returns the current version, or `version` when given.
+  virtual Result<std::optional<PolicyRecord>> GetPolicy(
+      const std::string& id, std::optional<int64_t> version = std::nullopt) = 0;
+  virtual Result<std::vector<PolicyRecord>> ListPolicies() = 0;  // current
+  // DeletePolicy removes a policy, its versions and attachments.
+  virtual Status DeletePolicy(const std::string& id) = 0;
+  virtual Status AttachPolicy(const std::string& identity,
+                              const std::string& policy_id, UnixTime now) = 0;
+  virtual Status DetachPolicy(const std::string& identity,
+                              const std::string& policy_id) = 0;
+  // ListAttachedPolicies returns the current versions of the policies
+  // attached to `identity`, ordered by ID.
+  virtual Result<std::vector<PolicyRecord>> ListAttachedPolicies(
+      const std::string& identity) = 0;
+  // ListPolicyAttachments returns the identities a policy is attached to.
+  virtual Result<std::vector<std::string>> ListPolicyAttachments(
+      const std::string& policy_id) = 0;
+  // Flows: PutFlow inserts or replaces; DeleteFlow also removes members.
+  virtual Status PutFlow(const FlowRecord& r) = 0;
+  virtual Result<std::optional<FlowRecord>> GetFlow(const std::string& id) = 0;
+  virtual Result<std::vector<FlowRecord>> ListFlows() = 0;
+  virtual Status DeleteFlow(const std::string& id) = 0;
+  // PutFlowMember inserts or replaces a membership.
+  virtual Status PutFlowMember(const FlowMemberRecord& r) = 0;
+  virtual Result<std::optional<FlowMemberRecord>> GetFlowMember(
+      const std::string& flow_id, const std::string& identity) = 0;
+  virtual Result<std::vector<FlowMemberRecord>> ListFlowMembers(
+      const std::string& flow_id) = 0;
+  virtual Status DeleteFlowMember(const std::string& flow_id,
+                                  const std::string& identity) = 0;
   // AppendAudit stores `r` with the next sequence number and returns it.
   virtual Result<int64_t> AppendAudit(const AuditRecord& r) = 0;
   // ListAudit returns records with seq > after, at most `limit`, in order.
