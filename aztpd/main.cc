@@ -4,7 +4,9 @@
 //   aztpd init [--config FILE] --data-dir DIR --trust-domain TD
 //       create the CA and first admin API key (printed once)
 //   aztpd run [--config FILE] --data-dir DIR [--listen ADDR]
-//       serve HTTPS; writes DIR/aztpd.url when ready
+//             [--bundle-listen ADDR]
+//       serve HTTPS; writes DIR/aztpd.url when ready (and, with a
+//       bundle_endpoint, DIR/aztpd.bundle.url before it)
 //   aztpd run --dev [--data-dir DIR] [--listen ADDR]
 //       zero-config development server on loopback: initialises DIR (or a
 //       fresh temporary folder) on first use
@@ -28,6 +30,7 @@
 #include "aztp/base/file.h"
 #include "aztp/compat/hosted_sdk.h"
 #include "aztp/config/aztpd_config.h"
+#include "aztp/controlplane/bundle_endpoint.h"
 #include "aztp/controlplane/control_plane.h"
 #include "aztp/http/http.h"
 #include "aztp/store/store.h"
@@ -163,6 +166,78 @@ class Maintenance {
   std::thread thread_;     // last: starts once the members above exist
 };
 
+// LogFederationEvent logs one fetch of a federated bundle: its trust
+// domain, sequence numbers and, for a failure or rejection, the reason;
+// never the bundle itself.
+void LogFederationEvent(const PollEvent& e) {
+  Json fields{{"trust_domain", e.trust_domain.name()}};
+  if (e.old_sequence) fields["old_sequence"] = *e.old_sequence;
+  if (e.new_sequence) fields["new_sequence"] = *e.new_sequence;
+  switch (e.kind) {
+    case PollEvent::Kind::kUpdated:
+      Log(spdlog::level::info, "federated bundle updated", fields);
+      return;
+    case PollEvent::Kind::kUnchanged:
+      return;
+    case PollEvent::Kind::kFailed:
+    case PollEvent::Kind::kRejected:
+      fields["reason"] = e.reason;
+      fields["message"] = e.message;
+      Log(spdlog::level::warn,
+          e.kind == PollEvent::Kind::kFailed ? "federated bundle fetch failed"
+                                             : "federated bundle rejected",
+          fields);
+      return;
+  }
+}
+
+// LogWebReload logs an attempt to take changed https_web certificate files.
+void LogWebReload(const WebReload& r) {
+  if (r.status) {
+    Log(spdlog::level::info, "bundle endpoint certificate reloaded",
+        Json{{"not_after", r.not_after}});
+    return;
+  }
+  Log(spdlog::level::warn,
+      "bundle endpoint certificate not reloaded; the previous one stays",
+      Json{{"error", std::string(r.status.error().reason())},
+           {"message", r.status.error().message()}});
+}
+
+// BaseUrl is the https URL of a server bound from `listen` to `port`.
+std::string BaseUrl(const std::string& listen, uint16_t port) {
+  return "https://" + listen.substr(0, listen.rfind(':')) + ":" +
+         std::to_string(port);
+}
+
+// StartBundleEndpoint serves GET <path> with the current bundle on the
+// listener of `be`, with small limits of its own, never asking for client
+// certificates.
+Result<std::unique_ptr<http::Server>> StartBundleEndpoint(
+    const BundleEndpointConfig& be, ControlPlane& plane) {
+  http::ServerOptions o;
+  o.listen = be.listen;
+  o.threads = 1;
+  o.max_header_bytes = 8 << 10;
+  o.max_body_bytes = 1024;  // a GET has none
+  o.read_timeout_seconds = 5;
+  o.idle_timeout_seconds = 15;
+  // o.bundles stays null: no client certificate is asked for or verified.
+  if (*be.profile == EndpointProfile::kHttpsSpiffe) {
+    // The aztpd SVID, as renewed by Maintain (CA rotation included).
+    o.tls_context = SpiffeBundleEndpointContext(
+        [&plane] { return plane.server_credentials(); });
+  } else {
+    // The files are checked for changes at each new connection.
+    AZTP_ASSIGN_OR_RETURN(
+        o.tls_context,
+        WebBundleEndpointContext(be.cert_file, be.key_file, LogWebReload));
+  }
+  return http::Server::Start(
+      o, aztpd::WithAccessLog(BundleEndpointHandler(
+             be.path, [&plane] { return plane.bundle(); })));
+}
+
 int Run(const AztpdConfig& c) {
   // Block the stop signals before any thread starts; main waits for them.
   sigset_t stop;
@@ -191,11 +266,33 @@ int Run(const AztpdConfig& c) {
   auto federation = ResolveFederation(c.federation);
   if (!federation) return Fail(federation.error());
   plane_options.federation = std::move(*federation);
+  plane_options.on_federation_event = LogFederationEvent;
   auto cp = ControlPlane::Open(shared, plane_options);
   if (!cp) return Fail(cp.error());
   ControlPlane* plane = cp->get();
   if (!plane->server_tls_context()) {
     return Fail(Error(Code::kInternal, "no TLS context for the server"));
+  }
+  // The bundle endpoint comes up first, so that aztpd.bundle.url is there
+  // once aztpd.url is.
+  const std::string bundle_url_file = c.data_dir + "/aztpd.bundle.url";
+  ::unlink(bundle_url_file.c_str());
+  std::unique_ptr<http::Server> bundle_server;
+  if (c.bundle_endpoint) {
+    const BundleEndpointConfig& be = *c.bundle_endpoint;
+    auto started = StartBundleEndpoint(be, *plane);
+    if (!started) return Fail(started.error().WithContext("bundle_endpoint"));
+    bundle_server = std::move(*started);
+    std::string bundle_url =
+        BaseUrl(be.listen, bundle_server->port()) + be.path;
+    auto written = WriteFile(bundle_url_file, bundle_url + "\n");
+    if (!written) return Fail(written.error());
+    Json fields{{"profile", std::string(EndpointProfileName(*be.profile))},
+                {"url", bundle_url}};
+    if (*be.profile == EndpointProfile::kHttpsWeb) {
+      fields["cert_file"] = be.cert_file;
+    }
+    Log(spdlog::level::info, "serving bundle endpoint", fields);
   }
   http::ServerOptions options;
   options.listen = c.listen;
@@ -217,8 +314,7 @@ int Run(const AztpdConfig& c) {
                      return plane->Handle(r);
                    }));
   if (!server) return Fail(server.error());
-  std::string host = c.listen.substr(0, c.listen.rfind(':'));
-  std::string url = "https://" + host + ":" + std::to_string((*server)->port());
+  std::string url = BaseUrl(c.listen, (*server)->port());
   auto written = WriteFile(c.data_dir + "/aztpd.url", url + "\n");
   if (!written) return Fail(written.error());
   Log(spdlog::level::info, "serving",
@@ -233,6 +329,11 @@ int Run(const AztpdConfig& c) {
       Json{{"signal", sig}, {"grace_seconds", c.grace_seconds}});
   maintenance.Stop();
   ::unlink((c.data_dir + "/aztpd.url").c_str());
+  if (bundle_server) {
+    ::unlink(bundle_url_file.c_str());
+    bundle_server->Shutdown(c.grace_seconds);
+    bundle_server->Wait();
+  }
   (*server)->Shutdown(c.grace_seconds);
   (*server)->Wait();
   Log(spdlog::level::info, "stopped");
@@ -277,7 +378,7 @@ int RunDev(AztpdConfig c) {
 // only ones that override the configuration file.
 struct Flags {
   std::string config, data_dir, trust_domain, key_type, ca_ttl, listen,
-      log_level, log_format;
+      bundle_listen, log_level, log_format;
   int threads = 0;
   int grace = 0;
   bool dev = false;
@@ -318,6 +419,15 @@ Result<AztpdConfig> Settings(const Flags& f) {
     c.control_plane.ca.ttl_seconds = *ttl;
   }
   if (given("--listen")) c.listen = f.listen;
+  if (given("--bundle-listen")) {
+    if (!c.bundle_endpoint) {
+      return Error(Code::kInvalidArgument,
+                   "bundle_endpoint.listen (--bundle-listen): there is no "
+                   "bundle_endpoint section in the configuration (it names "
+                   "the profile)");
+    }
+    c.bundle_endpoint->listen = f.bundle_listen;
+  }
   if (given("--threads")) c.threads = f.threads;
   if (given("--grace")) c.grace_seconds = f.grace;
   if (given("--log-level")) {
@@ -360,6 +470,9 @@ int main(int argc, char** argv) {
                   "dev.aztp.local)");
   run->add_option("--listen", f.listen,
                   "host:port, port 0: any (default 127.0.0.1:8443)");
+  run->add_option("--bundle-listen", f.bundle_listen,
+                  "host:port of the bundle endpoint, port 0: any (overrides "
+                  "bundle_endpoint.listen)");
   run->add_option("--threads", f.threads, "worker threads (default 2)");
   run->add_option("--grace", f.grace,
                   "seconds in-flight requests get at shutdown (default 10)");

@@ -215,6 +215,13 @@ Field StringListInto(std::vector<std::string>& field) {
     return Ok();
   };
 }
+Field NonEmptyStringInto(std::string& field) {
+  return [&field](const YAML::Node& n, const std::string& path) -> Status {
+    AZTP_ASSIGN_OR_RETURN(field, ReadString(n, path));
+    if (field.empty()) return Invalid(path, "must not be empty");
+    return Ok();
+  };
+}
 Field Section(std::vector<Key> keys) {
   return [keys = std::move(keys)](const YAML::Node& n,
                                   const std::string& path) -> Status {
@@ -331,6 +338,31 @@ Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
          }
          return Ok();
        }},
+      {"federation_fetch_timeout_seconds",
+       IntInto(cp.federation_fetch_timeout_seconds)},
+      {"bundle_endpoint",
+       [&](const YAML::Node& n, const std::string& path) -> Status {
+         // Present, even empty, means a listener: its required keys are
+         // checked by ValidateAztpdConfig.
+         BundleEndpointConfig& be = c.bundle_endpoint.emplace();
+         return ReadMapping(
+             n, path,
+             {{"listen", NonEmptyStringInto(be.listen)},
+              {"path", NonEmptyStringInto(be.path)},
+              {"profile",
+               [&be](const YAML::Node& v, const std::string& p) -> Status {
+                 AZTP_ASSIGN_OR_RETURN(std::string s, ReadString(v, p));
+                 auto profile = ParseEndpointProfile(s);
+                 if (!profile) {
+                   return Invalid(p, "must be https_spiffe or https_web, not " +
+                                         QuoteInput(s));
+                 }
+                 be.profile = *profile;
+                 return Ok();
+               }},
+              {"cert_file", NonEmptyStringInto(be.cert_file)},
+              {"key_file", NonEmptyStringInto(be.key_file)}});
+       }},
       {"rate_limit", Section({
                          {"requests_per_second",
                           NumberInto(cp.rate_limit.requests_per_second)},
@@ -426,6 +458,74 @@ bool ValidIp(const std::string& ip) {
   unsigned char buf[16];
   return inet_pton(AF_INET, ip.c_str(), buf) == 1 ||
          inet_pton(AF_INET6, ip.c_str(), buf) == 1;
+}
+
+// ValidUrlPath: '/' then RFC 3986 path characters without '%' (so that the
+// configured path and a request's path compare byte for byte), no "." or
+// ".." segment, at most 256 bytes.
+bool ValidUrlPath(std::string_view p) {
+  if (p.empty() || p.front() != '/' || p.size() > 256) return false;
+  for (char c : p) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') ||
+              std::string_view("-._~!$&'()*+,;=:@/").find(c) !=
+                  std::string_view::npos;
+    if (!ok) return false;
+  }
+  std::size_t start = 1;
+  while (start <= p.size()) {
+    std::size_t slash = p.find('/', start);
+    std::size_t end = slash == std::string_view::npos ? p.size() : slash;
+    std::string_view segment = p.substr(start, end - start);
+    if (segment == "." || segment == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+Status ValidateBundleEndpoint(const BundleEndpointConfig& be,
+                              const std::string& api_listen) {
+  if (be.listen.empty()) {
+    return Invalid("bundle_endpoint.listen",
+                   "is required (host:port, or --bundle-listen)");
+  }
+  if (!ValidListen(be.listen)) {
+    return Invalid(
+        "bundle_endpoint.listen",
+        "must be host:port or [v6]:port, not " + QuoteInput(be.listen));
+  }
+  if (be.listen == api_listen && !be.listen.ends_with(":0")) {
+    return Invalid("bundle_endpoint.listen",
+                   "must differ from listen (" + api_listen + ")");
+  }
+  if (!ValidUrlPath(be.path)) {
+    return Invalid("bundle_endpoint.path",
+                   "must start with '/' and be a plain URL path (letters, "
+                   "digits, -._~!$&'()*+,;=:@/, no . or .. segment, at most "
+                   "256 bytes), not " +
+                       QuoteInput(be.path));
+  }
+  if (!be.profile) {
+    return Invalid("bundle_endpoint.profile",
+                   "is required: https_spiffe or https_web");
+  }
+  for (const auto& [key, value] :
+       {std::pair<const char*, const std::string&>{"bundle_endpoint.cert_file",
+                                                   be.cert_file},
+        {"bundle_endpoint.key_file", be.key_file}}) {
+    if (*be.profile == EndpointProfile::kHttpsWeb && value.empty()) {
+      return Invalid(key, "is required with profile https_web");
+    }
+    if (*be.profile == EndpointProfile::kHttpsSpiffe && !value.empty()) {
+      return Invalid(key,
+                     "applies only to profile https_web (https_spiffe "
+                     "serves with the aztpd SVID)");
+    }
+    if (value.find('\0') != std::string::npos) {
+      return Invalid(key, "must not contain NUL bytes");
+    }
+  }
+  return Ok();
 }
 
 // Within checks lo <= v <= hi for a duration key.
@@ -570,6 +670,11 @@ Status ValidateAztpdConfig(const AztpdConfig& c) {
     return Invalid("ca.rotation.activate_at",
                    "must be greater than ca.rotation.prepare_at and less "
                    "than 1");
+  }
+  AZTP_RETURN_IF_ERROR(IntWithin(cp.federation_fetch_timeout_seconds, 1, 60,
+                                 "federation_fetch_timeout_seconds"));
+  if (c.bundle_endpoint) {
+    AZTP_RETURN_IF_ERROR(ValidateBundleEndpoint(*c.bundle_endpoint, c.listen));
   }
   if (!(cp.rate_limit.requests_per_second >= 0 &&
         cp.rate_limit.requests_per_second <= 1e6)) {

@@ -39,6 +39,10 @@ void ExpectDefaults(const AztpdConfig& c) {
   EXPECT_EQ(cp.rate_limit.requests_per_second,
             dp.rate_limit.requests_per_second);
   EXPECT_EQ(cp.rate_limit.burst, dp.rate_limit.burst);
+  EXPECT_EQ(cp.federation_fetch_timeout_seconds, 10);
+  EXPECT_EQ(cp.federation_fetch_timeout_seconds,
+            dp.federation_fetch_timeout_seconds);
+  EXPECT_FALSE(c.bundle_endpoint.has_value());
 }
 
 TEST(AztpdConfig, EmptyDocumentsMeanDefaults) {
@@ -100,6 +104,13 @@ ca:
 rate_limit:
   requests_per_second: 2.5
   burst: 10
+federation_fetch_timeout_seconds: 30
+bundle_endpoint:
+  listen: 0.0.0.0:8444
+  path: /.well-known/spiffe-bundle
+  profile: https_web
+  cert_file: /etc/aztpd/web.crt
+  key_file: /etc/aztpd/web.key
 )");
   ASSERT_TRUE(c.has_value()) << c.error().message();
   EXPECT_EQ(c->data_dir, "/srv/aztpd");
@@ -128,6 +139,13 @@ rate_limit:
   EXPECT_EQ(cp.rotation.activate_at, 0.5);
   EXPECT_EQ(cp.rate_limit.requests_per_second, 2.5);
   EXPECT_EQ(cp.rate_limit.burst, 10);
+  EXPECT_EQ(cp.federation_fetch_timeout_seconds, 30);
+  ASSERT_TRUE(c->bundle_endpoint.has_value());
+  EXPECT_EQ(c->bundle_endpoint->listen, "0.0.0.0:8444");
+  EXPECT_EQ(c->bundle_endpoint->path, "/.well-known/spiffe-bundle");
+  EXPECT_EQ(c->bundle_endpoint->profile, EndpointProfile::kHttpsWeb);
+  EXPECT_EQ(c->bundle_endpoint->cert_file, "/etc/aztpd/web.crt");
+  EXPECT_EQ(c->bundle_endpoint->key_file, "/etc/aztpd/web.key");
 }
 
 TEST(AztpdConfig, EmptySectionsAndListsAreAllowed) {
@@ -251,6 +269,98 @@ TEST(AztpdConfig, OutOfRangeValuesNameTheirKey) {
       {"server:\n  ips: [1.2.3]\n", Code::kInvalidArgument, "server.ips[0]: "},
       {"server:\n  ips: [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]\n",
        Code::kInvalidArgument, "server.ips: must have at most 16"},
+  });
+}
+
+TEST(AztpdConfig, BundleEndpointWithTheSpiffeProfile) {
+  auto c = ParseAztpdConfig(
+      "bundle_endpoint:\n  listen: 127.0.0.1:0\n  profile: https_spiffe\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  ASSERT_TRUE(c->bundle_endpoint.has_value());
+  EXPECT_EQ(c->bundle_endpoint->listen, "127.0.0.1:0");
+  EXPECT_EQ(c->bundle_endpoint->path, "/bundle");  // the default
+  EXPECT_EQ(c->bundle_endpoint->profile, EndpointProfile::kHttpsSpiffe);
+  EXPECT_TRUE(c->bundle_endpoint->cert_file.empty());
+  // Port 0 twice is two listeners on any ports.
+  EXPECT_TRUE(ParseAztpdConfig("listen: 127.0.0.1:0\nbundle_endpoint:\n"
+                               "  listen: 127.0.0.1:0\n"
+                               "  profile: https_spiffe\n")
+                  .has_value());
+}
+
+TEST(AztpdConfig, BundleEndpointNeedsExactlyItsProfilesKeys) {
+  const std::string spiffe =
+      "bundle_endpoint:\n  listen: 127.0.0.1:8444\n  profile: https_spiffe\n";
+  const std::string web =
+      "bundle_endpoint:\n  listen: 127.0.0.1:8444\n  profile: https_web\n";
+  const std::string files = "  cert_file: /w.crt\n  key_file: /w.key\n";
+  ASSERT_TRUE(ParseAztpdConfig(web + files).has_value());
+  const std::vector<std::pair<std::string, BadCase>> cases = {
+      {web,
+       {"", Code::kInvalidArgument,
+        "bundle_endpoint.cert_file: is required with profile https_web"}},
+      {web + "  cert_file: /w.crt\n",
+       {"", Code::kInvalidArgument,
+        "bundle_endpoint.key_file: is required with profile https_web"}},
+      {spiffe + "  cert_file: /w.crt\n",
+       {"", Code::kInvalidArgument,
+        "bundle_endpoint.cert_file: applies only to profile https_web"}},
+      {spiffe + "  key_file: /w.key\n",
+       {"", Code::kInvalidArgument,
+        "bundle_endpoint.key_file: applies only to profile https_web"}},
+      {spiffe + "  path: bundle\n",
+       {"", Code::kInvalidArgument, "bundle_endpoint.path: must start"}},
+      {spiffe + "  path: /a/../b\n",
+       {"", Code::kInvalidArgument, "bundle_endpoint.path: "}},
+      {spiffe + "  path: /a%20b\n",
+       {"", Code::kInvalidArgument, "bundle_endpoint.path: "}},
+      {spiffe + "  path: \"/a b\"\n",
+       {"", Code::kInvalidArgument, "bundle_endpoint.path: "}},
+      {spiffe + "  path: \"\"\n",
+       {"", Code::kInvalidArgument, "bundle_endpoint.path: must not be empty"}},
+      {spiffe + "  profile: https_spiffe\n",
+       {"", Code::kMalformed, "bundle_endpoint.profile: repeated key"}},
+      {spiffe + "  url: /x\n",
+       {"", Code::kMalformed, "bundle_endpoint.url: unknown key"}},
+      {"bundle_endpoint:\n  listen: 127.0.0.1:8444\n  profile: web\n",
+       {"", Code::kInvalidArgument,
+        "bundle_endpoint.profile: must be https_spiffe or https_web"}},
+      {"bundle_endpoint:\n  listen: 127.0.0.1:8444\n",
+       {"", Code::kInvalidArgument, "bundle_endpoint.profile: is required"}},
+      {"bundle_endpoint:\n  profile: https_spiffe\n",
+       {"", Code::kInvalidArgument, "bundle_endpoint.listen: is required"}},
+      {"bundle_endpoint:\n",
+       {"", Code::kInvalidArgument, "bundle_endpoint.listen: is required"}},
+      {"bundle_endpoint: [a]\n",
+       {"", Code::kMalformed, "bundle_endpoint: must be a mapping"}},
+      {"bundle_endpoint:\n  listen: 8444\n  profile: https_spiffe\n",
+       {"", Code::kInvalidArgument, "bundle_endpoint.listen: must be"}},
+      {"listen: 127.0.0.1:8443\nbundle_endpoint:\n  listen: "
+       "127.0.0.1:8443\n  profile: https_spiffe\n",
+       {"", Code::kInvalidArgument,
+        "bundle_endpoint.listen: must differ from listen"}},
+  };
+  for (const auto& [yaml, bad] : cases) {
+    auto c = ParseAztpdConfig(yaml);
+    ASSERT_FALSE(c.has_value()) << yaml;
+    EXPECT_EQ(c.error().code(), bad.code)
+        << yaml << " -> " << c.error().message();
+    EXPECT_EQ(c.error().message().rfind(bad.message_prefix, 0), 0u)
+        << yaml << " -> " << c.error().message();
+  }
+}
+
+TEST(AztpdConfig, FederationFetchTimeout) {
+  auto c = ParseAztpdConfig("federation_fetch_timeout_seconds: 60\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->control_plane.federation_fetch_timeout_seconds, 60);
+  ExpectRejected({
+      {"federation_fetch_timeout_seconds: 0\n", Code::kInvalidArgument,
+       "federation_fetch_timeout_seconds: must be between 1 and 60"},
+      {"federation_fetch_timeout_seconds: 61\n", Code::kInvalidArgument,
+       "federation_fetch_timeout_seconds: must be between 1 and 60"},
+      {"federation_fetch_timeout_seconds: 10s\n", Code::kMalformed,
+       "federation_fetch_timeout_seconds: must be"},
   });
 }
 

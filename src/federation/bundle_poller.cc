@@ -131,12 +131,17 @@ Status BundlePoller::Set(std::vector<FederationRelationship> relationships) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [td, e] : next) {
     // An unchanged relationship keeps what it fetched (and so, for
-    // https_spiffe, its latest trust); a changed one starts over.
+    // https_spiffe, its latest trust) and its fetch history (consecutive
+    // failures, which drive the backoff, last event and time); a changed
+    // one starts over.
     auto old = entries_.find(td);
     if (old != entries_.end() && SameEndpoint(old->second.rel, e.rel)) {
       e.bundle = old->second.bundle;
       e.trust = old->second.trust;
       e.next_due = old->second.next_due;
+      e.failures = old->second.failures;
+      e.last_event = old->second.last_event;
+      e.last_fetch = old->second.last_fetch;
     }
   }
   entries_ = std::move(next);

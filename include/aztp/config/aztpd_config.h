@@ -54,6 +54,17 @@ struct FederationEntry {
   std::string web_ca_file;
 };
 
+// BundleEndpointConfig is the `bundle_endpoint:` section: the trust
+// domain's bundle served on a listener of its own, with the https_spiffe or
+// https_web profile (docs/federation.md "Serving your bundle").
+struct BundleEndpointConfig {
+  std::string listen;                      // host:port, port 0 = any; required
+  std::string path = "/bundle";            // must start with '/'
+  std::optional<EndpointProfile> profile;  // required
+  std::string cert_file;  // https_web only, required there: PEM chain
+  std::string key_file;   // https_web only, required there: PEM key
+};
+
 // AztpdConfig is everything aztpd runs with. Its defaults are those of a
 // daemon started without a configuration file.
 struct AztpdConfig {
@@ -70,6 +81,10 @@ struct AztpdConfig {
   // control_plane.ca is also what `init` creates the first CA with.
   ControlPlaneOptions control_plane;
   std::vector<FederationEntry> federation;
+  // Absent: the bundle is served only at GET /v1/bundle of the API
+  // listener. (control_plane.federation_fetch_timeout_seconds holds the
+  // top-level key federation_fetch_timeout_seconds.)
+  std::optional<BundleEndpointConfig> bundle_endpoint;
 };
 
 // ResolveFederation turns the `federation:` entries into relationships,
