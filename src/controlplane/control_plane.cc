@@ -461,6 +461,15 @@ Result<Json> ControlPlane::Route(const http::Request& req, Reply& reply) {
   }
   if (path == "/v1/discover" && m == "GET") return Discover(req, reply);
   if (path == "/v1/bundles" && m == "GET") return BundlesFor(req, *who, reply);
+  if (path == "/v1/policies" || path.rfind("/v1/policies/", 0) == 0) {
+    return PoliciesApi(req, *who, now, reply);
+  }
+  if (path == "/v1/authorize" && m == "POST") {
+    return Authorize(req, *who, now, reply);
+  }
+  if (path == "/v1/flows" || path.rfind("/v1/flows/", 0) == 0) {
+    return FlowsApi(req, *who, now, reply);
+  }
   if (path == "/v1/federations" || path.rfind("/v1/federations/", 0) == 0) {
     return FederationApi(req, *who, now, reply);
   }

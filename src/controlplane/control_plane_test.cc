@@ -633,8 +633,7 @@ TEST_F(ControlPlaneTest, FederationApiAddsListsRefreshesAndRemoves) {
   auto failed = Body(Call("POST", "/v1/federations/org-b.example:refresh"));
   EXPECT_EQ(failed["result"], "failed");
   EXPECT_EQ(failed["message"], "endpoint down");
-  EXPECT_EQ(Call("POST", "/v1/federations/org-c.example:refresh").status,
-            404);
+  EXPECT_EQ(Call("POST", "/v1/federations/org-c.example:refresh").status, 404);
 
   // After a restart with the endpoint down, the kept bundle (sequence 2)
   // is trusted at once.
@@ -766,6 +765,146 @@ TEST_F(ControlPlaneTest, FederatesWithNarrowsAnIdentitysBundles) {
                  R"({"federates_with":[]})")
                 .status,
             404);
+}
+
+// Policies: validated and canonicalised on write, versioned with
+// optimistic concurrency, attached to identities, evaluated by
+// POST /v1/authorize with every decision audited.
+TEST_F(ControlPlaneTest, PoliciesAreValidatedVersionedAttachedAndEvaluated) {
+  ASSERT_EQ(Call("POST", "/v1/identities",
+                 R"({"id":"spiffe://org-a.example/tools/payments"})")
+                .status,
+            201);
+  const std::string doc = R"({"Statement":[
+      {"Sid":"Quotes","Effect":"Allow","Action":"payments:quote",
+       "Condition":{"StringEquals":{"aztp:CallerTrustDomain":"org-b.example"}}},
+      {"Sid":"NoRefunds","Effect":"Deny","Action":"payments:refund"}]})";
+  auto created = Call("POST", "/v1/policies",
+                      R"({"name":"payments","document":)" + doc + "}");
+  ASSERT_EQ(created.status, 201) << created.body;
+  Json policy = Body(created);
+  const std::string id = policy["id"];
+  EXPECT_EQ(id.rfind("policy:", 0), 0u);
+  EXPECT_EQ(id.size(), 19u);
+  EXPECT_EQ(policy["version"], 1);
+  // Canonical form: Action as an array.
+  EXPECT_EQ(policy["document"]["Statement"][0]["Action"],
+            Json::array({"payments:quote"}));
+
+  // Invalid documents never get stored, and the error names the problem.
+  auto unknown_op = Call(
+      "POST", "/v1/policies",
+      R"({"name":"bad","document":{"Statement":{"Effect":"Allow","Action":"a",)"
+      R"("Condition":{"StringEqualz":{"aztp:CallerId":"x"}}}}})");
+  EXPECT_EQ(unknown_op.status, 400);
+  EXPECT_NE(unknown_op.body.find("StringEqualz"), std::string::npos);
+  auto bare_key = Call(
+      "POST", "/v1/policies",
+      R"({"name":"bad","document":{"Statement":{"Effect":"Allow","Action":"a",)"
+      R"("Condition":{"StringEquals":{"department":"x"}}}}})");
+  EXPECT_EQ(bare_key.status, 400);
+  EXPECT_EQ(Call("POST", "/v1/policies",
+                 R"({"name":"payments","document":{"Statement":)"
+                 R"({"Effect":"Allow","Action":"a"}}})")
+                .status,
+            409);  // the name is taken
+
+  auto authorize = [&](const std::string& action, const char* td,
+                       const std::string& key = "") {
+    Json body{{"identity", "spiffe://org-a.example/tools/payments"},
+              {"action", action},
+              {"context", Json{{"aztp:CallerTrustDomain", td}}}};
+    return Call("POST", "/v1/authorize", DumpJson(body), key);
+  };
+  // Nothing attached: default deny.
+  Json d = Body(authorize("payments:quote", "org-b.example"));
+  EXPECT_EQ(d["allowed"], false);
+  EXPECT_EQ(d["basis"], "default_deny");
+
+  auto attach = Call("POST", "/v1/policies/" + id + ":attach",
+                     R"({"identity":"spiffe://org-a.example/tools/payments"})");
+  ASSERT_EQ(attach.status, 200) << attach.body;
+  d = Body(authorize("payments:quote", "org-b.example"));
+  EXPECT_EQ(d["allowed"], true);
+  EXPECT_EQ(d["policy_id"], id);
+  EXPECT_EQ(d["sid"], "Quotes");
+  d = Body(authorize("payments:quote", "org-c.example"));
+  EXPECT_EQ(d["allowed"], false);
+  d = Body(authorize("payments:refund", "org-b.example"));
+  EXPECT_EQ(d["allowed"], false);
+  EXPECT_EQ(d["basis"], "explicit_deny");
+  EXPECT_EQ(d["sid"], "NoRefunds");
+  // Context keys must be aztp:* or request:*.
+  EXPECT_EQ(Call("POST", "/v1/authorize",
+                 R"({"identity":"spiffe://org-a.example/tools/payments",)"
+                 R"("action":"a","context":{"department":"x"}})")
+                .status,
+            400);
+
+  // The identity's own SVID may read its policies and ask; another's not.
+  http::Request own =
+      Get("/v1/policies", "",
+          {{"identity", "spiffe://org-a.example/tools/payments"}});
+  own.headers.clear();
+  own.peer = *SpiffeId::Parse("spiffe://org-a.example/tools/payments");
+  auto mine = cp_->Handle(own);
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(Body(mine)["policies"].size(), 1u);
+  own.peer = *SpiffeId::Parse("spiffe://org-a.example/tools/other");
+  EXPECT_EQ(cp_->Handle(own).status, 403);
+
+  // A new version needs the current version number.
+  const std::string v2 =
+      R"({"version":1,"document":{"Statement":{"Effect":"Allow",)"
+      R"("Action":"payments:*"}}})";
+  auto updated = Call("PUT", "/v1/policies/" + id, v2);
+  ASSERT_EQ(updated.status, 200) << updated.body;
+  EXPECT_EQ(Body(updated)["version"], 2);
+  EXPECT_EQ(Call("PUT", "/v1/policies/" + id, v2).status, 409);  // stale
+  d = Body(authorize("payments:refund", "org-c.example"));
+  EXPECT_EQ(d["allowed"], true);
+  http::Request first_req =
+      Get("/v1/policies/" + id, admin_, {{"version", "1"}});
+  Json old = Body(cp_->Handle(first_req));
+  EXPECT_EQ(old["version"], 1);
+  EXPECT_EQ(old["attached_to"],
+            Json::array({"spiffe://org-a.example/tools/payments"}));
+
+  // Scoped keys manage attachments of their identities only, and not the
+  // policies themselves.
+  auto scoped = Body(Call("POST", "/v1/apikeys", R"({"scope":"/agents/"})"));
+  const std::string skey = scoped["api_key"];
+  EXPECT_EQ(
+      Call("POST", "/v1/policies/" + id + ":detach",
+           R"({"identity":"spiffe://org-a.example/tools/payments"})", skey)
+          .status,
+      403);
+  EXPECT_EQ(Call("GET", "/v1/policies", "", skey).status, 403);
+  EXPECT_EQ(authorize("payments:quote", "org-b.example", skey).status, 403);
+
+  ASSERT_EQ(Call("POST", "/v1/policies/" + id + ":detach",
+                 R"({"identity":"spiffe://org-a.example/tools/payments"})")
+                .status,
+            200);
+  ASSERT_EQ(Call("DELETE", "/v1/policies/" + id).status, 200);
+  EXPECT_EQ(Call("GET", "/v1/policies/" + id).status, 404);
+
+  std::vector<std::string> trail;
+  ASSERT_TRUE(store_->Read([&](Transaction& tx) -> Status {
+    AZTP_ASSIGN_OR_RETURN(auto records, tx.ListAudit(0, 1000));
+    for (const auto& a : records) {
+      if (a.action.rfind("policy.", 0) == 0) {
+        trail.push_back(a.action + " " + a.decision);
+      }
+    }
+    return Ok();
+  }));
+  EXPECT_EQ(trail, (std::vector<std::string>{
+                       "policy.create allow", "policy.authorize deny",
+                       "policy.attach allow", "policy.authorize allow",
+                       "policy.authorize deny", "policy.authorize deny",
+                       "policy.update allow", "policy.authorize allow",
+                       "policy.detach allow", "policy.delete allow"}));
 }
 
 // Several HTTPS clients at once, over real sockets: two threads issue SVIDs

@@ -144,6 +144,14 @@ class ControlPlane {
   Result<Json> SigningKeysApi(const http::Request& request,
                               const Principal& who, UnixTime now, Reply& reply);
   Result<Json> Revocations(UnixTime now);
+  // Policies (api_policies.cc): stored versioned policies, attachments and
+  // POST /v1/authorize; flows (api_flows.cc): identity flows.
+  Result<Json> PoliciesApi(const http::Request& request, const Principal& who,
+                           UnixTime now, Reply& reply);
+  Result<Json> Authorize(const http::Request& request, const Principal& who,
+                         UnixTime now, Reply& reply);
+  Result<Json> FlowsApi(const http::Request& request, const Principal& who,
+                        UnixTime now, Reply& reply);
   Result<Json> FederationApi(const http::Request& request, const Principal& who,
                              UnixTime now, Reply& reply);
   // BundlesFor answers GET /v1/bundles: the whole set, or for one identity

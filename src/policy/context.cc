@@ -1,0 +1,93 @@
+// Policy contexts: building them by hand and from a verified chain, and the
+// complete authorisation check of a verified chain (protocol §6).
+#include <set>
+#include <utility>
+
+#include "aztp/chain/capability.h"
+#include "aztp/chain/verifier.h"
+#include "aztp/policy/policy.h"
+
+namespace aztp {
+
+void PolicyContext::SetString(std::string key, std::string value) {
+  values.insert_or_assign(std::move(key), ContextValue(std::move(value)));
+}
+
+void PolicyContext::SetInteger(std::string key, int64_t value) {
+  values.insert_or_assign(std::move(key), ContextValue(value));
+}
+
+void PolicyContext::SetDouble(std::string key, double value) {
+  values.insert_or_assign(std::move(key), ContextValue(value));
+}
+
+void PolicyContext::SetBool(std::string key, bool value) {
+  values.insert_or_assign(std::move(key), ContextValue(value));
+}
+
+void PolicyContext::SetList(std::string key, std::vector<std::string> value) {
+  values.insert_or_assign(std::move(key), ContextValue(std::move(value)));
+}
+
+void PolicyContext::SetTime(std::string key, UnixTime seconds) {
+  values.insert_or_assign(std::move(key), ContextValue(PolicyTime{seconds, 0}));
+}
+
+void PolicyContext::SetTime(std::string key, PolicyTime value) {
+  values.insert_or_assign(std::move(key), ContextValue(value));
+}
+
+const ContextValue* PolicyContext::Find(std::string_view key) const {
+  auto it = values.find(key);
+  return it == values.end() ? nullptr : &it->second;
+}
+
+PolicyContext ContextFromChain(const VerifiedChain& chain, UnixTime now) {
+  PolicyContext c;
+  const auto& path = chain.path();
+  c.SetString("aztp:CallerId", chain.caller().str());
+  c.SetString("aztp:CallerTrustDomain", chain.caller().trust_domain().name());
+  c.SetString("aztp:OriginId", path.front().str());
+  c.SetString("aztp:OriginSubject", chain.subject());
+  c.SetString("aztp:TargetId", path.back().str());
+  c.SetString("aztp:Txn", chain.txn());
+  c.SetInteger("aztp:ChainDepth", chain.depth());
+  std::vector<std::string> ids;
+  std::vector<std::string> domains;
+  std::set<std::string_view> seen;
+  ids.reserve(path.size());
+  for (const auto& id : path) {
+    ids.push_back(id.str());
+    const std::string& td = id.trust_domain().name();
+    if (seen.insert(td).second) domains.push_back(td);
+  }
+  c.SetList("aztp:ChainPath", std::move(ids));
+  c.SetList("aztp:ChainTrustDomains", std::move(domains));
+  c.SetList("aztp:Capabilities", chain.capabilities().Strings());
+  c.SetTime("aztp:CurrentTime", now);
+  return c;
+}
+
+Decision AuthorizeChain(const VerifiedChain& chain,
+                        const std::vector<const Policy*>& policies,
+                        const PolicyRequest& request, UnixTime now) {
+  auto capability = Capability::Parse(request.action);
+  if (!capability || !chain.capabilities().Covers(*capability)) {
+    Decision d;
+    d.basis = DecisionBasis::kNotCovered;
+    d.reason = "denied: " + QuoteInput(request.action) +
+               (capability ? " is not covered by the chain's capabilities"
+                           : " is not a capability");
+    return d;
+  }
+  PolicyRequest full;
+  full.action = request.action;
+  full.resource = request.resource;
+  full.context = ContextFromChain(chain, now);
+  for (const auto& [key, value] : request.context.values) {
+    if (!key.starts_with("aztp:")) full.context.values.emplace(key, value);
+  }
+  return EvaluateAll(policies, full);
+}
+
+}  // namespace aztp
