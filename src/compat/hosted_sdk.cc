@@ -1,6 +1,8 @@
 #include "aztp/compat/hosted_sdk.h"
 
+#include <algorithm>
 #include <exception>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -92,6 +94,15 @@ Json ToAztpOrNull(const Json& v) {
   return v.is_string() ? Json(ToAztp(v.get<std::string>())) : Json();
 }
 
+// WithAztpIds rewrites the spiffe:// IDs in a native text to aztp://.
+std::string WithAztpIds(std::string text) {
+  for (std::size_t at = text.find(kSpiffeScheme); at != std::string::npos;
+       at = text.find(kSpiffeScheme, at)) {
+    text.replace(at, sizeof(kSpiffeScheme) - 1, kAztpScheme);
+  }
+  return text;
+}
+
 // NativeAnswer is one answer of the control plane.
 struct NativeAnswer {
   int status = 0;
@@ -118,11 +129,7 @@ Error NativeError(const NativeAnswer& a) {
     if (ReasonString(c) == reason) code = c;
   }
   if (message.empty()) message = reason.empty() ? "request failed" : reason;
-  for (std::size_t at = message.find(kSpiffeScheme); at != std::string::npos;
-       at = message.find(kSpiffeScheme, at)) {
-    message.replace(at, sizeof(kSpiffeScheme) - 1, kAztpScheme);
-  }
-  return Error(code, message);
+  return Error(code, WithAztpIds(std::move(message)));
 }
 
 // Member reads an optional member of `body`; `want` checks its type.
@@ -232,6 +239,90 @@ Json Record(const Json& n) {
   return out;
 }
 
+// kMaxFlowIdBytes bounds flow IDs taken from bodies and paths; native IDs
+// are "flow_<24 hex>", hosted ones were 24 hex digits.
+constexpr std::size_t kMaxFlowIdBytes = 64;
+// kMaxActions bounds the actions of one permissions request (one native
+// decision each).
+constexpr std::size_t kMaxActions = 32;
+// kConnectAction is the action a policy must allow for a connection check
+// with policyCode (docs/compat.md).
+constexpr char kConnectAction[] = "connect";
+
+// FlowId checks a flow ID before it becomes part of a native path: letters,
+// digits, '_' and '-' only.
+Result<std::string> FlowId(const std::string& text, const char* name) {
+  bool ok = !text.empty() && text.size() <= kMaxFlowIdBytes;
+  for (char c : text) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                (c >= '0' && c <= '9') || c == '_' || c == '-');
+  }
+  if (!ok) return BadInput(std::string(name) + " is not a valid flow ID");
+  return text;
+}
+
+// HostedFlow is the hosted flow record (camelCase, the ID as `_id`) for a
+// native flow, with its members when the native answer has them.
+Json HostedFlow(const Json& f) {
+  Json out = Json::object();
+  out["_id"] = f.value("id", "");
+  out["name"] = f.value("name", "");
+  out["description"] = f.value("description", "");
+  out["discoverable"] = f.value("discoverable", "public");
+  out["tags"] = f.value("tags", Json::array());
+  out["metadata"] = f.value("metadata", Json::object());
+  out["createdBy"] = f.value("created_by", "");
+  out["createdAt"] = f.value("created_at", Json());
+  out["updatedAt"] = f.value("updated_at", Json());
+  if (f.contains("members") && f["members"].is_array()) {
+    Json members = Json::array();
+    for (const auto& m : f["members"]) {
+      members.push_back(
+          Json{{"aztpId", ToAztpOrNull(m.value("identity", Json()))},
+               {"status", m.value("status", "")},
+               {"reason", m.value("reason", "")},
+               {"addedAt", m.value("added_at", Json())},
+               {"updatedAt", m.value("updated_at", Json())}});
+    }
+    out["members"] = std::move(members);
+  }
+  return out;
+}
+
+// HostedMember is the hosted record of one flow membership.
+Json HostedMember(const Json& m) {
+  return Json{{"identityFlowId", m.value("flow", "")},
+              {"aztpId", ToAztpOrNull(m.value("identity", Json()))},
+              {"status", m.value("status", "")},
+              {"reason", m.value("reason", "")},
+              {"addedAt", m.value("added_at", Json())},
+              {"updatedAt", m.value("updated_at", Json())}};
+}
+
+// HostedPolicy is the hosted policy object (§5.1 of the SDK notes: the
+// SDK's get_policy_value filters on `code` or `policyName` and returns
+// `policyStatement`) for a native policy.
+Json HostedPolicy(const Json& p) {
+  return Json{{"code", p.value("id", "")},
+              {"policyName", p.value("name", "")},
+              {"policyStatement", p.value("document", Json())},
+              {"description", p.value("description", "")},
+              {"version", p.value("version", Json())},
+              {"createdAt", p.value("created_at", Json())},
+              {"updatedAt", p.value("updated_at", Json())}};
+}
+
+// WithoutNulls drops the null members of a hosted body (the hosted SDK
+// sends unset optional arguments as null; the native API wants them absent).
+Json WithoutNulls(const Json& body, std::initializer_list<const char*> names) {
+  Json out = Json::object();
+  for (const char* n : names) {
+    auto it = body.find(n);
+    if (it != body.end() && !it->is_null()) out[n] = *it;
+  }
+  return out;
+}
+
 // Session answers one hosted request with the caller's key.
 class Session {
  public:
@@ -254,6 +345,23 @@ class Session {
   Result<Answer> RevokeOrReissue(bool revoke);
   Result<Answer> Link();
   Result<Answer> DiscoverRoute(bool with_trust_domain);
+  Result<Answer> Policies();
+  Result<Answer> Permissions();
+  Result<Answer> FlowHealth();
+  Result<Answer> FlowCreate();
+  Result<Answer> FlowUpdate(const std::string& id_text);
+  Result<Answer> FlowDelete(const std::string& id_text);
+  Result<Answer> FlowMember(const std::string& action);
+
+  // Query is a query parameter, "" when absent.
+  std::string Query(const char* name) const;
+  // Decide asks the native API for one decision of `identity`'s policies.
+  NativeAnswer Decide(const std::string& identity, const std::string& action,
+                      const std::optional<std::string>& policy,
+                      const Json& context);
+  // Flow reads a native flow with its members; nullopt when it does not
+  // exist for this key.
+  Result<std::optional<Json>> Flow(const std::string& id);
 
   ControlPlane& plane_;
   const http::Request& req_;
@@ -456,15 +564,26 @@ Result<Answer> Session::Verify(bool connection) {
   AZTP_ASSIGN_OR_RETURN(auto from,
                         Member(body, "aztpId", IsString, "a string"));
   if (!from) return BadInput("aztpId is required");
-  AZTP_ASSIGN_OR_RETURN(auto flow,
+  AZTP_ASSIGN_OR_RETURN(auto flow_member,
                         Member(body, "identityFlowId", IsString, "a string"));
-  AZTP_ASSIGN_OR_RETURN(auto policy,
+  AZTP_ASSIGN_OR_RETURN(auto policy_member,
                         Member(body, "policyCode", IsString, "a string"));
-  if (flow || policy) {
-    return Envelope(501, false, "AZTP-API-E-501",
-                    flow ? "identity flows are not implemented yet"
-                         : "policies are not implemented yet",
-                    Json());
+  // An empty string names nothing, as an absent member.
+  std::optional<std::string> flow, policy;
+  if (flow_member && !flow_member->get<std::string>().empty()) {
+    AZTP_ASSIGN_OR_RETURN(
+        flow, FlowId(flow_member->get<std::string>(), "identityFlowId"));
+  }
+  if (policy_member && !policy_member->get<std::string>().empty()) {
+    policy = policy_member->get<std::string>();
+  }
+  if (flow && connection) {
+    return BadInput("identityFlowId applies to verify-identity only");
+  }
+  if (policy && !connection) {
+    return BadInput(
+        "policyCode applies to connection checks only "
+        "(authorize-connection-with-identities)");
   }
   AZTP_ASSIGN_OR_RETURN(std::string from_id,
                         HostedId(from->get<std::string>(), "aztpId"));
@@ -498,21 +617,69 @@ Result<Answer> Session::Verify(bool connection) {
     }
     if (id == from_id) from_record = std::move(r);
   }
-  if (connection) {
-    bool linked = false;
-    for (const auto& l : from_record.value("links", Json::array())) {
-      std::string f = l.value("from", ""), t = l.value("to", "");
-      if ((f == from_id && t == to_id) || (f == to_id && t == from_id)) {
-        linked = true;
+  if (!connection) {
+    if (flow) {
+      // Valid in a flow: valid, a member of the flow, and not revoked in it.
+      AZTP_ASSIGN_OR_RETURN(auto f, Flow(*flow));
+      if (!f) {
+        return invalid("AZTP-FLW-E-001",
+                       "Identity flow " + QuoteInput(*flow) + " not found");
       }
+      const Json members = f->value("members", Json::array());
+      const Json* member = nullptr;
+      for (const auto& m : members) {
+        if (m.value("identity", "") == from_id) member = &m;
+      }
+      if (member == nullptr) {
+        return invalid("AZTP-FLW-E-002",
+                       "Identity is not a member of the identity flow");
+      }
+      if (member->value("status", "") != "active") {
+        return invalid("AZTP-FLW-E-003",
+                       "Identity has been revoked in this identity flow");
+      }
+      return Envelope(200, true, "AZTP-ID-S-002",
+                      "Identity verified in the identity flow",
+                      Json{{"valid", true}, {"identityFlowId", *flow}});
     }
-    if (!linked) {
-      return invalid("AZTP-LNK-E-001", "The identities are not linked");
+    return Envelope(200, true, "AZTP-ID-S-002", "Identity verified",
+                    Json{{"valid", true}});
+  }
+  bool linked = false;
+  for (const auto& l : from_record.value("links", Json::array())) {
+    std::string f = l.value("from", ""), t = l.value("to", "");
+    if ((f == from_id && t == to_id) || (f == to_id && t == from_id)) {
+      linked = true;
     }
+  }
+  if (!linked) {
+    return invalid("AZTP-LNK-E-001", "The identities are not linked");
+  }
+  if (!policy) {
     return Envelope(200, true, "AZTP-LNK-S-002", "Connection verified",
                     Json{{"valid", true}});
   }
-  return Envelope(200, true, "AZTP-ID-S-002", "Identity verified",
+  // With policyCode, the policy must be attached to the identity connected
+  // to and allow it the caller: action "connect", the caller's ID and trust
+  // domain in the context.
+  AZTP_ASSIGN_OR_RETURN(SpiffeId caller, SpiffeId::Parse(from_id));
+  NativeAnswer d =
+      Decide(to_id, kConnectAction, policy,
+             Json{{"aztp:CallerId", from_id},
+                  {"aztp:CallerTrustDomain", caller.trust_domain().name()}});
+  if (d.status == 404) {
+    return invalid("AZTP-POL-E-001", "Policy " + QuoteInput(*policy) +
+                                         " is not attached to " +
+                                         ToAztp(to_id));
+  }
+  if (d.status != 200) return NativeError(d);
+  if (!d.body.value("allowed", false)) {
+    return invalid("AZTP-POL-E-002",
+                   "Connection denied by policy " + QuoteInput(*policy) + ": " +
+                       WithAztpIds(d.body.value("reason", "")));
+  }
+  return Envelope(200, true, "AZTP-LNK-S-002",
+                  "Connection verified and allowed by policy",
                   Json{{"valid", true}});
 }
 
@@ -592,17 +759,216 @@ Result<Answer> Session::DiscoverRoute(bool with_trust_domain) {
                   std::move(data));
 }
 
-bool IsPolicyOrFlow(const std::string& route) {
-  static const char* const kRoutes[] = {
-      "aztp/get-identity-access-policy",
-      "aztp/get-identity-action-permissions",
-      "aztp/revoke-identity-for-flow",
-      "oiap/evaluate",
-  };
-  for (const char* r : kRoutes) {
-    if (route == r) return true;
+std::string Session::Query(const char* name) const {
+  auto it = req_.query.find(name);
+  return it == req_.query.end() ? std::string() : it->second;
+}
+
+NativeAnswer Session::Decide(const std::string& identity,
+                             const std::string& action,
+                             const std::optional<std::string>& policy,
+                             const Json& context) {
+  Json body{{"identity", identity}, {"action", action}};
+  if (policy) body["policy_id"] = *policy;
+  if (!context.empty()) body["context"] = context;
+  return Call("POST", "/v1/authorize", {}, body);
+}
+
+Result<std::optional<Json>> Session::Flow(const std::string& id) {
+  NativeAnswer a = Call("GET", "/v1/flows/" + id);
+  if (a.status == 404) return std::optional<Json>();
+  if (a.status != 200) return NativeError(a);
+  return std::optional<Json>(std::move(a.body));
+}
+
+Answer FlowNotFound(const std::string& id) {
+  return Envelope(404, false, "AZTP-FLW-E-001",
+                  "Identity flow " + QuoteInput(id) + " not found", Json());
+}
+
+Result<Answer> Session::Policies() {
+  const std::string text = Query("aztpId");
+  if (text.empty()) return BadInput("aztpId is required");
+  AZTP_ASSIGN_OR_RETURN(std::string id, HostedId(text, "aztpId"));
+  NativeAnswer a = Call("GET", "/v1/policies", {{"identity", id}});
+  if (a.status != 200) return NativeError(a);
+  Json data = Json::array();
+  for (const auto& p : a.body.value("policies", Json::array())) {
+    data.push_back(HostedPolicy(p));
   }
-  return route.rfind("identity-flow/", 0) == 0 || route.rfind("oidc/", 0) == 0;
+  return Envelope(200, true, "AZTP-POL-S-001", "Identity access policies found",
+                  std::move(data));
+}
+
+Result<Answer> Session::Permissions() {
+  const std::string text = Query("aztpId");
+  if (text.empty()) return BadInput("aztpId is required");
+  AZTP_ASSIGN_OR_RETURN(std::string id, HostedId(text, "aztpId"));
+  // policy_code ("policy:<hex>") and policy_id name the same thing here.
+  std::optional<std::string> policy;
+  for (const char* name : {"policy_code", "policy_id"}) {
+    std::string value = Query(name);
+    if (value.empty()) continue;
+    if (policy && *policy != value) {
+      return BadInput("policy_code and policy_id name different policies");
+    }
+    policy = value;
+  }
+  std::vector<std::string> actions;
+  const std::string list = Query("action");
+  for (std::size_t at = 0; at <= list.size();) {
+    std::size_t comma = std::min(list.find(',', at), list.size());
+    std::string a = list.substr(at, comma - at);
+    a.erase(0, a.find_first_not_of(" \t"));
+    a.erase(a.find_last_not_of(" \t") + 1);
+    if (!a.empty()) actions.push_back(std::move(a));
+    at = comma + 1;
+  }
+  if (actions.empty()) {
+    return BadInput("action is required (one or more, comma-separated)");
+  }
+  if (actions.size() > kMaxActions) {
+    return BadInput("at most 32 actions may be asked at once");
+  }
+  Json context = Json::object();
+  if (std::string td = Query("trust_domain"); !td.empty()) {
+    context["aztp:CallerTrustDomain"] = td;
+  }
+  Json decisions = Json::object();
+  for (const auto& action : actions) {
+    NativeAnswer d = Decide(id, action, policy, context);
+    if (d.status == 404 && policy) {
+      // Either the identity or the policy's attachment is missing.
+      Result<Json> registered = GetIdentity(id);
+      if (!registered) return registered.error();
+      return Envelope(
+          404, false, "AZTP-POL-E-001",
+          "Policy " + QuoteInput(*policy) + " is not attached to " + ToAztp(id),
+          Json());
+    }
+    if (d.status != 200) return NativeError(d);
+    decisions[action] = d.body.value("allowed", false);
+  }
+  // The map is wrapped once more ({"success", "data"}): the hosted SDK hands
+  // back the envelope's data, and the SDK's own policy demo reads
+  // result["data"][action] from it (docs/compat.md).
+  return Envelope(200, true, "AZTP-POL-S-002", "Identity permissions evaluated",
+                  Json{{"success", true}, {"data", std::move(decisions)}});
+}
+
+Result<Answer> Session::FlowHealth() {
+  // The native flow list proves the key, the route and the store.
+  NativeAnswer a = Call("GET", "/v1/flows");
+  if (a.status != 200) return NativeError(a);
+  return Envelope(200, true, "AZTP-FLW-S-007",
+                  "Identity flow service is healthy", Json{{"status", "ok"}});
+}
+
+Result<Answer> Session::FlowCreate() {
+  AZTP_ASSIGN_OR_RETURN(Json body, Body());
+  Json flow = WithoutNulls(
+      body, {"name", "description", "discoverable", "tags", "metadata"});
+  NativeAnswer a = Call("POST", "/v1/flows", {}, flow);
+  if (a.status != 201) return NativeError(a);
+  return Envelope(200, true, "AZTP-FLW-S-001", "Identity flow created",
+                  HostedFlow(a.body));
+}
+
+Result<Answer> Session::FlowUpdate(const std::string& id_text) {
+  AZTP_ASSIGN_OR_RETURN(std::string id, FlowId(id_text, "the flow ID"));
+  AZTP_ASSIGN_OR_RETURN(Json body, Body());
+  Json changes = WithoutNulls(
+      body, {"name", "description", "discoverable", "tags", "metadata"});
+  NativeAnswer a = Call("PUT", "/v1/flows/" + id, {}, changes);
+  if (a.status == 404) return FlowNotFound(id);
+  if (a.status != 200) return NativeError(a);
+  return Envelope(200, true, "AZTP-FLW-S-002", "Identity flow updated",
+                  HostedFlow(a.body));
+}
+
+Result<Answer> Session::FlowDelete(const std::string& id_text) {
+  AZTP_ASSIGN_OR_RETURN(std::string id, FlowId(id_text, "the flow ID"));
+  NativeAnswer a = Call("DELETE", "/v1/flows/" + id);
+  if (a.status == 404) return FlowNotFound(id);
+  if (a.status != 200) return NativeError(a);
+  return Envelope(200, true, "AZTP-FLW-S-003", "Identity flow deleted",
+                  Json{{"_id", id}, {"deleted", true}});
+}
+
+// FlowMember serves add-identity-to-flow ("add"),
+// remove-identity-from-flow ("remove") and revoke-identity-for-flow
+// ("revoke").
+Result<Answer> Session::FlowMember(const std::string& action) {
+  AZTP_ASSIGN_OR_RETURN(Json body, Body());
+  AZTP_ASSIGN_OR_RETURN(auto flow_text,
+                        Member(body, "identityFlowId", IsString, "a string"));
+  if (!flow_text) return BadInput("identityFlowId is required");
+  AZTP_ASSIGN_OR_RETURN(
+      std::string flow_id,
+      FlowId(flow_text->get<std::string>(), "identityFlowId"));
+  // add-identity-to-flow sends {"identity": {"aztpId"}}; the others a
+  // top-level aztpId.
+  std::optional<Json> id_text;
+  if (action == "add") {
+    AZTP_ASSIGN_OR_RETURN(auto identity,
+                          Member(body, "identity", IsObject, "an object"));
+    if (identity) {
+      AZTP_ASSIGN_OR_RETURN(id_text,
+                            Member(*identity, "aztpId", IsString, "a string"));
+    }
+  }
+  if (!id_text) {
+    AZTP_ASSIGN_OR_RETURN(id_text,
+                          Member(body, "aztpId", IsString, "a string"));
+  }
+  if (!id_text) {
+    return BadInput(action == "add" ? "identity.aztpId is required"
+                                    : "aztpId is required");
+  }
+  AZTP_ASSIGN_OR_RETURN(std::string id,
+                        HostedId(id_text->get<std::string>(), "aztpId"));
+  Json native{{"identity", id}};
+  if (action == "revoke") {
+    AZTP_ASSIGN_OR_RETURN(auto reason,
+                          Member(body, "reason", IsString, "a string"));
+    if (reason) native["reason"] = *reason;
+  }
+  // The flow is read first so that a missing flow and a missing identity
+  // (both 404 natively) answer with their own codes.
+  AZTP_ASSIGN_OR_RETURN(auto flow, Flow(flow_id));
+  if (!flow) return FlowNotFound(flow_id);
+  if (action != "add") {
+    bool member = false;
+    for (const auto& m : flow->value("members", Json::array())) {
+      member = member || m.value("identity", "") == id;
+    }
+    if (!member) {
+      return Envelope(
+          404, false, "AZTP-FLW-E-002",
+          "Identity " + ToAztp(id) + " is not a member of the identity flow",
+          Json());
+    }
+  }
+  NativeAnswer a =
+      Call("POST", "/v1/flows/" + flow_id + ":" + action, {}, native);
+  if (a.status != 200 && a.status != 201) return NativeError(a);
+  if (action == "add") {
+    return Envelope(200, true, "AZTP-FLW-S-004", "Identity added to flow",
+                    HostedMember(a.body));
+  }
+  if (action == "remove") {
+    return Envelope(200, true, "AZTP-FLW-S-005", "Identity removed from flow",
+                    Json{{"identityFlowId", flow_id},
+                         {"aztpId", ToAztp(id)},
+                         {"removed", true}});
+  }
+  return Envelope(200, true, "AZTP-FLW-S-006", "Identity revoked in flow",
+                  HostedMember(a.body));
+}
+
+// NotImplemented: the hosted routes that stay 501 (any method).
+bool NotImplemented(const std::string& route) {
+  return route == "oiap/evaluate" || route.rfind("oidc/", 0) == 0;
 }
 
 Result<Answer> Session::Route() {
@@ -636,11 +1002,32 @@ Result<Answer> Session::Route() {
   if (route == "aztp/discover-with-trust-domain" && m == "GET") {
     return DiscoverRoute(true);
   }
-  if (IsPolicyOrFlow(route)) {
+  if (route == "aztp/get-identity-access-policy" && m == "GET") {
+    return Policies();
+  }
+  if (route == "aztp/get-identity-action-permissions" && m == "GET") {
+    return Permissions();
+  }
+  if (route == "aztp/revoke-identity-for-flow" && m == "POST") {
+    return FlowMember("revoke");
+  }
+  if (route == "identity-flow/health" && m == "GET") return FlowHealth();
+  if (route == "identity-flow/create" && m == "POST") return FlowCreate();
+  if (route.rfind("identity-flow/update/", 0) == 0 && m == "PUT") {
+    return FlowUpdate(route.substr(21));
+  }
+  if (route.rfind("identity-flow/delete/", 0) == 0 && m == "DELETE") {
+    return FlowDelete(route.substr(21));
+  }
+  if (route == "identity-flow/add-identity-to-flow" && m == "POST") {
+    return FlowMember("add");
+  }
+  if (route == "identity-flow/remove-identity-from-flow" && m == "POST") {
+    return FlowMember("remove");
+  }
+  if (NotImplemented(route)) {
     return Envelope(501, false, "AZTP-API-E-501",
-                    "policies, identity flows, OIAP and OIDC are not "
-                    "implemented yet",
-                    Json());
+                    "OIAP and OIDC are not implemented", Json());
   }
   return Envelope(404, false, "AZTP-API-E-404", "no such route", Json());
 }
