@@ -69,7 +69,7 @@ Result<Bundle> ReadBundleArg(const std::string& arg) {
   return bundle;
 }
 
-void AddServerFlags(CLI::App* cmd, ServerFlags& flags) {
+void AddServerFlags(CLI::App* cmd, ServerFlags& flags, bool api_key_required) {
   cmd->add_option("--server", flags.server, "aztpd base URL, https://host:port")
       ->envname("AZTP_SERVER")
       ->required();
@@ -77,7 +77,7 @@ void AddServerFlags(CLI::App* cmd, ServerFlags& flags) {
                   "API key (prefer the environment variable: arguments are "
                   "visible to other users)")
       ->envname("AZTP_API_KEY")
-      ->required();
+      ->required(api_key_required);
   cmd->add_option("--bundle", flags.bundle,
                   "[TRUST_DOMAIN=]FILE: the bundle.json of aztpd's trust "
                   "domain, to authenticate the server")

@@ -58,8 +58,10 @@ struct ServerFlags {
   std::string bundle;   // --bundle, AZTP_BUNDLE: [TD=]FILE of aztpd's domain
 };
 
-// AddServerFlags adds --server, --api-key and --bundle to `cmd`.
-void AddServerFlags(CLI::App* cmd, ServerFlags& flags);
+// AddServerFlags adds --server, --api-key and --bundle to `cmd`; the API
+// key may be optional for commands whose call also works anonymously.
+void AddServerFlags(CLI::App* cmd, ServerFlags& flags,
+                    bool api_key_required = true);
 
 // ClientFor builds the SDK client for `flags`; the API key's copy in
 // `flags` is wiped once it is in the client's options.
@@ -71,6 +73,16 @@ UnixTime NowOr(const std::optional<int64_t>& now);
 // Rfc3339 formats a Unix time as YYYY-MM-DDTHH:MM:SSZ.
 std::string Rfc3339(UnixTime t);
 
+// IdentityJson renders an identity as aztpd does (docs/aztpd.md); links
+// only `with_links`.
+Json IdentityJson(const Identity& identity, bool with_links);
+
+// ParseFederatesWith turns the --federates-with values and a "none" flag
+// into SDK form: nullopt (every federated domain) when neither is given,
+// else the checked list (empty for `none`). Both is kInvalidArgument.
+Result<std::optional<std::vector<std::string>>> ParseFederatesWith(
+    const std::vector<std::string>& domains, bool none);
+
 // Command groups, one file each.
 void AddIdCommands(CLI::App& app, Context& ctx);
 void AddCaCommands(CLI::App& app, Context& ctx);
@@ -80,5 +92,9 @@ void AddChainCommands(CLI::App& app, Context& ctx);
 void AddIdentityCommands(CLI::App& app, Context& ctx);
 void AddApiKeyCommands(CLI::App& app, Context& ctx);
 void AddAgentCommands(CLI::App& app, Context& ctx);
+// AddFederationCommands adds `federation`, `identity set-federation` and
+// `bundle fetch`; it must run after AddIdentityCommands and
+// AddBundleCommands.
+void AddFederationCommands(CLI::App& app, Context& ctx);
 
 }  // namespace aztp::cli

@@ -1,5 +1,6 @@
 // aztp identity register|get|list|discover|link|revoke|reissue: the
-// identity calls of aztpd's API through the SDK client.
+// identity calls of aztpd's API through the SDK client (`identity
+// set-federation` is in federation.cc).
 #include "command.h"
 
 namespace aztp::cli {
@@ -19,6 +20,8 @@ Json LinkJson(const Link& l) {
               {"created_at", l.created_at}};
 }
 
+}  // namespace
+
 Json IdentityJson(const Identity& i, bool with_links) {
   Json j = Json::object();
   j["id"] = i.id.str();
@@ -31,6 +34,7 @@ Json IdentityJson(const Identity& i, bool with_links) {
   if (i.status == IdentityStatus::kRevoked) {
     j["revoked_reason"] = i.revoked_reason;
   }
+  j["federates_with"] = i.federates_with ? Json(*i.federates_with) : Json();
   j["created_at"] = i.created_at;
   j["updated_at"] = i.updated_at;
   if (with_links) {
@@ -40,6 +44,8 @@ Json IdentityJson(const Identity& i, bool with_links) {
   }
   return j;
 }
+
+namespace {
 
 Json NextJson(const std::optional<std::string>& next) {
   return next ? Json(*next) : Json();
@@ -68,6 +74,8 @@ struct RegisterFlags {
   bool discoverable = false;
   std::string metadata;
   std::vector<std::string> selectors;
+  std::vector<std::string> federates_with;
+  bool federates_with_none = false;
 };
 
 Result<Json> Register(RegisterFlags& f) {
@@ -80,6 +88,9 @@ Result<Json> Register(RegisterFlags& f) {
   r.discoverable = f.discoverable;
   AZTP_ASSIGN_OR_RETURN(r.metadata, ParseMetadata(f.metadata));
   r.selectors = f.selectors;
+  AZTP_ASSIGN_OR_RETURN(
+      r.federates_with,
+      ParseFederatesWith(f.federates_with, f.federates_with_none));
   AZTP_ASSIGN_OR_RETURN(auto client, ClientFor(f.server));
   AZTP_ASSIGN_OR_RETURN(Identity identity, client->RegisterIdentity(r));
   return IdentityJson(identity, false);
@@ -206,6 +217,13 @@ void AddIdentityCommands(CLI::App& app, Context& ctx) {
                 "listed by `aztp identity discover`");
   reg->add_option("--metadata", fr->metadata, "a JSON object");
   reg->add_option("--selector", fr->selectors, "a selector (repeatable)");
+  auto* with = reg->add_option(
+      "--federates-with", fr->federates_with,
+      "a federated trust domain whose peers the identity accepts "
+      "(repeatable; default: every federated domain)");
+  reg->add_flag("--federates-with-none", fr->federates_with_none,
+                "accept no federated domain")
+      ->excludes(with);
   reg->callback(Run(ctx, [fr] { return Register(*fr); }));
 
   auto fg = std::make_shared<IdFlags>();

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   AddIdentityCommands(app, ctx);
   AddApiKeyCommands(app, ctx);
   AddAgentCommands(app, ctx);
+  AddFederationCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

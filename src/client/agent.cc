@@ -23,6 +23,33 @@ UnixTime RenewAt(const Certificate& leaf) {
   return leaf.not_before() + (leaf.not_after() - leaf.not_before()) / 2;
 }
 
+// MayReplace reports whether `fresh` may replace `current`: a bundle with a
+// lower sequence than the one in force never does (a stale replica must
+// not roll authorities back).
+bool MayReplace(const Bundle& current, const Bundle& fresh) {
+  return !(current.sequence() && fresh.sequence() &&
+           *fresh.sequence() < *current.sequence());
+}
+
+// SameTrust compares what two bundles make trusted: everything but the
+// refresh hint, which bundle maps leave out.
+bool SameTrust(const Bundle& a, const Bundle& b) {
+  return a.trust_domain() == b.trust_domain() &&
+         a.x509_authorities() == b.x509_authorities() &&
+         a.jwt_authorities() == b.jwt_authorities() &&
+         a.sequence() == b.sequence();
+}
+
+// SameBundles compares two sets domain by domain.
+bool SameBundles(const BundleSet& a, const BundleSet& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [td, bundle] : a.bundles()) {
+    auto other = b.GetBundle(td);
+    if (other == nullptr || !(*other == *bundle)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 struct Agent::Impl {
@@ -31,8 +58,10 @@ struct Agent::Impl {
   AgentOptions options;
   const SpiffeId id;
   const Clock* clock = nullptr;
-  // bundles: the own trust domain's bundle (refreshed) and the federated
-  // ones; read at every connection and every VerifyPeer.
+  // bundles: the own trust domain's bundle, the federated ones the
+  // control plane serves (both refreshed) and the pinned ones
+  // (options.federated_bundles); read at every connection and every
+  // VerifyPeer. Published by PublishBundles.
   std::shared_ptr<SharedBundleSource> bundles;
 
   // refresh_mu serialises RunOnce; `client` belongs to it.
@@ -42,6 +71,9 @@ struct Agent::Impl {
   mutable std::mutex mu;  // guards everything below
   std::shared_ptr<const TlsCredentials> creds;
   std::shared_ptr<const Bundle> own_bundle;
+  // served: the federated bundles of the last bundle map, without the own
+  // and the pinned domains.
+  BundleSet served;
   std::shared_ptr<const RevocationList> revocations =
       std::make_shared<const RevocationList>(RevocationList::Empty());
   uint64_t generation = 0;
@@ -83,27 +115,72 @@ struct Agent::Impl {
     return Client::Create(std::move(o));
   }
 
-  // PublishBundles makes `own` and the federated bundles the source's set.
-  void PublishBundles(const Bundle& own) {
-    BundleSet set = options.federated_bundles;
-    set.Put(own);
+  // PublishBundles makes the served, pinned and own bundles the source's
+  // set; pinned ones win over served ones of the same domain, and the own
+  // domain's bundle is always the control plane's. Caller holds mu.
+  void PublishBundles() {
+    BundleSet set = served;
+    for (const auto& [td, pinned] : options.federated_bundles.bundles()) {
+      set.Put(*pinned);
+    }
+    set.Put(*own_bundle);
     bundles->Replace(std::move(set));
   }
 
-  // ApplyBundle installs a bundle of the own trust domain unless it is
-  // older than the one in force; true if it changed anything. Caller holds
-  // mu.
-  bool ApplyBundle(const Bundle& fresh) {
+  // UpdateOwn takes a bundle of the own trust domain unless it is older
+  // than the one in force; true if it changed what is trusted. A bundle
+  // that differs only by its refresh hint (the map's copy has none) changes
+  // nothing; the one with a hint is kept. Caller holds mu and publishes.
+  bool UpdateOwn(const Bundle& fresh) {
     if (own_bundle != nullptr) {
-      if (*own_bundle == fresh) return false;
-      if (own_bundle->sequence() && fresh.sequence() &&
-          *fresh.sequence() < *own_bundle->sequence()) {
-        return false;  // a stale replica must not roll authorities back
+      if (SameTrust(*own_bundle, fresh)) {
+        if (!own_bundle->refresh_hint() && fresh.refresh_hint()) {
+          own_bundle = std::make_shared<const Bundle>(fresh);
+        }
+        return false;
       }
+      if (!MayReplace(*own_bundle, fresh)) return false;
     }
     own_bundle = std::make_shared<const Bundle>(fresh);
-    PublishBundles(fresh);
     return true;
+  }
+
+  // ApplyBundle installs a bundle of the own trust domain (UpdateOwn) and
+  // publishes it; true if it changed anything. Caller holds mu.
+  bool ApplyBundle(const Bundle& fresh) {
+    if (!UpdateOwn(fresh)) return false;
+    PublishBundles();
+    return true;
+  }
+
+  // ApplyMap installs the bundle map the control plane serves for this
+  // identity: the own domain's bundle (which the map must hold) as
+  // ApplyBundle does, and the federated domains exactly as served, except
+  // that pinned domains are left alone and a served bundle older than the
+  // one in force for its domain is not taken. True if anything changed.
+  // Caller holds mu.
+  Result<bool> ApplyMap(const BundleSet& map) {
+    const TrustDomain& own_td = id.trust_domain();
+    auto own = map.GetBundle(own_td);
+    if (own == nullptr) {
+      return Error(Code::kMalformed,
+                   "the bundle map of the control plane lacks " +
+                       own_td.name() + ", its own trust domain");
+    }
+    BundleSet fresh;
+    for (const auto& [td, bundle] : map.bundles()) {
+      if (td == own_td || options.federated_bundles.GetBundle(td)) continue;
+      auto current = served.GetBundle(td);
+      fresh.Put(current != nullptr && !MayReplace(*current, *bundle) ? *current
+                                                                     : *bundle);
+    }
+    bool changed = UpdateOwn(*own);
+    if (!SameBundles(fresh, served)) {
+      served = std::move(fresh);
+      changed = true;
+    }
+    if (changed) PublishBundles();
+    return changed;
   }
 
   // ApplyRevocations installs a list unless its sequence is older; true if
@@ -214,16 +291,22 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentOptions options) {
     impl->ApplyBundle(*impl->options.trust_bundle);
   }
 
-  // Bootstrap with the API key; its client, and with it the key's only
-  // other copy, is gone when this block ends.
+  // Bootstrap with the API key: the SVID, then the identity's view of the
+  // bundle map. The client, and with it the key's only other copy, is gone
+  // when this block ends.
   {
     ClientOptions o = impl->ClientBase();
     o.api_key = std::move(impl->options.api_key);
     impl->options.api_key = SecretBytes();
     AZTP_ASSIGN_OR_RETURN(auto bootstrap, Client::Create(std::move(o)));
     AZTP_ASSIGN_OR_RETURN(auto issued, impl->Issue(*bootstrap));
+    {
+      std::lock_guard<std::mutex> lock(impl->mu);
+      impl->Install(std::move(issued.first), std::move(issued.second));
+    }
+    AZTP_ASSIGN_OR_RETURN(BundleSet map, bootstrap->GetBundles(impl->id));
     std::lock_guard<std::mutex> lock(impl->mu);
-    impl->Install(std::move(issued.first), std::move(issued.second));
+    AZTP_RETURN_IF_ERROR(impl->ApplyMap(map));
   }
   AZTP_ASSIGN_OR_RETURN(impl->client, impl->MtlsClient(impl->creds));
   AZTP_ASSIGN_OR_RETURN(RevocationList list, impl->client->GetRevocations());
@@ -270,13 +353,17 @@ Result<RefreshReport> Agent::Impl::RunOnce() {
     }
   }
   if (now >= bundle_due) {
-    auto fresh = client->GetBundle();
+    // Over mTLS without a query: the server narrows the map to what this
+    // identity accepts.
+    auto fresh = client->GetBundles();
     std::lock_guard<std::mutex> lock(mu);
-    if (fresh) {
-      report.bundle_changed = ApplyBundle(*fresh);
+    auto changed =
+        fresh ? ApplyMap(*fresh) : Result<bool>(std::move(fresh).error());
+    if (changed) {
+      report.bundle_changed = *changed;
       next_bundle_at = now + options.bundle_refresh_seconds;
     } else {
-      note(fresh.error());
+      note(changed.error());
     }
   }
   if (now >= revocations_due) {

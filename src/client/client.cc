@@ -323,6 +323,13 @@ Result<Identity> ParseIdentity(const Json& j) {
   out.revoked_reason = reason.value_or("");
   AZTP_ASSIGN_OR_RETURN(out.created_at, OptionalTime(j, "created_at"));
   AZTP_ASSIGN_OR_RETURN(out.updated_at, OptionalTime(j, "updated_at"));
+  if (const Json* domains = Member(j, "federates_with")) {
+    if (!domains->is_array()) {
+      return WrongType("federates_with", "null or an array of strings");
+    }
+    AZTP_ASSIGN_OR_RETURN(auto names, OptionalStringArray(j, "federates_with"));
+    out.federates_with = std::move(names);
+  }
   if (const Json* links = Member(j, "links")) {
     if (!links->is_array()) {
       return Error(Code::kMalformed, "member \"links\" must be an array");
@@ -414,6 +421,110 @@ Result<std::vector<CaKey>> ParseCaKeys(const Json& doc) {
     out.push_back(std::move(key));
   }
   return out;
+}
+
+// ---- federation ----
+
+Result<std::optional<int64_t>> OptionalInteger(const Json& object,
+                                               std::string_view name) {
+  const Json* value = Member(object, name);
+  if (value == nullptr) return std::optional<int64_t>();
+  if (!IsInteger(*value)) return WrongType(name, "an integer or null");
+  return std::optional<int64_t>(value->get<int64_t>());
+}
+
+Result<FederationFetchResult> ParseFetchResult(std::string_view name) {
+  for (auto r :
+       {FederationFetchResult::kUpdated, FederationFetchResult::kUnchanged,
+        FederationFetchResult::kFailed, FederationFetchResult::kRejected}) {
+    if (FederationFetchResultName(r) == name) return r;
+  }
+  return Error(Code::kMalformed, "unknown fetch result " + QuoteInput(name));
+}
+
+// ParseFetch reads {result, reason, message, old_sequence, new_sequence}
+// of a fetch of `td`'s endpoint.
+Result<FederationFetch> ParseFetch(const Json& j, const TrustDomain& td) {
+  if (!j.is_object()) return Error(Code::kMalformed, "a fetch is no object");
+  FederationFetch out{.trust_domain = td};
+  AZTP_ASSIGN_OR_RETURN(std::string result, GetString(j, "result"));
+  AZTP_ASSIGN_OR_RETURN(out.result, ParseFetchResult(result));
+  AZTP_ASSIGN_OR_RETURN(auto reason, GetOptionalString(j, "reason"));
+  out.reason = reason.value_or("");
+  AZTP_ASSIGN_OR_RETURN(auto message, GetOptionalString(j, "message"));
+  out.message = message.value_or("");
+  AZTP_ASSIGN_OR_RETURN(out.old_sequence, OptionalInteger(j, "old_sequence"));
+  AZTP_ASSIGN_OR_RETURN(out.new_sequence, OptionalInteger(j, "new_sequence"));
+  return out;
+}
+
+Result<TrustDomain> RequiredTrustDomain(const Json& j, std::string_view name) {
+  AZTP_ASSIGN_OR_RETURN(std::string text, GetString(j, name));
+  return TrustDomain::Parse(text);
+}
+
+// ParseRefresh reads the answer of :refresh, a fetch that names its domain;
+// it must be the domain asked for.
+Result<FederationFetch> ParseRefresh(const Json& doc, const TrustDomain& td) {
+  AZTP_ASSIGN_OR_RETURN(TrustDomain named,
+                        RequiredTrustDomain(doc, "trust_domain"));
+  if (named != td) {
+    return Error(Code::kMalformed,
+                 "the answer is about " + named.name() + ", not " + td.name());
+  }
+  return ParseFetch(doc, td);
+}
+
+Result<Federation> ParseFederation(const Json& j) {
+  if (!j.is_object()) {
+    return Error(Code::kMalformed, "a federation is no object");
+  }
+  AZTP_ASSIGN_OR_RETURN(TrustDomain td, RequiredTrustDomain(j, "trust_domain"));
+  Federation out{.trust_domain = td};
+  AZTP_ASSIGN_OR_RETURN(out.endpoint_url, GetString(j, "endpoint_url"));
+  AZTP_ASSIGN_OR_RETURN(std::string profile, GetString(j, "profile"));
+  auto parsed = ParseEndpointProfile(profile);
+  if (!parsed) {
+    return Error(Code::kMalformed, "unknown profile " + QuoteInput(profile));
+  }
+  out.profile = *parsed;
+  AZTP_ASSIGN_OR_RETURN(out.endpoint_id, OptionalSpiffeId(j, "endpoint_id"));
+  AZTP_ASSIGN_OR_RETURN(auto source, GetOptionalString(j, "source"));
+  out.source = source.value_or("");
+  AZTP_ASSIGN_OR_RETURN(out.bundle_sequence,
+                        OptionalInteger(j, "bundle_sequence"));
+  AZTP_ASSIGN_OR_RETURN(out.trusted, OptionalBool(j, "trusted"));
+  AZTP_ASSIGN_OR_RETURN(out.last_fetch, OptionalInteger(j, "last_fetch"));
+  if (const Json* last = Member(j, "last")) {
+    AZTP_ASSIGN_OR_RETURN(FederationFetch fetch, ParseFetch(*last, td));
+    out.last = std::move(fetch);
+  }
+  AZTP_ASSIGN_OR_RETURN(out.failures, OptionalTime(j, "failures"));
+  AZTP_ASSIGN_OR_RETURN(out.next_refresh, OptionalTime(j, "next_refresh"));
+  return out;
+}
+
+// ParseBundleMap reads {"trust_domains": {...}} strictly (BundleSet::
+// ParseMap) and checks that no bundle holds an X.509 authority naming
+// another trust domain than the one it is keyed under: a map that files a
+// domain's CA under another name would let that CA vouch for the other
+// domain's IDs. Authorities without a SPIFFE URI SAN are accepted (other
+// SPIFFE implementations need not put one there).
+Result<BundleSet> ParseBundleMap(const Json& doc) {
+  AZTP_ASSIGN_OR_RETURN(BundleSet set, BundleSet::ParseMap(DumpJson(doc)));
+  for (const auto& [td, bundle] : set.bundles()) {
+    for (const Certificate& authority : bundle->x509_authorities()) {
+      for (const std::string& san : authority.uri_sans()) {
+        auto named = TrustDomain::Parse(san);
+        if (named && *named != td) {
+          return Error(Code::kMalformed, "the bundle of " + td.name() +
+                                             " holds an authority of " +
+                                             named->name());
+        }
+      }
+    }
+  }
+  return set;
 }
 
 // ParseJwtSvid reads {"token", "expires_at"} and checks that the token is a
@@ -523,6 +634,20 @@ Result<LinkKind> ParseLinkKind(std::string_view name) {
   return Error(
       Code::kInvalidArgument,
       "link kind must be \"linked\" or \"parent\", not " + QuoteInput(name));
+}
+
+std::string_view FederationFetchResultName(FederationFetchResult result) {
+  switch (result) {
+    case FederationFetchResult::kUpdated:
+      return "updated";
+    case FederationFetchResult::kUnchanged:
+      return "unchanged";
+    case FederationFetchResult::kFailed:
+      return "failed";
+    case FederationFetchResult::kRejected:
+      return "rejected";
+  }
+  return "failed";
 }
 
 std::string_view CaKeyKindName(CaKeyKind kind) {
@@ -753,6 +878,7 @@ Result<Identity> Client::RegisterIdentity(const IdentityRegistration& request) {
   if (request.discoverable) body["discoverable"] = true;
   if (!request.metadata.empty()) body["metadata"] = request.metadata;
   if (!request.selectors.empty()) body["selectors"] = request.selectors;
+  if (request.federates_with) body["federates_with"] = *request.federates_with;
   return impl_->Parsed("POST", "/v1/identities", DumpJson(body), false,
                        ParseIdentity);
 }
@@ -820,6 +946,15 @@ Result<Identity> Client::RevokeIdentity(const SpiffeId& id,
 
 Result<Identity> Client::ReissueIdentity(const SpiffeId& id) {
   return impl_->Parsed("POST", IdentityTarget(id, "reissue"), "", true,
+                       ParseIdentity);
+}
+
+Result<Identity> Client::SetFederatesWith(
+    const SpiffeId& id,
+    std::optional<std::vector<std::string>> federates_with) {
+  Json body = Json::object();
+  body["federates_with"] = federates_with ? Json(*federates_with) : Json();
+  return impl_->Parsed("PATCH", IdentityTarget(id), DumpJson(body), true,
                        ParseIdentity);
 }
 
@@ -910,6 +1045,12 @@ Result<Bundle> Client::GetBundle() {
   });
 }
 
+Result<BundleSet> Client::GetBundles(std::optional<SpiffeId> for_id) {
+  std::string target =
+      "/v1/bundles" + Query({{"for", for_id ? for_id->str() : ""}});
+  return impl_->Parsed("GET", target, "", true, ParseBundleMap);
+}
+
 Result<RevocationList> Client::GetRevocations() {
   return impl_->Parsed("GET", "/v1/revocations", "", true, [](const Json& doc) {
     return RevocationList::FromJson(doc);
@@ -925,6 +1066,91 @@ Result<std::vector<CaKey>> Client::RotateCa(CaKeyKind kind) {
   body["kind"] = CaKeyKindName(kind);
   return impl_->Parsed("POST", "/v1/ca:rotate", DumpJson(body), false,
                        ParseCaKeys);
+}
+
+namespace {
+
+// FederationTarget is /v1/federations/<td>[:action]; trust domain names
+// need no escaping in a request target.
+std::string FederationTarget(const TrustDomain& td,
+                             std::string_view action = {}) {
+  std::string out = "/v1/federations/" + td.name();
+  if (!action.empty()) {
+    out += ':';
+    out += action;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<Federation>> Client::ListFederations() {
+  return impl_->Parsed(
+      "GET", "/v1/federations", "", true,
+      [](const Json& doc) -> Result<std::vector<Federation>> {
+        const Json* list = Member(doc, "federations");
+        if (list == nullptr || !list->is_array()) {
+          return Error(Code::kMalformed,
+                       "member \"federations\" must be an array");
+        }
+        std::vector<Federation> out;
+        for (const Json& item : *list) {
+          AZTP_ASSIGN_OR_RETURN(Federation f, ParseFederation(item));
+          out.push_back(std::move(f));
+        }
+        return out;
+      });
+}
+
+Result<FederationFetch> Client::AddFederation(const FederationSpec& spec) {
+  Json body = Json::object();
+  body["trust_domain"] = spec.trust_domain.name();
+  body["endpoint_url"] = spec.endpoint_url;
+  body["profile"] = EndpointProfileName(spec.profile);
+  if (spec.endpoint_id) body["endpoint_id"] = spec.endpoint_id->str();
+  if (spec.bootstrap_bundle) {
+    if (spec.bootstrap_bundle->trust_domain() != spec.trust_domain) {
+      return Error(Code::kInvalidArgument,
+                   "the bootstrap bundle is of " +
+                       spec.bootstrap_bundle->trust_domain().name() + ", not " +
+                       spec.trust_domain.name());
+    }
+    body["bootstrap_bundle"] = spec.bootstrap_bundle->ToJson();
+  }
+  if (!spec.web_ca_pem.empty()) body["web_ca_pem"] = spec.web_ca_pem;
+  const TrustDomain& td = spec.trust_domain;
+  return impl_->Parsed(
+      "POST", "/v1/federations", DumpJson(body), false,
+      [&td](const Json& doc) -> Result<FederationFetch> {
+        const Json* first = Member(doc, "first_fetch");
+        if (first == nullptr) {
+          return Error(Code::kMalformed, "member \"first_fetch\" is missing");
+        }
+        AZTP_ASSIGN_OR_RETURN(TrustDomain named,
+                              RequiredTrustDomain(doc, "trust_domain"));
+        if (named != td) {
+          return Error(Code::kMalformed, "the answer is about " + named.name() +
+                                             ", not " + td.name());
+        }
+        return ParseFetch(*first, td);
+      });
+}
+
+Result<FederationFetch> Client::RefreshFederation(const TrustDomain& td) {
+  return impl_->Parsed(
+      "POST", FederationTarget(td, "refresh"), "", false,
+      [&td](const Json& doc) { return ParseRefresh(doc, td); });
+}
+
+Status Client::RemoveFederation(const TrustDomain& td) {
+  AZTP_ASSIGN_OR_RETURN(Json doc,
+                        impl_->Call("DELETE", FederationTarget(td), "", false));
+  const Json* removed = Member(doc, "removed");
+  if (removed == nullptr || !removed->is_boolean() || !removed->get<bool>()) {
+    return Malformed("DELETE " + FederationTarget(td),
+                     "member \"removed\" must be true");
+  }
+  return Ok();
 }
 
 }  // namespace aztp

@@ -1,22 +1,38 @@
-// Agent: keeps one workload's X.509-SVID, its trust bundle and the
-// revocation list fresh, and hands out TLS contexts built on them
-// (docs/sdk.md).
+// Agent: keeps one workload's X.509-SVID, the trust bundles it accepts
+// peers with and the revocation list fresh, and hands out TLS contexts
+// built on them (docs/sdk.md).
 //
 // Life of an agent:
 //   * Create bootstraps: it generates a key pair locally, sends a CSR with
-//     the API key and receives the SVID. The private key never leaves the
-//     process. The API key is wiped right after: it is needed for nothing
-//     else.
+//     the API key and receives the SVID; with the same key it fetches its
+//     view of the bundle map (`GET /v1/bundles?for=<id>`). The private key
+//     never leaves the process. The API key is wiped right after: it is
+//     needed for nothing else.
 //   * RunOnce does whatever work is due at the clock's time: renewal once
 //     half of the SVID's lifetime has passed (a fresh key pair, a CSR sent
-//     over mTLS with the current SVID, no API key), the bundle every
-//     `bundle_refresh_seconds` and the revocation list every
+//     over mTLS with the current SVID, no API key), the bundle map every
+//     `bundle_refresh_seconds` (over mTLS, where the server narrows the map
+//     to what the SVID's identity accepts) and the revocation list every
 //     `revocation_refresh_seconds`. Tests drive it with a FixedClock;
 //     Start runs it on a background thread.
 //   * MakeServerContext / MakeClientContext return TLS 1.3 contexts that
 //     present the current SVID; VerifyPeer authenticates the peer of a
 //     handshake by SPIFFE ID against the bundle of the peer's own trust
 //     domain and the revocation list.
+//
+// Trust bundles. The agent trusts, per trust domain:
+//   * its own domain: the bundle the control plane serves for it (and that
+//     comes with every SVID); a bundle with a lower `spiffe_sequence` than
+//     the one in force is ignored;
+//   * federated domains: exactly those of the control plane's bundle map
+//     for this identity, replaced at every bundle refresh. A domain that
+//     disappears from the map is dropped, so that a relationship removed on
+//     the control plane, or a narrowed `federates_with`, stops the domain's
+//     peers here within one `bundle_refresh_seconds`;
+//   * pinned domains: `AgentOptions::federated_bundles`, set locally by the
+//     operator. A pinned domain stays pinned: what the control plane serves
+//     for it is ignored, and it is never dropped.
+// Each peer is checked against its own domain's bundle only.
 //
 // When the agent learns that its identity is revoked (a renewal refused
 // with `revoked`, or its ID or serial in the revocation list) it reports
@@ -60,6 +76,8 @@ struct AgentStatus {
 // RefreshReport says what one RunOnce did.
 struct RefreshReport {
   bool renewed = false;
+  // bundle_changed: the own domain's bundle, or the set of federated
+  // bundles (a domain added, updated or dropped), changed.
   bool bundle_changed = false;
   bool revocations_changed = false;
   UnixTime next_due = 0;  // when RunOnce next has work to do
@@ -70,7 +88,8 @@ struct AgentOptions {
   std::string base_url;  // the control plane, "https://host:port"
   // trust_bundle is the control plane's trust-domain bundle (bundle.json
   // of `aztpd init`); it authenticates the server at the bootstrap and is
-  // then kept fresh from the server.
+  // then kept fresh from the server. Federated bundles come from the
+  // server's bundle map (see the top of this file).
   std::shared_ptr<const Bundle> trust_bundle;
   std::optional<SpiffeId> id;  // the identity; must be registered
   // api_key authorises the bootstrap (a key allowed for `id`). Wiped once
@@ -83,8 +102,11 @@ struct AgentOptions {
   // retry_seconds is how long the background thread waits after a failed
   // RunOnce (doubling up to 16 times that while failures last).
   int64_t retry_seconds = 5;
-  // federated_bundles are the bundles of other trust domains whose peers
-  // VerifyPeer accepts (each peer only against its own domain's bundle).
+  // federated_bundles are bundles of other trust domains pinned locally:
+  // VerifyPeer accepts their peers whatever the control plane serves, and
+  // a pinned domain's bundle is never replaced or dropped by a refresh. A
+  // bundle of the agent's own domain here is ignored. Leave it empty to
+  // follow the control plane's federation alone.
   BundleSet federated_bundles;
   int timeout_seconds = 10;
   RetryOptions retry;
@@ -99,8 +121,9 @@ struct AgentOptions {
 // Agent manages one workload identity. Thread-safe.
 class Agent {
  public:
-  // Create bootstraps the identity (network: one CSR with the API key, one
-  // revocation list) and returns a ready agent.
+  // Create bootstraps the identity (network: one CSR and the identity's
+  // bundle map with the API key, one revocation list over mTLS) and
+  // returns a ready agent.
   static Result<std::unique_ptr<Agent>> Create(AgentOptions options);
   // ~Agent stops the background thread.
   ~Agent();
@@ -130,7 +153,8 @@ class Agent {
   std::shared_ptr<const TlsCredentials> credentials() const;
   // bundle is the current bundle of the agent's own trust domain.
   std::shared_ptr<const Bundle> bundle() const;
-  // bundles is the live source of the own and federated bundles.
+  // bundles is the live source of the own, federated and pinned bundles;
+  // lookups always see the set of the last refresh.
   std::shared_ptr<const BundleSource> bundles() const;
   // revocations is the revocation list in force.
   std::shared_ptr<const RevocationList> revocations() const;
@@ -145,7 +169,8 @@ class Agent {
 
   // VerifyPeer authenticates the peer of a completed handshake: its
   // X.509-SVID must verify against the bundle of its own trust domain at
-  // the clock's time (kUnauthenticated without one, the X.509-SVID errors
+  // the clock's time (kUnauthenticated without one, kUntrustedTrustDomain
+  // when the agent holds no bundle of that domain, the X.509-SVID errors
   // otherwise), must be `expected` (kPeerMismatch) and must not be revoked
   // (kRevoked).
   Result<VerifiedX509Svid> VerifyPeer(SSL* ssl, const SpiffeId& expected) const;

@@ -19,16 +19,22 @@
 // Retries. A call that is idempotent is retried with exponential backoff
 // and jitter after kIo, kUnavailable, HTTP 429 and HTTP 503. Idempotent are
 // every GET (Healthz, Readyz, GetIdentity, ListIdentities, Discover,
-// ListApiKeys, GetBundle, GetRevocations, ListCaKeys) and these POSTs, whose
-// repetition leaves the server in the state a single call leaves it in:
+// ListApiKeys, GetBundle, GetBundles, GetRevocations, ListCaKeys,
+// ListFederations) and these calls, whose repetition leaves the server in
+// the state a single call leaves it in:
 //   * RevokeIdentity and ReissueIdentity set the identity's status (a
 //     repeated call only adds an audit record and bumps the revocation
 //     list's sequence, which readers accept);
-//   * RevokeApiKey sets the key's `revoked` flag.
-// Never retried, because a repetition creates something new or fails where
-// the first call succeeded: RegisterIdentity and LinkIdentity (409 the
-// second time), CreateApiKey (a second key), IssueX509Svid and IssueJwtSvid
-// (a second credential), RotateCa (a second rotation step).
+//   * RevokeApiKey sets the key's `revoked` flag;
+//   * SetFederatesWith (PATCH) sets the identity's `federates_with` (a
+//     repeated call only adds an audit record).
+// Never retried, because a repetition creates something new, fails where
+// the first call succeeded or acts again: RegisterIdentity and LinkIdentity
+// (409 the second time), CreateApiKey (a second key), IssueX509Svid and
+// IssueJwtSvid (a second credential), RotateCa (a second rotation step),
+// AddFederation (409 the second time), RemoveFederation (a DELETE: 404 the
+// second time) and RefreshFederation (a second fetch of the partner's
+// endpoint and a second audit record).
 //
 // Thread safety. A Client is thread-safe: each call borrows an
 // http::Client (one kept-alive TLS connection, not thread-safe itself) from
@@ -51,6 +57,7 @@
 #include "aztp/base/secret.h"
 #include "aztp/bundle/bundle.h"
 #include "aztp/encoding/json.h"
+#include "aztp/federation/bundle_poller.h"
 #include "aztp/revocation/revocation_list.h"
 #include "aztp/spiffeid/spiffe_id.h"
 #include "aztp/tls/tls.h"
@@ -98,6 +105,10 @@ struct Identity {
   UnixTime created_at = 0;
   UnixTime updated_at = 0;
   std::vector<Link> links;  // filled by GetIdentity only
+  // federates_with lists the federated trust domains whose peers the
+  // identity accepts (its view of GET /v1/bundles): nullopt accepts every
+  // domain the control plane federates with, an empty list none.
+  std::optional<std::vector<std::string>> federates_with;
 };
 
 // IdentityPage is one page of ListIdentities; `next` is the page token for
@@ -178,7 +189,58 @@ struct CaKey {
   UnixTime not_after = 0;
 };
 
+// FederationFetchResult is the outcome of one fetch of a federated bundle
+// (docs/federation.md).
+enum class FederationFetchResult { kUpdated, kUnchanged, kFailed, kRejected };
+
+// FederationFetchResultName returns "updated", "unchanged", "failed" or
+// "rejected".
+std::string_view FederationFetchResultName(FederationFetchResult result);
+
+// FederationFetch is what one fetch of a partner's bundle endpoint did.
+struct FederationFetch {
+  TrustDomain trust_domain;
+  FederationFetchResult result = FederationFetchResult::kFailed;
+  std::string reason;   // a stable reason when failed or rejected
+  std::string message;  // the partner's or the verifier's words
+  std::optional<int64_t> old_sequence;
+  std::optional<int64_t> new_sequence;
+};
+
+// Federation is one federation relationship as `GET /v1/federations`
+// describes it.
+struct Federation {
+  TrustDomain trust_domain;
+  std::string endpoint_url;
+  EndpointProfile profile = EndpointProfile::kHttpsSpiffe;
+  std::optional<SpiffeId> endpoint_id;  // https_spiffe only
+  std::string source;                   // "config" or "api"
+  std::optional<int64_t> bundle_sequence;
+  // trusted: a fetched bundle is in force (peers of the domain are
+  // accepted); false until the first successful fetch.
+  bool trusted = false;
+  std::optional<UnixTime> last_fetch;
+  std::optional<FederationFetch> last;  // the last fetch's outcome
+  int64_t failures = 0;                 // consecutive failed fetches
+  UnixTime next_refresh = 0;
+};
+
 // ---- requests ----
+
+// FederationSpec is the body of AddFederation: exactly the parameters of
+// its profile.
+struct FederationSpec {
+  TrustDomain trust_domain;
+  std::string endpoint_url;  // https://...
+  EndpointProfile profile = EndpointProfile::kHttpsSpiffe;
+  // https_spiffe: the SPIFFE ID the endpoint presents and the partner's
+  // bundle that authenticates it at the first fetch.
+  std::optional<SpiffeId> endpoint_id;
+  std::optional<Bundle> bootstrap_bundle;
+  // https_web: the CA certificates (PEM) that authenticate the endpoint;
+  // empty: the system's CAs.
+  std::string web_ca_pem;
+};
 
 // IdentityRegistration is the body of RegisterIdentity.
 struct IdentityRegistration {
@@ -188,6 +250,9 @@ struct IdentityRegistration {
   bool discoverable = false;
   Json metadata = Json::object();  // must be an object
   std::vector<std::string> selectors;
+  // federates_with: nullopt (not sent) accepts every federated domain; a
+  // list (possibly empty) only those.
+  std::optional<std::vector<std::string>> federates_with;
 };
 
 // ListIdentitiesOptions filter ListIdentities; empty values are not sent.
@@ -289,6 +354,12 @@ class Client {
                                   std::string_view reason = {});
   // ReissueIdentity: `POST /v1/identities/<td>/<path>:reissue`.
   Result<Identity> ReissueIdentity(const SpiffeId& id);
+  // SetFederatesWith: `PATCH /v1/identities/<td>/<path>` with
+  // `{"federates_with": [...] | null}`; nullopt accepts every federated
+  // domain again, an empty list none. Returns the updated identity.
+  Result<Identity> SetFederatesWith(
+      const SpiffeId& id,
+      std::optional<std::vector<std::string>> federates_with);
 
   // CreateApiKey: `POST /v1/apikeys` (admin; not retried).
   Result<CreatedApiKey> CreateApiKey(std::string_view scope,
@@ -311,6 +382,14 @@ class Client {
 
   // GetBundle: `GET /v1/bundle`, the server's trust-domain bundle.
   Result<Bundle> GetBundle();
+  // GetBundles: `GET /v1/bundles`, the bundle map. Without `for_id` and
+  // without client credentials: every bundle the server trusts (its own
+  // and the federated ones); over mTLS with an SVID of the server's
+  // domain: that identity's view (its `federates_with`). With `for_id`:
+  // that identity's view, which needs credentials for it (an API key that
+  // manages it, or its own SVID). Each bundle is of the trust domain it is
+  // keyed under (an X.509 authority naming another domain is kMalformed).
+  Result<BundleSet> GetBundles(std::optional<SpiffeId> for_id = {});
   // GetRevocations: `GET /v1/revocations`.
   Result<RevocationList> GetRevocations();
 
@@ -319,6 +398,19 @@ class Client {
   // RotateCa: `POST /v1/ca:rotate`, the next rotation step of `kind`
   // (admin; not retried). Returns the keys after the step.
   Result<std::vector<CaKey>> RotateCa(CaKeyKind kind);
+
+  // ListFederations: `GET /v1/federations` (admin).
+  Result<std::vector<Federation>> ListFederations();
+  // AddFederation: `POST /v1/federations` (admin; not retried). The server
+  // fetches the partner's bundle at once; the result is that first fetch
+  // (a failed one leaves the relationship in place).
+  Result<FederationFetch> AddFederation(const FederationSpec& spec);
+  // RefreshFederation: `POST /v1/federations/<td>:refresh` (admin; not
+  // retried), a fetch now.
+  Result<FederationFetch> RefreshFederation(const TrustDomain& td);
+  // RemoveFederation: `DELETE /v1/federations/<td>` (admin; not retried).
+  // The server refuses the domain's peers from then on.
+  Status RemoveFederation(const TrustDomain& td);
 
  private:
   struct Impl;
