@@ -306,7 +306,8 @@ void AddVerifyFlags(CLI::App* cmd, VerifyFlags& f, bool with_audience) {
     cmd->add_option("--audience", f.audience, "this hop's SPIFFE ID")
         ->required();
   }
-  cmd->add_option("--bundle", f.bundles, "TRUST_DOMAIN=FILE (repeatable)")
+  cmd->add_option("--bundle", f.bundles,
+                  "TRUST_DOMAIN=FILE, or a bundle map FILE (repeatable)")
       ->required();
   cmd->add_option("--peer", f.peer, "the mTLS peer's SPIFFE ID");
   cmd->add_option("--now", f.now, "verification time (Unix seconds)");

@@ -23,23 +23,34 @@ int ExitCodeFor(const Error& error) {
 
 Result<BundleSet> ParseBundleArgs(const std::vector<std::string>& args) {
   BundleSet set;
+  // put adds one domain's bundle, refusing a domain given twice.
+  auto put = [&set](const Bundle& bundle) -> Status {
+    if (set.GetBundle(bundle.trust_domain())) {
+      return Error(Code::kInvalidArgument,
+                   "--bundle given twice for " + bundle.trust_domain().name());
+    }
+    set.Put(bundle);
+    return Ok();
+  };
   for (const auto& arg : args) {
     auto eq = arg.find('=');
     if (eq == std::string::npos) {
-      return Error(Code::kInvalidArgument,
-                   "--bundle wants TRUST_DOMAIN=FILE, got \"" + arg + "\"");
+      // A bundle map {"trust_domains": {...}}, as GET /v1/bundles serves.
+      AZTP_ASSIGN_OR_RETURN(std::string json, ReadFile(arg));
+      auto map = BundleSet::ParseMap(json);
+      if (!map) return map.error().WithContext(arg);
+      for (const auto& [td, bundle] : map->bundles()) {
+        AZTP_RETURN_IF_ERROR(put(*bundle));
+      }
+      continue;
     }
     AZTP_ASSIGN_OR_RETURN(TrustDomain td,
                           TrustDomain::Parse(arg.substr(0, eq)));
-    if (set.GetBundle(td)) {
-      return Error(Code::kInvalidArgument,
-                   "--bundle given twice for " + td.name());
-    }
     std::string path = arg.substr(eq + 1);
     AZTP_ASSIGN_OR_RETURN(std::string json, ReadFile(path));
     auto bundle = Bundle::Parse(td, json);
     if (!bundle) return bundle.error().WithContext(path);
-    set.Put(std::move(*bundle));
+    AZTP_RETURN_IF_ERROR(put(*bundle));
   }
   return set;
 }

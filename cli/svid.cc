@@ -104,7 +104,9 @@ void AddSvidCommands(CLI::App& app, Context& ctx) {
   auto* verify = svid->add_subcommand(
       "verify", "Verify an X.509-SVID chain against trust bundles");
   verify->add_option("--svid", fv->svid, "PEM chain, leaf first")->required();
-  verify->add_option("--bundle", fv->bundles, "TRUST_DOMAIN=FILE (repeatable)")
+  verify
+      ->add_option("--bundle", fv->bundles,
+                   "TRUST_DOMAIN=FILE, or a bundle map FILE (repeatable)")
       ->required();
   verify->add_option("--now", fv->now, "verification time (Unix seconds)");
   verify->callback(Run(ctx, [fv] { return Verify(*fv); }));

@@ -50,6 +50,22 @@ on() {
   AZTP_SERVER="${!u}" AZTP_API_KEY="${!k}" AZTP_BUNDLE="$dir/bundle.json" "$A" "$@"
 }
 
+bold "1b. The two organisations federate (each fetches the other's bundle, nothing shared)"
+expect 0 on a federation add --trust-domain org-b.example --endpoint-url "$URL_cp_b/v1/bundle" \
+  --profile https_spiffe --endpoint-id spiffe://org-b.example/aztpd --bootstrap-bundle cp-b/bundle.json
+say "org-a → org-b: first fetch $(/usr/bin/python3 -c 'import json,sys; f=json.loads(sys.argv[1])["first_fetch"]; print(f["result"], "sequence", f["new_sequence"])' "$out") (https_spiffe, endpoint spiffe://org-b.example/aztpd)"
+expect 0 on b federation add --trust-domain org-a.example --endpoint-url "$URL_cp_a/v1/bundle" \
+  --profile https_spiffe --endpoint-id spiffe://org-a.example/aztpd --bootstrap-bundle cp-a/bundle.json
+say "org-b → org-a: first fetch $(/usr/bin/python3 -c 'import json,sys; f=json.loads(sys.argv[1])["first_fetch"]; print(f["result"], "sequence", f["new_sequence"])' "$out")"
+# map_args ORG: fetch ORG's bundle map from its aztpd (what a verifier in
+# ORG trusts) and print the --bundle argument naming it.
+map_args() {
+  on "$1" bundle fetch --out "map-$1.json" >/dev/null
+  echo "--bundle map-$1.json"
+}
+read -ra BA <<<"$(map_args a)"
+say "org-a's aztpd now serves the bundles of: $(/usr/bin/python3 -c 'import json; print(", ".join(sorted(json.load(open("map-a.json"))["trust_domains"])))')"
+
 bold "2. Three agents register and fetch X.509-SVIDs from their control plane"
 for spec in "a org-a.example planner ec-p256" "a org-a.example research ed25519" \
             "b org-b.example payments ec-p256"; do
@@ -84,16 +100,17 @@ say "✘ org-a's control plane asked for an org-b identity: $(field "$out" error
 bold "5. A delegation chain across both organisations"
 expect 0 on b identity register --id spiffe://org-b.example/agent/ledger
 expect 0 on b agent fetch --id spiffe://org-b.example/agent/ledger --out ledger
-B=(--bundle org-a.example=cp-a/bundle.json --bundle org-b.example=cp-b/bundle.json)
+# Each organisation verifies with the bundle map its own aztpd serves.
+read -ra B <<<"$(map_args b)"
 "$A" chain mint --svid planner --aud spiffe://org-a.example/agent/research \
   --cap 'payments:*' --cap calendar:read --tds org-a.example,org-b.example --txn order-4711 > hop0
 say "planner mints the root for research: payments:*, calendar:read; later hops must stay in org-a/org-b"
-"$A" chain extend --svid research --chain hop0 "${B[@]}" --peer spiffe://org-a.example/agent/planner \
+"$A" chain extend --svid research --chain hop0 "${BA[@]}" --peer spiffe://org-a.example/agent/planner \
   --aud spiffe://org-b.example/agent/payments --cap 'payments:quote' --cap 'payments:refund' > hop1
-say "research verifies it, narrows to payments:quote + payments:refund, extends to payments (org-b)"
+say "research verifies it (with org-a's map), narrows to payments:quote + payments:refund, extends to payments (org-b)"
 "$A" chain extend --svid payments --chain hop1 "${B[@]}" --peer spiffe://org-a.example/agent/research \
   --aud spiffe://org-b.example/agent/ledger --cap 'payments:quote' > hop2
-say "payments verifies it, keeps only payments:quote, extends to ledger ($(wc -c < hop2) bytes, 3 tokens)"
+say "payments verifies it (with org-b's map), keeps only payments:quote, extends to ledger ($(wc -c < hop2) bytes, 3 tokens)"
 expect 0 "$A" chain verify --chain hop2 --audience spiffe://org-b.example/agent/ledger "${B[@]}" \
   --peer spiffe://org-b.example/agent/payments --replay-db ledger/replay.db
 say "✔ ledger verifies the whole chain offline:"
@@ -131,4 +148,10 @@ say "✘ research revoked at org-a's aztpd:    $(field "$out" error) at hop $(fi
 expect 1 on a agent fetch --id spiffe://org-a.example/agent/research --out research2
 say "✘ and it gets no new SVID:              $(field "$out" error)"
 
-bold "Demo complete: 2 control planes, 4 agents with SVIDs from them, a 3-token chain verified, 5 attacks stopped."
+bold "7. org-b ends the federation"
+expect 0 on b federation remove org-a.example
+read -ra B2 <<<"$(map_args b)"
+expect 1 "$A" chain verify --chain hop2 --audience spiffe://org-b.example/agent/ledger "${B2[@]}"
+say "✘ ledger, with the map org-b's aztpd now serves: $(field "$out" error) at hop $(field "$out" hop)"
+
+bold "Demo complete: 2 federated control planes, 4 agents with SVIDs from them, a 3-token chain verified, 5 attacks stopped, federation ended."
