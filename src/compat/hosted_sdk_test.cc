@@ -22,10 +22,7 @@ class HostedSdkTest : public ::testing::Test {
                                              "org-a.example", kNow - 3600);
     store_ = init.store;
     key_ = init.admin_api_key;
-    auto cp =
-        ControlPlane::Open(store_, testing::TestControlPlaneOptions(&clock_));
-    ASSERT_TRUE(cp.has_value()) << cp.error().message();
-    cp_ = std::move(*cp);
+    cp_ = testing::OpenTestControlPlane(store_, &clock_);
     api_ = std::make_unique<HostedSdkApi>(*cp_);
   }
 
@@ -417,14 +414,7 @@ class HostedSdkPolicyTest : public HostedSdkTest {
   // Native sends a native request with the admin key.
   http::Response Native(const std::string& method, const std::string& path,
                         const std::string& body = "") {
-    http::Request n;
-    n.method = method;
-    n.path = path;
-    n.target = path;
-    n.body = body;
-    if (!body.empty()) n.headers["content-type"] = "application/json";
-    n.headers["authorization"] = "Bearer " + key_;
-    return cp_->Handle(n);
+    return cp_->Handle(testing::NativeRequest(method, path, body, key_));
   }
   // MakePolicy stores a policy and attaches it to `identities` (native
   // IDs); returns its ID.

@@ -38,6 +38,17 @@ Status OnlyMembers(const Json& body, std::initializer_list<const char*> names) {
   return Ok();
 }
 
+Result<std::optional<std::string>> BoundedString(const Json& body,
+                                                 const char* name,
+                                                 std::size_t max) {
+  AZTP_ASSIGN_OR_RETURN(auto value, GetOptionalString(body, name));
+  if (value && value->size() > max) {
+    return BadRequest(std::string(name) + " is longer than " +
+                      std::to_string(max) + " bytes");
+  }
+  return value;
+}
+
 Result<bool> OptionalBool(const Json& body, const char* name, bool fallback) {
   auto it = body.find(name);
   if (it == body.end()) return fallback;

@@ -78,6 +78,13 @@ inline Error BadRequest(std::string message) {
 // BodyObject reads a strict JSON object body of at most 64 KiB sent as
 // application/json.
 Result<Json> BodyObject(const http::Request& req);
+// Limits of the names and descriptions of policies and flows.
+inline constexpr std::size_t kMaxNameBytes = 128;
+inline constexpr std::size_t kMaxDescriptionBytes = 1024;
+// BoundedString reads optional string member `name` of at most `max` bytes.
+Result<std::optional<std::string>> BoundedString(const Json& body,
+                                                 const char* name,
+                                                 std::size_t max);
 // OnlyMembers rejects members not in `names`.
 Status OnlyMembers(const Json& body, std::initializer_list<const char*> names);
 Result<bool> OptionalBool(const Json& body, const char* name, bool fallback);

@@ -13,13 +13,14 @@ namespace aztp {
 
 using internal::Appended;
 using internal::BadRequest;
+using internal::BoundedString;
+using internal::kMaxDescriptionBytes;
+using internal::kMaxNameBytes;
 using internal::MakeAudit;
 
 namespace {
 
 constexpr std::string_view kBase = "/v1/flows";
-constexpr std::size_t kMaxNameBytes = 128;
-constexpr std::size_t kMaxDescriptionBytes = 1024;
 constexpr std::size_t kMaxTags = 32;
 constexpr std::size_t kMaxTagBytes = 64;
 constexpr std::size_t kMaxReasonBytes = 1024;
@@ -77,17 +78,6 @@ Result<FlowRecord> ReadFlow(Transaction& tx, const std::string& id,
   AZTP_ASSIGN_OR_RETURN(auto f, tx.GetFlow(id));
   if (!f || !Visible(*f, who)) return NoSuchFlow(id);
   return std::move(*f);
-}
-
-Result<std::optional<std::string>> BoundedString(const Json& body,
-                                                 const char* name,
-                                                 std::size_t max) {
-  AZTP_ASSIGN_OR_RETURN(auto value, GetOptionalString(body, name));
-  if (value && value->size() > max) {
-    return BadRequest(std::string(name) + " is longer than " +
-                      std::to_string(max) + " bytes");
-  }
-  return value;
 }
 
 // FlowFields reads the members that POST and PUT share into `r`; `changed`

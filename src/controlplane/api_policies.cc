@@ -10,13 +10,14 @@ namespace aztp {
 
 using internal::Appended;
 using internal::BadRequest;
+using internal::BoundedString;
+using internal::kMaxDescriptionBytes;
+using internal::kMaxNameBytes;
 using internal::MakeAudit;
 
 namespace {
 
 constexpr std::string_view kBase = "/v1/policies";
-constexpr std::size_t kMaxNameBytes = 128;
-constexpr std::size_t kMaxDescriptionBytes = 1024;
 
 Json PolicyJson(const PolicyRecord& r) {
   auto document = ParseJson(r.document);
@@ -42,20 +43,6 @@ Result<std::string> CanonicalDocument(const Json& body) {
     return Error(Code::kTooLarge, "policy: document exceeds 64 KiB");
   }
   return text;
-}
-
-Result<std::optional<std::string>> BoundedString(const Json& body,
-                                                 const char* name,
-                                                 std::size_t max) {
-  AZTP_ASSIGN_OR_RETURN(auto value, GetOptionalString(body, name));
-  if (value && value->size() > max) {
-    return BadRequest(std::string(name) + " is longer than " +
-                      std::to_string(max) + " bytes");
-  }
-  if (value && std::string_view(name) == "name" && value->empty()) {
-    return BadRequest("name must not be empty");
-  }
-  return value;
 }
 
 // ContextFromJson reads the `context` member of POST /v1/authorize: keys
@@ -211,7 +198,7 @@ Result<Json> ControlPlane::PoliciesApi(const http::Request& req,
     PolicyRecord r;
     AZTP_ASSIGN_OR_RETURN(auto name,
                           BoundedString(body, "name", kMaxNameBytes));
-    if (!name) return BadRequest("name is required");
+    if (!name || name->empty()) return BadRequest("name is required");
     r.name = *name;
     AZTP_ASSIGN_OR_RETURN(
         auto description,
@@ -268,6 +255,7 @@ Result<Json> ControlPlane::PoliciesApi(const http::Request& req,
     AZTP_ASSIGN_OR_RETURN(std::string document, CanonicalDocument(body));
     AZTP_ASSIGN_OR_RETURN(auto name,
                           BoundedString(body, "name", kMaxNameBytes));
+    if (name && name->empty()) return BadRequest("name must not be empty");
     AZTP_ASSIGN_OR_RETURN(
         auto description,
         BoundedString(body, "description", kMaxDescriptionBytes));

@@ -44,15 +44,8 @@ class ControlPlaneTest : public ::testing::Test {
   http::Response Call(const std::string& method, const std::string& path,
                       const std::string& body = "",
                       const std::string& key = "") {
-    http::Request r;
-    r.method = method;
-    r.path = path;
-    r.target = path;
-    r.body = body;
-    if (!body.empty()) r.headers["content-type"] = "application/json";
-    std::string k = key.empty() ? admin_ : key;
-    if (k != "-") r.headers["authorization"] = "Bearer " + k;
-    return cp_->Handle(r);
+    return cp_->Handle(
+        testing::NativeRequest(method, path, body, key.empty() ? admin_ : key));
   }
   Json Body(const http::Response& r) { return *ParseJson(r.body); }
 

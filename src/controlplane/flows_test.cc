@@ -22,10 +22,7 @@ class FlowsTest : public ::testing::Test {
                                              "org-a.example", kNow - 3600);
     store_ = init.store;
     admin_ = init.admin_api_key;
-    auto cp =
-        ControlPlane::Open(store_, testing::TestControlPlaneOptions(&clock_));
-    ASSERT_TRUE(cp.has_value()) << cp.error().message();
-    cp_ = std::move(*cp);
+    cp_ = testing::OpenTestControlPlane(store_, &clock_);
     for (const char* id : {kAgent, kTool}) {
       auto r = Call("POST", "/v1/identities",
                     std::string(R"({"id":")") + id + R"("})");
@@ -36,15 +33,8 @@ class FlowsTest : public ::testing::Test {
   http::Response Call(const std::string& method, const std::string& path,
                       const std::string& body = "",
                       const std::string& key = "") {
-    http::Request r;
-    r.method = method;
-    r.path = path;
-    r.target = path;
-    r.body = body;
-    if (!body.empty()) r.headers["content-type"] = "application/json";
-    std::string k = key.empty() ? admin_ : key;
-    if (k != "-") r.headers["authorization"] = "Bearer " + k;
-    return cp_->Handle(r);
+    return cp_->Handle(
+        testing::NativeRequest(method, path, body, key.empty() ? admin_ : key));
   }
   Json Body(const http::Response& r) {
     auto j = ParseJson(r.body);

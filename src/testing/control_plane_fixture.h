@@ -8,6 +8,7 @@
 #include <string>
 
 #include "aztp/controlplane/control_plane.h"
+#include "aztp/http/http.h"
 #include "aztp/store/store.h"
 
 namespace aztp::testing {
@@ -42,6 +43,35 @@ inline ControlPlaneOptions TestControlPlaneOptions(const Clock* clock) {
   o.clock = clock;
   o.rate_limit.requests_per_second = 0;
   return o;
+}
+
+// OpenTestControlPlane opens a control plane over `store` with
+// TestControlPlaneOptions(clock); aborts on failure (a broken fixture).
+inline std::unique_ptr<ControlPlane> OpenTestControlPlane(
+    std::shared_ptr<Store> store, const Clock* clock) {
+  auto cp =
+      ControlPlane::Open(std::move(store), TestControlPlaneOptions(clock));
+  if (!cp) {
+    std::fprintf(stderr, "Open: %s\n", cp.error().message().c_str());
+    std::abort();
+  }
+  return std::move(*cp);
+}
+
+// NativeRequest is a request to the native API: a JSON body when given, and
+// `api_key` as a bearer token ("-" sends none).
+inline http::Request NativeRequest(const std::string& method,
+                                   const std::string& path,
+                                   const std::string& body,
+                                   const std::string& api_key) {
+  http::Request r;
+  r.method = method;
+  r.path = path;
+  r.target = path;
+  r.body = body;
+  if (!body.empty()) r.headers["content-type"] = "application/json";
+  if (api_key != "-") r.headers["authorization"] = "Bearer " + api_key;
+  return r;
 }
 
 }  // namespace aztp::testing
