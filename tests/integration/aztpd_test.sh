@@ -21,14 +21,6 @@ C=(curl -sS --cacert "$T/data/bundle.pem" --max-time 10)
 "${C[@]}" "$URL/healthz" | grep -q '"ok"' || fail "healthz"
 ok "run serves HTTPS on an OS-chosen port and writes aztpd.url"
 
-# api(METHOD PATH [BODY]) -> $status, $body
-api() {
-  local method="$1" path="$2" data="${3:-}"
-  local args=(-X "$method" -H "Authorization: Bearer $KEY" -o "$T/body" -w '%{http_code}')
-  [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
-  status="$("${C[@]}" "${args[@]}" "$URL$path")"
-  body="$(cat "$T/body")"
-}
 
 api POST /v1/identities '{"id":"aztp://org-a.example/agents/planner","discoverable":true,"metadata":{"team":"x"}}'
 [ "$status" = 201 ] || fail "register: $status $body"

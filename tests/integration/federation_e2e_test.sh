@@ -44,8 +44,8 @@ start_aztpd "$T/a"; URL_A="$URL"
 start_aztpd "$T/b" --config "$T/b.yaml"; URL_B="$URL"
 BURL_B="$(cat "$T/b/aztpd.bundle.url")"
 
-# api ORG METHOD PATH [BODY]: call an organisation's API as its admin.
-api() {
+# org_api ORG METHOD PATH [BODY]: call an organisation's API as its admin.
+org_api() {
   local org="$1" method="$2" path="$3" body="${4:-}"
   local url key
   if [ "$org" = a ]; then url="$URL_A" key="$KEY_A"; else url="$URL_B" key="$KEY_B"; fi
@@ -59,9 +59,9 @@ print(d)' "$1" "$2"; }
 
 # --- federation, both ways, one per profile ---
 pem_json() { /usr/bin/python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$1"; }
-r="$(api a POST /v1/federations "{\"trust_domain\":\"org-b.example\",\"endpoint_url\":\"$BURL_B\",\"profile\":\"https_web\",\"web_ca_pem\":$(pem_json "$W/ca.pem")}")"
+r="$(org_api a POST /v1/federations "{\"trust_domain\":\"org-b.example\",\"endpoint_url\":\"$BURL_B\",\"profile\":\"https_web\",\"web_ca_pem\":$(pem_json "$W/ca.pem")}")"
 [ "$(field "$r" first_fetch.result)" = updated ] || fail "org-a -> org-b (https_web): $r"
-r="$(api b POST /v1/federations "{\"trust_domain\":\"org-a.example\",\"endpoint_url\":\"$URL_A/v1/bundle\",\"profile\":\"https_spiffe\",\"endpoint_id\":\"spiffe://org-a.example/aztpd\",\"bootstrap_bundle\":$(cat "$T/a/bundle.json")}")"
+r="$(org_api b POST /v1/federations "{\"trust_domain\":\"org-a.example\",\"endpoint_url\":\"$URL_A/v1/bundle\",\"profile\":\"https_spiffe\",\"endpoint_id\":\"spiffe://org-a.example/aztpd\",\"bootstrap_bundle\":$(cat "$T/a/bundle.json")}")"
 [ "$(field "$r" first_fetch.result)" = updated ] || fail "org-b -> org-a (https_spiffe): $r"
 ok "org-a federates with org-b over https_web, org-b with org-a over https_spiffe"
 
@@ -69,7 +69,7 @@ ok "org-a federates with org-b over https_web, org-b with org-a over https_spiff
 for spec in "a spiffe://org-a.example/agent/planner" "a spiffe://org-a.example/agent/notes" \
             "b spiffe://org-b.example/svc/payments"; do
   read -r org id <<<"$spec"
-  r="$(api "$org" POST /v1/identities "{\"id\":\"$id\"}")"
+  r="$(org_api "$org" POST /v1/identities "{\"id\":\"$id\"}")"
   [ "$(field "$r" id)" = "$id" ] || fail "register $id: $r"
 done
 # serve ORG ID NAME: an Agent-backed mTLS server; sets PORT_<NAME>.
@@ -138,16 +138,16 @@ expect_exit 1 "$AZTP_BIN" chain verify --chain "$T/hop1" --audience spiffe://org
 ok "a chain minted in org-a and extended in org-b verifies at a third hop in org-a"
 
 # --- org-b rotates its CA (prepare, then activate) ---
-seq_before="$(api a GET /v1/federations | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["federations"][0]["bundle_sequence"])')"
+seq_before="$(org_api a GET /v1/federations | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["federations"][0]["bundle_sequence"])')"
 # x509_roots FILE: how many X.509 authorities a bundle document holds.
 x509_roots() { /usr/bin/python3 -c 'import json,sys; print(sum(k.get("use")=="x509-svid" for k in json.load(open(sys.argv[1]))["keys"]))' "$1"; }
-api b POST /v1/ca:rotate '{"kind":"x509"}' > /dev/null
+org_api b POST /v1/ca:rotate '{"kind":"x509"}' > /dev/null
 # The successor is published before use: org-b's bundle.json (what its
 # workloads bootstrap with) gets the new root before it signs anything.
 for _ in $(seq 1 100); do [ "$(x509_roots "$T/b/bundle.json")" = 2 ] && break; sleep 0.1; done
 [ "$(x509_roots "$T/b/bundle.json")" = 2 ] || fail "org-b's bundle.json never held the prepared root"
-api b POST /v1/ca:rotate '{"kind":"x509"}' > "$T/rotated.json"
-r="$(api a POST /v1/federations/org-b.example:refresh)"
+org_api b POST /v1/ca:rotate '{"kind":"x509"}' > "$T/rotated.json"
+r="$(org_api a POST /v1/federations/org-b.example:refresh)"
 [ "$(field "$r" result)" = updated ] || fail "org-a did not pick up org-b's rotation: $r"
 [ "$(field "$r" new_sequence)" -gt "$seq_before" ] || fail "sequence: $r"
 kill -9 "$PID_payments"
@@ -158,7 +158,7 @@ call a spiffe://org-a.example/agent/planner "$PORT_payments" spiffe://org-b.exam
 ok "org-b rotates its CA; org-a's next fetch picks it up and the call still works"
 
 # --- org-b ends the relationship ---
-r="$(api b DELETE /v1/federations/org-a.example)"
+r="$(org_api b DELETE /v1/federations/org-a.example)"
 [ "$(field "$r" removed)" = True ] || fail "remove: $r"
 sleep 3  # more than one refresh of the service's agent
 if call a spiffe://org-a.example/agent/planner "$PORT_payments" spiffe://org-b.example/svc/payments; then

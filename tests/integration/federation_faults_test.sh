@@ -97,14 +97,6 @@ YAML
 start_aztpd "$T/a" --config "$T/a.yaml"
 C=(curl -sS --cacert "$T/a/bundle.pem" --max-time 20)
 
-# api METHOD PATH [BODY] -> $status, $body
-api() {
-  local method="$1" path="$2" data="${3:-}"
-  local args=(-X "$method" -H "Authorization: Bearer $KEY" -o "$T/body" -w '%{http_code}')
-  [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
-  status="$("${C[@]}" "${args[@]}" "$URL$path")"
-  body="$(cat "$T/body")"
-}
 
 # jcheck JSON PYTHON-EXPR [ARGS...]: assert the expression over j (the parsed
 # JSON) and a (the extra arguments); prints the failing expression.

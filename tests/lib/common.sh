@@ -46,3 +46,13 @@ start_aztpd() {
   URL="$(cat "$dir/aztpd.url")"
   [[ "$URL" == https://127.0.0.1:* ]] || fail "aztpd.url: $URL"
 }
+
+# api METHOD PATH [BODY]: call aztpd at $URL with the API key $KEY through
+# the curl command in the array C; sets $status and $body.
+api() {
+  local method="$1" path="$2" data="${3:-}"
+  local args=(-X "$method" -H "Authorization: Bearer $KEY" -o "$T/body" -w '%{http_code}')
+  [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
+  status="$("${C[@]}" "${args[@]}" "$URL$path")"
+  body="$(cat "$T/body")"
+}
