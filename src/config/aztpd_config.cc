@@ -338,8 +338,8 @@ Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
          }
          return Ok();
        }},
-      {"federation_fetch_timeout_seconds",
-       IntInto(cp.federation_fetch_timeout_seconds)},
+      {"federation_fetch_timeout",
+       DurationInto(cp.federation_fetch_timeout_seconds)},
       {"bundle_endpoint",
        [&](const YAML::Node& n, const std::string& path) -> Status {
          // Present, even empty, means a listener: its required keys are
@@ -671,8 +671,8 @@ Status ValidateAztpdConfig(const AztpdConfig& c) {
                    "must be greater than ca.rotation.prepare_at and less "
                    "than 1");
   }
-  AZTP_RETURN_IF_ERROR(IntWithin(cp.federation_fetch_timeout_seconds, 1, 60,
-                                 "federation_fetch_timeout_seconds"));
+  AZTP_RETURN_IF_ERROR(DurationWithin(cp.federation_fetch_timeout_seconds, 1,
+                                      60, "federation_fetch_timeout"));
   if (c.bundle_endpoint) {
     AZTP_RETURN_IF_ERROR(ValidateBundleEndpoint(*c.bundle_endpoint, c.listen));
   }

@@ -104,7 +104,7 @@ ca:
 rate_limit:
   requests_per_second: 2.5
   burst: 10
-federation_fetch_timeout_seconds: 30
+federation_fetch_timeout: 30s
 bundle_endpoint:
   listen: 0.0.0.0:8444
   path: /.well-known/spiffe-bundle
@@ -351,16 +351,16 @@ TEST(AztpdConfig, BundleEndpointNeedsExactlyItsProfilesKeys) {
 }
 
 TEST(AztpdConfig, FederationFetchTimeout) {
-  auto c = ParseAztpdConfig("federation_fetch_timeout_seconds: 60\n");
+  auto c = ParseAztpdConfig("federation_fetch_timeout: 1m\n");
   ASSERT_TRUE(c.has_value()) << c.error().message();
   EXPECT_EQ(c->control_plane.federation_fetch_timeout_seconds, 60);
   ExpectRejected({
-      {"federation_fetch_timeout_seconds: 0\n", Code::kInvalidArgument,
-       "federation_fetch_timeout_seconds: must be between 1 and 60"},
-      {"federation_fetch_timeout_seconds: 61\n", Code::kInvalidArgument,
-       "federation_fetch_timeout_seconds: must be between 1 and 60"},
-      {"federation_fetch_timeout_seconds: 10s\n", Code::kMalformed,
-       "federation_fetch_timeout_seconds: must be"},
+      {"federation_fetch_timeout: 2m\n", Code::kInvalidArgument,
+       "federation_fetch_timeout: must be between"},
+      {"federation_fetch_timeout: 61s\n", Code::kInvalidArgument,
+       "federation_fetch_timeout: must be between"},
+      {"federation_fetch_timeout: 10\n", Code::kInvalidArgument,
+       "federation_fetch_timeout: must be a duration"},
   });
 }
 

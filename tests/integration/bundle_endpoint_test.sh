@@ -127,7 +127,7 @@ expect_exit 0 "$AZTP_BIN" agent fetch --id spiffe://org-b.example/agent/payments
 unset AZTP_SERVER AZTP_API_KEY AZTP_BUNDLE
 
 cat > "$T/a-web.yaml" <<YAML
-federation_fetch_timeout_seconds: 5
+federation_fetch_timeout: 5s
 federation:
   - trust_domain: org-b.example
     endpoint_url: $BURL_B
@@ -229,7 +229,7 @@ refused "${BE}  profile: https_web\n  key_file: $W/web.key\n" 'bundle_endpoint.c
 refused "${BE}  profile: https_spiffe\n  cert_file: $W/web.crt\n" 'bundle_endpoint.cert_file: applies only to profile https_web'
 refused "${BE}  profile: https_spiffe\n  path: bundle\n" "bundle_endpoint.path: must start with '/'"
 refused "${BE}" 'bundle_endpoint.profile: is required'
-refused 'federation_fetch_timeout_seconds: 61\n' 'federation_fetch_timeout_seconds: must be between 1 and 60'
+refused 'federation_fetch_timeout: 61s\n' 'federation_fetch_timeout: must be between'
 expect_exit 1 "$D" run --data-dir "$T/a" --listen 127.0.0.1:0 --bundle-listen 127.0.0.1:0
 json_get "$out" message | grep -qF 'bundle_endpoint.listen (--bundle-listen)' || fail "--bundle-listen alone: $out"
 # Files that cannot be used stop aztpd before it serves anything.

@@ -91,7 +91,7 @@ ENDPOINT_URL="https://127.0.0.1:$FAKE_PORT/bundle"
 expect_exit 0 "$D" init --data-dir "$T/a" --trust-domain org-a.example
 KEY="$(json_get "$out" admin_api_key)"
 cat > "$T/a.yaml" <<YAML
-federation_fetch_timeout_seconds: 2
+federation_fetch_timeout: 2s
 log_format: json
 YAML
 start_aztpd "$T/a" --config "$T/a.yaml"
