@@ -37,6 +37,12 @@ struct Fixture {
     aztp::ControlPlaneOptions o;
     o.clock = &clock;
     o.rate_limit.requests_per_second = 0;
+    // Federation routes are fuzzed without touching the network.
+    o.fetcher = [](const aztp::FederationRelationship&,
+                   std::shared_ptr<const aztp::Bundle>) {
+      return aztp::Result<aztp::Bundle>(
+          aztp::Error(aztp::Code::kUnavailable, "no network while fuzzing"));
+    };
     auto cp_or = aztp::ControlPlane::Open(shared, o);
     if (!cp_or) std::abort();
     cp = std::move(*cp_or);
