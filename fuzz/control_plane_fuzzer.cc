@@ -1,10 +1,12 @@
 // Fuzzes the control plane's API as an authenticated admin would reach it:
 // the first line of the input is "METHOD TARGET", an optional second line
 // "peer SPIFFE-ID" poses as an mTLS client, and the rest is the JSON body.
-// Whatever arrives, Handle answers with a JSON error object or a success,
-// never crashes, never answers 5xx (the store is healthy) and never leaks a
-// private key. State accumulates across inputs in one temporary store, so
-// later inputs meet registered identities and rotated keys.
+// Targets under /astha/v1/ go to the hosted SDK's compat layer with the
+// admin key as api_access_key. Whatever arrives, the answer is a JSON error
+// object or a success (an envelope for compat), never a crash, never a 5xx
+// (the store is healthy; compat's stable 501 for OIAP/OIDC aside) and never
+// a leaked private key. State accumulates across inputs in one temporary store,
+// so later inputs meet registered identities and rotated keys.
 #include <sys/stat.h>
 
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "aztp/compat/hosted_sdk.h"
 #include "aztp/controlplane/control_plane.h"
 #include "aztp/encoding/json.h"
 
@@ -21,6 +24,7 @@ namespace {
 struct Fixture {
   aztp::FixedClock clock{1'800'000'000};
   std::unique_ptr<aztp::ControlPlane> cp;
+  std::unique_ptr<aztp::compat::HostedSdkApi> hosted;
   std::string admin;
   Fixture() {
     const char* base = std::getenv("TMPDIR");
@@ -46,6 +50,7 @@ struct Fixture {
     auto cp_or = aztp::ControlPlane::Open(shared, o);
     if (!cp_or) std::abort();
     cp = std::move(*cp_or);
+    hosted = std::make_unique<aztp::compat::HostedSdkApi>(*cp);
   }
 };
 
@@ -92,8 +97,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   req.headers["content-type"] = "application/json";
   req.body = std::string(rest);
   req.remote = "127.0.0.1:1";
-  aztp::http::Response resp = f.cp->Handle(req);
-  if (resp.status >= 500) std::abort();
+  const bool compat = aztp::compat::HostedSdkApi::Handles(req.path);
+  if (compat) req.headers["api_access_key"] = f.admin;
+  aztp::http::Response resp =
+      compat ? f.hosted->Handle(req) : f.cp->Handle(req);
+  if (resp.status >= 500 && !(compat && resp.status == 501)) std::abort();
   // Error messages quote the input, so only a key the input did not bring
   // along counts as a leak.
   const std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -104,7 +112,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (resp.content_type == "application/json") {
     auto parsed = aztp::ParseJson(resp.body);
     if (!parsed || !parsed->is_object()) std::abort();
-    if (resp.status >= 400 && !parsed->contains("error")) std::abort();
+    if (compat) {
+      if (!parsed->contains("success")) std::abort();
+    } else if (resp.status >= 400 && !parsed->contains("error")) {
+      std::abort();
+    }
   }
   return 0;
 }
