@@ -35,7 +35,7 @@ Json OptionalInt(const std::optional<int64_t>& v) {
 
 // The renderings follow aztpd's own JSON (docs/aztpd.md).
 Json FetchJson(const FederationFetch& f) {
-  return Json{{"result", FederationFetchResultName(f.result)},
+  return Json{{"result", PollResultName(f.result)},
               {"reason", f.reason},
               {"message", f.message},
               {"old_sequence", OptionalInt(f.old_sequence)},
@@ -70,7 +70,7 @@ std::string Table(const std::vector<Federation>& list) {
          f.bundle_sequence ? std::to_string(*f.bundle_sequence) : "-",
          f.last_fetch ? Rfc3339(*f.last_fetch) : "-",
          f.last
-             ? std::string(FederationFetchResultName(f.last->result)) +
+             ? std::string(PollResultName(f.last->result)) +
                    (f.last->reason.empty() ? "" : " (" + f.last->reason + ")")
              : "-",
          std::to_string(f.failures), Rfc3339(f.next_refresh), f.endpoint_url});

@@ -433,22 +433,13 @@ Result<std::optional<int64_t>> OptionalInteger(const Json& object,
   return std::optional<int64_t>(value->get<int64_t>());
 }
 
-Result<FederationFetchResult> ParseFetchResult(std::string_view name) {
-  for (auto r :
-       {FederationFetchResult::kUpdated, FederationFetchResult::kUnchanged,
-        FederationFetchResult::kFailed, FederationFetchResult::kRejected}) {
-    if (FederationFetchResultName(r) == name) return r;
-  }
-  return Error(Code::kMalformed, "unknown fetch result " + QuoteInput(name));
-}
-
 // ParseFetch reads {result, reason, message, old_sequence, new_sequence}
 // of a fetch of `td`'s endpoint.
 Result<FederationFetch> ParseFetch(const Json& j, const TrustDomain& td) {
   if (!j.is_object()) return Error(Code::kMalformed, "a fetch is no object");
   FederationFetch out{.trust_domain = td};
   AZTP_ASSIGN_OR_RETURN(std::string result, GetString(j, "result"));
-  AZTP_ASSIGN_OR_RETURN(out.result, ParseFetchResult(result));
+  AZTP_ASSIGN_OR_RETURN(out.result, ParsePollResult(result));
   AZTP_ASSIGN_OR_RETURN(auto reason, GetOptionalString(j, "reason"));
   out.reason = reason.value_or("");
   AZTP_ASSIGN_OR_RETURN(auto message, GetOptionalString(j, "message"));
@@ -634,20 +625,6 @@ Result<LinkKind> ParseLinkKind(std::string_view name) {
   return Error(
       Code::kInvalidArgument,
       "link kind must be \"linked\" or \"parent\", not " + QuoteInput(name));
-}
-
-std::string_view FederationFetchResultName(FederationFetchResult result) {
-  switch (result) {
-    case FederationFetchResult::kUpdated:
-      return "updated";
-    case FederationFetchResult::kUnchanged:
-      return "unchanged";
-    case FederationFetchResult::kFailed:
-      return "failed";
-    case FederationFetchResult::kRejected:
-      return "rejected";
-  }
-  return "failed";
 }
 
 std::string_view CaKeyKindName(CaKeyKind kind) {

@@ -38,15 +38,9 @@ namespace {
 
 constexpr std::size_t kMaxWebCaPemBytes = 256 << 10;
 
-const char* EventResult(PollEvent::Kind kind) {
-  static constexpr const char* kResults[] = {"updated", "unchanged", "failed",
-                                             "rejected"};
-  return kResults[static_cast<int>(kind)];
-}
-
 Json EventJson(const PollEvent& ev) {
   return Json{
-      {"result", EventResult(ev.kind)},
+      {"result", PollResultName(ev.kind)},
       {"reason", ev.reason},
       {"message", ev.message},
       {"old_sequence", ev.old_sequence ? Json(*ev.old_sequence) : Json()},
@@ -136,7 +130,7 @@ Status ControlPlane::ApplyFederation(bool seed) {
 
 Status ControlPlane::RecordPollEvent(const PollEvent& ev, UnixTime now,
                                      const std::string& actor) {
-  const char* result = EventResult(ev.kind);
+  const std::string result(PollResultName(ev.kind));
   instruments_->metrics.Add(
       "aztpd_federation_fetches_total",
       {{"trust_domain", ev.trust_domain.name()}, {"result", result}});

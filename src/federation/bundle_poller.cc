@@ -46,6 +46,28 @@ Result<EndpointProfile> ParseEndpointProfile(std::string_view name) {
       "profile must be https_web or https_spiffe, not " + QuoteInput(name));
 }
 
+std::string_view PollResultName(PollEvent::Kind kind) {
+  switch (kind) {
+    case PollEvent::Kind::kUpdated:
+      return "updated";
+    case PollEvent::Kind::kUnchanged:
+      return "unchanged";
+    case PollEvent::Kind::kFailed:
+      return "failed";
+    case PollEvent::Kind::kRejected:
+      return "rejected";
+  }
+  return "failed";
+}
+
+Result<PollEvent::Kind> ParsePollResult(std::string_view name) {
+  for (auto kind : {PollEvent::Kind::kUpdated, PollEvent::Kind::kUnchanged,
+                    PollEvent::Kind::kFailed, PollEvent::Kind::kRejected}) {
+    if (PollResultName(kind) == name) return kind;
+  }
+  return Error(Code::kMalformed, "unknown fetch result " + QuoteInput(name));
+}
+
 std::string_view EndpointProfileName(EndpointProfile profile) {
   return profile == EndpointProfile::kHttpsWeb ? "https_web" : "https_spiffe";
 }

@@ -190,12 +190,8 @@ struct CaKey {
 };
 
 // FederationFetchResult is the outcome of one fetch of a federated bundle
-// (docs/federation.md).
-enum class FederationFetchResult { kUpdated, kUnchanged, kFailed, kRejected };
-
-// FederationFetchResultName returns "updated", "unchanged", "failed" or
-// "rejected".
-std::string_view FederationFetchResultName(FederationFetchResult result);
+// (docs/federation.md), the poller's own kind; PollResultName names it.
+using FederationFetchResult = PollEvent::Kind;
 
 // FederationFetch is what one fetch of a partner's bundle endpoint did.
 struct FederationFetch {

@@ -83,6 +83,11 @@ struct RelationshipState {
   UnixTime last_fetch = 0;  // 0: never fetched
 };
 
+// PollResultName returns "updated", "unchanged", "failed" or "rejected";
+// ParsePollResult is its inverse (kMalformed for anything else).
+std::string_view PollResultName(PollEvent::Kind kind);
+Result<PollEvent::Kind> ParsePollResult(std::string_view name);
+
 // PollerOptions bound the refresh schedule.
 struct PollerOptions {
   int64_t default_refresh_seconds = 300;  // when a bundle has no hint
