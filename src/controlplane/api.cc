@@ -8,17 +8,13 @@
 
 namespace aztp::internal {
 
-namespace {
-constexpr std::size_t kMaxRequestJson = 64 << 10;
-}  // namespace
-
-Result<Json> BodyObject(const http::Request& req) {
+Result<Json> BodyObject(const http::Request& req, std::size_t max_bytes) {
   std::string type = req.Header("content-type");
   if (type.substr(0, 16) != "application/json") {
     return Error(Code::kUnsupported, "content type must be application/json");
   }
   JsonLimits limits;
-  limits.max_bytes = kMaxRequestJson;
+  limits.max_bytes = max_bytes;
   limits.max_depth = 16;
   AZTP_ASSIGN_OR_RETURN(Json body, ParseJson(req.body, limits));
   if (!body.is_object()) {

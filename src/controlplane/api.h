@@ -75,9 +75,11 @@ inline Error BadRequest(std::string message) {
   return Error(Code::kInvalidArgument, std::move(message));
 }
 
-// BodyObject reads a strict JSON object body of at most 64 KiB sent as
-// application/json.
-Result<Json> BodyObject(const http::Request& req);
+// BodyObject reads a strict JSON object body (by default of at most 64 KiB)
+// sent as application/json.
+inline constexpr std::size_t kMaxRequestJson = 64 << 10;
+Result<Json> BodyObject(const http::Request& req,
+                        std::size_t max_bytes = kMaxRequestJson);
 // Limits of the names and descriptions of policies and flows.
 inline constexpr std::size_t kMaxNameBytes = 128;
 inline constexpr std::size_t kMaxDescriptionBytes = 1024;

@@ -470,6 +470,9 @@ Result<Json> ControlPlane::Route(const http::Request& req, Reply& reply) {
   if (path == "/v1/flows" || path.rfind("/v1/flows/", 0) == 0) {
     return FlowsApi(req, *who, now, reply);
   }
+  if (path == "/v1/audit" || path.rfind("/v1/audit", 0) == 0) {
+    return AuditApi(req, *who, now, reply);
+  }
   if (path == "/v1/federations" || path.rfind("/v1/federations/", 0) == 0) {
     return FederationApi(req, *who, now, reply);
   }

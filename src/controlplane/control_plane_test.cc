@@ -760,6 +760,110 @@ TEST_F(ControlPlaneTest, FederatesWithNarrowsAnIdentitysBundles) {
             404);
 }
 
+// The audit log: every mutation is a record in one hash chain, readable
+// by admins with filters; proxies ship their own chains, which must
+// continue where aztpd's copy ends.
+TEST_F(ControlPlaneTest, AuditLogIsChainedFilteredAndReceivesShipments) {
+  for (const char* id : {"spiffe://org-a.example/a", "spiffe://org-a.example/b",
+                         "spiffe://org-a.example/proxy"}) {
+    ASSERT_EQ(
+        Call("POST", "/v1/identities", std::string(R"({"id":")") + id + "\"}")
+            .status,
+        201);
+  }
+  http::Request filtered =
+      testing::NativeRequest("GET", "/v1/audit", "", admin_);
+  filtered.query = {{"limit", "1000"}};
+  auto page = cp_->Handle(filtered);
+  ASSERT_EQ(page.status, 200) << page.body;
+  Json all = Body(page);
+  AuditChainChecker checker;
+  for (const Json& j : all["records"]) checker.Add(*AuditRecordFromJson(j));
+  EXPECT_TRUE(checker.ok()) << checker.reason();
+  EXPECT_GE(checker.checked(), 3);
+  EXPECT_EQ(all["end"], true);
+  filtered.query = {{"identity", "spiffe://org-a.example/b"}};
+  Json b = Body(cp_->Handle(filtered));
+  ASSERT_EQ(b["records"].size(), 1u);
+  EXPECT_EQ(b["records"][0]["action"], "identity.register");
+  filtered.query = {{"after", "1"}, {"limit", "1"}};
+  Json second = Body(cp_->Handle(filtered));
+  ASSERT_EQ(second["records"].size(), 1u);
+  EXPECT_EQ(second["records"][0]["seq"], 2);
+  EXPECT_EQ(second["next"], 2);
+  filtered.query = {{"since", "x"}};
+  EXPECT_EQ(cp_->Handle(filtered).status, 400);
+
+  // A proxy's chain, shipped in two batches with its own SVID.
+  std::vector<AuditRecord> chain;
+  std::string prev = kAuditGenesis;
+  for (int i = 1; i <= 5; ++i) {
+    AuditRecord r;
+    r.time = 1700000000 + i;
+    r.actor = "spiffe://org-a.example/a";
+    r.action = "proxy.request";
+    r.subject = "spiffe://org-a.example/proxy";
+    r.decision = i == 3 ? "deny" : "allow";
+    SealAudit(r, i, prev);
+    prev = r.hash;
+    chain.push_back(r);
+  }
+  auto ship = [&](std::size_t from, std::size_t to, const char* peer) {
+    Json records = Json::array();
+    for (std::size_t i = from; i < to; ++i) {
+      records.push_back(AuditRecordJson(chain[i]));
+    }
+    http::Request r = testing::NativeRequest(
+        "POST", "/v1/audit:ingest", DumpJson(Json{{"records", records}}), "-");
+    if (peer != nullptr) r.peer = *SpiffeId::Parse(peer);
+    return cp_->Handle(r);
+  };
+  const char* proxy = "spiffe://org-a.example/proxy";
+  auto first = ship(0, 3, proxy);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(Body(first)["acked"], 3);
+  // A batch that skips a record is refused, naming where the chain breaks.
+  auto gap = ship(4, 5, proxy);
+  EXPECT_EQ(gap.status, 400);
+  EXPECT_NE(gap.body.find("record 4 is missing"), std::string::npos)
+      << gap.body;
+  // A resend after a lost acknowledgement is harmless...
+  auto again = ship(1, 5, proxy);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(Body(again)["acked"], 5);
+  EXPECT_EQ(Body(again)["hash"], chain[4].hash);
+  // ...but a record that differs from the one held is not.
+  chain[2].reason = "rewritten";
+  chain[2].hash = AuditHash(chain[2]);
+  EXPECT_EQ(ship(2, 3, proxy).status, 409);
+  // Without an SVID, or as an admin key, nothing is shipped.
+  EXPECT_EQ(ship(0, 1, nullptr).status, 401);
+  EXPECT_EQ(Call("POST", "/v1/audit:ingest",
+                 DumpJson(Json{{"records", {AuditRecordJson(chain[0])}}}))
+                .status,
+            403);
+
+  Json sources = Body(Call("GET", "/v1/audit/sources"));
+  ASSERT_EQ(sources["sources"].size(), 1u);
+  EXPECT_EQ(sources["sources"][0]["source"], proxy);
+  EXPECT_EQ(sources["sources"][0]["seq"], 5);
+  http::Request shipped =
+      testing::NativeRequest("GET", "/v1/audit", "", admin_);
+  shipped.query = {{"source", proxy}, {"decision", "deny"}};
+  Json denied = Body(cp_->Handle(shipped));
+  ASSERT_EQ(denied["records"].size(), 1u);
+  EXPECT_EQ(denied["records"][0]["seq"], 3);
+  // aztpd's own log anchors each shipment's head.
+  filtered.query = {{"action", "audit.ingest"}};
+  Json anchors = Body(cp_->Handle(filtered));
+  ASSERT_EQ(anchors["records"].size(), 2u);
+  EXPECT_EQ(anchors["records"][1]["details"]["to"], 5);
+  // Reading needs admin.
+  http::Request as_proxy = testing::NativeRequest("GET", "/v1/audit", "", "-");
+  as_proxy.peer = *SpiffeId::Parse(proxy);
+  EXPECT_EQ(cp_->Handle(as_proxy).status, 403);
+}
+
 // Policies: validated and canonicalised on write, versioned with
 // optimistic concurrency, attached to identities, evaluated by
 // POST /v1/authorize with every decision audited.

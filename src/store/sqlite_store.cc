@@ -52,11 +52,16 @@ constexpr int kMaxListLimit = 1000;
 // never edited once released: a change is a new migration appended here.
 // Their SQL runs inside a transaction opened by Migrate and must not open or
 // end one itself.
+class Connection;
 struct Migration {
   int version;
   const char* description;
   const char* sql;
+  // then, when set, runs after `sql` in the same transaction.
+  Status (*then)(Connection&) = nullptr;
 };
+
+Status ChainLegacyAudit(Connection& conn);
 
 constexpr Migration kMigrations[] = {
     {1, "initial schema", R"sql(
@@ -190,6 +195,25 @@ CREATE TABLE flow_members (
   PRIMARY KEY (flow_id, identity)
 );
 )sql"},
+    {5, "hash-chained audit log, records shipped by proxies", R"sql(
+CREATE TABLE shipped_audit (
+  source TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  "time" INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  txn TEXT NOT NULL,
+  details TEXT NOT NULL,
+  prev TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (source, seq)
+);
+CREATE INDEX audit_txn ON audit (txn);
+)sql",
+     ChainLegacyAudit},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -514,6 +538,38 @@ Result<AuditRecord> ReadAudit(sqlite3_stmt* s) {
   r.prev = ColumnText(s, 9);
   r.hash = ColumnText(s, 10);
   return r;
+}
+
+// ChainLegacyAudit seals records written before the log was hash-chained
+// (migration 5): in seq order, each gets prev and hash as if appended now.
+Status ChainLegacyAudit(Connection& conn) {
+  std::vector<AuditRecord> records;
+  {
+    AZTP_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          conn.Prepare(std::string("SELECT ") + kAuditColumns +
+                                       " FROM audit ORDER BY seq"));
+    Stmt q(conn.db(), raw, nullptr);
+    while (true) {
+      AZTP_ASSIGN_OR_RETURN(bool row, q.Step("read audit for chaining"));
+      if (!row) break;
+      AZTP_ASSIGN_OR_RETURN(AuditRecord r, ReadAudit(raw));
+      records.push_back(std::move(r));
+    }
+  }
+  std::string prev = kAuditGenesis;
+  for (AuditRecord& r : records) {
+    SealAudit(r, r.seq, prev);
+    prev = r.hash;
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        conn.Prepare("UPDATE audit SET prev = ?, hash = ? WHERE seq = ?"));
+    Stmt q(conn.db(), raw, nullptr);
+    q.Text(r.prev);
+    q.Text(r.hash);
+    q.Int(r.seq);
+    AZTP_RETURN_IF_ERROR(q.Run("chain audit"));
+  }
+  return Ok();
 }
 
 constexpr const char* kPolicySelect =
@@ -1017,40 +1073,82 @@ class SqliteTransaction final : public Transaction {
     return Ok();
   }
 
-  // AppendAudit ignores r.seq: the record gets max(seq) + 1, which the
-  // write lock held since BEGIN IMMEDIATE makes race-free.
+  // AppendAudit ignores r.seq, r.prev and r.hash: the record follows the
+  // last one, which the write lock held since BEGIN IMMEDIATE makes
+  // race-free.
   Result<int64_t> AppendAudit(const AuditRecord& r) override {
     AZTP_RETURN_IF_ERROR(CanWrite());
-    AZTP_ASSIGN_OR_RETURN(
-        std::string details,
-        EncodeJson(r.details, "audit details", kMaxJsonBytes));
-    int64_t seq = 0;
+    AuditHead head;
     {
-      AZTP_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
-                            Prepare("SELECT COALESCE(MAX(seq), 0) FROM audit"));
+      AZTP_ASSIGN_OR_RETURN(
+          sqlite3_stmt * raw,
+          Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
       Stmt q = Use(raw);
-      AZTP_ASSIGN_OR_RETURN(bool row, q.Step("audit sequence"));
-      if (!row) return Corrupt("audit sequence");
-      seq = sqlite3_column_int64(q.get(), 0) + 1;
+      AZTP_ASSIGN_OR_RETURN(bool row, q.Step("audit head"));
+      if (row) {
+        head.seq = sqlite3_column_int64(q.get(), 0);
+        head.hash = ColumnText(q.get(), 1);
+      }
     }
+    AuditRecord sealed = r;
+    SealAudit(sealed, head.seq + 1, head.hash);
+    AZTP_RETURN_IF_ERROR(InsertAudit("audit", "", sealed));
+    return sealed.seq;
+  }
+
+  Result<AuditHead> ShippedAuditHead(const std::string& source) override {
+    AZTP_RETURN_IF_ERROR(CanRead());
     AZTP_ASSIGN_OR_RETURN(
         sqlite3_stmt * raw,
-        Prepare(std::string("INSERT INTO audit (") + kAuditColumns +
-                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+        Prepare("SELECT seq, hash FROM shipped_audit WHERE source = ? "
+                "ORDER BY seq DESC LIMIT 1"));
     Stmt q = Use(raw);
-    q.Int(seq);
-    q.Int(r.time);
-    q.Text(r.actor);
-    q.Text(r.action);
-    q.Text(r.subject);
-    q.Text(r.decision);
-    q.Text(r.reason);
-    q.Text(r.txn);
-    q.Text(details);
-    q.Text(r.prev);
-    q.Text(r.hash);
-    AZTP_RETURN_IF_ERROR(q.Run("append audit"));
-    return seq;
+    q.Text(source);
+    AuditHead head;
+    AZTP_ASSIGN_OR_RETURN(bool row, q.Step("shipped audit head"));
+    if (row) {
+      head.seq = sqlite3_column_int64(q.get(), 0);
+      head.hash = ColumnText(q.get(), 1);
+    }
+    return head;
+  }
+
+  Status AppendShippedAudit(const std::string& source,
+                            const AuditRecord& r) override {
+    AZTP_RETURN_IF_ERROR(CanWrite());
+    return InsertAudit("shipped_audit", source, r);
+  }
+
+  Result<std::vector<AuditRecord>> ListShippedAudit(const std::string& source,
+                                                    int64_t after,
+                                                    int limit) override {
+    AZTP_RETURN_IF_ERROR(CanRead());
+    AZTP_RETURN_IF_ERROR(CheckLimit(limit));
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare(std::string("SELECT ") + kAuditColumns +
+                " FROM shipped_audit WHERE source = ? AND seq > ? "
+                "ORDER BY seq LIMIT ?"));
+    Stmt q = Use(raw);
+    q.Text(source);
+    q.Int(after);
+    q.Int(limit);
+    return ReadAuditRows(q, "list shipped audit");
+  }
+
+  Result<std::vector<std::string>> ListAuditSources() override {
+    AZTP_RETURN_IF_ERROR(CanRead());
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("SELECT DISTINCT source FROM shipped_audit ORDER BY source"));
+    Stmt q = Use(raw);
+    std::vector<std::string> out;
+    while (true) {
+      AZTP_ASSIGN_OR_RETURN(bool row, q.Step("list audit sources"));
+      if (!row) break;
+      out.push_back(ColumnText(q.get(), 0));
+    }
+    return out;
   }
 
   Result<std::vector<AuditRecord>> ListAudit(int64_t after,
@@ -1064,14 +1162,7 @@ class SqliteTransaction final : public Transaction {
     Stmt q = Use(raw);
     q.Int(after);
     q.Int(limit);
-    std::vector<AuditRecord> out;
-    while (true) {
-      AZTP_ASSIGN_OR_RETURN(bool row, q.Step("list audit"));
-      if (!row) break;
-      AZTP_ASSIGN_OR_RETURN(AuditRecord r, ReadAudit(q.get()));
-      out.push_back(std::move(r));
-    }
-    return out;
+    return ReadAuditRows(q, "list audit");
   }
 
   Status PutFederation(const FederationRecord& r) override {
@@ -1483,6 +1574,47 @@ class SqliteTransaction final : public Transaction {
  private:
   Stmt Use(sqlite3_stmt* raw) { return Stmt(conn_.db(), raw, &broken_); }
 
+  // InsertAudit writes a sealed record into `table` ("audit", or
+  // "shipped_audit" under `source`).
+  Status InsertAudit(const std::string& table, const std::string& source,
+                     const AuditRecord& r) {
+    AZTP_ASSIGN_OR_RETURN(
+        std::string details,
+        EncodeJson(r.details, "audit details", kMaxJsonBytes));
+    const bool shipped = table != "audit";
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("INSERT INTO " + table + " (" + (shipped ? "source, " : "") +
+                kAuditColumns + ") VALUES (" + (shipped ? "?, " : "") +
+                "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    Stmt q = Use(raw);
+    if (shipped) q.Text(source);
+    q.Int(r.seq);
+    q.Int(r.time);
+    q.Text(r.actor);
+    q.Text(r.action);
+    q.Text(r.subject);
+    q.Text(r.decision);
+    q.Text(r.reason);
+    q.Text(r.txn);
+    q.Text(details);
+    q.Text(r.prev);
+    q.Text(r.hash);
+    return q.Run(shipped ? "append shipped audit" : "append audit");
+  }
+
+  Result<std::vector<AuditRecord>> ReadAuditRows(Stmt& q,
+                                                 std::string_view what) {
+    std::vector<AuditRecord> out;
+    while (true) {
+      AZTP_ASSIGN_OR_RETURN(bool row, q.Step(what));
+      if (!row) break;
+      AZTP_ASSIGN_OR_RETURN(AuditRecord r, ReadAudit(q.get()));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
   // Prepare returns the connection's cached statement; a failure breaks the
   // transaction like any other SQLite error.
   Result<sqlite3_stmt*> Prepare(const std::string& sql) {
@@ -1771,6 +1903,7 @@ Status Migrate(Connection& conn) {
     }
     if (!applied) {
       AZTP_RETURN_IF_ERROR(conn.Exec(m.sql, context));
+      if (m.then != nullptr) AZTP_RETURN_IF_ERROR(m.then(conn));
       AZTP_ASSIGN_OR_RETURN(
           sqlite3_stmt * record,
           conn.Prepare("INSERT INTO schema_version (version, description, "

@@ -224,7 +224,16 @@ Status PutEverything(Transaction& t, Everything& e) {
   AZTP_RETURN_IF_ERROR(t.InsertApiKey(e.key));
   AZTP_RETURN_IF_ERROR(t.InsertSvid(e.svid));
   AZTP_RETURN_IF_ERROR(t.PutCaKey(e.ca));
+  // The store assigns seq, prev and hash whatever the record holds.
   AZTP_ASSIGN_OR_RETURN(e.audit.seq, t.AppendAudit(e.audit));
+  e.audit.prev = kAuditGenesis;
+  if (e.audit.seq > 1) {
+    AZTP_ASSIGN_OR_RETURN(std::vector<AuditRecord> before,
+                          t.ListAudit(e.audit.seq - 2, 1));
+    if (before.size() != 1) return Error(Code::kInternal, "no prior record");
+    e.audit.prev = before[0].hash;
+  }
+  e.audit.hash = AuditHash(e.audit);
   AZTP_RETURN_IF_ERROR(t.PutMeta(e.meta_name, e.meta_value));
   return Ok();
 }
@@ -312,19 +321,20 @@ TEST(SqliteStoreTest, CreatesAPrivateWalFileWithVersionedSchema) {
   EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"),
             std::vector<std::string>{"wal"});
   EXPECT_EQ(RawQuery(path, "SELECT version FROM schema_version"),
-            (std::vector<std::string>{"1", "2", "3", "4"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5"}));
   // Opening again applies nothing twice.
   for (int i = 0; i < 2; ++i) ASSERT_NE(MustOpen(path), nullptr);
   EXPECT_EQ(RawQuery(path, "SELECT COUNT(*) FROM schema_version"),
-            std::vector<std::string>{"4"});
+            std::vector<std::string>{"5"});
   const std::vector<std::string> tables = RawQuery(
       path,
       "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
-  EXPECT_EQ(tables, (std::vector<std::string>{
-                        "api_keys", "audit", "ca_keys", "federated_bundles",
-                        "federations", "flow_members", "flows", "identities",
-                        "links", "meta", "policies", "policy_attachments",
-                        "policy_versions", "schema_version", "svids"}));
+  EXPECT_EQ(tables,
+            (std::vector<std::string>{
+                "api_keys", "audit", "ca_keys", "federated_bundles",
+                "federations", "flow_members", "flows", "identities", "links",
+                "meta", "policies", "policy_attachments", "policy_versions",
+                "schema_version", "shipped_audit", "svids"}));
 }
 
 TEST(SqliteStoreTest, RefusesASchemaNewerThanItKnows) {
@@ -659,11 +669,91 @@ TEST(SqliteStoreTest, AuditSequenceIncrementsAndSurvivesReopen) {
       EXPECT_EQ((*page)[0].seq, 3);
       EXPECT_EQ((*page)[1].seq, 4);
     }
+    // The records form one hash chain across transactions and reopening.
+    if (all.has_value()) {
+      AuditChainChecker checker;
+      for (const AuditRecord& r : *all) checker.Add(r);
+      EXPECT_TRUE(checker.ok()) << checker.reason();
+      EXPECT_EQ(checker.head().seq, 6);
+      EXPECT_EQ((*all)[0].prev, kAuditGenesis);
+    }
     auto tail = t.ListAudit(6, 10);
     EXPECT_TRUE(tail.has_value() && tail->empty());
     EXPECT_CODE(t.ListAudit(0, 0), Code::kInvalidArgument);
     EXPECT_CODE(t.ListAudit(0, 1001), Code::kInvalidArgument);
     EXPECT_CODE(t.ListAudit(0, -1), Code::kInvalidArgument);
+    return Ok();
+  }));
+}
+
+// Records written before migration 5 (no prev, no hash) are chained by it.
+TEST(SqliteStoreTest, MigrationChainsLegacyAuditRecords) {
+  testing::TempDir dir("aztp_store_");
+  const std::string path = dir.File("state.db");
+  ASSERT_NE(MustOpen(path), nullptr);
+  RawQuery(path,
+           "DELETE FROM schema_version WHERE version = 5;"
+           "DROP TABLE shipped_audit; DROP INDEX audit_txn;"
+           "INSERT INTO audit VALUES (1, 10, 'a', 'x.one', 's', 'allow', '',"
+           " '', '{}', '', ''), (2, 11, 'a', 'x.two', 's', 'deny', 'r', 't',"
+           " '{\"k\":[1,2]}', '', '')");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Write([](Transaction& t) -> Status {
+    AZTP_RETURN_IF_ERROR(t.AppendAudit(MakeAudit("x.three", "s")));
+    return Ok();
+  }));
+  ASSERT_OK(store->Read([](Transaction& t) -> Status {
+    auto all = t.ListAudit(0, 10);
+    EXPECT_TRUE(all.has_value() && all->size() == 3);
+    if (!all.has_value()) return Ok();
+    AuditChainChecker checker;
+    for (const AuditRecord& r : *all) checker.Add(r);
+    EXPECT_TRUE(checker.ok()) << checker.reason();
+    EXPECT_EQ(checker.head().seq, 3);
+    return Ok();
+  }));
+}
+
+// Records shipped by proxies keep their own seq, prev and hash per source.
+TEST(SqliteStoreTest, ShippedAuditRecordsAreKeptPerSource) {
+  auto store = MustOpen(":memory:");
+  ASSERT_NE(store, nullptr);
+  std::vector<AuditRecord> chain;
+  std::string prev = kAuditGenesis;
+  for (int i = 1; i <= 3; ++i) {
+    AuditRecord r = MakeAudit("proxy.request", "s" + std::to_string(i));
+    SealAudit(r, i, prev);
+    prev = r.hash;
+    chain.push_back(r);
+  }
+  const std::string a = "spiffe://td/proxy-a", b = "spiffe://td/proxy-b";
+  ASSERT_OK(store->Write([&](Transaction& t) -> Status {
+    for (const AuditRecord& r : chain) {
+      AZTP_RETURN_IF_ERROR(t.AppendShippedAudit(a, r));
+    }
+    AZTP_RETURN_IF_ERROR(t.AppendShippedAudit(b, chain[0]));
+    EXPECT_CODE(t.AppendShippedAudit(a, chain[1]), Code::kAlreadyExists);
+    return Ok();
+  }));
+  ASSERT_OK(store->Read([&](Transaction& t) -> Status {
+    auto head = t.ShippedAuditHead(a);
+    EXPECT_TRUE(head.has_value() && head->seq == 3 &&
+                head->hash == chain[2].hash);
+    auto none = t.ShippedAuditHead("spiffe://td/none");
+    EXPECT_TRUE(none.has_value() && none->seq == 0 &&
+                none->hash == kAuditGenesis);
+    auto page = t.ListShippedAudit(a, 1, 10);
+    EXPECT_TRUE(page.has_value() && page->size() == 2);
+    if (page.has_value() && page->size() == 2) {
+      ExpectAuditEq((*page)[0], chain[1]);
+      ExpectAuditEq((*page)[1], chain[2]);
+    }
+    auto sources = t.ListAuditSources();
+    EXPECT_TRUE(sources.has_value() &&
+                *sources == (std::vector<std::string>{a, b}));
+    auto own = t.ListAudit(0, 10);
+    EXPECT_TRUE(own.has_value() && own->empty());
     return Ok();
   }));
 }

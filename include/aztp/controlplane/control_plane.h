@@ -154,6 +154,12 @@ class ControlPlane {
                         UnixTime now, Reply& reply);
   Result<Json> FederationApi(const http::Request& request, const Principal& who,
                              UnixTime now, Reply& reply);
+  // Audit (api_audit.cc): GET /v1/audit, GET /v1/audit/sources and POST
+  // /v1/audit:ingest, through which proxies ship their logs.
+  Result<Json> AuditApi(const http::Request& request, const Principal& who,
+                        UnixTime now, Reply& reply);
+  Result<Json> IngestAudit(const http::Request& request, const Principal& who,
+                           UnixTime now);
   // BundlesFor answers GET /v1/bundles: the whole set, or for one identity
   // (`?for=` or the mTLS caller) the own domain and those it federates with.
   Result<Json> BundlesFor(const http::Request& request,

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "aztp/audit/audit.h"
 #include "aztp/base/clock.h"
 #include "aztp/base/result.h"
 #include "aztp/base/secret.h"
@@ -136,22 +137,6 @@ struct FlowMemberRecord {
   UnixTime updated_at = 0;
 };
 
-// AuditRecord describes one mutation or decision. `seq` is assigned by the
-// store; `prev` and `hash` are filled by the audit log (hash chain).
-struct AuditRecord {
-  int64_t seq = 0;
-  UnixTime time = 0;
-  std::string actor;
-  std::string action;
-  std::string subject;
-  std::string decision;  // "allow", "deny", "audit" or empty
-  std::string reason;
-  std::string txn;
-  Json details = Json::object();  // never keys or whole tokens
-  std::string prev;
-  std::string hash;
-};
-
 // IdentityFilter selects identities for listing.
 struct IdentityFilter {
   std::optional<std::string> id_prefix;  // e.g. "spiffe://td/agents/"
@@ -237,11 +222,21 @@ class Transaction {
       const std::string& flow_id) = 0;
   virtual Status DeleteFlowMember(const std::string& flow_id,
                                   const std::string& identity) = 0;
-  // AppendAudit stores `r` with the next sequence number and returns it.
+  // AppendAudit stores `r` as the next record of the hash-chained log
+  // (aztp/audit/audit.h): its seq, prev and hash are assigned here, whatever
+  // `r` holds. Returns the seq.
   virtual Result<int64_t> AppendAudit(const AuditRecord& r) = 0;
   // ListAudit returns records with seq > after, at most `limit`, in order.
   virtual Result<std::vector<AuditRecord>> ListAudit(int64_t after,
                                                      int limit) = 0;
+  // Records shipped by a proxy (`source`, its SPIFFE ID) are kept as sent,
+  // in their own chain per source.
+  virtual Result<AuditHead> ShippedAuditHead(const std::string& source) = 0;
+  virtual Status AppendShippedAudit(const std::string& source,
+                                    const AuditRecord& r) = 0;
+  virtual Result<std::vector<AuditRecord>> ListShippedAudit(
+      const std::string& source, int64_t after, int limit) = 0;
+  virtual Result<std::vector<std::string>> ListAuditSources() = 0;
 
   // Meta values: small named integers (e.g. the revocation sequence).
   virtual Result<std::optional<int64_t>> GetMeta(const std::string& name) = 0;
