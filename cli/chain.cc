@@ -1,41 +1,13 @@
-#include <iostream>
-#include <iterator>
-
 #include "aztp/base/duration.h"
-#include "aztp/base/file.h"
 #include "aztp/chain/builder.h"
 #include "aztp/chain/verifier.h"
 #include "aztp/encoding/base64.h"
-#include "aztp/replay/replay_store.h"
-#include "aztp/revocation/revocation_list.h"
 #include "aztp/svid/svid_dir.h"
 #include "command.h"
 
 namespace aztp::cli {
 
 namespace {
-
-constexpr std::size_t kMaxChainInput = 1 << 20;
-
-// ReadChain reads a header value from FILE or '-' (stdin), without the
-// trailing newline.
-Result<std::string> ReadChain(const std::string& source) {
-  std::string text;
-  if (source == "-") {
-    std::istreambuf_iterator<char> it(std::cin), end;
-    for (; it != end && text.size() <= kMaxChainInput; ++it)
-      text.push_back(*it);
-    if (text.size() > kMaxChainInput) {
-      return Error(Code::kTooLarge, "chain input larger than 1 MiB");
-    }
-  } else {
-    AZTP_ASSIGN_OR_RETURN(text, ReadFile(source, kMaxChainInput));
-  }
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
-    text.pop_back();
-  }
-  return text;
-}
 
 std::vector<std::string> SplitList(const std::string& list) {
   std::vector<std::string> out;
@@ -68,31 +40,6 @@ struct ConstraintFlags {
     cmd->add_option("--auds", auds,
                     "constraint: audience patterns for later hops "
                     "(spiffe://td/x or spiffe://td/prefix/*, comma-separated)");
-  }
-};
-
-// RequestFlags are --bind-request/--request METHOD URI [--body FILE].
-struct RequestFlags {
-  std::vector<std::string> method_uri;
-  std::string body;
-
-  Result<std::optional<RequestBinding>> Build() const {
-    if (method_uri.empty()) {
-      if (!body.empty()) {
-        return Error(Code::kInvalidArgument, "--body needs a request");
-      }
-      return std::optional<RequestBinding>();
-    }
-    std::string content;
-    if (!body.empty()) {
-      AZTP_ASSIGN_OR_RETURN(content, ReadFile(body, 1u << 30));
-    }
-    return std::optional<RequestBinding>(
-        RequestBinding::For(method_uri[0], method_uri[1], AsBytes(content)));
-  }
-  void Add(CLI::App* cmd, const char* flag, const char* what) {
-    cmd->add_option(flag, method_uri, what)->expected(2);
-    cmd->add_option("--body", body, "file with the request body");
   }
 };
 
@@ -141,47 +88,6 @@ Result<std::string> Mint(const MintFlags& f) {
 
 // ---- verify (shared by extend) ----
 
-struct VerifyFlags {
-  std::string chain;
-  std::string audience;
-  std::vector<std::string> bundles;
-  std::string peer;
-  std::optional<int64_t> now;
-  int64_t skew = 30;
-  int max_tokens = 16;
-  std::string replay_db;
-  std::string revocations;
-  RequestFlags request;
-};
-
-Result<VerifiedChain> VerifyWith(const VerifyFlags& f, const SpiffeId& audience,
-                                 const FixedClock& clock) {
-  AZTP_ASSIGN_OR_RETURN(BundleSet bundles, ParseBundleArgs(f.bundles));
-  ChainVerifierOptions o;
-  o.audience = audience;
-  o.bundles = std::make_shared<BundleSet>(std::move(bundles));
-  o.skew_seconds = f.skew;
-  o.limits.max_tokens = f.max_tokens;
-  o.clock = &clock;
-  if (!f.replay_db.empty()) {
-    AZTP_ASSIGN_OR_RETURN(auto store, SqliteReplayStore::Open(f.replay_db));
-    o.replay = std::move(store);
-  }
-  if (!f.revocations.empty()) {
-    AZTP_ASSIGN_OR_RETURN(auto source,
-                          FileRevocationSource::Open(f.revocations));
-    o.revocations = std::move(source);
-  }
-  AZTP_ASSIGN_OR_RETURN(auto verifier, ChainVerifier::Create(std::move(o)));
-  AZTP_ASSIGN_OR_RETURN(std::string header, ReadChain(f.chain));
-  VerifyContext ctx;
-  if (!f.peer.empty()) {
-    AZTP_ASSIGN_OR_RETURN(ctx.peer, SpiffeId::ParseUserInput(f.peer));
-  }
-  AZTP_ASSIGN_OR_RETURN(ctx.request, f.request.Build());
-  return verifier->Verify(header, ctx);
-}
-
 Json Describe(const VerifiedChain& v) {
   Json out = Json::object();
   out["valid"] = true;
@@ -199,7 +105,7 @@ Json Describe(const VerifiedChain& v) {
   return out;
 }
 
-Result<Json> Verify(const VerifyFlags& f) {
+Result<Json> Verify(const ChainVerifyFlags& f) {
   AZTP_ASSIGN_OR_RETURN(SpiffeId audience,
                         SpiffeId::ParseUserInput(f.audience));
   FixedClock clock(NowOr(f.now));
@@ -217,7 +123,7 @@ struct ExtendFlags {
   std::optional<int> max_depth;
   ConstraintFlags constraints;
   RequestFlags bind;
-  VerifyFlags verify;
+  ChainVerifyFlags verify;
 };
 
 Result<std::string> Extend(const ExtendFlags& f) {
@@ -264,7 +170,7 @@ Json SummariseX5c(const Json& x5c) {
 }
 
 Result<Json> Inspect(const std::string& source) {
-  AZTP_ASSIGN_OR_RETURN(std::string header, ReadChain(source));
+  AZTP_ASSIGN_OR_RETURN(std::string header, ReadInput(source, kMaxChainInput));
   ChainLimits limits;
   AZTP_ASSIGN_OR_RETURN(ParsedChain chain, ParseChainInsecure(header, limits));
   Json tokens = Json::array();
@@ -297,20 +203,6 @@ Result<Json> Raw(Context& ctx, Result<std::string> header) {
   if (!header) return std::move(header).error();
   ctx.raw_output = std::move(*header);
   return Json::object();
-}
-
-void AddVerifyFlags(CLI::App* cmd, VerifyFlags& f, bool with_audience) {
-  cmd->add_option("--chain", f.chain, "file with the Aztp-Chain value, or -")
-      ->required();
-  if (with_audience) {
-    cmd->add_option("--audience", f.audience, "this hop's SPIFFE ID")
-        ->required();
-  }
-  cmd->add_option("--bundle", f.bundles,
-                  "TRUST_DOMAIN=FILE, or a bundle map FILE (repeatable)")
-      ->required();
-  cmd->add_option("--peer", f.peer, "the mTLS peer's SPIFFE ID");
-  cmd->add_option("--now", f.now, "verification time (Unix seconds)");
 }
 
 }  // namespace
@@ -356,13 +248,13 @@ void AddChainCommands(CLI::App& app, Context& ctx) {
                      "lower the largest allowed index");
   ef->constraints.Add(extend);
   ef->bind.Add(extend, "--bind-request", "bind the new token to METHOD URI");
-  AddVerifyFlags(extend, ef->verify, /*with_audience=*/false);
+  AddChainVerifyFlags(extend, ef->verify, /*with_audience=*/false);
   extend->callback(Run(ctx, [ef, &ctx] { return Raw(ctx, Extend(*ef)); }));
 
-  auto vf = std::make_shared<VerifyFlags>();
+  auto vf = std::make_shared<ChainVerifyFlags>();
   auto* verify =
       chain->add_subcommand("verify", "Verify a chain as its receiving hop");
-  AddVerifyFlags(verify, *vf, /*with_audience=*/true);
+  AddChainVerifyFlags(verify, *vf, /*with_audience=*/true);
   verify->add_option("--skew", vf->skew, "clock skew in seconds (max 300)")
       ->capture_default_str();
   verify->add_option("--max-tokens", vf->max_tokens, "token count limit")

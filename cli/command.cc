@@ -1,9 +1,13 @@
 #include "command.h"
 
 #include <ctime>
+#include <iostream>
+#include <iterator>
 
 #include "aztp/base/file.h"
 #include "aztp/base/secret.h"
+#include "aztp/replay/replay_store.h"
+#include "aztp/revocation/revocation_list.h"
 
 namespace aztp::cli {
 
@@ -78,6 +82,89 @@ Result<Bundle> ReadBundleArg(const std::string& arg) {
     return bundle.error().WithContext(path);
   }
   return bundle;
+}
+
+Result<std::string> ReadInput(const std::string& source,
+                              std::size_t max_bytes) {
+  std::string text;
+  if (source == "-") {
+    std::istreambuf_iterator<char> it(std::cin), end;
+    for (; it != end && text.size() <= max_bytes; ++it) text.push_back(*it);
+    if (text.size() > max_bytes) {
+      return Error(Code::kTooLarge, "standard input larger than " +
+                                        std::to_string(max_bytes) + " bytes");
+    }
+  } else {
+    AZTP_ASSIGN_OR_RETURN(text, ReadFile(source, max_bytes));
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+Result<std::optional<RequestBinding>> RequestFlags::Build() const {
+  if (method_uri.empty()) {
+    if (!body.empty()) {
+      return Error(Code::kInvalidArgument, "--body needs a request");
+    }
+    return std::optional<RequestBinding>();
+  }
+  std::string content;
+  if (!body.empty()) {
+    AZTP_ASSIGN_OR_RETURN(content, ReadFile(body, 1u << 30));
+  }
+  return std::optional<RequestBinding>(
+      RequestBinding::For(method_uri[0], method_uri[1], AsBytes(content)));
+}
+
+void RequestFlags::Add(CLI::App* cmd, const char* flag, const char* what) {
+  cmd->add_option(flag, method_uri, what)->expected(2);
+  cmd->add_option("--body", body, "file with the request body");
+}
+
+void AddChainVerifyFlags(CLI::App* cmd, ChainVerifyFlags& f, bool with_audience,
+                         bool required) {
+  cmd->add_option("--chain", f.chain, "file with the Aztp-Chain value, or -")
+      ->required(required);
+  if (with_audience) {
+    cmd->add_option("--audience", f.audience, "this hop's SPIFFE ID")
+        ->required(required);
+  }
+  cmd->add_option("--bundle", f.bundles,
+                  "TRUST_DOMAIN=FILE, or a bundle map FILE (repeatable)")
+      ->required(required);
+  cmd->add_option("--peer", f.peer, "the mTLS peer's SPIFFE ID");
+  cmd->add_option("--now", f.now, "verification time (Unix seconds)");
+}
+
+Result<VerifiedChain> VerifyWith(const ChainVerifyFlags& f,
+                                 const SpiffeId& audience,
+                                 const FixedClock& clock) {
+  AZTP_ASSIGN_OR_RETURN(BundleSet bundles, ParseBundleArgs(f.bundles));
+  ChainVerifierOptions o;
+  o.audience = audience;
+  o.bundles = std::make_shared<BundleSet>(std::move(bundles));
+  o.skew_seconds = f.skew;
+  o.limits.max_tokens = f.max_tokens;
+  o.clock = &clock;
+  if (!f.replay_db.empty()) {
+    AZTP_ASSIGN_OR_RETURN(auto store, SqliteReplayStore::Open(f.replay_db));
+    o.replay = std::move(store);
+  }
+  if (!f.revocations.empty()) {
+    AZTP_ASSIGN_OR_RETURN(auto source,
+                          FileRevocationSource::Open(f.revocations));
+    o.revocations = std::move(source);
+  }
+  AZTP_ASSIGN_OR_RETURN(auto verifier, ChainVerifier::Create(std::move(o)));
+  AZTP_ASSIGN_OR_RETURN(std::string header, ReadInput(f.chain, kMaxChainInput));
+  VerifyContext ctx;
+  if (!f.peer.empty()) {
+    AZTP_ASSIGN_OR_RETURN(ctx.peer, SpiffeId::ParseUserInput(f.peer));
+  }
+  AZTP_ASSIGN_OR_RETURN(ctx.request, f.request.Build());
+  return verifier->Verify(header, ctx);
 }
 
 void AddServerFlags(CLI::App* cmd, ServerFlags& flags, bool api_key_required) {

@@ -13,6 +13,7 @@
 #include "aztp/base/clock.h"
 #include "aztp/base/result.h"
 #include "aztp/bundle/bundle.h"
+#include "aztp/chain/verifier.h"
 #include "aztp/client/client.h"
 #include "aztp/encoding/json.h"
 
@@ -32,6 +33,9 @@ struct Context {
   std::optional<std::string> raw_output;
   // validity_report: errors also carry "valid": false (chain verify).
   bool validity_report = false;
+  // exit_code is the exit code of a successful outcome: kExitInvalid for a
+  // result that is a "no" scripts test for (a denial of `policy test`).
+  int exit_code = kExitOk;
 };
 
 // Run wraps a command body for CLI11: the body's result lands in `ctx`.
@@ -49,6 +53,48 @@ Result<BundleSet> ParseBundleArgs(const std::vector<std::string>& args);
 // ReadBundleArg reads a `[TD=]FILE` argument; without `TD=` the trust
 // domain is taken from the bundle's X.509 authorities.
 Result<Bundle> ReadBundleArg(const std::string& arg);
+
+// kMaxChainInput bounds an Aztp-Chain value read by ReadInput.
+inline constexpr std::size_t kMaxChainInput = 1 << 20;
+
+// ReadInput reads FILE, or standard input for '-', of at most `max_bytes`
+// (kTooLarge beyond), without trailing newlines.
+Result<std::string> ReadInput(const std::string& source, std::size_t max_bytes);
+
+// RequestFlags are --bind-request/--request METHOD URI [--body FILE].
+struct RequestFlags {
+  std::vector<std::string> method_uri;
+  std::string body;
+
+  Result<std::optional<RequestBinding>> Build() const;
+  void Add(CLI::App* cmd, const char* flag, const char* what);
+};
+
+// ChainVerifyFlags are the flags that verify a received chain (chain verify and
+// extend, policy test).
+struct ChainVerifyFlags {
+  std::string chain;
+  std::string audience;
+  std::vector<std::string> bundles;
+  std::string peer;
+  std::optional<int64_t> now;
+  int64_t skew = 30;
+  int max_tokens = 16;
+  std::string replay_db;
+  std::string revocations;
+  RequestFlags request;
+};
+
+// AddChainVerifyFlags adds --chain, --audience (`with_audience`), --bundle,
+// --peer and --now to `cmd`; --chain, --audience and --bundle are required
+// when `required`.
+void AddChainVerifyFlags(CLI::App* cmd, ChainVerifyFlags& f, bool with_audience,
+                         bool required = true);
+
+// VerifyWith verifies the chain of `f` as `audience` at `clock`'s time.
+Result<VerifiedChain> VerifyWith(const ChainVerifyFlags& f,
+                                 const SpiffeId& audience,
+                                 const FixedClock& clock);
 
 // ServerFlags are the flags of every command that talks to aztpd, each
 // with an environment fallback.
@@ -92,6 +138,7 @@ void AddChainCommands(CLI::App& app, Context& ctx);
 void AddIdentityCommands(CLI::App& app, Context& ctx);
 void AddApiKeyCommands(CLI::App& app, Context& ctx);
 void AddAgentCommands(CLI::App& app, Context& ctx);
+void AddPolicyCommands(CLI::App& app, Context& ctx);
 // AddFederationCommands adds `federation`, `identity set-federation` and
 // `bundle fetch`; it must run after AddIdentityCommands and
 // AddBundleCommands.

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   AddApiKeyCommands(app, ctx);
   AddAgentCommands(app, ctx);
   AddFederationCommands(app, ctx);
+  AddPolicyCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -68,5 +69,5 @@ int main(int argc, char** argv) {
   } else {
     Print(**ctx.outcome);
   }
-  return kExitOk;
+  return ctx.exit_code;
 }

@@ -45,6 +45,12 @@ Result<bool> OptionalBool(const Json& object, std::string_view name) {
   return value->get<bool>();
 }
 
+// OptionalText reads an optional string member: "" when it is absent.
+Result<std::string> OptionalText(const Json& object, std::string_view name) {
+  AZTP_ASSIGN_OR_RETURN(auto text, GetOptionalString(object, name));
+  return text.value_or("");
+}
+
 Result<SpiffeId> RequiredSpiffeId(const Json& object, std::string_view name) {
   AZTP_ASSIGN_OR_RETURN(std::string text, GetString(object, name));
   return SpiffeId::Parse(text);
@@ -319,8 +325,7 @@ Result<Identity> ParseIdentity(const Json& j) {
   AZTP_ASSIGN_OR_RETURN(out.selectors, OptionalStringArray(j, "selectors"));
   AZTP_ASSIGN_OR_RETURN(std::string status, GetString(j, "status"));
   AZTP_ASSIGN_OR_RETURN(out.status, ParseIdentityStatus(status));
-  AZTP_ASSIGN_OR_RETURN(auto reason, GetOptionalString(j, "revoked_reason"));
-  out.revoked_reason = reason.value_or("");
+  AZTP_ASSIGN_OR_RETURN(out.revoked_reason, OptionalText(j, "revoked_reason"));
   AZTP_ASSIGN_OR_RETURN(out.created_at, OptionalTime(j, "created_at"));
   AZTP_ASSIGN_OR_RETURN(out.updated_at, OptionalTime(j, "updated_at"));
   if (const Json* domains = Member(j, "federates_with")) {
@@ -384,8 +389,7 @@ Result<ApiKey> ParseApiKey(const Json& j) {
   ApiKey out;
   AZTP_ASSIGN_OR_RETURN(out.key_id, GetString(j, "key_id"));
   AZTP_ASSIGN_OR_RETURN(out.scope, GetString(j, "scope"));
-  AZTP_ASSIGN_OR_RETURN(auto description, GetOptionalString(j, "description"));
-  out.description = description.value_or("");
+  AZTP_ASSIGN_OR_RETURN(out.description, OptionalText(j, "description"));
   AZTP_ASSIGN_OR_RETURN(out.revoked, OptionalBool(j, "revoked"));
   AZTP_ASSIGN_OR_RETURN(out.created_at, OptionalTime(j, "created_at"));
   return out;
@@ -440,10 +444,8 @@ Result<FederationFetch> ParseFetch(const Json& j, const TrustDomain& td) {
   FederationFetch out{.trust_domain = td};
   AZTP_ASSIGN_OR_RETURN(std::string result, GetString(j, "result"));
   AZTP_ASSIGN_OR_RETURN(out.result, ParsePollResult(result));
-  AZTP_ASSIGN_OR_RETURN(auto reason, GetOptionalString(j, "reason"));
-  out.reason = reason.value_or("");
-  AZTP_ASSIGN_OR_RETURN(auto message, GetOptionalString(j, "message"));
-  out.message = message.value_or("");
+  AZTP_ASSIGN_OR_RETURN(out.reason, OptionalText(j, "reason"));
+  AZTP_ASSIGN_OR_RETURN(out.message, OptionalText(j, "message"));
   AZTP_ASSIGN_OR_RETURN(out.old_sequence, OptionalInteger(j, "old_sequence"));
   AZTP_ASSIGN_OR_RETURN(out.new_sequence, OptionalInteger(j, "new_sequence"));
   return out;
@@ -480,8 +482,7 @@ Result<Federation> ParseFederation(const Json& j) {
   }
   out.profile = *parsed;
   AZTP_ASSIGN_OR_RETURN(out.endpoint_id, OptionalSpiffeId(j, "endpoint_id"));
-  AZTP_ASSIGN_OR_RETURN(auto source, GetOptionalString(j, "source"));
-  out.source = source.value_or("");
+  AZTP_ASSIGN_OR_RETURN(out.source, OptionalText(j, "source"));
   AZTP_ASSIGN_OR_RETURN(out.bundle_sequence,
                         OptionalInteger(j, "bundle_sequence"));
   AZTP_ASSIGN_OR_RETURN(out.trusted, OptionalBool(j, "trusted"));
@@ -564,10 +565,8 @@ Result<JwtSvid> ParseJwtSvid(const Json& doc, const SpiffeId& id,
                    "the token's aud lacks " + QuoteInput(want));
     }
   }
-  AZTP_ASSIGN_OR_RETURN(auto jti, GetOptionalString(*claims, "jti"));
-  out.jti = jti.value_or("");
-  AZTP_ASSIGN_OR_RETURN(auto kid, GetOptionalString(jws->header(), "kid"));
-  out.key_id = kid.value_or("");
+  AZTP_ASSIGN_OR_RETURN(out.jti, OptionalText(*claims, "jti"));
+  AZTP_ASSIGN_OR_RETURN(out.key_id, OptionalText(jws->header(), "kid"));
   AZTP_ASSIGN_OR_RETURN(out.expires_at, GetInt(doc, "expires_at"));
   return out;
 }
@@ -759,6 +758,19 @@ struct Client::Impl {
       if (!doc) return Malformed(what, doc.error().message());
       return doc;
     }
+  }
+
+  // Confirmed runs a call that is not retried and whose answer must hold
+  // `"<flag>": true`.
+  Status Confirmed(const std::string& method, const std::string& target,
+                   const std::string& body, std::string_view flag) {
+    AZTP_ASSIGN_OR_RETURN(Json doc, Call(method, target, body, false));
+    const Json* value = Member(doc, flag);
+    if (value == nullptr || !value->is_boolean() || !value->get<bool>()) {
+      return Malformed(method + " " + target,
+                       "member \"" + std::string(flag) + "\" must be true");
+    }
+    return Ok();
   }
 
   // Parsed runs Call and shapes its result with `parse`; shape errors name
@@ -1120,14 +1132,206 @@ Result<FederationFetch> Client::RefreshFederation(const TrustDomain& td) {
 }
 
 Status Client::RemoveFederation(const TrustDomain& td) {
-  AZTP_ASSIGN_OR_RETURN(Json doc,
-                        impl_->Call("DELETE", FederationTarget(td), "", false));
-  const Json* removed = Member(doc, "removed");
-  if (removed == nullptr || !removed->is_boolean() || !removed->get<bool>()) {
-    return Malformed("DELETE " + FederationTarget(td),
-                     "member \"removed\" must be true");
+  return impl_->Confirmed("DELETE", FederationTarget(td), "", "removed");
+}
+
+namespace {
+
+// PolicyTarget is /v1/policies/<id>[:action]. Policy IDs are checked: any
+// other character could bend the request target.
+Result<std::string> PolicyTarget(std::string_view id,
+                                 std::string_view action = {}) {
+  constexpr std::string_view kPrefix = "policy:";
+  std::string_view rest =
+      id.rfind(kPrefix, 0) == 0 ? id.substr(kPrefix.size()) : "";
+  if (rest.empty() || rest.size() > 64 ||
+      !std::all_of(rest.begin(), rest.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+               (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+      })) {
+    return Error(
+        Code::kInvalidArgument,
+        "malformed policy ID " + QuoteInput(id) + " (expected policy:<id>)");
   }
-  return Ok();
+  std::string out = "/v1/policies/" + std::string(id);
+  if (!action.empty()) {
+    out += ':';
+    out += action;
+  }
+  return out;
+}
+
+Result<StoredPolicy> ParseStoredPolicy(const Json& j) {
+  if (!j.is_object()) return Error(Code::kMalformed, "a policy is no object");
+  StoredPolicy out;
+  AZTP_ASSIGN_OR_RETURN(out.id, GetString(j, "id"));
+  AZTP_ASSIGN_OR_RETURN(out.name, GetString(j, "name"));
+  AZTP_ASSIGN_OR_RETURN(out.description, OptionalText(j, "description"));
+  AZTP_ASSIGN_OR_RETURN(out.version, GetInt(j, "version"));
+  const Json* document = Member(j, "document");
+  if (document == nullptr || !document->is_object()) {
+    return WrongType("document", "an object");
+  }
+  out.document = *document;
+  AZTP_ASSIGN_OR_RETURN(out.created_at, OptionalTime(j, "created_at"));
+  AZTP_ASSIGN_OR_RETURN(out.updated_at, OptionalTime(j, "updated_at"));
+  AZTP_ASSIGN_OR_RETURN(auto attached, OptionalStringArray(j, "attached_to"));
+  for (const auto& text : attached) {
+    AZTP_ASSIGN_OR_RETURN(SpiffeId id, SpiffeId::Parse(text));
+    out.attached_to.push_back(std::move(id));
+  }
+  return out;
+}
+
+Result<std::vector<StoredPolicy>> ParsePolicyList(const Json& doc) {
+  const Json* list = Member(doc, "policies");
+  if (list == nullptr || !list->is_array()) {
+    return WrongType("policies", "an array");
+  }
+  std::vector<StoredPolicy> out;
+  for (const Json& item : *list) {
+    AZTP_ASSIGN_OR_RETURN(StoredPolicy p, ParseStoredPolicy(item));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+// ParseAuthorizeResult reads a decision (DecisionJson's form) and the ID of
+// the deciding policy.
+Result<AuthorizeResult> ParseAuthorizeResult(const Json& doc) {
+  AuthorizeResult out;
+  AZTP_ASSIGN_OR_RETURN(out.decision, DecisionFromJson(doc));
+  if (const Json* id = Member(doc, "policy_id")) {
+    if (!id->is_string()) return WrongType("policy_id", "a string or null");
+    out.policy_id = id->get<std::string>();
+  }
+  return out;
+}
+
+// IdentityBody is {"identity": <id>}, the body of :attach and :detach.
+std::string IdentityBody(const SpiffeId& identity) {
+  return DumpJson(Json{{"identity", identity.str()}});
+}
+
+}  // namespace
+
+Result<StoredPolicy> Client::CreatePolicy(std::string_view name,
+                                          const Policy& document,
+                                          std::string_view description) {
+  Json body = Json::object();
+  body["name"] = std::string(name);
+  if (!description.empty()) body["description"] = std::string(description);
+  body["document"] = document.ToJson();
+  return impl_->Parsed("POST", "/v1/policies", DumpJson(body), false,
+                       ParseStoredPolicy);
+}
+
+Result<StoredPolicy> Client::UpdatePolicy(
+    std::string_view id, int64_t version, const Policy& document,
+    std::optional<std::string> name, std::optional<std::string> description) {
+  AZTP_ASSIGN_OR_RETURN(std::string target, PolicyTarget(id));
+  Json body = Json::object();
+  body["version"] = version;
+  if (name) body["name"] = std::move(*name);
+  if (description) body["description"] = std::move(*description);
+  body["document"] = document.ToJson();
+  return impl_->Parsed("PUT", target, DumpJson(body), false, ParseStoredPolicy);
+}
+
+Result<StoredPolicy> Client::GetPolicy(std::string_view id,
+                                       std::optional<int64_t> version) {
+  AZTP_ASSIGN_OR_RETURN(std::string target, PolicyTarget(id));
+  target += Query({{"version", version ? std::to_string(*version) : ""}});
+  return impl_->Parsed("GET", target, "", true, ParseStoredPolicy);
+}
+
+Result<std::vector<StoredPolicy>> Client::ListPolicies(
+    std::optional<SpiffeId> identity) {
+  std::string target =
+      "/v1/policies" + Query({{"identity", identity ? identity->str() : ""}});
+  return impl_->Parsed("GET", target, "", true, ParsePolicyList);
+}
+
+Status Client::DeletePolicy(std::string_view id) {
+  AZTP_ASSIGN_OR_RETURN(std::string target, PolicyTarget(id));
+  return impl_->Confirmed("DELETE", target, "", "deleted");
+}
+
+Status Client::AttachPolicy(std::string_view id, const SpiffeId& identity) {
+  AZTP_ASSIGN_OR_RETURN(std::string target, PolicyTarget(id, "attach"));
+  return impl_->Confirmed("POST", target, IdentityBody(identity), "attach");
+}
+
+Status Client::DetachPolicy(std::string_view id, const SpiffeId& identity) {
+  AZTP_ASSIGN_OR_RETURN(std::string target, PolicyTarget(id, "detach"));
+  return impl_->Confirmed("POST", target, IdentityBody(identity), "detach");
+}
+
+Result<AuthorizeResult> Client::Authorize(const AuthorizeRequest& request) {
+  if (!request.context.is_object()) {
+    return Error(Code::kInvalidArgument, "context must be a JSON object");
+  }
+  Json body = Json::object();
+  body["identity"] = request.identity.str();
+  body["action"] = request.action;
+  if (!request.resource.empty()) body["resource"] = request.resource;
+  if (!request.context.empty()) body["context"] = request.context;
+  if (request.policy_id) body["policy_id"] = *request.policy_id;
+  return impl_->Parsed("POST", "/v1/authorize", DumpJson(body), true,
+                       ParseAuthorizeResult);
+}
+
+Result<Client::AuditPage> Client::ListAudit(int64_t after, int limit,
+                                            const AuditFilter& filter,
+                                            const std::string& source) {
+  if (limit < 1 || limit > 1000) {
+    return Error(Code::kInvalidArgument, "limit must be from 1 to 1000");
+  }
+  auto optional_time = [](const std::optional<UnixTime>& t) {
+    return t ? std::to_string(*t) : std::string();
+  };
+  std::string target =
+      "/v1/audit" + Query({{"after", std::to_string(after)},
+                           {"limit", std::to_string(limit)},
+                           {"txn", filter.txn},
+                           {"identity", filter.identity},
+                           {"decision", filter.decision},
+                           {"action", filter.action},
+                           {"since", optional_time(filter.since)},
+                           {"until", optional_time(filter.until)},
+                           {"source", source}});
+  return impl_->Parsed(
+      "GET", target, "", true, [](const Json& doc) -> Result<AuditPage> {
+        AuditPage page;
+        auto records = doc.find("records");
+        if (records == doc.end() || !records->is_array()) {
+          return Error(Code::kMalformed, "records must be an array");
+        }
+        for (const Json& j : *records) {
+          AZTP_ASSIGN_OR_RETURN(AuditRecord r, AuditRecordFromJson(j));
+          page.records.push_back(std::move(r));
+        }
+        AZTP_ASSIGN_OR_RETURN(page.next, GetInt(doc, "next"));
+        auto end = doc.find("end");
+        if (end == doc.end() || !end->is_boolean()) {
+          return Error(Code::kMalformed, "end must be a boolean");
+        }
+        page.end = end->get<bool>();
+        return page;
+      });
+}
+
+Result<AuditHead> Client::IngestAudit(const std::vector<AuditRecord>& records) {
+  Json list = Json::array();
+  for (const AuditRecord& r : records) list.push_back(AuditRecordJson(r));
+  return impl_->Parsed(
+      "POST", "/v1/audit:ingest", DumpJson(Json{{"records", std::move(list)}}),
+      true, [](const Json& doc) -> Result<AuditHead> {
+        AuditHead head;
+        AZTP_ASSIGN_OR_RETURN(head.seq, GetInt(doc, "acked"));
+        AZTP_ASSIGN_OR_RETURN(head.hash, GetString(doc, "hash"));
+        return head;
+      });
 }
 
 }  // namespace aztp

@@ -69,6 +69,21 @@ ControlPlaneServer::Options WithFetches(std::shared_ptr<Fetches> fetches) {
   return o;
 }
 
+// kPaymentsPolicy allows quotes from org-b and denies refunds.
+constexpr std::string_view kPaymentsPolicy = R"({"Statement":[
+    {"Sid":"Quotes","Effect":"Allow","Action":"payments:quote",
+     "Condition":{"StringEquals":{"aztp:CallerTrustDomain":"org-b.example"}}},
+    {"Sid":"NoRefunds","Effect":"Deny","Action":"payments:refund"}]})";
+
+Policy Parsed(std::string_view text) { return Must(ParsePolicy(text)); }
+
+// StatusOf drops the value of a result.
+template <typename T>
+Status StatusOf(const Result<T>& r) {
+  if (!r) return r.error();
+  return Ok();
+}
+
 // Domains lists the trust domains of a bundle set.
 std::vector<std::string> Domains(const BundleSet& set) {
   std::vector<std::string> out;
@@ -766,6 +781,180 @@ TEST_F(ClientTest, GetBundlesRefusesMisfiledBundles) {
 
 // ---- retries ----
 
+// ---- policies ----
+
+TEST_F(ClientTest, PoliciesAreCreatedVersionedAttachedAndDecided) {
+  const SpiffeId payments = Id("spiffe://org-a.example/tools/payments");
+  Register(payments.str());
+  const Policy v1 = Parsed(kPaymentsPolicy);
+  auto created = admin().CreatePolicy("payments", v1, "quotes only");
+  ASSERT_TRUE(created.has_value()) << created.error().message();
+  const std::string id = created->id;
+  EXPECT_EQ(id.rfind("policy:", 0), 0u);
+  EXPECT_EQ(created->name, "payments");
+  EXPECT_EQ(created->description, "quotes only");
+  EXPECT_EQ(created->version, 1);
+  EXPECT_EQ(created->document, v1.ToJson()) << "stored in canonical form";
+  EXPECT_EQ(created->created_at, server_.clock().Now());
+  EXPECT_TRUE(created->attached_to.empty());
+  auto taken = admin().CreatePolicy("payments", v1);
+  ASSERT_FALSE(taken.has_value());
+  EXPECT_EQ(taken.error().code(), Code::kAlreadyExists);
+
+  AuthorizeRequest quote{.identity = payments, .action = "payments:quote"};
+  quote.context = Json{{"aztp:CallerTrustDomain", "org-b.example"}};
+  auto decided = admin().Authorize(quote);
+  ASSERT_TRUE(decided.has_value()) << decided.error().message();
+  EXPECT_FALSE(decided->decision.allowed()) << "nothing is attached yet";
+  EXPECT_EQ(decided->decision.basis, DecisionBasis::kDefaultDeny);
+  EXPECT_FALSE(decided->policy_id.has_value());
+  EXPECT_FALSE(decided->decision.statement_index.has_value());
+
+  ASSERT_TRUE(admin().AttachPolicy(id, payments));
+  auto again = admin().AttachPolicy(id, payments);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code(), Code::kAlreadyExists);
+  auto attached = admin().ListPolicies(payments);
+  ASSERT_TRUE(attached.has_value()) << attached.error().message();
+  ASSERT_EQ(attached->size(), 1u);
+  EXPECT_EQ((*attached)[0].id, id);
+  auto all = admin().ListPolicies();
+  ASSERT_TRUE(all.has_value()) << all.error().message();
+  EXPECT_EQ(all->size(), 1u);
+
+  decided = admin().Authorize(quote);
+  ASSERT_TRUE(decided.has_value()) << decided.error().message();
+  EXPECT_TRUE(decided->decision.allowed());
+  EXPECT_EQ(decided->decision.verdict, Verdict::kAllow);
+  EXPECT_EQ(decided->decision.basis, DecisionBasis::kStatement);
+  EXPECT_EQ(decided->decision.statement_index, std::optional<std::size_t>(0));
+  EXPECT_EQ(decided->decision.sid, std::optional<std::string>("Quotes"));
+  EXPECT_EQ(decided->policy_id, std::optional<std::string>(id));
+  EXPECT_NE(decided->decision.reason.find("statement 0"), std::string::npos)
+      << decided->decision.reason;
+  AuthorizeRequest refund = quote;
+  refund.action = "payments:refund";
+  refund.resource = "invoices/42";
+  refund.policy_id = id;
+  decided = admin().Authorize(refund);
+  ASSERT_TRUE(decided.has_value()) << decided.error().message();
+  EXPECT_EQ(decided->decision.verdict, Verdict::kDeny);
+  EXPECT_TRUE(decided->decision.explicit_deny());
+  EXPECT_EQ(decided->decision.sid, std::optional<std::string>("NoRefunds"));
+  EXPECT_EQ(decided->decision.statement_index, std::optional<std::size_t>(1));
+  refund.policy_id = "policy:000000000000";
+  auto unattached = admin().Authorize(refund);
+  ASSERT_FALSE(unattached.has_value());
+  EXPECT_EQ(unattached.error().code(), Code::kNotFound);
+  AuthorizeRequest bare = quote;
+  bare.context = Json{{"department", "x"}};
+  auto bare_key = admin().Authorize(bare);
+  ASSERT_FALSE(bare_key.has_value());
+  EXPECT_EQ(bare_key.error().code(), Code::kInvalidArgument);
+  EXPECT_NE(bare_key.error().message().find("department"), std::string::npos);
+
+  // A new version replaces the current one; a stale version is refused.
+  const Policy v2 =
+      Parsed(R"({"Statement":{"Effect":"Allow","Action":"payments:*"}})");
+  auto updated =
+      admin().UpdatePolicy(id, 1, v2, std::nullopt, "all of payments");
+  ASSERT_TRUE(updated.has_value()) << updated.error().message();
+  EXPECT_EQ(updated->version, 2);
+  EXPECT_EQ(updated->name, "payments");
+  EXPECT_EQ(updated->description, "all of payments");
+  EXPECT_EQ(updated->document, v2.ToJson());
+  auto stale = admin().UpdatePolicy(id, 1, v2);
+  ASSERT_FALSE(stale.has_value());
+  EXPECT_EQ(stale.error().code(), Code::kAlreadyExists);
+  EXPECT_NE(stale.error().message().find("version 2"), std::string::npos)
+      << stale.error().message();
+  refund.policy_id.reset();
+  decided = admin().Authorize(refund);
+  ASSERT_TRUE(decided.has_value()) << decided.error().message();
+  EXPECT_TRUE(decided->decision.allowed());
+
+  auto current = admin().GetPolicy(id);
+  ASSERT_TRUE(current.has_value()) << current.error().message();
+  EXPECT_EQ(current->version, 2);
+  EXPECT_EQ(current->attached_to, std::vector<SpiffeId>{payments});
+  auto first = admin().GetPolicy(id, 1);
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_EQ(first->version, 1);
+  EXPECT_EQ(first->document, v1.ToJson());
+  EXPECT_EQ(Must(PolicyFromJson(first->document)), v1);
+
+  ASSERT_TRUE(admin().DetachPolicy(id, payments));
+  auto detached = admin().DetachPolicy(id, payments);
+  ASSERT_FALSE(detached.has_value());
+  EXPECT_EQ(detached.error().code(), Code::kNotFound);
+  attached = admin().ListPolicies(payments);
+  ASSERT_TRUE(attached.has_value());
+  EXPECT_TRUE(attached->empty());
+  ASSERT_TRUE(admin().DeletePolicy(id));
+  EXPECT_EQ(admin().GetPolicy(id).error().code(), Code::kNotFound);
+  EXPECT_EQ(admin().DeletePolicy(id).error().code(), Code::kNotFound);
+  EXPECT_TRUE(waits().empty());
+}
+
+TEST_F(ClientTest, PolicyCallsRefuseMalformedIdsAndFollowPermissions) {
+  const SpiffeId tool = Id("spiffe://org-a.example/tools/search");
+  Register(tool.str());
+  Register("spiffe://org-a.example/agents/a");
+  const Policy policy = Parsed(kPaymentsPolicy);
+  server_.ClearRequests();
+  // IDs that could bend the request target never leave the client.
+  for (const char* bad : {"policy:../apikeys", "policy:a?b", "policy:",
+                          "apikeys", "policy:a:attach", "policy:a/b"}) {
+    EXPECT_EQ(admin().GetPolicy(bad).error().code(), Code::kInvalidArgument)
+        << bad;
+    EXPECT_EQ(admin().AttachPolicy(bad, tool).error().code(),
+              Code::kInvalidArgument)
+        << bad;
+    EXPECT_EQ(admin().DeletePolicy(bad).error().code(), Code::kInvalidArgument)
+        << bad;
+    EXPECT_EQ(admin().UpdatePolicy(bad, 1, policy).error().code(),
+              Code::kInvalidArgument)
+        << bad;
+  }
+  AuthorizeRequest list_context{.identity = tool, .action = "a"};
+  list_context.context = Json::array();
+  EXPECT_EQ(admin().Authorize(list_context).error().code(),
+            Code::kInvalidArgument);
+  EXPECT_TRUE(server_.requests().empty()) << "nothing was sent";
+
+  // A scoped key attaches policies to its identities and asks for their
+  // decisions, but does not manage the policies themselves.
+  const std::string id = Must(admin().CreatePolicy("p", policy)).id;
+  auto created = admin().CreateApiKey("/tools/");
+  ASSERT_TRUE(created.has_value()) << created.error().message();
+  auto scoped =
+      Make(std::string(created->api_key.View(InsecureSecretAccess::Get())));
+  EXPECT_EQ(scoped->CreatePolicy("q", policy).error().code(),
+            Code::kPermissionDenied);
+  EXPECT_EQ(scoped->ListPolicies().error().code(), Code::kPermissionDenied);
+  EXPECT_EQ(scoped->GetPolicy(id).error().code(), Code::kPermissionDenied);
+  EXPECT_EQ(scoped->DeletePolicy(id).error().code(), Code::kPermissionDenied);
+  EXPECT_TRUE(scoped->AttachPolicy(id, tool));
+  EXPECT_EQ(scoped->AttachPolicy(id, Id("spiffe://org-a.example/agents/a"))
+                .error()
+                .code(),
+            Code::kPermissionDenied);
+  auto mine = scoped->ListPolicies(tool);
+  ASSERT_TRUE(mine.has_value()) << mine.error().message();
+  EXPECT_EQ(mine->size(), 1u);
+  auto decided =
+      scoped->Authorize({.identity = tool, .action = "payments:refund"});
+  ASSERT_TRUE(decided.has_value()) << decided.error().message();
+  EXPECT_TRUE(decided->decision.explicit_deny());
+  EXPECT_EQ(scoped
+                ->Authorize({.identity = Id("spiffe://org-a.example/agents/a"),
+                             .action = "payments:refund"})
+                .error()
+                .code(),
+            Code::kPermissionDenied);
+  EXPECT_TRUE(scoped->DetachPolicy(id, tool));
+}
+
 TEST_F(ClientTest, RetriesIdempotentCallsWithBackoffAfter503) {
   auto failures = std::make_shared<std::atomic<int>>(2);
   server_.SetInterceptor(
@@ -860,6 +1049,28 @@ TEST_F(ClientTest, NeverRetriesCallsThatAreNotIdempotent) {
                                      std::vector<std::string>{})
                    .has_value());
   EXPECT_EQ(Count("/v1/identities/org-a.example/a"), 4);
+
+  // Policies: writes are sent once; reads and decisions are retried.
+  server_.ClearRequests();
+  const Policy policy = Parsed(kPaymentsPolicy);
+  const std::string id = "policy:0123456789ab";
+  const SpiffeId a = Id("spiffe://org-a.example/a");
+  EXPECT_FALSE(admin().CreatePolicy("p", policy).has_value());
+  EXPECT_EQ(Count("/v1/policies"), 1);
+  EXPECT_FALSE(admin().UpdatePolicy(id, 1, policy).has_value());
+  EXPECT_FALSE(admin().DeletePolicy(id).has_value());
+  EXPECT_EQ(Count("/v1/policies/" + id), 2);
+  EXPECT_FALSE(admin().AttachPolicy(id, a).has_value());
+  EXPECT_EQ(Count("/v1/policies/" + id + ":attach"), 1);
+  EXPECT_FALSE(admin().DetachPolicy(id, a).has_value());
+  EXPECT_EQ(Count("/v1/policies/" + id + ":detach"), 1);
+  server_.ClearRequests();
+  EXPECT_FALSE(admin().ListPolicies().has_value());
+  EXPECT_EQ(Count("/v1/policies"), 4);
+  EXPECT_FALSE(admin().GetPolicy(id, 1).has_value());
+  EXPECT_EQ(Count("/v1/policies/" + id), 4);
+  EXPECT_FALSE(admin().Authorize({.identity = a, .action = "x"}).has_value());
+  EXPECT_EQ(Count("/v1/authorize"), 4);
 }
 
 TEST_F(ClientTest, RetriesTransportFailures) {
@@ -993,11 +1204,74 @@ TEST_F(ClientTest, MalformedResponsesAreErrorsNotCrashes) {
       if (!removed) return removed.error();
       return 0;
     }());
+    const std::string pid = "policy:0123456789ab";
+    const Policy policy = Parsed(kPaymentsPolicy);
+    results.push_back(wrap(admin().CreatePolicy("p", policy)));
+    results.push_back(wrap(admin().UpdatePolicy(pid, 1, policy)));
+    results.push_back(wrap(admin().GetPolicy(pid)));
+    results.push_back(wrap(admin().ListPolicies(a)));
+    results.push_back(wrap(admin().Authorize({.identity = a, .action = "x"})));
+    results.push_back(wrap(admin().DeletePolicy(pid)));
+    results.push_back(wrap(admin().AttachPolicy(pid, a)));
+    results.push_back(wrap(admin().DetachPolicy(pid, a)));
     for (std::size_t i = 0; i < results.size(); ++i) {
       if (!c.every && i > 0) continue;
       ASSERT_FALSE(results[i].has_value()) << i << ": " << c.body;
       EXPECT_EQ(results[i].error().code(), c.want) << i << ": " << c.body;
     }
+  }
+
+  // Policy answers of the wrong shape.
+  const std::string pid = "policy:0123456789ab";
+  const std::string head =
+      R"({"id":"policy:0123456789ab","name":"p","created_at":1,)";
+  struct PolicyCase {
+    std::string body;
+    std::function<Status()> call;
+  } policy_cases[] = {
+      {head + R"("version":1})",
+       [&] { return StatusOf(admin().GetPolicy(pid)); }},
+      {head + R"("version":1,"document":"text"})",
+       [&] { return StatusOf(admin().GetPolicy(pid)); }},
+      {head + R"("version":1,"document":{},"attached_to":["not an id"]})",
+       [&] { return StatusOf(admin().GetPolicy(pid)); }},
+      {head + R"("version":"1","document":{}})",
+       [&] { return StatusOf(admin().GetPolicy(pid)); }},
+      {R"({"policies":{}})", [&] { return StatusOf(admin().ListPolicies()); }},
+      {R"({"policies":[7]})", [&] { return StatusOf(admin().ListPolicies()); }},
+      {R"({"deleted":false})", [&] { return admin().DeletePolicy(pid); }},
+      {R"({"detach":true})", [&] { return admin().AttachPolicy(pid, a); }},
+      {R"({"allowed":true,"verdict":"deny","basis":"statement","reason":""})",
+       [&] {
+         return StatusOf(admin().Authorize({.identity = a, .action = "x"}));
+       }},
+      {R"({"allowed":true,"verdict":"allow","basis":"luck","reason":""})",
+       [&] {
+         return StatusOf(admin().Authorize({.identity = a, .action = "x"}));
+       }},
+      {R"({"allowed":true,"verdict":"allow","basis":"statement","reason":"",)"
+       R"("statement_index":-1})",
+       [&] {
+         return StatusOf(admin().Authorize({.identity = a, .action = "x"}));
+       }},
+      {R"({"allowed":true,"verdict":"allow","basis":"statement","reason":"",)"
+       R"("policy_id":7})",
+       [&] {
+         return StatusOf(admin().Authorize({.identity = a, .action = "x"}));
+       }},
+  };
+  // The same shapes, well-formed, are accepted (so each case above fails
+  // for its one fault).
+  *answer = {200, head + R"("version":1,"document":{},"attached_to":[]})"};
+  EXPECT_TRUE(StatusOf(admin().GetPolicy(pid)));
+  *answer = {200, R"({"allowed":true,"verdict":"allow","basis":"statement",)"
+                  R"("reason":"","statement_index":0,"policy_id":null})"};
+  EXPECT_TRUE(StatusOf(admin().Authorize({.identity = a, .action = "x"})));
+  for (const auto& c : policy_cases) {
+    *answer = {200, c.body};
+    Status got = c.call();
+    ASSERT_FALSE(got.has_value()) << c.body;
+    EXPECT_EQ(got.error().code(), Code::kMalformed) << c.body;
   }
 
   // Control bytes in a server message do not reach the caller.

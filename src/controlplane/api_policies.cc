@@ -45,74 +45,6 @@ Result<std::string> CanonicalDocument(const Json& body) {
   return text;
 }
 
-// ContextFromJson reads the `context` member of POST /v1/authorize: keys
-// `aztp:*` or `request:*`, each a string, number, boolean or array of
-// strings; aztp:CurrentTime may be an RFC 3339 string or Unix seconds.
-Result<PolicyContext> ContextFromJson(const Json& body, UnixTime now) {
-  PolicyContext c;
-  c.SetTime("aztp:CurrentTime", now);
-  auto it = body.find("context");
-  if (it == body.end()) return c;
-  if (!it->is_object() || it->size() > 64) {
-    return BadRequest("context must be an object of at most 64 keys");
-  }
-  for (const auto& [key, value] : it->items()) {
-    if (key.rfind("aztp:", 0) != 0 && key.rfind("request:", 0) != 0) {
-      return BadRequest("context key " + QuoteInput(key) +
-                        " must start with aztp: or request:");
-    }
-    if (key == "aztp:CurrentTime") {
-      if (value.is_string()) {
-        AZTP_ASSIGN_OR_RETURN(PolicyTime t,
-                              ParseRfc3339(value.get<std::string>()));
-        c.SetTime(key, t);
-      } else if (IsInteger(value)) {
-        c.SetTime(key, value.get<int64_t>());
-      } else {
-        return BadRequest("aztp:CurrentTime must be RFC 3339 or Unix seconds");
-      }
-    } else if (value.is_string()) {
-      c.SetString(key, value.get<std::string>());
-    } else if (value.is_boolean()) {
-      c.SetBool(key, value.get<bool>());
-    } else if (IsInteger(value)) {
-      c.SetInteger(key, value.get<int64_t>());
-    } else if (value.is_number()) {
-      c.SetDouble(key, value.get<double>());
-    } else if (value.is_array() && value.size() <= 256) {
-      std::vector<std::string> list;
-      for (const Json& v : value) {
-        if (!v.is_string()) {
-          return BadRequest("context list " + QuoteInput(key) +
-                            " must hold strings");
-        }
-        list.push_back(v.get<std::string>());
-      }
-      c.SetList(key, std::move(list));
-    } else {
-      return BadRequest("context value of " + QuoteInput(key) +
-                        " must be a string, number, boolean or string list");
-    }
-  }
-  return c;
-}
-
-std::string_view BasisName(DecisionBasis basis) {
-  switch (basis) {
-    case DecisionBasis::kStatement:
-      return "statement";
-    case DecisionBasis::kExplicitDeny:
-      return "explicit_deny";
-    case DecisionBasis::kDefaultDeny:
-      return "default_deny";
-    case DecisionBasis::kContextError:
-      return "context_error";
-    case DecisionBasis::kNotCovered:
-      return "not_covered";
-  }
-  return "unknown";
-}
-
 }  // namespace
 
 Result<Json> ControlPlane::PoliciesApi(const http::Request& req,
@@ -316,7 +248,10 @@ Result<Json> ControlPlane::Authorize(const http::Request& req,
   }
   AZTP_ASSIGN_OR_RETURN(auto resource, GetOptionalString(body, "resource"));
   request.resource = resource.value_or("*");
-  AZTP_ASSIGN_OR_RETURN(request.context, ContextFromJson(body, now));
+  auto context = body.find("context");
+  AZTP_ASSIGN_OR_RETURN(
+      request.context,
+      ContextFromJson(context != body.end() ? *context : Json::object(), now));
   AZTP_ASSIGN_OR_RETURN(auto only, GetOptionalString(body, "policy_id"));
 
   std::vector<PolicyRecord> records;
@@ -355,14 +290,9 @@ Result<Json> ControlPlane::Authorize(const http::Request& req,
   a.reason = d.reason;
   AZTP_RETURN_IF_ERROR(store_->Write(
       [&](Transaction& tx) -> Status { return Appended(tx.AppendAudit(a)); }));
-  return Json{{"allowed", d.allowed()},
-              {"verdict", VerdictString(d.verdict)},
-              {"basis", BasisName(d.basis)},
-              {"reason", d.reason},
-              {"policy_id", decided_by},
-              {"statement_index",
-               d.statement_index ? Json(*d.statement_index) : Json()},
-              {"sid", d.sid ? Json(*d.sid) : Json()}};
+  Json out = DecisionJson(d);
+  out["policy_id"] = std::move(decided_by);
+  return out;
 }
 
 }  // namespace aztp

@@ -664,16 +664,144 @@ std::string_view EffectString(Effect effect) {
   return "Deny";
 }
 
+namespace {
+
+constexpr std::pair<DecisionBasis, std::string_view> kBasisNames[] = {
+    {DecisionBasis::kStatement, "statement"},
+    {DecisionBasis::kExplicitDeny, "explicit_deny"},
+    {DecisionBasis::kDefaultDeny, "default_deny"},
+    {DecisionBasis::kContextError, "context_error"},
+    {DecisionBasis::kNotCovered, "not_covered"},
+};
+
+constexpr std::pair<Verdict, std::string_view> kVerdictNames[] = {
+    {Verdict::kAllow, "allow"},
+    {Verdict::kDeny, "deny"},
+    {Verdict::kAudit, "audit"},
+};
+
+// NameOf reads `member` of a decision as one of `names`.
+template <typename T, std::size_t N>
+Result<T> NameOf(const Json& json, std::string_view member,
+                 const std::pair<T, std::string_view> (&names)[N]) {
+  AZTP_ASSIGN_OR_RETURN(std::string text, GetString(json, member));
+  for (const auto& [value, name] : names) {
+    if (name == text) return value;
+  }
+  return Error(Code::kMalformed, "decision: unknown " + std::string(member) +
+                                     " " + QuoteInput(text));
+}
+
+}  // namespace
+
 std::string_view VerdictString(Verdict verdict) {
-  switch (verdict) {
-    case Verdict::kAllow:
-      return "allow";
-    case Verdict::kDeny:
-      return "deny";
-    case Verdict::kAudit:
-      return "audit";
+  for (const auto& [value, name] : kVerdictNames) {
+    if (value == verdict) return name;
   }
   return "deny";
+}
+
+std::string_view DecisionBasisName(DecisionBasis basis) {
+  for (const auto& [value, name] : kBasisNames) {
+    if (value == basis) return name;
+  }
+  return "unknown";
+}
+
+Json DecisionJson(const Decision& d) {
+  return Json{{"allowed", d.allowed()},
+              {"verdict", VerdictString(d.verdict)},
+              {"basis", DecisionBasisName(d.basis)},
+              {"reason", d.reason},
+              {"statement_index",
+               d.statement_index ? Json(*d.statement_index) : Json()},
+              {"sid", d.sid ? Json(*d.sid) : Json()}};
+}
+
+Result<Decision> DecisionFromJson(const Json& json) {
+  if (!json.is_object()) {
+    return Error(Code::kMalformed, "decision: not a JSON object");
+  }
+  Decision d;
+  AZTP_ASSIGN_OR_RETURN(d.verdict, NameOf(json, "verdict", kVerdictNames));
+  AZTP_ASSIGN_OR_RETURN(d.basis, NameOf(json, "basis", kBasisNames));
+  AZTP_ASSIGN_OR_RETURN(d.reason, GetString(json, "reason"));
+  auto allowed = json.find("allowed");
+  if (allowed == json.end() || !allowed->is_boolean() ||
+      allowed->get<bool>() != d.allowed()) {
+    return Error(Code::kMalformed,
+                 "decision: member \"allowed\" must be a boolean that agrees "
+                 "with \"verdict\"");
+  }
+  if (auto index = json.find("statement_index");
+      index != json.end() && !index->is_null()) {
+    if (!IsInteger(*index) || index->get<int64_t>() < 0) {
+      return Error(Code::kMalformed,
+                   "decision: member \"statement_index\" must be a "
+                   "non-negative integer or null");
+    }
+    d.statement_index = index->get<std::size_t>();
+  }
+  if (auto sid = json.find("sid"); sid != json.end() && !sid->is_null()) {
+    if (!sid->is_string()) {
+      return Error(Code::kMalformed,
+                   "decision: member \"sid\" must be a string or null");
+    }
+    d.sid = sid->get<std::string>();
+  }
+  return d;
+}
+
+Result<PolicyContext> ContextFromJson(const Json& context, UnixTime now) {
+  PolicyContext c;
+  c.SetTime("aztp:CurrentTime", now);
+  if (!context.is_object() || context.size() > 64) {
+    return Error(Code::kInvalidArgument,
+                 "context must be an object of at most 64 keys");
+  }
+  for (const auto& [key, value] : context.items()) {
+    if (key.rfind("aztp:", 0) != 0 && key.rfind("request:", 0) != 0) {
+      return Error(Code::kInvalidArgument,
+                   "context key " + QuoteInput(key) +
+                       " must start with aztp: or request:");
+    }
+    if (key == "aztp:CurrentTime") {
+      if (value.is_string()) {
+        AZTP_ASSIGN_OR_RETURN(PolicyTime t,
+                              ParseRfc3339(value.get<std::string>()));
+        c.SetTime(key, t);
+      } else if (IsInteger(value)) {
+        c.SetTime(key, value.get<int64_t>());
+      } else {
+        return Error(Code::kInvalidArgument,
+                     "aztp:CurrentTime must be RFC 3339 or Unix seconds");
+      }
+    } else if (value.is_string()) {
+      c.SetString(key, value.get<std::string>());
+    } else if (value.is_boolean()) {
+      c.SetBool(key, value.get<bool>());
+    } else if (IsInteger(value)) {
+      c.SetInteger(key, value.get<int64_t>());
+    } else if (value.is_number()) {
+      c.SetDouble(key, value.get<double>());
+    } else if (value.is_array() && value.size() <= 256) {
+      std::vector<std::string> list;
+      for (const Json& v : value) {
+        if (!v.is_string()) {
+          return Error(
+              Code::kInvalidArgument,
+              "context list " + QuoteInput(key) + " must hold strings");
+        }
+        list.push_back(v.get<std::string>());
+      }
+      c.SetList(key, std::move(list));
+    } else {
+      return Error(Code::kInvalidArgument,
+                   "context value of " + QuoteInput(key) +
+                       " must be a string, number, boolean or string list");
+    }
+  }
+  return c;
 }
 
 Json Policy::ToJson() const {

@@ -20,21 +20,25 @@
 // and jitter after kIo, kUnavailable, HTTP 429 and HTTP 503. Idempotent are
 // every GET (Healthz, Readyz, GetIdentity, ListIdentities, Discover,
 // ListApiKeys, GetBundle, GetBundles, GetRevocations, ListCaKeys,
-// ListFederations) and these calls, whose repetition leaves the server in
-// the state a single call leaves it in:
+// ListFederations, GetPolicy, ListPolicies) and these calls, whose
+// repetition leaves the server in the state a single call leaves it in:
 //   * RevokeIdentity and ReissueIdentity set the identity's status (a
 //     repeated call only adds an audit record and bumps the revocation
 //     list's sequence, which readers accept);
 //   * RevokeApiKey sets the key's `revoked` flag;
 //   * SetFederatesWith (PATCH) sets the identity's `federates_with` (a
-//     repeated call only adds an audit record).
+//     repeated call only adds an audit record);
+//   * Authorize evaluates policies and changes nothing (a repeated call
+//     only adds an audit record of the same decision).
 // Never retried, because a repetition creates something new, fails where
 // the first call succeeded or acts again: RegisterIdentity and LinkIdentity
 // (409 the second time), CreateApiKey (a second key), IssueX509Svid and
 // IssueJwtSvid (a second credential), RotateCa (a second rotation step),
 // AddFederation (409 the second time), RemoveFederation (a DELETE: 404 the
-// second time) and RefreshFederation (a second fetch of the partner's
-// endpoint and a second audit record).
+// second time), RefreshFederation (a second fetch of the partner's
+// endpoint and a second audit record), CreatePolicy and UpdatePolicy (409
+// the second time: the name is taken, the version is stale), DeletePolicy
+// (404 the second time), AttachPolicy (409) and DetachPolicy (404).
 //
 // Thread safety. A Client is thread-safe: each call borrows an
 // http::Client (one kept-alive TLS connection, not thread-safe itself) from
@@ -52,12 +56,14 @@
 #include <string_view>
 #include <vector>
 
+#include "aztp/audit/audit.h"
 #include "aztp/base/clock.h"
 #include "aztp/base/result.h"
 #include "aztp/base/secret.h"
 #include "aztp/bundle/bundle.h"
 #include "aztp/encoding/json.h"
 #include "aztp/federation/bundle_poller.h"
+#include "aztp/policy/policy.h"
 #include "aztp/revocation/revocation_list.h"
 #include "aztp/spiffeid/spiffe_id.h"
 #include "aztp/tls/tls.h"
@@ -221,7 +227,44 @@ struct Federation {
   UnixTime next_refresh = 0;
 };
 
+// StoredPolicy is one version of a policy as aztpd stores it
+// (docs/policy.md, "Policies in `aztpd`").
+struct StoredPolicy {
+  std::string id;  // "policy:<12 hex>"
+  std::string name;
+  std::string description;
+  int64_t version = 0;
+  // document is the canonical document (Policy::ToJson), a JSON object;
+  // PolicyFromJson turns it into a Policy.
+  Json document = Json::object();
+  UnixTime created_at = 0;  // of the policy (its first version)
+  UnixTime updated_at = 0;  // of this version
+  // attached_to lists the identities the policy is attached to; filled by
+  // GetPolicy only.
+  std::vector<SpiffeId> attached_to;
+};
+
+// AuthorizeResult is aztpd's decision on one request (POST /v1/authorize).
+struct AuthorizeResult {
+  // decision has the verdict, basis, reason, statement_index and sid;
+  // policy_index is unset (policy_id names the policy).
+  Decision decision;
+  std::optional<std::string> policy_id;  // the deciding policy, if any
+};
+
 // ---- requests ----
+
+// AuthorizeRequest is the body of Authorize.
+struct AuthorizeRequest {
+  SpiffeId identity;  // the receiving identity whose policies decide
+  std::string action;
+  std::string resource;  // empty: not sent (the server takes "*")
+  // context holds `aztp:*` and `request:*` keys (ContextFromJson's rules);
+  // aztp:CurrentTime defaults to the server's clock.
+  Json context = Json::object();
+  // policy_id: only this attached policy decides (default: all of them).
+  std::optional<std::string> policy_id;
+};
 
 // FederationSpec is the body of AddFederation: exactly the parameters of
 // its profile.
@@ -407,6 +450,63 @@ class Client {
   // RemoveFederation: `DELETE /v1/federations/<td>` (admin; not retried).
   // The server refuses the domain's peers from then on.
   Status RemoveFederation(const TrustDomain& td);
+
+  // Policy IDs are `policy:` followed by letters, digits, `_` or `-`;
+  // anything else is kInvalidArgument before a request is sent.
+  //
+  // CreatePolicy: `POST /v1/policies` (admin; not retried), version 1 of a
+  // new policy. Names are unique (kAlreadyExists).
+  Result<StoredPolicy> CreatePolicy(std::string_view name,
+                                    const Policy& document,
+                                    std::string_view description = {});
+  // UpdatePolicy: `PUT /v1/policies/<id>` (admin; not retried), the next
+  // version. `version` is the current version, the one replaced: a stale
+  // one is kAlreadyExists, so that two editors never overwrite each other
+  // unknowingly. `name` and `description` are kept when nullopt.
+  Result<StoredPolicy> UpdatePolicy(
+      std::string_view id, int64_t version, const Policy& document,
+      std::optional<std::string> name = std::nullopt,
+      std::optional<std::string> description = std::nullopt);
+  // GetPolicy: `GET /v1/policies/<id>[?version=N]` (admin), the current or
+  // an older version, with `attached_to`.
+  Result<StoredPolicy> GetPolicy(std::string_view id,
+                                 std::optional<int64_t> version = {});
+  // ListPolicies: `GET /v1/policies` (admin), every policy at its current
+  // version; with `identity`: `GET /v1/policies?identity=<id>`, the
+  // policies attached to it (for its own SVID or a key that manages it).
+  Result<std::vector<StoredPolicy>> ListPolicies(
+      std::optional<SpiffeId> identity = std::nullopt);
+  // DeletePolicy: `DELETE /v1/policies/<id>` (admin; not retried): the
+  // policy, its versions and its attachments.
+  Status DeletePolicy(std::string_view id);
+  // AttachPolicy and DetachPolicy: `POST /v1/policies/<id>:attach` and
+  // `:detach` (a key that manages `identity`; not retried).
+  Status AttachPolicy(std::string_view id, const SpiffeId& identity);
+  Status DetachPolicy(std::string_view id, const SpiffeId& identity);
+  // Authorize: `POST /v1/authorize` (the identity's own SVID or a key that
+  // manages it; retried): the policies attached to `request.identity`
+  // decide the request, and the server audits the decision. A denial is a
+  // result, not an error.
+  Result<AuthorizeResult> Authorize(const AuthorizeRequest& request);
+
+  // ---- audit (docs/audit.md) ----
+
+  // AuditPage is one page of GET /v1/audit.
+  struct AuditPage {
+    std::vector<AuditRecord> records;
+    int64_t next = 0;  // pass as `after` to continue
+    bool end = false;  // the log has no records after `next`
+  };
+  // ListAudit: `GET /v1/audit` (admin; retried): records after seq `after`
+  // that match `filter`, at most `limit` (1..1000); with `source`, the
+  // records a proxy shipped instead of aztpd's own.
+  Result<AuditPage> ListAudit(int64_t after, int limit,
+                              const AuditFilter& filter = {},
+                              const std::string& source = "");
+  // IngestAudit: `POST /v1/audit:ingest` (a proxy's own SVID; retried: a
+  // repeated batch is accepted again unchanged): ships records of the
+  // caller's local log and returns the head aztpd now holds for it.
+  Result<AuditHead> IngestAudit(const std::vector<AuditRecord>& records);
 
  private:
   struct Impl;

@@ -292,6 +292,28 @@ struct Decision {
   bool default_deny() const { return basis == DecisionBasis::kDefaultDeny; }
 };
 
+// DecisionBasisName returns the JSON spelling of a basis: "statement",
+// "explicit_deny", "default_deny", "context_error" or "not_covered".
+std::string_view DecisionBasisName(DecisionBasis basis);
+
+// DecisionJson renders a decision as aztpd's POST /v1/authorize and
+// `aztp policy test` print it: {"allowed", "verdict", "basis", "reason",
+// "statement_index", "sid"}, the last two null when no statement decided
+// (`policy_index` is not part of it: aztpd names the policy by its ID).
+Json DecisionJson(const Decision& decision);
+
+// DecisionFromJson reads DecisionJson's form back; members it does not know
+// are ignored. Errors are kMalformed.
+Result<Decision> DecisionFromJson(const Json& json);
+
+// ContextFromJson reads a context written as a JSON object, as
+// POST /v1/authorize and `aztp policy test --context` take it: at most 64
+// keys, each starting with `aztp:` or `request:`, each a string, a number,
+// a boolean or a list of at most 256 strings; `aztp:CurrentTime` is an RFC
+// 3339 string or Unix seconds and defaults to `now`. Errors are
+// kInvalidArgument (kMalformed for a bad RFC 3339 time) and quote the key.
+Result<PolicyContext> ContextFromJson(const Json& context, UnixTime now);
+
 // Evaluate decides `request` against one policy.
 Decision Evaluate(const Policy& policy, const PolicyRequest& request);
 
