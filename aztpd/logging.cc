@@ -167,6 +167,10 @@ void Log(spdlog::level::level_enum level, std::string_view event,
   logger->log(level, "{}", line);
 }
 
+void Log(aztp::LogLevel level, std::string_view event, const Json& fields) {
+  Log(ToSpdlog(level), event, fields);
+}
+
 aztp::http::Handler WithAccessLog(aztp::http::Handler handler) {
   return [handler = std::move(handler)](const aztp::http::Request& request) {
     const auto started = std::chrono::steady_clock::now();

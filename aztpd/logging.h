@@ -23,6 +23,10 @@ void InitLogging(aztp::LogLevel level, aztp::LogFormat format);
 void Log(spdlog::level::level_enum level, std::string_view event,
          const aztp::Json& fields = aztp::Json::object());
 
+// Log with the library's level (e.g. for events of aztp::Proxy).
+void Log(aztp::LogLevel level, std::string_view event,
+         const aztp::Json& fields = aztp::Json::object());
+
 // WithAccessLog wraps `handler` so that every request it answers is logged
 // at info: method, path (without the query, which may carry tokens),
 // status, latency in milliseconds, remote address and, for mTLS clients,

@@ -167,23 +167,29 @@ Result<VerifiedChain> VerifyWith(const ChainVerifyFlags& f,
   return verifier->Verify(header, ctx);
 }
 
-void AddServerFlags(CLI::App* cmd, ServerFlags& flags, bool api_key_required) {
+void AddServerFlags(CLI::App* cmd, ServerFlags& flags, bool api_key_required,
+                    bool server_required) {
   cmd->add_option("--server", flags.server, "aztpd base URL, https://host:port")
       ->envname("AZTP_SERVER")
-      ->required();
+      ->required(server_required);
   cmd->add_option("--api-key", flags.api_key,
                   "API key (prefer the environment variable: arguments are "
                   "visible to other users)")
       ->envname("AZTP_API_KEY")
-      ->required(api_key_required);
+      ->required(api_key_required && server_required);
   cmd->add_option("--bundle", flags.bundle,
                   "[TRUST_DOMAIN=]FILE: the bundle.json of aztpd's trust "
                   "domain, to authenticate the server")
       ->envname("AZTP_BUNDLE")
-      ->required();
+      ->required(server_required);
 }
 
 Result<std::unique_ptr<Client>> ClientFor(ServerFlags& flags) {
+  if (flags.server.empty() || flags.bundle.empty()) {
+    return Error(Code::kInvalidArgument,
+                 "--server and --bundle (or AZTP_SERVER and AZTP_BUNDLE) are "
+                 "needed to ask aztpd");
+  }
   ClientOptions options;
   options.api_key = SecretBytes(std::string_view(flags.api_key));
   internal::WipeMemory(flags.api_key.data(), flags.api_key.size());

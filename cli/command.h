@@ -105,9 +105,11 @@ struct ServerFlags {
 };
 
 // AddServerFlags adds --server, --api-key and --bundle to `cmd`; the API
-// key may be optional for commands whose call also works anonymously.
+// key may be optional for commands whose call also works anonymously, and
+// all three for commands that can work without aztpd (then ClientFor
+// refuses to run without them).
 void AddServerFlags(CLI::App* cmd, ServerFlags& flags,
-                    bool api_key_required = true);
+                    bool api_key_required = true, bool server_required = true);
 
 // ClientFor builds the SDK client for `flags`; the API key's copy in
 // `flags` is wiped once it is in the client's options.
@@ -139,6 +141,7 @@ void AddIdentityCommands(CLI::App& app, Context& ctx);
 void AddApiKeyCommands(CLI::App& app, Context& ctx);
 void AddAgentCommands(CLI::App& app, Context& ctx);
 void AddPolicyCommands(CLI::App& app, Context& ctx);
+void AddAuditCommands(CLI::App& app, Context& ctx);
 // AddFederationCommands adds `federation`, `identity set-federation` and
 // `bundle fetch`; it must run after AddIdentityCommands and
 // AddBundleCommands.

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   AddAgentCommands(app, ctx);
   AddFederationCommands(app, ctx);
   AddPolicyCommands(app, ctx);
+  AddAuditCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

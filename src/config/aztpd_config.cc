@@ -1,243 +1,48 @@
 #include "aztp/config/aztpd_config.h"
 
 #include <arpa/inet.h>
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
-#include <algorithm>
-#include <charconv>
-#include <climits>
-#include <cmath>
-#include <exception>
-#include <functional>
-#include <set>
-#include <sstream>
+#include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "aztp/base/duration.h"
 #include "aztp/base/file.h"
 #include "aztp/crypto/key.h"
+#include "config/yaml_fields.h"
 
 namespace aztp {
 
 namespace {
 
-constexpr int64_t kDay = 86400;
-constexpr std::size_t kMaxListEntries = 16;
-// Where errors concern the file as a whole rather than one key.
-constexpr const char* kTopLevel = "configuration";
-
-Error Malformed(const std::string& path, const std::string& message) {
-  return Error(Code::kMalformed, path + ": " + message);
-}
-
-Error Invalid(const std::string& path, const std::string& message) {
-  return Error(Code::kInvalidArgument, path + ": " + message);
-}
-
-// ShownKey renders a key from the file for a message: as is when it looks
-// like a key, quoted and escaped otherwise (it is untrusted text).
-std::string ShownKey(std::string_view key) {
-  bool plain = !key.empty() && key.size() <= 64 &&
-               std::all_of(key.begin(), key.end(), [](char c) {
-                 return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '_' || c == '-';
-               });
-  return plain ? std::string(key) : QuoteInput(key);
-}
-
-std::string Child(const std::string& path, std::string_view key) {
-  return path.empty() ? ShownKey(key) : path + "." + ShownKey(key);
-}
-
-// The YAML 1.2 core schema tags a value may carry explicitly; untagged
-// plain scalars have the non-specific tag "?" and quoted ones "!".
-constexpr std::string_view kTagStr = "tag:yaml.org,2002:str";
-constexpr std::string_view kTagInt = "tag:yaml.org,2002:int";
-constexpr std::string_view kTagFloat = "tag:yaml.org,2002:float";
-
-bool AllDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(),
-                                   [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// ---- typed values ----
-
-// ReadString accepts any scalar that is not null: plain or quoted.
-Result<std::string> ReadString(const YAML::Node& n, const std::string& path) {
-  if (!n.IsScalar()) return Malformed(path, "must be a string");
-  const std::string& tag = n.Tag();
-  if (tag != "?" && tag != "!" && tag != kTagStr) {
-    return Malformed(path, "must be a string");
-  }
-  return n.Scalar();
-}
-
-// ReadInt accepts a plain decimal integer without sign or leading zeros:
-// quoting a number makes it a string, and hex, octal or "1_000" are typos
-// more often than intent.
-Result<int64_t> ReadInt(const YAML::Node& n, const std::string& path) {
-  if (!n.IsScalar() || (n.Tag() != "?" && n.Tag() != kTagInt)) {
-    return Malformed(path, "must be an integer");
-  }
-  const std::string& s = n.Scalar();
-  if (!AllDigits(s) || (s.size() > 1 && s[0] == '0')) {
-    return Malformed(path, "must be a non-negative decimal integer");
-  }
-  if (s.size() > 12) return Invalid(path, "is out of range");
-  int64_t v = 0;
-  std::from_chars(s.data(), s.data() + s.size(), v);
-  return v;
-}
-
-// ReadNumber accepts a plain decimal number: digits, optionally a fraction.
-Result<double> ReadNumber(const YAML::Node& n, const std::string& path) {
-  if (!n.IsScalar() ||
-      (n.Tag() != "?" && n.Tag() != kTagInt && n.Tag() != kTagFloat)) {
-    return Malformed(path, "must be a number");
-  }
-  const std::string& s = n.Scalar();
-  std::size_t dot = s.find('.');
-  bool ok = s.size() <= 24 && AllDigits(s.substr(0, dot)) &&
-            (dot == std::string::npos || AllDigits(s.substr(dot + 1)));
-  if (!ok) return Malformed(path, "must be a non-negative decimal number");
-  double v = 0;
-  std::from_chars(s.data(), s.data() + s.size(), v);
-  return v;
-}
-
-// ReadDuration accepts "90s", "15m", "1h", "30d" (base/duration.h); a bare
-// number is refused because its unit would be a guess.
-Result<int64_t> ReadDuration(const YAML::Node& n, const std::string& path) {
-  auto text = ReadString(n, path);
-  if (!text) {
-    return Malformed(path, "must be a duration such as 90s, 15m, 1h or 30d");
-  }
-  auto seconds = ParseDuration(*text);
-  if (!seconds) {
-    return Invalid(path,
-                   "must be a duration such as 90s, 15m, 1h or 30d, not " +
-                       QuoteInput(*text));
-  }
-  return *seconds;
-}
-
-Result<int> ReadIntField(const YAML::Node& n, const std::string& path) {
-  AZTP_ASSIGN_OR_RETURN(int64_t v, ReadInt(n, path));
-  if (v > INT_MAX) return Invalid(path, "is out of range");
-  return static_cast<int>(v);
-}
-
-Result<int> ReadDurationField(const YAML::Node& n, const std::string& path) {
-  AZTP_ASSIGN_OR_RETURN(int64_t v, ReadDuration(n, path));
-  if (v > INT_MAX) return Invalid(path, "is out of range");
-  return static_cast<int>(v);
-}
-
-Result<std::vector<std::string>> ReadStringList(const YAML::Node& n,
-                                                const std::string& path) {
-  std::vector<std::string> out;
-  if (n.IsNull()) return out;
-  if (!n.IsSequence()) return Malformed(path, "must be a list of strings");
-  if (n.size() > kMaxListEntries) {
-    return Invalid(path, "must have at most " +
-                             std::to_string(kMaxListEntries) + " entries");
-  }
-  for (std::size_t i = 0; i < n.size(); ++i) {
-    AZTP_ASSIGN_OR_RETURN(
-        std::string s, ReadString(n[i], path + "[" + std::to_string(i) + "]"));
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
-// ---- mappings ----
-
-// Field reads the value of one known key into the configuration.
-using Field = std::function<Status(const YAML::Node&, const std::string&)>;
-struct Key {
-  std::string_view name;
-  Field read;
-};
-
-// ReadMapping applies `keys` to the members of mapping `n`; a missing
-// section (null) keeps every default.
-Status ReadMapping(const YAML::Node& n, const std::string& path,
-                   const std::vector<Key>& keys) {
-  const std::string where = path.empty() ? kTopLevel : path;
-  if (n.IsNull()) return Ok();
-  if (!n.IsMap()) return Malformed(where, "must be a mapping");
-  std::set<std::string, std::less<>> seen;
-  for (const auto& member : n) {
-    if (!member.first.IsScalar()) {
-      return Malformed(where, "keys must be plain strings");
-    }
-    const std::string& name = member.first.Scalar();
-    const std::string child = Child(path, name);
-    // yaml-cpp keeps repeated keys; which one wins would be a guess.
-    if (!seen.insert(name).second) return Malformed(child, "repeated key");
-    auto key = std::find_if(keys.begin(), keys.end(),
-                            [&](const Key& k) { return k.name == name; });
-    if (key == keys.end()) return Malformed(child, "unknown key");
-    AZTP_RETURN_IF_ERROR(key->read(member.second, child));
-  }
-  return Ok();
-}
-
-// Setters for the common shapes.
-Field IntInto(int& field) {
-  return [&field](const YAML::Node& n, const std::string& path) -> Status {
-    AZTP_ASSIGN_OR_RETURN(field, ReadIntField(n, path));
-    return Ok();
-  };
-}
-Field DurationInto(int& field) {
-  return [&field](const YAML::Node& n, const std::string& path) -> Status {
-    AZTP_ASSIGN_OR_RETURN(field, ReadDurationField(n, path));
-    return Ok();
-  };
-}
-Field DurationInto(int64_t& field) {
-  return [&field](const YAML::Node& n, const std::string& path) -> Status {
-    AZTP_ASSIGN_OR_RETURN(field, ReadDuration(n, path));
-    return Ok();
-  };
-}
-Field NumberInto(double& field) {
-  return [&field](const YAML::Node& n, const std::string& path) -> Status {
-    AZTP_ASSIGN_OR_RETURN(field, ReadNumber(n, path));
-    return Ok();
-  };
-}
-Field StringListInto(std::vector<std::string>& field) {
-  return [&field](const YAML::Node& n, const std::string& path) -> Status {
-    AZTP_ASSIGN_OR_RETURN(field, ReadStringList(n, path));
-    return Ok();
-  };
-}
-Field NonEmptyStringInto(std::string& field) {
-  return [&field](const YAML::Node& n, const std::string& path) -> Status {
-    AZTP_ASSIGN_OR_RETURN(field, ReadString(n, path));
-    if (field.empty()) return Invalid(path, "must not be empty");
-    return Ok();
-  };
-}
-Field Section(std::vector<Key> keys) {
-  return [keys = std::move(keys)](const YAML::Node& n,
-                                  const std::string& path) -> Status {
-    return ReadMapping(n, path, keys);
-  };
-}
+using internal::DurationInto;
+using internal::DurationWithin;
+using internal::Field;
+using internal::IntInto;
+using internal::IntWithin;
+using internal::Invalid;
+using internal::Item;
+using internal::kDay;
+using internal::Key;
+using internal::kMaxListEntries;
+using internal::LogFormatInto;
+using internal::LogLevelInto;
+using internal::Malformed;
+using internal::NonEmptyStringInto;
+using internal::NumberInto;
+using internal::ReadInt;
+using internal::ReadMapping;
+using internal::ReadString;
+using internal::Section;
+using internal::StringListInto;
+using internal::ValidListen;
 
 Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
   ControlPlaneOptions& cp = c.control_plane;
   std::vector<Key> keys = {
-      {"data_dir",
-       [&](const YAML::Node& n, const std::string& path) -> Status {
-         AZTP_ASSIGN_OR_RETURN(c.data_dir, ReadString(n, path));
-         if (c.data_dir.empty()) return Invalid(path, "must not be empty");
-         return Ok();
-       }},
+      {"data_dir", NonEmptyStringInto(c.data_dir)},
       {"trust_domain",
        [&](const YAML::Node& n, const std::string& path) -> Status {
          AZTP_ASSIGN_OR_RETURN(std::string s, ReadString(n, path));
@@ -254,22 +59,8 @@ Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
       {"threads", IntInto(c.threads)},
       {"grace", DurationInto(c.grace_seconds)},
       {"maintain_interval", DurationInto(c.maintain_interval_seconds)},
-      {"log_level",
-       [&](const YAML::Node& n, const std::string& path) -> Status {
-         AZTP_ASSIGN_OR_RETURN(std::string s, ReadString(n, path));
-         auto level = ParseLogLevel(s);
-         if (!level) return Invalid(path, level.error().message());
-         c.log_level = *level;
-         return Ok();
-       }},
-      {"log_format",
-       [&](const YAML::Node& n, const std::string& path) -> Status {
-         AZTP_ASSIGN_OR_RETURN(std::string s, ReadString(n, path));
-         auto format = ParseLogFormat(s);
-         if (!format) return Invalid(path, format.error().message());
-         c.log_format = *format;
-         return Ok();
-       }},
+      {"log_level", LogLevelInto(c.log_level)},
+      {"log_format", LogFormatInto(c.log_format)},
       {"http",
        Section({
            {"max_body_bytes",
@@ -328,7 +119,7 @@ Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
                  };
            };
            AZTP_RETURN_IF_ERROR(
-               ReadMapping(n[i], path + "[" + std::to_string(i) + "]",
+               ReadMapping(n[i], Item(path, i),
                            {{"trust_domain", text(e.trust_domain)},
                             {"endpoint_url", text(e.endpoint_url)},
                             {"profile", text(e.profile)},
@@ -370,65 +161,6 @@ Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
                      })},
   };
   return ReadMapping(root, "", keys);
-}
-
-// IgnoreEvents is a YAML event handler that builds nothing.
-class IgnoreEvents final : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark&) override {}
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-};
-
-// CountDocuments counts the documents in `text`, stopping at `limit`.
-// YAML::LoadAll cannot be used: on a token that no document consumes (a
-// stray "," at the top level) it returns empty documents forever, until
-// memory runs out.
-int CountDocuments(const std::string& text, int limit) {
-  std::istringstream in(text);
-  YAML::Parser parser(in);
-  IgnoreEvents events;
-  int n = 0;
-  while (n < limit && parser.HandleNextDocument(events)) ++n;
-  return n;
-}
-
-// Printable keeps a yaml-cpp message safe to show: it may quote a byte of
-// the input.
-std::string Printable(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 200)) {
-    out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  }
-  return out;
-}
-
-// ---- validation ----
-
-bool ValidListen(std::string_view hp) {
-  std::size_t colon = hp.rfind(':');
-  if (colon == std::string_view::npos) return false;
-  std::string_view host = hp.substr(0, colon);
-  std::string_view port = hp.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  } else if (host.find(':') != std::string_view::npos) {
-    return false;
-  }
-  if (host.empty() || host.find('\0') != std::string_view::npos) return false;
-  if (!AllDigits(port) || port.size() > 5) return false;
-  int value = 0;
-  std::from_chars(port.data(), port.data() + port.size(), value);
-  return value <= 65535;
 }
 
 // ValidDnsName: LDH labels of 1-63 bytes, at most 253 bytes in all.
@@ -524,23 +256,6 @@ Status ValidateBundleEndpoint(const BundleEndpointConfig& be,
     if (value.find('\0') != std::string::npos) {
       return Invalid(key, "must not contain NUL bytes");
     }
-  }
-  return Ok();
-}
-
-// Within checks lo <= v <= hi for a duration key.
-Status DurationWithin(int64_t v, int64_t lo, int64_t hi, const char* path) {
-  if (v < lo || v > hi) {
-    return Invalid(path, "must be between " + FormatDuration(lo) + " and " +
-                             FormatDuration(hi));
-  }
-  return Ok();
-}
-
-Status IntWithin(int64_t v, int64_t lo, int64_t hi, const char* path) {
-  if (v < lo || v > hi) {
-    return Invalid(path, "must be between " + std::to_string(lo) + " and " +
-                             std::to_string(hi));
   }
   return Ok();
 }
@@ -688,37 +403,8 @@ Status ValidateAztpdConfig(const AztpdConfig& c) {
 }
 
 Result<AztpdConfig> ParseAztpdConfig(std::string_view yaml_text) {
-  if (yaml_text.size() > kMaxAztpdConfigBytes) {
-    return Error(Code::kTooLarge,
-                 std::string(kTopLevel) + ": larger than " +
-                     std::to_string(kMaxAztpdConfigBytes >> 10) + " KiB");
-  }
-  // yaml-cpp reads a NUL byte as the end of the input, which would hide
-  // whatever follows it.
-  if (yaml_text.find('\0') != std::string_view::npos) {
-    return Malformed(kTopLevel, "contains a NUL byte");
-  }
-  AztpdConfig config;
-  // yaml-cpp reports every problem by throwing; nothing may escape.
-  try {
-    const std::string text(yaml_text);
-    if (CountDocuments(text, 2) > 1) {
-      return Malformed(kTopLevel, "holds more than one YAML document");
-    }
-    AZTP_RETURN_IF_ERROR(ReadDocument(YAML::Load(text), config));
-  } catch (const YAML::Exception& e) {
-    std::string where;
-    if (!e.mark.is_null()) {
-      where = " at line " + std::to_string(e.mark.line + 1) + ", column " +
-              std::to_string(e.mark.column + 1);
-    }
-    return Malformed(kTopLevel,
-                     "invalid YAML" + where + ": " + Printable(e.msg));
-  } catch (const std::exception&) {
-    return Malformed(kTopLevel, "invalid YAML");
-  }
-  AZTP_RETURN_IF_ERROR(ValidateAztpdConfig(config));
-  return config;
+  return internal::ParseConfig(yaml_text, kMaxAztpdConfigBytes, ReadDocument,
+                               ValidateAztpdConfig);
 }
 
 Result<std::vector<FederationRelationship>> ResolveFederation(
@@ -757,10 +443,7 @@ Result<std::vector<FederationRelationship>> ResolveFederation(
 }
 
 Result<AztpdConfig> LoadAztpdConfig(const std::string& path) {
-  AZTP_ASSIGN_OR_RETURN(std::string text, ReadFile(path, kMaxAztpdConfigBytes));
-  auto config = ParseAztpdConfig(text);
-  if (!config) return config.error().WithContext(path);
-  return config;
+  return internal::LoadConfig(path, kMaxAztpdConfigBytes, ParseAztpdConfig);
 }
 
 }  // namespace aztp

@@ -1,0 +1,113 @@
+// The proxy's decisions, free of any networking (docs/proxy.md "How a
+// request is decided"): which route a request takes, whether its caller and
+// chain are authentic (401) and authorised (403), which headers the local
+// app receives, and the audit record of each decision.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "aztp/audit/audit.h"
+#include "aztp/base/clock.h"
+#include "aztp/chain/verifier.h"
+#include "aztp/config/proxy_config.h"
+#include "aztp/policy/policy.h"
+#include "aztp/spiffeid/spiffe_id.h"
+
+namespace aztp {
+
+// Headers the proxy owns. Inbound, every `Aztp-*` header is removed before
+// the request reaches the app and the proxy adds the Aztp-Caller,
+// Aztp-Subject, Aztp-Txn, Aztp-Capabilities and Aztp-Path of the verified
+// chain. On egress the app names its target with Aztp-Target (and
+// optionally Aztp-Txn, Aztp-Capabilities, Aztp-Subject), which the proxy
+// consumes.
+inline constexpr std::string_view kChainHeader = "Aztp-Chain";
+inline constexpr std::string_view kCallerHeader = "Aztp-Caller";
+inline constexpr std::string_view kSubjectHeader = "Aztp-Subject";
+inline constexpr std::string_view kTxnHeader = "Aztp-Txn";
+inline constexpr std::string_view kCapabilitiesHeader = "Aztp-Capabilities";
+inline constexpr std::string_view kPathHeader = "Aztp-Path";
+inline constexpr std::string_view kTargetHeader = "Aztp-Target";
+inline constexpr std::string_view kTargetUrlHeader = "Aztp-Target-Url";
+
+// IsProxyHeader: the name starts with "aztp-" (any case).
+bool IsProxyHeader(std::string_view name);
+// IsHopByHopHeader: a header a proxy must not forward (RFC 9110 §7.6.1):
+// Connection, Keep-Alive, Proxy-Connection, Proxy-Authenticate,
+// Proxy-Authorization, TE, Trailer, Transfer-Encoding, Upgrade.
+bool IsHopByHopHeader(std::string_view name);
+
+// MatchRoute: does `route` take a request with `method` and `path` (without
+// the query)? See ProxyRoute for the pattern syntax.
+bool MatchRoute(const ProxyRoute& route, std::string_view method,
+                std::string_view path);
+
+// InboundRequest is what the gate knows of one request.
+struct InboundRequest {
+  // peer is the authenticated mTLS peer; absent when the client presented
+  // no certificate.
+  std::optional<SpiffeId> peer;
+  // peer_error is why the client's certificate was not accepted, if it
+  // presented one that failed (then peer is absent).
+  std::optional<Error> peer_error;
+  std::string method;
+  std::string path;                  // without the query
+  std::optional<std::string> chain;  // the Aztp-Chain value, if sent
+  // binding is the request as the chain's `req` claim describes it.
+  std::optional<RequestBinding> binding;
+};
+
+// GateOutcome is one decision.
+struct GateOutcome {
+  int status = 200;    // 200: forward; 401; 403
+  std::string reason;  // "" when allowed, else a stable reason
+  std::optional<int> hop;
+  std::string message;  // for the log and the answer, never a token
+  std::optional<VerifiedChain> chain;
+  const ProxyRoute* route = nullptr;
+  std::optional<Decision> decision;
+
+  bool allowed() const { return status == 200; }
+  // ErrorBody is the JSON answer of a denial:
+  // {"error": reason, "hop": i|null, "message": ...}.
+  std::string ErrorBody() const;
+  // ForwardHeaders are the headers the app receives with an allowed
+  // request.
+  std::vector<std::pair<std::string, std::string>> ForwardHeaders() const;
+  // Audit is the record of this decision by the proxy of `self`.
+  AuditRecord Audit(const SpiffeId& self, const InboundRequest& request,
+                    UnixTime now) const;
+};
+
+// Gate decides inbound requests. Thread-safe; Check may run on any number
+// of threads.
+class Gate {
+ public:
+  // `verifier` must verify for `self` (its audience).
+  Gate(SpiffeId self, std::vector<ProxyRoute> routes,
+       std::shared_ptr<const ChainVerifier> verifier);
+
+  // Check runs, in order: peer authentication (401 unauthenticated or the
+  // peer's error), the chain (401 with the verifier's reason and hop; the
+  // chain's outermost issuer must be the peer), the route (403
+  // route_not_found), the capability (403 capability_not_granted) and the
+  // policies (403 policy_denied).
+  GateOutcome Check(const InboundRequest& request,
+                    const std::vector<const Policy*>& policies,
+                    UnixTime now) const;
+
+  const SpiffeId& self() const { return self_; }
+  const std::vector<ProxyRoute>& routes() const { return routes_; }
+
+ private:
+  SpiffeId self_;
+  std::vector<ProxyRoute> routes_;
+  std::shared_ptr<const ChainVerifier> verifier_;
+};
+
+}  // namespace aztp

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""The demo's three agents: small plain-HTTP apps that hold no keys. Each
+sits behind its own aztp-proxy, receives requests from it (with the
+verified caller in Aztp-* headers) and calls the next agent through the
+proxy's egress port (docs/proxy.md).
+
+  demo_agent.py --role planner|research|payments --port-file FILE
+                [--egress-ready FILE --next-id SPIFFE_ID --next-url URL]
+
+  planner   POST /plan {"user", "item"}: asks research, on behalf of the
+            user (a root minted by planner's proxy)
+  research  POST /research: asks payments for a quote and, to show the
+            policy, for a refund, in the same transaction
+  payments  POST /quote: a price; POST /refund: a refund (its policy never
+            lets one through)
+"""
+import argparse
+import http.client
+import json
+import os
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ARGS = None
+
+
+def seen(headers):
+    return {k: v for k, v in headers.items() if k.lower().startswith("aztp-")}
+
+
+def call(path, body, extra):
+    """POSTs through this agent's egress port; returns (status, JSON)."""
+    # The proxy's --ready-file names its egress port (read at each call:
+    # the proxy may start after this app).
+    with open(ARGS.egress_ready) as f:
+        egress = json.load(f)["egress_port"]
+    conn = http.client.HTTPConnection("127.0.0.1", egress, timeout=20)
+    headers = {"Content-Type": "application/json", "Aztp-Target": ARGS.next_id}
+    headers.update(extra)
+    conn.request("POST", ARGS.next_url + path, json.dumps(body), headers)
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    try:
+        return r.status, json.loads(data)
+    except ValueError:
+        return r.status, {"raw": data.decode("utf-8", "replace")}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def answer(self, status, doc):
+        data = json.dumps(doc).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        body = json.loads(self.rfile.read(n) or b"{}")
+        role, path = ARGS.role, self.path
+        if role == "planner" and path == "/plan":
+            user = body.get("user", "alice")
+            status, research = call(
+                "/research", {"item": body.get("item")},
+                {"Aztp-Subject": "oidc:https://login.org-a.example#" + user})
+            return self.answer(200, {"research_status": status,
+                                     "research": research})
+        if role == "research" and path == "/research":
+            txn = {"Aztp-Txn": self.headers.get("Aztp-Txn", "")}
+            q_status, quote = call("/quote", {"item": body.get("item")}, txn)
+            r_status, refund = call("/refund", {"item": body.get("item")}, txn)
+            return self.answer(200, {"seen": seen(self.headers),
+                                     "quote_status": q_status, "quote": quote,
+                                     "refund_status": r_status,
+                                     "refund": refund})
+        if role == "payments" and path == "/quote":
+            return self.answer(200, {"seen": seen(self.headers),
+                                     "price": 42.50, "currency": "EUR"})
+        if role == "payments" and path == "/refund":
+            return self.answer(200, {"refunded": True})
+        return self.answer(404, {"error": "no such route"})
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser()
+    p.add_argument("--role", required=True,
+                   choices=["planner", "research", "payments"])
+    p.add_argument("--port-file", required=True)
+    p.add_argument("--egress-ready", default="")
+    p.add_argument("--next-id", default="")
+    p.add_argument("--next-url", default="")
+    ARGS = p.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    with open(ARGS.port_file + ".tmp", "w") as f:
+        f.write("%d\n" % server.server_address[1])
+    os.rename(ARGS.port_file + ".tmp", ARGS.port_file)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

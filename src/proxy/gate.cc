@@ -1,0 +1,213 @@
+#include "aztp/proxy/gate.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "aztp/encoding/json.h"
+
+namespace aztp {
+
+namespace {
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Segments splits a path that starts with '/' at every '/' after the
+// first: "/a/b" is {"a", "b"}, "/" is {""}.
+std::vector<std::string_view> Segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t start = 1;
+  while (true) {
+    std::size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) {
+      out.push_back(path.substr(start));
+      return out;
+    }
+    out.push_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+}
+
+GateOutcome Deny(int status, std::string reason, std::string message,
+                 std::optional<int> hop = std::nullopt) {
+  GateOutcome o;
+  o.status = status;
+  o.reason = std::move(reason);
+  o.message = std::move(message);
+  o.hop = hop;
+  return o;
+}
+
+std::string Join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += sep;
+    out += item;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool IsProxyHeader(std::string_view name) {
+  return name.size() >= 5 && EqualsIgnoreCase(name.substr(0, 5), "aztp-");
+}
+
+bool IsHopByHopHeader(std::string_view name) {
+  for (std::string_view h : {"connection", "keep-alive", "proxy-connection",
+                             "proxy-authenticate", "proxy-authorization", "te",
+                             "trailer", "transfer-encoding", "upgrade"}) {
+    if (EqualsIgnoreCase(name, h)) return true;
+  }
+  return false;
+}
+
+bool MatchRoute(const ProxyRoute& route, std::string_view method,
+                std::string_view path) {
+  if (route.method != "*" && route.method != method) return false;
+  if (path.empty() || path.front() != '/' || route.path.empty()) return false;
+  const auto want = Segments(route.path);
+  const auto got = Segments(path);
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (want[i] == "**" && i + 1 == want.size()) return true;
+    if (i >= got.size()) return false;
+    if (want[i] == "*" ? got[i].empty() : want[i] != got[i]) return false;
+  }
+  return got.size() == want.size();
+}
+
+std::string GateOutcome::ErrorBody() const {
+  Json body{{"error", reason},
+            {"hop", hop ? Json(*hop) : Json(nullptr)},
+            {"message", message}};
+  return DumpJson(body);
+}
+
+std::vector<std::pair<std::string, std::string>> GateOutcome::ForwardHeaders()
+    const {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!chain) return out;
+  std::vector<std::string> path;
+  for (const SpiffeId& id : chain->path()) path.push_back(id.str());
+  out.emplace_back(kCallerHeader, chain->caller().str());
+  out.emplace_back(kSubjectHeader, chain->subject());
+  out.emplace_back(kTxnHeader, chain->txn());
+  out.emplace_back(kCapabilitiesHeader,
+                   Join(chain->capabilities().Strings(), " "));
+  out.emplace_back(kPathHeader, Join(path, ","));
+  return out;
+}
+
+AuditRecord GateOutcome::Audit(const SpiffeId& self,
+                               const InboundRequest& request,
+                               UnixTime now) const {
+  AuditRecord a;
+  a.time = now;
+  a.actor = request.peer ? request.peer->str() : "";
+  a.action = "proxy.inbound";
+  a.subject = self.str();
+  a.decision =
+      allowed() ? (decision && decision->verdict == Verdict::kAudit ? "audit"
+                                                                    : "allow")
+                : "deny";
+  a.reason = allowed() ? (decision ? decision->reason : "") : reason;
+  Json details{{"method", request.method},
+               {"path", Json::array()},
+               {"request_path", request.path}};
+  if (route != nullptr) {
+    details["route"] = route->path;
+    details["action"] = route->action;
+    details["resource"] = route->resource;
+  }
+  if (hop) details["hop"] = *hop;
+  if (!allowed()) details["message"] = message;
+  if (chain) {
+    a.txn = chain->txn();
+    for (const SpiffeId& id : chain->path()) {
+      details["path"].push_back(id.str());
+    }
+    details["origin_subject"] = chain->subject();
+    details["capabilities"] = chain->capabilities().Strings();
+    details["depth"] = chain->depth();
+  }
+  if (decision) {
+    if (decision->statement_index) {
+      details["statement"] = *decision->statement_index;
+    }
+    if (decision->sid) details["sid"] = *decision->sid;
+  }
+  a.details = std::move(details);
+  return a;
+}
+
+Gate::Gate(SpiffeId self, std::vector<ProxyRoute> routes,
+           std::shared_ptr<const ChainVerifier> verifier)
+    : self_(std::move(self)),
+      routes_(std::move(routes)),
+      verifier_(std::move(verifier)) {}
+
+GateOutcome Gate::Check(const InboundRequest& request,
+                        const std::vector<const Policy*>& policies,
+                        UnixTime now) const {
+  // 1. Who is on the other end of the connection.
+  if (!request.peer) {
+    if (request.peer_error) {
+      return Deny(
+          401, std::string(request.peer_error->reason()),
+          "client certificate refused: " + request.peer_error->message());
+    }
+    return Deny(401, "unauthenticated", "no client X.509-SVID was presented");
+  }
+  // 2. The chain it carries.
+  if (!request.chain) {
+    return Deny(401, "unauthenticated", "no Aztp-Chain header");
+  }
+  VerifyContext context;
+  context.peer = request.peer;
+  context.request = request.binding;
+  auto chain = verifier_->Verify(*request.chain, context);
+  if (!chain) {
+    return Deny(401, std::string(chain.error().reason()),
+                chain.error().message(), chain.error().hop());
+  }
+  const int outer = chain->depth();
+  // 3. What the request is.
+  const ProxyRoute* route = nullptr;
+  for (const ProxyRoute& r : routes_) {
+    if (MatchRoute(r, request.method, request.path)) {
+      route = &r;
+      break;
+    }
+  }
+  if (route == nullptr) {
+    GateOutcome o = Deny(403, "route_not_found",
+                         "no route maps " + QuoteInput(request.method) + " " +
+                             QuoteInput(request.path));
+    o.chain = std::move(*chain);
+    return o;
+  }
+  // 4. The capability and the policies.
+  PolicyRequest p;
+  p.action = route->action;
+  p.resource = route->resource;
+  Decision d = AuthorizeChain(*chain, policies, p, now);
+  GateOutcome o;
+  o.route = route;
+  o.chain = std::move(*chain);
+  if (!d.allowed()) {
+    o.status = 403;
+    o.reason = d.basis == DecisionBasis::kNotCovered ? "capability_not_granted"
+                                                     : "policy_denied";
+    o.hop = outer;
+    o.message = d.reason;
+  }
+  o.decision = std::move(d);
+  return o;
+}
+
+}  // namespace aztp

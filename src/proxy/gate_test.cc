@@ -1,0 +1,235 @@
+#include "aztp/proxy/gate.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "aztp/chain/builder.h"
+#include "aztp/replay/replay_store.h"
+#include "testing/trust_domains.h"
+
+namespace aztp {
+namespace {
+
+using testing::Must;
+
+constexpr UnixTime kNow = 1'800'000'000;
+const char* kPlanner = "spiffe://org-a.example/agents/planner";
+const char* kResearch = "spiffe://org-a.example/agents/research";
+const char* kPayments = "spiffe://org-b.example/tools/payments";
+
+SpiffeId Id(const char* s) { return Must(SpiffeId::Parse(s)); }
+
+TEST(MatchRouteTest, PatternsMatchWholeSegments) {
+  struct Case {
+    const char* method;
+    const char* pattern;
+    const char* req_method;
+    const char* path;
+    bool match;
+  };
+  const Case cases[] = {
+      {"POST", "/quote", "POST", "/quote", true},
+      {"POST", "/quote", "GET", "/quote", false},
+      {"*", "/quote", "DELETE", "/quote", true},
+      {"POST", "/quote", "POST", "/quote/", false},
+      {"POST", "/quote", "POST", "/quotes", false},
+      {"POST", "/quote", "POST", "/QUOTE", false},
+      {"GET", "/orders/*", "GET", "/orders/42", true},
+      {"GET", "/orders/*", "GET", "/orders/", false},
+      {"GET", "/orders/*", "GET", "/orders", false},
+      {"GET", "/orders/*", "GET", "/orders/42/items", false},
+      {"GET", "/orders/*/items", "GET", "/orders/42/items", true},
+      {"GET", "/files/**", "GET", "/files", true},
+      {"GET", "/files/**", "GET", "/files/", true},
+      {"GET", "/files/**", "GET", "/files/a/b/c", true},
+      {"GET", "/files/**", "GET", "/filesystem", false},
+      {"GET", "/**", "GET", "/anything/at/all", true},
+      {"GET", "/", "GET", "/", true},
+      {"GET", "/", "GET", "/x", false},
+      {"GET", "/a", "GET", "", false},
+      {"GET", "/a", "GET", "a", false},
+  };
+  for (const Case& c : cases) {
+    ProxyRoute r;
+    r.method = c.method;
+    r.path = c.pattern;
+    r.action = "x:y";
+    EXPECT_EQ(MatchRoute(r, c.req_method, c.path), c.match)
+        << c.method << " " << c.pattern << " vs " << c.req_method << " "
+        << c.path;
+  }
+}
+
+TEST(ProxyHeadersTest, Classification) {
+  EXPECT_TRUE(IsProxyHeader("Aztp-Caller"));
+  EXPECT_TRUE(IsProxyHeader("aztp-chain"));
+  EXPECT_TRUE(IsProxyHeader("AZTP-anything"));
+  EXPECT_FALSE(IsProxyHeader("Aztp"));
+  EXPECT_FALSE(IsProxyHeader("X-Aztp-Caller"));
+  EXPECT_TRUE(IsHopByHopHeader("Connection"));
+  EXPECT_TRUE(IsHopByHopHeader("transfer-encoding"));
+  EXPECT_TRUE(IsHopByHopHeader("Proxy-Authorization"));
+  EXPECT_FALSE(IsHopByHopHeader("Content-Length"));
+  EXPECT_FALSE(IsHopByHopHeader("Authorization"));
+}
+
+class GateTest : public ::testing::Test {
+ protected:
+  GateTest() : domains_(kNow), clock_(kNow) {
+    domains_.AddDomain("org-a.example");
+    domains_.AddDomain("org-b.example");
+    ChainVerifierOptions o;
+    o.audience = Id(kPayments);
+    o.bundles = domains_.Bundles();
+    o.clock = &clock_;
+    o.replay = std::make_shared<InMemoryReplayStore>();
+    verifier_ = Must(ChainVerifier::Create(std::move(o)));
+    std::vector<ProxyRoute> routes = {
+        {"POST", "/quote", "payments:quote", "quotes"},
+        {"POST", "/refund/*", "payments:refund", "refunds"},
+        {"GET", "/admin/**", "payments:admin", "*"},
+    };
+    gate_ = std::make_unique<Gate>(Id(kPayments), routes, verifier_);
+    policy_ = Must(ParsePolicy(R"({"Statement":[
+        {"Sid":"QuotesFromOrgA","Effect":"Allow","Action":"payments:*",
+         "Condition":{"StringEquals":{"aztp:CallerTrustDomain":"org-a.example"}}},
+        {"Sid":"NoRefunds","Effect":"Deny","Action":"payments:refund"}]})"));
+  }
+
+  // Chain planner -> research -> payments with `caps` granted at the root.
+  std::string Chain(std::vector<std::string> caps) {
+    MintOptions m;
+    m.audience = Id(kResearch);
+    m.capabilities = Must(CapabilitySet::FromStrings(caps));
+    m.subject = "oidc:https://login.example#alice";
+    m.txn = "txn-" + std::to_string(++n_);
+    std::string root = Must(MintChain(domains_.Signer(kPlanner), m, kNow));
+    ChainVerifierOptions o;
+    o.audience = Id(kResearch);
+    o.bundles = domains_.Bundles();
+    o.clock = &clock_;
+    auto v = Must(Must(ChainVerifier::Create(std::move(o)))->Verify(root));
+    ExtendOptions e;
+    e.audience = Id(kPayments);
+    return Must(ExtendChain(v, domains_.Signer(kResearch), e, kNow));
+  }
+
+  InboundRequest Request(std::string method, std::string path,
+                         std::optional<std::string> chain,
+                         const char* peer = kResearch) {
+    InboundRequest r;
+    if (peer != nullptr) r.peer = Id(peer);
+    r.method = std::move(method);
+    r.path = std::move(path);
+    r.chain = std::move(chain);
+    return r;
+  }
+
+  GateOutcome Check(const InboundRequest& r) {
+    return gate_->Check(r, {&*policy_}, kNow);
+  }
+
+  testing::TestDomains domains_;
+  FixedClock clock_;
+  std::shared_ptr<ChainVerifier> verifier_;
+  std::unique_ptr<Gate> gate_;
+  std::optional<Policy> policy_;
+  int n_ = 0;
+};
+
+TEST_F(GateTest, AllowedRequestCarriesTheVerifiedCallerToTheApp) {
+  GateOutcome o =
+      Check(Request("POST", "/quote", Chain({"payments:quote", "x:y"})));
+  ASSERT_TRUE(o.allowed()) << o.reason << ": " << o.message;
+  ASSERT_NE(o.route, nullptr);
+  EXPECT_EQ(o.route->action, "payments:quote");
+  ASSERT_TRUE(o.decision.has_value());
+  EXPECT_EQ(o.decision->sid, "QuotesFromOrgA");
+  auto headers = o.ForwardHeaders();
+  std::map<std::string, std::string> h(headers.begin(), headers.end());
+  EXPECT_EQ(h["Aztp-Caller"], kResearch);
+  EXPECT_EQ(h["Aztp-Subject"], "oidc:https://login.example#alice");
+  EXPECT_EQ(h["Aztp-Txn"], "txn-1");
+  EXPECT_EQ(h["Aztp-Capabilities"], "payments:quote x:y");
+  EXPECT_EQ(h["Aztp-Path"],
+            std::string(kPlanner) + "," + kResearch + "," + kPayments);
+  AuditRecord a = o.Audit(Id(kPayments), Request("POST", "/quote", ""), kNow);
+  EXPECT_EQ(a.decision, "allow");
+  EXPECT_EQ(a.txn, "txn-1");
+  EXPECT_EQ(a.details["path"].size(), 3u);
+  EXPECT_EQ(a.details["action"], "payments:quote");
+  // Nothing of the tokens is in the record.
+  EXPECT_EQ(DumpJson(a.details).find("eyJ"), std::string::npos);
+}
+
+TEST_F(GateTest, EachDenialHasItsStatusReasonAndHop) {
+  struct Case {
+    const char* name;
+    InboundRequest request;
+    int status;
+    const char* reason;
+    std::optional<int> hop;
+  };
+  std::string good = Chain({"payments:*"});
+  std::string tampered = Chain({"payments:quote"});
+  tampered[tampered.size() - 5] ^= 1;  // the outermost token's signature
+  std::string replayed = Chain({"payments:quote"});
+  ASSERT_TRUE(Check(Request("POST", "/quote", replayed)).allowed());
+  InboundRequest refused_cert = Request("POST", "/quote", good, nullptr);
+  refused_cert.peer_error = Error(Code::kUntrustedTrustDomain, "no bundle");
+  std::vector<Case> cases;
+  cases.push_back({"no client certificate",
+                   Request("POST", "/quote", good, nullptr), 401,
+                   "unauthenticated", std::nullopt});
+  cases.push_back({"certificate refused", refused_cert, 401,
+                   "untrusted_trust_domain", std::nullopt});
+  cases.push_back({"no chain", Request("POST", "/quote", std::nullopt), 401,
+                   "unauthenticated", std::nullopt});
+  cases.push_back({"garbage chain", Request("POST", "/quote", "x.y.z"), 401,
+                   "malformed", std::nullopt});
+  cases.push_back({"forged hop", Request("POST", "/quote", tampered), 401,
+                   "bad_signature", 1});
+  cases.push_back({"peer is not the outer issuer",
+                   Request("POST", "/quote", Chain({"payments:*"}), kPlanner),
+                   401, "peer_mismatch", std::nullopt});
+  cases.push_back({"replayed", Request("POST", "/quote", replayed), 401,
+                   "replay", std::nullopt});
+  cases.push_back({"no route", Request("POST", "/nothing", Chain({"x:y"})), 403,
+                   "route_not_found", std::nullopt});
+  cases.push_back({"capability not granted",
+                   Request("POST", "/quote", Chain({"calendar:read"})), 403,
+                   "capability_not_granted", 1});
+  cases.push_back({"policy denies",
+                   Request("POST", "/refund/7", Chain({"payments:*"})), 403,
+                   "policy_denied", 1});
+  cases.push_back({"allowed by a wildcard statement",
+                   Request("GET", "/admin/x", Chain({"payments:*"})), 200, "",
+                   std::nullopt});
+  for (const Case& c : cases) {
+    GateOutcome o = Check(c.request);
+    EXPECT_EQ(o.status, c.status) << c.name << ": " << o.message;
+    EXPECT_EQ(o.reason, c.reason) << c.name << ": " << o.message;
+    if (c.hop) {
+      EXPECT_EQ(o.hop, c.hop) << c.name;
+    }
+    if (!o.allowed()) {
+      Json body = *ParseJson(o.ErrorBody());
+      EXPECT_EQ(body["error"], c.reason) << c.name;
+      EXPECT_TRUE(o.ForwardHeaders().empty() || o.status == 403) << c.name;
+      AuditRecord a = o.Audit(Id(kPayments), c.request, kNow);
+      EXPECT_EQ(a.decision, "deny") << c.name;
+      EXPECT_EQ(a.reason, c.reason) << c.name;
+    }
+  }
+}
+
+TEST_F(GateTest, WithoutPoliciesEverythingIsDenied) {
+  GateOutcome o = gate_->Check(
+      Request("POST", "/quote", Chain({"payments:quote"})), {}, kNow);
+  EXPECT_EQ(o.status, 403);
+  EXPECT_EQ(o.reason, "policy_denied");
+}
+
+}  // namespace
+}  // namespace aztp

@@ -1,0 +1,1303 @@
+// The proxy's runtime: listeners, the inbound and egress relays (one
+// coroutine per connection), upstream pools, settings swapped on reload,
+// and the maintenance thread (policies, audit shipping).
+#include "aztp/proxy/proxy.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "aztp/base/bytes.h"
+#include "aztp/base/file.h"
+#include "aztp/chain/builder.h"
+#include "aztp/crypto/digest.h"
+#include "aztp/proxy/gate.h"
+#include "aztp/replay/replay_store.h"
+#include "proxy/audit_writer.h"
+
+namespace aztp {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+using std::chrono::seconds;
+
+namespace {
+
+// kChunkBytes is the relay buffer per direction and connection.
+constexpr std::size_t kChunkBytes = 64 << 10;
+// kMaxRememberedChains bounds the received chains kept for egress.
+constexpr std::size_t kMaxRememberedChains = 10000;
+// kMaxBoundBody bounds a body read whole for request binding.
+constexpr int64_t kMaxBoundBody = 8 << 20;
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// HostPort is an upstream address.
+struct HostPort {
+  std::string host;
+  std::string port;
+  std::string str() const { return host + ":" + port; }
+};
+
+Result<HostPort> SplitHostPort(std::string_view hp) {
+  std::string_view host = hp, port;
+  if (!hp.empty() && hp.front() == '[') {
+    auto close = hp.find(']');
+    if (close == std::string_view::npos || close + 1 >= hp.size() ||
+        hp[close + 1] != ':') {
+      return Error(Code::kInvalidArgument,
+                   "bad address " + QuoteInput(hp) + ": expected [ip6]:port");
+    }
+    host = hp.substr(1, close - 1);
+    port = hp.substr(close + 2);
+  } else {
+    auto colon = hp.rfind(':');
+    if (colon == std::string_view::npos) {
+      return Error(Code::kInvalidArgument,
+                   "bad address " + QuoteInput(hp) + ": expected host:port");
+    }
+    host = hp.substr(0, colon);
+    port = hp.substr(colon + 1);
+  }
+  if (host.empty() || port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string_view::npos) {
+    return Error(Code::kInvalidArgument, "bad address " + QuoteInput(hp));
+  }
+  return HostPort{std::string(host), std::string(port)};
+}
+
+// ParsedUrl is an http(s)://host:port[/path] URL of an upstream or target.
+struct ParsedUrl {
+  HostPort address;
+  std::string path_and_query;  // "/..." ("/" when absent)
+};
+
+Result<ParsedUrl> ParseUrl(std::string_view url) {
+  std::string_view rest;
+  if (url.rfind("https://", 0) == 0) {
+    rest = url.substr(8);
+  } else if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else {
+    return Error(Code::kInvalidArgument,
+                 "URL " + QuoteInput(url) + " must start with http(s)://");
+  }
+  auto slash = rest.find('/');
+  AZTP_ASSIGN_OR_RETURN(HostPort hp, SplitHostPort(rest.substr(0, slash)));
+  ParsedUrl out{std::move(hp), "/"};
+  if (slash != std::string_view::npos) {
+    out.path_and_query = std::string(rest.substr(slash));
+  }
+  return out;
+}
+
+// TimeoutError is the error of an operation cut off by its timer.
+bool IsTimeout(const beast::error_code& ec) {
+  return ec == beast::error::timeout;
+}
+
+std::string_view PathOf(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+// RememberedChains keeps the verified chains received inbound, by `txn`,
+// until they expire, so that egress calls of the same transaction extend
+// them.
+class RememberedChains {
+ public:
+  void Put(const VerifiedChain& chain) {
+    std::lock_guard lock(mu_);
+    if (chains_.size() >= kMaxRememberedChains) Sweep(0);
+    if (chains_.size() >= kMaxRememberedChains) {
+      chains_.erase(chains_.begin());
+    }
+    chains_.insert_or_assign(chain.txn(), chain);
+  }
+  std::optional<VerifiedChain> Get(const std::string& txn, UnixTime now) {
+    std::lock_guard lock(mu_);
+    auto it = chains_.find(txn);
+    if (it == chains_.end()) return std::nullopt;
+    if (it->second.expires_at() <= now) {
+      chains_.erase(it);
+      return std::nullopt;
+    }
+    return it->second;
+  }
+  void Sweep(UnixTime now) {
+    std::erase_if(chains_,
+                  [&](const auto& e) { return e.second.expires_at() <= now; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, VerifiedChain> chains_;
+};
+
+// AgentRevocations is the agent's live revocation list as a source.
+class AgentRevocations final : public RevocationSource {
+ public:
+  explicit AgentRevocations(std::shared_ptr<Agent> agent)
+      : agent_(std::move(agent)) {}
+  std::shared_ptr<const RevocationList> Current() const override {
+    return agent_->revocations();
+  }
+
+ private:
+  std::shared_ptr<Agent> agent_;
+};
+
+// Pool keeps idle upstream connections by key, each for less than the idle
+// timeout (the peer may close it at that timeout). Conn has a `since`.
+template <class Conn>
+class Pool {
+ public:
+  std::optional<Conn> Take(const std::string& key, int idle_timeout) {
+    std::lock_guard lock(mu_);
+    auto& idle = idle_[key];
+    while (!idle.empty()) {
+      Conn c = std::move(idle.back());
+      idle.pop_back();
+      if (std::chrono::steady_clock::now() - c.since <
+          seconds(std::max(1, idle_timeout - 1))) {
+        return c;
+      }
+    }
+    return std::nullopt;
+  }
+  void Give(const std::string& key, Conn c, int max_idle) {
+    std::lock_guard lock(mu_);
+    auto& idle = idle_[key];
+    if (static_cast<int>(idle.size()) >= max_idle) return;
+    c.since = std::chrono::steady_clock::now();
+    idle.push_back(std::move(c));
+  }
+  void Clear() {
+    std::lock_guard lock(mu_);
+    idle_.clear();
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::vector<Conn>> idle_;
+};
+
+// PolicySet is the parsed policies in force.
+struct PolicySet {
+  std::vector<Policy> policies;
+  std::vector<const Policy*> pointers;
+  std::string source;  // "file <path>" or "control plane"
+};
+
+// Settings are what one request runs with; replaced whole by Reload.
+struct Settings {
+  ProxyConfig config;
+  std::shared_ptr<const Gate> gate;  // inbound only
+  HostPort upstream;                 // inbound only
+  std::optional<CapabilitySet> root_capabilities;
+};
+
+}  // namespace
+
+struct Proxy::Impl {
+  explicit Impl(SpiffeId id) : self(std::move(id)) {}
+  ProxyDeps deps;
+  const Clock* clock = nullptr;
+  SpiffeId self;
+  asio::io_context io;
+  std::vector<std::thread> workers;
+  std::optional<tcp::acceptor> inbound;
+  std::optional<tcp::acceptor> egress;
+  uint16_t inbound_port = 0, egress_port = 0;
+
+  std::shared_ptr<ReplayStore> replay;
+  std::shared_ptr<const RevocationSource> revocations;
+  RememberedChains chains;
+  std::unique_ptr<internal::AuditWriter> audit;
+
+  mutable std::mutex mu;  // guards settings, policies and the signer
+  std::shared_ptr<const Settings> settings;
+  std::shared_ptr<const PolicySet> policies;
+  std::shared_ptr<const TlsCredentials> signer_credentials;
+  std::optional<HopSigner> signer;
+
+  // Idle upstream connections, by address (inbound) or address + ID
+  // (egress).
+  struct IdlePlain {
+    std::unique_ptr<beast::tcp_stream> stream;
+    std::chrono::steady_clock::time_point since;
+  };
+  struct IdleTls {
+    std::unique_ptr<TlsStream> stream;
+    std::shared_ptr<asio::ssl::context> context;
+    std::chrono::steady_clock::time_point since;
+  };
+  Pool<IdlePlain> plain_pool;
+  Pool<IdleTls> tls_pool;
+
+  std::atomic<int64_t> inbound_allowed{0}, inbound_denied{0}, egress_sent{0},
+      egress_failed{0}, upstream_errors{0}, open{0}, audit_acked{0};
+  std::atomic<bool> stopping{false};
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  std::thread maintenance;
+  bool shut_down = false;
+
+  // ---- helpers ----
+
+  void Log(LogLevel level, std::string_view event, Json fields) const {
+    if (deps.log) deps.log(level, event, fields);
+  }
+
+  std::shared_ptr<const Settings> CurrentSettings() const {
+    std::lock_guard lock(mu);
+    return settings;
+  }
+  std::shared_ptr<const PolicySet> CurrentPolicies() const {
+    std::lock_guard lock(mu);
+    return policies;
+  }
+
+  Result<HopSigner> Signer() {
+    auto creds = deps.agent->credentials();
+    if (creds == nullptr) {
+      return Error(Code::kUnavailable, "the proxy holds no SVID");
+    }
+    std::lock_guard lock(mu);
+    if (creds != signer_credentials || !signer) {
+      AZTP_ASSIGN_OR_RETURN(HopSigner s,
+                            HopSigner::Create(creds->chain, creds->key));
+      signer = std::move(s);
+      signer_credentials = creds;
+    }
+    return *signer;
+  }
+
+  Result<std::unique_ptr<Client>> ControlPlaneClient() const {
+    auto creds = deps.agent->credentials();
+    ClientOptions o;
+    o.base_url = deps.control_plane_url;
+    o.bundles = deps.agent->bundles();
+    o.server_id = AztpdId(self.trust_domain());
+    o.credentials = std::move(creds);
+    o.clock = clock;
+    return Client::Create(std::move(o));
+  }
+
+  // AppendAudit commits `record` and resumes when it is durable.
+  awaitable<Status> AppendAudit(AuditRecord record) {
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer signal(ex, std::chrono::steady_clock::time_point::max());
+    Status result = Ok();
+    audit->Append(std::move(record), [&](Status s) {
+      result = std::move(s);
+      asio::post(signal.get_executor(), [&] { signal.cancel(); });
+    });
+    beast::error_code ec;
+    co_await signal.async_wait(asio::redirect_error(use_awaitable, ec));
+    co_return result;
+  }
+
+  // ---- upstream connections ----
+
+  awaitable<std::unique_ptr<beast::tcp_stream>> Connect(const HostPort& to,
+                                                        int timeout) {
+    auto ex = co_await asio::this_coro::executor;
+    tcp::resolver resolver(ex);
+    auto endpoints = co_await resolver.async_resolve(
+        to.host, to.port, tcp::resolver::numeric_service, use_awaitable);
+    auto stream = std::make_unique<beast::tcp_stream>(ex);
+    stream->expires_after(seconds(timeout));
+    co_await stream->async_connect(endpoints, use_awaitable);
+    stream->socket().set_option(tcp::no_delay(true));
+    co_return stream;
+  }
+
+  // ---- sessions ----
+
+  void Accept(tcp::acceptor& acceptor, bool is_inbound);
+  awaitable<void> InboundSession(tcp::socket socket);
+  awaitable<void> EgressSession(tcp::socket socket);
+  awaitable<bool> ServeInbound(TlsStream& client, beast::flat_buffer& buffer,
+                               const InboundRequest& who);
+  awaitable<bool> ServeEgress(beast::tcp_stream& client,
+                              beast::flat_buffer& buffer);
+  // EgressPlan is where an egress request goes, with which chain.
+  struct EgressPlan {
+    SpiffeId target;
+    ParsedUrl url;
+    std::string chain;
+  };
+  Result<EgressPlan> PrepareEgress(const bhttp::request_header<>& req,
+                                   const Settings& s, UnixTime now,
+                                   AuditRecord& a, Json& details);
+  awaitable<Result<IdleTls>> ConnectTls(const HostPort& address,
+                                        const SpiffeId& target,
+                                        const ProxyConfig& c);
+  awaitable<void> FinishEgressAudit(AuditRecord& a, const Json& details,
+                                    std::string decision, std::string reason,
+                                    std::string message);
+
+  Status LoadPolicies(const Settings& s);
+  void MaintenanceLoop();
+};
+
+namespace {
+
+// Relay copies the body behind parser `in` (already past its header) to
+// `out` through serializer `sr` of message `msg`, a chunk at a time.
+template <class InStream, class OutStream, bool isRequest>
+awaitable<void> RelayBody(InStream& in, beast::flat_buffer& buffer,
+                          bhttp::parser<isRequest, bhttp::buffer_body>& p,
+                          OutStream& out,
+                          bhttp::message<isRequest, bhttp::buffer_body>& msg,
+                          bhttp::serializer<isRequest, bhttp::buffer_body>& sr,
+                          std::vector<char>& chunk) {
+  while (!p.is_done()) {
+    p.get().body().data = chunk.data();
+    p.get().body().size = chunk.size();
+    beast::error_code ec;
+    co_await bhttp::async_read(in, buffer, p,
+                               asio::redirect_error(use_awaitable, ec));
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) throw beast::system_error(ec);
+    msg.body().data = chunk.data();
+    msg.body().size = chunk.size() - p.get().body().size;
+    msg.body().more = !p.is_done();
+    co_await bhttp::async_write(out, sr,
+                                asio::redirect_error(use_awaitable, ec));
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) throw beast::system_error(ec);
+  }
+  if (!sr.is_done()) {
+    msg.body().data = nullptr;
+    msg.body().size = 0;
+    msg.body().more = false;
+    beast::error_code ec;
+    co_await bhttp::async_write(out, sr,
+                                asio::redirect_error(use_awaitable, ec));
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) throw beast::system_error(ec);
+  }
+}
+
+// CopyFields copies the end-to-end fields of `from` to `to`: hop-by-hop
+// fields, fields named in Connection, Expect, and (when `strip_proxy`)
+// every Aztp-* field are left out.
+template <class From, class To>
+void CopyFields(const From& from, To& to, bool strip_proxy) {
+  std::vector<std::string> named;
+  for (auto part : bhttp::token_list(from[bhttp::field::connection])) {
+    named.emplace_back(part);
+  }
+  for (const auto& f : from) {
+    std::string_view name = f.name_string();
+    if (IsHopByHopHeader(name)) continue;
+    if (strip_proxy && IsProxyHeader(name)) continue;
+    if (beast::iequals(name, "expect")) continue;
+    bool listed = false;
+    for (const auto& n : named) listed = listed || beast::iequals(name, n);
+    if (listed) continue;
+    to.insert(f.name_string(), f.value());
+  }
+}
+
+// Framing sets how `to`'s body is delimited, given the parsed `from`.
+template <bool isRequest>
+void Framing(const bhttp::parser<isRequest, bhttp::buffer_body>& from,
+             bhttp::message<isRequest, bhttp::buffer_body>& to, bool no_body) {
+  if (no_body) return;
+  if (from.chunked()) {
+    to.chunked(true);
+  } else if (!from.content_length()) {
+    if constexpr (!isRequest) to.chunked(true);  // body until close
+  }
+}
+
+// ApplyLimits bounds what parser `p` accepts.
+template <bool isRequest>
+void ApplyLimits(bhttp::parser<isRequest, bhttp::buffer_body>& p,
+                 const ProxyConfig& c) {
+  p.header_limit(static_cast<std::uint32_t>(c.max_header_bytes));
+  if (c.max_body_bytes > 0) {
+    p.body_limit(static_cast<std::uint64_t>(c.max_body_bytes));
+  } else {
+    p.body_limit(boost::none);
+  }
+}
+
+// HasBody: will the request parsed by `p` have body bytes?
+bool HasBody(const bhttp::request_parser<bhttp::buffer_body>& p) {
+  return p.chunked() || p.content_length().value_or(0) > 0;
+}
+
+// ForwardRequest sends `out` (header from the caller, body read through
+// `p` from `client`) to `up`.
+template <class Down, class Up>
+awaitable<void> ForwardRequest(Down& client, beast::flat_buffer& buffer,
+                               bhttp::request_parser<bhttp::buffer_body>& p,
+                               Up& up, bhttp::request<bhttp::buffer_body>& out,
+                               std::vector<char>& chunk) {
+  bhttp::request_serializer<bhttp::buffer_body> sr{out};
+  co_await bhttp::async_write_header(up, sr, use_awaitable);
+  co_await RelayBody(client, buffer, p, up, out, sr, chunk);
+}
+
+// RelayResponse reads the answer from `up` (skipping interim 1xx answers)
+// and relays it to `client`; `answered` is set once its header went out.
+// Returns whether `up` may be reused.
+template <class Up, class Down>
+awaitable<bool> RelayResponse(Up& up, Down& client, bool head, bool keep_alive,
+                              const ProxyConfig& c, std::vector<char>& chunk,
+                              bool& answered) {
+  beast::flat_buffer up_buffer;
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> rp;
+  do {
+    rp.emplace();
+    ApplyLimits(*rp, c);
+    if (head) rp->skip(true);
+    co_await bhttp::async_read_header(up, up_buffer, *rp, use_awaitable);
+  } while (rp->get().result_int() / 100 == 1 && rp->get().result_int() != 101);
+  bhttp::response<bhttp::buffer_body> res;
+  res.result(rp->get().result_int());
+  res.reason(rp->get().reason());
+  res.version(11);
+  CopyFields(rp->get(), res, /*strip_proxy=*/false);
+  const int code = rp->get().result_int();
+  Framing(*rp, res, head || code == 204 || code == 304);
+  res.keep_alive(keep_alive);
+  bhttp::response_serializer<bhttp::buffer_body> sr{res};
+  answered = true;
+  co_await bhttp::async_write_header(client, sr, use_awaitable);
+  co_await RelayBody(up, up_buffer, *rp, client, res, sr, chunk);
+  co_return rp->keep_alive() && up_buffer.size() == 0;
+}
+
+template <class Stream>
+awaitable<void> WriteJson(Stream& stream, int status, const std::string& body,
+                          bool keep_alive) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status),
+                                          11};
+  res.set(bhttp::field::content_type, "application/json");
+  res.body() = body;
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  co_await bhttp::async_write(stream, res, use_awaitable);
+}
+
+std::string ErrorJson(std::string_view reason, const std::string& message) {
+  return DumpJson(
+      Json{{"error", reason}, {"hop", nullptr}, {"message", message}});
+}
+
+}  // namespace
+
+void Proxy::Impl::Accept(tcp::acceptor& acceptor, bool is_inbound) {
+  acceptor.async_accept(
+      asio::make_strand(io),
+      [this, &acceptor, is_inbound](beast::error_code ec, tcp::socket socket) {
+        if (ec || stopping) {
+          if (!stopping && ec != asio::error::operation_aborted) {
+            Accept(acceptor, is_inbound);
+          }
+          return;
+        }
+        if (open.load() >= CurrentSettings()->config.max_connections) {
+          beast::error_code ignored;
+          socket.close(ignored);
+        } else {
+          auto ex = socket.get_executor();
+          ++open;
+          asio::co_spawn(ex,
+                         is_inbound ? InboundSession(std::move(socket))
+                                    : EgressSession(std::move(socket)),
+                         [this](std::exception_ptr) {
+                           if (--open == 0) stop_cv.notify_all();
+                         });
+        }
+        Accept(acceptor, is_inbound);
+      });
+}
+
+awaitable<void> Proxy::Impl::InboundSession(tcp::socket socket) {
+  auto s = CurrentSettings();
+  auto ctx = deps.agent->MakeServerContext();
+  if (!ctx) {
+    Log(LogLevel::kError, "inbound_no_svid",
+        Json{{"reason", ctx.error().reason()},
+             {"message", ctx.error().message()}});
+    co_return;
+  }
+  SSL_CTX_up_ref(ctx->get());
+  asio::ssl::context wrapper(ctx->get());
+  TlsStream client(std::move(socket), wrapper);
+  try {
+    client.next_layer().expires_after(
+        seconds(s->config.request_timeout_seconds));
+    co_await client.async_handshake(asio::ssl::stream_base::server,
+                                    use_awaitable);
+    InboundRequest who;
+    auto peer = deps.agent->AuthenticatePeer(client.native_handle());
+    if (peer) {
+      who.peer = peer->id();
+    } else if (peer.error().code() != Code::kUnauthenticated) {
+      who.peer_error = peer.error();
+    }
+    beast::flat_buffer buffer;
+    while (!stopping) {
+      if (!co_await ServeInbound(client, buffer, who)) break;
+    }
+    client.next_layer().expires_after(seconds(2));
+    beast::error_code ec;
+    co_await client.async_shutdown(asio::redirect_error(use_awaitable, ec));
+  } catch (const std::exception&) {
+    ERR_clear_error();
+  }
+}
+
+awaitable<bool> Proxy::Impl::ServeInbound(TlsStream& client,
+                                          beast::flat_buffer& buffer,
+                                          const InboundRequest& who) {
+  auto s = CurrentSettings();
+  const ProxyConfig& c = s->config;
+  bhttp::request_parser<bhttp::buffer_body> p;
+  ApplyLimits(p, c);
+  client.next_layer().expires_after(seconds(c.idle_timeout_seconds));
+  beast::error_code ec;
+  co_await bhttp::async_read_header(client, buffer, p,
+                                    asio::redirect_error(use_awaitable, ec));
+  if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+      IsTimeout(ec) || ec == asio::ssl::error::stream_truncated) {
+    co_return false;
+  }
+  if (ec) {
+    const bool too_large = ec == bhttp::error::header_limit;
+    co_await WriteJson(
+        client, too_large ? 431 : 400,
+        ErrorJson("malformed",
+                  too_large ? "request header too large" : "malformed request"),
+        false);
+    co_return false;
+  }
+  client.next_layer().expires_after(seconds(c.request_timeout_seconds));
+  // The header, kept apart from the parser, which request binding moves.
+  const bool keep_alive = p.get().keep_alive();
+  const bhttp::request_header<> req = p.get().base();
+  const bool expects_continue = req[bhttp::field::expect] == "100-continue";
+  InboundRequest r = who;
+  r.method = std::string(req.method_string());
+  r.path = std::string(PathOf(req.target()));
+  if (auto it = req.find(kChainHeader); it != req.end()) {
+    r.chain = std::string(it->value());
+  }
+  const UnixTime now = clock->Now();
+
+  // A body read whole, only when the chain must bind to it.
+  const bool bind = c.inbound->require_request_binding;
+  std::string bound_body;
+  if (bind) {
+    if (expects_continue) {
+      bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+      co_await bhttp::async_write(client, cont, use_awaitable);
+    }
+    bhttp::request_parser<bhttp::string_body> whole(std::move(p));
+    whole.body_limit(static_cast<std::uint64_t>(
+        c.max_body_bytes > 0 ? std::min(c.max_body_bytes, kMaxBoundBody)
+                             : kMaxBoundBody));
+    co_await bhttp::async_read(client, buffer, whole,
+                               asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      co_await WriteJson(client, 413,
+                         ErrorJson("too_large",
+                                   "a request bound to its chain must fit in "
+                                   "the binding limit"),
+                         false);
+      co_return false;
+    }
+    bound_body = std::move(whole.get().body());
+    r.binding = RequestBinding::For(
+        r.method,
+        "https://" + std::string(req[bhttp::field::host]) +
+            std::string(req.target()),
+        std::span<const uint8_t>(
+            reinterpret_cast<const uint8_t*>(bound_body.data()),
+            bound_body.size()));
+  }
+
+  auto policies = CurrentPolicies();
+  GateOutcome outcome = s->gate->Check(r, policies->pointers, now);
+  Status stored = co_await AppendAudit(outcome.Audit(self, r, now));
+  if (!stored) {
+    Log(LogLevel::kError, "audit_failed",
+        Json{{"message", stored.error().message()}});
+    co_await WriteJson(client, 503,
+                       ErrorJson("unavailable", "the audit log is unavailable"),
+                       false);
+    co_return false;
+  }
+  Json fields{{"method", r.method},
+              {"path", r.path},
+              {"status", outcome.status},
+              {"peer", r.peer ? r.peer->str() : ""}};
+  if (outcome.chain) fields["txn"] = outcome.chain->txn();
+  if (!outcome.allowed()) {
+    ++inbound_denied;
+    fields["reason"] = outcome.reason;
+    if (outcome.hop) fields["hop"] = *outcome.hop;
+    Log(LogLevel::kInfo, "inbound_denied", fields);
+    // The body is not read: the connection closes after the answer.
+    co_await WriteJson(client, outcome.status, outcome.ErrorBody(), false);
+    co_return false;
+  }
+  ++inbound_allowed;
+  Log(LogLevel::kDebug, "inbound_allowed", fields);
+  chains.Put(*outcome.chain);
+
+  // Forward to the app.
+  bhttp::request<bhttp::buffer_body> out;
+  out.method_string(req.method_string());
+  out.target(req.target());
+  out.version(11);
+  CopyFields(req, out, /*strip_proxy=*/true);
+  for (const auto& [name, value] : outcome.ForwardHeaders()) {
+    out.set(name, value);
+  }
+  if (bind) {
+    out.content_length(bound_body.size());
+  } else {
+    Framing(p, out, false);
+  }
+  const bool retryable = bind || !HasBody(p);
+  if (!bind && expects_continue) {
+    bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+    co_await bhttp::async_write(client, cont, use_awaitable);
+  }
+  const std::string key = s->upstream.str();
+  const bool head = req.method() == bhttp::verb::head;
+  std::vector<char> chunk(kChunkBytes);
+  for (int attempt = 0;; ++attempt) {
+    std::unique_ptr<beast::tcp_stream> up;
+    if (attempt == 0) {
+      if (auto idle = plain_pool.Take(key, c.idle_timeout_seconds)) {
+        up = std::move(idle->stream);
+      }
+    }
+    const bool reused = up != nullptr;
+    bool answered = false;
+    std::string failure;
+    try {
+      if (!up) up = co_await Connect(s->upstream, c.connect_timeout_seconds);
+      up->expires_after(seconds(c.request_timeout_seconds));
+      if (bind) {
+        out.body().data = bound_body.empty() ? nullptr : bound_body.data();
+        out.body().size = bound_body.size();
+        out.body().more = false;
+        bhttp::request_serializer<bhttp::buffer_body> sr{out};
+        co_await bhttp::async_write(*up, sr, use_awaitable);
+      } else {
+        co_await ForwardRequest(client, buffer, p, *up, out, chunk);
+      }
+      if (co_await RelayResponse(*up, client, head, keep_alive, c, chunk,
+                                 answered)) {
+        plain_pool.Give(key, IdlePlain{std::move(up), {}},
+                        c.upstream_pool_size);
+      }
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (failure.empty()) co_return keep_alive;
+    // A pooled connection the app had closed: one fresh attempt when
+    // nothing of the request's body was consumed.
+    if (reused && !answered && retryable) continue;
+    ++upstream_errors;
+    Log(LogLevel::kWarn, "upstream_failed",
+        Json{{"upstream", key}, {"message", failure}});
+    if (!answered) {
+      co_await WriteJson(
+          client, 502,
+          ErrorJson("upstream_unavailable",
+                    "the local app at " + key + " did not answer"),
+          false);
+    }
+    co_return false;
+  }
+}
+
+awaitable<void> Proxy::Impl::EgressSession(tcp::socket socket) {
+  beast::tcp_stream client(std::move(socket));
+  try {
+    beast::flat_buffer buffer;
+    while (!stopping) {
+      if (!co_await ServeEgress(client, buffer)) break;
+    }
+    beast::error_code ec;
+    client.socket().shutdown(tcp::socket::shutdown_send, ec);
+  } catch (const std::exception&) {
+    ERR_clear_error();
+  }
+}
+
+awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
+                                         beast::flat_buffer& buffer) {
+  auto s = CurrentSettings();
+  const ProxyConfig& c = s->config;
+  bhttp::request_parser<bhttp::buffer_body> p;
+  ApplyLimits(p, c);
+  client.expires_after(seconds(c.idle_timeout_seconds));
+  beast::error_code ec;
+  co_await bhttp::async_read_header(client, buffer, p,
+                                    asio::redirect_error(use_awaitable, ec));
+  if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+      IsTimeout(ec)) {
+    co_return false;
+  }
+  if (ec) {
+    co_await WriteJson(client, 400, ErrorJson("malformed", "malformed request"),
+                       false);
+    co_return false;
+  }
+  client.expires_after(seconds(c.request_timeout_seconds));
+  auto& req = p.get();
+  const bool keep_alive = req.keep_alive();
+  const UnixTime now = clock->Now();
+
+  AuditRecord a;
+  a.time = now;
+  a.actor = self.str();
+  a.action = "proxy.egress";
+  Json details{{"method", std::string(req.method_string())}};
+  auto prepared = PrepareEgress(req, *s, now, a, details);
+  if (!prepared) {
+    ++egress_failed;
+    const Error& e = prepared.error();
+    const int status = e.code() == Code::kInvalidArgument ||
+                               e.code() == Code::kMalformed ||
+                               e.code() == Code::kNotFound
+                           ? 400
+                       : e.code() == Code::kUnavailable ? 503
+                                                        : 403;
+    co_await FinishEgressAudit(a, details, "deny", std::string(e.reason()),
+                               e.message());
+    co_await WriteJson(client, status, ErrorJson(e.reason(), e.message()),
+                       false);
+    co_return false;
+  }
+  const EgressPlan& plan = *prepared;
+
+  bhttp::request<bhttp::buffer_body> out;
+  out.method_string(req.method_string());
+  out.target(plan.url.path_and_query);
+  out.version(11);
+  CopyFields(req, out, /*strip_proxy=*/true);
+  out.set(bhttp::field::host, plan.url.address.str());
+  out.set(kChainHeader, plan.chain);
+  Framing(p, out, false);
+  const bool retryable = !HasBody(p);
+  const bool head = req.method() == bhttp::verb::head;
+  if (req[bhttp::field::expect] == "100-continue") {
+    bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+    co_await bhttp::async_write(client, cont, use_awaitable);
+  }
+  const std::string key = plan.url.address.str() + " " + plan.target.str();
+  std::vector<char> chunk(kChunkBytes);
+  bool audited = false;
+  for (int attempt = 0;; ++attempt) {
+    std::optional<IdleTls> conn =
+        attempt == 0 ? tls_pool.Take(key, c.idle_timeout_seconds)
+                     : std::nullopt;
+    const bool reused = conn.has_value();
+    bool answered = false;
+    std::optional<Error> refused;
+    std::string failure;
+    if (conn) {
+      // A pooled connection's peer is checked again: its SVID may have
+      // been revoked or expired since the handshake.
+      auto still =
+          deps.agent->VerifyPeer(conn->stream->native_handle(), plan.target);
+      if (!still) {
+        refused = still.error().WithContext("the target's certificate");
+        conn.reset();
+      }
+    }
+    try {
+      if (!conn && !refused) {
+        auto fresh = co_await ConnectTls(plan.url.address, plan.target, c);
+        if (fresh) {
+          conn = std::move(*fresh);
+        } else {
+          refused = fresh.error();
+        }
+      }
+      if (conn) {
+        if (!audited) {
+          audited = true;
+          ++egress_sent;
+          co_await FinishEgressAudit(a, details, "allow", "", "");
+        }
+        TlsStream& up = *conn->stream;
+        up.next_layer().expires_after(seconds(c.request_timeout_seconds));
+        co_await ForwardRequest(client, buffer, p, up, out, chunk);
+        if (co_await RelayResponse(up, client, head, keep_alive, c, chunk,
+                                   answered)) {
+          tls_pool.Give(key, std::move(*conn), c.upstream_pool_size);
+        }
+      }
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (!refused && failure.empty()) co_return keep_alive;
+    if (!refused && reused && !answered && retryable) continue;
+    ++upstream_errors;
+    ++egress_failed;
+    if (refused) {
+      // The target is not who the app asked for, or cannot be reached.
+      if (!audited) {
+        co_await FinishEgressAudit(a, details, "deny",
+                                   std::string(refused->reason()),
+                                   refused->message());
+      }
+      Log(LogLevel::kWarn, "egress_refused",
+          Json{{"target", plan.target.str()},
+               {"reason", refused->reason()},
+               {"message", refused->message()}});
+      co_await WriteJson(
+          client, 502, ErrorJson(refused->reason(), refused->message()), false);
+      co_return false;
+    }
+    Log(LogLevel::kWarn, "egress_failed",
+        Json{{"target", plan.target.str()}, {"message", failure}});
+    if (!answered) {
+      co_await WriteJson(client, 502,
+                         ErrorJson("upstream_unavailable",
+                                   "the call to " + plan.url.address.str() +
+                                       " failed: " + failure),
+                         false);
+    }
+    co_return false;
+  }
+}
+
+Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
+    const bhttp::request_header<>& req, const Settings& s, UnixTime now,
+    AuditRecord& a, Json& details) {
+  const ProxyConfig& c = s.config;
+  // Where to: Aztp-Target names the identity, the URL comes from the
+  // absolute-form request target or Aztp-Target-Url.
+  auto target_header = req.find(kTargetHeader);
+  if (target_header == req.end()) {
+    return Error(Code::kInvalidArgument,
+                 "the request names no Aztp-Target identity");
+  }
+  auto target = SpiffeId::Parse(target_header->value());
+  if (!target) return target.error().WithContext("Aztp-Target");
+  a.subject = target->str();
+  std::string url(req.target());
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    auto base = req.find(kTargetUrlHeader);
+    if (base == req.end()) {
+      return Error(Code::kInvalidArgument,
+                   "send an absolute URL as the request target, or "
+                   "Aztp-Target-Url");
+    }
+    url = std::string(base->value()) + url;
+  }
+  AZTP_ASSIGN_OR_RETURN(ParsedUrl parsed, ParseUrl(url));
+  details["url"] = "https://" + parsed.address.str() +
+                   std::string(PathOf(parsed.path_and_query));
+
+  // The chain: extend the transaction's, or mint a root.
+  AZTP_ASSIGN_OR_RETURN(HopSigner signer, Signer());
+  std::optional<CapabilitySet> narrowed;
+  if (auto it = req.find(kCapabilitiesHeader); it != req.end()) {
+    std::vector<std::string> items;
+    std::string_view v = it->value();
+    std::size_t start = 0;
+    while (start <= v.size()) {
+      std::size_t end = v.find_first_of(" ,", start);
+      if (end == std::string_view::npos) end = v.size();
+      if (end > start) items.emplace_back(v.substr(start, end - start));
+      start = end + 1;
+    }
+    auto caps = CapabilitySet::FromStrings(items);
+    if (!caps) return caps.error().WithContext("Aztp-Capabilities");
+    narrowed = std::move(*caps);
+  }
+  EgressPlan plan{*target, std::move(parsed), ""};
+  std::vector<std::string> path;
+  if (auto txn = req.find(kTxnHeader); txn != req.end()) {
+    a.txn = std::string(txn->value());
+    auto received = chains.Get(a.txn, now);
+    if (!received) {
+      return Error(Code::kNotFound, "no chain was received for transaction " +
+                                        QuoteInput(a.txn));
+    }
+    for (const SpiffeId& id : received->path()) path.push_back(id.str());
+    ExtendOptions e;
+    e.audience = *target;
+    e.capabilities = narrowed;
+    AZTP_ASSIGN_OR_RETURN(plan.chain, ExtendChain(*received, signer, e, now));
+  } else {
+    if (!s.root_capabilities) {
+      return Error(Code::kCapabilityEscalation,
+                   "this proxy mints no roots (egress.root_capabilities is "
+                   "empty)");
+    }
+    MintOptions m;
+    m.audience = *target;
+    m.capabilities = narrowed ? *narrowed : *s.root_capabilities;
+    for (const Capability& cap : m.capabilities.items()) {
+      if (!s.root_capabilities->Covers(cap)) {
+        return Error(Code::kCapabilityEscalation,
+                     QuoteInput(cap.str()) +
+                         " is not covered by egress.root_capabilities");
+      }
+    }
+    if (auto sub = req.find(kSubjectHeader); sub != req.end()) {
+      m.subject = std::string(sub->value());
+    }
+    AZTP_ASSIGN_OR_RETURN(Bytes random, RandomBytes(16));
+    m.txn = HexEncode(random);
+    a.txn = *m.txn;
+    m.ttl_seconds = c.egress->root_ttl_seconds;
+    m.max_depth = c.egress->max_depth;
+    AZTP_ASSIGN_OR_RETURN(plan.chain, MintChain(signer, m, now));
+    path.push_back(self.str());
+  }
+  path.push_back(target->str());
+  details["path"] = path;
+  return plan;
+}
+
+awaitable<Result<Proxy::Impl::IdleTls>> Proxy::Impl::ConnectTls(
+    const HostPort& address, const SpiffeId& target, const ProxyConfig& c) {
+  auto ctx = deps.agent->MakeClientContext();
+  if (!ctx) co_return ctx.error();
+  SSL_CTX_up_ref(ctx->get());
+  IdleTls fresh;
+  fresh.context = std::make_shared<asio::ssl::context>(ctx->get());
+  std::unique_ptr<beast::tcp_stream> tcp_stream;
+  std::string failure;
+  try {
+    tcp_stream = co_await Connect(address, c.connect_timeout_seconds);
+    fresh.stream =
+        std::make_unique<TlsStream>(std::move(*tcp_stream), *fresh.context);
+    fresh.stream->next_layer().expires_after(
+        seconds(c.connect_timeout_seconds));
+    co_await fresh.stream->async_handshake(asio::ssl::stream_base::client,
+                                           use_awaitable);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!failure.empty()) {
+    ERR_clear_error();
+    co_return Error(Code::kIo,
+                    "cannot reach " + address.str() + ": " + failure);
+  }
+  auto peer = deps.agent->VerifyPeer(fresh.stream->native_handle(), target);
+  if (!peer) {
+    co_return peer.error().WithContext("the target's certificate was refused");
+  }
+  co_return fresh;
+}
+
+awaitable<void> Proxy::Impl::FinishEgressAudit(AuditRecord& a,
+                                               const Json& details,
+                                               std::string decision,
+                                               std::string reason,
+                                               std::string message) {
+  a.decision = std::move(decision);
+  a.reason = std::move(reason);
+  a.details = details;
+  if (!message.empty()) a.details["message"] = std::move(message);
+  Status stored = co_await AppendAudit(a);
+  if (!stored) {
+    Log(LogLevel::kError, "audit_failed",
+        Json{{"message", stored.error().message()}});
+  }
+}
+
+Status Proxy::Impl::LoadPolicies(const Settings& s) {
+  auto set = std::make_shared<PolicySet>();
+  if (!s.config.inbound) {
+    std::lock_guard lock(mu);
+    policies = std::move(set);
+    return Ok();
+  }
+  if (!s.config.inbound->policy_file.empty()) {
+    AZTP_ASSIGN_OR_RETURN(std::string text,
+                          ReadFile(s.config.inbound->policy_file));
+    auto policy = ParsePolicy(text);
+    if (!policy) {
+      return policy.error().WithContext(s.config.inbound->policy_file);
+    }
+    set->policies.push_back(std::move(*policy));
+    set->source = "file " + s.config.inbound->policy_file;
+  } else {
+    if (deps.control_plane_url.empty()) {
+      return Error(Code::kInvalidArgument,
+                   "inbound needs a policy_file or a control plane");
+    }
+    AZTP_ASSIGN_OR_RETURN(auto client, ControlPlaneClient());
+    AZTP_ASSIGN_OR_RETURN(auto records, client->ListPolicies(self));
+    for (const StoredPolicy& r : records) {
+      auto policy = PolicyFromJson(r.document);
+      if (!policy) return policy.error().WithContext("policy " + r.id);
+      set->policies.push_back(std::move(*policy));
+    }
+    set->source = "control plane";
+  }
+  for (const Policy& p : set->policies) set->pointers.push_back(&p);
+  std::lock_guard lock(mu);
+  policies = std::move(set);
+  return Ok();
+}
+
+void Proxy::Impl::MaintenanceLoop() {
+  UnixTime next_policy = 0, next_ship = 0;
+  while (true) {
+    {
+      std::unique_lock lock(stop_mu);
+      stop_cv.wait_for(lock, seconds(1), [&] { return stopping.load(); });
+      if (stopping) return;
+    }
+    auto s = CurrentSettings();
+    const UnixTime now = clock->Now();
+    chains.Sweep(now);
+    if (s->config.inbound && now >= next_policy) {
+      next_policy = now + s->config.control_plane.policy_refresh_seconds;
+      Status st = LoadPolicies(*s);
+      if (!st) {
+        Log(LogLevel::kWarn, "policy_refresh_failed",
+            Json{{"reason", st.error().reason()},
+                 {"message", st.error().message()}});
+      }
+    }
+    if (!deps.control_plane_url.empty() && now >= next_ship) {
+      next_ship = now + s->config.audit.ship_interval_seconds;
+      auto client = ControlPlaneClient();
+      Result<int64_t> acked =
+          client ? audit->Ship(**client, s->config.audit.ship_batch)
+                 : Result<int64_t>(client.error());
+      if (acked) {
+        audit_acked = *acked;
+      } else {
+        Log(LogLevel::kWarn, "audit_ship_failed",
+            Json{{"reason", acked.error().reason()},
+                 {"message", acked.error().message()}});
+      }
+    }
+  }
+}
+
+Result<std::unique_ptr<Proxy>> Proxy::Start(ProxyConfig config,
+                                            ProxyDeps deps) {
+  if (!deps.agent || !deps.audit_store) {
+    return Error(Code::kInvalidArgument, "proxy: agent and audit store needed");
+  }
+  auto impl = std::make_unique<Impl>(deps.agent->id());
+  impl->clock = deps.clock ? deps.clock : &SystemClock::Default();
+  impl->deps = std::move(deps);
+  impl->replay = std::make_shared<InMemoryReplayStore>(config.replay_capacity);
+  impl->revocations = std::make_shared<AgentRevocations>(impl->deps.agent);
+  impl->audit = std::make_unique<internal::AuditWriter>(impl->deps.audit_store);
+  auto proxy = std::unique_ptr<Proxy>(new Proxy(std::move(impl)));
+  Impl& m = *proxy->impl_;
+  AZTP_RETURN_IF_ERROR(proxy->Reload(std::move(config)));
+  auto s = m.CurrentSettings();
+  AZTP_RETURN_IF_ERROR(m.LoadPolicies(*s));
+
+  auto listen = [&](const std::string& where, std::optional<tcp::acceptor>& a,
+                    uint16_t& port) -> Status {
+    AZTP_ASSIGN_OR_RETURN(HostPort hp, SplitHostPort(where));
+    beast::error_code ec;
+    auto address = asio::ip::make_address(hp.host, ec);
+    if (ec) {
+      return Error(Code::kInvalidArgument,
+                   "listen address " + QuoteInput(where) + " is not an IP");
+    }
+    a.emplace(m.io);
+    tcp::endpoint ep(address, static_cast<uint16_t>(std::stoi(hp.port)));
+    a->open(ep.protocol(), ec);
+    if (!ec) a->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) a->bind(ep, ec);
+    if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Error(Code::kIo,
+                   "cannot listen on " + where + ": " + ec.message());
+    }
+    port = a->local_endpoint().port();
+    return Ok();
+  };
+  if (s->config.inbound) {
+    AZTP_RETURN_IF_ERROR(
+        listen(s->config.inbound->listen, m.inbound, m.inbound_port));
+    m.Accept(*m.inbound, true);
+  }
+  if (s->config.egress) {
+    AZTP_RETURN_IF_ERROR(
+        listen(s->config.egress->listen, m.egress, m.egress_port));
+    m.Accept(*m.egress, false);
+  }
+  for (int i = 0; i < s->config.threads; ++i) {
+    m.workers.emplace_back([&m] { m.io.run(); });
+  }
+  m.maintenance = std::thread([&m] { m.MaintenanceLoop(); });
+  m.Log(LogLevel::kInfo, "proxy_started",
+        Json{{"identity", m.self.str()},
+             {"inbound_port", m.inbound_port},
+             {"egress_port", m.egress_port},
+             {"policies", m.CurrentPolicies()->policies.size()}});
+  return proxy;
+}
+
+Proxy::Proxy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Proxy::~Proxy() { Shutdown(0); }
+
+uint16_t Proxy::inbound_port() const { return impl_->inbound_port; }
+uint16_t Proxy::egress_port() const { return impl_->egress_port; }
+
+Status Proxy::Reload(ProxyConfig config) {
+  Impl& m = *impl_;
+  auto old = m.CurrentSettings();
+  if (old) {
+    auto same = [&](bool equal, const char* key) -> Status {
+      if (equal) return Ok();
+      return Error(Code::kInvalidArgument,
+                   std::string(key) + " cannot change without a restart");
+    };
+    const ProxyConfig& o = old->config;
+    AZTP_RETURN_IF_ERROR(same(o.identity == config.identity, "identity"));
+    AZTP_RETURN_IF_ERROR(
+        same(o.inbound.has_value() == config.inbound.has_value() &&
+                 (!o.inbound || o.inbound->listen == config.inbound->listen),
+             "inbound.listen"));
+    AZTP_RETURN_IF_ERROR(
+        same(o.egress.has_value() == config.egress.has_value() &&
+                 (!o.egress || o.egress->listen == config.egress->listen),
+             "egress.listen"));
+    AZTP_RETURN_IF_ERROR(same(o.audit.db == config.audit.db, "audit.db"));
+    AZTP_RETURN_IF_ERROR(same(o.threads == config.threads, "threads"));
+  }
+  auto s = std::make_shared<Settings>();
+  if (config.inbound) {
+    AZTP_ASSIGN_OR_RETURN(ParsedUrl up, ParseUrl(config.inbound->upstream));
+    s->upstream = up.address;
+    ChainVerifierOptions v;
+    v.audience = m.self;
+    v.bundles = m.deps.agent->bundles();
+    v.skew_seconds = config.skew_seconds;
+    v.clock = m.clock;
+    v.replay = m.replay;
+    v.revocations = m.revocations;
+    v.require_request_binding = config.inbound->require_request_binding;
+    AZTP_ASSIGN_OR_RETURN(auto verifier, ChainVerifier::Create(std::move(v)));
+    s->gate = std::make_shared<Gate>(
+        m.self, config.inbound->routes,
+        std::shared_ptr<const ChainVerifier>(std::move(verifier)));
+  }
+  if (config.egress && !config.egress->root_capabilities.empty()) {
+    AZTP_ASSIGN_OR_RETURN(
+        CapabilitySet caps,
+        CapabilitySet::FromStrings(config.egress->root_capabilities));
+    s->root_capabilities = std::move(caps);
+  }
+  s->config = std::move(config);
+  if (old) AZTP_RETURN_IF_ERROR(m.LoadPolicies(*s));
+  std::lock_guard lock(m.mu);
+  m.settings = std::move(s);
+  return Ok();
+}
+
+Status Proxy::RefreshPolicies() {
+  return impl_->LoadPolicies(*impl_->CurrentSettings());
+}
+
+Result<int64_t> Proxy::ShipAudit() {
+  Impl& m = *impl_;
+  if (m.deps.control_plane_url.empty()) {
+    return Error(Code::kInvalidArgument, "no control plane to ship to");
+  }
+  AZTP_ASSIGN_OR_RETURN(auto client, m.ControlPlaneClient());
+  AZTP_ASSIGN_OR_RETURN(
+      int64_t acked,
+      m.audit->Ship(*client, m.CurrentSettings()->config.audit.ship_batch));
+  m.audit_acked = acked;
+  return acked;
+}
+
+ProxyStats Proxy::stats() const {
+  const Impl& m = *impl_;
+  ProxyStats s;
+  s.inbound_allowed = m.inbound_allowed;
+  s.inbound_denied = m.inbound_denied;
+  s.egress_sent = m.egress_sent;
+  s.egress_failed = m.egress_failed;
+  s.upstream_errors = m.upstream_errors;
+  s.connections_open = m.open;
+  s.audit_appended = m.audit->appended();
+  s.audit_acked = m.audit_acked;
+  s.policies = static_cast<int64_t>(m.CurrentPolicies()->policies.size());
+  return s;
+}
+
+void Proxy::Shutdown(int grace_seconds) {
+  Impl& m = *impl_;
+  {
+    std::lock_guard lock(m.stop_mu);
+    if (m.shut_down) return;
+    m.shut_down = true;
+  }
+  m.stopping = true;
+  asio::post(m.io, [&m] {
+    beast::error_code ec;
+    if (m.inbound) m.inbound->close(ec);
+    if (m.egress) m.egress->close(ec);
+  });
+  {
+    std::unique_lock lock(m.stop_mu);
+    m.stop_cv.wait_for(lock, seconds(grace_seconds),
+                       [&] { return m.open.load() == 0; });
+  }
+  m.stop_cv.notify_all();
+  if (m.maintenance.joinable()) m.maintenance.join();
+  if (!m.deps.control_plane_url.empty()) (void)ShipAudit();
+  m.io.stop();
+  for (auto& t : m.workers) t.join();
+  m.workers.clear();
+  m.plain_pool.Clear();
+  m.tls_pool.Clear();
+}
+
+}  // namespace aztp
