@@ -128,6 +128,14 @@ bool IsTimeout(const beast::error_code& ec) {
   return ec == beast::error::timeout;
 }
 
+// ClosedByPeer: the error of a kept-alive connection the other side had
+// closed, the only failure after which a request is sent again.
+bool ClosedByPeer(const beast::error_code& ec) {
+  return ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == bhttp::error::end_of_stream ||
+         ec == asio::ssl::error::stream_truncated;
+}
+
 std::string_view PathOf(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
@@ -714,7 +722,7 @@ awaitable<bool> Proxy::Impl::ServeInbound(TlsStream& client,
       }
     }
     const bool reused = up != nullptr;
-    bool answered = false;
+    bool answered = false, closed = false;
     std::string failure;
     try {
       if (!up) up = co_await Connect(s->upstream, c.connect_timeout_seconds);
@@ -733,13 +741,16 @@ awaitable<bool> Proxy::Impl::ServeInbound(TlsStream& client,
         plain_pool.Give(key, IdlePlain{std::move(up), {}},
                         c.upstream_pool_size);
       }
+    } catch (const beast::system_error& e) {
+      failure = e.what();
+      closed = ClosedByPeer(e.code());
     } catch (const std::exception& e) {
       failure = e.what();
     }
     if (failure.empty()) co_return keep_alive;
     // A pooled connection the app had closed: one fresh attempt when
     // nothing of the request's body was consumed.
-    if (reused && !answered && retryable) continue;
+    if (reused && closed && !answered && retryable) continue;
     ++upstream_errors;
     Log(LogLevel::kWarn, "upstream_failed",
         Json{{"upstream", key}, {"message", failure}});
@@ -837,7 +848,7 @@ awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
         attempt == 0 ? tls_pool.Take(key, c.idle_timeout_seconds)
                      : std::nullopt;
     const bool reused = conn.has_value();
-    bool answered = false;
+    bool answered = false, closed = false;
     std::optional<Error> refused;
     std::string failure;
     if (conn) {
@@ -873,11 +884,23 @@ awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
           tls_pool.Give(key, std::move(*conn), c.upstream_pool_size);
         }
       }
+    } catch (const beast::system_error& e) {
+      failure = e.what();
+      closed = ClosedByPeer(e.code());
     } catch (const std::exception& e) {
       failure = e.what();
     }
     if (!refused && failure.empty()) co_return keep_alive;
-    if (!refused && reused && !answered && retryable) continue;
+    if (!refused && reused && closed && !answered && retryable) {
+      // One fresh attempt, with a fresh token: the target may have seen
+      // the first one, and a token is accepted once.
+      auto again = PrepareEgress(req, *s, clock->Now(), a, details);
+      if (again) {
+        out.set(kChainHeader, again->chain);
+        continue;
+      }
+      failure = again.error().message();
+    }
     ++upstream_errors;
     ++egress_failed;
     if (refused) {
@@ -989,7 +1012,9 @@ Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
     AZTP_ASSIGN_OR_RETURN(Bytes random, RandomBytes(16));
     m.txn = HexEncode(random);
     a.txn = *m.txn;
-    m.ttl_seconds = c.egress->root_ttl_seconds;
+    // root_ttl is the longest: a root never outlives the proxy's SVID.
+    m.ttl_seconds =
+        std::min<int64_t>(c.egress->root_ttl_seconds, signer.not_after() - now);
     m.max_depth = c.egress->max_depth;
     AZTP_ASSIGN_OR_RETURN(plan.chain, MintChain(signer, m, now));
     path.push_back(self.str());

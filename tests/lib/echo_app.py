@@ -10,12 +10,14 @@ reached the app through aztp-proxy:
                    and hashed, never held whole
   GET /big?n=N    N bytes of a fixed pattern, sent chunked (streamed)
   GET /status/C   an answer with status C
+  GET /sleep/S    the usual answer, after S seconds
 """
 import argparse
 import hashlib
 import json
 import os
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -82,6 +84,8 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
             return
         status = 200
+        if url.path.startswith("/sleep/"):
+            time.sleep(float(url.path.split("/")[2]))
         if url.path.startswith("/status/"):
             status = int(url.path.split("/")[2])
         headers = {k: v for k, v in self.headers.items()
