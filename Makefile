@@ -45,6 +45,7 @@ demo: build
 	@bash scripts/demo.sh $(BUILD)
 
 bench: deps
+	@AZTP_DEPS_BENCH=1 bash scripts/install-deps.sh
 	cmake -S . -B $(BENCH_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release \
 	  -DAZTP_BUILD_BENCH=ON -DAZTP_BUILD_TESTS=OFF
 	cmake --build $(BENCH_BUILD) -j $(JOBS)

@@ -1,10 +1,11 @@
 // aztp audit verify|export|query: the hash-chained audit log
-// (docs/audit.md), read from a SQLite file (aztpd's state.db or a proxy's
+// (docs/audit.md), read from a SQLite file (aztpd's aztpd.db or a proxy's
 // audit.db, offline) or from aztpd's API (admin keys).
 #include "aztp/audit/audit.h"
 
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <fstream>
 
 #include "aztp/policy/policy.h"
@@ -25,8 +26,8 @@ struct SourceFlags {
 
 void AddSourceFlags(CLI::App* cmd, SourceFlags& f) {
   cmd->add_option("--db", f.db,
-                  "read this SQLite file (aztpd's state.db or a proxy's "
-                  "audit.db) instead of asking aztpd");
+                  "read this SQLite file (aztpd's aztpd.db or a proxy's "
+                  "audit.db, opened read-only) instead of asking aztpd");
   cmd->add_option("--source", f.source,
                   "the records a proxy (this SPIFFE ID) shipped to aztpd");
   AddServerFlags(cmd, f.server, /*api_key_required=*/true,
@@ -204,25 +205,40 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   exp->callback(
       Run(ctx, [&ctx, export_flags, export_filter, out_file]() -> Result<Json> {
         AZTP_ASSIGN_OR_RETURN(AuditFilter filter, FilterFrom(*export_filter));
+        // To a file: streamed into a temporary file renamed at the end, so
+        // that a reader never sees half an export. To stdout: buffered.
+        const bool to_file = !out_file->empty();
+        const std::string tmp = *out_file + ".tmp";
+        std::ofstream file;
+        if (to_file) {
+          file.open(tmp, std::ios::binary | std::ios::trunc);
+          if (!file) return Error(Code::kIo, "cannot write " + tmp);
+        }
         std::string lines;
         int64_t n = 0;
-        AZTP_RETURN_IF_ERROR(
+        Status walked =
             ForEach(*export_flags, filter, [&](const AuditRecord& r) {
               if (AuditMatches(filter, r)) {
-                lines += DumpJson(AuditRecordJson(r));
-                lines += '\n';
+                std::string line = DumpJson(AuditRecordJson(r)) + "\n";
+                if (to_file) {
+                  file << line;
+                } else {
+                  lines += line;
+                }
                 ++n;
               }
-              return true;
-            }));
-        if (out_file->empty()) {
+              return !to_file || file.good();
+            });
+        if (!to_file) {
+          AZTP_RETURN_IF_ERROR(walked);
           if (!lines.empty()) lines.pop_back();
           ctx.raw_output = lines;
           return Json::object();
         }
-        std::ofstream file(*out_file, std::ios::binary | std::ios::trunc);
-        file << lines;
-        if (!file.good()) {
+        file.close();
+        if (!walked || !file || std::rename(tmp.c_str(), out_file->c_str())) {
+          std::remove(tmp.c_str());
+          AZTP_RETURN_IF_ERROR(walked);
           return Error(Code::kIo, "cannot write " + QuoteInput(*out_file));
         }
         return Json{{"records", n}, {"out", *out_file}};

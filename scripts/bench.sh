@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs the benchmark binary of a bench build and prints its table.
+# Runs the benchmark binary of a bench build and prints its table, then
+# compares one hop through aztp-proxy with nginx (scripts/bench_proxy.sh).
 # Usage: scripts/bench.sh BUILD_DIR [extra benchmark flags]
 set -euo pipefail
 build="$1"; shift || true
 "$build/bench/aztp_bench" --benchmark_min_time=0.5 "$@"
+bash "$(dirname "$0")/bench_proxy.sh" "$build"

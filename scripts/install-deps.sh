@@ -13,13 +13,19 @@ packages=(
   # libraries
   libssl-dev openssl nlohmann-json3-dev libsqlite3-dev libcli11-dev
   libboost-dev libboost-system-dev libspdlog-dev libyaml-cpp-dev curl
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks; sqlite3 (the CLI) inspects and tampers with
+  # audit logs in tests and the demo
+  libgtest-dev libgmock-dev libbenchmark-dev sqlite3
   # interop checks: independent verifiers
   python3 python3-cryptography python3-jwt
   # the hosted SDK's call sequences replayed with the HTTP library it uses
   python3-requests
 )
+# make bench (AZTP_DEPS_BENCH=1) also compares aztp-proxy with nginx
+# (scripts/bench_proxy.sh); only then is nginx installed.
+if [ "${AZTP_DEPS_BENCH:-}" = 1 ]; then
+  packages+=(nginx-light)
+fi
 # Node.js: the machine's own build when present (it ships npm), else Debian's.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   packages+=(nodejs npm)

@@ -11,10 +11,8 @@ const std::string kAuditGenesis(64, '0');
 
 namespace {
 
-// kMaxFieldBytes bounds each text field of a record read from JSON.
-constexpr std::size_t kMaxFieldBytes = 4096;
-// kMaxDetailsBytes bounds the serialised details of a record read from JSON.
-constexpr std::size_t kMaxDetailsBytes = 64 << 10;
+constexpr std::size_t kMaxFieldBytes = kMaxAuditFieldBytes;
+constexpr std::size_t kMaxDetailsBytes = kMaxAuditDetailsBytes;
 
 // Sorted is `value` with object keys sorted at every level: nlohmann's
 // default json keeps members in a std::map.
@@ -172,6 +170,24 @@ Result<AuditRecord> AuditRecordFromJson(const Json& j) {
   }
   r.details = *details;
   return r;
+}
+
+void BoundAuditRecord(AuditRecord& r) {
+  for (std::string* field :
+       {&r.actor, &r.action, &r.subject, &r.decision, &r.reason, &r.txn}) {
+    if (field->size() <= kMaxFieldBytes) continue;
+    std::size_t cut = kMaxFieldBytes - 3;
+    // Back to the start of a UTF-8 sequence.
+    while (cut > 0 &&
+           (static_cast<unsigned char>((*field)[cut]) & 0xC0) == 0x80) {
+      --cut;
+    }
+    field->resize(cut);
+    *field += "...";
+  }
+  if (DumpJson(r.details).size() > kMaxDetailsBytes) {
+    r.details = Json{{"truncated", true}};
+  }
 }
 
 bool AuditMatches(const AuditFilter& f, const AuditRecord& r) {

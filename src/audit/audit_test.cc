@@ -185,5 +185,26 @@ TEST(AuditTest, FiltersSelectByEachField) {
   EXPECT_EQ(count({.identity = "spiffe://nobody"}), 0);
 }
 
+TEST(AuditTest, OversizedRecordsAreBoundedToWhatCanBeShipped) {
+  AuditRecord r = MakeChain(1)[0];
+  r.txn = std::string(5000, 'x');
+  r.reason = std::string(4094, 'a') + "\xc3\xa9\xc3\xa9";  // cut inside é
+  r.details["big"] = std::string(70000, 'y');
+  BoundAuditRecord(r);
+  EXPECT_EQ(r.txn.size(), kMaxAuditFieldBytes);
+  EXPECT_EQ(r.txn.substr(r.txn.size() - 3), "...");
+  EXPECT_LE(r.reason.size(), kMaxAuditFieldBytes);
+  EXPECT_TRUE(ParseJson(DumpJson(Json(r.reason))).has_value());
+  EXPECT_EQ(r.details, Json({{"truncated", true}}));
+  SealAudit(r, 1, kAuditGenesis);
+  auto back = AuditRecordFromJson(AuditRecordJson(r));
+  ASSERT_TRUE(back.has_value()) << back.error().message();
+  // A record within the bounds is left as it is.
+  AuditRecord small = MakeChain(1)[0];
+  AuditRecord copy = small;
+  BoundAuditRecord(copy);
+  EXPECT_EQ(AuditHash(copy), AuditHash(small));
+}
+
 }  // namespace
 }  // namespace aztp

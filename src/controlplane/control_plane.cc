@@ -148,10 +148,13 @@ ControlPlane::ControlPlane(std::shared_ptr<Store> store,
   m.DescribeCounter("aztpd_rate_limited_total", "requests refused with 429");
   m.DescribeCounter("aztpd_federation_fetches_total",
                     "federated bundle fetches by trust domain and result");
+  m.DescribeCounter("aztpd_audit_ingested_total",
+                    "audit records shipped by proxies and accepted");
   // Series that exist from the start, so that rates are defined at once.
   m.Add("aztpd_svids_issued_total", {{"kind", "x509"}}, 0);
   m.Add("aztpd_svids_issued_total", {{"kind", "jwt"}}, 0);
   m.Add("aztpd_rate_limited_total", {}, 0);
+  m.Add("aztpd_audit_ingested_total", {}, 0);
 }
 
 ControlPlane::~ControlPlane() = default;

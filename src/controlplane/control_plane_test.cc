@@ -843,6 +843,10 @@ TEST_F(ControlPlaneTest, AuditLogIsChainedFilteredAndReceivesShipments) {
                 .status,
             403);
 
+  // Five records were accepted (the resend added none).
+  http::Request metrics = testing::NativeRequest("GET", "/metrics", "", "-");
+  EXPECT_NE(cp_->Handle(metrics).body.find("aztpd_audit_ingested_total 5"),
+            std::string::npos);
   Json sources = Body(Call("GET", "/v1/audit/sources"));
   ASSERT_EQ(sources["sources"].size(), 1u);
   EXPECT_EQ(sources["sources"][0]["source"], proxy);

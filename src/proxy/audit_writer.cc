@@ -22,6 +22,8 @@ AuditWriter::~AuditWriter() {
 }
 
 void AuditWriter::Append(AuditRecord record, std::function<void(Status)> done) {
+  // Every record must be one aztpd accepts when it is shipped.
+  BoundAuditRecord(record);
   {
     std::lock_guard lock(mu_);
     queue_.push_back({std::move(record), std::move(done)});

@@ -29,6 +29,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -59,6 +60,8 @@ namespace {
 constexpr std::size_t kChunkBytes = 64 << 10;
 // kMaxRememberedChains bounds the received chains kept for egress.
 constexpr std::size_t kMaxRememberedChains = 10000;
+// kMaxTxnBytes bounds the Aztp-Txn an app names on egress.
+constexpr std::size_t kMaxTxnBytes = 256;
 // kMaxBoundBody bounds a body read whole for request binding.
 constexpr int64_t kMaxBoundBody = 8 << 20;
 
@@ -142,35 +145,53 @@ std::string_view PathOf(std::string_view target) {
 
 // RememberedChains keeps the verified chains received inbound, by `txn`,
 // until they expire, so that egress calls of the same transaction extend
-// them.
+// them. A later chain replaces an earlier one of the same `txn` only if it
+// has the same origin and subject: another caller reusing a transaction ID
+// cannot make the app's next call act for someone else.
 class RememberedChains {
  public:
-  void Put(const VerifiedChain& chain) {
+  void Put(const VerifiedChain& chain, UnixTime now) {
     std::lock_guard lock(mu_);
-    if (chains_.size() >= kMaxRememberedChains) Sweep(0);
-    if (chains_.size() >= kMaxRememberedChains) {
-      chains_.erase(chains_.begin());
+    auto it = chains_.find(chain.txn());
+    if (it != chains_.end()) {
+      if (it->second.expires_at() > now &&
+          (it->second.path().front() != chain.path().front() ||
+           it->second.subject() != chain.subject())) {
+        return;
+      }
+      it->second = chain;
+      return;
     }
-    chains_.insert_or_assign(chain.txn(), chain);
+    chains_.emplace(chain.txn(), chain);
+    order_.push_back(chain.txn());
+    // Beyond the bound, the oldest transactions are forgotten first.
+    while (chains_.size() > kMaxRememberedChains && !order_.empty()) {
+      chains_.erase(order_.front());
+      order_.pop_front();
+    }
   }
   std::optional<VerifiedChain> Get(const std::string& txn, UnixTime now) {
     std::lock_guard lock(mu_);
     auto it = chains_.find(txn);
-    if (it == chains_.end()) return std::nullopt;
-    if (it->second.expires_at() <= now) {
-      chains_.erase(it);
+    if (it == chains_.end() || it->second.expires_at() <= now) {
       return std::nullopt;
     }
     return it->second;
   }
+  // Sweep forgets expired chains (a walk over all of them: call it
+  // periodically, not per request).
   void Sweep(UnixTime now) {
+    std::lock_guard lock(mu_);
     std::erase_if(chains_,
                   [&](const auto& e) { return e.second.expires_at() <= now; });
+    std::erase_if(order_,
+                  [&](const std::string& txn) { return !chains_.count(txn); });
   }
 
  private:
   std::mutex mu_;
   std::map<std::string, VerifiedChain> chains_;
+  std::deque<std::string> order_;  // txns in the order first seen
 };
 
 // AgentRevocations is the agent's live revocation list as a source.
@@ -373,9 +394,9 @@ struct Proxy::Impl {
   awaitable<Result<IdleTls>> ConnectTls(const HostPort& address,
                                         const SpiffeId& target,
                                         const ProxyConfig& c);
-  awaitable<void> FinishEgressAudit(AuditRecord& a, const Json& details,
-                                    std::string decision, std::string reason,
-                                    std::string message);
+  awaitable<Status> FinishEgressAudit(AuditRecord& a, const Json& details,
+                                      std::string decision, std::string reason,
+                                      std::string message);
 
   Status LoadPolicies(const Settings& s);
   void MaintenanceLoop();
@@ -537,7 +558,13 @@ void Proxy::Impl::Accept(tcp::acceptor& acceptor, bool is_inbound) {
       [this, &acceptor, is_inbound](beast::error_code ec, tcp::socket socket) {
         if (ec || stopping) {
           if (!stopping && ec != asio::error::operation_aborted) {
-            Accept(acceptor, is_inbound);
+            // E.g. out of file descriptors: try again a little later.
+            auto timer = std::make_shared<asio::steady_timer>(
+                io, std::chrono::milliseconds(50));
+            timer->async_wait(
+                [this, &acceptor, is_inbound, timer](beast::error_code) {
+                  if (!stopping) Accept(acceptor, is_inbound);
+                });
           }
           return;
         }
@@ -545,6 +572,9 @@ void Proxy::Impl::Accept(tcp::acceptor& acceptor, bool is_inbound) {
           beast::error_code ignored;
           socket.close(ignored);
         } else {
+          beast::error_code ignored;
+          // Answers are small writes: never wait for an ACK to send them.
+          socket.set_option(tcp::no_delay(true), ignored);
           auto ex = socket.get_executor();
           ++open;
           asio::co_spawn(ex,
@@ -690,7 +720,8 @@ awaitable<bool> Proxy::Impl::ServeInbound(TlsStream& client,
   }
   ++inbound_allowed;
   Log(LogLevel::kDebug, "inbound_allowed", fields);
-  chains.Put(*outcome.chain);
+  // Kept for the app's calls out in the same transaction.
+  if (c.egress) chains.Put(*outcome.chain, now);
 
   // Forward to the app.
   bhttp::request<bhttp::buffer_body> out;
@@ -870,12 +901,17 @@ awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
           refused = fresh.error();
         }
       }
-      if (conn) {
-        if (!audited) {
-          audited = true;
+      if (conn && !audited) {
+        // Nothing leaves without its record.
+        audited = true;
+        if (!co_await FinishEgressAudit(a, details, "allow", "", "")) {
+          refused = Error(Code::kUnavailable, "the audit log is unavailable");
+          conn.reset();
+        } else {
           ++egress_sent;
-          co_await FinishEgressAudit(a, details, "allow", "", "");
         }
+      }
+      if (conn) {
         TlsStream& up = *conn->stream;
         up.next_layer().expires_after(seconds(c.request_timeout_seconds));
         co_await ForwardRequest(client, buffer, p, up, out, chunk);
@@ -915,7 +951,8 @@ awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
                {"reason", refused->reason()},
                {"message", refused->message()}});
       co_await WriteJson(
-          client, 502, ErrorJson(refused->reason(), refused->message()), false);
+          client, refused->code() == Code::kUnavailable ? 503 : 502,
+          ErrorJson(refused->reason(), refused->message()), false);
       co_return false;
     }
     Log(LogLevel::kWarn, "egress_failed",
@@ -979,6 +1016,9 @@ Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
   EgressPlan plan{*target, std::move(parsed), ""};
   std::vector<std::string> path;
   if (auto txn = req.find(kTxnHeader); txn != req.end()) {
+    if (txn->value().empty() || txn->value().size() > kMaxTxnBytes) {
+      return Error(Code::kInvalidArgument, "Aztp-Txn must be 1 to 256 bytes");
+    }
     a.txn = std::string(txn->value());
     auto received = chains.Get(a.txn, now);
     if (!received) {
@@ -1009,9 +1049,12 @@ Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
     if (auto sub = req.find(kSubjectHeader); sub != req.end()) {
       m.subject = std::string(sub->value());
     }
-    AZTP_ASSIGN_OR_RETURN(Bytes random, RandomBytes(16));
-    m.txn = HexEncode(random);
-    a.txn = *m.txn;
+    // A retry keeps the transaction ID of the first attempt.
+    if (a.txn.empty()) {
+      AZTP_ASSIGN_OR_RETURN(Bytes random, RandomBytes(16));
+      a.txn = HexEncode(random);
+    }
+    m.txn = a.txn;
     // root_ttl is the longest: a root never outlives the proxy's SVID.
     m.ttl_seconds =
         std::min<int64_t>(c.egress->root_ttl_seconds, signer.not_after() - now);
@@ -1056,11 +1099,11 @@ awaitable<Result<Proxy::Impl::IdleTls>> Proxy::Impl::ConnectTls(
   co_return fresh;
 }
 
-awaitable<void> Proxy::Impl::FinishEgressAudit(AuditRecord& a,
-                                               const Json& details,
-                                               std::string decision,
-                                               std::string reason,
-                                               std::string message) {
+awaitable<Status> Proxy::Impl::FinishEgressAudit(AuditRecord& a,
+                                                 const Json& details,
+                                                 std::string decision,
+                                                 std::string reason,
+                                                 std::string message) {
   a.decision = std::move(decision);
   a.reason = std::move(reason);
   a.details = details;
@@ -1070,6 +1113,7 @@ awaitable<void> Proxy::Impl::FinishEgressAudit(AuditRecord& a,
     Log(LogLevel::kError, "audit_failed",
         Json{{"message", stored.error().message()}});
   }
+  co_return stored;
 }
 
 Status Proxy::Impl::LoadPolicies(const Settings& s) {
@@ -1317,7 +1361,10 @@ void Proxy::Shutdown(int grace_seconds) {
   }
   m.stop_cv.notify_all();
   if (m.maintenance.joinable()) m.maintenance.join();
-  if (!m.deps.control_plane_url.empty()) (void)ShipAudit();
+  // (Without settings, Start failed before anything was served.)
+  if (!m.deps.control_plane_url.empty() && m.CurrentSettings()) {
+    (void)ShipAudit();
+  }
   m.io.stop();
   for (auto& t : m.workers) t.join();
   m.workers.clear();

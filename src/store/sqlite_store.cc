@@ -1929,6 +1929,29 @@ bool MigrationsAreOrdered() {
 
 }  // namespace
 
+Result<std::unique_ptr<Store>> OpenSqliteStoreReadOnly(
+    const std::string& path) {
+  if (path.empty() || path == ":memory:") {
+    return Error(Code::kInvalidArgument,
+                 "store: a read-only store needs a file");
+  }
+  // A reader never creates the file, and is query-only.
+  AZTP_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn,
+                        Connection::Open(path, /*writer=*/false));
+  AZTP_ASSIGN_OR_RETURN(
+      std::string version,
+      conn->QueryValue("SELECT COALESCE(MAX(version), 0) FROM schema_version"));
+  if (std::atoll(version.c_str()) != kLatestVersion) {
+    return Error(Code::kUnsupported,
+                 "store: " + path + " has schema version " + version +
+                     ", this program reads version " +
+                     std::to_string(kLatestVersion) +
+                     " (let the daemon that owns it upgrade it first)");
+  }
+  return std::unique_ptr<Store>(
+      new SqliteStore(std::move(conn), path, /*shared=*/false));
+}
+
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   if (!MigrationsAreOrdered()) {
     return Error(Code::kInternal, "store: migrations are misnumbered");

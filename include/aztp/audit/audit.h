@@ -89,6 +89,17 @@ Json AuditRecordJson(const AuditRecord& r);
 // its type, no others, bounded sizes. Errors are kMalformed.
 Result<AuditRecord> AuditRecordFromJson(const Json& j);
 
+// kMaxAuditFieldBytes and kMaxAuditDetailsBytes bound a record's text
+// fields and its serialised details, as AuditRecordFromJson accepts them.
+inline constexpr std::size_t kMaxAuditFieldBytes = 4096;
+inline constexpr std::size_t kMaxAuditDetailsBytes = 64 << 10;
+
+// BoundAuditRecord cuts what exceeds those bounds before a record is
+// written, so that every record can later be shipped and read: a long text
+// field keeps its first bytes (on a UTF-8 boundary) and ends in "...", and
+// details too large become {"truncated": true}.
+void BoundAuditRecord(AuditRecord& r);
+
 // AuditFilter selects records for queries; empty members match anything.
 struct AuditFilter {
   std::string txn;

@@ -259,4 +259,10 @@ class Store {
 // kill -9 and power loss), migrations versioned in code.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
 
+// OpenSqliteStoreReadOnly opens an existing store for reading only (e.g. to
+// verify its audit log while its daemon runs): it creates nothing, migrates
+// nothing, and refuses a schema of another version (kUnsupported). Write
+// transactions fail.
+Result<std::unique_ptr<Store>> OpenSqliteStoreReadOnly(const std::string& path);
+
 }  // namespace aztp
