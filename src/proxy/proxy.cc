@@ -30,6 +30,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -479,11 +480,11 @@ template <bool isRequest>
 void ApplyLimits(bhttp::parser<isRequest, bhttp::buffer_body>& p,
                  const ProxyConfig& c) {
   p.header_limit(static_cast<std::uint32_t>(c.max_header_bytes));
-  if (c.max_body_bytes > 0) {
-    p.body_limit(static_cast<std::uint64_t>(c.max_body_bytes));
-  } else {
-    p.body_limit(boost::none);
-  }
+  // 0 means no limit. (Not boost::none: this Beast compares a length
+  // with an empty limit as if it were exceeded.)
+  p.body_limit(c.max_body_bytes > 0
+                   ? static_cast<std::uint64_t>(c.max_body_bytes)
+                   : std::numeric_limits<std::uint64_t>::max());
 }
 
 // HasBody: will the request parsed by `p` have body bytes?
