@@ -28,7 +28,7 @@ free_port() {
 # no_secret KEY FILE...: the key must not appear in any of the files.
 no_secret() {
   local key="$1"; shift
-  if grep -qF "$key" "$@"; then fail "API key in $*"; fi
+  if grep -qF -e "$key" "$@"; then fail "API key in $*"; fi
 }
 
 # --- the configuration file is honoured ---

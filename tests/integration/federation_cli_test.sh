@@ -139,7 +139,7 @@ run 0 "$A" bundle fetch --out "$T/all.json"
 ok "federation remove: org-b's workload is refused at once and its bundle is gone from the map"
 
 for key in "$KEY_A" "$KEY_B" "$SCOPED"; do
-  if grep -qF "${key#*.}" "$T/outputs"; then fail "an API key secret was printed"; fi
+  if grep -qF -e "${key#*.}" "$T/outputs"; then fail "an API key secret was printed"; fi
 done
 ok "no output holds an API key secret"
 done_checks

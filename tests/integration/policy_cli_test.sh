@@ -224,7 +224,7 @@ run 3 env AZTP_SERVER=https://127.0.0.1:1 "$A" policy list
 ok "a malformed policy ID exits 1; a scoped key lists its identity's policies but manages none; no server exits 3"
 
 for key in "$KEY" "$SCOPED"; do
-  if grep -qF "${key#*.}" "$T/outputs"; then fail "an API key secret was printed"; fi
+  if grep -qF -e "${key#*.}" "$T/outputs"; then fail "an API key secret was printed"; fi
 done
 ok "no output holds an API key secret"
 done_checks

@@ -154,10 +154,10 @@ ok "a wrong bundle, a plain URL, no server and bad keys fail with their reasons 
 
 # No output but `apikey create`'s holds an API key; neither does the log.
 secret() { printf '%s' "${1#*.}"; }
-grep -v '"api_key"' "$T/outputs" | grep -qF "$(secret "$ADMIN")" && fail "admin key echoed"
-grep -v '"api_key"' "$T/outputs" | grep -qF "$(secret "$SCOPED")" && fail "scoped key echoed"
-[ "$(grep -cF "$(secret "$SCOPED")" "$T/outputs")" = 1 ] || fail "the new key shown more than once"
-grep -qF "$(secret "$ADMIN")" "$T/aztpd.log" && fail "admin key in the server log"
+grep -v '"api_key"' "$T/outputs" | grep -qF -e "$(secret "$ADMIN")" && fail "admin key echoed"
+grep -v '"api_key"' "$T/outputs" | grep -qF -e "$(secret "$SCOPED")" && fail "scoped key echoed"
+[ "$(grep -cF -e "$(secret "$SCOPED")" "$T/outputs")" = 1 ] || fail "the new key shown more than once"
+grep -qF -e "$(secret "$ADMIN")" "$T/aztpd.log" && fail "admin key in the server log"
 ok "API keys are never echoed (apikey create shows the new one once)"
 
 kill -TERM $PID
