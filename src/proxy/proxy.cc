@@ -280,7 +280,7 @@ struct Proxy::Impl {
   std::shared_ptr<const Settings> settings;
   std::shared_ptr<const PolicySet> policies;
   std::shared_ptr<const TlsCredentials> signer_credentials;
-  std::optional<HopSigner> signer;
+  std::shared_ptr<const HopSigner> signer;
 
   // Idle upstream connections, by address (inbound) or address + ID
   // (egress).
@@ -319,7 +319,9 @@ struct Proxy::Impl {
     return policies;
   }
 
-  Result<HopSigner> Signer() {
+  // Signer is the hop signer of the current SVID, made once per SVID and
+  // shared by the requests that use it.
+  Result<std::shared_ptr<const HopSigner>> Signer() {
     auto creds = deps.agent->credentials();
     if (creds == nullptr) {
       return Error(Code::kUnavailable, "the proxy holds no SVID");
@@ -328,10 +330,10 @@ struct Proxy::Impl {
     if (creds != signer_credentials || !signer) {
       AZTP_ASSIGN_OR_RETURN(HopSigner s,
                             HopSigner::Create(creds->chain, creds->key));
-      signer = std::move(s);
+      signer = std::make_shared<const HopSigner>(std::move(s));
       signer_credentials = creds;
     }
-    return *signer;
+    return signer;
   }
 
   Result<std::unique_ptr<Client>> ControlPlaneClient() const {
@@ -705,22 +707,22 @@ awaitable<bool> Proxy::Impl::ServeInbound(TlsStream& client,
                        false);
     co_return false;
   }
-  Json fields{{"method", r.method},
-              {"path", r.path},
-              {"status", outcome.status},
-              {"peer", r.peer ? r.peer->str() : ""}};
-  if (outcome.chain) fields["txn"] = outcome.chain->txn();
   if (!outcome.allowed()) {
     ++inbound_denied;
-    fields["reason"] = outcome.reason;
+    Json fields{{"method", r.method},
+                {"path", r.path},
+                {"status", outcome.status},
+                {"peer", r.peer ? r.peer->str() : ""},
+                {"reason", outcome.reason}};
+    if (outcome.chain) fields["txn"] = outcome.chain->txn();
     if (outcome.hop) fields["hop"] = *outcome.hop;
     Log(LogLevel::kInfo, "inbound_denied", fields);
     // The body is not read: the connection closes after the answer.
     co_await WriteJson(client, outcome.status, outcome.ErrorBody(), false);
     co_return false;
   }
+  // (An allowed request is not logged: its audit record says it all.)
   ++inbound_allowed;
-  Log(LogLevel::kDebug, "inbound_allowed", fields);
   // Kept for the app's calls out in the same transaction.
   if (c.egress) chains.Put(*outcome.chain, now);
 
@@ -998,7 +1000,7 @@ Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
                    std::string(PathOf(parsed.path_and_query));
 
   // The chain: extend the transaction's, or mint a root.
-  AZTP_ASSIGN_OR_RETURN(HopSigner signer, Signer());
+  AZTP_ASSIGN_OR_RETURN(std::shared_ptr<const HopSigner> signer, Signer());
   std::optional<CapabilitySet> narrowed;
   if (auto it = req.find(kCapabilitiesHeader); it != req.end()) {
     std::vector<std::string> items;
@@ -1030,7 +1032,7 @@ Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
     ExtendOptions e;
     e.audience = *target;
     e.capabilities = narrowed;
-    AZTP_ASSIGN_OR_RETURN(plan.chain, ExtendChain(*received, signer, e, now));
+    AZTP_ASSIGN_OR_RETURN(plan.chain, ExtendChain(*received, *signer, e, now));
   } else {
     if (!s.root_capabilities) {
       return Error(Code::kCapabilityEscalation,
@@ -1057,10 +1059,10 @@ Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
     }
     m.txn = a.txn;
     // root_ttl is the longest: a root never outlives the proxy's SVID.
-    m.ttl_seconds =
-        std::min<int64_t>(c.egress->root_ttl_seconds, signer.not_after() - now);
+    m.ttl_seconds = std::min<int64_t>(c.egress->root_ttl_seconds,
+                                      signer->not_after() - now);
     m.max_depth = c.egress->max_depth;
-    AZTP_ASSIGN_OR_RETURN(plan.chain, MintChain(signer, m, now));
+    AZTP_ASSIGN_OR_RETURN(plan.chain, MintChain(*signer, m, now));
     path.push_back(self.str());
   }
   path.push_back(target->str());

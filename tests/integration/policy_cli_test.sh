@@ -9,13 +9,6 @@ D="$AZTP_BUILD/aztpd/aztpd"
 A="$AZTP_BIN"
 [ -x "$D" ] || fail "aztpd is not built at $D"
 
-# Every output goes to $T/outputs too, to check later that no key leaked.
-run() { expect_exit "$@"; printf '%s\n' "$out" >> "$T/outputs"; }
-# has JSON EXPR: evaluate a Python expression over the parsed JSON `j`.
-has() {
-  /usr/bin/python3 -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" \
-    || fail "expected $2 in: $1"
-}
 
 cat > "$T/payments.json" <<'JSON'
 {"Version": "2024-01-01",

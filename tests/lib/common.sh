@@ -56,3 +56,12 @@ api() {
   status="$("${C[@]}" "${args[@]}" "$URL$path")"
   body="$(cat "$T/body")"
 }
+
+# run CODE CMD...: expect_exit, and keep every output in $T/outputs too, to
+# check later that no key leaked.
+run() { expect_exit "$@"; printf '%s\n' "$out" >> "$T/outputs"; }
+# has JSON EXPR: evaluate a Python expression over the parsed JSON `j`.
+has() {
+  /usr/bin/python3 -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" \
+    || fail "expected $2 in: $1"
+}
