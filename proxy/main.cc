@@ -139,6 +139,9 @@ int Run(const std::string& config_path, const std::string& ready_file) {
       Json{{"inbound_allowed", stats.inbound_allowed},
            {"inbound_denied", stats.inbound_denied},
            {"egress_sent", stats.egress_sent},
+           {"malformed", stats.malformed},
+           {"connections_refused", stats.connections_refused},
+           {"revocations_stale_refusals", stats.revocations_stale_refusals},
            {"audit_acked", stats.audit_acked}});
   return 0;
 }

@@ -1,6 +1,7 @@
 #include "aztp/client/agent.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -80,6 +81,8 @@ struct Agent::Impl {
   UnixTime renew_at = 0;
   UnixTime next_bundle_at = 0;
   UnixTime next_revocations_at = 0;
+  // revocations_fetched_at: when the list in force was last fetched.
+  std::atomic<UnixTime> revocations_fetched_at{0};
   bool revoked_by_list = false;    // own ID or serial is listed
   bool revoked_by_server = false;  // the last renewal was refused: revoked
   std::optional<Error> last_error;
@@ -314,6 +317,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentOptions options) {
   {
     std::lock_guard<std::mutex> lock(impl->mu);
     impl->ApplyRevocations(std::move(list));
+    impl->revocations_fetched_at = now;
     impl->next_bundle_at = now + impl->options.bundle_refresh_seconds;
     impl->next_revocations_at = now + impl->options.revocation_refresh_seconds;
   }
@@ -371,6 +375,7 @@ Result<RefreshReport> Agent::Impl::RunOnce() {
     std::lock_guard<std::mutex> lock(mu);
     if (fresh) {
       report.revocations_changed = ApplyRevocations(std::move(*fresh));
+      revocations_fetched_at = now;
       next_revocations_at = now + options.revocation_refresh_seconds;
     } else {
       note(fresh.error());
@@ -454,6 +459,7 @@ AgentStatus Agent::status() const {
   s.renew_at = impl_->renew_at;
   s.generation = impl_->generation;
   s.revocation_sequence = impl_->revocations->sequence();
+  s.revocations_fetched_at = impl_->revocations_fetched_at;
   s.revoked = impl_->revoked_by_list || impl_->revoked_by_server;
   s.last_error = impl_->last_error;
   return s;
@@ -476,6 +482,10 @@ std::shared_ptr<const BundleSource> Agent::bundles() const {
 std::shared_ptr<const RevocationList> Agent::revocations() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->revocations;
+}
+
+UnixTime Agent::revocations_fetched_at() const {
+  return impl_->revocations_fetched_at;
 }
 
 Result<std::shared_ptr<SSL_CTX>> Agent::MakeServerContext() const {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "aztp/chain/capability.h"
+#include "aztp/http/target.h"
 #include "aztp/spiffeid/spiffe_id.h"
 #include "config/yaml_fields.h"
 
@@ -191,6 +192,14 @@ const char* RoutePathProblem(std::string_view p) {
     if (segment == "." || segment == "..") {
       return "must not have a . or .. segment";
     }
+    // A literal must be spelled as requests must be (http/target.h), or
+    // no request could match it.
+    if (segment != "*" && segment != "**" &&
+        !http::CheckPath("/" + std::string(segment))) {
+      return "must be spelled as the proxy accepts request paths: no ';', "
+             "'\\', or percent-encoded '.', '/', '\\', ';', control or "
+             "unreserved characters";
+    }
     if (segment == "**" && !last) return "may have ** only as its last segment";
     if (segment != "*" && segment != "**" &&
         segment.find('*') != std::string_view::npos) {
@@ -319,6 +328,9 @@ Status ReadDocument(const YAML::Node& root, ProxyConfig& c) {
             DurationWithinInto(cp.revocation_refresh_seconds, 1, kDay)},
            {"policy_refresh",
             DurationWithinInto(cp.policy_refresh_seconds, 1, kDay)},
+           {"revocation_max_staleness",
+            DurationWithinInto(cp.revocation_max_staleness_seconds, 60, kDay)},
+           {"revocation_fail_open", BoolInto(cp.revocation_fail_open)},
        })},
       // Present, even empty, a section means a listener: its required keys
       // are checked by Validate.
@@ -336,6 +348,8 @@ Status ReadDocument(const YAML::Node& root, ProxyConfig& c) {
       {"max_body_bytes", IntWithinInto(c.max_body_bytes, 0, int64_t{1} << 40)},
       {"connect_timeout",
        DurationWithinInto(c.connect_timeout_seconds, 1, 300)},
+      {"handshake_timeout",
+       DurationWithinInto(c.handshake_timeout_seconds, 1, 300)},
       {"request_timeout",
        DurationWithinInto(c.request_timeout_seconds, 1, 3600)},
       {"idle_timeout", DurationWithinInto(c.idle_timeout_seconds, 1, 3600)},
@@ -362,6 +376,13 @@ Status Validate(const ProxyConfig& c) {
   };
   for (const auto& [path, value] : required) {
     if (value->empty()) return Invalid(path, "is required");
+  }
+  if (c.control_plane.revocation_max_staleness_seconds <=
+      c.control_plane.revocation_refresh_seconds) {
+    return Invalid(
+        "control_plane.revocation_max_staleness",
+        "must be longer than control_plane.revocation_refresh (" +
+            std::to_string(c.control_plane.revocation_refresh_seconds) + "s)");
   }
   if (!c.inbound && !c.egress) {
     return Invalid(internal::kTopLevel,

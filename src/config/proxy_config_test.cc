@@ -103,6 +103,9 @@ void ExpectDefaults(const ProxyConfig& c) {
   EXPECT_EQ(c.control_plane.bundle_refresh_seconds, 300);
   EXPECT_EQ(c.control_plane.revocation_refresh_seconds, 60);
   EXPECT_EQ(c.control_plane.policy_refresh_seconds, 30);
+  EXPECT_EQ(c.control_plane.revocation_max_staleness_seconds, 300);
+  EXPECT_FALSE(c.control_plane.revocation_fail_open);
+  EXPECT_EQ(c.handshake_timeout_seconds, d.handshake_timeout_seconds);
   EXPECT_EQ(c.audit.ship_interval_seconds, 5);
   EXPECT_EQ(c.audit.ship_batch, 200);
   EXPECT_EQ(c.threads, d.threads);
@@ -130,6 +133,8 @@ control_plane:
   bundle_refresh: 10m
   revocation_refresh: 2m
   policy_refresh: 45s
+  revocation_max_staleness: 1h
+  revocation_fail_open: true
 inbound:
   listen: "[::]:9443"
   upstream: http://[::1]:8080/
@@ -157,6 +162,7 @@ max_connections: 65536
 max_header_bytes: 32768
 max_body_bytes: 1099511627776
 connect_timeout: 3s
+handshake_timeout: 2s
 request_timeout: 2m
 idle_timeout: 90s
 upstream_pool_size: 0
@@ -173,6 +179,9 @@ log_format: json
   EXPECT_EQ(c->control_plane.api_key_file, "/etc/aztp/api-key");
   EXPECT_EQ(c->control_plane.bundle_refresh_seconds, 600);
   EXPECT_EQ(c->control_plane.revocation_refresh_seconds, 120);
+  EXPECT_EQ(c->control_plane.revocation_max_staleness_seconds, 3600);
+  EXPECT_TRUE(c->control_plane.revocation_fail_open);
+  EXPECT_EQ(c->handshake_timeout_seconds, 2);
   EXPECT_EQ(c->control_plane.policy_refresh_seconds, 45);
 
   ASSERT_TRUE(c->inbound.has_value());
@@ -356,6 +365,15 @@ TEST(ProxyConfig, OutOfRangeValuesAreInvalidArguments) {
       {Top("connect_timeout: 6m\n"), i,
        "connect_timeout: must be between 1s and 5m"},
       {Top("request_timeout: 2h\n"), i, "request_timeout: must be between"},
+      {Top("handshake_timeout: 6m\n"), i,
+       "handshake_timeout: must be between 1s and 5m"},
+      {ControlPlane("  revocation_max_staleness: 59s\n"), i,
+       "control_plane.revocation_max_staleness: must be between 1m and 1d"},
+      {ControlPlane("  revocation_refresh: 5m\n"), i,
+       "control_plane.revocation_max_staleness: must be longer than "
+       "control_plane.revocation_refresh (300s)"},
+      {ControlPlane("  revocation_fail_open: maybe\n"), Code::kMalformed,
+       "control_plane.revocation_fail_open: must be"},
       {Top("idle_timeout: 0s\n"), i, "idle_timeout: must be a duration"},
       {Top("idle_timeout: 61m\n"), i, "idle_timeout: must be between"},
       {Top("upstream_pool_size: 1025\n"), i, "upstream_pool_size: "},
@@ -433,6 +451,16 @@ TEST(ProxyConfig, BadValuesNameTheirKey) {
       {RoutePath("/a#top"), i, "inbound.routes[0].path: must not contain"},
       {RoutePath("/a/../b"), i, "inbound.routes[0].path: must not have a ."},
       {RoutePath("/a b"), i, "inbound.routes[0].path: must be printable"},
+      // A literal no request could be spelled as (finding 4: requests with
+      // these spellings are refused before routing).
+      {RoutePath("/files;v=1"), i,
+       "inbound.routes[0].path: must be spelled as the proxy accepts"},
+      {RoutePath("/a/%2e%2e"), i,
+       "inbound.routes[0].path: must be spelled as the proxy accepts"},
+      {RoutePath("/a\\\\b"), i,
+       "inbound.routes[0].path: must be spelled as the proxy accepts"},
+      {RoutePath("/%61dmin"), i,
+       "inbound.routes[0].path: must be spelled as the proxy accepts"},
       {Routes({"{action: a}"}), i, "inbound.routes[0].path: is required"},
       {Routes({"{path: /a}"}), i, "inbound.routes[0].action: is required"},
       {Routes(

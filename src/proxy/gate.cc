@@ -71,6 +71,9 @@ bool MatchRoute(const ProxyRoute& route, std::string_view method,
                 std::string_view path) {
   if (route.method != "*" && route.method != method) return false;
   if (path.empty() || path.front() != '/' || route.path.empty()) return false;
+  // One final '/' routes as the path without it ("/admin/" is "/admin"):
+  // most apps serve both alike, so both need the same route.
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
   const auto want = Segments(route.path);
   const auto got = Segments(path);
   for (std::size_t i = 0; i < want.size(); ++i) {
@@ -97,6 +100,7 @@ std::vector<std::pair<std::string, std::string>> GateOutcome::ForwardHeaders()
   out.emplace_back(kCallerHeader, chain->caller().str());
   out.emplace_back(kSubjectHeader, chain->subject());
   out.emplace_back(kTxnHeader, chain->txn());
+  out.emplace_back(kOriginHeader, chain->path().front().str());
   out.emplace_back(kCapabilitiesHeader,
                    Join(chain->capabilities().Strings(), " "));
   out.emplace_back(kPathHeader, Join(path, ","));
@@ -154,6 +158,16 @@ Gate::Gate(SpiffeId self, std::vector<ProxyRoute> routes,
 GateOutcome Gate::Check(const InboundRequest& request,
                         const std::vector<const Policy*>& policies,
                         UnixTime now) const {
+  // 0. The request itself, and whether revocations can be checked at all.
+  if (request.malformed) {
+    return Deny(400, std::string(request.malformed->reason()),
+                request.malformed->message());
+  }
+  if (request.revocations_stale) {
+    return Deny(503, std::string(kRevocationsStaleReason),
+                "the revocation list is older than "
+                "control_plane.revocation_max_staleness");
+  }
   // 1. Who is on the other end of the connection.
   if (!request.peer) {
     if (request.peer_error) {

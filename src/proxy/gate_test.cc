@@ -32,7 +32,13 @@ TEST(MatchRouteTest, PatternsMatchWholeSegments) {
       {"POST", "/quote", "POST", "/quote", true},
       {"POST", "/quote", "GET", "/quote", false},
       {"*", "/quote", "DELETE", "/quote", true},
-      {"POST", "/quote", "POST", "/quote/", false},
+      // One final '/' routes as the path without it (finding 4's sibling:
+      // an app serving "/quote/" as "/quote" must not get it unrouted or
+      // routed by a broader pattern).
+      {"POST", "/quote", "POST", "/quote/", true},
+      {"GET", "/admin", "GET", "/admin/", true},
+      {"GET", "/admin/*", "GET", "/admin/x/", true},
+      {"GET", "/admin", "GET", "/admin//", false},
       {"POST", "/quote", "POST", "/quotes", false},
       {"POST", "/quote", "POST", "/QUOTE", false},
       {"GET", "/orders/*", "GET", "/orders/42", true},
@@ -151,6 +157,7 @@ TEST_F(GateTest, AllowedRequestCarriesTheVerifiedCallerToTheApp) {
   EXPECT_EQ(h["Aztp-Caller"], kResearch);
   EXPECT_EQ(h["Aztp-Subject"], "oidc:https://login.example#alice");
   EXPECT_EQ(h["Aztp-Txn"], "txn-1");
+  EXPECT_EQ(h["Aztp-Origin"], kPlanner);
   EXPECT_EQ(h["Aztp-Capabilities"], "payments:quote x:y");
   EXPECT_EQ(h["Aztp-Path"],
             std::string(kPlanner) + "," + kResearch + "," + kPayments);
@@ -182,6 +189,14 @@ TEST_F(GateTest, EachDenialHasItsStatusReasonAndHop) {
   InboundRequest refused_cert = Request("POST", "/quote", good, nullptr);
   refused_cert.peer_error = Error(Code::kUntrustedTrustDomain, "no bundle");
   std::vector<Case> cases;
+  InboundRequest malformed = Request("POST", "/quote", good);
+  malformed.malformed = Error(Code::kMalformed, "Connection may not name x");
+  cases.push_back({"head breaks the HTTP rules (first of all)", malformed, 400,
+                   "malformed", std::nullopt});
+  InboundRequest stale = Request("POST", "/quote", good);
+  stale.revocations_stale = true;
+  cases.push_back({"revocation list too old (finding 12)", stale, 503,
+                   "revocations_stale", std::nullopt});
   cases.push_back({"no client certificate",
                    Request("POST", "/quote", good, nullptr), 401,
                    "unauthenticated", std::nullopt});

@@ -41,9 +41,11 @@
 #include "aztp/base/file.h"
 #include "aztp/chain/builder.h"
 #include "aztp/crypto/digest.h"
+#include "aztp/http/target.h"
 #include "aztp/proxy/gate.h"
 #include "aztp/replay/replay_store.h"
 #include "proxy/audit_writer.h"
+#include "proxy/http_rules.h"
 
 namespace aztp {
 
@@ -95,8 +97,19 @@ Result<HostPort> SplitHostPort(std::string_view hp) {
     host = hp.substr(0, colon);
     port = hp.substr(colon + 1);
   }
+  // A DNS name or an IPv4 address; inside brackets, an IPv6 address.
+  const bool bracketed = !hp.empty() && hp.front() == '[';
+  const std::string_view allowed =
+      bracketed
+          ? "0123456789abcdefABCDEF:."
+          : "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-";
+  if (host.find_first_not_of(allowed) != std::string_view::npos) {
+    return Error(Code::kInvalidArgument,
+                 "bad address " + QuoteInput(hp) + ": not a host name or IP");
+  }
   if (host.empty() || port.empty() || port.size() > 5 ||
-      port.find_first_not_of("0123456789") != std::string_view::npos) {
+      port.find_first_not_of("0123456789") != std::string_view::npos ||
+      std::stoi(std::string(port)) > 65535) {
     return Error(Code::kInvalidArgument, "bad address " + QuoteInput(hp));
   }
   return HostPort{std::string(host), std::string(port)};
@@ -120,6 +133,10 @@ Result<ParsedUrl> ParseUrl(std::string_view url) {
   }
   auto slash = rest.find('/');
   AZTP_ASSIGN_OR_RETURN(HostPort hp, SplitHostPort(rest.substr(0, slash)));
+  if (hp.port == "0" || hp.port.front() == '0') {
+    return Error(Code::kInvalidArgument,
+                 "URL " + QuoteInput(url) + " needs a port from 1 to 65535");
+  }
   ParsedUrl out{std::move(hp), "/"};
   if (slash != std::string_view::npos) {
     out.path_and_query = std::string(rest.substr(slash));
@@ -144,40 +161,55 @@ std::string_view PathOf(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
 
-// RememberedChains keeps the verified chains received inbound, by `txn`,
-// until they expire, so that egress calls of the same transaction extend
-// them. A later chain replaces an earlier one of the same `txn` only if it
-// has the same origin and subject: another caller reusing a transaction ID
-// cannot make the app's next call act for someone else.
+// RememberedChains keeps the verified chains received inbound, by `txn`
+// and origin (the chain's root issuer), until they expire, so that egress
+// calls of the same transaction extend them. Keying by origin too means
+// that a caller who reuses another's transaction ID (first or not) never
+// gets its chain extended for the other's call: the app names the origin
+// it was called for (Aztp-Origin), or the transaction must have only one.
 class RememberedChains {
  public:
-  void Put(const VerifiedChain& chain, UnixTime now) {
+  void Put(const VerifiedChain& chain) {
     std::lock_guard lock(mu_);
-    auto it = chains_.find(chain.txn());
+    Key key{chain.txn(), chain.path().front().str()};
+    auto it = chains_.find(key);
     if (it != chains_.end()) {
-      if (it->second.expires_at() > now &&
-          (it->second.path().front() != chain.path().front() ||
-           it->second.subject() != chain.subject())) {
-        return;
-      }
-      it->second = chain;
+      it->second = chain;  // the same origin's later chain
       return;
     }
-    chains_.emplace(chain.txn(), chain);
-    order_.push_back(chain.txn());
+    chains_.emplace(key, chain);
+    order_.push_back(std::move(key));
     // Beyond the bound, the oldest transactions are forgotten first.
     while (chains_.size() > kMaxRememberedChains && !order_.empty()) {
       chains_.erase(order_.front());
       order_.pop_front();
     }
   }
-  std::optional<VerifiedChain> Get(const std::string& txn, UnixTime now) {
+  // Get finds the chain of `txn` from `origin`, or, without an origin, the
+  // only live chain of `txn` (kInvalidArgument when there are several).
+  Result<VerifiedChain> Get(const std::string& txn,
+                            const std::optional<std::string>& origin,
+                            UnixTime now) {
     std::lock_guard lock(mu_);
-    auto it = chains_.find(txn);
-    if (it == chains_.end() || it->second.expires_at() <= now) {
-      return std::nullopt;
+    std::optional<VerifiedChain> found;
+    for (auto it = chains_.lower_bound(Key{txn, ""});
+         it != chains_.end() && it->first.first == txn; ++it) {
+      if (it->second.expires_at() <= now) continue;
+      if (origin && it->first.second != *origin) continue;
+      if (found) {
+        return Error(Code::kInvalidArgument,
+                     "transaction " + QuoteInput(txn) +
+                         " was received from several origins: name one "
+                         "with Aztp-Origin");
+      }
+      found = it->second;
     }
-    return it->second;
+    if (!found) {
+      return Error(Code::kNotFound,
+                   "no chain was received for transaction " + QuoteInput(txn) +
+                       (origin ? " from " + QuoteInput(*origin) : ""));
+    }
+    return *found;
   }
   // Sweep forgets expired chains (a walk over all of them: call it
   // periodically, not per request).
@@ -185,14 +217,14 @@ class RememberedChains {
     std::lock_guard lock(mu_);
     std::erase_if(chains_,
                   [&](const auto& e) { return e.second.expires_at() <= now; });
-    std::erase_if(order_,
-                  [&](const std::string& txn) { return !chains_.count(txn); });
+    std::erase_if(order_, [&](const Key& k) { return !chains_.count(k); });
   }
 
  private:
+  using Key = std::pair<std::string, std::string>;  // txn, origin
   std::mutex mu_;
-  std::map<std::string, VerifiedChain> chains_;
-  std::deque<std::string> order_;  // txns in the order first seen
+  std::map<Key, VerifiedChain> chains_;
+  std::deque<Key> order_;  // in the order first seen
 };
 
 // AgentRevocations is the agent's live revocation list as a source.
@@ -298,6 +330,9 @@ struct Proxy::Impl {
 
   std::atomic<int64_t> inbound_allowed{0}, inbound_denied{0}, egress_sent{0},
       egress_failed{0}, upstream_errors{0}, open{0}, audit_acked{0};
+  std::atomic<int64_t> open_inbound{0}, open_egress{0}, connections_refused{0},
+      malformed{0}, stale_refusals{0};
+  std::atomic<bool> revocations_stale{false};
   std::atomic<bool> stopping{false};
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -381,10 +416,17 @@ struct Proxy::Impl {
   void Accept(tcp::acceptor& acceptor, bool is_inbound);
   awaitable<void> InboundSession(tcp::socket socket);
   awaitable<void> EgressSession(tcp::socket socket);
+  // ServeInbound and ServeEgress serve one request of a connection
+  // (`first`: its first, which must arrive within the handshake timeout);
+  // false when the connection is to close.
   awaitable<bool> ServeInbound(TlsStream& client, beast::flat_buffer& buffer,
-                               const InboundRequest& who);
+                               const InboundRequest& who, bool first);
   awaitable<bool> ServeEgress(beast::tcp_stream& client,
-                              beast::flat_buffer& buffer);
+                              beast::flat_buffer& buffer, bool first);
+  // RevocationsStale: the revocation list in force is older than
+  // control_plane.revocation_max_staleness and fail-open is off. Logs each
+  // change of that state.
+  bool RevocationsStale(const ProxyConfig& c, UnixTime now);
   // EgressPlan is where an egress request goes, with which chain.
   struct EgressPlan {
     SpiffeId target;
@@ -407,6 +449,20 @@ struct Proxy::Impl {
 
 namespace {
 
+// BodyReadError: the body being relayed could not be read from its sender
+// (a broken chunked encoding, a body over the limit, a timeout).
+struct BodyReadError : beast::system_error {
+  using beast::system_error::system_error;
+};
+
+// RequestBodyError: a BodyReadError of the caller's request, which is the
+// caller's fault (400 or 413), not the upstream's.
+struct RequestBodyError : std::runtime_error {
+  RequestBodyError(const beast::error_code& ec)
+      : std::runtime_error(ec.message()), code(ec) {}
+  beast::error_code code;
+};
+
 // Relay copies the body behind parser `in` (already past its header) to
 // `out` through serializer `sr` of message `msg`, a chunk at a time.
 template <class InStream, class OutStream, bool isRequest>
@@ -423,7 +479,7 @@ awaitable<void> RelayBody(InStream& in, beast::flat_buffer& buffer,
     co_await bhttp::async_read(in, buffer, p,
                                asio::redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::need_buffer) ec = {};
-    if (ec) throw beast::system_error(ec);
+    if (ec) throw BodyReadError(ec);
     msg.body().data = chunk.data();
     msg.body().size = chunk.size() - p.get().body().size;
     msg.body().more = !p.is_done();
@@ -441,39 +497,6 @@ awaitable<void> RelayBody(InStream& in, beast::flat_buffer& buffer,
                                 asio::redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) throw beast::system_error(ec);
-  }
-}
-
-// CopyFields copies the end-to-end fields of `from` to `to`: hop-by-hop
-// fields, fields named in Connection, Expect, and (when `strip_proxy`)
-// every Aztp-* field are left out.
-template <class From, class To>
-void CopyFields(const From& from, To& to, bool strip_proxy) {
-  std::vector<std::string> named;
-  for (auto part : bhttp::token_list(from[bhttp::field::connection])) {
-    named.emplace_back(part);
-  }
-  for (const auto& f : from) {
-    std::string_view name = f.name_string();
-    if (IsHopByHopHeader(name)) continue;
-    if (strip_proxy && IsProxyHeader(name)) continue;
-    if (beast::iequals(name, "expect")) continue;
-    bool listed = false;
-    for (const auto& n : named) listed = listed || beast::iequals(name, n);
-    if (listed) continue;
-    to.insert(f.name_string(), f.value());
-  }
-}
-
-// Framing sets how `to`'s body is delimited, given the parsed `from`.
-template <bool isRequest>
-void Framing(const bhttp::parser<isRequest, bhttp::buffer_body>& from,
-             bhttp::message<isRequest, bhttp::buffer_body>& to, bool no_body) {
-  if (no_body) return;
-  if (from.chunked()) {
-    to.chunked(true);
-  } else if (!from.content_length()) {
-    if constexpr (!isRequest) to.chunked(true);  // body until close
   }
 }
 
@@ -503,7 +526,11 @@ awaitable<void> ForwardRequest(Down& client, beast::flat_buffer& buffer,
                                std::vector<char>& chunk) {
   bhttp::request_serializer<bhttp::buffer_body> sr{out};
   co_await bhttp::async_write_header(up, sr, use_awaitable);
-  co_await RelayBody(client, buffer, p, up, out, sr, chunk);
+  try {
+    co_await RelayBody(client, buffer, p, up, out, sr, chunk);
+  } catch (const BodyReadError& e) {
+    throw RequestBodyError(e.code());
+  }
 }
 
 // RelayResponse reads the answer from `up` (skipping interim 1xx answers)
@@ -525,9 +552,11 @@ awaitable<bool> RelayResponse(Up& up, Down& client, bool head, bool keep_alive,
   res.result(rp->get().result_int());
   res.reason(rp->get().reason());
   res.version(11);
-  CopyFields(rp->get(), res, /*strip_proxy=*/false);
+  // The answer's Aztp-* fields are the proxy's namespace too.
+  internal::CopyFields(rp->get(), res, /*strip_proxy=*/true);
   const int code = rp->get().result_int();
-  Framing(*rp, res, head || code == 204 || code == 304);
+  internal::SetFraming(internal::FramingOf(*rp), res,
+                       head || code == 204 || code == 304);
   res.keep_alive(keep_alive);
   bhttp::response_serializer<bhttp::buffer_body> sr{res};
   answered = true;
@@ -553,6 +582,17 @@ std::string ErrorJson(std::string_view reason, const std::string& message) {
       Json{{"error", reason}, {"hop", nullptr}, {"message", message}});
 }
 
+// BodyErrorAnswer is the status and body answering a request whose body could
+// not be read.
+std::pair<int, std::string> BodyErrorAnswer(const RequestBodyError& e) {
+  if (e.code == bhttp::error::body_limit) {
+    return {413, ErrorJson("too_large", "the request body is over the limit")};
+  }
+  return {400, ErrorJson("malformed",
+                         std::string("the request body could not be read: ") +
+                             e.what())};
+}
+
 }  // namespace
 
 void Proxy::Impl::Accept(tcp::acceptor& acceptor, bool is_inbound) {
@@ -571,7 +611,11 @@ void Proxy::Impl::Accept(tcp::acceptor& acceptor, bool is_inbound) {
           }
           return;
         }
-        if (open.load() >= CurrentSettings()->config.max_connections) {
+        // Each listener has its own cap, so that connections held open on
+        // one (even before TLS) never starve the other.
+        std::atomic<int64_t>* here = is_inbound ? &open_inbound : &open_egress;
+        if (here->load() >= CurrentSettings()->config.max_connections) {
+          ++connections_refused;
           beast::error_code ignored;
           socket.close(ignored);
         } else {
@@ -580,10 +624,12 @@ void Proxy::Impl::Accept(tcp::acceptor& acceptor, bool is_inbound) {
           socket.set_option(tcp::no_delay(true), ignored);
           auto ex = socket.get_executor();
           ++open;
+          ++*here;
           asio::co_spawn(ex,
                          is_inbound ? InboundSession(std::move(socket))
                                     : EgressSession(std::move(socket)),
-                         [this](std::exception_ptr) {
+                         [this, here](std::exception_ptr) {
+                           --*here;
                            if (--open == 0) stop_cv.notify_all();
                          });
         }
@@ -605,7 +651,7 @@ awaitable<void> Proxy::Impl::InboundSession(tcp::socket socket) {
   TlsStream client(std::move(socket), wrapper);
   try {
     client.next_layer().expires_after(
-        seconds(s->config.request_timeout_seconds));
+        seconds(s->config.handshake_timeout_seconds));
     co_await client.async_handshake(asio::ssl::stream_base::server,
                                     use_awaitable);
     InboundRequest who;
@@ -616,8 +662,8 @@ awaitable<void> Proxy::Impl::InboundSession(tcp::socket socket) {
       who.peer_error = peer.error();
     }
     beast::flat_buffer buffer;
-    while (!stopping) {
-      if (!co_await ServeInbound(client, buffer, who)) break;
+    for (bool first = true; !stopping; first = false) {
+      if (!co_await ServeInbound(client, buffer, who, first)) break;
     }
     client.next_layer().expires_after(seconds(2));
     beast::error_code ec;
@@ -629,12 +675,14 @@ awaitable<void> Proxy::Impl::InboundSession(tcp::socket socket) {
 
 awaitable<bool> Proxy::Impl::ServeInbound(TlsStream& client,
                                           beast::flat_buffer& buffer,
-                                          const InboundRequest& who) {
+                                          const InboundRequest& who,
+                                          bool first) {
   auto s = CurrentSettings();
   const ProxyConfig& c = s->config;
   bhttp::request_parser<bhttp::buffer_body> p;
   ApplyLimits(p, c);
-  client.next_layer().expires_after(seconds(c.idle_timeout_seconds));
+  client.next_layer().expires_after(
+      seconds(first ? c.handshake_timeout_seconds : c.idle_timeout_seconds));
   beast::error_code ec;
   co_await bhttp::async_read_header(client, buffer, p,
                                     asio::redirect_error(use_awaitable, ec));
@@ -655,6 +703,7 @@ awaitable<bool> Proxy::Impl::ServeInbound(TlsStream& client,
   // The header, kept apart from the parser, which request binding moves.
   const bool keep_alive = p.get().keep_alive();
   const bhttp::request_header<> req = p.get().base();
+  const internal::BodyFraming framing = internal::FramingOf(p);
   const bool expects_continue = req[bhttp::field::expect] == "100-continue";
   InboundRequest r = who;
   r.method = std::string(req.method_string());
@@ -663,9 +712,19 @@ awaitable<bool> Proxy::Impl::ServeInbound(TlsStream& client,
     r.chain = std::string(it->value());
   }
   const UnixTime now = clock->Now();
+  // What is routed is what is forwarded: a head the rules refuse is
+  // decided (400) and audited like any other request, and nothing of it is
+  // read further.
+  if (Status head = internal::CheckRequestHead(req, internal::Side::kInbound);
+      !head) {
+    ++malformed;
+    r.malformed = head.error();
+  }
+  r.revocations_stale = RevocationsStale(c, now);
 
   // A body read whole, only when the chain must bind to it.
-  const bool bind = c.inbound->require_request_binding;
+  const bool bind = c.inbound->require_request_binding && !r.malformed &&
+                    !r.revocations_stale;
   std::string bound_body;
   if (bind) {
     if (expects_continue) {
@@ -724,21 +783,20 @@ awaitable<bool> Proxy::Impl::ServeInbound(TlsStream& client,
   // (An allowed request is not logged: its audit record says it all.)
   ++inbound_allowed;
   // Kept for the app's calls out in the same transaction.
-  if (c.egress) chains.Put(*outcome.chain, now);
+  if (c.egress) chains.Put(*outcome.chain);
 
-  // Forward to the app.
+  // Forward to the app: the target routed, fields and framing the proxy
+  // chose.
   bhttp::request<bhttp::buffer_body> out;
-  out.method_string(req.method_string());
-  out.target(req.target());
-  out.version(11);
-  CopyFields(req, out, /*strip_proxy=*/true);
+  internal::StartForward(
+      req, bind ? internal::BodyFraming{false, bound_body.size()} : framing,
+      req.target(), out);
   for (const auto& [name, value] : outcome.ForwardHeaders()) {
     out.set(name, value);
   }
-  if (bind) {
-    out.content_length(bound_body.size());
-  } else {
-    Framing(p, out, false);
+  // An HTTP/1.0 caller may send no Host; HTTP/1.1 to the app needs one.
+  if (out.count(bhttp::field::host) == 0) {
+    out.set(bhttp::field::host, s->upstream.str());
   }
   const bool retryable = bind || !HasBody(p);
   if (!bind && expects_continue) {
@@ -758,6 +816,7 @@ awaitable<bool> Proxy::Impl::ServeInbound(TlsStream& client,
     const bool reused = up != nullptr;
     bool answered = false, closed = false;
     std::string failure;
+    std::optional<std::pair<int, std::string>> bad_body;
     try {
       if (!up) up = co_await Connect(s->upstream, c.connect_timeout_seconds);
       up->expires_after(seconds(c.request_timeout_seconds));
@@ -775,11 +834,19 @@ awaitable<bool> Proxy::Impl::ServeInbound(TlsStream& client,
         plain_pool.Give(key, IdlePlain{std::move(up), {}},
                         c.upstream_pool_size);
       }
+    } catch (const RequestBodyError& e) {
+      bad_body = BodyErrorAnswer(e);
     } catch (const beast::system_error& e) {
       failure = e.what();
       closed = ClosedByPeer(e.code());
     } catch (const std::exception& e) {
       failure = e.what();
+    }
+    if (bad_body) {
+      // The app got a cut-off body (framed by the proxy): no retry.
+      if (!answered)
+        co_await WriteJson(client, bad_body->first, bad_body->second, false);
+      co_return false;
     }
     if (failure.empty()) co_return keep_alive;
     // A pooled connection the app had closed: one fresh attempt when
@@ -803,8 +870,8 @@ awaitable<void> Proxy::Impl::EgressSession(tcp::socket socket) {
   beast::tcp_stream client(std::move(socket));
   try {
     beast::flat_buffer buffer;
-    while (!stopping) {
-      if (!co_await ServeEgress(client, buffer)) break;
+    for (bool first = true; !stopping; first = false) {
+      if (!co_await ServeEgress(client, buffer, first)) break;
     }
     beast::error_code ec;
     client.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -814,12 +881,14 @@ awaitable<void> Proxy::Impl::EgressSession(tcp::socket socket) {
 }
 
 awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
-                                         beast::flat_buffer& buffer) {
+                                         beast::flat_buffer& buffer,
+                                         bool first) {
   auto s = CurrentSettings();
   const ProxyConfig& c = s->config;
   bhttp::request_parser<bhttp::buffer_body> p;
   ApplyLimits(p, c);
-  client.expires_after(seconds(c.idle_timeout_seconds));
+  client.expires_after(
+      seconds(first ? c.handshake_timeout_seconds : c.idle_timeout_seconds));
   beast::error_code ec;
   co_await bhttp::async_read_header(client, buffer, p,
                                     asio::redirect_error(use_awaitable, ec));
@@ -842,32 +911,36 @@ awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
   a.actor = self.str();
   a.action = "proxy.egress";
   Json details{{"method", std::string(req.method_string())}};
-  auto prepared = PrepareEgress(req, *s, now, a, details);
+  // A stale revocation list could let a revoked target's SVID through.
+  const bool stale = RevocationsStale(c, now);
+  auto prepared =
+      stale
+          ? Result<EgressPlan>(Error(Code::kUnavailable,
+                                     "the revocation list is older than "
+                                     "control_plane.revocation_max_staleness"))
+          : PrepareEgress(req, *s, now, a, details);
   if (!prepared) {
     ++egress_failed;
     const Error& e = prepared.error();
+    const std::string reason =
+        stale ? std::string(kRevocationsStaleReason) : std::string(e.reason());
     const int status = e.code() == Code::kInvalidArgument ||
                                e.code() == Code::kMalformed ||
                                e.code() == Code::kNotFound
                            ? 400
                        : e.code() == Code::kUnavailable ? 503
                                                         : 403;
-    co_await FinishEgressAudit(a, details, "deny", std::string(e.reason()),
-                               e.message());
-    co_await WriteJson(client, status, ErrorJson(e.reason(), e.message()),
-                       false);
+    co_await FinishEgressAudit(a, details, "deny", reason, e.message());
+    co_await WriteJson(client, status, ErrorJson(reason, e.message()), false);
     co_return false;
   }
   const EgressPlan& plan = *prepared;
 
   bhttp::request<bhttp::buffer_body> out;
-  out.method_string(req.method_string());
-  out.target(plan.url.path_and_query);
-  out.version(11);
-  CopyFields(req, out, /*strip_proxy=*/true);
+  internal::StartForward(req, internal::FramingOf(p), plan.url.path_and_query,
+                         out);
   out.set(bhttp::field::host, plan.url.address.str());
   out.set(kChainHeader, plan.chain);
-  Framing(p, out, false);
   const bool retryable = !HasBody(p);
   const bool head = req.method() == bhttp::verb::head;
   if (req[bhttp::field::expect] == "100-continue") {
@@ -885,6 +958,7 @@ awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
     bool answered = false, closed = false;
     std::optional<Error> refused;
     std::string failure;
+    std::optional<std::pair<int, std::string>> bad_body;
     if (conn) {
       // A pooled connection's peer is checked again: its SVID may have
       // been revoked or expired since the handshake.
@@ -923,11 +997,18 @@ awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
           tls_pool.Give(key, std::move(*conn), c.upstream_pool_size);
         }
       }
+    } catch (const RequestBodyError& e) {
+      bad_body = BodyErrorAnswer(e);
     } catch (const beast::system_error& e) {
       failure = e.what();
       closed = ClosedByPeer(e.code());
     } catch (const std::exception& e) {
       failure = e.what();
+    }
+    if (bad_body) {
+      if (!answered)
+        co_await WriteJson(client, bad_body->first, bad_body->second, false);
+      co_return false;
     }
     if (!refused && failure.empty()) co_return keep_alive;
     if (!refused && reused && closed && !answered && retryable) {
@@ -975,6 +1056,8 @@ Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
     const bhttp::request_header<>& req, const Settings& s, UnixTime now,
     AuditRecord& a, Json& details) {
   const ProxyConfig& c = s.config;
+  AZTP_RETURN_IF_ERROR(
+      internal::CheckRequestHead(req, internal::Side::kEgress));
   // Where to: Aztp-Target names the identity, the URL comes from the
   // absolute-form request target or Aztp-Target-Url.
   auto target_header = req.find(kTargetHeader);
@@ -993,9 +1076,16 @@ Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
                    "send an absolute URL as the request target, or "
                    "Aztp-Target-Url");
     }
+    // Only scheme://host:port: the path is the request target's.
+    AZTP_ASSIGN_OR_RETURN(ParsedUrl origin, ParseUrl(base->value()));
+    if (base->value().ends_with("/") || origin.path_and_query != "/") {
+      return Error(Code::kInvalidArgument,
+                   "Aztp-Target-Url is scheme://host:port, without a path");
+    }
     url = std::string(base->value()) + url;
   }
   AZTP_ASSIGN_OR_RETURN(ParsedUrl parsed, ParseUrl(url));
+  AZTP_RETURN_IF_ERROR(http::CheckOriginTarget(parsed.path_and_query));
   details["url"] = "https://" + parsed.address.str() +
                    std::string(PathOf(parsed.path_and_query));
 
@@ -1023,16 +1113,17 @@ Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
       return Error(Code::kInvalidArgument, "Aztp-Txn must be 1 to 256 bytes");
     }
     a.txn = std::string(txn->value());
-    auto received = chains.Get(a.txn, now);
-    if (!received) {
-      return Error(Code::kNotFound, "no chain was received for transaction " +
-                                        QuoteInput(a.txn));
+    std::optional<std::string> origin;
+    if (auto o = req.find(kOriginHeader); o != req.end()) {
+      origin = std::string(o->value());
     }
-    for (const SpiffeId& id : received->path()) path.push_back(id.str());
+    AZTP_ASSIGN_OR_RETURN(VerifiedChain received,
+                          chains.Get(a.txn, origin, now));
+    for (const SpiffeId& id : received.path()) path.push_back(id.str());
     ExtendOptions e;
     e.audience = *target;
     e.capabilities = narrowed;
-    AZTP_ASSIGN_OR_RETURN(plan.chain, ExtendChain(*received, *signer, e, now));
+    AZTP_ASSIGN_OR_RETURN(plan.chain, ExtendChain(received, *signer, e, now));
   } else {
     if (!s.root_capabilities) {
       return Error(Code::kCapabilityEscalation,
@@ -1117,6 +1208,25 @@ awaitable<Status> Proxy::Impl::FinishEgressAudit(AuditRecord& a,
         Json{{"message", stored.error().message()}});
   }
   co_return stored;
+}
+
+bool Proxy::Impl::RevocationsStale(const ProxyConfig& c, UnixTime now) {
+  const UnixTime fetched = deps.agent->revocations_fetched_at();
+  const bool old =
+      now - fetched > c.control_plane.revocation_max_staleness_seconds;
+  if (old != revocations_stale.exchange(old)) {
+    Log(old ? LogLevel::kError : LogLevel::kInfo,
+        old ? "revocations_stale" : "revocations_fresh",
+        Json{
+            {"fetched_at", fetched},
+            {"max_staleness", c.control_plane.revocation_max_staleness_seconds},
+            {"fail_open", c.control_plane.revocation_fail_open}});
+  }
+  if (old && !c.control_plane.revocation_fail_open) {
+    ++stale_refusals;
+    return true;
+  }
+  return false;
 }
 
 Status Proxy::Impl::LoadPolicies(const Settings& s) {
@@ -1338,6 +1448,9 @@ ProxyStats Proxy::stats() const {
   s.egress_failed = m.egress_failed;
   s.upstream_errors = m.upstream_errors;
   s.connections_open = m.open;
+  s.connections_refused = m.connections_refused;
+  s.malformed = m.malformed;
+  s.revocations_stale_refusals = m.stale_refusals;
   s.audit_appended = m.audit->appended();
   s.audit_acked = m.audit_acked;
   s.policies = static_cast<int64_t>(m.CurrentPolicies()->policies.size());

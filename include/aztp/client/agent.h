@@ -69,6 +69,9 @@ struct AgentStatus {
   UnixTime renew_at = 0;    // when renewal is due
   uint64_t generation = 0;  // 1 after the bootstrap, +1 per renewal
   int64_t revocation_sequence = 0;
+  // revocations_fetched_at: when the revocation list in force was last
+  // fetched from the control plane.
+  UnixTime revocations_fetched_at = 0;
   bool revoked = false;
   std::optional<Error> last_error;  // of the last RunOnce, if it failed
 };
@@ -158,6 +161,9 @@ class Agent {
   std::shared_ptr<const BundleSource> bundles() const;
   // revocations is the revocation list in force.
   std::shared_ptr<const RevocationList> revocations() const;
+  // revocations_fetched_at is when that list was last fetched (a fetch
+  // that failed leaves it as it was): how stale it may be.
+  UnixTime revocations_fetched_at() const;
 
   // MakeServerContext returns a TLS 1.3 server context presenting the
   // current SVID that asks clients for theirs (verify them with

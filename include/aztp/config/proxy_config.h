@@ -50,6 +50,13 @@ struct ProxyConfig {
     int64_t bundle_refresh_seconds = 300;
     int64_t revocation_refresh_seconds = 60;
     int64_t policy_refresh_seconds = 30;
+    // revocation_max_staleness: once the revocation list in force was last
+    // fetched longer ago than this (aztpd unreachable), requests are
+    // refused with 503 `revocations_stale` (fail closed), unless
+    // `revocation_fail_open` is set. 1 min to 1 day, and longer than
+    // revocation_refresh.
+    int64_t revocation_max_staleness_seconds = 300;
+    bool revocation_fail_open = false;
   } control_plane;
 
   // Inbound: the mTLS listener in front of the local app. Absent: the proxy
@@ -97,12 +104,15 @@ struct ProxyConfig {
   // Limits and timeouts, for both listeners and the upstream side (the
   // ranges the file may set are those of docs/proxy.example.yaml).
   int threads = 2;                          // 1..64
-  int max_connections = 1024;               // 1..65536
+  int max_connections = 1024;               // per listener; 1..65536
   std::size_t max_header_bytes = 16 << 10;  // 1 KiB..1 MiB
   // max_body_bytes bounds one request or response body (streamed, never
   // held whole); 0 = no limit, at most 1 TiB.
   int64_t max_body_bytes = 64LL << 20;
-  int connect_timeout_seconds = 5;   // 1 s..5 min
+  int connect_timeout_seconds = 5;  // 1 s..5 min
+  // handshake_timeout: a new inbound connection's TLS handshake, and a new
+  // connection's first request head on either listener; 1 s..5 min.
+  int handshake_timeout_seconds = 5;
   int request_timeout_seconds = 30;  // whole exchange with the upstream;
                                      // 1 s..1 h
   int idle_timeout_seconds = 60;     // keep-alive, both sides; 1 s..1 h

@@ -22,18 +22,25 @@ namespace aztp {
 
 // Headers the proxy owns. Inbound, every `Aztp-*` header is removed before
 // the request reaches the app and the proxy adds the Aztp-Caller,
-// Aztp-Subject, Aztp-Txn, Aztp-Capabilities and Aztp-Path of the verified
-// chain. On egress the app names its target with Aztp-Target (and
-// optionally Aztp-Txn, Aztp-Capabilities, Aztp-Subject), which the proxy
-// consumes.
+// Aztp-Subject, Aztp-Txn, Aztp-Origin, Aztp-Capabilities and Aztp-Path of
+// the verified chain. On egress the app names its target with Aztp-Target
+// (and optionally Aztp-Txn with Aztp-Origin, Aztp-Capabilities,
+// Aztp-Subject), which the proxy consumes. Answers never carry Aztp-*
+// fields of the app's either.
 inline constexpr std::string_view kChainHeader = "Aztp-Chain";
 inline constexpr std::string_view kCallerHeader = "Aztp-Caller";
 inline constexpr std::string_view kSubjectHeader = "Aztp-Subject";
 inline constexpr std::string_view kTxnHeader = "Aztp-Txn";
+inline constexpr std::string_view kOriginHeader = "Aztp-Origin";
 inline constexpr std::string_view kCapabilitiesHeader = "Aztp-Capabilities";
 inline constexpr std::string_view kPathHeader = "Aztp-Path";
 inline constexpr std::string_view kTargetHeader = "Aztp-Target";
 inline constexpr std::string_view kTargetUrlHeader = "Aztp-Target-Url";
+
+// kRevocationsStaleReason is the reason of a request refused (503) because
+// the revocation list in force is older than the proxy's maximum staleness
+// (docs/proxy.md).
+inline constexpr std::string_view kRevocationsStaleReason = "revocations_stale";
 
 // IsProxyHeader: the name starts with "aztp-" (any case).
 bool IsProxyHeader(std::string_view name);
@@ -55,6 +62,12 @@ struct InboundRequest {
   // peer_error is why the client's certificate was not accepted, if it
   // presented one that failed (then peer is absent).
   std::optional<Error> peer_error;
+  // malformed is why the request head breaks the proxy's HTTP rules
+  // (proxy/http_rules.h), if it does: such a request is refused first.
+  std::optional<Error> malformed;
+  // revocations_stale: the revocation list in force is too old to decide
+  // on (and the proxy does not fail open).
+  bool revocations_stale = false;
   std::string method;
   std::string path;                  // without the query
   std::optional<std::string> chain;  // the Aztp-Chain value, if sent
@@ -64,7 +77,7 @@ struct InboundRequest {
 
 // GateOutcome is one decision.
 struct GateOutcome {
-  int status = 200;    // 200: forward; 401; 403
+  int status = 200;    // 200: forward; 400; 401; 403; 503
   std::string reason;  // "" when allowed, else a stable reason
   std::optional<int> hop;
   std::string message;  // for the log and the answer, never a token
@@ -92,10 +105,11 @@ class Gate {
   Gate(SpiffeId self, std::vector<ProxyRoute> routes,
        std::shared_ptr<const ChainVerifier> verifier);
 
-  // Check runs, in order: peer authentication (401 unauthenticated or the
-  // peer's error), the chain (401 with the verifier's reason and hop; the
-  // chain's outermost issuer must be the peer), the route (403
-  // route_not_found), the capability (403 capability_not_granted) and the
+  // Check runs, in order: the request's HTTP rules (400 malformed), the
+  // revocation list's age (503 revocations_stale), peer authentication (401
+  // unauthenticated or the peer's error), the chain (401 with the verifier's
+  // reason and hop; the chain's outermost issuer must be the peer), the route
+  // (403 route_not_found), the capability (403 capability_not_granted) and the
   // policies (403 policy_denied).
   GateOutcome Check(const InboundRequest& request,
                     const std::vector<const Policy*>& policies,

@@ -67,6 +67,13 @@ struct ProxyStats {
   int64_t egress_failed = 0;
   int64_t upstream_errors = 0;
   int64_t connections_open = 0;
+  // connections_refused: closed at once, over a listener's max_connections.
+  int64_t connections_refused = 0;
+  // malformed: requests refused by the HTTP rules (400), both listeners.
+  int64_t malformed = 0;
+  // revocations_stale_refusals: requests refused (503 revocations_stale)
+  // because the revocation list was older than its maximum staleness.
+  int64_t revocations_stale_refusals = 0;
   int64_t audit_appended = 0;
   int64_t audit_acked = 0;  // highest seq the control plane acknowledged
   int64_t policies = 0;     // policies in force
