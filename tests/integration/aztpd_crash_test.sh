@@ -44,7 +44,14 @@ PY
 : > "$T/acked.txt"
 for round in 1 2 3; do
   start
+  before=$(wc -l < "$T/acked.txt")
   burst "$round"
+  # Kill in the middle of the burst: once it has acknowledged writes (a
+  # loaded machine may take seconds to get there), a moment later.
+  for _ in $(seq 200); do
+    [ $(($(wc -l < "$T/acked.txt") - before)) -ge 10 ] && break
+    sleep 0.05
+  done
   sleep "0.$((round * 3))"
   kill -9 $PID
   wait $PID 2>/dev/null || true
