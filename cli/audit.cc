@@ -5,9 +5,9 @@
 
 #include <sys/stat.h>
 
-#include <cstdio>
-#include <fstream>
+#include <optional>
 
+#include "aztp/base/file.h"
 #include "aztp/policy/policy.h"
 #include "aztp/store/store.h"
 #include "command.h"
@@ -17,6 +17,8 @@ namespace aztp::cli {
 namespace {
 
 constexpr int kPage = 1000;
+// An export to a file is written in chunks of about this many bytes.
+constexpr std::size_t kWriteChunk = 64 << 10;
 
 struct SourceFlags {
   ServerFlags server;
@@ -205,42 +207,38 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   exp->callback(
       Run(ctx, [&ctx, export_flags, export_filter, out_file]() -> Result<Json> {
         AZTP_ASSIGN_OR_RETURN(AuditFilter filter, FilterFrom(*export_filter));
-        // To a file: streamed into a temporary file renamed at the end, so
-        // that a reader never sees half an export. To stdout: buffered.
-        const bool to_file = !out_file->empty();
-        const std::string tmp = *out_file + ".tmp";
-        std::ofstream file;
-        if (to_file) {
-          file.open(tmp, std::ios::binary | std::ios::trunc);
-          if (!file) return Error(Code::kIo, "cannot write " + tmp);
+        // To a file: streamed through AtomicFile (an unpredictable
+        // temporary file renamed at the end), so that a reader never sees
+        // half an export. To stdout: buffered.
+        std::optional<AtomicFile> file;
+        if (!out_file->empty()) {
+          AZTP_ASSIGN_OR_RETURN(AtomicFile created,
+                                AtomicFile::Create(*out_file));
+          file.emplace(std::move(created));
         }
         std::string lines;
+        Status written = Ok();
         int64_t n = 0;
         Status walked =
             ForEach(*export_flags, filter, [&](const AuditRecord& r) {
-              if (AuditMatches(filter, r)) {
-                std::string line = DumpJson(AuditRecordJson(r)) + "\n";
-                if (to_file) {
-                  file << line;
-                } else {
-                  lines += line;
-                }
-                ++n;
+              if (!AuditMatches(filter, r)) return true;
+              lines += DumpJson(AuditRecordJson(r)) + "\n";
+              ++n;
+              if (file && lines.size() >= kWriteChunk) {
+                written = file->Write(lines);
+                lines.clear();
               }
-              return !to_file || file.good();
+              return written.has_value();
             });
-        if (!to_file) {
-          AZTP_RETURN_IF_ERROR(walked);
+        AZTP_RETURN_IF_ERROR(walked);
+        AZTP_RETURN_IF_ERROR(written);
+        if (!file) {
           if (!lines.empty()) lines.pop_back();
           ctx.raw_output = lines;
           return Json::object();
         }
-        file.close();
-        if (!walked || !file || std::rename(tmp.c_str(), out_file->c_str())) {
-          std::remove(tmp.c_str());
-          AZTP_RETURN_IF_ERROR(walked);
-          return Error(Code::kIo, "cannot write " + QuoteInput(*out_file));
-        }
+        AZTP_RETURN_IF_ERROR(file->Write(lines));
+        AZTP_RETURN_IF_ERROR(file->Commit());
         return Json{{"records", n}, {"out", *out_file}};
       }));
 

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace aztp {
@@ -47,41 +49,22 @@ Status ReadInto(const std::string& path, std::size_t max_bytes, Sink&& sink) {
   return Ok();
 }
 
-Status WriteAtomic(const std::string& path, std::string_view data,
-                   unsigned mode) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                  static_cast<mode_t>(mode));
-  if (fd < 0) return IoError("cannot create", tmp);
-  // The umask may have narrowed the mode; set it exactly.
-  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
-    Error e = IoError("cannot chmod", tmp);
+// SyncFolderOf makes the directory entries of `path`'s folder durable
+// (a rename is only durable once its folder is synced).
+Status SyncFolderOf(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IoError("cannot open the folder of", path);
+  // EINVAL: the file system cannot sync folders; nothing more can be done.
+  if (::fsync(fd) != 0 && errno != EINVAL) {
+    Error e = IoError("cannot sync the folder of", path);
     ::close(fd);
-    ::unlink(tmp.c_str());
     return e;
   }
-  std::size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      Error e = IoError("cannot write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return e;
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    Error e = IoError("cannot flush", tmp);
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Error e = IoError("cannot rename onto", path);
-    ::unlink(tmp.c_str());
-    return e;
-  }
+  ::close(fd);
   return Ok();
 }
 
@@ -111,13 +94,80 @@ Result<SecretBytes> ReadSecretFile(const std::string& path,
   return SecretBytes(std::span<const uint8_t>(data.data(), data.size()));
 }
 
+Result<AtomicFile> AtomicFile::Create(const std::string& path, unsigned mode) {
+  // mkostemp: six random characters, O_CREAT|O_EXCL (a planted file or
+  // symbolic link, even at the very name drawn, is refused and another name
+  // tried, never opened), mode 0600 until Commit.
+  std::string tmp = path + ".tmp.XXXXXX";
+  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) return IoError("cannot create a temporary file for", path);
+  return AtomicFile(path, std::move(tmp), fd, mode);
+}
+
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept
+    : path_(std::move(other.path_)),
+      tmp_(std::move(other.tmp_)),
+      fd_(std::exchange(other.fd_, -1)),
+      mode_(other.mode_) {}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+}
+
+Error AtomicFile::Fail(Error error) {
+  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+  tmp_.clear();
+  return error;
+}
+
+Error AtomicFile::Spent() const {
+  return Error(Code::kIo,
+               "cannot write " + path_ +
+                   ": already committed or abandoned after an error");
+}
+
+Status AtomicFile::Write(std::string_view data) {
+  if (fd_ < 0) return Spent();
+  std::size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Fail(IoError("cannot write", tmp_));
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  return Ok();
+}
+
+Status AtomicFile::Commit() {
+  if (fd_ < 0) return Spent();
+  // fchmod is not narrowed by the umask: the mode is exactly `mode_`.
+  if (::fchmod(fd_, static_cast<mode_t>(mode_)) != 0) {
+    return Fail(IoError("cannot chmod", tmp_));
+  }
+  if (::fsync(fd_) != 0) return Fail(IoError("cannot flush", tmp_));
+  if (::close(std::exchange(fd_, -1)) != 0) {
+    return Fail(IoError("cannot flush", tmp_));
+  }
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    return Fail(IoError("cannot rename onto", path_));
+  }
+  tmp_.clear();
+  return SyncFolderOf(path_);
+}
+
 Status WriteFile(const std::string& path, std::string_view data,
                  unsigned mode) {
-  return WriteAtomic(path, data, mode);
+  AZTP_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::Create(path, mode));
+  AZTP_RETURN_IF_ERROR(file.Write(data));
+  return file.Commit();
 }
 
 Status WriteSecretFile(const std::string& path, const SecretBytes& data) {
-  return WriteAtomic(path, data.View(InsecureSecretAccess::Get()), 0600);
+  return WriteFile(path, data.View(InsecureSecretAccess::Get()), 0600);
 }
 
 }  // namespace aztp

@@ -75,6 +75,19 @@ Result<CertificateAuthority> CertificateAuthority::Load(
   return CertificateAuthority(td, std::move(chain), std::move(signing_key));
 }
 
+CertificateTemplate X509SvidTemplate(const SpiffeId& id, UnixTime not_before,
+                                     UnixTime not_after) {
+  CertificateTemplate leaf;
+  leaf.uri_sans = {id.str()};
+  leaf.ca = false;
+  leaf.key_usage = kKuDigitalSignature;
+  leaf.eku_server_auth = true;
+  leaf.eku_client_auth = true;
+  leaf.not_before = not_before;
+  leaf.not_after = not_after;
+  return leaf;
+}
+
 Result<std::vector<Certificate>> CertificateAuthority::IssueX509Svid(
     const SpiffeId& id, const PublicKey& subject_key, int64_t ttl_seconds,
     UnixTime now) const {
@@ -97,14 +110,9 @@ Result<std::vector<Certificate>> CertificateAuthority::IssueX509Svid(
   if (now >= signer.not_after()) {
     return Error(Code::kExpired, "the signing CA certificate has expired");
   }
-  CertificateTemplate leaf;
-  leaf.uri_sans = {id.str()};
-  leaf.ca = false;
-  leaf.key_usage = kKuDigitalSignature;
-  leaf.eku_server_auth = true;
-  leaf.eku_client_auth = true;
-  leaf.not_before = now - kBackdateSeconds;
-  leaf.not_after = std::min(now + ttl_seconds, signer.not_after());
+  CertificateTemplate leaf =
+      X509SvidTemplate(id, now - kBackdateSeconds,
+                       std::min(now + ttl_seconds, signer.not_after()));
   AZTP_ASSIGN_OR_RETURN(
       Certificate cert,
       SignCertificate(leaf, subject_key, &signer, signing_key_));

@@ -63,6 +63,17 @@ Result<HopSigner> HopSigner::Create(std::vector<Certificate> chain,
                                     PrivateKey key) {
   if (chain.empty()) return Error(Code::kInvalidArgument, "empty SVID chain");
   AZTP_ASSIGN_OR_RETURN(SpiffeId id, X509SvidId(chain.front()));
+  // §5.1: a hop token is signed with the SVID key under ES256, ES384 or
+  // EdDSA. aztp's CA never issues an RSA SVID (§2.1), but another CA may;
+  // refuse it here rather than sign tokens every verifier rejects.
+  const KeyType leaf_type = chain.front().public_key().type();
+  auto alg = AlgorithmForKeyType(leaf_type);
+  if (!alg || !IsHopTokenAlgorithm(*alg)) {
+    return Error(Code::kUnsupported,
+                 "the SVID's key (" + std::string(KeyTypeName(leaf_type)) +
+                     ") cannot sign hop tokens, which are ES256, ES384 or "
+                     "EdDSA (P-256, P-384 or Ed25519 keys)");
+  }
   if (!(chain.front().public_key() == key.public_key())) {
     return Error(Code::kInvalidArgument, "key does not match the SVID");
   }

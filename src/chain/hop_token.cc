@@ -191,6 +191,11 @@ std::optional<int> ClaimedDepth(std::string_view compact) {
 
 }  // namespace
 
+bool IsHopTokenAlgorithm(SignatureAlgorithm alg) {
+  return alg == SignatureAlgorithm::kES256 ||
+         alg == SignatureAlgorithm::kES384 || alg == SignatureAlgorithm::kEdDSA;
+}
+
 std::string_view EncodingName(ChainEncoding encoding) {
   return encoding == ChainEncoding::kNested ? "nested" : "linked";
 }
@@ -236,6 +241,13 @@ Result<HopToken> HopToken::Parse(std::string_view compact,
   JwsLimits limits;
   limits.max_compact_bytes = max_bytes;
   AZTP_ASSIGN_OR_RETURN(ParsedJws jws, ParseCompact(compact, limits, cache));
+  // §5.1, §6 step 2: ParseCompact knows every JOSE algorithm aztp verifies,
+  // RS256 and PS256 included; a hop token allows only these three.
+  if (!IsHopTokenAlgorithm(jws.algorithm())) {
+    return Error(Code::kAlgNotAllowed,
+                 "header: alg " + std::string(AlgorithmName(jws.algorithm())) +
+                     " is not allowed for hop tokens (ES256, ES384 or EdDSA)");
+  }
   const Json& header = jws.header();
   if (header.size() != 3 || !header.contains("typ") ||
       !header.contains("x5c")) {

@@ -4,6 +4,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "aztp/base/hash.h"
+
 namespace aztp {
 
 namespace {
@@ -73,6 +75,10 @@ class DomBuilder {
 
  private:
   static constexpr std::size_t kLinearKeys = 16;
+  // Member names are the sender's choice: KeyedStringHash keeps them from
+  // being chosen to collide (base/hash.h).
+  using MemberSet =
+      std::unordered_set<std::string, KeyedStringHash, std::equal_to<>>;
 
   // IsDuplicate reports whether the open object already has member `k`,
   // and records `k`.
@@ -85,7 +91,7 @@ class DomBuilder {
         if (member.first == k) return true;
       }
       if (members.size() < kLinearKeys) return false;
-      set = std::make_unique<std::unordered_set<std::string>>();
+      set = std::make_unique<MemberSet>();
       for (const auto& member : members) set->insert(member.first);
     }
     return !set->insert(k).second;
@@ -132,7 +138,7 @@ class DomBuilder {
   std::vector<Json*> stack_;
   // keys_ holds, per open object, a set of its member names once it has
   // more than kLinearKeys members; smaller objects are scanned directly.
-  std::vector<std::unique_ptr<std::unordered_set<std::string>>> keys_;
+  std::vector<std::unique_ptr<MemberSet>> keys_;
   std::string pending_key_;
   std::optional<Error> error_;
 };

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "aztp/base/hash.h"
 #include "aztp/encoding/base64.h"
 
 namespace aztp {
@@ -57,21 +58,18 @@ Result<std::string> SignCompact(const Json& protected_header,
 }
 
 struct JwsHeaderCache::Impl {
-  // Hash: the size and the last 48 characters, which for a header carrying
-  // a certificate are the certificate's signature; equality compares all.
-  struct Hash {
-    std::size_t operator()(const std::string& s) const {
-      uint64_t h = 1469598103934665603ull ^ s.size();
-      std::size_t from = s.size() > 48 ? s.size() - 48 : 0;
-      for (std::size_t i = from; i < s.size(); ++i) {
-        h = (h ^ static_cast<uint8_t>(s[i])) * 1099511628211ull;
-      }
-      return static_cast<std::size_t>(h);
-    }
-  };
+  // Keyed by the whole header text under KeyedStringHash. The text comes
+  // from the peer, before any signature is checked: a hash it can predict
+  // (or one over part of the text, as this once was: the length and the
+  // last 48 characters) lets it fill one bucket with colliding headers and
+  // make every lookup a long scan. SipHash under a per-process random key
+  // costs a pass over the header, which the parse it saves costs anyway.
+  // Insertion order is kept in `order` so that eviction (oldest first) is
+  // one lookup and one erase: every operation is O(1) expected.
   std::size_t capacity;
   mutable std::mutex mu;
-  std::unordered_map<std::string, Entry, Hash> entries;
+  std::unordered_map<std::string, Entry, KeyedStringHash, std::equal_to<>>
+      entries;
   std::deque<std::string> order;
 };
 
@@ -87,12 +85,19 @@ std::size_t JwsHeaderCache::size() const {
   return impl_->entries.size();
 }
 
+std::size_t JwsHeaderCache::largest_bucket() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::size_t out = 0;
+  for (std::size_t b = 0; b < impl_->entries.bucket_count(); ++b) {
+    out = std::max(out, impl_->entries.bucket_size(b));
+  }
+  return out;
+}
+
 std::optional<JwsHeaderCache::Entry> JwsHeaderCache::Find(
     std::string_view header_b64) const {
-  thread_local std::string key;
-  key.assign(header_b64);
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto it = impl_->entries.find(key);
+  auto it = impl_->entries.find(header_b64);
   if (it == impl_->entries.end()) return std::nullopt;
   return it->second;
 }

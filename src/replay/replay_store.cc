@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "aztp/base/hash.h"
+
 namespace aztp {
 namespace {
 
@@ -44,14 +46,6 @@ struct Later {
   }
 };
 
-// KeyHash lets a shard's map be searched with a string_view.
-struct KeyHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view key) const noexcept {
-    return std::hash<std::string_view>{}(key);
-  }
-};
-
 }  // namespace
 
 Status ReplayStore::ValidateArguments(std::string_view issuer,
@@ -73,8 +67,10 @@ Status ReplayStore::ValidateArguments(std::string_view issuer,
 
 struct InMemoryReplayStore::Shard {
   std::mutex mu;
-  // key -> expiry
-  std::unordered_map<std::string, UnixTime, KeyHash, std::equal_to<>> entries;
+  // key -> expiry. A signer chooses its jtis: KeyedStringHash keeps them
+  // from being chosen to collide (and lets a string_view search the map).
+  std::unordered_map<std::string, UnixTime, KeyedStringHash, std::equal_to<>>
+      entries;
   std::vector<HeapNode> heap;  // min-heap by expiry
 };
 
@@ -121,7 +117,7 @@ Status InMemoryReplayStore::CheckAndRemember(std::string_view issuer,
   AZTP_RETURN_IF_ERROR(ValidateArguments(issuer, jti, expires_at, now));
   std::string key = MakeKey(issuer, jti);
   // Mix the hash so that the shard does not follow the map's bucket choice.
-  uint64_t h = KeyHash()(key);
+  uint64_t h = KeyedHash(key);
   h = (h ^ (h >> 31)) * 0x9e3779b97f4a7c15ULL;
   Shard& shard = shards_[(h >> 32) % kShards];
 

@@ -2,16 +2,34 @@
 // it too): trust domains with CAs and hop signers at a fixed time.
 #pragma once
 
+#include <openssl/types.h>
+
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "aztp/bundle/bundle.h"
 #include "aztp/ca/authority.h"
 #include "aztp/chain/builder.h"
 
 namespace aztp::testing {
+
+// RsaIdentity is an X.509-SVID over an RSA key and that key: what a CA
+// other than aztp's could issue (aztp's refuses RSA subject keys, protocol
+// §2.1). Hop tokens must never verify with it (§5.1).
+struct RsaIdentity {
+  std::vector<Certificate> chain;  // leaf first, no root
+  std::shared_ptr<EVP_PKEY> key;   // RSA-2048 private key
+};
+
+// SignRsaHopToken signs `claims` by hand as a hop token under `alg` ("RS256"
+// or "PS256"), with the header {alg, typ, x5c} of §5.1 and `identity`'s
+// chain in x5c, bypassing every refusal of the library's signers.
+std::string SignRsaHopToken(const RsaIdentity& identity, std::string_view alg,
+                            const Json& claims);
 
 // TestDomains holds one CA per trust domain, all created at `now - 1 day`
 // and valid for a year, and issues hop signers on demand. Failures abort:
@@ -30,6 +48,9 @@ class TestDomains {
   // FreshSigner issues a new SVID for `id` at `issued_at` for `ttl`
   // seconds, without caching it.
   HopSigner FreshSigner(const std::string& id, UnixTime issued_at, int64_t ttl);
+  // RsaSvid issues an SVID for `id` over a fresh RSA-2048 key, with the leaf
+  // profile of §2.2, signed directly by the domain's signing CA.
+  RsaIdentity RsaSvid(const std::string& id, int64_t ttl = 86400);
   // Ca returns the CA of a domain.
   const CertificateAuthority& Ca(const std::string& name) const;
   // Bundles is the set of every domain's bundle.

@@ -62,6 +62,30 @@ expect_exit 1 "$A" svid issue --ca "$T/ca" --id spiffe://org-a.example/x --out "
 expect_exit 1 "$A" svid issue --ca "$T/ca" --id spiffe://org-a.example/x --out "$T/x" --key-type rsa
 ok "svid issue refuses foreign IDs, bad durations and key types"
 
+# Review finding "temporary files for keys are predictable": output files
+# were written through `<file>.tmp.<pid>` (keys) and `<file>.tmp` (audit
+# export), following a link planted there. A link at a guessable name, or at
+# the file itself, is never written through, and nothing is left behind.
+printf 'original\n' > "$T/victim"
+mkdir "$T/shared"
+for name in svid.key svid.pem bundle.json; do
+  ln -s "$T/victim" "$T/shared/$name.tmp"
+done
+ln -s "$T/victim" "$T/shared/svid.key"
+expect_exit 0 "$A" svid issue --ca "$T/ca" --id spiffe://org-a.example/shared --out "$T/shared" --ttl 1h
+[ -f "$T/shared/svid.key" ] && [ ! -L "$T/shared/svid.key" ] || fail "svid.key is not a new file"
+[ "$(stat -c %a "$T/shared/svid.key")" = 600 ] || fail "shared svid.key mode"
+"$AZTP_BUILD/aztpd/aztpd" init --data-dir "$T/data" --trust-domain org-a.example >/dev/null
+ln -s "$T/victim" "$T/shared/export.jsonl.tmp"
+expect_exit 0 "$A" audit export --db "$T/data/aztpd.db" --out "$T/shared/export.jsonl"
+[ "$(json_get "$out" records)" -ge 1 ] && [ ! -L "$T/shared/export.jsonl" ] || fail "export: $out"
+[ "$(cat "$T/victim")" = original ] || fail "a planted link was written through"
+expect_exit 3 "$A" audit export --db "$T/data/aztpd.db" --out "$T/nowhere/export.jsonl"
+expect_exit 1 "$A" audit export --db "$T/missing.db" --out "$T/shared/other.jsonl"
+leftover="$(find "$T/shared" -name '*.tmp.*')"
+[ -z "$leftover" ] || fail "temporary files left behind: $leftover"
+ok "key files and audit exports never follow planted links nor leave temporaries"
+
 # I/O errors exit 3
 expect_exit 3 "$A" svid verify --svid "$T/missing.pem" --bundle org-a.example="$T/ca/bundle.json"
 [ "$(json_get "$out" error)" = io_error ] || fail "io: $out"

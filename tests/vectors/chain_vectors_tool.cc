@@ -546,6 +546,13 @@ void GenerateInvalid(Generator& g) {
               "alg ES256 on a token signed with an Ed25519 SVID key",
               Base64UrlEncode(DumpJson(h1)) + "." + q[1] + "." + q[2],
               g.For(HopId(2)), "alg_not_allowed", 0);
+    // An SVID over an RSA key under org-a's own CA: RS256 fits the key
+    // (§4.3) but is not a hop-token algorithm (§5.1).
+    testing::RsaIdentity rsa = g.domains().RsaSvid(HopId(0));
+    g.Invalid("alg-not-allowed-rs256-rsa-leaf",
+              "alg RS256 on a token signed with an RSA SVID key",
+              testing::SignRsaHopToken(rsa, "RS256", root.ToJson()), at1,
+              "alg_not_allowed", 0);
   }
   {
     auto p = parts(good);

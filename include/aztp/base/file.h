@@ -1,4 +1,5 @@
-// Files: bounded reads and atomic writes, with private files created 0600.
+// Files: bounded reads and atomic writes through unpredictable temporary
+// files, every new file created 0600.
 #pragma once
 
 #include <cstddef>
@@ -19,8 +20,46 @@ Result<std::string> ReadFile(const std::string& path,
 Result<SecretBytes> ReadSecretFile(const std::string& path,
                                    std::size_t max_bytes = 64 << 10);
 
-// WriteFile replaces `path` atomically (temporary file, fsync, rename) with
-// permission bits `mode`.
+// AtomicFile writes a new version of `path` that readers see only whole.
+// The bytes go to a temporary file created in the same folder under a
+// random name with O_CREAT|O_EXCL (so a file or symbolic link planted at a
+// guessable name is never opened, let alone written through) and mode 0600;
+// Commit sets `mode`, fsyncs the file, renames it onto `path` (a symbolic
+// link at `path` is replaced, not followed) and fsyncs the folder. Any
+// failure, and destruction before Commit, removes the temporary file. This
+// is the one way aztp writes files: WriteFile and WriteSecretFile use it.
+// The folder should not be writable by others unless it is sticky (/tmp):
+// whoever may rename files in it may swap the temporary file before Commit.
+class AtomicFile {
+ public:
+  // Create opens the temporary file for `path` (kIo on failure).
+  static Result<AtomicFile> Create(const std::string& path,
+                                   unsigned mode = 0644);
+  AtomicFile(AtomicFile&& other) noexcept;
+  AtomicFile& operator=(AtomicFile&&) = delete;
+  ~AtomicFile();
+
+  // Write appends `data` (unbuffered: nothing is copied, secrets included).
+  Status Write(std::string_view data);
+  // Commit puts the file in place; the object is spent afterwards.
+  Status Commit();
+
+ private:
+  AtomicFile(std::string path, std::string tmp, int fd, unsigned mode)
+      : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd), mode_(mode) {}
+  // Fail removes the temporary file and returns `error`.
+  Error Fail(Error error);
+  // Spent is the error of a call after Commit or a failure.
+  Error Spent() const;
+
+  std::string path_;
+  std::string tmp_;
+  int fd_ = -1;
+  unsigned mode_ = 0644;
+};
+
+// WriteFile replaces `path` atomically (AtomicFile) with permission bits
+// `mode`.
 Status WriteFile(const std::string& path, std::string_view data,
                  unsigned mode = 0644);
 

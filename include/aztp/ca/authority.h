@@ -11,6 +11,7 @@
 #include "aztp/crypto/key.h"
 #include "aztp/spiffeid/spiffe_id.h"
 #include "aztp/spiffeid/trust_domain.h"
+#include "aztp/x509/builder.h"
 #include "aztp/x509/certificate.h"
 #include "aztp/x509/csr.h"
 
@@ -27,6 +28,12 @@ struct CaOptions {
 // kBackdateSeconds is subtracted from notBefore of every issued certificate
 // so that peers whose clocks lag slightly accept it at once.
 inline constexpr int64_t kBackdateSeconds = 30;
+
+// X509SvidTemplate is the leaf profile of docs/protocol.md §2.2 for `id`:
+// one URI SAN, cA=FALSE, critical keyUsage digitalSignature, EKU serverAuth
+// and clientAuth, valid from `not_before` to `not_after`.
+CertificateTemplate X509SvidTemplate(const SpiffeId& id, UnixTime not_before,
+                                     UnixTime not_after);
 
 // CertificateAuthority signs X.509-SVIDs for one trust domain. Immutable;
 // issuing is thread-safe.

@@ -26,7 +26,9 @@ namespace aztp {
 // chain (leaf first) and private key. Copyable; thread-safe.
 class HopSigner {
  public:
-  // Create checks that `chain` is an X.509-SVID whose leaf holds `key`.
+  // Create checks that `chain` is an X.509-SVID whose leaf holds `key`, a
+  // key that hop tokens may be signed with (P-256, P-384 or Ed25519: an
+  // RSA leaf is kUnsupported, protocol §5.1).
   static Result<HopSigner> Create(std::vector<Certificate> chain,
                                   PrivateKey key);
   // FromSvidDir uses an identity folder, which must hold the key.

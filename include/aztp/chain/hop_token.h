@@ -24,6 +24,11 @@ namespace aztp {
 // kHopTokenType is the required JWS `typ` of a hop token.
 inline constexpr std::string_view kHopTokenType = "aztp+jwt";
 
+// IsHopTokenAlgorithm is true for the algorithms a hop token may be signed
+// with: ES256, ES384 and EdDSA (§5.1). JOSE in general also verifies RS256
+// and PS256 (§4.3, for OIDC); a hop token never uses them.
+bool IsHopTokenAlgorithm(SignatureAlgorithm alg);
+
 // ChainEncoding is how the tokens of a chain travel (§5.3).
 enum class ChainEncoding {
   kLinked,  // all tokens, root first, separated by ','; `prv` links them

@@ -85,8 +85,10 @@ class ParsedJws {
 // keyed by their exact base64url text, so that a receiver seeing the same
 // signer's header again (hop tokens repeat their `x5c` header) skips
 // decoding and parsing it. It changes no result: an entry is the parse of
-// exactly that text under the same header depth limit. Bounded (oldest
-// entries go first), thread-safe; share one per verifier.
+// exactly that text under the same header depth limit. Keyed by the whole
+// text under a per-process keyed hash (base/hash.h), so that no peer can
+// crowd one bucket. Bounded (oldest entries go first), O(1) expected per
+// lookup or insertion, thread-safe; share one per verifier.
 class JwsHeaderCache {
  public:
   explicit JwsHeaderCache(std::size_t capacity = 1024);
@@ -95,6 +97,10 @@ class JwsHeaderCache {
   ~JwsHeaderCache();
 
   std::size_t size() const;
+  // largest_bucket is the number of entries in the fullest bucket of the
+  // hash table: small whatever headers a peer sends (for tests of the
+  // hash's spread; a linear walk over the buckets).
+  std::size_t largest_bucket() const;
 
  private:
   friend Result<ParsedJws> ParseCompact(std::string_view, const JwsLimits&,

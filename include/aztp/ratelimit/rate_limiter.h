@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "aztp/base/hash.h"
+
 namespace aztp {
 
 // RateLimiter keeps one token bucket per key. Thread-safe; memory bounded.
@@ -52,13 +54,10 @@ class RateLimiter {
     int64_t updated_nanos;  // when `tokens` was last computed
     int64_t full_nanos;     // when the bucket will be full again
   };
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const {
-      return std::hash<std::string_view>()(s);
-    }
-  };
-  using Map = std::unordered_map<std::string, Bucket, Hash, std::equal_to<>>;
+  // Keys name callers (client addresses, key IDs) and are partly theirs
+  // to choose: KeyedStringHash keeps them from being chosen to collide.
+  using Map =
+      std::unordered_map<std::string, Bucket, KeyedStringHash, std::equal_to<>>;
 
   // Refill brings `b` up to `now`.
   void Refill(Bucket& b, int64_t now) const;
