@@ -317,7 +317,7 @@ TEST_F(ClientTest, MapsServerErrorsToCodes) {
 TEST_F(ClientTest, ApiKeysAreCreatedListedAndRevoked) {
   auto created = admin().CreateApiKey("/agents/", "agents team");
   ASSERT_TRUE(created.has_value()) << created.error().message();
-  EXPECT_EQ(created->info.scope, "/agents/");
+  EXPECT_EQ(created->info.scope, "/agents");  // stored normalised
   EXPECT_EQ(created->info.description, "agents team");
   EXPECT_FALSE(created->info.revoked);
   std::string key(created->api_key.View(InsecureSecretAccess::Get()));
@@ -330,7 +330,7 @@ TEST_F(ClientTest, ApiKeysAreCreatedListedAndRevoked) {
     return k.key_id == created->info.key_id;
   });
   ASSERT_NE(it, keys->end());
-  EXPECT_EQ(it->scope, "/agents/");
+  EXPECT_EQ(it->scope, "/agents");
 
   ASSERT_TRUE(admin().RevokeApiKey(created->info.key_id));
   // Revoking is idempotent, which is why it may be retried.

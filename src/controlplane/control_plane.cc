@@ -346,7 +346,12 @@ Result<ControlPlane::Principal> ControlPlane::Authenticate(
   Principal p;
   p.actor = "apikey:" + record->key_id;
   p.admin = record->scope == "admin";
-  if (!p.admin) p.scope_prefix = record->scope;
+  if (!p.admin) {
+    // Keys stored before scopes were normalised ("/tools/") read the same
+    // as new ones; a scope that no longer parses manages nothing.
+    auto scope = internal::ParseScope(trust_domain_, record->scope);
+    if (scope) p.scope = std::move(*scope);
+  }
   return p;
 }
 

@@ -49,11 +49,7 @@ class ControlPlaneTest : public ::testing::Test {
   }
   Json Body(const http::Response& r) { return *ParseJson(r.body); }
 
-  std::string CsrJson() {
-    auto key = *PrivateKey::Generate(KeyType::kEcP256);
-    return DumpJson(
-        Json(CertificateRequest::Create(key, std::nullopt)->ToPem()));
-  }
+  static std::string CsrJson() { return testing::CsrJson(); }
 
   testing::TempDir dir_{"aztp_cp_"};
   FixedClock clock_{kNow};

@@ -142,7 +142,7 @@ struct DiscoveryPage {
 // ApiKey describes an API key; the secret is never part of it.
 struct ApiKey {
   std::string key_id;
-  std::string scope;  // "admin" or a SPIFFE path prefix such as "/tools/"
+  std::string scope;  // "admin" or a SPIFFE path such as "/tools" (normalised)
   std::string description;
   bool revoked = false;
   UnixTime created_at = 0;
