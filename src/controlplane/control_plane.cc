@@ -312,6 +312,18 @@ Result<ControlPlane::Principal> ControlPlane::Authenticate(
   std::string auth = req.Header("authorization");
   if (auth.empty()) {
     if (req.peer) {
+      // Federated trust domains are trusted for chains and for mTLS between
+      // workloads, never by the control plane (docs/aztpd.md,
+      // "Authentication"): their SVIDs verify at the handshake, since the
+      // listener trusts the federated bundles, but authenticate nothing.
+      if (!req.peer->MemberOf(trust_domain_)) {
+        return Error(Code::kUnauthenticated,
+                     "SVIDs of trust domain " +
+                         req.peer->trust_domain().name() +
+                         " do not authenticate to this control plane; it "
+                         "accepts SVIDs of " +
+                         trust_domain_.name() + " only");
+      }
       Principal p;
       p.actor = req.peer->str();
       p.svid = req.peer;

@@ -192,5 +192,36 @@ TEST_F(PermissionsTest, Finding1ScopesCoverOnlyTheOwnTrustDomain) {
   EXPECT_EQ(cp_->Handle(policies).status, 403);
 }
 
+// Finding 2: an SVID of a federated trust domain (trusted at the TLS
+// handshake, since the listener trusts federated bundles) authenticated to
+// the API: it listed /v1/discover and wrote to /v1/audit:ingest.
+TEST_F(PermissionsTest, Finding2FederatedSvidsDoNotAuthenticate) {
+  for (const auto& [method, path, body] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"GET", "/v1/discover", ""},
+           {"POST", "/v1/audit:ingest", R"({"records":[]})"},
+           {"GET", "/v1/identities", ""},
+           {"POST", "/v1/svid/jwt",
+            R"({"id":")" + std::string(kFederated) + R"(","audience":["x"]})"},
+           {"POST", "/v1/authorize",
+            R"({"identity":")" + std::string(kPayments) +
+                R"(","action":"a"})"}}) {
+    auto r = AsPeer(kFederated, method, path, body);
+    EXPECT_EQ(r.status, 401) << method << " " << path << " -> " << r.body;
+    EXPECT_EQ(Reason(r), "unauthenticated");
+    EXPECT_NE(r.body.find("trust domain org-b.example"), std::string::npos)
+        << r.body;
+    EXPECT_NE(r.body.find("org-a.example only"), std::string::npos) << r.body;
+  }
+  // Nothing was shipped under the federated source.
+  Json sources = Body(Call("GET", "/v1/audit/sources"));
+  EXPECT_EQ(sources["sources"].size(), 0u) << sources;
+  // Public routes stay public; the federated peer gets the anonymous view.
+  EXPECT_EQ(AsPeer(kFederated, "GET", "/v1/bundles").status, 200);
+  EXPECT_EQ(AsPeer(kFederated, "GET", "/v1/revocations").status, 200);
+  // The own trust domain's SVIDs still authenticate.
+  EXPECT_EQ(AsPeer(kOther, "GET", "/v1/discover").status, 200);
+}
+
 }  // namespace
 }  // namespace aztp
