@@ -121,6 +121,12 @@ Result<Json> ControlPlane::Identities(const http::Request& req,
     if (parent) {
       AZTP_ASSIGN_OR_RETURN(SpiffeId parent_id,
                             SpiffeId::ParseUserInput(*parent));
+      // The parent link binds two identities: both ends need rights.
+      if (!who.MayManage(parent_id)) {
+        return Error(Code::kPermissionDenied,
+                     "these credentials may not link to " + parent_id.str() +
+                         " (a parent needs rights on both identities)");
+      }
       r.parent = parent_id.str();
     }
     AZTP_ASSIGN_OR_RETURN(r.global,
@@ -244,6 +250,14 @@ Result<Json> ControlPlane::Identities(const http::Request& req,
         internal::OnlyMembers(body, {"to", "kind", "metadata"}));
     AZTP_ASSIGN_OR_RETURN(std::string to_text, GetString(body, "to"));
     AZTP_ASSIGN_OR_RETURN(SpiffeId to, SpiffeId::ParseUserInput(to_text));
+    // A link connects both ends (the hosted SDK's connection checks read
+    // it), so both need rights; checked before the store so that a refusal
+    // does not tell whether `to` is registered.
+    if (!who.MayManage(to)) {
+      return Error(Code::kPermissionDenied,
+                   "these credentials may not link to " + to.str() +
+                       " (a link needs rights on both identities)");
+    }
     LinkRecord link;
     link.from = id.str();
     link.to = to.str();

@@ -223,5 +223,33 @@ TEST_F(PermissionsTest, Finding2FederatedSvidsDoNotAuthenticate) {
   EXPECT_EQ(AsPeer(kOther, "GET", "/v1/discover").status, 200);
 }
 
+// Finding 3: a scoped key linked its identity to one it does not manage;
+// links, and parents given at registration, need rights on both ends.
+TEST_F(PermissionsTest, Finding3LinksNeedRightsOnBothEnds) {
+  const std::string key = Key("/tools/payments");
+  ASSERT_EQ(Register(std::string(kPayments) + "/child", key).status, 201);
+  auto r = Call("POST", Path(kPayments, "link"),
+                R"({"to":")" + std::string(kOther) + R"("})", key);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_NE(r.body.find("both"), std::string::npos) << r.body;
+  // Not registered and not managed: still 403, not 404.
+  r = Call("POST", Path(kPayments, "link"),
+           R"({"to":"spiffe://org-a.example/nobody"})", key);
+  EXPECT_EQ(r.status, 403) << r.body;
+  r = Call("POST", Path(kPayments, "link"),
+           R"({"to":")" + std::string(kPayments) + R"(/child"})", key);
+  EXPECT_EQ(r.status, 201) << r.body;
+  r = Register(std::string(kPayments) + "/second", key,
+               R"(,"parent":")" + std::string(kOther) + "\"");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(Call("GET", Path(std::string(kPayments) + "/second")).status, 404);
+  r = Register(std::string(kPayments) + "/second", key,
+               R"(,"parent":")" + std::string(kPayments) + "\"");
+  EXPECT_EQ(r.status, 201) << r.body;
+  // No link reaches kOther.
+  Json other = Body(Call("GET", Path(kOther)));
+  EXPECT_EQ(other["links"].size(), 0u) << other;
+}
+
 }  // namespace
 }  // namespace aztp
