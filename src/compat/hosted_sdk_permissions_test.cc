@@ -99,5 +99,21 @@ TEST_F(HostedSdkPermissionsTest, Finding3HostedFlowMembersNeedTheFlowsOwner) {
   EXPECT_EQ(r.status, 403) << r.body;
 }
 
+// Finding 4: reissue-revoked-identity with a scoped key after an admin
+// revoked the identity.
+TEST_F(HostedSdkPermissionsTest, Finding4HostedReissueOfAnAdminsRevocation) {
+  Issue("agent");
+  const std::string key = ScopedKey("/workload/production/node/agent");
+  const std::string body = R"({"aztpId":")" + std::string(kAgent) + R"("})";
+  ASSERT_EQ(Call("POST", "aztp/revoke-identity", body).status, 200);
+  auto r = Call("POST", "aztp/reissue-revoked-identity", body, {}, key);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(Code(r), "AZTP-AUTH-E-002");
+  EXPECT_FALSE(Verify(kAgent));
+  r = Call("POST", "aztp/reissue-revoked-identity", body);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(Verify(kAgent));
+}
+
 }  // namespace
 }  // namespace aztp::compat

@@ -153,7 +153,10 @@ Json IdentityJson(const IdentityRecord& r) {
   j["selectors"] = r.selectors;
   j["federates_with"] = r.federates_with ? Json(*r.federates_with) : Json();
   j["status"] = r.status;
-  if (r.status == "revoked") j["revoked_reason"] = r.revoked_reason;
+  if (r.status == "revoked") {
+    j["revoked_reason"] = r.revoked_reason;
+    j["revoked_by"] = r.revoked_by;
+  }
   j["created_at"] = r.created_at;
   j["updated_at"] = r.updated_at;
   return j;

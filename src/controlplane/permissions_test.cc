@@ -1,7 +1,9 @@
-// Who may do what on aztpd's API: the regression tests of the security
-// review's findings (docs/aztpd.md, "Hardening").
+// Who may do what on aztpd's API (docs/aztpd.md, "Permissions"): the
+// regression tests of the security review's findings, and the permission
+// table checked route by route for every kind of caller.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -249,6 +251,212 @@ TEST_F(PermissionsTest, Finding3LinksNeedRightsOnBothEnds) {
   // No link reaches kOther.
   Json other = Body(Call("GET", Path(kOther)));
   EXPECT_EQ(other["links"].size(), 0u) << other;
+}
+
+// Finding 4: a key scoped to an identity reissued it after an admin had
+// revoked it. Who revoked is recorded; an admin's revocation is undone, or
+// rewritten, by admins only.
+TEST_F(PermissionsTest, Finding4ScopedKeysCannotUndoAnAdminsRevocation) {
+  const std::string key = Key("/tools/payments");
+  auto r = Call("POST", Path(kPayments, "revoke"), R"({"reason":"incident"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r)["revoked_by"].get<std::string>().rfind("apikey:", 0), 0u);
+  r = Call("POST", Path(kPayments, "reissue"), "", key);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_NE(r.body.find("revoked with an admin key"), std::string::npos);
+  r = Call("POST", Path(kPayments, "revoke"), R"({"reason":"mine now"})", key);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(Body(Call("GET", Path(kPayments)))["revoked_reason"], "incident");
+  EXPECT_EQ(Call("POST", Path(kPayments, "reissue")).status, 200);
+
+  // What the scoped key revoked itself, it may reissue.
+  const std::string child = std::string(kPayments) + "/child";
+  ASSERT_EQ(Register(child, key).status, 201);
+  ASSERT_EQ(Call("POST", Path(child, "revoke"), "", key).status, 200);
+  r = Call("POST", Path(child, "reissue"), "", key);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r)["status"], "active");
+  EXPECT_FALSE(Body(r).contains("revoked_by"));
+  // An admin's revocation over the scoped key's one makes it the admin's.
+  ASSERT_EQ(Call("POST", Path(child, "revoke"), "", key).status, 200);
+  ASSERT_EQ(Call("POST", Path(child, "revoke")).status, 200);
+  EXPECT_EQ(Call("POST", Path(child, "reissue"), "", key).status, 403);
+}
+
+// Finding 4: attaching and detaching policies needs admin, even for a key
+// that manages the identity.
+TEST_F(PermissionsTest, Finding4AttachingPoliciesNeedsAdmin) {
+  const std::string key = Key("/tools/payments");
+  auto created = Call("POST", "/v1/policies",
+                      R"({"name":"p","document":{"Statement":)"
+                      R"({"Effect":"Deny","Action":"*"}}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = Body(created)["id"];
+  const std::string target =
+      R"({"identity":")" + std::string(kPayments) + R"("})";
+  for (const char* action : {":attach", ":detach"}) {
+    auto r = Call("POST", "/v1/policies/" + id + action, target, key);
+    EXPECT_EQ(r.status, 403) << action << " -> " << r.body;
+  }
+  ASSERT_EQ(Call("POST", "/v1/policies/" + id + ":attach", target).status, 200);
+  EXPECT_EQ(Call("POST", "/v1/policies/" + id + ":detach", target, key).status,
+            403);
+  // Reading the identity's policies stays open to the key.
+  http::Request read = testing::NativeRequest("GET", "/v1/policies", "", key);
+  read.query["identity"] = kPayments;
+  auto listed = cp_->Handle(read);
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(Body(listed)["policies"].size(), 1u);
+}
+
+// Finding 4 (sibling): federates_with limits whom an identity accepts; a
+// scoped key may narrow it but not widen it (which could undo an admin's
+// narrowing).
+TEST_F(PermissionsTest, Finding4ScopedKeysMayOnlyNarrowFederatesWith) {
+  const std::string key = Key("/tools/payments");
+  const std::string path = Path(kPayments);
+  auto patch = [&](const char* body, const std::string& k) {
+    return Call("PATCH", path, body, k).status;
+  };
+  EXPECT_EQ(
+      patch(R"({"federates_with":["org-b.example","org-c.example"]})", key),
+      200);
+  EXPECT_EQ(patch(R"({"federates_with":["org-b.example"]})", key), 200);
+  EXPECT_EQ(patch(R"({"federates_with":["org-c.example"]})", key), 403);
+  EXPECT_EQ(patch(R"({"federates_with":null})", key), 403);
+  EXPECT_EQ(patch(R"({"federates_with":[]})", key), 200);
+  EXPECT_EQ(patch(R"({"federates_with":null})", ""), 200);
+}
+
+// The permission table of docs/aztpd.md, "Permissions": every route, for
+// each kind of caller. 'A' is allowed (any answer but 401/403), 'D' is 403,
+// 'U' is 401. Each row runs on a fresh control plane, callers in the order
+// anonymous, federated SVID, other SVID, own SVID, scoped key, admin key.
+struct Row {
+  const char* method;
+  std::string path;
+  std::string body;
+  std::map<std::string, std::string> query;
+  const char* expect;  // admin, scoped, own SVID, other SVID, federated, anon
+};
+
+std::vector<Row> PermissionTable() {
+  const std::string id = kPayments;
+  const std::string idpath = "/v1/identities/org-a.example/tools/payments";
+  const std::string of_id = R"({"identity":")" + id + R"("})";
+  const std::string flow = "/v1/flows/{flow}";
+  return {
+      {"GET", "/healthz", "", {}, "AAAAAA"},
+      {"GET", "/metrics", "", {}, "AAAAAA"},
+      {"GET", "/v1/bundle", "", {}, "AAAAAA"},
+      {"GET", "/v1/bundles", "", {}, "AAAAAA"},
+      {"GET", "/v1/revocations", "", {}, "AAAAAA"},
+      {"GET", "/v1/bundles", "", {{"for", id}}, "AAADUU"},
+      {"POST", "/v1/identities", R"({"id":")" + id + R"(/new"})", {}, "AADDUU"},
+      {"GET", "/v1/identities", "", {}, "AAAAUU"},
+      {"GET", idpath, "", {}, "AADDUU"},
+      {"PATCH", idpath, R"({"federates_with":[]})", {}, "AADDUU"},
+      {"POST",
+       idpath + ":link",
+       R"({"to":")" + id + R"(/child"})",
+       {},
+       "AADDUU"},
+      {"POST", idpath + ":revoke", "", {}, "AADDUU"},
+      {"POST", idpath + ":reissue", "", {}, "AADDUU"},
+      {"POST", "/v1/svid/x509", "{csr}", {}, "AAADUU"},
+      {"POST",
+       "/v1/svid/jwt",
+       R"({"id":")" + id + R"(","audience":["a"]})",
+       {},
+       "AAADUU"},
+      {"GET", "/v1/discover", "", {}, "AAAAUU"},
+      {"GET", "/v1/policies", "", {{"identity", id}}, "AAADUU"},
+      {"POST",
+       "/v1/authorize",
+       R"({"identity":")" + id + R"(","action":"a"})",
+       {},
+       "AAADUU"},
+      {"POST", "/v1/policies/{policy}:attach", of_id, {}, "ADDDUU"},
+      {"POST", "/v1/policies/{policy}:detach", of_id, {}, "ADDDUU"},
+      {"GET", "/v1/policies", "", {}, "ADDDUU"},
+      {"POST",
+       "/v1/policies",
+       R"({"name":"n","document":{"Statement":{"Effect":"Deny","Action":"*"}}})",
+       {},
+       "ADDDUU"},
+      {"GET", "/v1/policies/{policy}", "", {}, "ADDDUU"},
+      {"DELETE", "/v1/policies/{policy}", "", {}, "ADDDUU"},
+      {"POST", "/v1/flows", R"({"name":"f"})", {}, "AADDUU"},
+      {"GET", "/v1/flows", "", {}, "AADDUU"},
+      {"GET", flow, "", {}, "AADDUU"},
+      {"PUT", flow, R"({"name":"g"})", {}, "ADDDUU"},
+      {"POST", flow + ":add", of_id, {}, "ADDDUU"},
+      {"POST", flow + ":revoke", of_id, {}, "AADDUU"},
+      {"POST", flow + ":remove", of_id, {}, "AADDUU"},
+      {"POST", flow + ":reissue", of_id, {}, "ADDDUU"},
+      {"DELETE", flow, "", {}, "ADDDUU"},
+      {"GET", "/v1/audit", "", {}, "ADDDUU"},
+      {"GET", "/v1/audit/sources", "", {}, "ADDDUU"},
+      {"POST", "/v1/audit:ingest", R"({"records":[]})", {}, "DDAAUU"},
+      {"GET", "/v1/apikeys", "", {}, "ADDDUU"},
+      {"POST", "/v1/apikeys", R"({"scope":"/x"})", {}, "ADDDUU"},
+      {"POST", "/v1/apikeys/0000000000000000:revoke", "", {}, "ADDDUU"},
+      {"GET", "/v1/ca", "", {}, "ADDDUU"},
+      {"POST", "/v1/ca:rotate", R"({"kind":"jwt"})", {}, "ADDDUU"},
+      {"GET", "/v1/federations", "", {}, "ADDDUU"},
+      {"POST", "/v1/federations/org-b.example:refresh", "", {}, "ADDDUU"},
+      {"DELETE", "/v1/federations/org-b.example", "", {}, "ADDDUU"},
+  };
+}
+
+TEST_F(PermissionsTest, PermissionTableOfTheDocs) {
+  int n = 0;
+  for (const Row& row : PermissionTable()) {
+    SCOPED_TRACE(std::string(row.method) + " " + row.path);
+    Open("row" + std::to_string(++n) + ".db");
+    const std::string scoped = Key("/tools/payments");
+    ASSERT_EQ(Register(std::string(kPayments) + "/child").status, 201);
+    // A public flow with the identity in it, made by the admin; a policy
+    // attached to the identity.
+    auto flow = Call("POST", "/v1/flows", R"({"name":"shared"})");
+    const std::string flow_id = Body(flow)["id"];
+    Call("POST", "/v1/flows/" + flow_id + ":add",
+         R"({"identity":")" + std::string(kPayments) + R"("})");
+    auto policy = Call("POST", "/v1/policies",
+                       R"({"name":"p","document":{"Statement":)"
+                       R"({"Effect":"Allow","Action":"*"}}})");
+    const std::string policy_id = Body(policy)["id"];
+    std::string path = row.path;
+    for (const auto& [name, value] :
+         {std::pair<std::string, std::string>{"{flow}", flow_id},
+          {"{policy}", policy_id}}) {
+      if (auto at = path.find(name); at != std::string::npos) {
+        path.replace(at, name.size(), value);
+      }
+    }
+    const std::string body = row.body == "{csr}"
+                                 ? R"({"id":")" + std::string(kPayments) +
+                                       R"(","csr":)" + testing::CsrJson() + "}"
+                                 : row.body;
+    // Callers from the last column to the first: refusals change nothing.
+    for (int col = 5; col >= 0; --col) {
+      http::Request r = testing::NativeRequest(row.method, path, body, "-");
+      r.query = row.query;
+      if (col == 0) r.headers["authorization"] = "Bearer " + admin_;
+      if (col == 1) r.headers["authorization"] = "Bearer " + scoped;
+      if (col == 2) r.peer = *SpiffeId::Parse(kPayments);
+      if (col == 3) r.peer = *SpiffeId::Parse(kOther);
+      if (col == 4) r.peer = *SpiffeId::Parse(kFederated);
+      auto got = cp_->Handle(r);
+      const char want = row.expect[col];
+      const char seen = got.status == 401 ? 'U'
+                        : got.status == 403
+                            ? (Reason(got) == "revoked" ? 'A' : 'D')
+                            : 'A';
+      EXPECT_EQ(seen, want)
+          << "caller column " << col << " -> " << got.status << " " << got.body;
+    }
+  }
 }
 
 }  // namespace

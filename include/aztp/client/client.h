@@ -480,7 +480,7 @@ class Client {
   // policy, its versions and its attachments.
   Status DeletePolicy(std::string_view id);
   // AttachPolicy and DetachPolicy: `POST /v1/policies/<id>:attach` and
-  // `:detach` (a key that manages `identity`; not retried).
+  // `:detach` (admin; not retried).
   Status AttachPolicy(std::string_view id, const SpiffeId& identity);
   Status DetachPolicy(std::string_view id, const SpiffeId& identity);
   // Authorize: `POST /v1/authorize` (the identity's own SVID or a key that
