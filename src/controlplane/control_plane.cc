@@ -294,6 +294,8 @@ Result<bool> ControlPlane::PollFederation(UnixTime now) {
 
 Bundle ControlPlane::bundle() const { return *state()->bundle; }
 
+metrics::Registry& ControlPlane::metrics() { return instruments_->metrics; }
+
 std::shared_ptr<const TlsCredentials> ControlPlane::server_credentials() const {
   return state()->server_credentials;
 }
