@@ -14,13 +14,16 @@
 // Settings come from the built-in defaults, then the configuration file,
 // then (for run) --dev, then the command-line flags; the last one wins.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -204,6 +207,47 @@ void LogWebReload(const WebReload& r) {
            {"message", r.status.error().message()}});
 }
 
+// kRefusedConnections counts the connections a listener closed as soon as
+// it accepted them, because max_connections were open (docs/aztpd.md,
+// "Metrics").
+constexpr const char* kRefusedConnections = "aztpd_connections_refused_total";
+// kDescriptorMargin is what the process needs besides its listeners'
+// connections: the store, logs, federation fetches.
+constexpr rlim_t kDescriptorMargin = 64;
+
+// CountRefused is the on_connection_refused of `listener` ("api" or
+// "bundle_endpoint"); its series exists from the start.
+std::function<void()> CountRefused(ControlPlane& plane, const char* listener) {
+  plane.metrics().DescribeCounter(
+      kRefusedConnections,
+      "connections closed at accept because the listener was full");
+  plane.metrics().Add(kRefusedConnections, {{"listener", listener}}, 0);
+  return [&plane, listener] {
+    plane.metrics().Add(kRefusedConnections, {{"listener", listener}});
+  };
+}
+
+// RaiseDescriptorLimit lifts the soft limit on open files to `needed`
+// (within the hard limit), so that each listener is bounded by its own
+// connection cap rather than by a limit the listeners share: a flood on
+// one must not leave the other unable to accept.
+void RaiseDescriptorLimit(rlim_t needed) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= needed) return;
+  const rlim_t target =
+      lim.rlim_max == RLIM_INFINITY ? needed : std::min(needed, lim.rlim_max);
+  if (target > lim.rlim_cur) {
+    lim.rlim_cur = target;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  }
+  if (target < needed) {
+    Log(spdlog::level::warn,
+        "the open-file limit is below the listeners' connection caps",
+        Json{{"limit", static_cast<int64_t>(target)},
+             {"needed", static_cast<int64_t>(needed)}});
+  }
+}
+
 // BaseUrl is the https URL of a server bound from `listen` to `port`.
 std::string BaseUrl(const std::string& listen, uint16_t port) {
   return "https://" + listen.substr(0, listen.rfind(':')) + ":" +
@@ -222,6 +266,9 @@ Result<std::unique_ptr<http::Server>> StartBundleEndpoint(
   o.max_body_bytes = 1024;  // a GET has none
   o.read_timeout_seconds = 5;
   o.idle_timeout_seconds = 15;
+  o.handshake_timeout_seconds = be.handshake_timeout_seconds;
+  o.max_connections = be.max_connections;
+  o.on_connection_refused = CountRefused(plane, "bundle_endpoint");
   // o.bundles stays null: no client certificate is asked for or verified.
   if (*be.profile == EndpointProfile::kHttpsSpiffe) {
     // The aztpd SVID, as renewed by Maintain (CA rotation included).
@@ -253,12 +300,18 @@ int Run(const AztpdConfig& c) {
            {"grace", FormatDuration(c.grace_seconds)},
            {"maintain_interval", FormatDuration(c.maintain_interval_seconds)},
            {"max_body_bytes", c.http.max_body_bytes},
+           {"max_connections", c.http.max_connections},
+           {"handshake_timeout",
+            FormatDuration(c.http.handshake_timeout_seconds)},
            {"svid_default_ttl", FormatDuration(o.default_svid_ttl_seconds)},
            {"svid_max_ttl", FormatDuration(o.max_svid_ttl_seconds)},
            {"jwt_default_ttl", FormatDuration(o.default_jwt_ttl_seconds)},
            {"jwt_max_ttl", FormatDuration(o.max_jwt_ttl_seconds)},
            {"requests_per_second", o.rate_limit.requests_per_second},
            {"burst", o.rate_limit.burst}});
+  RaiseDescriptorLimit(
+      static_cast<rlim_t>(c.http.max_connections) + kDescriptorMargin +
+      (c.bundle_endpoint ? c.bundle_endpoint->max_connections : 0));
   auto store = OpenSqliteStore(StorePath(c.data_dir));
   if (!store) return Fail(store.error());
   std::shared_ptr<Store> shared(std::move(*store));
@@ -300,6 +353,9 @@ int Run(const AztpdConfig& c) {
   options.max_body_bytes = c.http.max_body_bytes;
   options.read_timeout_seconds = c.http.read_timeout_seconds;
   options.idle_timeout_seconds = c.http.idle_timeout_seconds;
+  options.handshake_timeout_seconds = c.http.handshake_timeout_seconds;
+  options.max_connections = c.http.max_connections;
+  options.on_connection_refused = CountRefused(*plane, "api");
   // Asked for every connection, so a renewed server SVID is used at once.
   options.tls_context = [plane] { return plane->server_tls_context(); };
   options.bundles = plane->bundles();

@@ -317,7 +317,7 @@ TEST_F(ClientTest, MapsServerErrorsToCodes) {
 TEST_F(ClientTest, ApiKeysAreCreatedListedAndRevoked) {
   auto created = admin().CreateApiKey("/agents/", "agents team");
   ASSERT_TRUE(created.has_value()) << created.error().message();
-  EXPECT_EQ(created->info.scope, "/agents/");
+  EXPECT_EQ(created->info.scope, "/agents");  // stored normalised
   EXPECT_EQ(created->info.description, "agents team");
   EXPECT_FALSE(created->info.revoked);
   std::string key(created->api_key.View(InsecureSecretAccess::Get()));
@@ -330,7 +330,7 @@ TEST_F(ClientTest, ApiKeysAreCreatedListedAndRevoked) {
     return k.key_id == created->info.key_id;
   });
   ASSERT_NE(it, keys->end());
-  EXPECT_EQ(it->scope, "/agents/");
+  EXPECT_EQ(it->scope, "/agents");
 
   ASSERT_TRUE(admin().RevokeApiKey(created->info.key_id));
   // Revoking is idempotent, which is why it may be retried.
@@ -922,8 +922,8 @@ TEST_F(ClientTest, PolicyCallsRefuseMalformedIdsAndFollowPermissions) {
             Code::kInvalidArgument);
   EXPECT_TRUE(server_.requests().empty()) << "nothing was sent";
 
-  // A scoped key attaches policies to its identities and asks for their
-  // decisions, but does not manage the policies themselves.
+  // A scoped key asks for the decisions of its identities, but neither
+  // manages the policies nor attaches them (docs/aztpd.md, "Permissions").
   const std::string id = Must(admin().CreatePolicy("p", policy)).id;
   auto created = admin().CreateApiKey("/tools/");
   ASSERT_TRUE(created.has_value()) << created.error().message();
@@ -934,7 +934,9 @@ TEST_F(ClientTest, PolicyCallsRefuseMalformedIdsAndFollowPermissions) {
   EXPECT_EQ(scoped->ListPolicies().error().code(), Code::kPermissionDenied);
   EXPECT_EQ(scoped->GetPolicy(id).error().code(), Code::kPermissionDenied);
   EXPECT_EQ(scoped->DeletePolicy(id).error().code(), Code::kPermissionDenied);
-  EXPECT_TRUE(scoped->AttachPolicy(id, tool));
+  EXPECT_EQ(scoped->AttachPolicy(id, tool).error().code(),
+            Code::kPermissionDenied);
+  ASSERT_TRUE(admin().AttachPolicy(id, tool));
   EXPECT_EQ(scoped->AttachPolicy(id, Id("spiffe://org-a.example/agents/a"))
                 .error()
                 .code(),
@@ -952,7 +954,9 @@ TEST_F(ClientTest, PolicyCallsRefuseMalformedIdsAndFollowPermissions) {
                 .error()
                 .code(),
             Code::kPermissionDenied);
-  EXPECT_TRUE(scoped->DetachPolicy(id, tool));
+  EXPECT_EQ(scoped->DetachPolicy(id, tool).error().code(),
+            Code::kPermissionDenied);
+  EXPECT_TRUE(admin().DetachPolicy(id, tool));
 }
 
 TEST_F(ClientTest, RetriesIdempotentCallsWithBackoffAfter503) {

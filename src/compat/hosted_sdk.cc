@@ -506,6 +506,13 @@ Result<Answer> Session::IssueIdentity() {
                                       "method:node",
                                       "metadata:environment:" + environment})}};
   if (parent_id) reg["parent"] = *parent_id;
+  // A link needs rights on both ends (the native link route checks them):
+  // read every target first, so that a target this key may not manage (or
+  // that is not registered) fails the call before anything is registered.
+  for (const auto& to : links) {
+    if (to == id) continue;  // refused by the link route itself
+    AZTP_RETURN_IF_ERROR(GetIdentity(to));
+  }
   // Register if absent; an existing identity is answered as it is.
   NativeAnswer a = Call("POST", "/v1/identities", {}, reg);
   if (a.status != 201 && a.status != 409) return NativeError(a);

@@ -71,6 +71,9 @@ Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
             }},
            {"read_timeout", DurationInto(c.http.read_timeout_seconds)},
            {"idle_timeout", DurationInto(c.http.idle_timeout_seconds)},
+           {"handshake_timeout",
+            DurationInto(c.http.handshake_timeout_seconds)},
+           {"max_connections", IntInto(c.http.max_connections)},
        })},
       {"svid", Section({
                    {"default_ttl", DurationInto(cp.default_svid_ttl_seconds)},
@@ -152,7 +155,9 @@ Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
                  return Ok();
                }},
               {"cert_file", NonEmptyStringInto(be.cert_file)},
-              {"key_file", NonEmptyStringInto(be.key_file)}});
+              {"key_file", NonEmptyStringInto(be.key_file)},
+              {"handshake_timeout", DurationInto(be.handshake_timeout_seconds)},
+              {"max_connections", IntInto(be.max_connections)}});
        }},
       {"rate_limit", Section({
                          {"requests_per_second",
@@ -215,6 +220,15 @@ bool ValidUrlPath(std::string_view p) {
   return true;
 }
 
+// ListenerLimitsWithin checks the limits each listener has of its own:
+// a handshake of 1s-1m and 1-65536 open connections.
+Status ListenerLimitsWithin(int handshake_timeout_seconds, int max_connections,
+                            const std::string& section) {
+  AZTP_RETURN_IF_ERROR(DurationWithin(handshake_timeout_seconds, 1, 60,
+                                      section + ".handshake_timeout"));
+  return IntWithin(max_connections, 1, 65536, section + ".max_connections");
+}
+
 Status ValidateBundleEndpoint(const BundleEndpointConfig& be,
                               const std::string& api_listen) {
   if (be.listen.empty()) {
@@ -237,6 +251,8 @@ Status ValidateBundleEndpoint(const BundleEndpointConfig& be,
                    "256 bytes), not " +
                        QuoteInput(be.path));
   }
+  AZTP_RETURN_IF_ERROR(ListenerLimitsWithin(
+      be.handshake_timeout_seconds, be.max_connections, "bundle_endpoint"));
   if (!be.profile) {
     return Invalid("bundle_endpoint.profile",
                    "is required: https_spiffe or https_web");
@@ -321,6 +337,8 @@ Status ValidateAztpdConfig(const AztpdConfig& c) {
                                       "http.read_timeout"));
   AZTP_RETURN_IF_ERROR(DurationWithin(c.http.idle_timeout_seconds, 1, kDay,
                                       "http.idle_timeout"));
+  AZTP_RETURN_IF_ERROR(ListenerLimitsWithin(c.http.handshake_timeout_seconds,
+                                            c.http.max_connections, "http"));
 
   // The control plane refuses requested TTLs below 60 s, so a smaller
   // default would make every request without a TTL fail.

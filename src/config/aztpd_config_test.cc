@@ -23,6 +23,10 @@ void ExpectDefaults(const AztpdConfig& c) {
   EXPECT_EQ(c.http.max_body_bytes, d.http.max_body_bytes);
   EXPECT_EQ(c.http.read_timeout_seconds, d.http.read_timeout_seconds);
   EXPECT_EQ(c.http.idle_timeout_seconds, d.http.idle_timeout_seconds);
+  EXPECT_EQ(c.http.handshake_timeout_seconds, 5);
+  EXPECT_EQ(c.http.handshake_timeout_seconds, d.http.handshake_timeout_seconds);
+  EXPECT_EQ(c.http.max_connections, 1024);
+  EXPECT_EQ(c.http.max_connections, d.http.max_connections);
   const ControlPlaneOptions& cp = c.control_plane;
   const ControlPlaneOptions& dp = d.control_plane;
   EXPECT_EQ(cp.default_svid_ttl_seconds, dp.default_svid_ttl_seconds);
@@ -269,6 +273,52 @@ TEST(AztpdConfig, OutOfRangeValuesNameTheirKey) {
       {"server:\n  ips: [1.2.3]\n", Code::kInvalidArgument, "server.ips[0]: "},
       {"server:\n  ips: [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]\n",
        Code::kInvalidArgument, "server.ips: must have at most 16"},
+  });
+}
+
+// Finding 5: each listener has its own connection cap and TLS handshake
+// timeout, read and range-checked like the other limits.
+TEST(AztpdConfig, Finding5ListenerLimitsArePerListener) {
+  auto c = ParseAztpdConfig(
+      "http:\n  handshake_timeout: 3s\n  max_connections: 2000\n"
+      "bundle_endpoint:\n  listen: 127.0.0.1:0\n  profile: https_spiffe\n"
+      "  handshake_timeout: 2s\n  max_connections: 64\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->http.handshake_timeout_seconds, 3);
+  EXPECT_EQ(c->http.max_connections, 2000);
+  ASSERT_TRUE(c->bundle_endpoint.has_value());
+  EXPECT_EQ(c->bundle_endpoint->handshake_timeout_seconds, 2);
+  EXPECT_EQ(c->bundle_endpoint->max_connections, 64);
+  auto defaults = ParseAztpdConfig(
+      "bundle_endpoint:\n  listen: 127.0.0.1:0\n  profile: https_spiffe\n");
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_EQ(defaults->bundle_endpoint->handshake_timeout_seconds, 5);
+  EXPECT_EQ(defaults->bundle_endpoint->max_connections, 1024);
+  const std::string be =
+      "bundle_endpoint:\n  listen: 127.0.0.1:0\n  profile: https_spiffe\n";
+  const std::string be_fast = be + "  handshake_timeout: 0s\n";
+  const std::string be_slow = be + "  handshake_timeout: 2m\n";
+  const std::string be_none = be + "  max_connections: 0\n";
+  const std::string be_many = be + "  max_connections: 65537\n";
+  ExpectRejected({
+      {"http:\n  handshake_timeout: 2m\n", Code::kInvalidArgument,
+       "http.handshake_timeout: must be between 1s and 1m"},
+      {"http:\n  handshake_timeout: 5\n", Code::kInvalidArgument,
+       "http.handshake_timeout: must be a duration"},
+      {"http:\n  max_connections: 0\n", Code::kInvalidArgument,
+       "http.max_connections: must be between 1 and 65536"},
+      {"http:\n  max_connections: 65537\n", Code::kInvalidArgument,
+       "http.max_connections: "},
+      {"http:\n  max_connections: many\n", Code::kMalformed,
+       "http.max_connections: "},
+      {be_fast.c_str(), Code::kInvalidArgument,
+       "bundle_endpoint.handshake_timeout: "},
+      {be_slow.c_str(), Code::kInvalidArgument,
+       "bundle_endpoint.handshake_timeout: must be between"},
+      {be_none.c_str(), Code::kInvalidArgument,
+       "bundle_endpoint.max_connections: must be between 1 and 65536"},
+      {be_many.c_str(), Code::kInvalidArgument,
+       "bundle_endpoint.max_connections: "},
   });
 }
 

@@ -100,6 +100,39 @@ Result<NewApiKey> MakeApiKey(std::string scope, std::string description,
   return out;
 }
 
+Result<SpiffeId> ParseScope(const TrustDomain& td, std::string_view scope) {
+  // "/" names the trust domain itself; otherwise one trailing slash is
+  // dropped and the rest must be a SPIFFE path (SPIFFE-ID §2.2), so that
+  // "//", "." and ".." segments are refused rather than rewritten.
+  std::string_view path = scope == "/" ? std::string_view() : scope;
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  auto id = scope.empty() || scope.front() != '/'
+                ? Result<SpiffeId>(Error(Code::kInvalidArgument, "no path"))
+                : SpiffeId::FromSegments(td, path);
+  if (!id) {
+    return BadRequest(
+        "scope must be \"admin\" or a SPIFFE path such as /agents or "
+        "/agents/planner (segments of letters, digits, '.', '-' and '_'; no "
+        "empty, \".\" or \"..\" segment), not " +
+        QuoteInput(scope));
+  }
+  return id;
+}
+
+std::string ScopeText(const SpiffeId& scope) {
+  return scope.path().empty() ? "/" : std::string(scope.path());
+}
+
+bool ScopeCovers(const SpiffeId& scope, const SpiffeId& id) {
+  if (!id.MemberOf(scope.trust_domain())) return false;
+  const std::string_view base = scope.path();
+  const std::string_view path = id.path();
+  // Whole segments only: the scope's path must end where one of the ID's
+  // segments ends.
+  return path.starts_with(base) &&
+         (path.size() == base.size() || path[base.size()] == '/');
+}
+
 Result<SpiffeId> WorkloadId(const Json& body, const char* name,
                             const TrustDomain& td) {
   AZTP_ASSIGN_OR_RETURN(std::string text, GetString(body, name));
@@ -120,7 +153,10 @@ Json IdentityJson(const IdentityRecord& r) {
   j["selectors"] = r.selectors;
   j["federates_with"] = r.federates_with ? Json(*r.federates_with) : Json();
   j["status"] = r.status;
-  if (r.status == "revoked") j["revoked_reason"] = r.revoked_reason;
+  if (r.status == "revoked") {
+    j["revoked_reason"] = r.revoked_reason;
+    j["revoked_by"] = r.revoked_by;
+  }
   j["created_at"] = r.created_at;
   j["updated_at"] = r.updated_at;
   return j;

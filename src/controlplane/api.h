@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "aztp/controlplane/control_plane.h"
 #include "aztp/encoding/json.h"
@@ -17,18 +18,42 @@
 
 namespace aztp {
 
+namespace internal {
+
+// API-key scopes (docs/aztpd.md, "Authentication"). A scoped key's scope is
+// a SPIFFE path of aztpd's trust domain; it covers the ID with that path
+// and every ID below it, whole segment by whole segment (SPIFFE-ID §2.2):
+// "/tools/payments" covers /tools/payments and /tools/payments/quotes,
+// never /tools/payments-admin. "/" covers the whole trust domain.
+//
+// ParseScope normalises a scope as written ("/tools/" is "/tools": one
+// trailing slash is dropped) into the ID it names in `td`. A scope that is
+// not a plain SPIFFE path (empty, "//", "." or ".." segments, characters
+// SPIFFE-ID §2.2 forbids, or too long) is kInvalidArgument.
+Result<SpiffeId> ParseScope(const TrustDomain& td, std::string_view scope);
+// ScopeText is the stored form of a parsed scope: its path, "/" for the
+// whole trust domain.
+std::string ScopeText(const SpiffeId& scope);
+// ScopeCovers: `id` is `scope` itself or below it, in the same trust domain.
+bool ScopeCovers(const SpiffeId& scope, const SpiffeId& id);
+
+}  // namespace internal
+
 // Principal is the authenticated caller of one request.
 struct ControlPlane::Principal {
   std::string actor;  // for audit records and rate limits
   bool admin = false;
-  std::string scope_prefix;      // for scoped API keys: a SPIFFE path prefix
-  std::optional<SpiffeId> svid;  // for mTLS clients
+  // scope is, for a scoped API key, the ID its scope names in aztpd's trust
+  // domain (internal::ParseScope); unset for admins, SVIDs and keys whose
+  // stored scope no longer parses (they manage nothing).
+  std::optional<SpiffeId> scope;
+  std::optional<SpiffeId> svid;  // for mTLS clients of aztpd's trust domain
 
   // MayManage: may this principal act on identity `id` with an API key?
+  // Scoped keys manage IDs of aztpd's own trust domain only.
   bool MayManage(const SpiffeId& id) const {
     if (admin) return true;
-    if (scope_prefix.empty()) return false;
-    return id.path().substr(0, scope_prefix.size()) == scope_prefix;
+    return scope && internal::ScopeCovers(*scope, id);
   }
   // MayObtainSvid: an API key allowed for `id`, or `id`'s own SVID.
   bool MayObtainSvid(const SpiffeId& id) const {

@@ -28,15 +28,11 @@ Result<Json> ControlPlane::ApiKeys(const http::Request& req,
       return BadRequest("description is longer than 1024 bytes");
     }
     if (scope != "admin") {
-      // A path prefix of this trust domain, e.g. "/agents/".
-      if (scope.empty() || scope[0] != '/' ||
-          !SpiffeId::FromSegments(trust_domain_,
-                                  scope.back() == '/'
-                                      ? scope.substr(0, scope.size() - 1)
-                                      : scope)) {
-        return BadRequest(
-            "scope must be \"admin\" or a SPIFFE path prefix like /agents/");
-      }
+      // A SPIFFE path of this trust domain, stored normalised ("/agents/"
+      // becomes "/agents") so that it reads as the segments it covers.
+      AZTP_ASSIGN_OR_RETURN(SpiffeId parsed,
+                            internal::ParseScope(trust_domain_, scope));
+      scope = internal::ScopeText(parsed);
     }
     AZTP_ASSIGN_OR_RETURN(
         internal::NewApiKey key,

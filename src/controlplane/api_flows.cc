@@ -71,6 +71,25 @@ bool Owns(const FlowRecord& f, const ControlPlane::Principal& who) {
   return who.admin || f.created_by == who.actor;
 }
 
+// MayChangeMembership: a membership binds an identity and a flow, so it is
+// granted only with rights on both ends: adding and reissuing (undoing the
+// owner's revocation) need the flow's owner, adding also a key that manages
+// the identity; removing and revoking suit either end (docs/aztpd.md,
+// "Permissions").
+Status MayChangeMembership(const FlowRecord& f, const SpiffeId& identity,
+                           const std::string& action,
+                           const ControlPlane::Principal& who) {
+  const bool grants = action == "add" || action == "reissue";
+  if (grants ? Owns(f, who) : (Owns(f, who) || who.MayManage(identity))) {
+    return Ok();
+  }
+  return Error(Code::kPermissionDenied,
+               grants ? "only the key that created flow " + f.id +
+                            " (or an admin key) may " + action + " members"
+                      : "these credentials may not manage " + identity.str() +
+                            " and do not own flow " + f.id);
+}
+
 // ReadFlow reads flow `id` in `tx` as the caller sees it (kNotFound when it
 // is absent or private to another key).
 Result<FlowRecord> ReadFlow(Transaction& tx, const std::string& id,
@@ -274,11 +293,7 @@ Result<Json> ControlPlane::FlowsApi(const http::Request& req,
   bool removed = false;
   AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
     AZTP_ASSIGN_OR_RETURN(FlowRecord flow, ReadFlow(tx, id, who));
-    if (!who.MayManage(identity) && !Owns(flow, who)) {
-      return Error(Code::kPermissionDenied,
-                   "these credentials may not manage " + identity.str() +
-                       " and do not own flow " + id);
-    }
+    AZTP_RETURN_IF_ERROR(MayChangeMembership(flow, identity, action, who));
     AZTP_ASSIGN_OR_RETURN(auto registered, tx.GetIdentity(identity.str()));
     if (!registered) {
       return Error(Code::kNotFound, identity.str() + " is not registered");

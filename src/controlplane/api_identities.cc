@@ -1,4 +1,5 @@
 // Identity routes: register, list, get, link, revoke, reissue; discovery.
+#include <algorithm>
 #include <functional>
 #include <set>
 
@@ -95,6 +96,69 @@ Result<std::optional<std::vector<std::string>>> FederatesWith(
   return Domains(std::vector<std::string>(names.begin(), names.end()));
 }
 
+// RevokedByAdmin: was the revocation recorded in `r` made with an admin
+// key? A revoker that cannot be told (no record, not an API key) counts as
+// an admin, so that doubt keeps an identity revoked.
+Result<bool> RevokedByAdmin(Transaction& tx, const IdentityRecord& r) {
+  constexpr std::string_view kKeyActor = "apikey:";
+  if (!r.revoked_by.starts_with(kKeyActor)) return true;
+  AZTP_ASSIGN_OR_RETURN(auto key,
+                        tx.GetApiKey(r.revoked_by.substr(kKeyActor.size())));
+  return !key || key->scope == "admin";
+}
+
+// MayChangeRevocation: a scoped key may not undo or rewrite an admin's
+// revocation (docs/aztpd.md, "Permissions"); admins may always.
+Status MayChangeRevocation(Transaction& tx, const IdentityRecord& r,
+                           const ControlPlane::Principal& who) {
+  if (who.admin || r.status != "revoked") return Ok();
+  AZTP_ASSIGN_OR_RETURN(bool by_admin, RevokedByAdmin(tx, r));
+  if (!by_admin) return Ok();
+  return Error(Code::kPermissionDenied,
+               r.id +
+                   " was revoked with an admin key; only an admin key may "
+                   "reissue it or change its revocation");
+}
+
+// Narrows: is `next` a subset of `current` (nullopt: every domain)?
+bool Narrows(const std::optional<std::vector<std::string>>& current,
+             const std::optional<std::vector<std::string>>& next) {
+  if (!next) return !current;
+  if (!current) return true;
+  return std::all_of(next->begin(), next->end(), [&](const std::string& d) {
+    return std::find(current->begin(), current->end(), d) != current->end();
+  });
+}
+
+// RevokeOrReissue applies `action` ("revoke" or "reissue") to a registered
+// identity, recording who revoked it.
+Result<IdentityRecord> RevokeOrReissue(Store& store, const SpiffeId& id,
+                                       const std::string& action,
+                                       const std::string& reason,
+                                       const ControlPlane::Principal& who,
+                                       UnixTime now) {
+  IdentityRecord updated;
+  AZTP_RETURN_IF_ERROR(store.Write([&](Transaction& tx) -> Status {
+    AZTP_ASSIGN_OR_RETURN(auto r, tx.GetIdentity(id.str()));
+    if (!r) return Error(Code::kNotFound, id.str() + " is not registered");
+    AZTP_RETURN_IF_ERROR(MayChangeRevocation(tx, *r, who));
+    const bool revoke = action == "revoke";
+    r->status = revoke ? "revoked" : "active";
+    r->revoked_reason = revoke ? reason : "";
+    r->revoked_by = revoke ? who.actor : "";
+    r->updated_at = now;
+    AZTP_RETURN_IF_ERROR(tx.UpdateIdentity(*r));
+    AZTP_ASSIGN_OR_RETURN(int64_t seq, BumpRevocationSequence(tx));
+    AuditRecord a = MakeAudit(now, who.actor, "identity." + action, id.str(),
+                              Json{{"revocation_sequence", seq}});
+    a.reason = reason;
+    AZTP_RETURN_IF_ERROR(tx.AppendAudit(a));
+    updated = std::move(*r);
+    return Ok();
+  }));
+  return updated;
+}
+
 }  // namespace
 
 Result<Json> ControlPlane::Identities(const http::Request& req,
@@ -121,6 +185,12 @@ Result<Json> ControlPlane::Identities(const http::Request& req,
     if (parent) {
       AZTP_ASSIGN_OR_RETURN(SpiffeId parent_id,
                             SpiffeId::ParseUserInput(*parent));
+      // The parent link binds two identities: both ends need rights.
+      if (!who.MayManage(parent_id)) {
+        return Error(Code::kPermissionDenied,
+                     "these credentials may not link to " + parent_id.str() +
+                         " (a parent needs rights on both identities)");
+      }
       r.parent = parent_id.str();
     }
     AZTP_ASSIGN_OR_RETURN(r.global,
@@ -228,6 +298,13 @@ Result<Json> ControlPlane::Identities(const http::Request& req,
     AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
       AZTP_ASSIGN_OR_RETURN(auto r, tx.GetIdentity(id.str()));
       if (!r) return Error(Code::kNotFound, id.str() + " is not registered");
+      // Widening whom an identity accepts could undo an admin's narrowing,
+      // which a scoped key cannot tell apart from its own: it may narrow.
+      if (!who.admin && !Narrows(r->federates_with, domains)) {
+        return Error(Code::kPermissionDenied,
+                     "a scoped key may only narrow federates_with of " +
+                         id.str() + "; widening it needs an admin key");
+      }
       r->federates_with = domains;
       r->updated_at = now;
       AZTP_RETURN_IF_ERROR(tx.UpdateIdentity(*r));
@@ -244,6 +321,14 @@ Result<Json> ControlPlane::Identities(const http::Request& req,
         internal::OnlyMembers(body, {"to", "kind", "metadata"}));
     AZTP_ASSIGN_OR_RETURN(std::string to_text, GetString(body, "to"));
     AZTP_ASSIGN_OR_RETURN(SpiffeId to, SpiffeId::ParseUserInput(to_text));
+    // A link connects both ends (the hosted SDK's connection checks read
+    // it), so both need rights; checked before the store so that a refusal
+    // does not tell whether `to` is registered.
+    if (!who.MayManage(to)) {
+      return Error(Code::kPermissionDenied,
+                   "these credentials may not link to " + to.str() +
+                       " (a link needs rights on both identities)");
+    }
     LinkRecord link;
     link.from = id.str();
     link.to = to.str();
@@ -282,22 +367,9 @@ Result<Json> ControlPlane::Identities(const http::Request& req,
         return BadRequest("reason is longer than 1024 bytes");
       }
     }
-    IdentityRecord updated;
-    AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
-      AZTP_ASSIGN_OR_RETURN(auto r, tx.GetIdentity(id.str()));
-      if (!r) return Error(Code::kNotFound, id.str() + " is not registered");
-      r->status = action == "revoke" ? "revoked" : "active";
-      r->revoked_reason = action == "revoke" ? reason : "";
-      r->updated_at = now;
-      AZTP_RETURN_IF_ERROR(tx.UpdateIdentity(*r));
-      AZTP_ASSIGN_OR_RETURN(int64_t seq, BumpRevocationSequence(tx));
-      AuditRecord a = MakeAudit(now, who.actor, "identity." + action, id.str(),
-                                Json{{"revocation_sequence", seq}});
-      a.reason = reason;
-      AZTP_RETURN_IF_ERROR(tx.AppendAudit(a));
-      updated = *r;
-      return Ok();
-    }));
+    AZTP_ASSIGN_OR_RETURN(
+        IdentityRecord updated,
+        RevokeOrReissue(*store_, id, action, reason, who, now));
     return internal::IdentityJson(updated);
   }
   return Error(Code::kNotFound, "no such route");

@@ -75,7 +75,9 @@ Result<Json> ControlPlane::PoliciesApi(const http::Request& req,
     return Json{{"policies", std::move(list)}};
   }
 
-  // /v1/policies/<id>:attach|detach, for keys that manage the identity.
+  // /v1/policies/<id>:attach|detach: admin only. Policies decide who may
+  // call an identity; a key scoped to it must not change that decision
+  // (docs/aztpd.md, "Permissions").
   std::string rest =
       path.size() > kBase.size() + 1 ? path.substr(kBase.size() + 1) : "";
   std::string action;
@@ -89,14 +91,14 @@ Result<Json> ControlPlane::PoliciesApi(const http::Request& req,
   }
   if (!rest.empty() && m == "POST" &&
       (action == "attach" || action == "detach")) {
+    if (!who.admin) {
+      return Error(Code::kPermissionDenied,
+                   "attaching and detaching policies needs an admin key");
+    }
     AZTP_ASSIGN_OR_RETURN(Json body, internal::BodyObject(req));
     AZTP_RETURN_IF_ERROR(internal::OnlyMembers(body, {"identity"}));
     AZTP_ASSIGN_OR_RETURN(
         SpiffeId id, internal::WorkloadId(body, "identity", trust_domain_));
-    if (!who.MayManage(id)) {
-      return Error(Code::kPermissionDenied,
-                   "these credentials may not manage " + id.str());
-    }
     AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
       if (action == "attach") {
         AZTP_RETURN_IF_ERROR(tx.AttachPolicy(id.str(), rest, now));

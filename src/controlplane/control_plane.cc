@@ -294,6 +294,8 @@ Result<bool> ControlPlane::PollFederation(UnixTime now) {
 
 Bundle ControlPlane::bundle() const { return *state()->bundle; }
 
+metrics::Registry& ControlPlane::metrics() { return instruments_->metrics; }
+
 std::shared_ptr<const TlsCredentials> ControlPlane::server_credentials() const {
   return state()->server_credentials;
 }
@@ -312,6 +314,18 @@ Result<ControlPlane::Principal> ControlPlane::Authenticate(
   std::string auth = req.Header("authorization");
   if (auth.empty()) {
     if (req.peer) {
+      // Federated trust domains are trusted for chains and for mTLS between
+      // workloads, never by the control plane (docs/aztpd.md,
+      // "Authentication"): their SVIDs verify at the handshake, since the
+      // listener trusts the federated bundles, but authenticate nothing.
+      if (!req.peer->MemberOf(trust_domain_)) {
+        return Error(Code::kUnauthenticated,
+                     "SVIDs of trust domain " +
+                         req.peer->trust_domain().name() +
+                         " do not authenticate to this control plane; it "
+                         "accepts SVIDs of " +
+                         trust_domain_.name() + " only");
+      }
       Principal p;
       p.actor = req.peer->str();
       p.svid = req.peer;
@@ -346,7 +360,12 @@ Result<ControlPlane::Principal> ControlPlane::Authenticate(
   Principal p;
   p.actor = "apikey:" + record->key_id;
   p.admin = record->scope == "admin";
-  if (!p.admin) p.scope_prefix = record->scope;
+  if (!p.admin) {
+    // Keys stored before scopes were normalised ("/tools/") read the same
+    // as new ones; a scope that no longer parses manages nothing.
+    auto scope = internal::ParseScope(trust_domain_, record->scope);
+    if (scope) p.scope = std::move(*scope);
+  }
   return p;
 }
 

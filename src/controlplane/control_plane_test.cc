@@ -49,11 +49,7 @@ class ControlPlaneTest : public ::testing::Test {
   }
   Json Body(const http::Response& r) { return *ParseJson(r.body); }
 
-  std::string CsrJson() {
-    auto key = *PrivateKey::Generate(KeyType::kEcP256);
-    return DumpJson(
-        Json(CertificateRequest::Create(key, std::nullopt)->ToPem()));
-  }
+  static std::string CsrJson() { return testing::CsrJson(); }
 
   testing::TempDir dir_{"aztp_cp_"};
   FixedClock clock_{kNow};
@@ -530,11 +526,12 @@ TEST_F(ControlPlaneTest, FetchesFederatedBundlesAndAuditsChanges) {
   auto map = BundleSet::ParseMap(cp_->Handle(r).body);
   ASSERT_TRUE(map.has_value());
   EXPECT_EQ(map->size(), 2u);
-  // An org-b workload (mTLS) may discover; it may not get our SVIDs.
+  // An org-b workload's SVID verifies (mTLS between workloads) but does not
+  // authenticate to this control plane.
   http::Request d = Get("/v1/discover", "");
   d.headers.clear();
   d.peer = *SpiffeId::Parse("spiffe://org-b.example/agent");
-  EXPECT_EQ(cp_->Handle(d).status, 200);
+  EXPECT_EQ(cp_->Handle(d).status, 401);
   clock_.Advance(61);
   ASSERT_TRUE(cp_->Maintain().has_value());
   EXPECT_EQ(next, 2u);

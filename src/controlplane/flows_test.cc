@@ -315,20 +315,26 @@ TEST_F(FlowsTest, VisibilityAndOwnership) {
             200);
   EXPECT_EQ(Call("PUT", "/v1/flows/" + pub, R"({"name":"z"})").status, 200);
 
-  // Adding needs a key that manages the identity.
+  // Adding needs a key that manages the identity and owns the flow: a
+  // membership binds both ends.
   auto r = Call("POST", "/v1/flows/" + pub + ":add", Member(kAgent), tools);
   EXPECT_EQ(r.status, 403) << r.body;
   r = Call("POST", "/v1/flows/" + pub + ":add", Member(kTool), tools);
+  EXPECT_EQ(r.status, 403) << r.body;
+  r = Call("POST", "/v1/flows/" + pub + ":add", Member(kTool));
   EXPECT_EQ(r.status, 201) << r.body;
   r = Call("POST", "/v1/flows/" + pub + ":add", Member(kAgent), agents);
   EXPECT_EQ(r.status, 201) << r.body;
   // The flow's owner may revoke and remove members it does not manage;
-  // another key may act only on its own identities.
+  // another key may act only on its own identities, and may not undo the
+  // owner's revocation.
   r = Call("POST", "/v1/flows/" + pub + ":revoke", Member(kTool), agents);
   EXPECT_EQ(r.status, 200) << r.body;
   r = Call("POST", "/v1/flows/" + pub + ":revoke", Member(kAgent), tools);
   EXPECT_EQ(r.status, 403) << r.body;
   r = Call("POST", "/v1/flows/" + pub + ":reissue", Member(kTool), tools);
+  EXPECT_EQ(r.status, 403) << r.body;
+  r = Call("POST", "/v1/flows/" + pub + ":reissue", Member(kTool), agents);
   EXPECT_EQ(r.status, 200) << r.body;
   r = Call("POST", "/v1/flows/" + pub + ":remove", Member(kAgent), tools);
   EXPECT_EQ(r.status, 403) << r.body;

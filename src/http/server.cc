@@ -4,8 +4,12 @@
 // connections proceed in parallel. Request handlers run synchronously on the
 // worker thread that finished reading the request.
 //
+// Connections: at most max_connections are open at once; one more is closed
+// as soon as it is accepted (and reported to on_connection_refused).
+//
 // Timeouts (all on the connection's beast::tcp_stream timer):
-//   * handshake: read_timeout_seconds from accept;
+//   * handshake: handshake_timeout_seconds (or read_timeout_seconds) from
+//     accept;
 //   * between requests: idle_timeout_seconds until the first byte of the
 //     next request arrives;
 //   * reading a request: read_timeout_seconds from its first byte to its
@@ -222,6 +226,8 @@ struct ServerState {
 
   // Register adds a new session unless the server is draining.
   bool Register(const std::shared_ptr<Session>& session);
+  // Full: are max_connections sessions open?
+  bool Full();
   void Unregister(Session* session);
   // Shutdown drains and stops the server (see the top of the file).
   void Shutdown(int grace_seconds);
@@ -248,7 +254,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Start() {
     if (closed_) return;
     phase_ = Phase::kHandshake;
-    Lowest().expires_after(ReadTimeout());
+    Lowest().expires_after(HandshakeTimeout());
     stream_.async_handshake(
         asio::ssl::stream_base::server,
         beast::bind_front_handler(&Session::OnHandshake, shared_from_this()));
@@ -268,6 +274,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::chrono::seconds ReadTimeout() const {
     return std::chrono::seconds(
         std::max(1, state_.options.read_timeout_seconds));
+  }
+  std::chrono::seconds HandshakeTimeout() const {
+    const int seconds = state_.options.handshake_timeout_seconds;
+    return seconds > 0 ? std::chrono::seconds(seconds) : ReadTimeout();
   }
   std::chrono::seconds IdleTimeout() const {
     return std::chrono::seconds(
@@ -511,6 +521,11 @@ bool ServerState::Register(const std::shared_ptr<Session>& session) {
   return true;
 }
 
+bool ServerState::Full() {
+  std::lock_guard<std::mutex> lock(mu);
+  return sessions.size() >= static_cast<std::size_t>(options.max_connections);
+}
+
 void ServerState::Unregister(Session* session) {
   std::lock_guard<std::mutex> lock(mu);
   sessions.erase(session);
@@ -519,6 +534,19 @@ void ServerState::Unregister(Session* session) {
 
 void StartSession(ServerState& st, tcp::socket socket) {
   beast::error_code ec;
+  if (st.Full()) {
+    // Counted, then closed before any TLS work: a connection over the cap
+    // costs nothing but its accept.
+    if (st.options.on_connection_refused) {
+      try {
+        st.options.on_connection_refused();
+      } catch (...) {
+        // Counting must never stop the accept loop.
+      }
+    }
+    socket.close(ec);
+    return;
+  }
   tcp::endpoint remote = socket.remote_endpoint(ec);
   if (ec) return;
   std::shared_ptr<SSL_CTX> ctx;
@@ -667,8 +695,13 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options,
   if (options.threads < 1 || options.threads > 256) {
     return Error(Code::kInvalidArgument, "server threads must be 1 to 256");
   }
-  if (options.read_timeout_seconds < 1 || options.idle_timeout_seconds < 1) {
+  if (options.read_timeout_seconds < 1 || options.idle_timeout_seconds < 1 ||
+      options.handshake_timeout_seconds < 0) {
     return Error(Code::kInvalidArgument, "server timeouts must be positive");
+  }
+  if (options.max_connections < 1) {
+    return Error(Code::kInvalidArgument,
+                 "server max_connections must be at least 1");
   }
   std::string host, port;
   if (!SplitHostPort(options.listen, host, port)) {

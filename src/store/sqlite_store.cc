@@ -214,13 +214,23 @@ CREATE TABLE shipped_audit (
 CREATE INDEX audit_txn ON audit (txn);
 )sql",
      ChainLegacyAudit},
+    // Who revoked an identity decides who may reissue it (docs/aztpd.md,
+    // "Permissions"); revocations made before are read from the audit log.
+    {6, "who revoked each identity", R"sql(
+ALTER TABLE identities ADD COLUMN revoked_by TEXT NOT NULL DEFAULT '';
+UPDATE identities SET revoked_by = COALESCE((
+  SELECT actor FROM audit
+  WHERE audit.action = 'identity.revoke' AND audit.subject = identities.id
+  ORDER BY seq DESC LIMIT 1), '')
+WHERE status = 'revoked';
+)sql"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
 
 constexpr const char* kIdentityColumns =
     "id, parent, \"global\", discoverable, metadata, selectors, status, "
-    "revoked_reason, created_at, updated_at, federates_with";
+    "revoked_reason, created_at, updated_at, federates_with, revoked_by";
 constexpr const char* kApiKeyColumns =
     "key_id, salt, hash, scope, description, revoked, created_at";
 constexpr const char* kAuditColumns =
@@ -508,6 +518,7 @@ Result<IdentityRecord> ReadIdentity(sqlite3_stmt* s) {
       r.federates_with->push_back(d.get<std::string>());
     }
   }
+  r.revoked_by = ColumnText(s, 11);
   return r;
 }
 
@@ -679,7 +690,7 @@ class SqliteTransaction final : public Transaction {
     AZTP_ASSIGN_OR_RETURN(
         sqlite3_stmt * raw,
         Prepare(std::string("INSERT INTO identities (") + kIdentityColumns +
-                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     Stmt q = Use(raw);
     q.Text(r.id);
     q.OptionalText(r.parent);
@@ -692,6 +703,7 @@ class SqliteTransaction final : public Transaction {
     q.Int(r.created_at);
     q.Int(r.updated_at);
     q.OptionalText(federates_with);
+    q.Text(r.revoked_by);
     return q.Run("insert identity");
   }
 
@@ -715,7 +727,7 @@ class SqliteTransaction final : public Transaction {
         Prepare("UPDATE identities SET parent = ?, \"global\" = ?, "
                 "discoverable = ?, metadata = ?, selectors = ?, "
                 "status = ?, revoked_reason = ?, updated_at = ?, "
-                "federates_with = ? WHERE id = ?"));
+                "federates_with = ?, revoked_by = ? WHERE id = ?"));
     Stmt q = Use(raw);
     q.OptionalText(r.parent);
     q.Bool(r.global);
@@ -726,6 +738,7 @@ class SqliteTransaction final : public Transaction {
     q.Text(r.revoked_reason);
     q.Int(r.updated_at);
     q.OptionalText(federates_with);
+    q.Text(r.revoked_by);
     q.Text(r.id);
     return q.Run("update identity");
   }

@@ -109,6 +109,7 @@ void ExpectIdentityEq(const IdentityRecord& a, const IdentityRecord& b) {
   EXPECT_EQ(a.selectors, b.selectors);
   EXPECT_EQ(a.status, b.status);
   EXPECT_EQ(a.revoked_reason, b.revoked_reason);
+  EXPECT_EQ(a.revoked_by, b.revoked_by);
   EXPECT_EQ(a.created_at, b.created_at);
   EXPECT_EQ(a.updated_at, b.updated_at);
   EXPECT_EQ(a.federates_with, b.federates_with);
@@ -168,6 +169,7 @@ Everything MakeEverything(const std::string& text, const std::string& utf8) {
   e.child.selectors = {"unix:uid:1000", "k8s:ns:" + utf8, "", utf8};
   e.child.status = "revoked" + text;
   e.child.revoked_reason = "reason " + text;
+  e.child.revoked_by = "apikey:" + text;
   e.child.created_at = kNow - 10;
   e.child.updated_at = kNow + 10;
 
@@ -321,11 +323,11 @@ TEST(SqliteStoreTest, CreatesAPrivateWalFileWithVersionedSchema) {
   EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"),
             std::vector<std::string>{"wal"});
   EXPECT_EQ(RawQuery(path, "SELECT version FROM schema_version"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6"}));
   // Opening again applies nothing twice.
   for (int i = 0; i < 2; ++i) ASSERT_NE(MustOpen(path), nullptr);
   EXPECT_EQ(RawQuery(path, "SELECT COUNT(*) FROM schema_version"),
-            std::vector<std::string>{"5"});
+            std::vector<std::string>{"6"});
   const std::vector<std::string> tables = RawQuery(
       path,
       "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
@@ -397,6 +399,7 @@ TEST(SqliteStoreTest, UpdatesAndRevocations) {
   updated.federates_with = std::vector<std::string>{"org-b.example"};
   updated.status = "revoked";
   updated.revoked_reason = "compromised";
+  updated.revoked_by = "apikey:admin";
   updated.created_at = 1;  // ignored: created_at never changes
   updated.updated_at = kNow + 99;
   ASSERT_OK(store->Write([&](Transaction& t) -> Status {
@@ -686,18 +689,25 @@ TEST(SqliteStoreTest, AuditSequenceIncrementsAndSurvivesReopen) {
   }));
 }
 
+// ReopenedAfter opens a new store at `path`, runs `sql` on the file (to
+// undo a migration and leave what an older version wrote) and opens it
+// again, which applies the migration.
+std::unique_ptr<Store> ReopenedAfter(const std::string& path, const char* sql) {
+  EXPECT_NE(MustOpen(path), nullptr);
+  RawQuery(path, sql);
+  return MustOpen(path);
+}
+
 // Records written before migration 5 (no prev, no hash) are chained by it.
 TEST(SqliteStoreTest, MigrationChainsLegacyAuditRecords) {
   testing::TempDir dir("aztp_store_");
-  const std::string path = dir.File("state.db");
-  ASSERT_NE(MustOpen(path), nullptr);
-  RawQuery(path,
-           "DELETE FROM schema_version WHERE version = 5;"
-           "DROP TABLE shipped_audit; DROP INDEX audit_txn;"
-           "INSERT INTO audit VALUES (1, 10, 'a', 'x.one', 's', 'allow', '',"
-           " '', '{}', '', ''), (2, 11, 'a', 'x.two', 's', 'deny', 'r', 't',"
-           " '{\"k\":[1,2]}', '', '')");
-  auto store = MustOpen(path);
+  auto store = ReopenedAfter(
+      dir.File("state.db"),
+      "DELETE FROM schema_version WHERE version = 5;"
+      "DROP TABLE shipped_audit; DROP INDEX audit_txn;"
+      "INSERT INTO audit VALUES (1, 10, 'a', 'x.one', 's', 'allow', '',"
+      " '', '{}', '', ''), (2, 11, 'a', 'x.two', 's', 'deny', 'r', 't',"
+      " '{\"k\":[1,2]}', '', '')");
   ASSERT_NE(store, nullptr);
   ASSERT_OK(store->Write([](Transaction& t) -> Status {
     AZTP_RETURN_IF_ERROR(t.AppendAudit(MakeAudit("x.three", "s")));
@@ -711,6 +721,43 @@ TEST(SqliteStoreTest, MigrationChainsLegacyAuditRecords) {
     for (const AuditRecord& r : *all) checker.Add(r);
     EXPECT_TRUE(checker.ok()) << checker.reason();
     EXPECT_EQ(checker.head().seq, 3);
+    return Ok();
+  }));
+}
+
+// Identities revoked before migration 6 get their revoker from the audit
+// log (the latest identity.revoke record), so that reissuing them follows
+// the same rule as for newer revocations (finding: reissue after an admin's
+// revoke).
+TEST(SqliteStoreTest, MigrationReadsWhoRevokedFromTheAuditLog) {
+  testing::TempDir dir("aztp_store_");
+  auto store = ReopenedAfter(
+      dir.File("state.db"),
+      "DELETE FROM schema_version WHERE version = 6;"
+      "ALTER TABLE identities DROP COLUMN revoked_by;"
+      "INSERT INTO identities VALUES"
+      " ('spiffe://td/a', NULL, 0, 0, '{}', '[]', 'revoked', 'r', 1, 2,"
+      "  NULL),"
+      " ('spiffe://td/b', NULL, 0, 0, '{}', '[]', 'active', '', 1, 2,"
+      "  NULL),"
+      " ('spiffe://td/c', NULL, 0, 0, '{}', '[]', 'revoked', '', 1, 2,"
+      "  NULL);"
+      "INSERT INTO audit VALUES"
+      " (1, 10, 'apikey:scoped', 'identity.revoke', 'spiffe://td/a',"
+      "  'allow', '', '', '{}', '', ''),"
+      " (2, 11, 'apikey:admin', 'identity.revoke', 'spiffe://td/a',"
+      "  'allow', '', '', '{}', '', ''),"
+      " (3, 12, 'apikey:admin', 'identity.revoke', 'spiffe://td/b',"
+      "  'allow', '', '', '{}', '', '')");
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Read([](Transaction& t) -> Status {
+    std::vector<std::string> got;
+    for (const char* id : {"spiffe://td/a", "spiffe://td/b", "spiffe://td/c"}) {
+      AZTP_ASSIGN_OR_RETURN(auto r, t.GetIdentity(id));
+      got.push_back(r ? r->revoked_by : "absent");
+    }
+    // b was reissued since (active): nobody's revocation holds.
+    EXPECT_EQ(got, (std::vector<std::string>{"apikey:admin", "", ""}));
     return Ok();
   }));
 }

@@ -8,8 +8,11 @@
 #include <string>
 
 #include "aztp/controlplane/control_plane.h"
+#include "aztp/crypto/key.h"
+#include "aztp/encoding/json.h"
 #include "aztp/http/http.h"
 #include "aztp/store/store.h"
+#include "aztp/x509/csr.h"
 
 namespace aztp::testing {
 
@@ -72,6 +75,15 @@ inline http::Request NativeRequest(const std::string& method,
   if (!body.empty()) r.headers["content-type"] = "application/json";
   if (api_key != "-") r.headers["authorization"] = "Bearer " + api_key;
   return r;
+}
+
+// CsrJson is a fresh P-256 key's CSR as a JSON string, the "csr" member
+// of POST /v1/svid/x509.
+inline std::string CsrJson() {
+  auto key = PrivateKey::Generate(KeyType::kEcP256);
+  if (!key) std::abort();
+  return DumpJson(
+      Json(CertificateRequest::Create(*key, std::nullopt)->ToPem()));
 }
 
 }  // namespace aztp::testing

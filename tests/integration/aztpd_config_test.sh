@@ -144,6 +144,71 @@ json_get "$out" message | grep -q '^threads' || fail "--threads 0: $out"
 expect_exit 3 "$D" run --config "$T/missing.yaml"
 ok "bad configurations and flags exit non-zero with one JSON line naming the key"
 
+# --- each listener's own connection cap and handshake timeout ---
+cat > "$T/limits.yaml" <<EOF
+data_dir: $T/data
+listen: 127.0.0.1:0
+http:
+  max_connections: 2
+  handshake_timeout: 1s
+bundle_endpoint:
+  listen: 127.0.0.1:0
+  profile: https_spiffe
+  max_connections: 2
+  handshake_timeout: 1s
+EOF
+"$D" run --config "$T/limits.yaml" 2>"$T/limits.log" &
+PID=$!; PIDS+=("$PID")
+wait_url "$T/data"
+BURL="$(cat "$T/data/aztpd.bundle.url")"
+# fill FULL_URL OTHER_URL: two idle TCP connections fill FULL_URL's
+# listener; a third is closed at once, OTHER_URL answers meanwhile, the idle
+# ones are closed after the 1 s handshake timeout, and FULL_URL answers
+# again.
+fill() {
+  /usr/bin/python3 - "$1" "$2" "$T/data/bundle.pem" <<'PY'
+import socket, ssl, sys, time, urllib.parse, urllib.request
+full, other, ca = sys.argv[1:4]
+where = urllib.parse.urlsplit(full)
+ctx = ssl.create_default_context(cafile=ca)
+def get(url):
+    with urllib.request.urlopen(url, context=ctx, timeout=5) as r:
+        return r.status
+start = time.monotonic()
+idle = [socket.create_connection((where.hostname, where.port), timeout=5)
+        for _ in range(2)]
+time.sleep(0.2)
+over = socket.create_connection((where.hostname, where.port), timeout=5)
+assert over.recv(1) == b"", "the connection over the cap was served"
+assert time.monotonic() - start < 0.9, "the connection over the cap stayed open"
+assert get(other) == 200
+for s in idle:
+    assert s.recv(1) == b"", "an idle connection got data"
+waited = time.monotonic() - start
+assert 0.9 < waited < 4, waited
+for attempt in range(40):  # a closed session leaves the count a moment later
+    try:
+        assert get(full) == 200
+        break
+    except OSError:
+        time.sleep(0.05)
+else:
+    raise AssertionError("the listener did not serve again")
+PY
+}
+fill "$BURL" "$URL/healthz" || fail "filling the bundle endpoint"
+fill "$URL/healthz" "$BURL" || fail "filling the API listener"
+METRICS="$(curl -sS --cacert "$T/data/bundle.pem" --max-time 10 "$URL/metrics")"
+grep -qx 'aztpd_connections_refused_total{listener="api"} 1' <<<"$METRICS" \
+  || fail "api refusals: $(grep refused <<<"$METRICS")"
+grep -qx 'aztpd_connections_refused_total{listener="bundle_endpoint"} 1' <<<"$METRICS" \
+  || fail "bundle endpoint refusals: $(grep refused <<<"$METRICS")"
+stop "$PID"
+ok "max_connections 2: two idle connections fill one listener, a third is closed at once and counted, the other listener answers; the idle ones are closed after handshake_timeout"
+check_refused 'http:\n  max_connections: 0\n' invalid_argument http.max_connections
+check_refused 'http:\n  handshake_timeout: 2m\n' invalid_argument http.handshake_timeout
+ok "listener limits out of range are refused, naming the key"
+
 # --- run --dev ---
 "$D" run --dev --data-dir "$T/dev" --listen 127.0.0.1:0 >"$T/dev.out" 2>"$T/dev.log" &
 PID=$!; PIDS+=("$PID")

@@ -32,12 +32,14 @@ AZTP_SERVER="$URL_B" AZTP_API_KEY="$KEY_B" AZTP_BUNDLE="$T/b/bundle.json" \
 export AZTP_SERVER="$URL_A" AZTP_API_KEY="$KEY_A" AZTP_BUNDLE="$T/a/bundle.json"
 C=(curl -sS --cacert "$T/a/bundle.pem" --max-time 10)
 # mtls_status: the HTTP status org-a answers the org-b workload's SVID with
-# on /v1/discover, or 000 when the handshake is refused.
+# on /v1/discover (401 once federated: the handshake passes, the control
+# plane authenticates only its own trust domain), or 000 when the handshake
+# is refused.
 mtls_status() {
   "${C[@]}" -o /dev/null -w '%{http_code}' --cert "$T/payments/svid.pem" \
     --key "$T/payments/svid.key" "$URL_A/v1/discover" 2>/dev/null || true
 }
-[ "$(mtls_status)" != 200 ] || fail "org-b's SVID accepted before any federation"
+[ "$(mtls_status)" = 000 ] || fail "org-b's SVID accepted before any federation"
 
 ADD=("$A" federation add --trust-domain org-b.example --endpoint-url "$URL_B/v1/bundle"
      --profile https_spiffe --endpoint-id spiffe://org-b.example/aztpd)
@@ -65,8 +67,8 @@ run 1 "$A" federation refresh org-c.example
 [ "$(json_get "$out" error)" = not_found ] || fail "refresh unknown: $out"
 ok "federation list (JSON and --table) shows org-b trusted at sequence $SEQ_B; refresh fetches now"
 
-[ "$(mtls_status)" = 200 ] || fail "federated mTLS: $(mtls_status)"
-ok "an org-b workload authenticates at org-a over mTLS"
+[ "$(mtls_status)" = 401 ] || fail "federated mTLS: $(mtls_status)"
+ok "an org-b workload passes org-a's handshake (its SVID is 401 at the control plane)"
 
 # Per-identity narrowing.
 run 0 "$A" identity register --id spiffe://org-a.example/agents/narrow --federates-with-none
@@ -122,7 +124,7 @@ ok "a scoped key may not list or remove relationships"
 
 run 0 "$A" federation remove org-b.example
 has "$out" 'j == {"trust_domain": "org-b.example", "removed": True}'
-[ "$(mtls_status)" != 200 ] || fail "org-b's SVID accepted after remove"
+[ "$(mtls_status)" = 000 ] || fail "org-b's SVID accepted after remove"
 run 1 "$A" federation remove org-b.example
 [ "$(json_get "$out" error)" = not_found ] || fail "second remove: $out"
 run 0 "$A" federation list

@@ -112,10 +112,12 @@ ok "identity revoke stops issuance; reissue restores it"
 run 0 "$A" apikey create --scope /tools/ --description "tools team"
 SCOPED="$(json_get "$out" api_key)"
 SCOPED_ID="$(json_get "$out" key_id)"
-has "$out" 'j["scope"] == "/tools/" and j["description"] == "tools team" and not j["revoked"]'
+# The scope is stored normalised: /tools, which covers /tools/... by whole
+# segments (docs/aztpd.md, "Authentication").
+has "$out" 'j["scope"] == "/tools" and j["description"] == "tools team" and not j["revoked"]'
 [[ "$SCOPED" == "aztp_$SCOPED_ID."* ]] || fail "key format"
 run 0 "$A" apikey list
-has "$out" 'sorted(k["scope"] for k in j["api_keys"]) == ["/tools/", "admin"] and all("api_key" not in k for k in j["api_keys"])'
+has "$out" 'sorted(k["scope"] for k in j["api_keys"]) == ["/tools", "admin"] and all("api_key" not in k for k in j["api_keys"])'
 run 0 "$A" identity register --id spiffe://org-a.example/tools/search --api-key "$SCOPED"
 run 1 "$A" identity register --id spiffe://org-a.example/agents/sneaky --api-key "$SCOPED"
 [ "$(json_get "$out" error)" = permission_denied ] || fail "scoped outside prefix: $out"

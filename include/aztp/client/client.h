@@ -142,7 +142,7 @@ struct DiscoveryPage {
 // ApiKey describes an API key; the secret is never part of it.
 struct ApiKey {
   std::string key_id;
-  std::string scope;  // "admin" or a SPIFFE path prefix such as "/tools/"
+  std::string scope;  // "admin" or a SPIFFE path such as "/tools" (normalised)
   std::string description;
   bool revoked = false;
   UnixTime created_at = 0;
@@ -480,7 +480,7 @@ class Client {
   // policy, its versions and its attachments.
   Status DeletePolicy(std::string_view id);
   // AttachPolicy and DetachPolicy: `POST /v1/policies/<id>:attach` and
-  // `:detach` (a key that manages `identity`; not retried).
+  // `:detach` (admin; not retried).
   Status AttachPolicy(std::string_view id, const SpiffeId& identity);
   Status DetachPolicy(std::string_view id, const SpiffeId& identity);
   // Authorize: `POST /v1/authorize` (the identity's own SVID or a key that

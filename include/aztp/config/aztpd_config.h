@@ -41,6 +41,8 @@ struct HttpLimits {
   std::size_t max_body_bytes = 1 << 20;
   int read_timeout_seconds = 10;
   int idle_timeout_seconds = 60;
+  int handshake_timeout_seconds = 5;  // TLS handshake, from accept
+  int max_connections = 1024;         // open at once; more are closed
 };
 
 // FederationEntry is one `federation:` item: a relationship whose bootstrap
@@ -63,6 +65,10 @@ struct BundleEndpointConfig {
   std::optional<EndpointProfile> profile;  // required
   std::string cert_file;  // https_web only, required there: PEM chain
   std::string key_file;   // https_web only, required there: PEM key
+  // This listener's own limits, apart from the API listener's, so that
+  // neither can be starved through the other.
+  int handshake_timeout_seconds = 5;
+  int max_connections = 1024;
 };
 
 // AztpdConfig is everything aztpd runs with. Its defaults are those of a

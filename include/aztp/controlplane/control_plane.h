@@ -18,6 +18,7 @@
 #include "aztp/ca/authority.h"
 #include "aztp/federation/bundle_poller.h"
 #include "aztp/http/http.h"
+#include "aztp/metrics/metrics.h"
 #include "aztp/revocation/revocation_list.h"
 #include "aztp/store/store.h"
 #include "aztp/tls/tls.h"
@@ -107,6 +108,10 @@ class ControlPlane {
 
   // Handle answers one API request.
   http::Response Handle(const http::Request& request);
+
+  // metrics is the registry GET /metrics renders; the daemon adds the
+  // series of what lies outside the control plane (its listeners) to it.
+  metrics::Registry& metrics();
 
   // Maintain runs the periodic work: CA and JWT key rotation steps that are
   // due, and renewal of the server's own SVID at half its lifetime. Returns

@@ -57,6 +57,18 @@ struct ServerOptions {
   std::size_t max_body_bytes = 1 << 20;
   int read_timeout_seconds = 10;  // per request, from first byte
   int idle_timeout_seconds = 60;  // keep-alive between requests
+  // handshake_timeout_seconds bounds the TLS handshake, from accept; 0
+  // means read_timeout_seconds.
+  int handshake_timeout_seconds = 0;
+  // max_connections caps the open connections (handshaking, idle or busy):
+  // one more is closed as soon as it is accepted, before any TLS, so that a
+  // flood of idle connections costs this listener at most that many
+  // descriptors.
+  int max_connections = 1024;
+  // on_connection_refused, when set, hears each connection closed because
+  // max_connections were open (e.g. to count it); it runs on the accepting
+  // thread and must be quick and thread-safe.
+  std::function<void()> on_connection_refused;
   // tls_context supplies the server's TLS context; it is called for every
   // new connection so that a rotated SVID is used without a restart.
   std::function<std::shared_ptr<SSL_CTX>()> tls_context;

@@ -35,6 +35,9 @@ struct IdentityRecord {
   std::optional<std::vector<std::string>> federates_with;
   std::string status = "active";  // "active" or "revoked"
   std::string revoked_reason;     // when revoked
+  // revoked_by is the actor of the revocation (an audit actor such as
+  // "apikey:<key_id>"), when revoked; it decides who may reissue.
+  std::string revoked_by;
   UnixTime created_at = 0;
   UnixTime updated_at = 0;
 };
