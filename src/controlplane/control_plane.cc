@@ -326,6 +326,19 @@ Result<ControlPlane::Principal> ControlPlane::Authenticate(
                          "accepts SVIDs of " +
                          trust_domain_.name() + " only");
       }
+      // An SVID outlives its identity's revocation (until it expires):
+      // a revoked identity's SVIDs authenticate nothing here either. (Only
+      // registered identities are issued SVIDs of this domain.)
+      std::optional<IdentityRecord> identity;
+      AZTP_RETURN_IF_ERROR(store_->Read([&](Transaction& tx) -> Status {
+        AZTP_ASSIGN_OR_RETURN(identity, tx.GetIdentity(req.peer->str()));
+        return Ok();
+      }));
+      if (identity && identity->status != "active") {
+        return Error(Code::kRevoked, req.peer->str() +
+                                         " is revoked: its SVIDs authenticate "
+                                         "nothing until it is reissued");
+      }
       Principal p;
       p.actor = req.peer->str();
       p.svid = req.peer;

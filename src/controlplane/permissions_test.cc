@@ -84,9 +84,9 @@ class PermissionsTest : public ::testing::Test {
   std::string admin_;
 };
 
-// Finding 1: a key scoped /tools/payments reached /tools/payments-admin and
+// Finding 2: a key scoped /tools/payments reached /tools/payments-admin and
 // registered /tools/paymentsXYZ, because scopes matched string prefixes.
-TEST_F(PermissionsTest, Finding1ScopesMatchWholePathSegments) {
+TEST_F(PermissionsTest, Finding2ScopesMatchWholePathSegments) {
   const std::string key = Key("/tools/payments");
   EXPECT_EQ(Call("GET", Path(kPayments), "", key).status, 200);
   EXPECT_EQ(Register(std::string(kPayments) + "/quotes", key).status, 201);
@@ -115,9 +115,9 @@ TEST_F(PermissionsTest, Finding1ScopesMatchWholePathSegments) {
                      kPayments, std::string(kPayments) + "/quotes"}));
 }
 
-// Finding 1: scopes are normalised when a key is created, and what is not a
+// Finding 2: scopes are normalised when a key is created, and what is not a
 // plain SPIFFE path is refused with a 400 that says what a scope is.
-TEST_F(PermissionsTest, Finding1ScopesAreNormalisedOrRefusedAtCreation) {
+TEST_F(PermissionsTest, Finding2ScopesAreNormalisedOrRefusedAtCreation) {
   for (const auto& [given, stored] :
        std::vector<std::pair<std::string, std::string>>{
            {"/tools/", "/tools"},
@@ -146,9 +146,9 @@ TEST_F(PermissionsTest, Finding1ScopesAreNormalisedOrRefusedAtCreation) {
   EXPECT_EQ(r.status, 400) << r.body;
 }
 
-// Finding 1: keys stored before normalisation ("/tools/") keep working,
+// Finding 2: keys stored before normalisation ("/tools/") keep working,
 // with the segment rule.
-TEST_F(PermissionsTest, Finding1StoredScopesWithATrailingSlashStillWork) {
+TEST_F(PermissionsTest, Finding2StoredScopesWithATrailingSlashStillWork) {
   auto key = internal::MakeApiKey("/tools/", "stored before the fix", kNow);
   ASSERT_TRUE(key.has_value());
   ASSERT_TRUE(store_->Write(
@@ -167,9 +167,9 @@ TEST_F(PermissionsTest, Finding1StoredScopesWithATrailingSlashStillWork) {
   EXPECT_EQ(Call("GET", Path(kPayments), "", broken->secret_text).status, 403);
 }
 
-// Finding 1 (sibling): a scoped key manages IDs of aztpd's own trust domain
+// Finding 2 (sibling): a scoped key manages IDs of aztpd's own trust domain
 // only; a matching path in another trust domain is not covered.
-TEST_F(PermissionsTest, Finding1ScopesCoverOnlyTheOwnTrustDomain) {
+TEST_F(PermissionsTest, Finding2ScopesCoverOnlyTheOwnTrustDomain) {
   ControlPlane::Principal p;
   p.scope = *internal::ParseScope(*TrustDomain::Parse("org-a.example"),
                                   "/tools/payments");
@@ -194,10 +194,10 @@ TEST_F(PermissionsTest, Finding1ScopesCoverOnlyTheOwnTrustDomain) {
   EXPECT_EQ(cp_->Handle(policies).status, 403);
 }
 
-// Finding 2: an SVID of a federated trust domain (trusted at the TLS
+// Finding 3: an SVID of a federated trust domain (trusted at the TLS
 // handshake, since the listener trusts federated bundles) authenticated to
 // the API: it listed /v1/discover and wrote to /v1/audit:ingest.
-TEST_F(PermissionsTest, Finding2FederatedSvidsDoNotAuthenticate) {
+TEST_F(PermissionsTest, Finding3FederatedSvidsDoNotAuthenticate) {
   for (const auto& [method, path, body] :
        std::vector<std::tuple<std::string, std::string, std::string>>{
            {"GET", "/v1/discover", ""},
@@ -225,9 +225,29 @@ TEST_F(PermissionsTest, Finding2FederatedSvidsDoNotAuthenticate) {
   EXPECT_EQ(AsPeer(kOther, "GET", "/v1/discover").status, 200);
 }
 
-// Finding 3: a scoped key linked its identity to one it does not manage;
+// Finding 3's sibling: an SVID outlives its identity's revocation; until it
+// expires it must authenticate nothing here, as unregistered IDs do not.
+TEST_F(PermissionsTest,
+       Finding3SiblingRevokedIdentitiesSvidsDoNotAuthenticate) {
+  ASSERT_EQ(AsPeer(kOther, "GET", "/v1/discover").status, 200);
+  ASSERT_EQ(Call("POST", Path(kOther, "revoke"), "").status, 200);
+  for (const auto& [method, path, body] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"GET", "/v1/discover", ""},
+           {"POST", "/v1/audit:ingest", R"({"records":[]})"},
+           {"POST", "/v1/svid/jwt",
+            R"({"id":")" + std::string(kOther) + R"(","audience":["x"]})"}}) {
+    auto r = AsPeer(kOther, method, path, body);
+    EXPECT_EQ(r.status, 403) << method << " " << path << " -> " << r.body;
+    EXPECT_EQ(Reason(r), "revoked") << r.body;
+  }
+  ASSERT_EQ(Call("POST", Path(kOther, "reissue"), "").status, 200);
+  EXPECT_EQ(AsPeer(kOther, "GET", "/v1/discover").status, 200);
+}
+
+// Finding 5: a scoped key linked its identity to one it does not manage;
 // links, and parents given at registration, need rights on both ends.
-TEST_F(PermissionsTest, Finding3LinksNeedRightsOnBothEnds) {
+TEST_F(PermissionsTest, Finding5LinksNeedRightsOnBothEnds) {
   const std::string key = Key("/tools/payments");
   ASSERT_EQ(Register(std::string(kPayments) + "/child", key).status, 201);
   auto r = Call("POST", Path(kPayments, "link"),
@@ -253,10 +273,10 @@ TEST_F(PermissionsTest, Finding3LinksNeedRightsOnBothEnds) {
   EXPECT_EQ(other["links"].size(), 0u) << other;
 }
 
-// Finding 4: a key scoped to an identity reissued it after an admin had
+// Finding 9: a key scoped to an identity reissued it after an admin had
 // revoked it. Who revoked is recorded; an admin's revocation is undone, or
 // rewritten, by admins only.
-TEST_F(PermissionsTest, Finding4ScopedKeysCannotUndoAnAdminsRevocation) {
+TEST_F(PermissionsTest, Finding9ScopedKeysCannotUndoAnAdminsRevocation) {
   const std::string key = Key("/tools/payments");
   auto r = Call("POST", Path(kPayments, "revoke"), R"({"reason":"incident"})");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -283,9 +303,9 @@ TEST_F(PermissionsTest, Finding4ScopedKeysCannotUndoAnAdminsRevocation) {
   EXPECT_EQ(Call("POST", Path(child, "reissue"), "", key).status, 403);
 }
 
-// Finding 4: attaching and detaching policies needs admin, even for a key
+// Finding 9: attaching and detaching policies needs admin, even for a key
 // that manages the identity.
-TEST_F(PermissionsTest, Finding4AttachingPoliciesNeedsAdmin) {
+TEST_F(PermissionsTest, Finding9AttachingPoliciesNeedsAdmin) {
   const std::string key = Key("/tools/payments");
   auto created = Call("POST", "/v1/policies",
                       R"({"name":"p","document":{"Statement":)"
@@ -309,10 +329,10 @@ TEST_F(PermissionsTest, Finding4AttachingPoliciesNeedsAdmin) {
   EXPECT_EQ(Body(listed)["policies"].size(), 1u);
 }
 
-// Finding 4 (sibling): federates_with limits whom an identity accepts; a
+// Finding 9 (sibling): federates_with limits whom an identity accepts; a
 // scoped key may narrow it but not widen it (which could undo an admin's
 // narrowing).
-TEST_F(PermissionsTest, Finding4ScopedKeysMayOnlyNarrowFederatesWith) {
+TEST_F(PermissionsTest, Finding9ScopedKeysMayOnlyNarrowFederatesWith) {
   const std::string key = Key("/tools/payments");
   const std::string path = Path(kPayments);
   auto patch = [&](const char* body, const std::string& k) {

@@ -123,10 +123,10 @@ SqliteReplayStore::~SqliteReplayStore() {
 Result<std::unique_ptr<SqliteReplayStore>> SqliteReplayStore::Open(
     const std::string& path, std::size_t capacity) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &db,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-      nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+                                 nullptr);
   // From here on the store owns `db` and closes it on every return.
   std::unique_ptr<SqliteReplayStore> store(new SqliteReplayStore(db, capacity));
   if (rc != SQLITE_OK) return SqlError(db, "open");

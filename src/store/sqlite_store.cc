@@ -323,8 +323,10 @@ class Connection {
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
                                                      bool writer) {
   sqlite3* db = nullptr;
+  // NOFOLLOW: the database holds CA keys; a symbolic link planted at its
+  // path must not redirect it.
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-                    (writer ? SQLITE_OPEN_CREATE : 0);
+                    SQLITE_OPEN_NOFOLLOW | (writer ? SQLITE_OPEN_CREATE : 0);
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   // From here on `conn` owns `db` and closes it on every return.
   std::unique_ptr<Connection> conn(new Connection(db));
@@ -1840,6 +1842,28 @@ class SqliteStore final : public Store {
   std::size_t readers_ = 0;  // open reader connections, idle or in use
 };
 
+// CheckPrivateFile accepts an existing database file only if it is a
+// regular file of this user: not a symbolic link planted to redirect it,
+// not a file another user made for this one to fill.
+Status CheckPrivateFile(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    return Error(Code::kIo, "store: cannot stat " + QuoteInput(path) + ": " +
+                                std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Error(Code::kPermissionDenied,
+                 "store: " + QuoteInput(path) +
+                     " is not a regular file (a symbolic link?); refusing it");
+  }
+  if (st.st_uid != ::geteuid()) {
+    return Error(
+        Code::kPermissionDenied,
+        "store: " + QuoteInput(path) + " belongs to another user; refusing it");
+  }
+  return Ok();
+}
+
 // CreatePrivateFile creates `path` with mode 0600 unless it exists, so that
 // the database (which holds CA private keys) and the -wal and -shm files,
 // which SQLite creates with the database's mode, are never readable by
@@ -1848,7 +1872,7 @@ Status CreatePrivateFile(const std::string& path) {
   const int fd =
       ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    if (errno == EEXIST) return Ok();
+    if (errno == EEXIST) return CheckPrivateFile(path);
     return Error(Code::kIo, "store: cannot create " + QuoteInput(path) + ": " +
                                 std::strerror(errno));
   }

@@ -8,8 +8,19 @@ checks=0
 
 # ok MESSAGE: record a passed check.
 ok() { checks=$((checks + 1)); echo "ok $checks - $*"; }
-# fail MESSAGE: stop the test.
-fail() { echo "FAIL - $*" >&2; exit 1; }
+# fail MESSAGE: stop the test. The message often quotes an output; API key
+# secrets and private key blocks in it are masked, so that a failing test
+# never prints a secret.
+fail() {
+  printf 'FAIL - %s\n' "$*" | /usr/bin/python3 -c '
+import re, sys
+t = sys.stdin.read()
+t = re.sub(r"(aztp_[A-Za-z0-9]+)\.[A-Za-z0-9_-]+", r"\1.<secret>", t)
+t = re.sub(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----",
+           "<private key>", t, flags=re.S)
+sys.stderr.write(t)' >&2
+  exit 1
+}
 
 # expect_exit CODE CMD...: run CMD, require exit CODE, keep stdout in $out.
 expect_exit() {
