@@ -53,7 +53,7 @@ std::vector<std::string> PredictableNames(const std::string& path) {
   return out;
 }
 
-TEST(ReviewFindingPredictableTempFile, PlantedSymlinksAreNeverWrittenThrough) {
+TEST(Finding10PredictableTempFile, PlantedSymlinksAreNeverWrittenThrough) {
   testing::TempDir dir;
   const std::string victim = dir.File("victim");
   ASSERT_TRUE(WriteFile(victim, "original\n").has_value());
@@ -79,7 +79,7 @@ TEST(ReviewFindingPredictableTempFile, PlantedSymlinksAreNeverWrittenThrough) {
   EXPECT_EQ(Contents(victim), "original\n");
 }
 
-TEST(ReviewFindingPredictableTempFile, GuessedAttackerFileIsNotUsed) {
+TEST(Finding10PredictableTempFile, GuessedAttackerFileIsNotUsed) {
   testing::TempDir dir;
   const std::string path = dir.File("svid.key");
   const std::string guessed = path + ".tmp." + std::to_string(::getpid());
@@ -96,7 +96,7 @@ TEST(ReviewFindingPredictableTempFile, GuessedAttackerFileIsNotUsed) {
   EXPECT_EQ(Contents(path), "secret");
 }
 
-TEST(ReviewFindingPredictableTempFile, TemporaryIsPrivateUntilCommit) {
+TEST(Finding10PredictableTempFile, TemporaryIsPrivateUntilCommit) {
   testing::TempDir dir;
   const std::string path = dir.File("bundle.json");
   auto file = AtomicFile::Create(path, 0644);
@@ -118,7 +118,7 @@ TEST(ReviewFindingPredictableTempFile, TemporaryIsPrivateUntilCommit) {
   EXPECT_FALSE(file->Commit().has_value());
 }
 
-TEST(ReviewFindingPredictableTempFile, NothingIsLeftBehindOnFailure) {
+TEST(Finding10PredictableTempFile, NothingIsLeftBehindOnFailure) {
   testing::TempDir dir;
   // Abandoned before Commit.
   {

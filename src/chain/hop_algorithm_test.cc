@@ -64,7 +64,7 @@ void ExpectAlgNotAllowed(const Result<VerifiedChain>& v, int hop) {
 
 // Finding: an RS256 root token signed by an RSA leaf under the trusted
 // org-a CA verified `valid: true`.
-TEST_F(HopAlgorithmTest, ReviewFindingRsaHopTokenRs256RootIsRefused) {
+TEST_F(HopAlgorithmTest, Finding7RsaHopTokenRs256RootIsRefused) {
   RsaIdentity rsa = domains_.RsaSvid(kPlanner);
   HopClaims c = Root(kPlanner, kResearch);
   std::string token = testing::SignRsaHopToken(rsa, "RS256", c.ToJson());
@@ -75,7 +75,7 @@ TEST_F(HopAlgorithmTest, ReviewFindingRsaHopTokenRs256RootIsRefused) {
   EXPECT_EQ(parsed.error().code(), Code::kAlgNotAllowed);
 }
 
-TEST_F(HopAlgorithmTest, ReviewFindingRsaHopTokenPs256RootIsRefused) {
+TEST_F(HopAlgorithmTest, Finding7RsaHopTokenPs256RootIsRefused) {
   RsaIdentity rsa = domains_.RsaSvid(kPlanner);
   HopClaims c = Root(kPlanner, kResearch);
   ExpectAlgNotAllowed(
@@ -84,7 +84,7 @@ TEST_F(HopAlgorithmTest, ReviewFindingRsaHopTokenPs256RootIsRefused) {
 }
 
 // The RSA hop inside an otherwise valid linked chain is named.
-TEST_F(HopAlgorithmTest, ReviewFindingRsaHopTokenInTheMiddleIsRefused) {
+TEST_F(HopAlgorithmTest, Finding7RsaHopTokenInTheMiddleIsRefused) {
   MintOptions m;
   m.audience = Id(kResearch);
   m.capabilities = Must(CapabilitySet::FromStrings({"payments:*"}));
@@ -101,7 +101,7 @@ TEST_F(HopAlgorithmTest, ReviewFindingRsaHopTokenInTheMiddleIsRefused) {
   ExpectAlgNotAllowed(VerifyAs(kAnalyst, chain), 1);
 }
 
-TEST_F(HopAlgorithmTest, ReviewFindingRsaHopTokenSignerRefusesAnRsaLeaf) {
+TEST_F(HopAlgorithmTest, Finding7RsaHopTokenSignerRefusesAnRsaLeaf) {
   RsaIdentity rsa = domains_.RsaSvid(kPlanner);
   // No PrivateKey can hold RSA; the leaf is refused before the key is
   // compared with it.

@@ -30,9 +30,9 @@ class HostedSdkPermissionsTest : public HostedSdkTest {
   }
 };
 
-// Finding 3: a scoped key linked its identity to one it does not manage, and
+// Finding 5: a scoped key linked its identity to one it does not manage, and
 // verify-identity-for-connection then reported the pair as connected.
-TEST_F(HostedSdkPermissionsTest, Finding3HostedLinksNeedRightsOnBothEnds) {
+TEST_F(HostedSdkPermissionsTest, Finding5HostedLinksNeedRightsOnBothEnds) {
   Issue("agent");
   Issue("tool");
   const std::string agent_key = ScopedKey("/workload/production/node/agent");
@@ -51,9 +51,9 @@ TEST_F(HostedSdkPermissionsTest, Finding3HostedLinksNeedRightsOnBothEnds) {
   EXPECT_EQ(r.status, 403) << r.body;
 }
 
-// Finding 3 (sibling): issue-identity's linkTo and parentIdentity bind the
+// Finding 5 (sibling): issue-identity's linkTo and parentIdentity bind the
 // new identity to others; without rights on those, nothing is registered.
-TEST_F(HostedSdkPermissionsTest, Finding3HostedIssueLinksNeedRightsOnBothEnds) {
+TEST_F(HostedSdkPermissionsTest, Finding5HostedIssueLinksNeedRightsOnBothEnds) {
   Issue("tool");
   const std::string key = ScopedKey("/workload/production/node/new");
   const std::string id = "aztp://org-a.example/workload/production/node/new";
@@ -71,9 +71,9 @@ TEST_F(HostedSdkPermissionsTest, Finding3HostedIssueLinksNeedRightsOnBothEnds) {
   EXPECT_EQ(r.status, 200) << r.body;
 }
 
-// Finding 3 (sibling): a flow membership binds an identity and a flow; a key
+// Finding 5 (sibling): a flow membership binds an identity and a flow; a key
 // that manages the identity may not put it into a flow it does not own.
-TEST_F(HostedSdkPermissionsTest, Finding3HostedFlowMembersNeedTheFlowsOwner) {
+TEST_F(HostedSdkPermissionsTest, Finding5HostedFlowMembersNeedTheFlowsOwner) {
   Issue("agent");
   auto r = Call("POST", "identity-flow/create", R"({"name":"shared"})");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -99,9 +99,9 @@ TEST_F(HostedSdkPermissionsTest, Finding3HostedFlowMembersNeedTheFlowsOwner) {
   EXPECT_EQ(r.status, 403) << r.body;
 }
 
-// Finding 4: reissue-revoked-identity with a scoped key after an admin
+// Finding 9: reissue-revoked-identity with a scoped key after an admin
 // revoked the identity.
-TEST_F(HostedSdkPermissionsTest, Finding4HostedReissueOfAnAdminsRevocation) {
+TEST_F(HostedSdkPermissionsTest, Finding9HostedReissueOfAnAdminsRevocation) {
   Issue("agent");
   const std::string key = ScopedKey("/workload/production/node/agent");
   const std::string body = R"({"aztpId":")" + std::string(kAgent) + R"("})";

@@ -276,9 +276,9 @@ TEST(AztpdConfig, OutOfRangeValuesNameTheirKey) {
   });
 }
 
-// Finding 5: each listener has its own connection cap and TLS handshake
+// Finding 8: each listener has its own connection cap and TLS handshake
 // timeout, read and range-checked like the other limits.
-TEST(AztpdConfig, Finding5ListenerLimitsArePerListener) {
+TEST(AztpdConfig, Finding8ListenerLimitsArePerListener) {
   auto c = ParseAztpdConfig(
       "http:\n  handshake_timeout: 3s\n  max_connections: 2000\n"
       "bundle_endpoint:\n  listen: 127.0.0.1:0\n  profile: https_spiffe\n"

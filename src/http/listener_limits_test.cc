@@ -11,11 +11,11 @@
 namespace aztp::http {
 namespace {
 
-// Finding 5: aztpd's listeners had no connection cap and no handshake
+// Finding 8: aztpd's listeners had no connection cap and no handshake
 // timeout of their own. With a cap of 2, two idle TCP connections fill one
 // listener: a third is closed at once and counted, another listener keeps
 // answering, and the idle ones are closed after the handshake timeout.
-TEST_F(HttpTest, Finding5ListenersCapConnectionsAndTimeOutHandshakes) {
+TEST_F(HttpTest, Finding8ListenersCapConnectionsAndTimeOutHandshakes) {
   std::atomic<int> refused{0};
   ServerOptions capped = Options();
   capped.max_connections = 2;
@@ -59,7 +59,7 @@ TEST_F(HttpTest, Finding5ListenersCapConnectionsAndTimeOutHandshakes) {
   EXPECT_EQ(again->status, 200);
 }
 
-TEST_F(HttpTest, Finding5ListenerLimitsAreValidated) {
+TEST_F(HttpTest, Finding8ListenerLimitsAreValidated) {
   for (auto change :
        {+[](ServerOptions& o) { o.max_connections = 0; },
         +[](ServerOptions& o) { o.max_connections = -1; },

@@ -38,7 +38,7 @@ std::string HeaderPart(const std::string& compact) {
   return compact.substr(0, compact.find('.'));
 }
 
-TEST(ReviewFindingJwsHeaderCacheHash, CollidingHeadersDoNotShareABucket) {
+TEST(Finding11JwsHeaderCacheHash, CollidingHeadersDoNotShareABucket) {
   constexpr int kHeaders = 4000;
   std::vector<std::string> tokens = CollidingTokens(kHeaders);
   // The premise: one length and one 48-character tail for all of them.

@@ -293,7 +293,7 @@ TEST(Wycheproof, JsonWebKey) {
 // Review finding "a fresh clone's make test fails": the vectors were read
 // from ../shared, outside the repository. They are vendored with their
 // license, and only the files the tests above read.
-TEST(ReviewFindingFreshClone, WycheproofVectorsAreVendoredWithTheirLicense) {
+TEST(Finding14FreshClone, WycheproofVectorsAreVendoredWithTheirLicense) {
   auto license = ReadFile(kVectorDir + "LICENSE");
   ASSERT_TRUE(license.has_value()) << license.error().message();
   EXPECT_NE(license->find("Apache License"), std::string::npos);

@@ -62,7 +62,7 @@ expect_exit 1 "$A" svid issue --ca "$T/ca" --id spiffe://org-a.example/x --out "
 expect_exit 1 "$A" svid issue --ca "$T/ca" --id spiffe://org-a.example/x --out "$T/x" --key-type rsa
 ok "svid issue refuses foreign IDs, bad durations and key types"
 
-# Review finding "temporary files for keys are predictable": output files
+# Finding 10 of the review (temporary files for keys were predictable): output files
 # were written through `<file>.tmp.<pid>` (keys) and `<file>.tmp` (audit
 # export), following a link planted there. A link at a guessable name, or at
 # the file itself, is never written through, and nothing is left behind.
