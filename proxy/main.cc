@@ -109,7 +109,8 @@ int Run(const std::string& config_path, const std::string& ready_file) {
   if (!proxy) return Fail(proxy.error());
   if (!ready_file.empty()) {
     Json ready{{"inbound_port", (*proxy)->inbound_port()},
-               {"egress_port", (*proxy)->egress_port()}};
+               {"egress_port", (*proxy)->egress_port()},
+               {"metrics_port", (*proxy)->metrics_port()}};
     if (auto w = aztp::WriteFile(ready_file, aztp::DumpJson(ready) + "\n");
         !w) {
       return Fail(w.error());

@@ -342,6 +342,7 @@ Status ReadDocument(const YAML::Node& root, ProxyConfig& c) {
                      DurationWithinInto(audit.ship_interval_seconds, 1, 3600)},
                     {"ship_batch", IntWithinInto(audit.ship_batch, 1, 500)},
                 })},
+      {"metrics_listen", CheckedInto(c.metrics_listen, CheckLoopbackListen)},
       {"threads", IntWithinInto(c.threads, 1, 64)},
       {"max_connections", IntWithinInto(c.max_connections, 1, 65536)},
       {"max_header_bytes", IntWithinInto(c.max_header_bytes, 1024, 1 << 20)},
@@ -396,6 +397,14 @@ Status Validate(const ProxyConfig& c) {
     }
     if (c.inbound->routes.empty()) {
       return Invalid("inbound.routes", "must have at least one route");
+    }
+  }
+  for (const auto* other : {c.inbound ? &c.inbound->listen : nullptr,
+                            c.egress ? &c.egress->listen : nullptr}) {
+    if (other != nullptr && !c.metrics_listen.empty() &&
+        c.metrics_listen == *other && !other->ends_with(":0")) {
+      return Invalid("metrics_listen",
+                     "must differ from the other listeners (" + *other + ")");
     }
   }
   if (c.egress) {

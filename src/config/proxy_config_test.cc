@@ -106,6 +106,7 @@ void ExpectDefaults(const ProxyConfig& c) {
   EXPECT_EQ(c.control_plane.revocation_max_staleness_seconds, 300);
   EXPECT_FALSE(c.control_plane.revocation_fail_open);
   EXPECT_EQ(c.handshake_timeout_seconds, d.handshake_timeout_seconds);
+  EXPECT_EQ(c.metrics_listen, "");
   EXPECT_EQ(c.audit.ship_interval_seconds, 5);
   EXPECT_EQ(c.audit.ship_batch, 200);
   EXPECT_EQ(c.threads, d.threads);
@@ -161,6 +162,7 @@ threads: 8
 max_connections: 65536
 max_header_bytes: 32768
 max_body_bytes: 1099511627776
+metrics_listen: "[::1]:9091"
 connect_timeout: 3s
 handshake_timeout: 2s
 request_timeout: 2m
@@ -182,6 +184,7 @@ log_format: json
   EXPECT_EQ(c->control_plane.revocation_max_staleness_seconds, 3600);
   EXPECT_TRUE(c->control_plane.revocation_fail_open);
   EXPECT_EQ(c->handshake_timeout_seconds, 2);
+  EXPECT_EQ(c->metrics_listen, "[::1]:9091");
   EXPECT_EQ(c->control_plane.policy_refresh_seconds, 45);
 
   ASSERT_TRUE(c->inbound.has_value());
@@ -365,6 +368,8 @@ TEST(ProxyConfig, OutOfRangeValuesAreInvalidArguments) {
       {Top("connect_timeout: 6m\n"), i,
        "connect_timeout: must be between 1s and 5m"},
       {Top("request_timeout: 2h\n"), i, "request_timeout: must be between"},
+      {Top("metrics_listen: 0.0.0.0:9091\n"), i,
+       "metrics_listen: must be a loopback"},
       {Top("handshake_timeout: 6m\n"), i,
        "handshake_timeout: must be between 1s and 5m"},
       {ControlPlane("  revocation_max_staleness: 59s\n"), i,

@@ -169,8 +169,21 @@ TEST_F(HardeningTest, Finding12StaleRevocationsFailClosedUnlessFailOpen) {
   EXPECT_EQ(app_.requests(), 0);
   EXPECT_EQ(payments_->stats().revocations_stale_refusals, 1);
   EXPECT_EQ(payments_events_.Count("revocations_stale"), 1u);
-  // The refusal is audited like any decision.
+  // The refusal is audited like any decision, and counted in the metrics.
   EXPECT_EQ(payments_->stats().audit_appended, 1);
+  const std::string metrics =
+      Exchange(payments_->metrics_port(),
+               "GET /metrics HTTP/1.1\r\nHost: m\r\n\r\n", nullptr);
+  EXPECT_NE(
+      metrics.find("aztp_proxy_decisions_total{decision=\"deny\","
+                   "listener=\"inbound\",reason=\"revocations_stale\"} 1"),
+      std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("aztp_proxy_revocations_stale 1"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("aztp_proxy_revocations_age_seconds 100"),
+            std::string::npos)
+      << metrics;
 
   // Failing open is a setting of its own.
   c.control_plane.revocation_fail_open = true;

@@ -42,6 +42,7 @@
 #include "aztp/chain/builder.h"
 #include "aztp/crypto/digest.h"
 #include "aztp/http/target.h"
+#include "aztp/metrics/metrics.h"
 #include "aztp/proxy/gate.h"
 #include "aztp/replay/replay_store.h"
 #include "proxy/audit_writer.h"
@@ -301,7 +302,8 @@ struct Proxy::Impl {
   std::vector<std::thread> workers;
   std::optional<tcp::acceptor> inbound;
   std::optional<tcp::acceptor> egress;
-  uint16_t inbound_port = 0, egress_port = 0;
+  std::optional<tcp::acceptor> metrics_acceptor;
+  uint16_t inbound_port = 0, egress_port = 0, metrics_port = 0;
 
   std::shared_ptr<ReplayStore> replay;
   std::shared_ptr<const RevocationSource> revocations;
@@ -330,8 +332,9 @@ struct Proxy::Impl {
 
   std::atomic<int64_t> inbound_allowed{0}, inbound_denied{0}, egress_sent{0},
       egress_failed{0}, upstream_errors{0}, open{0}, audit_acked{0};
-  std::atomic<int64_t> open_inbound{0}, open_egress{0}, connections_refused{0},
-      malformed{0}, stale_refusals{0};
+  std::atomic<int64_t> open_by[3] = {0, 0, 0};  // by Listener
+  std::atomic<int64_t> connections_refused{0}, malformed{0}, stale_refusals{0};
+  metrics::Registry metrics;
   std::atomic<bool> revocations_stale{false};
   std::atomic<bool> stopping{false};
   std::mutex stop_mu;
@@ -413,7 +416,21 @@ struct Proxy::Impl {
 
   // ---- sessions ----
 
-  void Accept(tcp::acceptor& acceptor, bool is_inbound);
+  // Listener is one of the proxy's listeners.
+  enum class Listener { kInbound = 0, kEgress = 1, kMetrics = 2 };
+  static const char* ListenerName(Listener which) {
+    return which == Listener::kInbound  ? "inbound"
+           : which == Listener::kEgress ? "egress"
+                                        : "metrics";
+  }
+  void Accept(tcp::acceptor& acceptor, Listener which);
+  awaitable<void> MetricsSession(tcp::socket socket);
+  // CountDecision counts one audited decision of `which` listener.
+  void CountDecision(Listener which, std::string_view decision,
+                     std::string_view reason);
+  // RenderMetrics is the Prometheus text of GET /metrics.
+  std::string RenderMetrics();
+  void DescribeMetrics();
   awaitable<void> InboundSession(tcp::socket socket);
   awaitable<void> EgressSession(tcp::socket socket);
   // ServeInbound and ServeEgress serve one request of a connection
@@ -595,46 +612,135 @@ std::pair<int, std::string> BodyErrorAnswer(const RequestBodyError& e) {
 
 }  // namespace
 
-void Proxy::Impl::Accept(tcp::acceptor& acceptor, bool is_inbound) {
-  acceptor.async_accept(
-      asio::make_strand(io),
-      [this, &acceptor, is_inbound](beast::error_code ec, tcp::socket socket) {
-        if (ec || stopping) {
-          if (!stopping && ec != asio::error::operation_aborted) {
-            // E.g. out of file descriptors: try again a little later.
-            auto timer = std::make_shared<asio::steady_timer>(
-                io, std::chrono::milliseconds(50));
-            timer->async_wait(
-                [this, &acceptor, is_inbound, timer](beast::error_code) {
-                  if (!stopping) Accept(acceptor, is_inbound);
-                });
-          }
-          return;
-        }
-        // Each listener has its own cap, so that connections held open on
-        // one (even before TLS) never starve the other.
-        std::atomic<int64_t>* here = is_inbound ? &open_inbound : &open_egress;
-        if (here->load() >= CurrentSettings()->config.max_connections) {
-          ++connections_refused;
-          beast::error_code ignored;
-          socket.close(ignored);
-        } else {
-          beast::error_code ignored;
-          // Answers are small writes: never wait for an ACK to send them.
-          socket.set_option(tcp::no_delay(true), ignored);
-          auto ex = socket.get_executor();
-          ++open;
-          ++*here;
-          asio::co_spawn(ex,
-                         is_inbound ? InboundSession(std::move(socket))
-                                    : EgressSession(std::move(socket)),
-                         [this, here](std::exception_ptr) {
-                           --*here;
-                           if (--open == 0) stop_cv.notify_all();
-                         });
-        }
-        Accept(acceptor, is_inbound);
+void Proxy::Impl::Accept(tcp::acceptor& acceptor, Listener which) {
+  acceptor.async_accept(asio::make_strand(io), [this, &acceptor, which](
+                                                   beast::error_code ec,
+                                                   tcp::socket socket) {
+    if (ec || stopping) {
+      if (!stopping && ec != asio::error::operation_aborted) {
+        // E.g. out of file descriptors: try again a little later.
+        auto timer = std::make_shared<asio::steady_timer>(
+            io, std::chrono::milliseconds(50));
+        timer->async_wait([this, &acceptor, which, timer](beast::error_code) {
+          if (!stopping) Accept(acceptor, which);
+        });
+      }
+      return;
+    }
+    // Each listener has its own cap, so that connections held open on
+    // one (even before TLS) never starve another.
+    std::atomic<int64_t>* here = &open_by[static_cast<int>(which)];
+    if (here->load() >= CurrentSettings()->config.max_connections) {
+      ++connections_refused;
+      metrics.Add("aztp_proxy_connections_refused_total",
+                  {{"listener", ListenerName(which)}});
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      beast::error_code ignored;
+      // Answers are small writes: never wait for an ACK to send them.
+      socket.set_option(tcp::no_delay(true), ignored);
+      auto ex = socket.get_executor();
+      ++open;
+      ++*here;
+      auto session =
+          which == Listener::kInbound  ? InboundSession(std::move(socket))
+          : which == Listener::kEgress ? EgressSession(std::move(socket))
+                                       : MetricsSession(std::move(socket));
+      asio::co_spawn(ex, std::move(session), [this, here](std::exception_ptr) {
+        --*here;
+        if (--open == 0) stop_cv.notify_all();
       });
+    }
+    Accept(acceptor, which);
+  });
+}
+
+awaitable<void> Proxy::Impl::MetricsSession(tcp::socket socket) {
+  beast::tcp_stream client(std::move(socket));
+  try {
+    auto s = CurrentSettings();
+    beast::flat_buffer buffer;
+    bhttp::request_parser<bhttp::empty_body> p;
+    p.header_limit(8 << 10);
+    client.expires_after(seconds(s->config.handshake_timeout_seconds));
+    co_await bhttp::async_read_header(client, buffer, p, use_awaitable);
+    const auto& req = p.get();
+    const bool found = PathOf(req.target()) == "/metrics";
+    const bool allowed = req.method() == bhttp::verb::get;
+    bhttp::response<bhttp::string_body> res{
+        !found     ? bhttp::status::not_found
+        : !allowed ? bhttp::status::method_not_allowed
+                   : bhttp::status::ok,
+        11};
+    if (found && allowed) {
+      res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
+      res.body() = RenderMetrics();
+    } else {
+      res.set(bhttp::field::content_type, "application/json");
+      res.body() = ErrorJson(found ? "unsupported" : "not_found",
+                             "only GET /metrics is served here");
+    }
+    res.keep_alive(false);
+    res.prepare_payload();
+    co_await bhttp::async_write(client, res, use_awaitable);
+    beast::error_code ec;
+    client.socket().shutdown(tcp::socket::shutdown_send, ec);
+  } catch (const std::exception&) {
+  }
+}
+
+void Proxy::Impl::CountDecision(Listener which, std::string_view decision,
+                                std::string_view reason) {
+  metrics.Add("aztp_proxy_decisions_total",
+              {{"listener", ListenerName(which)},
+               {"decision", std::string(decision)},
+               {"reason", reason.empty() ? "none" : std::string(reason)}});
+}
+
+void Proxy::Impl::DescribeMetrics() {
+  metrics.DescribeCounter(
+      "aztp_proxy_decisions_total",
+      "Audited decisions, by listener, decision and stable reason.");
+  metrics.DescribeCounter(
+      "aztp_proxy_unparsable_requests_total",
+      "Requests that did not parse as HTTP/1.1 (answered 400, not audited).");
+  metrics.DescribeCounter(
+      "aztp_proxy_connections_refused_total",
+      "Connections closed at once, over a listener's max_connections.");
+  metrics.DescribeGauge("aztp_proxy_connections_open",
+                        "Open client connections, by listener.");
+  metrics.DescribeGauge(
+      "aztp_proxy_revocations_age_seconds",
+      "Seconds since the revocation list in force was fetched.");
+  metrics.DescribeGauge("aztp_proxy_revocations_stale",
+                        "1 while the revocation list is older than "
+                        "control_plane.revocation_max_staleness.");
+  metrics.DescribeGauge("aztp_proxy_audit_appended",
+                        "Audit records written to the local log.");
+  metrics.DescribeGauge("aztp_proxy_audit_acked",
+                        "Highest audit seq the control plane acknowledged.");
+  metrics.DescribeGauge("aztp_proxy_policies", "Policies in force.");
+}
+
+std::string Proxy::Impl::RenderMetrics() {
+  const UnixTime now = clock->Now();
+  for (Listener which : {Listener::kInbound, Listener::kEgress}) {
+    metrics.Set("aztp_proxy_connections_open",
+                {{"listener", ListenerName(which)}},
+                static_cast<double>(open_by[static_cast<int>(which)].load()));
+  }
+  metrics.Set("aztp_proxy_revocations_age_seconds", {},
+              static_cast<double>(now - deps.agent->revocations_fetched_at()));
+  metrics.Set("aztp_proxy_revocations_stale", {},
+              revocations_stale.load() ? 1 : 0);
+  metrics.Set("aztp_proxy_audit_appended", {},
+              static_cast<double>(audit->appended()));
+  metrics.Set("aztp_proxy_audit_acked", {},
+              static_cast<double>(audit_acked.load()));
+  metrics.Set("aztp_proxy_policies", {},
+              static_cast<double>(CurrentPolicies()->policies.size()));
+  return metrics.Render();
 }
 
 awaitable<void> Proxy::Impl::InboundSession(tcp::socket socket) {
@@ -691,6 +797,8 @@ awaitable<bool> Proxy::Impl::ServeInbound(TlsStream& client,
     co_return false;
   }
   if (ec) {
+    metrics.Add("aztp_proxy_unparsable_requests_total",
+                {{"listener", "inbound"}});
     const bool too_large = ec == bhttp::error::header_limit;
     co_await WriteJson(
         client, too_large ? 431 : 400,
@@ -766,6 +874,8 @@ awaitable<bool> Proxy::Impl::ServeInbound(TlsStream& client,
                        false);
     co_return false;
   }
+  CountDecision(Listener::kInbound, outcome.allowed() ? "allow" : "deny",
+                outcome.allowed() ? "" : outcome.reason);
   if (!outcome.allowed()) {
     ++inbound_denied;
     Json fields{{"method", r.method},
@@ -897,6 +1007,8 @@ awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
     co_return false;
   }
   if (ec) {
+    metrics.Add("aztp_proxy_unparsable_requests_total",
+                {{"listener", "egress"}});
     co_await WriteJson(client, 400, ErrorJson("malformed", "malformed request"),
                        false);
     co_return false;
@@ -1198,6 +1310,7 @@ awaitable<Status> Proxy::Impl::FinishEgressAudit(AuditRecord& a,
                                                  std::string decision,
                                                  std::string reason,
                                                  std::string message) {
+  CountDecision(Listener::kEgress, decision, decision == "allow" ? "" : reason);
   a.decision = std::move(decision);
   a.reason = std::move(reason);
   a.details = details;
@@ -1313,6 +1426,7 @@ Result<std::unique_ptr<Proxy>> Proxy::Start(ProxyConfig config,
   impl->replay = std::make_shared<InMemoryReplayStore>(config.replay_capacity);
   impl->revocations = std::make_shared<AgentRevocations>(impl->deps.agent);
   impl->audit = std::make_unique<internal::AuditWriter>(impl->deps.audit_store);
+  impl->DescribeMetrics();
   auto proxy = std::unique_ptr<Proxy>(new Proxy(std::move(impl)));
   Impl& m = *proxy->impl_;
   AZTP_RETURN_IF_ERROR(proxy->Reload(std::move(config)));
@@ -1344,12 +1458,17 @@ Result<std::unique_ptr<Proxy>> Proxy::Start(ProxyConfig config,
   if (s->config.inbound) {
     AZTP_RETURN_IF_ERROR(
         listen(s->config.inbound->listen, m.inbound, m.inbound_port));
-    m.Accept(*m.inbound, true);
+    m.Accept(*m.inbound, Impl::Listener::kInbound);
   }
   if (s->config.egress) {
     AZTP_RETURN_IF_ERROR(
         listen(s->config.egress->listen, m.egress, m.egress_port));
-    m.Accept(*m.egress, false);
+    m.Accept(*m.egress, Impl::Listener::kEgress);
+  }
+  if (!s->config.metrics_listen.empty()) {
+    AZTP_RETURN_IF_ERROR(
+        listen(s->config.metrics_listen, m.metrics_acceptor, m.metrics_port));
+    m.Accept(*m.metrics_acceptor, Impl::Listener::kMetrics);
   }
   for (int i = 0; i < s->config.threads; ++i) {
     m.workers.emplace_back([&m] { m.io.run(); });
@@ -1369,6 +1488,7 @@ Proxy::~Proxy() { Shutdown(0); }
 
 uint16_t Proxy::inbound_port() const { return impl_->inbound_port; }
 uint16_t Proxy::egress_port() const { return impl_->egress_port; }
+uint16_t Proxy::metrics_port() const { return impl_->metrics_port; }
 
 Status Proxy::Reload(ProxyConfig config) {
   Impl& m = *impl_;
@@ -1390,6 +1510,8 @@ Status Proxy::Reload(ProxyConfig config) {
                  (!o.egress || o.egress->listen == config.egress->listen),
              "egress.listen"));
     AZTP_RETURN_IF_ERROR(same(o.audit.db == config.audit.db, "audit.db"));
+    AZTP_RETURN_IF_ERROR(
+        same(o.metrics_listen == config.metrics_listen, "metrics_listen"));
     AZTP_RETURN_IF_ERROR(same(o.threads == config.threads, "threads"));
   }
   auto s = std::make_shared<Settings>();
@@ -1469,6 +1591,7 @@ void Proxy::Shutdown(int grace_seconds) {
     beast::error_code ec;
     if (m.inbound) m.inbound->close(ec);
     if (m.egress) m.egress->close(ec);
+    if (m.metrics_acceptor) m.metrics_acceptor->close(ec);
   });
   {
     std::unique_lock lock(m.stop_mu);

@@ -577,6 +577,7 @@ class ProxyTest : public ::testing::Test {
 
   ProxyConfig PaymentsConfig() {
     ProxyConfig c = BaseConfig(kPayments, "payments");
+    c.metrics_listen = "127.0.0.1:0";
     c.inbound.emplace();
     c.inbound->listen = "127.0.0.1:0";
     c.inbound->upstream = "http://127.0.0.1:" + std::to_string(app_.port());

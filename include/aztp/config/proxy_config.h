@@ -101,6 +101,10 @@ struct ProxyConfig {
     int ship_batch = 200;               // 1..500
   } audit;
 
+  // metrics_listen: a loopback host:port where `GET /metrics` answers in
+  // the Prometheus text format (docs/proxy.md "Metrics"); empty: none.
+  std::string metrics_listen;
+
   // Limits and timeouts, for both listeners and the upstream side (the
   // ranges the file may set are those of docs/proxy.example.yaml).
   int threads = 2;                          // 1..64

@@ -92,6 +92,7 @@ class Proxy {
 
   uint16_t inbound_port() const;  // 0 without an inbound listener
   uint16_t egress_port() const;   // 0 without an egress listener
+  uint16_t metrics_port() const;  // 0 without metrics_listen
 
   // Reload applies a new configuration to new requests: routes, policy
   // file, root capabilities, limits and timeouts. Listen addresses,
