@@ -9,8 +9,10 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/rfc7230.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -137,6 +139,23 @@ void StartForward(const boost::beast::http::request_header<>& from,
   out.version(11);
   CopyFields(from, out, /*strip_proxy=*/true);
   SetFraming(framing, out, false);
+}
+
+// SetPiece points `msg`'s body at the next piece the relay read from the
+// sender (`size` bytes at `data`; `done`: the sender's body has ended) and
+// says whether there is anything to write. An empty piece of an unfinished
+// body is not written: in chunked encoding a chunk of size 0 is the last
+// one, and the peer would read what follows as a new message. The end is
+// written with no data.
+template <bool isRequest>
+bool SetPiece(boost::beast::http::message<isRequest,
+                                          boost::beast::http::buffer_body>& msg,
+              char* data, std::size_t size, bool done) {
+  if (size == 0 && !done) return false;
+  msg.body().data = size == 0 ? nullptr : data;
+  msg.body().size = size;
+  msg.body().more = !done;
+  return true;
 }
 
 }  // namespace aztp::internal

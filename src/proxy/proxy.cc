@@ -497,18 +497,17 @@ awaitable<void> RelayBody(InStream& in, beast::flat_buffer& buffer,
                                asio::redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) throw BodyReadError(ec);
-    msg.body().data = chunk.data();
-    msg.body().size = chunk.size() - p.get().body().size;
-    msg.body().more = !p.is_done();
+    if (!internal::SetPiece(msg, chunk.data(),
+                            chunk.size() - p.get().body().size, p.is_done())) {
+      continue;
+    }
     co_await bhttp::async_write(out, sr,
                                 asio::redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) throw beast::system_error(ec);
   }
   if (!sr.is_done()) {
-    msg.body().data = nullptr;
-    msg.body().size = 0;
-    msg.body().more = false;
+    internal::SetPiece(msg, nullptr, 0, /*done=*/true);
     beast::error_code ec;
     co_await bhttp::async_write(out, sr,
                                 asio::redirect_error(use_awaitable, ec));

@@ -262,6 +262,15 @@ std::vector<Variant> Variants() {
          EgHead("POST", "/quote") +
              "Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
          {400}),
+      In("an empty chunked body",
+         Head("POST /quote HTTP/1.1") +
+             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+         {200}, {{"POST", "/quote", ""}}),
+      In("an empty chunked body, then a request",
+         Head("POST /quote HTTP/1.1") +
+             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+             Head("POST /quote?n=2 HTTP/1.1") + "Content-Length: 2\r\n\r\nxy",
+         {200, 200}, {{"POST", "/quote", ""}, {"POST", "/quote?n=2", "xy"}}),
       In("CHUNKED in capitals",
          Head("POST /quote HTTP/1.1") +
              "Transfer-Encoding: CHUNKED\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
