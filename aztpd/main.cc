@@ -169,16 +169,18 @@ class Maintenance {
   std::thread thread_;     // last: starts once the members above exist
 };
 
-// LogFederationEvent logs one fetch of a federated bundle: its trust
-// domain, sequence numbers and, for a failure or rejection, the reason;
-// never the bundle itself.
+// LogFederationEvent logs one fetch of a federated bundle or revocation
+// list: its trust domain, sequence numbers and, for a failure or rejection,
+// the reason; never the document itself.
 void LogFederationEvent(const PollEvent& e) {
   Json fields{{"trust_domain", e.trust_domain.name()}};
   if (e.old_sequence) fields["old_sequence"] = *e.old_sequence;
   if (e.new_sequence) fields["new_sequence"] = *e.new_sequence;
+  const std::string what =
+      e.revocations ? "federated revocation list" : "federated bundle";
   switch (e.kind) {
     case PollEvent::Kind::kUpdated:
-      Log(spdlog::level::info, "federated bundle updated", fields);
+      Log(spdlog::level::info, what + " updated", fields);
       return;
     case PollEvent::Kind::kUnchanged:
       return;
@@ -187,8 +189,8 @@ void LogFederationEvent(const PollEvent& e) {
       fields["reason"] = e.reason;
       fields["message"] = e.message;
       Log(spdlog::level::warn,
-          e.kind == PollEvent::Kind::kFailed ? "federated bundle fetch failed"
-                                             : "federated bundle rejected",
+          what + (e.kind == PollEvent::Kind::kFailed ? " fetch failed"
+                                                     : " rejected"),
           fields);
       return;
   }
@@ -254,11 +256,16 @@ std::string BaseUrl(const std::string& listen, uint16_t port) {
          std::to_string(port);
 }
 
-// StartBundleEndpoint serves GET <path> with the current bundle on the
-// listener of `be`, with small limits of its own, never asking for client
-// certificates.
+// StartBundleEndpoint serves GET <path> with the current bundle, and GET
+// /revocations with the revocation list, on the listener of `be`, with
+// small limits of its own, never asking for client certificates.
 Result<std::unique_ptr<http::Server>> StartBundleEndpoint(
     const BundleEndpointConfig& be, ControlPlane& plane) {
+  if (be.path == kRevocationsPath) {
+    return Error(Code::kInvalidArgument,
+                 "path must not be /revocations, where the revocation list "
+                 "is served");
+  }
   http::ServerOptions o;
   o.listen = be.listen;
   o.threads = 1;
@@ -282,7 +289,8 @@ Result<std::unique_ptr<http::Server>> StartBundleEndpoint(
   }
   return http::Server::Start(
       o, aztpd::WithAccessLog(BundleEndpointHandler(
-             be.path, [&plane] { return plane.bundle(); })));
+             be.path, [&plane] { return plane.bundle(); },
+             [&plane] { return plane.RevocationsJson(); })));
 }
 
 int Run(const AztpdConfig& c) {

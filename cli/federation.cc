@@ -35,11 +35,13 @@ Json OptionalInt(const std::optional<int64_t>& v) {
 
 // The renderings follow aztpd's own JSON (docs/aztpd.md).
 Json FetchJson(const FederationFetch& f) {
-  return Json{{"result", PollResultName(f.result)},
-              {"reason", f.reason},
-              {"message", f.message},
-              {"old_sequence", OptionalInt(f.old_sequence)},
-              {"new_sequence", OptionalInt(f.new_sequence)}};
+  Json j{{"result", PollResultName(f.result)},
+         {"reason", f.reason},
+         {"message", f.message},
+         {"old_sequence", OptionalInt(f.old_sequence)},
+         {"new_sequence", OptionalInt(f.new_sequence)}};
+  if (f.revocations) j["revocations"] = FetchJson(*f.revocations);
+  return j;
 }
 
 Json FederationJson(const Federation& f) {
@@ -55,25 +57,45 @@ Json FederationJson(const Federation& f) {
   j["last"] = f.last ? FetchJson(*f.last) : Json();
   j["failures"] = f.failures;
   j["next_refresh"] = f.next_refresh;
+  j["revocations_url"] =
+      f.revocations_url.empty() ? Json() : Json(f.revocations_url);
+  j["revocations_sequence"] = OptionalInt(f.revocations_sequence);
+  j["revocations_last_fetch"] = OptionalInt(f.revocations_last_fetch);
+  j["revocations_last"] =
+      f.revocations_last ? FetchJson(*f.revocations_last) : Json();
   return j;
+}
+
+// Outcome is a fetch's result for the table: "updated", "failed (io_error)".
+std::string Outcome(const FederationFetch& f) {
+  return std::string(PollResultName(f.result)) +
+         (f.reason.empty() ? "" : " (" + f.reason + ")");
 }
 
 // Table renders relationships for people, one line each.
 std::string Table(const std::vector<Federation>& list) {
   std::vector<std::vector<std::string>> rows = {
       {"TRUST DOMAIN", "PROFILE", "SOURCE", "TRUSTED", "SEQUENCE", "LAST FETCH",
-       "RESULT", "FAILURES", "NEXT REFRESH", "ENDPOINT"}};
+       "RESULT", "FAILURES", "NEXT REFRESH", "REVOCATIONS", "ENDPOINT"}};
   for (const auto& f : list) {
+    // REVOCATIONS: "off" without a revocations_url, else the sequence in
+    // force and the last fetch's result.
+    std::string revocations = "off";
+    if (!f.revocations_url.empty()) {
+      revocations = f.revocations_sequence
+                        ? std::to_string(*f.revocations_sequence)
+                        : "-";
+      if (f.revocations_last) {
+        revocations += " " + Outcome(*f.revocations_last);
+      }
+    }
     rows.push_back(
         {f.trust_domain.name(), std::string(EndpointProfileName(f.profile)),
          f.source, f.trusted ? "yes" : "no",
          f.bundle_sequence ? std::to_string(*f.bundle_sequence) : "-",
          f.last_fetch ? Rfc3339(*f.last_fetch) : "-",
-         f.last
-             ? std::string(PollResultName(f.last->result)) +
-                   (f.last->reason.empty() ? "" : " (" + f.last->reason + ")")
-             : "-",
-         std::to_string(f.failures), Rfc3339(f.next_refresh), f.endpoint_url});
+         f.last ? Outcome(*f.last) : "-", std::to_string(f.failures),
+         Rfc3339(f.next_refresh), revocations, f.endpoint_url});
   }
   std::vector<std::size_t> widths(rows[0].size(), 0);
   for (const auto& row : rows) {
@@ -120,6 +142,7 @@ struct AddFlags {
   std::string endpoint_id;
   std::string bootstrap_bundle;
   std::string web_ca;
+  std::string revocations_url;
 };
 
 Result<Json> Add(AddFlags& f) {
@@ -133,6 +156,7 @@ Result<Json> Add(AddFlags& f) {
                      QuoteInput(f.profile));
   }
   spec.profile = *profile;
+  spec.revocations_url = f.revocations_url;
   // The server checks the combination; these checks only give the flags'
   // names in the message.
   const bool spiffe = spec.profile == EndpointProfile::kHttpsSpiffe;
@@ -201,25 +225,35 @@ std::optional<Code> CodeOf(std::string_view reason) {
   return std::nullopt;
 }
 
+// FetchFailure is the error for a fetch of `what` ("bundle", "revocation
+// list") that failed or was rejected; Ok for one that worked. The
+// partner's reason when it is a stable one (io_error, unavailable, ... exit
+// 3; svid_invalid, malformed, ... exit 1), else the reasons about the
+// document's content (sequence_rollback, foreign_id, ... exit 1).
+Status FetchFailure(const FederationFetch& fetch, const std::string& what) {
+  if (fetch.result != FederationFetchResult::kFailed &&
+      fetch.result != FederationFetchResult::kRejected) {
+    return Ok();
+  }
+  const bool failed = fetch.result == FederationFetchResult::kFailed;
+  Code code = CodeOf(fetch.reason)
+                  .value_or(failed ? Code::kUnavailable : Code::kMalformed);
+  std::string message = "the fetch of " + fetch.trust_domain.name() + "'s " +
+                        what + " " + (failed ? "failed" : "was rejected");
+  if (!fetch.reason.empty()) message += " (" + fetch.reason + ")";
+  if (!fetch.message.empty()) message += ": " + fetch.message;
+  message += "; the " + what + " in force is kept";
+  return Error(code, message);
+}
+
 Result<Json> Refresh(DomainFlags& f) {
   AZTP_ASSIGN_OR_RETURN(TrustDomain td, TrustDomain::Parse(f.trust_domain));
   AZTP_ASSIGN_OR_RETURN(auto client, ClientFor(f.server));
   AZTP_ASSIGN_OR_RETURN(FederationFetch fetch, client->RefreshFederation(td));
-  if (fetch.result == FederationFetchResult::kFailed ||
-      fetch.result == FederationFetchResult::kRejected) {
-    // A fetch that did not work is this command's failure: the partner's
-    // reason when it is a stable one (io_error, unavailable, ... exit 3;
-    // svid_invalid, malformed, ... exit 1), else the sequence reasons,
-    // which are about the bundle's content (exit 1).
-    const bool failed = fetch.result == FederationFetchResult::kFailed;
-    Code code = CodeOf(fetch.reason)
-                    .value_or(failed ? Code::kUnavailable : Code::kMalformed);
-    std::string message = "the fetch of " + td.name() + "'s bundle " +
-                          (failed ? "failed" : "was rejected");
-    if (!fetch.reason.empty()) message += " (" + fetch.reason + ")";
-    if (!fetch.message.empty()) message += ": " + fetch.message;
-    message += "; the bundle in force is kept";
-    return Error(code, message);
+  // A fetch that did not work is this command's failure.
+  AZTP_RETURN_IF_ERROR(FetchFailure(fetch, "bundle"));
+  if (fetch.revocations) {
+    AZTP_RETURN_IF_ERROR(FetchFailure(*fetch.revocations, "revocation list"));
   }
   Json out = FetchJson(fetch);
   out["trust_domain"] = td.name();
@@ -320,6 +354,11 @@ void AddFederationCommands(CLI::App& app, Context& ctx) {
   add->add_option("--web-ca", fa->web_ca,
                   "https_web: FILE of PEM CA certificates for the endpoint "
                   "(default: the system's CAs)");
+  add->add_option("--revocations-url", fa->revocations_url,
+                  "the partner's revocation list, https://... on the "
+                  "endpoint's host and port (default: none is fetched, and "
+                  "the partner's revoked agents are accepted until their "
+                  "SVIDs expire)");
   add->callback(Run(ctx, [fa] { return Add(*fa); }));
 
   auto fl = std::make_shared<ListFlags>();

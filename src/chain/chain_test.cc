@@ -3,6 +3,8 @@
 // break (those use HopSigner::Sign on hand-made claims).
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "aztp/chain/builder.h"
 #include "aztp/chain/verifier.h"
 #include "testing/trust_domains.h"
@@ -29,13 +31,15 @@ class ChainTest : public ::testing::TestWithParam<ChainEncoding> {
     domains_.AddDomain("org-b.example", /*with_intermediate=*/true);
   }
 
-  std::unique_ptr<ChainVerifier> VerifierFor(const char* audience,
-                                             bool with_replay = false) {
+  std::unique_ptr<ChainVerifier> VerifierFor(
+      const char* audience, bool with_replay = false,
+      std::shared_ptr<const RevocationSource> revocations = nullptr) {
     ChainVerifierOptions o;
     o.audience = Id(audience);
     o.bundles = domains_.Bundles();
     o.clock = &clock_;
     if (with_replay) o.replay = std::make_shared<InMemoryReplayStore>();
+    o.revocations = std::move(revocations);
     return Must(ChainVerifier::Create(std::move(o)));
   }
 
@@ -217,18 +221,87 @@ TEST_P(ChainTest, RevocationOfAnyHopIsEnforced) {
   std::string c1 = Extend(c0, kResearch, kPayments);
   auto source = std::make_shared<StaticRevocationSource>(
       Must(RevocationList::Create(1, {Id(kPlanner)}, {}, {})));
-  ChainVerifierOptions o;
-  o.audience = Id(kPayments);
-  o.bundles = domains_.Bundles();
-  o.clock = &clock_;
-  o.revocations = source;
-  auto verifier = Must(ChainVerifier::Create(std::move(o)));
+  auto verifier = VerifierFor(kPayments, false, source);
   auto v = verifier->Verify(c1);
   ASSERT_FALSE(v.has_value());
   EXPECT_EQ(v.error().code(), Code::kRevoked);
   EXPECT_EQ(v.error().hop(), 0);
   source->Set(RevocationList::Empty());
   EXPECT_TRUE(verifier->Verify(c1).has_value());
+}
+
+// DomainLists holds one revocation list per trust domain, as an agent
+// does (its own domain's and each federated domain's).
+class DomainLists final : public RevocationSource {
+ public:
+  explicit DomainLists(std::string own) : own_(std::move(own)) {}
+  std::shared_ptr<const RevocationList> Current() const override {
+    return ForDomain(Must(TrustDomain::Parse(own_)));
+  }
+  std::shared_ptr<const RevocationList> ForDomain(
+      const TrustDomain& td) const override {
+    auto it = lists_.find(td.name());
+    return it != lists_.end() ? it->second
+                              : std::make_shared<const RevocationList>(
+                                    RevocationList::Empty());
+  }
+  void Set(const std::string& td, RevocationList list) {
+    lists_[td] = std::make_shared<const RevocationList>(std::move(list));
+  }
+
+ private:
+  std::string own_;
+  std::map<std::string, std::shared_ptr<const RevocationList>> lists_;
+};
+
+TEST_P(ChainTest, Finding13EachDomainsListRevokesOnlyItsOwnHops) {
+  // Hop 0 is org-a's planner, hop 1 org-b's payments; research (org-a)
+  // verifies, holding org-a's list and org-b's (federated) one.
+  std::string c0 = Root(kPlanner, kPayments, {"*"});
+  const std::string planner_jti =
+      Must(VerifierFor(kPayments)->Verify(c0)).outermost_claims().jti;
+  std::string c1 = Extend(c0, kPayments, kResearch);
+  const std::string planner_serial =
+      domains_.Signer(kPlanner).chain().front().serial_hex();
+  const std::string payments_serial =
+      domains_.Signer(kPayments).chain().front().serial_hex();
+  auto lists = std::make_shared<DomainLists>("org-a.example");
+  auto verifier = VerifierFor(kResearch, false, lists);
+  ASSERT_TRUE(verifier->Verify(c1).has_value());
+
+  // org-b's list naming org-a's planner (its ID, token or serial, say one
+  // seen in a handshake) does not revoke it; nor does org-a's list naming
+  // org-b's serial revoke payments.
+  lists->Set("org-b.example",
+             Must(RevocationList::Create(1, {Id(kPlanner)}, {planner_jti},
+                                         {planner_serial})));
+  lists->Set("org-a.example",
+             Must(RevocationList::Create(1, {}, {}, {payments_serial})));
+  auto v = verifier->Verify(c1);
+  ASSERT_TRUE(v.has_value()) << v.error().message();
+
+  // org-b's list naming its own payments (serial, then ID) revokes hop 1.
+  lists->Set("org-b.example",
+             Must(RevocationList::Create(2, {}, {}, {payments_serial})));
+  v = verifier->Verify(c1);
+  ASSERT_FALSE(v.has_value());
+  EXPECT_EQ(v.error().code(), Code::kRevoked);
+  EXPECT_EQ(v.error().hop(), 1);
+  lists->Set("org-b.example",
+             Must(RevocationList::Create(3, {Id(kPayments)}, {}, {})));
+  EXPECT_EQ(verifier->Verify(c1).error().hop(), 1);
+  // org-a's own list still revokes its planner, at hop 0.
+  lists->Set("org-a.example",
+             Must(RevocationList::Create(2, {}, {}, {planner_serial})));
+  v = verifier->Verify(c1);
+  ASSERT_FALSE(v.has_value());
+  EXPECT_EQ(v.error().code(), Code::kRevoked);
+  EXPECT_EQ(v.error().hop(), 0);
+
+  // A source of one list (a file, a static list) applies it to every hop.
+  auto one = std::make_shared<StaticRevocationSource>(
+      Must(RevocationList::Create(1, {}, {}, {payments_serial})));
+  EXPECT_EQ(VerifierFor(kResearch, false, one)->Verify(c1).error().hop(), 1);
 }
 
 TEST_P(ChainTest, ExpiryAndSkewBoundaries) {

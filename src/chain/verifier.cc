@@ -265,11 +265,14 @@ Result<VerifiedChain> ChainVerifier::Verify(std::string_view header,
     if (!fresh) return std::move(fresh).error().WithHop(static_cast<int>(last));
   }
 
-  // Step 8: revocation of any hop's identity, token or certificate.
+  // Step 8: revocation of any hop's identity, token or certificate, each
+  // hop against the list of its `iss`'s trust domain only (docs/protocol.md
+  // §6 step 8): a federated domain's list never revokes another domain's.
   if (options_.revocations) {
-    auto list = options_.revocations->Current();
-    for (std::size_t i = 0; list && i < n; ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
       const HopClaims& c = tokens[i].claims();
+      auto list = options_.revocations->ForDomain(c.iss.trust_domain());
+      if (!list) continue;
       if (list->IsRevokedId(c.iss)) {
         return Fail(Code::kRevoked, c.iss.str() + " is revoked", i);
       }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -76,6 +77,13 @@ struct Agent::Impl {
   // and the pinned domains.
   BundleSet served;
   std::shared_ptr<const RevocationList> revocations =
+      std::make_shared<const RevocationList>(RevocationList::Empty());
+  // federated_revocations: the lists of the federated domains, as the
+  // control plane last served them; each applies to its domain only.
+  std::map<TrustDomain, std::shared_ptr<const RevocationList>>
+      federated_revocations;
+  // no_revocations stands for the list of a domain that publishes none.
+  const std::shared_ptr<const RevocationList> no_revocations =
       std::make_shared<const RevocationList>(RevocationList::Empty());
   uint64_t generation = 0;
   UnixTime renew_at = 0;
@@ -186,12 +194,33 @@ struct Agent::Impl {
     return changed;
   }
 
-  // ApplyRevocations installs a list unless its sequence is older; true if
-  // it changed anything. Caller holds mu.
-  bool ApplyRevocations(RevocationList list) {
-    if (list.sequence() < revocations->sequence()) return false;
-    bool changed = !(list == *revocations);
-    revocations = std::make_shared<const RevocationList>(std::move(list));
+  // ApplyRevocations installs the lists of the control plane's map: each
+  // domain's list unless its sequence is older than the one in force for
+  // that domain; federated domains no longer in the map are dropped. True
+  // if anything changed. Caller holds mu.
+  bool ApplyRevocations(RevocationLists lists) {
+    bool changed = false;
+    std::map<TrustDomain, std::shared_ptr<const RevocationList>> federated;
+    for (auto& [td, list] : lists) {
+      const bool own = td == id.trust_domain();
+      auto held = federated_revocations.find(td);
+      std::shared_ptr<const RevocationList> current =
+          own                                   ? revocations
+          : held != federated_revocations.end() ? held->second
+                                                : nullptr;
+      if (current == nullptr ||
+          (list.sequence() >= current->sequence() && !(list == *current))) {
+        current = std::make_shared<const RevocationList>(std::move(list));
+        changed = true;
+      }
+      if (own) {
+        revocations = std::move(current);
+      } else {
+        federated.emplace(td, std::move(current));
+      }
+    }
+    changed = changed || federated.size() != federated_revocations.size();
+    federated_revocations = std::move(federated);
     UpdateRevokedByList();
     return changed;
   }
@@ -312,7 +341,8 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentOptions options) {
     AZTP_RETURN_IF_ERROR(impl->ApplyMap(map));
   }
   AZTP_ASSIGN_OR_RETURN(impl->client, impl->MtlsClient(impl->creds));
-  AZTP_ASSIGN_OR_RETURN(RevocationList list, impl->client->GetRevocations());
+  AZTP_ASSIGN_OR_RETURN(RevocationLists list,
+                        impl->client->GetRevocationLists());
   const UnixTime now = impl->clock->Now();
   {
     std::lock_guard<std::mutex> lock(impl->mu);
@@ -371,7 +401,7 @@ Result<RefreshReport> Agent::Impl::RunOnce() {
     }
   }
   if (now >= revocations_due) {
-    auto fresh = client->GetRevocations();
+    auto fresh = client->GetRevocationLists();
     std::lock_guard<std::mutex> lock(mu);
     if (fresh) {
       report.revocations_changed = ApplyRevocations(std::move(*fresh));
@@ -488,6 +518,15 @@ UnixTime Agent::revocations_fetched_at() const {
   return impl_->revocations_fetched_at;
 }
 
+std::shared_ptr<const RevocationList> Agent::revocations_for(
+    const TrustDomain& td) const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (td == impl_->id.trust_domain()) return impl_->revocations;
+  auto it = impl_->federated_revocations.find(td);
+  return it != impl_->federated_revocations.end() ? it->second
+                                                  : impl_->no_revocations;
+}
+
 Result<std::shared_ptr<SSL_CTX>> Agent::MakeServerContext() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   AZTP_RETURN_IF_ERROR(impl_->Usable());
@@ -515,12 +554,13 @@ Result<VerifiedX509Svid> Agent::AuthenticatePeer(SSL* ssl) const {
   AZTP_ASSIGN_OR_RETURN(
       VerifiedX509Svid peer,
       ::aztp::VerifyPeer(ssl, *impl_->bundles, impl_->clock->Now()));
-  std::shared_ptr<const RevocationList> list = revocations();
-  // The list is the own trust domain's: serials are only meaningful for
-  // certificates of its CA.
+  // The list of the peer's own trust domain, and no other: serials are only
+  // meaningful for certificates of that domain's CA, and no domain may
+  // revoke another's identities (docs/protocol.md §6 step 8).
+  std::shared_ptr<const RevocationList> list =
+      revocations_for(peer.id().trust_domain());
   bool revoked = list->IsRevokedId(peer.id()) ||
-                 (peer.id().MemberOf(impl_->id.trust_domain()) &&
-                  list->IsRevokedSerial(peer.leaf().serial_hex()));
+                 list->IsRevokedSerial(peer.leaf().serial_hex());
   if (revoked) {
     return Error(Code::kRevoked, "peer " + peer.id().str() + " is revoked");
   }

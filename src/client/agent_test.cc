@@ -44,19 +44,30 @@ TrustDomain Td(const std::string& name) {
 }
 
 // Endpoints plays the partners' bundle endpoints for the control plane's
-// federation (ControlPlaneOptions::fetcher): each serves what it was last
-// told to; one never told is down.
+// federation (ControlPlaneOptions::fetcher, revocations_fetcher): each
+// serves what it was last told to; one never told is down.
 struct Endpoints {
   std::mutex mu;
   std::map<std::string, Result<Bundle>> serving;
+  std::map<std::string, RevocationList> lists;
   void Serve(const std::string& td, Result<Bundle> answer) {
     std::lock_guard<std::mutex> lock(mu);
     serving.insert_or_assign(td, std::move(answer));
+  }
+  void ServeList(const std::string& td, RevocationList list) {
+    std::lock_guard<std::mutex> lock(mu);
+    lists.insert_or_assign(td, std::move(list));
   }
   Result<Bundle> Fetch(const TrustDomain& td) {
     std::lock_guard<std::mutex> lock(mu);
     auto it = serving.find(td.name());
     if (it == serving.end()) return Error(Code::kUnavailable, "endpoint down");
+    return it->second;
+  }
+  Result<RevocationList> FetchList(const TrustDomain& td) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = lists.find(td.name());
+    if (it == lists.end()) return Error(Code::kUnavailable, "endpoint down");
     return it->second;
   }
 };
@@ -67,6 +78,11 @@ ControlPlaneServer::Options WithEndpoints(
   o.control_plane.fetcher = [endpoints](const FederationRelationship& rel,
                                         std::shared_ptr<const Bundle>) {
     return endpoints->Fetch(rel.trust_domain);
+  };
+  o.control_plane.revocations_fetcher = [endpoints](
+                                            const FederationRelationship& rel,
+                                            std::shared_ptr<const Bundle>) {
+    return endpoints->FetchList(rel.trust_domain);
   };
   return o;
 }
@@ -112,13 +128,16 @@ class AgentTest : public ::testing::Test {
   void AdvanceTo(UnixTime t) { server_.clock().Set(t); }
 
   // Federate makes the control plane federate with `partner`'s domain
-  // `name` over https_spiffe, its endpoint played by `endpoints_`.
-  void Federate(testing::TestDomains& partner, const std::string& name) {
+  // `name` over https_spiffe, its endpoint played by `endpoints_`; with
+  // `revocations`, also fetching its revocation list.
+  void Federate(testing::TestDomains& partner, const std::string& name,
+                bool revocations = false) {
     const TrustDomain td = Td(name);
     Bundle bundle =
         Must(Bundle::Create(td, {partner.Ca(name).root()}, {}, 1, 60));
     endpoints_->Serve(name, bundle);
     FederationSpec spec{.trust_domain = td};
+    if (revocations) spec.revocations_url = "https://127.0.0.1:1/revocations";
     spec.endpoint_url = "https://127.0.0.1:1/v1/bundle";
     spec.endpoint_id = AztpdId(td);
     spec.bootstrap_bundle = bundle;
@@ -521,6 +540,63 @@ TEST_F(AgentTest, FollowsTheFederationOfTheControlPlane) {
   ASSERT_TRUE(r.has_value()) << r.error().message();
   EXPECT_TRUE(r->bundle_changed);
   EXPECT_TRUE(PeerCheck(*agent, payments).has_value());
+}
+
+// The agent follows each domain's revocation list as the control plane
+// holds it, and checks each peer against its own domain's list only.
+TEST_F(AgentTest, Finding13ChecksEachPeerAgainstItsOwnDomainsList) {
+  testing::TestDomains partner(server_.clock().Now());
+  partner.AddDomain("org-b.example");
+  const TrustDomain org_b = Td("org-b.example");
+  endpoints_->ServeList("org-b.example",
+                        Must(RevocationList::Create(1, {}, {}, {})));
+  Federate(partner, "org-b.example", /*revocations=*/true);
+  const HopSigner& payments =
+      partner.Signer("spiffe://org-b.example/agents/payments");
+  AgentOptions o =
+      Options("spiffe://org-a.example/agents/a", server_.admin_api_key());
+  o.revocation_refresh_seconds = 10;
+  Register("spiffe://org-a.example/agents/a");
+  auto agent = Must(Agent::Create(std::move(o)));
+  auto neighbour = Bootstrap("spiffe://org-a.example/agents/n");
+  ASSERT_NE(neighbour, nullptr);
+  const HopSigner own_peer = Must(HopSigner::Create(
+      neighbour->credentials()->chain, neighbour->credentials()->key));
+  EXPECT_EQ(agent->revocations_for(org_b)->sequence(), 1);
+  EXPECT_EQ(agent->revocations_for(Td("org-c.example"))->size(), 0u);
+  ASSERT_TRUE(PeerCheck(*agent, payments).has_value());
+
+  // org-b revokes payments, and lists the serial of an org-a agent (one
+  // its workloads saw in a handshake, say): after the control plane's
+  // fetch and the agent's refresh, payments is refused and the org-a
+  // agent is not.
+  endpoints_->ServeList("org-b.example",
+                        Must(RevocationList::Create(
+                            2, {Id("spiffe://org-b.example/agents/payments")},
+                            {}, {own_peer.chain().front().serial_hex()})));
+  auto fetched = admin_->RefreshFederation(org_b);
+  ASSERT_TRUE(fetched.has_value() && fetched->revocations);
+  ASSERT_EQ(fetched->revocations->result, FederationFetchResult::kUpdated);
+  EXPECT_TRUE(PeerCheck(*agent, payments).has_value()) << "before refresh";
+  AdvanceTo(server_.clock().Now() + 10);
+  auto r = agent->RunOnce();
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_TRUE(r->revocations_changed);
+  EXPECT_EQ(agent->revocations_for(org_b)->sequence(), 2);
+  EXPECT_EQ(agent->revocations()->size(), 0u);  // the own list
+  auto refused = PeerCheck(*agent, payments);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), Code::kRevoked);
+  auto own = PeerCheck(*agent, own_peer);
+  EXPECT_TRUE(own.has_value()) << own.error().message();
+
+  // Removed on the control plane: the list goes with the next refresh.
+  ASSERT_TRUE(admin_->RemoveFederation(org_b));
+  AdvanceTo(server_.clock().Now() + 10);
+  r = agent->RunOnce();
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_TRUE(r->revocations_changed);
+  EXPECT_EQ(agent->revocations_for(org_b)->sequence(), 0);
 }
 
 // Narrowing the identity's federates_with on the control plane has the

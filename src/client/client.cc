@@ -438,8 +438,10 @@ Result<std::optional<int64_t>> OptionalInteger(const Json& object,
 }
 
 // ParseFetch reads {result, reason, message, old_sequence, new_sequence}
-// of a fetch of `td`'s endpoint.
-Result<FederationFetch> ParseFetch(const Json& j, const TrustDomain& td) {
+// of a fetch of `td`'s endpoint, with the fetch of its revocation list in
+// "revocations" when `nested` allows one.
+Result<FederationFetch> ParseFetch(const Json& j, const TrustDomain& td,
+                                   bool nested = true) {
   if (!j.is_object()) return Error(Code::kMalformed, "a fetch is no object");
   FederationFetch out{.trust_domain = td};
   AZTP_ASSIGN_OR_RETURN(std::string result, GetString(j, "result"));
@@ -448,6 +450,11 @@ Result<FederationFetch> ParseFetch(const Json& j, const TrustDomain& td) {
   AZTP_ASSIGN_OR_RETURN(out.message, OptionalText(j, "message"));
   AZTP_ASSIGN_OR_RETURN(out.old_sequence, OptionalInteger(j, "old_sequence"));
   AZTP_ASSIGN_OR_RETURN(out.new_sequence, OptionalInteger(j, "new_sequence"));
+  if (const Json* list = nested ? Member(j, "revocations") : nullptr) {
+    AZTP_ASSIGN_OR_RETURN(FederationFetch fetch,
+                          ParseFetch(*list, td, /*nested=*/false));
+    out.revocations = std::make_shared<const FederationFetch>(std::move(fetch));
+  }
   return out;
 }
 
@@ -493,6 +500,19 @@ Result<Federation> ParseFederation(const Json& j) {
   }
   AZTP_ASSIGN_OR_RETURN(out.failures, OptionalTime(j, "failures"));
   AZTP_ASSIGN_OR_RETURN(out.next_refresh, OptionalTime(j, "next_refresh"));
+  if (const Json* url = Member(j, "revocations_url")) {  // null: none
+    if (!url->is_string()) return WrongType("revocations_url", "a string");
+    out.revocations_url = url->get<std::string>();
+  }
+  AZTP_ASSIGN_OR_RETURN(out.revocations_sequence,
+                        OptionalInteger(j, "revocations_sequence"));
+  AZTP_ASSIGN_OR_RETURN(out.revocations_last_fetch,
+                        OptionalInteger(j, "revocations_last_fetch"));
+  if (const Json* last = Member(j, "revocations_last")) {
+    AZTP_ASSIGN_OR_RETURN(FederationFetch fetch,
+                          ParseFetch(*last, td, /*nested=*/false));
+    out.revocations_last = std::move(fetch);
+  }
   return out;
 }
 
@@ -517,6 +537,36 @@ Result<BundleSet> ParseBundleMap(const Json& doc) {
     }
   }
   return set;
+}
+
+// ParseRevocationLists reads {"trust_domains": {"<td>": list}}: every
+// list parsed strictly, naming IDs of its own trust domain only (a list
+// filed under another domain's name would revoke that domain's
+// identities), and `own`, the server's domain, present.
+Result<RevocationLists> ParseRevocationLists(const Json& doc,
+                                             const TrustDomain& own) {
+  const Json* domains = Member(doc, "trust_domains");
+  if (domains == nullptr || !domains->is_object()) {
+    return WrongType("trust_domains", "an object");
+  }
+  RevocationLists out;
+  for (const auto& [name, item] : domains->items()) {
+    AZTP_ASSIGN_OR_RETURN(TrustDomain td, TrustDomain::Parse(name));
+    auto list = RevocationList::FromJson(item);
+    if (!list) return list.error().WithContext("the list of " + td.name());
+    for (const SpiffeId& id : list->ids()) {
+      if (!id.MemberOf(td)) {
+        return Error(Code::kMalformed,
+                     "the list of " + td.name() + " names " + id.str());
+      }
+    }
+    out.emplace(std::move(td), std::move(*list));
+  }
+  if (out.count(own) == 0) {
+    return Error(Code::kMalformed, "the revocation lists lack " + own.name() +
+                                       ", the server's own trust domain");
+  }
+  return out;
 }
 
 // ParseJwtSvid reads {"token", "expires_at"} and checks that the token is a
@@ -1046,6 +1096,13 @@ Result<RevocationList> Client::GetRevocations() {
   });
 }
 
+Result<RevocationLists> Client::GetRevocationLists() {
+  const TrustDomain& own = impl_->options.server_id->trust_domain();
+  return impl_->Parsed(
+      "GET", "/v1/revocation-lists", "", true,
+      [&own](const Json& doc) { return ParseRevocationLists(doc, own); });
+}
+
 Result<std::vector<CaKey>> Client::ListCaKeys() {
   return impl_->Parsed("GET", "/v1/ca", "", true, ParseCaKeys);
 }
@@ -1107,6 +1164,9 @@ Result<FederationFetch> Client::AddFederation(const FederationSpec& spec) {
     body["bootstrap_bundle"] = spec.bootstrap_bundle->ToJson();
   }
   if (!spec.web_ca_pem.empty()) body["web_ca_pem"] = spec.web_ca_pem;
+  if (!spec.revocations_url.empty()) {
+    body["revocations_url"] = spec.revocations_url;
+  }
   const TrustDomain& td = spec.trust_domain;
   return impl_->Parsed(
       "POST", "/v1/federations", DumpJson(body), false,

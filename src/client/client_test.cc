@@ -779,6 +779,63 @@ TEST_F(ClientTest, GetBundlesRefusesMisfiledBundles) {
             (std::vector<std::string>{"org-a.example", "org-b.example"}));
 }
 
+// The revocation lists by domain: the server's own, and a partner's whose
+// fetch is recorded with the relationship (its endpoint is down here).
+TEST_F(ClientTest, Finding13GetRevocationListsKeepsEachListToItsDomain) {
+  const TrustDomain org_b = Td("org-b.example");
+  fetches_->Push("org-b.example", PartnerBundle(1));
+  FederationSpec spec = PartnerSpec();
+  spec.revocations_url = "https://127.0.0.1:1/revocations";
+  auto added = admin().AddFederation(spec);
+  ASSERT_TRUE(added.has_value()) << added.error().message();
+  ASSERT_NE(added->revocations, nullptr);
+  EXPECT_EQ(added->revocations->result, FederationFetchResult::kFailed);
+  EXPECT_EQ(added->revocations->trust_domain, org_b);
+  auto list = admin().ListFederations();
+  ASSERT_TRUE(list.has_value()) << list.error().message();
+  EXPECT_EQ(list->front().revocations_url, spec.revocations_url);
+  EXPECT_FALSE(list->front().revocations_sequence.has_value());
+  ASSERT_TRUE(list->front().revocations_last.has_value());
+  EXPECT_EQ(list->front().revocations_last->result,
+            FederationFetchResult::kFailed);
+  auto lists = admin().GetRevocationLists();
+  ASSERT_TRUE(lists.has_value()) << lists.error().message();
+  ASSERT_EQ(lists->size(), 1u);  // no good list of org-b yet
+  EXPECT_EQ(lists->begin()->first, server_.trust_domain());
+
+  auto answer = std::make_shared<std::string>();
+  server_.SetInterceptor(
+      [answer](const http::Request& r) -> std::optional<http::Response> {
+        if (r.path != "/v1/revocation-lists") return std::nullopt;
+        return JsonResponse(200, *answer);
+      });
+  const std::string own = R"("org-a.example":{"sequence":2,"ids":[]})";
+  for (const std::string& body : {
+           // org-b's list naming an org-a identity.
+           "{\"trust_domains\":{" + own +
+               R"(,"org-b.example":{"sequence":1,)"
+               R"("ids":["spiffe://org-a.example/agents/a"]}}})",
+           // Without the server's own domain.
+           std::string(R"({"trust_domains":{"org-b.example":{"sequence":1}}})"),
+           "{\"trust_domains\":{" + own + R"(,"org-b.example":{"ids":[]}}})",
+           std::string(R"({"trust_domains":[]})"),
+       }) {
+    *answer = body;
+    auto got = admin().GetRevocationLists();
+    ASSERT_FALSE(got.has_value()) << body;
+    EXPECT_EQ(got.error().code(), Code::kMalformed) << body;
+  }
+  *answer = "{\"trust_domains\":{" + own +
+            R"(,"org-b.example":{"sequence":5,)"
+            R"("ids":["spiffe://org-b.example/agents/x"]}}})";
+  lists = admin().GetRevocationLists();
+  ASSERT_TRUE(lists.has_value()) << lists.error().message();
+  ASSERT_EQ(lists->size(), 2u);
+  EXPECT_EQ(lists->at(server_.trust_domain()).sequence(), 2);
+  EXPECT_TRUE(
+      lists->at(org_b).IsRevokedId(Id("spiffe://org-b.example/agents/x")));
+}
+
 // ---- retries ----
 
 // ---- policies ----

@@ -128,12 +128,15 @@ Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
                             {"profile", text(e.profile)},
                             {"endpoint_id", text(e.endpoint_id)},
                             {"bootstrap_bundle", text(e.bootstrap_bundle)},
-                            {"web_ca_file", text(e.web_ca_file)}}));
+                            {"web_ca_file", text(e.web_ca_file)},
+                            {"revocations_url", text(e.revocations_url)}}));
          }
          return Ok();
        }},
       {"federation_fetch_timeout",
        DurationInto(cp.federation_fetch_timeout_seconds)},
+      {"federation_max_refresh",
+       DurationInto(cp.federation_max_refresh_seconds)},
       {"bundle_endpoint",
        [&](const YAML::Node& n, const std::string& path) -> Status {
          // Present, even empty, means a listener: its required keys are
@@ -406,6 +409,8 @@ Status ValidateAztpdConfig(const AztpdConfig& c) {
   }
   AZTP_RETURN_IF_ERROR(DurationWithin(cp.federation_fetch_timeout_seconds, 1,
                                       60, "federation_fetch_timeout"));
+  AZTP_RETURN_IF_ERROR(DurationWithin(cp.federation_max_refresh_seconds, 1,
+                                      3600, "federation_max_refresh"));
   if (c.bundle_endpoint) {
     AZTP_RETURN_IF_ERROR(ValidateBundleEndpoint(*c.bundle_endpoint, c.listen));
   }
@@ -453,6 +458,7 @@ Result<std::vector<FederationRelationship>> ResolveFederation(
       rel.bootstrap_bundle = std::make_shared<const Bundle>(std::move(*bundle));
     }
     rel.web_ca_file = e.web_ca_file;
+    rel.revocations_url = e.revocations_url;
     auto valid = rel.Validate();
     if (!valid) return Invalid(path, valid.error().message());
     out.push_back(std::move(rel));

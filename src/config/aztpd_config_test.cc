@@ -414,6 +414,20 @@ TEST(AztpdConfig, FederationFetchTimeout) {
   });
 }
 
+TEST(AztpdConfig, FederationMaxRefresh) {
+  EXPECT_EQ(ParseAztpdConfig("")->control_plane.federation_max_refresh_seconds,
+            3600);
+  auto c = ParseAztpdConfig("federation_max_refresh: 2s\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->control_plane.federation_max_refresh_seconds, 2);
+  ExpectRejected({
+      {"federation_max_refresh: 2h\n", Code::kInvalidArgument,
+       "federation_max_refresh: must be between"},
+      {"federation_max_refresh: 3601s\n", Code::kInvalidArgument,
+       "federation_max_refresh: must be between"},
+  });
+}
+
 TEST(AztpdConfig, ZeroRequestsPerSecondDisablesTheLimit) {
   auto c = ParseAztpdConfig("rate_limit:\n  requests_per_second: 0\n");
   ASSERT_TRUE(c.has_value()) << c.error().message();
@@ -538,6 +552,19 @@ TEST(AztpdConfigTest, FederationEntriesNeedTheirProfilesParameters) {
   auto rels = ResolveFederation(c->federation);
   ASSERT_TRUE(rels.has_value()) << rels.error().message();
   EXPECT_EQ((*rels)[0].profile, EndpointProfile::kHttpsWeb);
+  EXPECT_EQ((*rels)[0].revocations_url, "");
+  // revocations_url is taken as given, on the endpoint's host only.
+  c->federation[0].revocations_url = "https://b.example/revocations";
+  rels = ResolveFederation(c->federation);
+  ASSERT_TRUE(rels.has_value()) << rels.error().message();
+  EXPECT_EQ((*rels)[0].revocations_url, "https://b.example/revocations");
+  c->federation[0].revocations_url = "https://c.example/revocations";
+  EXPECT_EQ(ResolveFederation(c->federation)
+                .error()
+                .message()
+                .rfind("federation[0]", 0),
+            0u);
+  c->federation[0].revocations_url.clear();
   // https_spiffe without an endpoint ID or bootstrap bundle is refused.
   c->federation[0].profile = "https_spiffe";
   auto bad = ResolveFederation(c->federation);

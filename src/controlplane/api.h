@@ -139,6 +139,9 @@ Result<NewApiKey> MakeApiKey(std::string scope, std::string description,
 // RelationshipFromRecord turns a stored federation into a relationship.
 Result<FederationRelationship> RelationshipFromRecord(
     const FederationRecord& r);
+// MakePoller is the federation poller `o` asks for: its fetchers (FetchBundle
+// and FetchRevocations unless replaced) and its refresh bounds.
+std::unique_ptr<BundlePoller> MakePoller(const ControlPlaneOptions& o);
 
 Json IdentityJson(const IdentityRecord& r);
 Json LinkJson(const LinkRecord& r);

@@ -1,6 +1,8 @@
 // Federation routes (docs/federation.md): the relationships with other trust
 // domains, from the configuration file or added through the API, their
-// fetch state, and the per-identity view of the bundle set.
+// fetch state, the per-identity view of the bundle set and the revocation
+// lists of every domain held.
+#include <algorithm>
 #include <set>
 
 #include "api.h"
@@ -28,8 +30,34 @@ Result<FederationRelationship> RelationshipFromRecord(
     rel.bootstrap_bundle = std::make_shared<const Bundle>(std::move(boot));
   }
   rel.web_ca_pem = r.web_ca_pem;
+  rel.revocations_url = r.revocations_url;
   AZTP_RETURN_IF_ERROR(rel.Validate());
   return rel;
+}
+
+std::unique_ptr<BundlePoller> MakePoller(const ControlPlaneOptions& o) {
+  const Clock* clock = o.clock;
+  const int timeout = o.federation_fetch_timeout_seconds;
+  BundleFetcher fetch = o.fetcher;
+  if (!fetch) {
+    fetch = [clock, timeout](const FederationRelationship& rel,
+                             std::shared_ptr<const Bundle> trust) {
+      return FetchBundle(rel, std::move(trust), timeout, *clock);
+    };
+  }
+  RevocationFetcher fetch_revocations = o.revocations_fetcher;
+  if (!fetch_revocations) {
+    fetch_revocations = [clock, timeout](const FederationRelationship& rel,
+                                         std::shared_ptr<const Bundle> trust) {
+      return FetchRevocations(rel, std::move(trust), timeout, *clock);
+    };
+  }
+  PollerOptions bounds;
+  bounds.max_refresh_seconds = o.federation_max_refresh_seconds;
+  bounds.min_refresh_seconds =
+      std::min(bounds.min_refresh_seconds, bounds.max_refresh_seconds);
+  return std::make_unique<BundlePoller>(std::move(fetch),
+                                        std::move(fetch_revocations), bounds);
 }
 
 }  // namespace internal
@@ -47,12 +75,52 @@ Json EventJson(const PollEvent& ev) {
       {"new_sequence", ev.new_sequence ? Json(*ev.new_sequence) : Json()}};
 }
 
+// FetchJson is a bundle fetch's result with, when the relationship has a
+// revocations_url, the fetch of its revocation list in "revocations".
+Json FetchJson(const std::vector<PollEvent>& events) {
+  Json out = Json::object();
+  for (const PollEvent& ev : events) {
+    if (ev.revocations) {
+      out["revocations"] = EventJson(ev);
+    } else {
+      out.update(EventJson(ev));
+    }
+  }
+  return out;
+}
+
+// StateJson describes one relationship for GET /v1/federations.
+Json StateJson(const RelationshipState& s, bool from_config) {
+  auto url = [](const std::string& u) { return u.empty() ? Json() : Json(u); };
+  auto time = [](UnixTime t) { return t != 0 ? Json(t) : Json(); };
+  return Json{
+      {"trust_domain", s.rel.trust_domain.name()},
+      {"endpoint_url", s.rel.endpoint_url},
+      {"profile", EndpointProfileName(s.rel.profile)},
+      {"endpoint_id",
+       s.rel.endpoint_id ? Json(s.rel.endpoint_id->str()) : Json()},
+      {"source", from_config ? "config" : "api"},
+      {"bundle_sequence",
+       s.bundle && s.bundle->sequence() ? Json(*s.bundle->sequence()) : Json()},
+      {"trusted", s.bundle != nullptr},
+      {"last_fetch", time(s.last_fetch)},
+      {"last", s.last_event ? EventJson(*s.last_event) : Json()},
+      {"failures", s.failures},
+      {"next_refresh", s.next_due},
+      {"revocations_url", url(s.rel.revocations_url)},
+      {"revocations_sequence",
+       s.revocations ? Json(s.revocations->sequence()) : Json()},
+      {"revocations_last_fetch", time(s.revocations_fetch)},
+      {"revocations_last",
+       s.revocations_event ? EventJson(*s.revocations_event) : Json()}};
+}
+
 // RecordFromBody reads POST /v1/federations: exactly the parameters of the
 // profile, none derived from another.
 Result<FederationRecord> RecordFromBody(const Json& body, UnixTime now) {
   AZTP_RETURN_IF_ERROR(internal::OnlyMembers(
       body, {"trust_domain", "endpoint_url", "profile", "endpoint_id",
-             "bootstrap_bundle", "web_ca_pem"}));
+             "bootstrap_bundle", "web_ca_pem", "revocations_url"}));
   FederationRecord r;
   AZTP_ASSIGN_OR_RETURN(std::string td_name, GetString(body, "trust_domain"));
   AZTP_ASSIGN_OR_RETURN(TrustDomain td, TrustDomain::Parse(td_name));
@@ -73,6 +141,9 @@ Result<FederationRecord> RecordFromBody(const Json& body, UnixTime now) {
   if (r.web_ca_pem.size() > kMaxWebCaPemBytes) {
     return Error(Code::kTooLarge, "web_ca_pem exceeds 256 KiB");
   }
+  AZTP_ASSIGN_OR_RETURN(auto revocations_url,
+                        GetOptionalString(body, "revocations_url"));
+  r.revocations_url = revocations_url.value_or("");
   r.created_at = now;
   // Parse everything once here, so that what is stored always loads.
   AZTP_ASSIGN_OR_RETURN(FederationRelationship rel,
@@ -88,6 +159,7 @@ Result<FederationRecord> RecordFromBody(const Json& body, UnixTime now) {
 Status ControlPlane::ApplyFederation(bool seed) {
   std::vector<FederationRelationship> all = options_.federation;
   std::vector<FederatedBundleRecord> kept;
+  std::vector<FederatedRevocationsRecord> kept_lists;
   AZTP_RETURN_IF_ERROR(store_->Read([&](Transaction& tx) -> Status {
     AZTP_ASSIGN_OR_RETURN(auto records, tx.ListFederations());
     for (const auto& r : records) {
@@ -106,6 +178,7 @@ Status ControlPlane::ApplyFederation(bool seed) {
     }
     if (seed) {
       AZTP_ASSIGN_OR_RETURN(kept, tx.ListFederatedBundles());
+      AZTP_ASSIGN_OR_RETURN(kept_lists, tx.ListFederatedRevocations());
     }
     return Ok();
   }));
@@ -125,6 +198,15 @@ Status ControlPlane::ApplyFederation(bool seed) {
     if (!bundle) continue;
     (void)poller_->Seed(std::make_shared<const Bundle>(std::move(*bundle)));
   }
+  // So do revocation lists: a partner's endpoint being down at the restart
+  // must not bring its revoked identities back.
+  for (const auto& k : kept_lists) {
+    auto td = TrustDomain::Parse(k.trust_domain);
+    auto list = RevocationList::Parse(k.list);
+    if (!td || !list) continue;
+    (void)poller_->SeedRevocations(
+        *td, std::make_shared<const RevocationList>(std::move(*list)));
+  }
   return Ok();
 }
 
@@ -132,26 +214,39 @@ Status ControlPlane::RecordPollEvent(const PollEvent& ev, UnixTime now,
                                      const std::string& actor) {
   const std::string result(PollResultName(ev.kind));
   instruments_->metrics.Add(
-      "aztpd_federation_fetches_total",
+      ev.revocations ? "aztpd_federation_revocations_fetches_total"
+                     : "aztpd_federation_fetches_total",
       {{"trust_domain", ev.trust_domain.name()}, {"result", result}});
   if (ev.kind == PollEvent::Kind::kUnchanged) return Ok();
   // Every change, rejection and failure is on the audit record; a new
-  // bundle is kept in the same transaction.
-  AuditRecord a = MakeAudit(now, actor, std::string("federation.") + result,
-                            ev.trust_domain.IdString());
+  // bundle or revocation list is kept in the same transaction.
+  AuditRecord a = MakeAudit(
+      now, actor,
+      std::string(ev.revocations ? "federation.revocations_" : "federation.") +
+          result,
+      ev.trust_domain.IdString());
   a.decision = ev.kind == PollEvent::Kind::kUpdated ? "allow" : "deny";
   a.reason = ev.reason;
   a.details = EventJson(ev);
   a.details.erase("result");
   a.details.erase("reason");
   std::shared_ptr<const Bundle> fresh;
-  if (ev.kind == PollEvent::Kind::kUpdated) {
+  std::shared_ptr<const RevocationList> fresh_list;
+  if (ev.kind == PollEvent::Kind::kUpdated && ev.revocations) {
+    auto lists = poller_->RevocationLists();
+    auto it = lists.find(ev.trust_domain);
+    if (it != lists.end()) fresh_list = it->second;
+  } else if (ev.kind == PollEvent::Kind::kUpdated) {
     fresh = poller_->Bundles().GetBundle(ev.trust_domain);
   }
   AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
     if (fresh) {
       AZTP_RETURN_IF_ERROR(tx.PutFederatedBundle(
           {ev.trust_domain.name(), DumpJson(fresh->ToJson()), now}));
+    }
+    if (fresh_list) {
+      AZTP_RETURN_IF_ERROR(tx.PutFederatedRevocations(
+          {ev.trust_domain.name(), DumpJson(fresh_list->ToJson()), now}));
     }
     return Appended(tx.AppendAudit(a));
   }));
@@ -172,23 +267,8 @@ Result<Json> ControlPlane::FederationApi(const http::Request& req,
   if (path == kBase && m == "GET") {
     Json list = Json::array();
     for (const RelationshipState& s : poller_->States()) {
-      Json item{
-          {"trust_domain", s.rel.trust_domain.name()},
-          {"endpoint_url", s.rel.endpoint_url},
-          {"profile", EndpointProfileName(s.rel.profile)},
-          {"endpoint_id",
-           s.rel.endpoint_id ? Json(s.rel.endpoint_id->str()) : Json()},
-          {"source",
-           config_domains_.count(s.rel.trust_domain) != 0 ? "config" : "api"},
-          {"bundle_sequence", s.bundle && s.bundle->sequence()
-                                  ? Json(*s.bundle->sequence())
-                                  : Json()},
-          {"trusted", s.bundle != nullptr},
-          {"last_fetch", s.last_fetch != 0 ? Json(s.last_fetch) : Json()},
-          {"last", s.last_event ? EventJson(*s.last_event) : Json()},
-          {"failures", s.failures},
-          {"next_refresh", s.next_due}};
-      list.push_back(std::move(item));
+      list.push_back(
+          StateJson(s, config_domains_.count(s.rel.trust_domain) != 0));
     }
     return Json{{"federations", std::move(list)}};
   }
@@ -210,16 +290,15 @@ Result<Json> ControlPlane::FederationApi(const http::Request& req,
           MakeAudit(now, who.actor, "federation.add", td.IdString(),
                     Json{{"endpoint_url", r.endpoint_url},
                          {"profile", r.profile},
-                         {"endpoint_id", r.endpoint_id}})));
+                         {"endpoint_id", r.endpoint_id},
+                         {"revocations_url", r.revocations_url}})));
     }));
     AZTP_RETURN_IF_ERROR(ApplyFederation(/*seed=*/false));
     // The first fetch happens at once, so that the answer tells whether the
     // endpoint works; a failure leaves the relationship in place.
-    AZTP_ASSIGN_OR_RETURN(PollEvent ev, poller_->Refresh(td, now));
-    AZTP_RETURN_IF_ERROR(RecordPollEvent(ev, now, who.actor));
-    PublishBundles(*state());
+    AZTP_ASSIGN_OR_RETURN(Json first, FetchNow(td, now, who.actor));
     reply.status = 201;
-    return Json{{"trust_domain", td.name()}, {"first_fetch", EventJson(ev)}};
+    return Json{{"trust_domain", td.name()}, {"first_fetch", std::move(first)}};
   }
   if (path.rfind(std::string(kBase) + "/", 0) != 0) {
     return Error(Code::kNotFound, "no such route");
@@ -231,10 +310,7 @@ Result<Json> ControlPlane::FederationApi(const http::Request& req,
   reply.route = std::string(kBase) + (refresh ? "/{td}:refresh" : "/{td}");
   if (refresh && m == "POST") {
     std::lock_guard<std::mutex> lock(maintain_mu_);
-    AZTP_ASSIGN_OR_RETURN(PollEvent ev, poller_->Refresh(td, now));
-    AZTP_RETURN_IF_ERROR(RecordPollEvent(ev, now, who.actor));
-    PublishBundles(*state());
-    Json out = EventJson(ev);
+    AZTP_ASSIGN_OR_RETURN(Json out, FetchNow(td, now, who.actor));
     out["trust_domain"] = td.name();
     return out;
   }
@@ -255,6 +331,28 @@ Result<Json> ControlPlane::FederationApi(const http::Request& req,
     return Json{{"trust_domain", td.name()}, {"removed", true}};
   }
   return Error(Code::kNotFound, "no such route");
+}
+
+Result<Json> ControlPlane::FetchNow(const TrustDomain& td, UnixTime now,
+                                    const std::string& actor) {
+  AZTP_ASSIGN_OR_RETURN(std::vector<PollEvent> events,
+                        poller_->Refresh(td, now));
+  for (const PollEvent& ev : events) {
+    AZTP_RETURN_IF_ERROR(RecordPollEvent(ev, now, actor));
+  }
+  PublishBundles(*state());
+  return FetchJson(events);
+}
+
+Result<Json> ControlPlane::RevocationLists(UnixTime now) {
+  // Each list stays under its own domain's name: verifiers apply it to that
+  // domain's identities only (docs/protocol.md §6 step 8).
+  Json domains = Json::object();
+  for (const auto& [td, list] : poller_->RevocationLists()) {
+    domains[td.name()] = list->ToJson();
+  }
+  AZTP_ASSIGN_OR_RETURN(domains[trust_domain_.name()], Revocations(now));
+  return Json{{"trust_domains", std::move(domains)}};
 }
 
 Result<Json> ControlPlane::BundlesFor(const http::Request& req,

@@ -107,10 +107,14 @@ UnixTime LeafNotAfter(SSL_CTX* ctx) {
 }  // namespace
 
 http::Handler BundleEndpointHandler(std::string path,
-                                    std::function<Bundle()> bundle) {
-  return [path = std::move(path),
-          bundle = std::move(bundle)](const http::Request& r) {
-    if (r.path != path) {
+                                    std::function<Bundle()> bundle,
+                                    std::function<Result<Json>()> revocations) {
+  return [path = std::move(path), bundle = std::move(bundle),
+          revocations = std::move(revocations)](const http::Request& r) {
+    // The bundle's own path wins should it be /revocations.
+    const bool list =
+        revocations && r.path != path && r.path == kRevocationsPath;
+    if (r.path != path && !list) {
       return JsonError(404, "not_found", "this server only serves " + path);
     }
     if (r.method != "GET" && r.method != "HEAD") {
@@ -121,7 +125,16 @@ http::Handler BundleEndpointHandler(std::string path,
     }
     http::Response out;
     out.content_type = "application/json";
-    out.body = DumpJson(bundle().ToJson());
+    if (!list) {
+      out.body = DumpJson(bundle().ToJson());
+      return out;
+    }
+    auto doc = revocations();
+    if (!doc) {
+      return JsonError(503, "unavailable",
+                       "the revocation list cannot be read now");
+    }
+    out.body = DumpJson(*doc);
     return out;
   };
 }

@@ -12,6 +12,7 @@
 
 #include "aztp/base/file.h"
 #include "aztp/encoding/json.h"
+#include "aztp/revocation/revocation_list.h"
 #include "testing/temp_dir.h"
 #include "testing/tls_pair.h"
 #include "testing/trust_domains.h"
@@ -118,6 +119,56 @@ TEST_F(BundleEndpointTest, ServesTheBundleAtItsPathOnly) {
   // Another method on another path is 404, like any other path.
   EXPECT_EQ(h(Req("POST", "/x")).status, 404);
   EXPECT_EQ(calls.load(), 2);  // errors never build the bundle
+}
+
+TEST_F(BundleEndpointTest, Finding13ServesTheRevocationListBesideTheBundle) {
+  Bundle bundle = *domains_.Bundles()->GetBundle(OrgA());
+  Json list = Json::parse(
+      R"({"sequence":4,"ids":["spiffe://org-a.example/agent/research"],)"
+      R"("jtis":[],"serials":["1f"]})");
+  std::atomic<int> calls{0};
+  bool broken = false;
+  http::Handler h = BundleEndpointHandler(
+      "/bundle", [&] { return bundle; },
+      [&]() -> Result<Json> {
+        ++calls;
+        if (broken) return Error(Code::kIo, "store: disk I/O error at x.db");
+        return list;
+      });
+  for (const char* method : {"GET", "HEAD"}) {
+    http::Response r = h(Req(method, "/revocations"));
+    EXPECT_EQ(r.status, 200) << method;
+    EXPECT_EQ(r.content_type, "application/json");
+    EXPECT_EQ(Json::parse(r.body), list);
+    auto parsed = RevocationList::Parse(r.body);
+    ASSERT_TRUE(parsed.has_value()) << parsed.error().message();
+    EXPECT_EQ(parsed->sequence(), 4);
+  }
+  EXPECT_EQ(h(Req("GET", "/bundle")).status, 200);
+  http::Response post = h(Req("POST", "/revocations"));
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(JsonReason(post), "unsupported");
+  for (const char* path :
+       {"/revocations/", "/v1/revocations", "/Revocations"}) {
+    EXPECT_EQ(h(Req("GET", path)).status, 404) << path;
+  }
+  EXPECT_EQ(calls.load(), 2);
+  // A list that cannot be read is 503, without the store's words.
+  broken = true;
+  http::Response down = h(Req("GET", "/revocations"));
+  EXPECT_EQ(down.status, 503);
+  EXPECT_EQ(JsonReason(down), "unavailable");
+  EXPECT_EQ(down.body.find("x.db"), std::string::npos) << down.body;
+
+  // Without a list, or where the bundle's own path is /revocations, the
+  // path serves no list.
+  http::Handler bundle_only =
+      BundleEndpointHandler("/bundle", [&] { return bundle; });
+  EXPECT_EQ(bundle_only(Req("GET", "/revocations")).status, 404);
+  http::Handler same = BundleEndpointHandler(
+      "/revocations", [&] { return bundle; },
+      [&]() -> Result<Json> { return list; });
+  EXPECT_TRUE(Bundle::Parse(OrgA(), same(Req("GET", "/revocations")).body));
 }
 
 TEST_F(BundleEndpointTest, SpiffeProfileFollowsTheCredentialsAndAsksNoClient) {

@@ -127,16 +127,7 @@ ControlPlane::ControlPlane(std::shared_ptr<Store> store,
       trust_domain_(std::move(td)),
       bundles_(std::make_shared<SharedBundleSource>()),
       instruments_(std::make_unique<Instruments>(options_.rate_limit)) {
-  BundleFetcher fetch = options_.fetcher;
-  if (!fetch) {
-    const Clock* clock = options_.clock;
-    fetch = [clock, timeout = options_.federation_fetch_timeout_seconds](
-                const FederationRelationship& rel,
-                std::shared_ptr<const Bundle> trust) {
-      return FetchBundle(rel, std::move(trust), timeout, *clock);
-    };
-  }
-  poller_ = std::make_unique<BundlePoller>(std::move(fetch));
+  poller_ = internal::MakePoller(options_);
   auto& m = instruments_->metrics;
   m.DescribeCounter("aztpd_requests_total", "API requests by route and status");
   m.DescribeHistogram("aztpd_request_duration_seconds",
@@ -148,6 +139,9 @@ ControlPlane::ControlPlane(std::shared_ptr<Store> store,
   m.DescribeCounter("aztpd_rate_limited_total", "requests refused with 429");
   m.DescribeCounter("aztpd_federation_fetches_total",
                     "federated bundle fetches by trust domain and result");
+  m.DescribeCounter(
+      "aztpd_federation_revocations_fetches_total",
+      "federated revocation list fetches by trust domain and result");
   m.DescribeCounter("aztpd_audit_ingested_total",
                     "audit records shipped by proxies and accepted");
   // Series that exist from the start, so that rates are defined at once.
@@ -473,6 +467,10 @@ Result<Json> ControlPlane::Route(const http::Request& req, Reply& reply) {
       AZTP_RETURN_IF_ERROR(route_public("/v1/revocations"));
       return Revocations(now);
     }
+    if (path == "/v1/revocation-lists") {
+      AZTP_RETURN_IF_ERROR(route_public("/v1/revocation-lists"));
+      return RevocationLists(now);
+    }
   }
 
   // Everything else needs credentials.
@@ -521,6 +519,10 @@ Result<Json> ControlPlane::Route(const http::Request& req, Reply& reply) {
     return SigningKeysApi(req, *who, now, reply);
   }
   return Error(Code::kNotFound, "no such route");
+}
+
+Result<Json> ControlPlane::RevocationsJson() {
+  return Revocations(options_.clock->Now());
 }
 
 Result<Json> ControlPlane::Revocations(UnixTime now) {

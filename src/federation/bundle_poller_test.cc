@@ -75,16 +75,41 @@ TEST(FederationRelationshipTest, EachProfileTakesExactlyItsParameters) {
   EXPECT_FALSE(ParseEndpointProfile("https"));
 }
 
-// A scripted fetcher: each call takes the next answer.
+TEST(FederationRelationshipTest, RevocationsComeFromTheBundleEndpointsServer) {
+  Domain d;
+  auto rel = Spiffe("https://127.0.0.1:1/bundle", MakeBundle({&d}, 1));
+  rel.revocations_url = "https://127.0.0.1:1/revocations";
+  EXPECT_TRUE(rel.Validate());
+  for (const char* url :
+       {"https://127.0.0.1:2/revocations", "https://localhost:1/revocations",
+        "http://127.0.0.1:1/revocations", "https://127.0.0.1:1#x"}) {
+    rel.revocations_url = url;
+    EXPECT_EQ(rel.Validate().error().code(), Code::kInvalidArgument) << url;
+  }
+}
+
+RevocationList List(int64_t seq, std::vector<const char*> ids,
+                    std::vector<std::string> serials = {}) {
+  std::vector<SpiffeId> parsed;
+  for (const char* id : ids) parsed.push_back(*SpiffeId::Parse(id));
+  return *RevocationList::Create(seq, std::move(parsed), {},
+                                 std::move(serials));
+}
+
+// A scripted fetcher of bundles or revocation lists: each call takes the
+// next answer.
+template <typename T>
 struct Script {
-  std::deque<Result<Bundle>> answers;
+  std::deque<Result<T>> answers;
   std::vector<std::shared_ptr<const Bundle>> trusts_seen;
-  BundleFetcher Fetcher() {
+  std::function<Result<T>(const FederationRelationship&,
+                          std::shared_ptr<const Bundle>)>
+  Fetcher() {
     return [this](const FederationRelationship&,
-                  std::shared_ptr<const Bundle> trust) -> Result<Bundle> {
+                  std::shared_ptr<const Bundle> trust) -> Result<T> {
       trusts_seen.push_back(trust);
       if (answers.empty()) return Error(Code::kUnavailable, "script empty");
-      Result<Bundle> next = std::move(answers.front());
+      Result<T> next = std::move(answers.front());
       answers.pop_front();
       return next;
     };
@@ -95,7 +120,7 @@ TEST(BundlePollerTest, RefreshSeedAndStates) {
   Domain d1, d2;
   Bundle v1 = MakeBundle({&d1}, 1), v2 = MakeBundle({&d1, &d2}, 2),
          v3 = MakeBundle({&d2}, 3);
-  Script s;
+  Script<Bundle> s;
   BundlePoller p(s.Fetcher());
   ASSERT_TRUE(p.Set({Spiffe("https://127.0.0.1:1/b", v1)}));
   // A bundle kept from before a restart is trusted at once, and
@@ -119,12 +144,13 @@ TEST(BundlePollerTest, RefreshSeedAndStates) {
   s.answers.push_back(v3);
   auto ev = p.Refresh(Td("b.example"), kNow);
   ASSERT_TRUE(ev.has_value());
-  EXPECT_EQ(ev->kind, PollEvent::Kind::kUpdated);
+  ASSERT_EQ(ev->size(), 1u);  // no revocations_url: the bundle alone
+  EXPECT_EQ(ev->front().kind, PollEvent::Kind::kUpdated);
   EXPECT_EQ(*s.trusts_seen.back(), v2);
   s.answers.push_back(Error(Code::kUnavailable, "down"));
   ev = p.Refresh(Td("b.example"), kNow + 1);
   ASSERT_TRUE(ev.has_value());
-  EXPECT_EQ(ev->kind, PollEvent::Kind::kFailed);
+  EXPECT_EQ(ev->front().kind, PollEvent::Kind::kFailed);
   states = p.States();
   ASSERT_EQ(states.size(), 1u);
   EXPECT_EQ(*states[0].bundle, v3);  // the last good bundle stays
@@ -139,7 +165,7 @@ TEST(BundlePollerTest, KeepsTheNewestGoodBundleAndTrustsIt) {
   Domain d1, d2;
   Bundle v1 = MakeBundle({&d1}, 1), v2 = MakeBundle({&d1, &d2}, 2),
          v3 = MakeBundle({&d2}, 3);
-  Script s;
+  Script<Bundle> s;
   BundlePoller p(s.Fetcher());
   ASSERT_TRUE(p.Set({Spiffe("https://127.0.0.1:1/b", v1)}));
   EXPECT_EQ(p.Bundles().size(), 0u);  // bootstrap alone is not trusted
@@ -158,16 +184,15 @@ TEST(BundlePollerTest, KeepsTheNewestGoodBundleAndTrustsIt) {
     PollEvent::Kind kind;
     const char* reason;
   };
-  std::vector<Step> steps;
-  steps.push_back({v2, PollEvent::Kind::kUnchanged, ""});
-  steps.push_back({v1, PollEvent::Kind::kRejected, "sequence_rollback"});
-  steps.push_back(
-      {MakeBundle({&d2}, 2), PollEvent::Kind::kRejected, "sequence_reused"});
-  steps.push_back(
+  Step steps[] = {
+      {v2, PollEvent::Kind::kUnchanged, ""},
+      {v1, PollEvent::Kind::kRejected, "sequence_rollback"},
+      {MakeBundle({&d2}, 2), PollEvent::Kind::kRejected, "sequence_reused"},
       {*Bundle::Create(Td("b.example"), {d2.ca.root()}, {}, std::nullopt, 60),
-       PollEvent::Kind::kRejected, "sequence_missing"});
-  steps.push_back({Error(Code::kMalformed, "garbage"), PollEvent::Kind::kFailed,
-                   "malformed"});
+       PollEvent::Kind::kRejected, "sequence_missing"},
+      {Error(Code::kMalformed, "garbage"), PollEvent::Kind::kFailed,
+       "malformed"},
+  };
   UnixTime t = kNow;
   for (auto& step : steps) {
     t += 3600;
@@ -194,9 +219,137 @@ TEST(BundlePollerTest, KeepsTheNewestGoodBundleAndTrustsIt) {
   EXPECT_EQ(*p.Bundles().GetBundle(Td("b.example")), v3);
 }
 
+TEST(BundlePollerTest, Finding13RevocationListFollowsEachBundleFetch) {
+  Domain d1, d2;
+  Bundle v1 = MakeBundle({&d1}, 1), v2 = MakeBundle({&d1, &d2}, 2);
+  Script<Bundle> s;
+  Script<RevocationList> l;
+  BundlePoller p(s.Fetcher(), l.Fetcher());
+  auto rel = Spiffe("https://127.0.0.1:1/b", v1);
+  rel.revocations_url = "https://127.0.0.1:1/revocations";
+  ASSERT_TRUE(p.Set({rel}));
+  const TrustDomain b = Td("b.example");
+  const char* rogue = "spiffe://b.example/agent/rogue";
+  s.answers.push_back(v2);
+  l.answers.push_back(List(3, {rogue}));
+  auto ev = p.RunDue(kNow);
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_FALSE(ev[0].revocations);
+  EXPECT_TRUE(ev[1].revocations);
+  EXPECT_EQ(ev[1].kind, PollEvent::Kind::kUpdated) << ev[1].message;
+  EXPECT_EQ(ev[1].new_sequence, 3);
+  // Fetched right after the bundle, authenticated by the bundle just taken.
+  EXPECT_EQ(*l.trusts_seen.back(), v2);
+  ASSERT_EQ(p.RevocationLists().count(b), 1u);
+  EXPECT_TRUE(p.RevocationLists().at(b)->IsRevokedId(*SpiffeId::Parse(rogue)));
+
+  struct Step {
+    Result<RevocationList> answer;
+    PollEvent::Kind kind;
+    const char* reason;
+    int64_t in_force;
+  };
+  Step steps[] = {
+      {List(3, {rogue}), PollEvent::Kind::kUnchanged, "", 3},
+      // The same sequence with other serials (they leave a list as they
+      // expire): taken.
+      {List(3, {rogue}, {"1f"}), PollEvent::Kind::kUpdated, "", 3},
+      {List(2, {}), PollEvent::Kind::kRejected, "sequence_rollback", 3},
+      // Another domain's identity: a federated domain revokes only its own.
+      {List(9, {rogue, "spiffe://c.example/agent/victim"}),
+       PollEvent::Kind::kRejected, "foreign_id", 3},
+      {Error(Code::kMalformed, "garbage"), PollEvent::Kind::kFailed,
+       "malformed", 3},
+      {Error(Code::kIo, "down"), PollEvent::Kind::kFailed, "io_error", 3},
+      {List(4, {}), PollEvent::Kind::kUpdated, "", 4},
+  };
+  UnixTime t = kNow;
+  for (auto& step : steps) {
+    t += 3600;
+    s.answers.push_back(v2);
+    l.answers.push_back(std::move(step.answer));
+    ev = p.RunDue(t);
+    ASSERT_EQ(ev.size(), 2u);
+    EXPECT_EQ(ev[1].kind, step.kind) << step.reason;
+    EXPECT_EQ(ev[1].reason, step.reason);
+    EXPECT_EQ(p.RevocationLists().at(b)->sequence(), step.in_force)
+        << step.reason;
+  }
+  // The last good list is the one with rogue gone.
+  EXPECT_FALSE(p.RevocationLists().at(b)->IsRevokedId(*SpiffeId::Parse(rogue)));
+  auto states = p.States();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].revocations_fetch, t);
+  ASSERT_TRUE(states[0].revocations_event.has_value());
+  EXPECT_EQ(states[0].revocations_event->kind, PollEvent::Kind::kUpdated);
+
+  // A failed bundle fetch is followed by a revocation fetch too.
+  s.answers.push_back(Error(Code::kIo, "down"));
+  l.answers.push_back(List(5, {}));
+  ev = p.Refresh(b, t + 1).value();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].kind, PollEvent::Kind::kFailed);
+  EXPECT_EQ(ev[1].kind, PollEvent::Kind::kUpdated);
+
+  // Without a revocations_url nothing is fetched, and the list is gone.
+  rel.revocations_url.clear();
+  ASSERT_TRUE(p.Set({rel}));
+  EXPECT_TRUE(p.RevocationLists().empty());
+  const std::size_t fetches = l.trusts_seen.size();
+  s.answers.push_back(v2);
+  ev = p.Refresh(b, t + 2).value();
+  EXPECT_EQ(ev.size(), 1u);
+  EXPECT_EQ(l.trusts_seen.size(), fetches);
+}
+
+TEST(BundlePollerTest,
+     Finding13SeededRevocationListStaysUntilANewerOneIsFetched) {
+  Domain d;
+  Bundle v1 = MakeBundle({&d}, 1);
+  Script<Bundle> s;
+  Script<RevocationList> l;
+  const TrustDomain b = Td("b.example");
+  auto rel = Spiffe("https://127.0.0.1:1/b", v1);
+  rel.revocations_url = "https://127.0.0.1:1/revocations";
+  // What a restarted daemon does: the kept list is in force at once.
+  BundlePoller p(s.Fetcher(), l.Fetcher());
+  ASSERT_TRUE(p.Set({rel}));
+  auto kept = std::make_shared<const RevocationList>(
+      List(7, {"spiffe://b.example/agent/rogue"}));
+  ASSERT_TRUE(p.SeedRevocations(b, kept));
+  EXPECT_EQ(p.RevocationLists().at(b)->sequence(), 7);
+  ASSERT_TRUE(p.SeedRevocations(
+      b, std::make_shared<const RevocationList>(List(6, {}))));
+  EXPECT_EQ(p.RevocationLists().at(b)->sequence(), 7);  // older: ignored
+  EXPECT_EQ(p.SeedRevocations(b, std::make_shared<const RevocationList>(
+                                     List(8, {"spiffe://c.example/agent/x"})))
+                .error()
+                .code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(
+      p.SeedRevocations(Td("c.example"),
+                        std::make_shared<const RevocationList>(List(7, {})))
+          .error()
+          .code(),
+      Code::kNotFound);
+  // The partner's endpoint is down at the first fetch after the restart,
+  // then serves an older list: the kept one stays in force.
+  s.answers.push_back(v1);
+  l.answers.push_back(Error(Code::kIo, "down"));
+  s.answers.push_back(v1);
+  l.answers.push_back(List(5, {}));
+  p.RunDue(kNow);
+  p.RunDue(kNow, /*force=*/true);
+  EXPECT_EQ(*p.RevocationLists().at(b), *kept);
+  // A relationship without revocations_url takes no seeded list.
+  rel.revocations_url.clear();
+  ASSERT_TRUE(p.Set({rel}));
+  EXPECT_EQ(p.SeedRevocations(b, kept).error().code(), Code::kNotFound);
+}
+
 TEST(BundlePollerTest, RefreshHintIsBoundedAndRemovalDropsTheBundle) {
   Domain d;
-  Script s;
+  Script<Bundle> s;
   BundlePoller p(s.Fetcher());
   auto rel = Spiffe("https://127.0.0.1:1/b", MakeBundle({&d}, 1));
   ASSERT_TRUE(p.Set({rel}));
@@ -317,6 +470,49 @@ TEST(FetchBundleTest, EndpointFaultsAreErrors) {
   // Nothing listening.
   auto down = Spiffe("https://127.0.0.1:1/bundle", v1);
   EXPECT_FALSE(fetch(down));
+}
+
+TEST(FetchRevocationsTest, Finding13SameChannelAsTheBundleAndItsFaults) {
+  Domain d;
+  Bundle v1 = MakeBundle({&d}, 1);
+  Endpoint ep;
+  FixedClock clock(kNow);
+  auto rel = Spiffe(ep.url(), v1);
+  rel.revocations_url =
+      ep.url().substr(0, ep.url().rfind('/')) + "/revocations";
+  auto fetch = [&] {
+    return FetchRevocations(rel, rel.bootstrap_bundle, 2, clock);
+  };
+  ep.Present(d, "spiffe://b.example/bundle");
+  RevocationList list = List(4, {"spiffe://b.example/agent/rogue"}, {"1f"});
+  ep.Serve(DumpJson(list.ToJson()));
+  auto got = fetch();
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_EQ(*got, list);
+
+  // The endpoint's authentication is the bundle's.
+  ep.Present(d, "spiffe://b.example/impostor");
+  EXPECT_EQ(fetch().error().code(), Code::kUnauthenticated);
+  Domain stranger;
+  ep.Present(stranger, "spiffe://b.example/bundle");
+  EXPECT_EQ(fetch().error().code(), Code::kUnauthenticated);
+  ep.Present(d, "spiffe://b.example/bundle");
+  ep.Serve("{\"ids\": []}");
+  EXPECT_EQ(fetch().error().code(), Code::kMalformed);  // no sequence
+  ep.Serve(DumpJson(list.ToJson()), 302);
+  EXPECT_EQ(fetch().error().code(), Code::kUnavailable);
+  ep.Serve("", 404);
+  EXPECT_EQ(fetch().error().code(), Code::kUnavailable);
+  // More than RevocationList::kMaxBytes (4 MiB), though more than a
+  // bundle's 1 MiB is fine.
+  std::string padded = DumpJson(list.ToJson());
+  padded.insert(1, std::string(2 << 20, ' '));
+  ep.Serve(padded);
+  EXPECT_TRUE(fetch());
+  ep.Serve(std::string(RevocationList::kMaxBytes + 1, ' '));
+  EXPECT_EQ(fetch().error().code(), Code::kTooLarge);
+  rel.revocations_url.clear();
+  EXPECT_EQ(fetch().error().code(), Code::kInvalidArgument);
 }
 
 }  // namespace

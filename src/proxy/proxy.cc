@@ -236,6 +236,12 @@ class AgentRevocations final : public RevocationSource {
   std::shared_ptr<const RevocationList> Current() const override {
     return agent_->revocations();
   }
+  // ForDomain: each hop is checked against the list of its own trust
+  // domain only (docs/protocol.md §6 step 8).
+  std::shared_ptr<const RevocationList> ForDomain(
+      const TrustDomain& td) const override {
+    return agent_->revocations_for(td);
+  }
 
  private:
   std::shared_ptr<Agent> agent_;

@@ -298,6 +298,20 @@ TEST(FileRevocationSourceTest, BadFilesKeepTheCurrentList) {
   EXPECT_TRUE((*source)->Current()->IsRevokedJti("a"));
 }
 
+// A source of one list, of unknown origin, applies it to every trust
+// domain (protocol §6 step 8); only per-domain sources scope lists.
+TEST(StaticRevocationSourceTest, OneListAppliesToEveryDomain) {
+  auto id = *SpiffeId::Parse("spiffe://b.example/agent");
+  StaticRevocationSource source(*RevocationList::Create(3, {id}, {}, {}));
+  for (const char* td : {"a.example", "b.example"}) {
+    auto list = source.ForDomain(*TrustDomain::Parse(td));
+    ASSERT_NE(list, nullptr);
+    EXPECT_EQ(list, source.Current()) << td;
+    EXPECT_TRUE(list->IsRevokedId(id));
+  }
+  EXPECT_EQ(source.Current()->ids().size(), 1u);
+}
+
 TEST(FileRevocationSourceTest, OpenReportsErrors) {
   testing::TempDir dir("aztp_revocation_");
   auto missing = FileRevocationSource::Open(dir.File("missing.json"));

@@ -224,6 +224,16 @@ UPDATE identities SET revoked_by = COALESCE((
   ORDER BY seq DESC LIMIT 1), '')
 WHERE status = 'revoked';
 )sql"},
+    // A federated domain's revocation list, fetched beside its bundle, and
+    // where from (docs/federation.md, "Revocations across federation").
+    {7, "federated revocation lists", R"sql(
+ALTER TABLE federations ADD COLUMN revocations_url TEXT NOT NULL DEFAULT '';
+CREATE TABLE federated_revocations (
+  trust_domain TEXT NOT NULL PRIMARY KEY,
+  list TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+)sql"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -1188,9 +1198,10 @@ class SqliteTransaction final : public Transaction {
     }
     AZTP_ASSIGN_OR_RETURN(
         sqlite3_stmt * raw,
-        Prepare("INSERT INTO federations (trust_domain, endpoint_url, "
-                "profile, endpoint_id, bootstrap_bundle, web_ca_pem, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+        Prepare(
+            "INSERT INTO federations (trust_domain, endpoint_url, "
+            "profile, endpoint_id, bootstrap_bundle, web_ca_pem, "
+            "created_at, revocations_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
     Stmt q = Use(raw);
     q.Text(r.trust_domain);
     q.Text(r.endpoint_url);
@@ -1199,6 +1210,7 @@ class SqliteTransaction final : public Transaction {
     q.Text(r.bootstrap_bundle);
     q.Text(r.web_ca_pem);
     q.Int(r.created_at);
+    q.Text(r.revocations_url);
     return q.Run("insert federation");
   }
 
@@ -1207,8 +1219,8 @@ class SqliteTransaction final : public Transaction {
     AZTP_ASSIGN_OR_RETURN(
         sqlite3_stmt * raw,
         Prepare("SELECT trust_domain, endpoint_url, profile, endpoint_id, "
-                "bootstrap_bundle, web_ca_pem, created_at FROM federations "
-                "ORDER BY trust_domain"));
+                "bootstrap_bundle, web_ca_pem, created_at, revocations_url "
+                "FROM federations ORDER BY trust_domain"));
     Stmt q = Use(raw);
     std::vector<FederationRecord> out;
     while (true) {
@@ -1222,6 +1234,7 @@ class SqliteTransaction final : public Transaction {
       r.bootstrap_bundle = ColumnText(q.get(), 4);
       r.web_ca_pem = ColumnText(q.get(), 5);
       r.created_at = sqlite3_column_int64(q.get(), 6);
+      r.revocations_url = ColumnText(q.get(), 7);
       out.push_back(std::move(r));
     }
     return out;
@@ -1230,6 +1243,7 @@ class SqliteTransaction final : public Transaction {
   Status DeleteFederation(const std::string& trust_domain) override {
     AZTP_RETURN_IF_ERROR(CanWrite());
     AZTP_RETURN_IF_ERROR(DeleteFederatedBundle(trust_domain));
+    AZTP_RETURN_IF_ERROR(DeleteFederatedRevocations(trust_domain));
     AZTP_ASSIGN_OR_RETURN(
         sqlite3_stmt * raw,
         Prepare("DELETE FROM federations WHERE trust_domain = ?"));
@@ -1287,6 +1301,52 @@ class SqliteTransaction final : public Transaction {
     Stmt q = Use(raw);
     q.Text(trust_domain);
     return q.Run("delete federated bundle");
+  }
+
+  Status PutFederatedRevocations(const FederatedRevocationsRecord& r) override {
+    AZTP_RETURN_IF_ERROR(CanWrite());
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("INSERT INTO federated_revocations (trust_domain, list, "
+                "updated_at) VALUES (?, ?, ?) ON CONFLICT (trust_domain) "
+                "DO UPDATE SET list = excluded.list, "
+                "updated_at = excluded.updated_at"));
+    Stmt q = Use(raw);
+    q.Text(r.trust_domain);
+    q.Text(r.list);
+    q.Int(r.updated_at);
+    return q.Run("put federated revocations");
+  }
+
+  Result<std::vector<FederatedRevocationsRecord>> ListFederatedRevocations()
+      override {
+    AZTP_RETURN_IF_ERROR(CanRead());
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("SELECT trust_domain, list, updated_at FROM "
+                "federated_revocations ORDER BY trust_domain"));
+    Stmt q = Use(raw);
+    std::vector<FederatedRevocationsRecord> out;
+    while (true) {
+      AZTP_ASSIGN_OR_RETURN(bool row, q.Step("list federated revocations"));
+      if (!row) break;
+      FederatedRevocationsRecord r;
+      r.trust_domain = ColumnText(q.get(), 0);
+      r.list = ColumnText(q.get(), 1);
+      r.updated_at = sqlite3_column_int64(q.get(), 2);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  // DeleteFederatedRevocations succeeds when there was nothing to delete.
+  Status DeleteFederatedRevocations(const std::string& trust_domain) {
+    AZTP_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("DELETE FROM federated_revocations WHERE trust_domain = ?"));
+    Stmt q = Use(raw);
+    q.Text(trust_domain);
+    return q.Run("delete federated revocations");
   }
 
   Status PutPolicy(const PolicyRecord& r) override {

@@ -323,20 +323,20 @@ TEST(SqliteStoreTest, CreatesAPrivateWalFileWithVersionedSchema) {
   EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"),
             std::vector<std::string>{"wal"});
   EXPECT_EQ(RawQuery(path, "SELECT version FROM schema_version"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "6"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7"}));
   // Opening again applies nothing twice.
   for (int i = 0; i < 2; ++i) ASSERT_NE(MustOpen(path), nullptr);
   EXPECT_EQ(RawQuery(path, "SELECT COUNT(*) FROM schema_version"),
-            std::vector<std::string>{"6"});
+            std::vector<std::string>{"7"});
   const std::vector<std::string> tables = RawQuery(
       path,
       "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
-  EXPECT_EQ(tables,
-            (std::vector<std::string>{
-                "api_keys", "audit", "ca_keys", "federated_bundles",
-                "federations", "flow_members", "flows", "identities", "links",
-                "meta", "policies", "policy_attachments", "policy_versions",
-                "schema_version", "shipped_audit", "svids"}));
+  EXPECT_EQ(tables, (std::vector<std::string>{
+                        "api_keys", "audit", "ca_keys", "federated_bundles",
+                        "federated_revocations", "federations", "flow_members",
+                        "flows", "identities", "links", "meta", "policies",
+                        "policy_attachments", "policy_versions",
+                        "schema_version", "shipped_audit", "svids"}));
 }
 
 TEST(SqliteStoreTest, RefusesASchemaNewerThanItKnows) {
@@ -1380,7 +1380,8 @@ TEST(SqliteStoreTest, FederationsAndTheirBundlesRoundTrip) {
                      "spiffe://org-b.example/aztpd",
                      "{\"keys\":[]}",
                      "",
-                     kNow};
+                     kNow,
+                     "https://b:8443/revocations"};
   FederationRecord c{"org-c.example",
                      "https://c/bundle",
                      "https_web",
@@ -1396,6 +1397,10 @@ TEST(SqliteStoreTest, FederationsAndTheirBundlesRoundTrip) {
       AZTP_RETURN_IF_ERROR(t.PutFederation(b));
       AZTP_RETURN_IF_ERROR(
           t.PutFederatedBundle({"org-b.example", "{\"v\":1}", kNow}));
+      AZTP_RETURN_IF_ERROR(t.PutFederatedRevocations(
+          {"org-b.example", "{\"sequence\":1}", kNow}));
+      AZTP_RETURN_IF_ERROR(t.PutFederatedRevocations(
+          {"org-b.example", "{\"sequence\":2}", kNow + 6}));
       // Replacing keeps one row per trust domain.
       return t.PutFederatedBundle({"org-b.example", "{\"v\":2}", kNow + 5});
     }));
@@ -1412,6 +1417,8 @@ TEST(SqliteStoreTest, FederationsAndTheirBundlesRoundTrip) {
       EXPECT_EQ(list[0].trust_domain, "org-b.example");
       EXPECT_EQ(list[0].endpoint_id, b.endpoint_id);
       EXPECT_EQ(list[0].bootstrap_bundle, b.bootstrap_bundle);
+      EXPECT_EQ(list[0].revocations_url, "https://b:8443/revocations");
+      EXPECT_EQ(list[1].revocations_url, "");
       EXPECT_EQ(list[1].profile, "https_web");
       EXPECT_EQ(list[1].web_ca_pem, c.web_ca_pem);
       EXPECT_EQ(list[1].created_at, kNow + 1);
@@ -1422,10 +1429,17 @@ TEST(SqliteStoreTest, FederationsAndTheirBundlesRoundTrip) {
       EXPECT_EQ(bundles[0].bundle, "{\"v\":2}");
       EXPECT_EQ(bundles[0].updated_at, kNow + 5);
     }
+    AZTP_ASSIGN_OR_RETURN(auto lists, t.ListFederatedRevocations());
+    EXPECT_EQ(lists.size(), 1u);
+    if (lists.size() == 1) {
+      EXPECT_EQ(lists[0].trust_domain, "org-b.example");
+      EXPECT_EQ(lists[0].list, "{\"sequence\":2}");
+      EXPECT_EQ(lists[0].updated_at, kNow + 6);
+    }
     return Ok();
   }));
-  // Deleting a relationship deletes its bundle; deleting it again is
-  // kNotFound.
+  // Deleting a relationship deletes its bundle and revocation list;
+  // deleting it again is kNotFound.
   ASSERT_OK(store->Write(
       [&](Transaction& t) { return t.DeleteFederation("org-b.example"); }));
   Status again = store->Write(
@@ -1436,6 +1450,33 @@ TEST(SqliteStoreTest, FederationsAndTheirBundlesRoundTrip) {
     EXPECT_EQ(list.size(), 1u);
     AZTP_ASSIGN_OR_RETURN(auto bundles, t.ListFederatedBundles());
     EXPECT_TRUE(bundles.empty());
+    AZTP_ASSIGN_OR_RETURN(auto lists, t.ListFederatedRevocations());
+    EXPECT_TRUE(lists.empty());
+    return Ok();
+  }));
+}
+
+// Relationships stored before migration 7 have no revocations_url.
+TEST(SqliteStoreTest, MigrationKeepsFederationsWithoutRevocationsUrl) {
+  testing::TempDir dir("aztp_store_");
+  const std::string path = dir.File("state.db");
+  ASSERT_NE(MustOpen(path), nullptr);
+  RawQuery(path,
+           "DELETE FROM schema_version WHERE version = 7;"
+           "DROP TABLE federated_revocations;"
+           "ALTER TABLE federations DROP COLUMN revocations_url;"
+           "INSERT INTO federations VALUES ('org-b.example', 'https://b/x',"
+           " 'https_web', '', '', '', 10)");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Read([](Transaction& t) -> Status {
+    AZTP_ASSIGN_OR_RETURN(auto list, t.ListFederations());
+    EXPECT_EQ(list.size(), 1u);
+    if (list.size() == 1) {
+      EXPECT_EQ(list[0].revocations_url, "");
+    }
+    AZTP_ASSIGN_OR_RETURN(auto lists, t.ListFederatedRevocations());
+    EXPECT_TRUE(lists.empty());
     return Ok();
   }));
 }

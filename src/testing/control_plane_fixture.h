@@ -48,17 +48,38 @@ inline ControlPlaneOptions TestControlPlaneOptions(const Clock* clock) {
   return o;
 }
 
-// OpenTestControlPlane opens a control plane over `store` with
-// TestControlPlaneOptions(clock); aborts on failure (a broken fixture).
+// OpenTestControlPlane opens a control plane over `store` with `options`;
+// aborts on failure (a broken fixture).
 inline std::unique_ptr<ControlPlane> OpenTestControlPlane(
-    std::shared_ptr<Store> store, const Clock* clock) {
-  auto cp =
-      ControlPlane::Open(std::move(store), TestControlPlaneOptions(clock));
+    std::shared_ptr<Store> store, ControlPlaneOptions options) {
+  auto cp = ControlPlane::Open(std::move(store), std::move(options));
   if (!cp) {
     std::fprintf(stderr, "Open: %s\n", cp.error().message().c_str());
     std::abort();
   }
   return std::move(*cp);
+}
+
+// OpenTestControlPlane with TestControlPlaneOptions(clock).
+inline std::unique_ptr<ControlPlane> OpenTestControlPlane(
+    std::shared_ptr<Store> store, const Clock* clock) {
+  return OpenTestControlPlane(std::move(store), TestControlPlaneOptions(clock));
+}
+
+// AuditRecords returns every audit record of `store`, in order; aborts on
+// failure (a broken fixture).
+inline std::vector<AuditRecord> AuditRecords(Store& store) {
+  std::vector<AuditRecord> out;
+  auto read = store.Read([&](Transaction& tx) -> Status {
+    for (int64_t after = 0;;) {
+      AZTP_ASSIGN_OR_RETURN(auto page, tx.ListAudit(after, 1000));
+      if (page.empty()) return Ok();
+      after = page.back().seq;
+      out.insert(out.end(), page.begin(), page.end());
+    }
+  });
+  if (!read) std::abort();
+  return out;
 }
 
 // NativeRequest is a request to the native API: a JSON body when given, and

@@ -43,9 +43,10 @@ done_checks() { echo "$checks passed, 0 failed"; }
 # start_aztpd DIR [ARGS...]: run `aztpd run --data-dir DIR --listen
 # 127.0.0.1:0 ARGS...` in the background, logging to $T/aztpd.log, and wait
 # until it serves. Sets $PID and $URL; every aztpd started so is killed at
-# exit.
+# exit, and so is every process a test adds to PIDS.
 AZTPD_PIDS=()
-trap 'for p in "${AZTPD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$T"' EXIT
+PIDS=()
+trap 'for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$T"' EXIT
 start_aztpd() {
   local dir="$1"; shift
   rm -f "$dir/aztpd.url"

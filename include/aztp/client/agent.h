@@ -12,13 +12,14 @@
 //     half of the SVID's lifetime has passed (a fresh key pair, a CSR sent
 //     over mTLS with the current SVID, no API key), the bundle map every
 //     `bundle_refresh_seconds` (over mTLS, where the server narrows the map
-//     to what the SVID's identity accepts) and the revocation list every
-//     `revocation_refresh_seconds`. Tests drive it with a FixedClock;
-//     Start runs it on a background thread.
+//     to what the SVID's identity accepts) and the revocation lists every
+//     `revocation_refresh_seconds` (`GET /v1/revocation-lists`: the own
+//     domain's and those federated domains publish). Tests drive it with a
+//     FixedClock; Start runs it on a background thread.
 //   * MakeServerContext / MakeClientContext return TLS 1.3 contexts that
 //     present the current SVID; VerifyPeer authenticates the peer of a
-//     handshake by SPIFFE ID against the bundle of the peer's own trust
-//     domain and the revocation list.
+//     handshake by SPIFFE ID against the bundle and the revocation list of
+//     the peer's own trust domain.
 //
 // Trust bundles. The agent trusts, per trust domain:
 //   * its own domain: the bundle the control plane serves for it (and that
@@ -33,6 +34,12 @@
 //     operator. A pinned domain stays pinned: what the control plane serves
 //     for it is ignored, and it is never dropped.
 // Each peer is checked against its own domain's bundle only.
+//
+// Revocation lists. Likewise per trust domain (docs/protocol.md §6 step 8):
+// the own domain's list and each federated domain's as the control plane
+// holds it; a list with a lower `sequence` than the one in force for its
+// domain is ignored, and a federated domain no longer served is dropped.
+// A domain's list applies to that domain's identities only.
 //
 // When the agent learns that its identity is revoked (a renewal refused
 // with `revoked`, or its ID or serial in the revocation list) it reports
@@ -159,11 +166,16 @@ class Agent {
   // bundles is the live source of the own, federated and pinned bundles;
   // lookups always see the set of the last refresh.
   std::shared_ptr<const BundleSource> bundles() const;
-  // revocations is the revocation list in force.
+  // revocations is the revocation list in force for the own trust domain.
   std::shared_ptr<const RevocationList> revocations() const;
   // revocations_fetched_at is when that list was last fetched (a fetch
   // that failed leaves it as it was): how stale it may be.
   UnixTime revocations_fetched_at() const;
+  // revocations_for is the list in force for the identities of `td`: the
+  // own list, a federated domain's, or an empty one when the control plane
+  // serves none for `td`. Never null.
+  std::shared_ptr<const RevocationList> revocations_for(
+      const TrustDomain& td) const;
 
   // MakeServerContext returns a TLS 1.3 server context presenting the
   // current SVID that asks clients for theirs (verify them with
@@ -178,7 +190,7 @@ class Agent {
   // the clock's time (kUnauthenticated without one, kUntrustedTrustDomain
   // when the agent holds no bundle of that domain, the X.509-SVID errors
   // otherwise), must be `expected` (kPeerMismatch) and must not be revoked
-  // (kRevoked).
+  // by its own domain's list (kRevoked).
   Result<VerifiedX509Svid> VerifyPeer(SSL* ssl, const SpiffeId& expected) const;
   // AuthenticatePeer is VerifyPeer for any ID of a trusted domain; the
   // caller authorises the returned ID.

@@ -19,7 +19,8 @@
 // Retries. A call that is idempotent is retried with exponential backoff
 // and jitter after kIo, kUnavailable, HTTP 429 and HTTP 503. Idempotent are
 // every GET (Healthz, Readyz, GetIdentity, ListIdentities, Discover,
-// ListApiKeys, GetBundle, GetBundles, GetRevocations, ListCaKeys,
+// ListApiKeys, GetBundle, GetBundles, GetRevocations, GetRevocationLists,
+// ListCaKeys,
 // ListFederations, GetPolicy, ListPolicies) and these calls, whose
 // repetition leaves the server in the state a single call leaves it in:
 //   * RevokeIdentity and ReissueIdentity set the identity's status (a
@@ -50,6 +51,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -195,6 +197,10 @@ struct CaKey {
   UnixTime not_after = 0;
 };
 
+// RevocationLists are revocation lists by trust domain, each applying to
+// the identities of its domain only (docs/protocol.md §6 step 8).
+using RevocationLists = std::map<TrustDomain, RevocationList>;
+
 // FederationFetchResult is the outcome of one fetch of a federated bundle
 // (docs/federation.md), the poller's own kind; PollResultName names it.
 using FederationFetchResult = PollEvent::Kind;
@@ -207,6 +213,10 @@ struct FederationFetch {
   std::string message;  // the partner's or the verifier's words
   std::optional<int64_t> old_sequence;
   std::optional<int64_t> new_sequence;
+  // revocations, for a relationship with a revocations_url, is the fetch of
+  // the partner's revocation list that followed this one (its own
+  // `revocations` is null).
+  std::shared_ptr<const FederationFetch> revocations;
 };
 
 // Federation is one federation relationship as `GET /v1/federations`
@@ -225,6 +235,13 @@ struct Federation {
   std::optional<FederationFetch> last;  // the last fetch's outcome
   int64_t failures = 0;                 // consecutive failed fetches
   UnixTime next_refresh = 0;
+  // The partner's revocation list (docs/federation.md): where it is
+  // fetched from (empty: it is not), the sequence of the last good one in
+  // force, and the last fetch.
+  std::string revocations_url;
+  std::optional<int64_t> revocations_sequence;
+  std::optional<UnixTime> revocations_last_fetch;
+  std::optional<FederationFetch> revocations_last;
 };
 
 // StoredPolicy is one version of a policy as aztpd stores it
@@ -279,6 +296,9 @@ struct FederationSpec {
   // https_web: the CA certificates (PEM) that authenticate the endpoint;
   // empty: the system's CAs.
   std::string web_ca_pem;
+  // revocations_url: where the partner publishes its revocation list, on
+  // the endpoint's host and port; empty: none is fetched.
+  std::string revocations_url;
 };
 
 // IdentityRegistration is the body of RegisterIdentity.
@@ -431,6 +451,12 @@ class Client {
   Result<BundleSet> GetBundles(std::optional<SpiffeId> for_id = {});
   // GetRevocations: `GET /v1/revocations`.
   Result<RevocationList> GetRevocations();
+  // GetRevocationLists: `GET /v1/revocation-lists`, the revocation list of
+  // the server's own trust domain and of every federated domain that
+  // publishes one, by trust domain. The map must hold the server's own
+  // domain, and each list may name IDs of its own domain only (kMalformed
+  // otherwise): a list applies to its domain's identities alone.
+  Result<RevocationLists> GetRevocationLists();
 
   // ListCaKeys: `GET /v1/ca` (admin).
   Result<std::vector<CaKey>> ListCaKeys();

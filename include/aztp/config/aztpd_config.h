@@ -54,6 +54,7 @@ struct FederationEntry {
   std::string endpoint_id;
   std::string bootstrap_bundle;  // path of a SPIFFE bundle document
   std::string web_ca_file;
+  std::string revocations_url;  // optional (docs/federation.md)
 };
 
 // BundleEndpointConfig is the `bundle_endpoint:` section: the trust

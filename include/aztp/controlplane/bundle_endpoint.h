@@ -9,7 +9,10 @@
 //     PEM files (e.g. from a public CA), re-read when the files change.
 //
 // Either way the server never asks for a client certificate: a bundle
-// endpoint must not require client authentication.
+// endpoint must not require client authentication. Beside the bundle it
+// serves the trust domain's revocation list at kRevocationsPath, so that
+// partners fetch it over the same authenticated channel (docs/federation.md,
+// "Revocations across federation").
 #pragma once
 
 #include <openssl/types.h>
@@ -17,23 +20,32 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "aztp/base/clock.h"
 #include "aztp/base/result.h"
 #include "aztp/bundle/bundle.h"
+#include "aztp/encoding/json.h"
 #include "aztp/http/http.h"
 #include "aztp/tls/tls.h"
 
 namespace aztp {
 
+// kRevocationsPath is where a bundle endpoint serves the revocation list.
+inline constexpr std::string_view kRevocationsPath = "/revocations";
+
 // BundleEndpointHandler answers `GET <path>` (and HEAD, which the server
 // answers without the body) with the JSON document of `bundle()` as
-// application/json; `path` with another method is 405 (with `Allow: GET,
-// HEAD`), any other path is 404, both with a JSON error body. The query
-// string, headers and body of a request are ignored. `bundle` is called
-// once per answered GET/HEAD and must be thread-safe.
-http::Handler BundleEndpointHandler(std::string path,
-                                    std::function<Bundle()> bundle);
+// application/json, and, when `revocations` is set, `GET /revocations`
+// (and HEAD) with the revocation list document it returns (503
+// `unavailable` when it fails); either path with another method is 405
+// (with `Allow: GET, HEAD`), any other path is 404, both with a JSON error
+// body. The query string, headers and body of a request are ignored.
+// `bundle` and `revocations` are called once per answered GET/HEAD and
+// must be thread-safe.
+http::Handler BundleEndpointHandler(
+    std::string path, std::function<Bundle()> bundle,
+    std::function<Result<Json>()> revocations = nullptr);
 
 // TlsContextSource is the shape of http::ServerOptions::tls_context: asked
 // for a context for each new connection.

@@ -60,7 +60,15 @@ struct ControlPlaneOptions {
   // tests.
   std::vector<FederationRelationship> federation;
   BundleFetcher fetcher;
+  // revocations_fetcher replaces FetchRevocations in tests: relationships
+  // with a revocations_url have the partner's revocation list fetched right
+  // after each bundle fetch, kept and served at GET /v1/revocation-lists.
+  RevocationFetcher revocations_fetcher;
   int federation_fetch_timeout_seconds = 10;  // of each FetchBundle
+  // federation_max_refresh_seconds caps the time between two fetches of a
+  // federated bundle (and revocation list), whatever the partner's refresh
+  // hint: how long a partner's revocation may take to arrive here.
+  int64_t federation_max_refresh_seconds = 3600;
   // on_federation_event, when set, hears every fetch result but "unchanged"
   // (after its audit record is stored), e.g. to log it. Runs on the thread
   // calling Maintain.
@@ -105,6 +113,10 @@ class ControlPlane {
   // bundles is the bundle source used to verify mTLS clients: the own
   // bundle and the fetched federated ones.
   std::shared_ptr<const BundleSource> bundles() const;
+  // RevocationsJson is the trust domain's own revocation list document, as
+  // GET /v1/revocations and the bundle endpoint's GET /revocations serve
+  // it (docs/federation.md, "Revocations across federation").
+  Result<Json> RevocationsJson();
 
   // Handle answers one API request.
   http::Response Handle(const http::Request& request);
@@ -149,6 +161,9 @@ class ControlPlane {
   Result<Json> SigningKeysApi(const http::Request& request,
                               const Principal& who, UnixTime now, Reply& reply);
   Result<Json> Revocations(UnixTime now);
+  // RevocationLists answers GET /v1/revocation-lists: the own list and the
+  // last good list of every federated domain that publishes one.
+  Result<Json> RevocationLists(UnixTime now);
   // Policies (api_policies.cc): stored versioned policies, attachments and
   // POST /v1/authorize; flows (api_flows.cc): identity flows.
   Result<Json> PoliciesApi(const http::Request& request, const Principal& who,
@@ -172,10 +187,15 @@ class ControlPlane {
   // ApplyFederation gives the poller the configured and the stored
   // relationships; `seed` also installs the bundles kept in the store.
   Status ApplyFederation(bool seed);
-  // RecordPollEvent counts, audits (keeping a new bundle) and reports one
-  // fetch result.
+  // RecordPollEvent counts, audits (keeping a new bundle or revocation
+  // list) and reports one fetch result.
   Status RecordPollEvent(const PollEvent& event, UnixTime now,
                          const std::string& actor);
+  // FetchNow fetches `td`'s bundle (and revocation list) at once, records
+  // the results as `actor` and publishes the bundles; the answer of
+  // :refresh, the bundle's result with the list's in "revocations".
+  Result<Json> FetchNow(const TrustDomain& td, UnixTime now,
+                        const std::string& actor);
   // PublishBundles puts the own and the federated bundles into bundles_.
   void PublishBundles(const State& state);
   // PollFederation fetches the federated bundles that are due and audits

@@ -12,8 +12,10 @@
 //
 // where `sequence` orders successive lists of one publisher and the three
 // arrays are optional. A RevocationSource hands the list in force to a
-// verifier; FileRevocationSource re-reads a file on demand and never goes
-// back to an older sequence.
+// verifier, per trust domain where it holds one list per domain (each
+// domain's list applies to that domain's identities only, protocol §6 step
+// 8); FileRevocationSource re-reads a file on demand and never goes back to
+// an older sequence.
 #pragma once
 
 #include <cstddef>
@@ -86,6 +88,10 @@ class RevocationList {
   // IsRevokedId reports whether `id` is listed (protocol §4 step 8).
   bool IsRevokedId(const SpiffeId& id) const { return ids_.contains(id); }
 
+  // ids are the listed SPIFFE IDs, e.g. to check that a federated domain's
+  // list names only its own identities (docs/federation.md).
+  const std::unordered_set<SpiffeId>& ids() const { return ids_; }
+
   // IsRevokedJti reports whether the token ID `jti` is listed
   // (protocol §4 step 8).
   bool IsRevokedJti(std::string_view jti) const { return jtis_.contains(jti); }
@@ -135,6 +141,17 @@ class RevocationSource {
   // list stays valid for as long as the caller holds the pointer, even if
   // the source moves on to another list.
   virtual std::shared_ptr<const RevocationList> Current() const = 0;
+
+  // ForDomain returns the list that applies to the identities of `td`,
+  // never null (protocol §6 step 8): a source that holds one list per
+  // trust domain returns that domain's (an empty one when it holds none),
+  // so that no domain's list revokes another domain's identities. The
+  // default is Current(): a source of one list (a file, a static list)
+  // applies it to every domain.
+  virtual std::shared_ptr<const RevocationList> ForDomain(
+      const TrustDomain& /*td*/) const {
+    return Current();
+  }
 };
 
 // StaticRevocationSource holds a list that the application replaces

@@ -94,6 +94,7 @@ struct FederationRecord {
   std::string bootstrap_bundle;  // https_spiffe: a SPIFFE bundle document
   std::string web_ca_pem;        // https_web: CAs to trust; "" = system's
   UnixTime created_at = 0;
+  std::string revocations_url;  // "" = the domain's list is not fetched
 };
 
 // FederatedBundleRecord is the last good bundle fetched for a federated
@@ -101,6 +102,14 @@ struct FederationRecord {
 struct FederatedBundleRecord {
   std::string trust_domain;
   std::string bundle;  // SPIFFE bundle document
+  UnixTime updated_at = 0;
+};
+
+// FederatedRevocationsRecord is the last good revocation list fetched for a
+// federated trust domain, kept so that a restart does not forget it.
+struct FederatedRevocationsRecord {
+  std::string trust_domain;
+  std::string list;  // revocation list document
   UnixTime updated_at = 0;
 };
 
@@ -183,7 +192,8 @@ class Transaction {
   virtual Status DeleteCaKey(const std::string& key_id) = 0;
 
   // PutFederation inserts a relationship (kAlreadyExists for a known trust
-  // domain); DeleteFederation removes one (kNotFound) and its bundle.
+  // domain); DeleteFederation removes one (kNotFound), its bundle and its
+  // revocation list.
   virtual Status PutFederation(const FederationRecord& r) = 0;
   virtual Result<std::vector<FederationRecord>> ListFederations() = 0;
   virtual Status DeleteFederation(const std::string& trust_domain) = 0;
@@ -191,6 +201,11 @@ class Transaction {
   virtual Status PutFederatedBundle(const FederatedBundleRecord& r) = 0;
   virtual Result<std::vector<FederatedBundleRecord>> ListFederatedBundles() = 0;
   virtual Status DeleteFederatedBundle(const std::string& trust_domain) = 0;
+  // PutFederatedRevocations inserts or replaces a trust domain's list.
+  virtual Status PutFederatedRevocations(
+      const FederatedRevocationsRecord& r) = 0;
+  virtual Result<std::vector<FederatedRevocationsRecord>>
+  ListFederatedRevocations() = 0;
   // PutPolicy stores a new version of a policy (inserting the policy on its
   // first version); the version must be the current one + 1 (kAlreadyExists
   // otherwise, also for a name another policy has).
