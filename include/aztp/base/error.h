@@ -1,7 +1,7 @@
 // Error: the one error type of the aztp library.
 //
 // Every fallible call returns `Result<T>` (see result.h) whose error is an
-// `Error`: a `Code` with a stable reason string (protocol.md §5 for the
+// `Error`: a `Code` with a stable reason string (protocol.md §7 for the
 // protocol's own reasons, plus a few operational ones) and a human-readable
 // message. Messages never contain key material or whole tokens.
 #pragma once
@@ -15,7 +15,7 @@ namespace aztp {
 // Code is the stable classification of an error. The reason strings returned
 // by `ReasonString` are part of the wire and CLI contract: never rename one.
 enum class Code {
-  // protocol.md §5: verification reasons.
+  // protocol.md §7: verification reasons.
   kMalformed,             // "malformed": input does not parse or breaks a rule
   kTooLarge,              // "too_large": a size or count limit was exceeded
   kAlgNotAllowed,         // "alg_not_allowed": algorithm not allowed for key
@@ -37,7 +37,7 @@ enum class Code {
   kReplay,                // "replay"
   kRevoked,               // "revoked"
   kPolicyDenied,          // "policy_denied"
-  // Operational reasons (docs/protocol.md §5.2).
+  // Operational reasons (docs/protocol.md §7).
   kInvalidArgument,   // "invalid_argument": a caller-supplied value is unusable
   kNotFound,          // "not_found": a named object does not exist
   kUnsupported,       // "unsupported": a valid but unsupported choice

@@ -1,4 +1,4 @@
-// Revocation lists and their sources (protocol §4 step 8).
+// Revocation lists and their sources (protocol §6 step 8).
 //
 // A revocation list names SPIFFE IDs, token IDs (`jti`) and X.509-SVID
 // serial numbers that a verifier must refuse: a chain is rejected with
@@ -34,23 +34,23 @@
 
 namespace aztp {
 
-// RevocationList is an immutable revocation list (protocol §4 step 8) with
+// RevocationList is an immutable revocation list (protocol §6 step 8) with
 // O(1) lookups. Share it between threads as
 // std::shared_ptr<const RevocationList>.
 class RevocationList {
  public:
-  // kMaxBytes bounds the JSON document (protocol §4 step 8).
+  // kMaxBytes bounds the JSON document (protocol §6 step 8).
   static constexpr std::size_t kMaxBytes = 4 << 20;
   // kMaxEntries bounds the entries of the three arrays together
-  // (protocol §4 step 8).
+  // (protocol §6 step 8).
   static constexpr std::size_t kMaxEntries = 100000;
-  // kMaxJtiBytes bounds one `jti` entry (protocol §4 step 8).
+  // kMaxJtiBytes bounds one `jti` entry (protocol §6 step 8).
   static constexpr std::size_t kMaxJtiBytes = 256;
   // kMaxSerialChars bounds one serial: 20 bytes, RFC 5280 §4.1.2.2
-  // (protocol §4 step 8).
+  // (protocol §6 step 8).
   static constexpr std::size_t kMaxSerialChars = 40;
 
-  // Parse reads a revocation list document (protocol §4 step 8). `sequence`
+  // Parse reads a revocation list document (protocol §6 step 8). `sequence`
   // is a required non-negative integer; `ids`, `jtis` and `serials` are
   // optional arrays of strings (absent means empty). IDs are parsed with
   // SpiffeId::Parse; jtis are 1..kMaxJtiBytes bytes; serials are lowercase
@@ -63,29 +63,29 @@ class RevocationList {
   // kMaxSerialChars.
   static Result<RevocationList> Parse(std::string_view json);
 
-  // FromJson is Parse for an already parsed document (protocol §4 step 8).
+  // FromJson is Parse for an already parsed document (protocol §6 step 8).
   static Result<RevocationList> FromJson(const Json& doc);
 
   // Create builds a list from its parts, validated as Parse validates them
-  // (protocol §4 step 8).
+  // (protocol §6 step 8).
   static Result<RevocationList> Create(int64_t sequence,
                                        std::vector<SpiffeId> ids,
                                        std::vector<std::string> jtis,
                                        std::vector<std::string> serials);
 
   // Empty returns the list with sequence 0 that revokes nothing
-  // (protocol §4 step 8).
+  // (protocol §6 step 8).
   static RevocationList Empty() { return RevocationList(); }
 
-  // sequence returns the list's sequence number (protocol §4 step 8).
+  // sequence returns the list's sequence number (protocol §6 step 8).
   int64_t sequence() const { return sequence_; }
 
-  // size returns the number of distinct entries (protocol §4 step 8).
+  // size returns the number of distinct entries (protocol §6 step 8).
   std::size_t size() const {
     return ids_.size() + jtis_.size() + serials_.size();
   }
 
-  // IsRevokedId reports whether `id` is listed (protocol §4 step 8).
+  // IsRevokedId reports whether `id` is listed (protocol §6 step 8).
   bool IsRevokedId(const SpiffeId& id) const { return ids_.contains(id); }
 
   // ids are the listed SPIFFE IDs, e.g. to check that a federated domain's
@@ -93,20 +93,20 @@ class RevocationList {
   const std::unordered_set<SpiffeId>& ids() const { return ids_; }
 
   // IsRevokedJti reports whether the token ID `jti` is listed
-  // (protocol §4 step 8).
+  // (protocol §6 step 8).
   bool IsRevokedJti(std::string_view jti) const { return jtis_.contains(jti); }
 
   // IsRevokedSerial reports whether the certificate serial `lowercase_hex`
-  // is listed (protocol §4 step 8). The query is canonicalised first
+  // is listed (protocol §6 step 8). The query is canonicalised first
   // (uppercase hex digits lowered, leading zeros dropped) so that a caller's
   // spelling cannot hide a revoked certificate.
   bool IsRevokedSerial(std::string_view lowercase_hex) const;
 
   // ToJson renders the document with all three arrays, each sorted
-  // (protocol §4 step 8).
+  // (protocol §6 step 8).
   Json ToJson() const;
 
-  // operator== compares sequences and entry sets (protocol §4 step 8).
+  // operator== compares sequences and entry sets (protocol §6 step 8).
   friend bool operator==(const RevocationList& a, const RevocationList& b) {
     return a.sequence_ == b.sequence_ && a.ids_ == b.ids_ &&
            a.jtis_ == b.jtis_ && a.serials_ == b.serials_;
@@ -132,12 +132,12 @@ class RevocationList {
 };
 
 // RevocationSource supplies the revocation list in force
-// (protocol §4 step 8). Implementations are thread-safe.
+// (protocol §6 step 8). Implementations are thread-safe.
 class RevocationSource {
  public:
   virtual ~RevocationSource() = default;
 
-  // Current returns the list in force, never null (protocol §4 step 8). The
+  // Current returns the list in force, never null (protocol §6 step 8). The
   // list stays valid for as long as the caller holds the pointer, even if
   // the source moves on to another list.
   virtual std::shared_ptr<const RevocationList> Current() const = 0;
@@ -155,18 +155,18 @@ class RevocationSource {
 };
 
 // StaticRevocationSource holds a list that the application replaces
-// explicitly (protocol §4 step 8).
+// explicitly (protocol §6 step 8).
 class StaticRevocationSource final : public RevocationSource {
  public:
-  // StaticRevocationSource starts with `list` (protocol §4 step 8).
+  // StaticRevocationSource starts with `list` (protocol §6 step 8).
   explicit StaticRevocationSource(
       RevocationList list = RevocationList::Empty());
 
-  // Current implements RevocationSource::Current (protocol §4 step 8).
+  // Current implements RevocationSource::Current (protocol §6 step 8).
   std::shared_ptr<const RevocationList> Current() const override;
 
   // Set replaces the list in force atomically, whatever its sequence
-  // (protocol §4 step 8). Readers hold the lock only to copy a pointer.
+  // (protocol §6 step 8). Readers hold the lock only to copy a pointer.
   void Set(RevocationList list);
 
  private:
@@ -175,24 +175,24 @@ class StaticRevocationSource final : public RevocationSource {
 };
 
 // FileRevocationSource serves the list stored in a file, re-read by Reload
-// (protocol §4 step 8).
+// (protocol §6 step 8).
 class FileRevocationSource final : public RevocationSource {
  public:
-  // Open reads and parses the file at `path` (protocol §4 step 8). Errors
+  // Open reads and parses the file at `path` (protocol §6 step 8). Errors
   // are kIo, or those of ReadFile and RevocationList::Parse.
   static Result<std::unique_ptr<FileRevocationSource>> Open(
       const std::string& path);
 
-  // Current implements RevocationSource::Current (protocol §4 step 8).
+  // Current implements RevocationSource::Current (protocol §6 step 8).
   std::shared_ptr<const RevocationList> Current() const override;
 
-  // Reload re-reads the file (protocol §4 step 8). A list whose sequence is
+  // Reload re-reads the file (protocol §6 step 8). A list whose sequence is
   // at least the current one replaces it; a lower sequence is
   // kInvalidArgument, so that an old file cannot bring revoked entries back.
   // On any error the current list stays in force.
   Status Reload();
 
-  // path returns the file this source reads (protocol §4 step 8).
+  // path returns the file this source reads (protocol §6 step 8).
   const std::string& path() const { return path_; }
 
  private:
