@@ -5,7 +5,8 @@ Usage: doctest.py [--list] FILE.md...
 
 A fenced block whose info string is ``sh doctest`` is runnable. The blocks
 of one file run in order, in one bash process, in a scratch folder holding
-links to the repository's ``build``, ``docs`` and ``scripts`` folders (so
+links to the repository's ``build``, ``docs``, ``scripts`` and ``tests``
+folders (so
 that commands written for the repository's root, such as
 ``build/cli/aztp`` or ``docs/examples/payments.yaml``, run as written), with
 ``aztp``, ``aztpd`` and ``aztp-proxy`` on the PATH as after an install. Variables, ``cd`` and
@@ -55,7 +56,6 @@ class Step:
         self.command = command
         self.expect_json = None
         self.exit = 0
-        self.background = command.rstrip().endswith("&")
 
 
 def parse_expectation(text):
@@ -176,12 +176,11 @@ class Shell:
     def run(self, step, timeout):
         self.n += 1
         base = os.path.join(self.cwd, ".doctest-%d" % self.n)
-        if step.background:
-            script = "%s > %s.out 2>&1 &\n" % (
-                step.command.rstrip().rstrip("&"), base)
-        else:
-            script = "{ %s\n} > %s.out 2> %s.err < /dev/null\necho $? > %s.rc\n" % (
-                step.command, base, base, base)
+        # A group, not a subshell: variables, `cd` and jobs stay in the
+        # shell. A command's own redirections come after the group's and
+        # win, also for one started in the background (`cmd > f &`).
+        script = "{ %s\n} > %s.out 2> %s.err < /dev/null\necho $? > %s.rc\n" % (
+            step.command, base, base, base)
         script += "echo __doctest_done_%d__\n" % self.n
         self.proc.stdin.write(script)
         self.proc.stdin.flush()
@@ -196,8 +195,6 @@ class Shell:
             if not chunk:
                 return None, "", "the shell ended"
             buffered += chunk
-        if step.background:
-            return 0, "", ""
         with open(base + ".rc") as f:
             rc = int(f.read().strip() or "-1")
         with open(base + ".out", errors="replace") as f:
@@ -229,7 +226,8 @@ def run_file(path, root, build, timeout):
     scratch = tempfile.mkdtemp(prefix="aztp_doctest_")
     os.symlink(build, os.path.join(scratch, "build"))
     os.symlink(os.path.join(root, "docs"), os.path.join(scratch, "docs"))
-    os.symlink(os.path.join(root, "scripts"), os.path.join(scratch, "scripts"))
+    for name in ("scripts", "tests"):
+        os.symlink(os.path.join(root, name), os.path.join(scratch, name))
     # `aztp`, `aztpd` and `aztp-proxy` by name, as after an install.
     bin_dir = os.path.join(scratch, ".bin")
     os.mkdir(bin_dir)
