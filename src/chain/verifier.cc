@@ -58,6 +58,74 @@ Result<std::shared_ptr<const internal::CachedSvid>> VerifyX5c(
       svid->expires_at()});
 }
 
+// CheckLink is step 5 for token `i` and the token before it: the two are
+// linked (prv or obo), iss follows aud, and sub, txn, max, iat, exp and the
+// capabilities never move the wrong way.
+Status CheckLink(ChainEncoding encoding, const HopToken& previous,
+                 const HopToken& token, std::size_t i, int64_t skew) {
+  const HopClaims& p = previous.claims();
+  const HopClaims& c = token.claims();
+  if (encoding == ChainEncoding::kLinked) {
+    if (!c.prv || *c.prv != TokenDigest(previous.compact())) {
+      return Fail(Code::kBrokenLink, "prv does not match the previous token",
+                  i);
+    }
+  } else if (!c.obo || *c.obo != previous.compact()) {
+    return Fail(Code::kBrokenLink, "obo does not hold the previous token", i);
+  }
+  if (!(c.iss == p.aud)) {
+    return Fail(Code::kBrokenLink, "iss is not the previous token's aud", i);
+  }
+  if (c.sub != p.sub) {
+    return Fail(Code::kSubjectMismatch, "sub differs from the root's", i);
+  }
+  if (c.txn != p.txn) {
+    return Fail(Code::kBrokenLink, "txn differs from the root's", i);
+  }
+  if (c.max > p.max) {
+    return Fail(Code::kDepthExceeded, "max exceeds the previous token's", i);
+  }
+  if (c.iat < p.iat - skew) {
+    return Fail(Code::kBrokenLink, "iat precedes the previous token's", i);
+  }
+  if (c.exp > p.exp) {
+    return Fail(Code::kLifetimeExceeded,
+                "exp is later than the previous token's", i);
+  }
+  if (auto wider = p.cap.FirstUncovered(c.cap)) {
+    return Fail(Code::kCapabilityEscalation,
+                "capability " + wider->str() + " is not granted by hop " +
+                    std::to_string(i - 1),
+                i);
+  }
+  return Ok();
+}
+
+// CheckConstraintsKept is the rest of step 5 for token `i`: every earlier
+// hop's constraints permit this hop, and this hop carries them on, at
+// most narrowed.
+Status CheckConstraintsKept(const std::vector<HopToken>& tokens,
+                            std::size_t i) {
+  const HopClaims& c = tokens[i].claims();
+  for (std::size_t j = 0; j < i; ++j) {
+    const auto& earlier = tokens[j].claims().cns;
+    if (!earlier) continue;
+    auto permits = earlier->Permits(c.iss, c.aud);
+    if (!permits) {
+      return std::move(permits).error().WithHop(static_cast<int>(i));
+    }
+    if (!c.cns) {
+      return Fail(Code::kConstraintViolation,
+                  "constraints of hop " + std::to_string(j) + " dropped", i);
+    }
+    auto narrowing = earlier->CheckNarrowing(*c.cns);
+    if (!narrowing) {
+      return std::move(narrowing).error().WithHop(static_cast<int>(i));
+    }
+  }
+  return Ok();
+}
+
 }  // namespace
 
 ChainVerifier::ChainVerifier(ChainVerifierOptions options)
@@ -99,50 +167,62 @@ std::size_t ChainVerifier::cached_certificates() const {
 Result<VerifiedChain> ChainVerifier::Verify(std::string_view header,
                                             const VerifyContext& ctx) const {
   const UnixTime now = options_.clock->Now();
-  const int64_t skew = options_.skew_seconds;
-
   // Steps 1-2: limits, splitting or unwrapping, syntax of every token.
   AZTP_ASSIGN_OR_RETURN(
       ParsedChain chain,
       ParseChainInsecure(header, options_.limits, header_cache_.get()));
   const std::vector<HopToken>& tokens = chain.tokens;
-  const std::size_t n = tokens.size();
-
-  // Step 3: each token's SVID, issuer, key and signature.
-  std::vector<std::string> serials(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const HopToken& t = tokens[i];
-    const HopClaims& c = t.claims();
-    auto bundle = options_.bundles->GetBundle(c.iss.trust_domain());
-    if (!bundle || bundle->x509_authorities().empty()) {
-      return Fail(Code::kUntrustedTrustDomain,
-                  "no X.509 authorities for trust domain " +
-                      c.iss.trust_domain().name(),
-                  i);
-    }
-    std::shared_ptr<const internal::CachedSvid> svid;
-    if (cache_) svid = cache_->Find(&t.jws().header(), bundle.get(), now);
-    if (!svid) {
-      auto verified = VerifyX5c(t, bundle, now);
-      if (!verified) return verified.error().WithHop(static_cast<int>(i));
-      svid = std::move(*verified);
-      if (cache_) cache_->Insert(svid);
-    }
-    if (!(svid->id == c.iss)) {
-      return Fail(
-          Code::kIssuerMismatch,
-          "iss " + c.iss.str() + " is not the SVID's ID " + svid->id.str(), i);
-    }
-    if (c.exp > svid->not_after) {
-      return Fail(Code::kLifetimeExceeded, "token outlives its SVID", i);
-    }
-    auto sig = VerifySignature(t.jws(), svid->key);
-    if (!sig) return std::move(sig).error().WithHop(static_cast<int>(i));
-    serials[i] = svid->leaf_serial;
+  std::vector<std::string> serials(tokens.size());
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    AZTP_ASSIGN_OR_RETURN(serials[i], VerifyHopSignature(tokens[i], i, now));
   }
+  AZTP_RETURN_IF_ERROR(CheckTimes(tokens, now));
+  AZTP_RETURN_IF_ERROR(CheckLinks(chain));
+  const std::size_t last = tokens.size() - 1;
+  const HopClaims& outer = tokens[last].claims();
+  AZTP_RETURN_IF_ERROR(CheckOutermost(outer, last, ctx));
+  AZTP_RETURN_IF_ERROR(CheckReplay(outer, last, now));
+  AZTP_RETURN_IF_ERROR(CheckRevocations(tokens, serials));
+  return Verified(chain);
+}
 
-  // Step 4: times.
-  for (std::size_t i = 0; i < n; ++i) {
+Result<std::string> ChainVerifier::VerifyHopSignature(const HopToken& t,
+                                                      std::size_t i,
+                                                      UnixTime now) const {
+  const HopClaims& c = t.claims();
+  auto bundle = options_.bundles->GetBundle(c.iss.trust_domain());
+  if (!bundle || bundle->x509_authorities().empty()) {
+    return Fail(
+        Code::kUntrustedTrustDomain,
+        "no X.509 authorities for trust domain " + c.iss.trust_domain().name(),
+        i);
+  }
+  std::shared_ptr<const internal::CachedSvid> svid;
+  if (cache_) svid = cache_->Find(&t.jws().header(), bundle.get(), now);
+  if (!svid) {
+    auto verified = VerifyX5c(t, bundle, now);
+    if (!verified) return verified.error().WithHop(static_cast<int>(i));
+    svid = std::move(*verified);
+    if (cache_) cache_->Insert(svid);
+  }
+  if (!(svid->id == c.iss)) {
+    return Fail(
+        Code::kIssuerMismatch,
+        "iss " + c.iss.str() + " is not the SVID's ID " + svid->id.str(), i);
+  }
+  if (c.exp > svid->not_after) {
+    return Fail(Code::kLifetimeExceeded, "token outlives its SVID", i);
+  }
+  auto sig = VerifySignature(t.jws(), svid->key);
+  if (!sig) return std::move(sig).error().WithHop(static_cast<int>(i));
+  return svid->leaf_serial;
+}
+
+Status ChainVerifier::CheckTimes(const std::vector<HopToken>& tokens,
+                                 UnixTime now) const {
+  const int64_t skew = options_.skew_seconds;
+  const int64_t max_lifetime = options_.limits.max_lifetime_seconds;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
     const HopClaims& c = tokens[i].claims();
     if (c.iat - skew > now) {
       return Fail(Code::kNotYetValid, "iat is in the future", i);
@@ -151,18 +231,19 @@ Result<VerifiedChain> ChainVerifier::Verify(std::string_view header,
       return Fail(Code::kNotYetValid, "nbf is in the future", i);
     }
     if (now >= c.exp + skew) return Fail(Code::kExpired, "token expired", i);
-    if (c.exp - c.iat > options_.limits.max_lifetime_seconds) {
-      return Fail(Code::kLifetimeExceeded,
-                  "lifetime exceeds " +
-                      std::to_string(options_.limits.max_lifetime_seconds) +
-                      " seconds",
-                  i);
+    if (c.exp - c.iat > max_lifetime) {
+      return Fail(
+          Code::kLifetimeExceeded,
+          "lifetime exceeds " + std::to_string(max_lifetime) + " seconds", i);
     }
   }
+  return Ok();
+}
 
-  // Step 5: links between consecutive tokens.
+Status ChainVerifier::CheckLinks(const ParsedChain& chain) const {
+  const std::vector<HopToken>& tokens = chain.tokens;
   std::set<std::string_view> jtis;
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
     const HopClaims& c = tokens[i].claims();
     if (c.dep != static_cast<int>(i)) {
       return Fail(
@@ -177,120 +258,83 @@ Result<VerifiedChain> ChainVerifier::Verify(std::string_view header,
       return Fail(Code::kBrokenLink, "a jti appears twice in the chain", i);
     }
     if (i == 0) continue;
-    const HopClaims& p = tokens[i - 1].claims();
-    if (chain.encoding == ChainEncoding::kLinked) {
-      if (!c.prv || *c.prv != TokenDigest(tokens[i - 1].compact())) {
-        return Fail(Code::kBrokenLink, "prv does not match the previous token",
-                    i);
-      }
-    } else if (!c.obo || *c.obo != tokens[i - 1].compact()) {
-      return Fail(Code::kBrokenLink, "obo does not hold the previous token", i);
-    }
-    if (!(c.iss == p.aud)) {
-      return Fail(Code::kBrokenLink, "iss is not the previous token's aud", i);
-    }
-    if (c.sub != p.sub) {
-      return Fail(Code::kSubjectMismatch, "sub differs from the root's", i);
-    }
-    if (c.txn != p.txn) {
-      return Fail(Code::kBrokenLink, "txn differs from the root's", i);
-    }
-    if (c.max > p.max) {
-      return Fail(Code::kDepthExceeded, "max exceeds the previous token's", i);
-    }
-    if (c.iat < p.iat - skew) {
-      return Fail(Code::kBrokenLink, "iat precedes the previous token's", i);
-    }
-    if (c.exp > p.exp) {
-      return Fail(Code::kLifetimeExceeded,
-                  "exp is later than the previous token's", i);
-    }
-    if (auto wider = p.cap.FirstUncovered(c.cap)) {
-      return Fail(Code::kCapabilityEscalation,
-                  "capability " + wider->str() + " is not granted by hop " +
-                      std::to_string(i - 1),
-                  i);
-    }
-    for (std::size_t j = 0; j < i; ++j) {
-      const auto& earlier = tokens[j].claims().cns;
-      if (!earlier) continue;
-      auto permits = earlier->Permits(c.iss, c.aud);
-      if (!permits) {
-        return std::move(permits).error().WithHop(static_cast<int>(i));
-      }
-      if (!c.cns) {
-        return Fail(Code::kConstraintViolation,
-                    "constraints of hop " + std::to_string(j) + " dropped", i);
-      }
-      auto narrowing = earlier->CheckNarrowing(*c.cns);
-      if (!narrowing) {
-        return std::move(narrowing).error().WithHop(static_cast<int>(i));
-      }
-    }
+    AZTP_RETURN_IF_ERROR(CheckLink(chain.encoding, tokens[i - 1], tokens[i], i,
+                                   options_.skew_seconds));
+    AZTP_RETURN_IF_ERROR(CheckConstraintsKept(tokens, i));
   }
+  return Ok();
+}
 
-  // Step 6: the outermost token is for this hop, from this peer, for this
-  // request.
-  const std::size_t last = n - 1;
-  const HopClaims& outer = tokens[last].claims();
+Status ChainVerifier::CheckOutermost(const HopClaims& outer, std::size_t hop,
+                                     const VerifyContext& ctx) const {
   if (!(outer.aud == *options_.audience)) {
     return Fail(Code::kAudienceMismatch,
-                "aud is " + outer.aud.str() + ", not this hop", last);
+                "aud is " + outer.aud.str() + ", not this hop", hop);
   }
   if (ctx.peer && !(outer.iss == *ctx.peer)) {
     return Fail(
         Code::kPeerMismatch,
         "iss " + outer.iss.str() + " is not the TLS peer " + ctx.peer->str(),
-        last);
+        hop);
   }
-  if (options_.require_request_binding || (outer.req && ctx.request)) {
-    if (!outer.req) {
-      return Fail(Code::kRequestMismatch, "token is not bound to a request",
-                  last);
-    }
-    if (!ctx.request) {
-      return Fail(Code::kRequestMismatch, "no request to check the binding",
-                  last);
-    }
-    if (!(*outer.req == *ctx.request)) {
-      return Fail(Code::kRequestMismatch, "token is bound to another request",
-                  last);
-    }
+  if (!options_.require_request_binding && !(outer.req && ctx.request)) {
+    return Ok();
   }
+  if (!outer.req) {
+    return Fail(Code::kRequestMismatch, "token is not bound to a request", hop);
+  }
+  if (!ctx.request) {
+    return Fail(Code::kRequestMismatch, "no request to check the binding", hop);
+  }
+  if (!(*outer.req == *ctx.request)) {
+    return Fail(Code::kRequestMismatch, "token is bound to another request",
+                hop);
+  }
+  return Ok();
+}
 
-  // Step 7: replay of the outermost token.
-  if (options_.replay) {
-    auto fresh = options_.replay->CheckAndRemember(outer.iss.str(), outer.jti,
-                                                   outer.exp + skew, now);
-    if (!fresh) return std::move(fresh).error().WithHop(static_cast<int>(last));
-  }
+Status ChainVerifier::CheckReplay(const HopClaims& outer, std::size_t hop,
+                                  UnixTime now) const {
+  if (!options_.replay) return Ok();
+  auto fresh = options_.replay->CheckAndRemember(
+      outer.iss.str(), outer.jti, outer.exp + options_.skew_seconds, now);
+  if (!fresh) return std::move(fresh).error().WithHop(static_cast<int>(hop));
+  return Ok();
+}
 
-  // Step 8: revocation of any hop's identity, token or certificate, each
-  // hop against the list of its `iss`'s trust domain only (docs/protocol.md
-  // §6 step 8): a federated domain's list never revokes another domain's.
-  if (options_.revocations) {
-    for (std::size_t i = 0; i < n; ++i) {
-      const HopClaims& c = tokens[i].claims();
-      auto list = options_.revocations->ForDomain(c.iss.trust_domain());
-      if (!list) continue;
-      if (list->IsRevokedId(c.iss)) {
-        return Fail(Code::kRevoked, c.iss.str() + " is revoked", i);
-      }
-      if (list->IsRevokedJti(c.jti)) {
-        return Fail(Code::kRevoked, "token " + c.jti + " is revoked", i);
-      }
-      if (list->IsRevokedSerial(serials[i])) {
-        return Fail(Code::kRevoked, "certificate " + serials[i] + " is revoked",
-                    i);
-      }
+// Each hop against the list of its `iss`'s trust domain only
+// (docs/protocol.md §6 step 8): a federated domain's list never revokes
+// another domain's.
+Status ChainVerifier::CheckRevocations(
+    const std::vector<HopToken>& tokens,
+    const std::vector<std::string>& serials) const {
+  if (!options_.revocations) return Ok();
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const HopClaims& c = tokens[i].claims();
+    auto list = options_.revocations->ForDomain(c.iss.trust_domain());
+    if (!list) continue;
+    if (list->IsRevokedId(c.iss)) {
+      return Fail(Code::kRevoked, c.iss.str() + " is revoked", i);
+    }
+    if (list->IsRevokedJti(c.jti)) {
+      return Fail(Code::kRevoked, "token " + c.jti + " is revoked", i);
+    }
+    if (list->IsRevokedSerial(serials[i])) {
+      return Fail(Code::kRevoked, "certificate " + serials[i] + " is revoked",
+                  i);
     }
   }
+  return Ok();
+}
 
+VerifiedChain ChainVerifier::Verified(const ParsedChain& chain) const {
+  const std::vector<HopToken>& tokens = chain.tokens;
+  const HopClaims& outer = tokens.back().claims();
   VerifiedChain out(outer);
   out.subject_ = outer.sub;
   out.txn_ = outer.txn;
-  out.path_.reserve(n + 1);
-  out.tokens_.reserve(n);
+  out.path_.reserve(tokens.size() + 1);
+  out.tokens_.reserve(tokens.size());
   UnixTime expires_at = outer.exp;
   for (const auto& t : tokens) {
     out.path_.push_back(t.claims().iss);

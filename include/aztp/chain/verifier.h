@@ -123,6 +123,31 @@ class ChainVerifier {
 
  private:
   explicit ChainVerifier(ChainVerifierOptions options);
+
+  // The steps of §6 after steps 1-2 (ParseChainInsecure), one method each,
+  // in the order Verify runs them. Each fails with the §7 reason and the
+  // index of the token at fault.
+  // Step 3: hop `i`'s SVID, issuer, key and signature; returns the serial
+  // of the SVID's leaf certificate, for step 8.
+  Result<std::string> VerifyHopSignature(const HopToken& token, std::size_t i,
+                                         UnixTime now) const;
+  // Step 4: iat, nbf, exp and the lifetime of every token.
+  Status CheckTimes(const std::vector<HopToken>& tokens, UnixTime now) const;
+  // Step 5: dep, max, jti and the link of every token to the one before.
+  Status CheckLinks(const ParsedChain& chain) const;
+  // Step 6: the outermost token is for this hop, from the TLS peer, for
+  // this request.
+  Status CheckOutermost(const HopClaims& outer, std::size_t hop,
+                        const VerifyContext& ctx) const;
+  // Step 7: the outermost token was not seen before.
+  Status CheckReplay(const HopClaims& outer, std::size_t hop,
+                     UnixTime now) const;
+  // Step 8: no hop's identity, token or certificate is revoked.
+  Status CheckRevocations(const std::vector<HopToken>& tokens,
+                          const std::vector<std::string>& serials) const;
+  // What the caller gets once every step passed.
+  VerifiedChain Verified(const ParsedChain& chain) const;
+
   ChainVerifierOptions options_;
   std::unique_ptr<internal::CertCache> cache_;
   std::unique_ptr<JwsHeaderCache> header_cache_;
