@@ -3,6 +3,7 @@
 #include "aztp/client/agent.h"
 
 #include "aztp/base/duration.h"
+#include "aztp/ca/ca_dir.h"
 #include "aztp/svid/svid_dir.h"
 #include "command.h"
 
@@ -16,11 +17,35 @@ struct FetchFlags {
   std::string out;
   std::string key_type = "ec-p256";
   std::string ttl;
+  bool force = false;
 };
+
+// CheckOut is the --force rule of agent fetch (docs/cli.md): like the SDK
+// agent, which rewrites its folder at every rotation, it renews an
+// identity folder of the same ID in place; any other file (another
+// identity's folder, a CA folder, aztpd's data folder) needs --force.
+Status CheckOut(const FetchFlags& f, const SpiffeId& id) {
+  std::vector<std::string> files = SvidDir::Paths(f.out);
+  for (const std::string& path : CaDirFiles(f.out)) files.push_back(path);
+  Status free = RefuseToReplace(files, f.force);
+  if (free) return Ok();
+  auto held = SvidDirId(f.out);
+  if (!held) return free;
+  if (*held != id) {
+    return Error(Code::kAlreadyExists,
+                 f.out + " holds the identity folder of " + held->str() +
+                     "; --force replaces it");
+  }
+  // The same identity: a renewal, unless CA files share the folder.
+  std::vector<std::string> ca_files = CaDirFiles(f.out);
+  std::erase(ca_files, SvidDir::BundlePath(f.out));
+  return RefuseToReplace(ca_files, false);
+}
 
 Result<Json> Fetch(FetchFlags& f) {
   AgentOptions o;
   AZTP_ASSIGN_OR_RETURN(o.id, SpiffeId::ParseUserInput(f.id));
+  AZTP_RETURN_IF_ERROR(CheckOut(f, *o.id));
   AZTP_ASSIGN_OR_RETURN(o.key_type, ParseKeyType(f.key_type));
   if (!f.ttl.empty()) {
     AZTP_ASSIGN_OR_RETURN(o.svid_ttl_seconds, ParseDuration(f.ttl));
@@ -64,9 +89,13 @@ void AddAgentCommands(CLI::App& app, Context& ctx) {
                    "folder for svid.pem, svid.key, bundle.json")
       ->required();
   fetch->add_option("--key-type", f->key_type, "ec-p256, ec-p384 or ed25519")
-      ->capture_default_str();
-  fetch->add_option("--ttl", f->ttl,
-                    "SVID lifetime, 60s to 24h (default: the server's, 1h)");
+      ->capture_default_str()
+      ->check(KeyTypeValue());
+  fetch
+      ->add_option("--ttl", f->ttl,
+                   "SVID lifetime, 60s to 24h (default: the server's, 1h)")
+      ->check(DurationValue());
+  AddForceFlag(fetch, f->force);
   fetch->callback(Run(ctx, [f] { return Fetch(*f); }));
 }
 

@@ -26,12 +26,22 @@ struct SourceFlags {
   std::string source;  // --source ID: a proxy's shipped records
 };
 
+// RecordedId reads the ID of --source and --identity: records name
+// identities in the spiffe:// form, and the aztp:// alias is converted to
+// it; anything else could never match (CheckAuditIdentity).
+Result<std::string> RecordedId(const std::string& text) {
+  if (auto id = SpiffeId::ParseUserInput(text)) return id->str();
+  AZTP_RETURN_IF_ERROR(CheckAuditIdentity(text));
+  return text;
+}
+
 void AddSourceFlags(CLI::App* cmd, SourceFlags& f) {
   cmd->add_option("--db", f.db,
                   "read this SQLite file (aztpd's aztpd.db or a proxy's "
                   "audit.db, opened read-only) instead of asking aztpd");
   cmd->add_option("--source", f.source,
-                  "the records a proxy (this SPIFFE ID) shipped to aztpd");
+                  "the records a proxy (this SPIFFE ID) shipped to aztpd")
+      ->check(Checked(RecordedId));
   AddServerFlags(cmd, f.server, /*api_key_required=*/true,
                  /*server_required=*/false);
 }
@@ -41,12 +51,19 @@ void AddSourceFlags(CLI::App* cmd, SourceFlags& f) {
 // are all passed on, for the caller to filter).
 Status ForEach(SourceFlags& f, const AuditFilter& filter,
                const std::function<bool(const AuditRecord&)>& fn) {
+  if (!f.source.empty()) {
+    AZTP_ASSIGN_OR_RETURN(f.source, RecordedId(f.source));
+  }
   if (!f.db.empty()) {
     struct stat st;
     if (::stat(f.db.c_str(), &st) != 0) {
       return Error(Code::kNotFound, "no file " + QuoteInput(f.db));
     }
     AZTP_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(f.db));
+    if (!f.source.empty()) {
+      AZTP_RETURN_IF_ERROR(store->Read(
+          [&](Transaction& tx) { return CheckAuditSource(tx, f.source); }));
+    }
     int64_t after = 0;
     while (true) {
       std::vector<AuditRecord> page;
@@ -115,11 +132,15 @@ struct FilterFlags {
 
 void AddFilterFlags(CLI::App* cmd, FilterFlags& f) {
   cmd->add_option("--txn", f.txn, "only this transaction");
+  // Values no record can match are usage errors (CheckAuditFilter).
   cmd->add_option("--identity", f.identity,
-                  "only records whose actor, subject or chain path is this");
-  cmd->add_option("--decision", f.decision, "allow, deny or audit");
+                  "only records whose actor, subject or chain path is this")
+      ->check(Checked(RecordedId));
+  cmd->add_option("--decision", f.decision, "allow, deny or audit")
+      ->check(Checked(CheckAuditDecision));
   cmd->add_option("--action", f.action,
-                  "an action, or a prefix ending in '.' (\"proxy.\")");
+                  "an action, or a prefix ending in '.' (\"proxy.\")")
+      ->check(Checked(CheckAuditAction));
   cmd->add_option("--since", f.since, "at or after (RFC 3339 or Unix)");
   cmd->add_option("--until", f.until, "before (RFC 3339 or Unix)");
 }
@@ -127,7 +148,9 @@ void AddFilterFlags(CLI::App* cmd, FilterFlags& f) {
 Result<AuditFilter> FilterFrom(const FilterFlags& f) {
   AuditFilter out;
   out.txn = f.txn;
-  out.identity = f.identity;
+  if (!f.identity.empty()) {
+    AZTP_ASSIGN_OR_RETURN(out.identity, RecordedId(f.identity));
+  }
   out.decision = f.decision;
   out.action = f.action;
   AZTP_ASSIGN_OR_RETURN(out.since, ParseTime(f.since, "--since"));

@@ -12,10 +12,12 @@ struct CaInitFlags {
   std::string key_type = "ec-p256";
   std::string ttl = "365d";
   bool intermediate = false;
+  bool force = false;
 };
 
 Result<Json> CaInit(const CaInitFlags& f) {
   AZTP_ASSIGN_OR_RETURN(TrustDomain td, TrustDomain::Parse(f.trust_domain));
+  AZTP_RETURN_IF_ERROR(RefuseToReplace(CaDirFiles(f.out), f.force));
   CaOptions options;
   AZTP_ASSIGN_OR_RETURN(options.key_type, ParseKeyType(f.key_type));
   AZTP_ASSIGN_OR_RETURN(options.ttl_seconds, ParseDuration(f.ttl));
@@ -49,11 +51,14 @@ void AddCaCommands(CLI::App& app, Context& ctx) {
   init->add_option("--out", f->out, "folder for ca.pem, ca.key, bundle.json")
       ->required();
   init->add_option("--key-type", f->key_type, "ec-p256, ec-p384 or ed25519")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(KeyTypeValue());
   init->add_option("--ttl", f->ttl, "CA lifetime (90s, 15m, 1h, 30d)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(DurationValue());
   init->add_flag("--intermediate", f->intermediate,
                  "sign SVIDs with an intermediate under the root");
+  AddForceFlag(init, f->force);
   init->callback(Run(ctx, [f] { return CaInit(*f); }));
 }
 

@@ -223,12 +223,14 @@ void AddChainCommands(CLI::App& app, Context& ctx) {
                    "principal (default: the signer; oidc:<iss>#<sub> for a "
                    "human)");
   mint->add_option("--ttl", mf->ttl, "lifetime (at most 1h)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(DurationValue());
   mint->add_option("--max-depth", mf->max_depth,
                    "largest token index allowed (default 15)");
   mint->add_option("--txn", mf->txn, "transaction ID (default: random)");
   mint->add_option("--encoding", mf->encoding, "linked or nested")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(Checked([](const std::string& v) { return ParseEncoding(v); }));
   mint->add_option("--now", mf->now, "signing time (Unix seconds)");
   mf->constraints.Add(mint);
   mf->request.Add(mint, "--bind-request", "bind to METHOD URI");
@@ -242,8 +244,10 @@ void AddChainCommands(CLI::App& app, Context& ctx) {
   extend->add_option("--aud", ef->aud, "the next hop")->required();
   extend->add_option("--cap", ef->caps,
                      "capability passed on (default: all received)");
-  extend->add_option("--ttl", ef->ttl,
-                     "lifetime (default: up to the received expiry)");
+  extend
+      ->add_option("--ttl", ef->ttl,
+                   "lifetime (default: up to the received expiry)")
+      ->check(DurationValue());
   extend->add_option("--max-depth", ef->max_depth,
                      "lower the largest allowed index");
   ef->constraints.Add(extend);

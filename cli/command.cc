@@ -4,6 +4,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "aztp/base/duration.h"
 #include "aztp/base/file.h"
 #include "aztp/base/secret.h"
 #include "aztp/replay/replay_store.h"
@@ -25,6 +26,68 @@ int ExitCodeFor(const Error& error) {
   }
 }
 
+CLI::Validator DurationValue() {
+  return Checked([](const std::string& v) { return ParseDuration(v); });
+}
+
+CLI::Validator KeyTypeValue() {
+  return Checked([](const std::string& v) { return ParseKeyType(v); });
+}
+
+void AddForceFlag(CLI::App* cmd, bool& force) {
+  cmd->add_flag("--force", force, "replace the files --out already holds");
+}
+
+Status RefuseToReplace(const std::vector<std::string>& paths, bool force) {
+  if (force) return Ok();
+  Status absent = RefuseExisting(paths);
+  if (absent || absent.error().code() != Code::kAlreadyExists) return absent;
+  return Error(Code::kAlreadyExists,
+               absent.error().message() + "; --force replaces it");
+}
+
+namespace {
+
+// BundleArg is what a --bundle argument may name: a bundle map (FILE),
+// one trust domain's bundle where a map could be given instead
+// (TRUST_DOMAIN=FILE), or only one trust domain's bundle.
+enum class BundleArg { kMap, kBundleOrMap, kBundle };
+
+// WrongBundleFile is the error for `text`, read from `path` as `want`,
+// that did not parse (`parse_error`): when the file is of another kind,
+// what to pass instead (issue 13: a PEM file got a JSON parser's message).
+// The reason stays the parser's, which scripts may test.
+Error WrongBundleFile(const std::string& path, std::string_view text,
+                      const Error& parse_error, BundleArg want) {
+  const std::string file = QuoteInput(path);
+  const BundleFileKind kind = SniffBundleFile(text);
+  if (kind == BundleFileKind::kPem) {
+    return Error(parse_error.code(),
+                 file +
+                     " is PEM, not a SPIFFE bundle: pass the bundle.json "
+                     "that aztp ca init or aztpd init wrote beside it");
+  }
+  if (kind == BundleFileKind::kBundle && want == BundleArg::kMap) {
+    return Error(parse_error.code(),
+                 file +
+                     " is one trust domain's bundle, not a bundle map: "
+                     "pass --bundle TRUST_DOMAIN=" +
+                     path);
+  }
+  if (kind == BundleFileKind::kBundleMap && want != BundleArg::kMap) {
+    return Error(
+        parse_error.code(),
+        file + " is a bundle map, not one trust domain's bundle: " +
+            (want == BundleArg::kBundleOrMap
+                 ? "pass --bundle " + path + ", without TRUST_DOMAIN="
+                 : std::string("pass one domain's bundle.json (aztpd's: "
+                               "DATA_DIR/bundle.json of aztpd init)")));
+  }
+  return parse_error.WithContext(path);
+}
+
+}  // namespace
+
 Result<BundleSet> ParseBundleArgs(const std::vector<std::string>& args) {
   BundleSet set;
   // put adds one domain's bundle, refusing a domain given twice.
@@ -42,7 +105,7 @@ Result<BundleSet> ParseBundleArgs(const std::vector<std::string>& args) {
       // A bundle map {"trust_domains": {...}}, as GET /v1/bundles serves.
       AZTP_ASSIGN_OR_RETURN(std::string json, ReadFile(arg));
       auto map = BundleSet::ParseMap(json);
-      if (!map) return map.error().WithContext(arg);
+      if (!map) return WrongBundleFile(arg, json, map.error(), BundleArg::kMap);
       for (const auto& [td, bundle] : map->bundles()) {
         AZTP_RETURN_IF_ERROR(put(*bundle));
       }
@@ -53,7 +116,10 @@ Result<BundleSet> ParseBundleArgs(const std::vector<std::string>& args) {
     std::string path = arg.substr(eq + 1);
     AZTP_ASSIGN_OR_RETURN(std::string json, ReadFile(path));
     auto bundle = Bundle::Parse(td, json);
-    if (!bundle) return bundle.error().WithContext(path);
+    if (!bundle) {
+      return WrongBundleFile(path, json, bundle.error(),
+                             BundleArg::kBundleOrMap);
+    }
     AZTP_RETURN_IF_ERROR(put(*bundle));
   }
   return set;
@@ -69,7 +135,9 @@ Result<Bundle> ReadBundleArg(const std::string& arg) {
   AZTP_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   if (td) {
     auto bundle = Bundle::Parse(*td, text);
-    if (!bundle) return bundle.error().WithContext(path);
+    if (!bundle) {
+      return WrongBundleFile(path, text, bundle.error(), BundleArg::kBundle);
+    }
     return bundle;
   }
   auto bundle = ParseBundleDocument(text);
@@ -79,7 +147,7 @@ Result<Bundle> ReadBundleArg(const std::string& arg) {
           Code::kInvalidArgument,
           bundle.error().message() + "; use --bundle TRUST_DOMAIN=FILE");
     }
-    return bundle.error().WithContext(path);
+    return WrongBundleFile(path, text, bundle.error(), BundleArg::kBundle);
   }
   return bundle;
 }

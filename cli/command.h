@@ -44,6 +44,31 @@ inline std::function<void()> Run(Context& ctx,
   return [&ctx, body = std::move(body)] { ctx.outcome = body(); };
 }
 
+// Checked runs `parse`, a library parser of a flag's value, while the
+// command line is parsed: a value it refuses is then a usage error (exit 2)
+// that names the flag and carries the parser's message, `--ttl: "60" is
+// not a duration; write e.g. 60s, 15m, 1h`, and nothing has run yet.
+template <typename Parse>
+CLI::Validator Checked(Parse parse) {
+  return CLI::Validator(
+      [parse](std::string& value) -> std::string {
+        auto parsed = parse(value);
+        return parsed ? std::string() : parsed.error().message();
+      },
+      "");
+}
+
+// The checks of the flags several commands share.
+CLI::Validator DurationValue();
+CLI::Validator KeyTypeValue();
+
+// Commands that write keys never replace a file by accident (docs/cli.md,
+// "Files"): replacing a CA's key invalidates every SVID it issued.
+// AddForceFlag adds --force, RefuseToReplace checks `paths` unless it was
+// given; its error (already_exists) names the file and the flag.
+void AddForceFlag(CLI::App* cmd, bool& force);
+Status RefuseToReplace(const std::vector<std::string>& paths, bool force);
+
 // ExitCodeFor maps an error to the exit-code contract.
 int ExitCodeFor(const Error& error);
 
@@ -130,6 +155,11 @@ Json IdentityJson(const Identity& identity, bool with_links);
 // else the checked list (empty for `none`). Both is kInvalidArgument.
 Result<std::optional<std::vector<std::string>>> ParseFederatesWith(
     const std::vector<std::string>& domains, bool none);
+
+// UsageMessage is what `aztp` prints for a parse error of `app`: an
+// unknown command or flag named with the nearest valid one, a missing
+// flag with the environment variable that also sets it.
+std::string UsageMessage(CLI::App& app, const CLI::ParseError& error);
 
 // Command groups, one file each.
 void AddIdCommands(CLI::App& app, Context& ctx);

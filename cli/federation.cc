@@ -14,7 +14,8 @@ Result<std::optional<std::vector<std::string>>> ParseFederatesWith(
   using Domains = std::optional<std::vector<std::string>>;
   if (none && !domains.empty()) {
     return Error(Code::kInvalidArgument,
-                 "--federates-with and \"none\" exclude each other");
+                 "--federates-with and --federates-with-none exclude each "
+                 "other");
   }
   if (none) return Domains(std::vector<std::string>{});
   if (domains.empty()) return Domains();
@@ -288,7 +289,7 @@ Result<Json> SetFederation(SetFederationFlags& f) {
   if (choices != 1) {
     return Error(Code::kInvalidArgument,
                  "give exactly one of --federates-with TD (repeatable), "
-                 "--none and --any");
+                 "--federates-with-none and --federates-with-any");
   }
   AZTP_ASSIGN_OR_RETURN(auto domains,
                         ParseFederatesWith(f.federates_with, f.none));
@@ -397,9 +398,16 @@ void AddFederationCommands(CLI::App& app, Context& ctx) {
   set->add_option("--federates-with", fs->federates_with,
                   "a federated trust domain to accept (repeatable)")
       ->allow_extra_args(false);  // one domain each, so ID may follow
-  set->add_flag("--none", fs->none, "accept no federated domain");
-  set->add_flag("--any", fs->any,
+  // One spelling with `identity register` (issue 13); --none and --any,
+  // the first spelling, still work but are no longer shown.
+  set->add_flag("--federates-with-none", fs->none,
+                "accept no federated domain");
+  set->add_flag("--federates-with-any", fs->any,
                 "accept every domain aztpd federates with (the default)");
+  set->add_flag("--none", fs->none, "deprecated: --federates-with-none")
+      ->group("");
+  set->add_flag("--any", fs->any, "deprecated: --federates-with-any")
+      ->group("");
   set->callback(Run(ctx, [fs] { return SetFederation(*fs); }));
 
   auto ff = std::make_shared<FetchFlags>();

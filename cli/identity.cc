@@ -111,16 +111,20 @@ struct ListFlags {
   std::string after;
 };
 
+// StatusFilter reads --status (checked while parsing, see Checked).
+Result<std::optional<IdentityStatus>> StatusFilter(const std::string& text) {
+  if (text.empty()) return std::optional<IdentityStatus>();
+  for (IdentityStatus s : {IdentityStatus::kActive, IdentityStatus::kRevoked}) {
+    if (text == IdentityStatusName(s)) return std::optional<IdentityStatus>(s);
+  }
+  return Error(Code::kInvalidArgument,
+               QuoteInput(text) + " is not a status; write active or revoked");
+}
+
 Result<Json> List(ListFlags& f) {
   ListIdentitiesOptions o;
   o.prefix = f.prefix;
-  if (f.status == "active") {
-    o.status = IdentityStatus::kActive;
-  } else if (f.status == "revoked") {
-    o.status = IdentityStatus::kRevoked;
-  } else if (!f.status.empty()) {
-    return Error(Code::kInvalidArgument, "--status must be active or revoked");
-  }
+  AZTP_ASSIGN_OR_RETURN(o.status, StatusFilter(f.status));
   o.limit = f.limit;
   o.after = f.after;
   AZTP_ASSIGN_OR_RETURN(auto client, ClientFor(f.server));
@@ -238,7 +242,8 @@ void AddIdentityCommands(CLI::App& app, Context& ctx) {
   AddServerFlags(list, fl->server);
   list->add_option("--prefix", fl->prefix,
                    "ID prefix, e.g. spiffe://org-a.example/agents/");
-  list->add_option("--status", fl->status, "active or revoked");
+  list->add_option("--status", fl->status, "active or revoked")
+      ->check(Checked(StatusFilter));
   list->add_option("--limit", fl->limit, "page size, 1 to 1000");
   list->add_option("--after", fl->after, "the previous page's `next`");
   list->callback(Run(ctx, [fl] { return List(*fl); }));
@@ -261,7 +266,8 @@ void AddIdentityCommands(CLI::App& app, Context& ctx) {
       ->required();
   link->add_option("--to", fk->to, "the linked identity")->required();
   link->add_option("--kind", fk->kind, "linked or parent")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(Checked([](const std::string& v) { return ParseLinkKind(v); }));
   link->add_option("--metadata", fk->metadata, "a JSON object");
   link->callback(Run(ctx, [fk] { return LinkCommand(*fk); }));
 

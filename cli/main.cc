@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return PrintError("usage", e.what(), kExitUsage);
+    return PrintError("usage", UsageMessage(app, e), kExitUsage);
   }
   if (!ctx.outcome.has_value()) {
     return PrintError("usage", "no command given", kExitUsage);

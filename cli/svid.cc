@@ -17,12 +17,14 @@ struct IssueFlags {
   std::string key_type = "ec-p256";
   std::string ttl = "1h";
   std::string csr;
+  bool force = false;
 };
 
 Result<Json> Issue(const IssueFlags& f) {
   AZTP_ASSIGN_OR_RETURN(CertificateAuthority ca, LoadCaDir(f.ca));
   AZTP_ASSIGN_OR_RETURN(SpiffeId id, SpiffeId::ParseUserInput(f.id));
   AZTP_ASSIGN_OR_RETURN(int64_t ttl, ParseDuration(f.ttl));
+  AZTP_RETURN_IF_ERROR(RefuseToReplace(SvidDir::Paths(f.out), f.force));
   AZTP_ASSIGN_OR_RETURN(std::string bundle_json,
                         ReadFile(f.ca + "/bundle.json"));
   AZTP_ASSIGN_OR_RETURN(Bundle bundle,
@@ -93,11 +95,14 @@ void AddSvidCommands(CLI::App& app, Context& ctx) {
                    "folder for svid.pem, svid.key, bundle.json")
       ->required();
   issue->add_option("--key-type", fi->key_type, "ec-p256, ec-p384 or ed25519")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(KeyTypeValue());
   issue->add_option("--ttl", fi->ttl, "SVID lifetime (capped by the CA's)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(DurationValue());
   issue->add_option("--csr", fi->csr,
                     "PKCS#10 CSR (PEM): certify its key; no key is written");
+  AddForceFlag(issue, fi->force);
   issue->callback(Run(ctx, [fi] { return Issue(*fi); }));
 
   auto fv = std::make_shared<VerifyFlags>();

@@ -1,9 +1,12 @@
 #include "aztp/audit/audit.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "aztp/base/bytes.h"
+#include "aztp/base/suggest.h"
 #include "aztp/crypto/digest.h"
+#include "aztp/spiffeid/spiffe_id.h"
 
 namespace aztp {
 
@@ -213,6 +216,135 @@ bool AuditMatches(const AuditFilter& f, const AuditRecord& r) {
     if (!found) return false;
   }
   return true;
+}
+
+const std::vector<std::string>& AuditDecisions() {
+  static const std::vector<std::string> decisions = {"allow", "deny", "audit"};
+  return decisions;
+}
+
+const std::vector<std::string>& AuditActions() {
+  static const std::vector<std::string> actions = {
+      "ca.create",
+      "ca.prepare",
+      "ca.activate",
+      "ca.remove",
+      "apikey.create",
+      "apikey.revoke",
+      "identity.register",
+      "identity.update",
+      "identity.link",
+      "identity.revoke",
+      "identity.reissue",
+      "svid.issue",
+      "svid.renew",
+      "svid.jwt",
+      "policy.create",
+      "policy.update",
+      "policy.delete",
+      "policy.attach",
+      "policy.detach",
+      "policy.authorize",
+      "flow.create",
+      "flow.update",
+      "flow.delete",
+      "flow.add",
+      "flow.remove",
+      "flow.revoke",
+      "flow.reissue",
+      "federation.add",
+      "federation.remove",
+      "federation.updated",
+      "federation.failed",
+      "federation.rejected",
+      "federation.revocations_updated",
+      "federation.revocations_failed",
+      "federation.revocations_rejected",
+      "audit.ingest",
+      "proxy.inbound",
+      "proxy.egress",
+  };
+  return actions;
+}
+
+namespace {
+
+// ActionFamilies are the prefixes an action filter may end in '.' at:
+// "proxy.", "identity.", ... in the order of AuditActions.
+std::vector<std::string> ActionFamilies() {
+  std::vector<std::string> out;
+  for (const std::string& a : AuditActions()) {
+    std::string family = a.substr(0, a.find('.') + 1);
+    if (std::find(out.begin(), out.end(), family) == out.end()) {
+      out.push_back(family);
+    }
+  }
+  return out;
+}
+
+// Unknown is the error for `value`, not one of `valid` (a `what`), with
+// the nearest valid value when it is at most `limit` edits away.
+Error Unknown(std::string_view value, std::string_view what,
+              const std::vector<std::string>& valid, std::string_view list,
+              std::size_t limit) {
+  std::string message =
+      QuoteInput(value) + " is not " + std::string(what) + "; ";
+  if (auto near = Nearest(value, valid, limit)) {
+    return Error(Code::kInvalidArgument,
+                 message + "did you mean \"" + *near + "\"?");
+  }
+  return Error(Code::kInvalidArgument, message + "write " + std::string(list));
+}
+
+}  // namespace
+
+Status CheckAuditDecision(std::string_view decision) {
+  const auto& valid = AuditDecisions();
+  if (std::find(valid.begin(), valid.end(), decision) != valid.end()) {
+    return Ok();
+  }
+  // Three short, distinct words: "denied" (3 edits from "deny") and
+  // "allowed" are what people write, and cannot be taken for another.
+  const std::size_t limit =
+      std::max(TypoDistance(decision), decision.size() / 2);
+  return Unknown(decision, "a decision", valid, JoinWords(valid), limit);
+}
+
+Status CheckAuditAction(std::string_view action) {
+  const auto& actions = AuditActions();
+  const std::vector<std::string> families = ActionFamilies();
+  if (std::find(actions.begin(), actions.end(), action) != actions.end() ||
+      std::find(families.begin(), families.end(), action) != families.end()) {
+    return Ok();
+  }
+  // Families first: "proxy" is nearer "proxy." than any proxy action.
+  std::vector<std::string> valid = families;
+  valid.insert(valid.end(), actions.begin(), actions.end());
+  return Unknown(action, "an action", valid,
+                 "an action such as identity.revoke, or a prefix ending in "
+                 "'.' (" +
+                     JoinWords(families) + ")",
+                 TypoDistance(action));
+}
+
+Status CheckAuditIdentity(std::string_view identity) {
+  auto id = SpiffeId::Parse(identity);
+  if (id) return Ok();
+  return Error(Code::kInvalidArgument,
+               QuoteInput(identity) +
+                   " is not a SPIFFE ID; records name identities as "
+                   "spiffe://TRUST_DOMAIN/PATH");
+}
+
+Status CheckAuditFilter(const AuditFilter& f) {
+  if (!f.decision.empty()) {
+    AZTP_RETURN_IF_ERROR(CheckAuditDecision(f.decision));
+  }
+  if (!f.action.empty()) AZTP_RETURN_IF_ERROR(CheckAuditAction(f.action));
+  if (!f.identity.empty()) {
+    AZTP_RETURN_IF_ERROR(CheckAuditIdentity(f.identity));
+  }
+  return Ok();
 }
 
 }  // namespace aztp

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <functional>
+#include <regex>
+#include <set>
+#include <sstream>
 
 namespace aztp {
 namespace {
@@ -183,6 +187,88 @@ TEST(AuditTest, FiltersSelectByEachField) {
   chain[0].actor = "x";
   EXPECT_EQ(count({.identity = "spiffe://org-a.example/agents/planner"}), 6);
   EXPECT_EQ(count({.identity = "spiffe://nobody"}), 0);
+}
+
+// Issue 13: `audit query --decision denied`, `--action proxy` and
+// `--identity org-a.example/x` answered `{"records": []}`, exit 0: a value
+// no record can match must be an error that names the valid one.
+TEST(AuditTest, FilterValuesNoRecordCanMatchAreRefused) {
+  EXPECT_TRUE(CheckAuditFilter({}).has_value());
+  for (const char* d : {"allow", "deny", "audit"}) {
+    EXPECT_TRUE(CheckAuditDecision(d).has_value()) << d;
+  }
+  auto denied = CheckAuditDecision("denied");
+  ASSERT_FALSE(denied.has_value());
+  EXPECT_EQ(denied.error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(denied.error().message(),
+            "\"denied\" is not a decision; did you mean \"deny\"?");
+  EXPECT_EQ(CheckAuditDecision("granted").error().message(),
+            "\"granted\" is not a decision; write allow, deny or audit");
+  EXPECT_FALSE(CheckAuditDecision("Allow").has_value());
+
+  for (const char* a : {"proxy.", "identity.", "proxy.inbound",
+                        "identity.revoke", "federation.revocations_failed"}) {
+    EXPECT_TRUE(CheckAuditAction(a).has_value()) << a;
+  }
+  auto proxy = CheckAuditAction("proxy");
+  ASSERT_FALSE(proxy.has_value());
+  EXPECT_EQ(proxy.error().message(),
+            "\"proxy\" is not an action; did you mean \"proxy.\"?");
+  EXPECT_EQ(CheckAuditAction("identity.revok").error().message(),
+            "\"identity.revok\" is not an action; did you mean "
+            "\"identity.revoke\"?");
+  auto far = CheckAuditAction("frobnicate");
+  ASSERT_FALSE(far.has_value());
+  EXPECT_NE(far.error().message().find("a prefix ending in '.' (ca., "
+                                       "apikey., identity."),
+            std::string::npos)
+      << far.error().message();
+  // Only whole families: "federation.revocations_" ends in no '.'.
+  EXPECT_FALSE(CheckAuditAction("federation.revocations_").has_value());
+  EXPECT_FALSE(CheckAuditAction("nosuch.").has_value());
+
+  EXPECT_TRUE(CheckAuditIdentity("spiffe://org-a.example/agents/x"));
+  EXPECT_TRUE(CheckAuditIdentity("spiffe://org-a.example"));
+  auto bare = CheckAuditIdentity("org-a.example/agents/x");
+  ASSERT_FALSE(bare.has_value());
+  EXPECT_EQ(bare.error().message(),
+            "\"org-a.example/agents/x\" is not a SPIFFE ID; records name "
+            "identities as spiffe://TRUST_DOMAIN/PATH");
+  // The alias is for user input; the CLI converts it before asking.
+  EXPECT_FALSE(CheckAuditIdentity("aztp://org-a.example/agents/x"));
+  EXPECT_FALSE(CheckAuditFilter({.decision = "denied"}).has_value());
+  EXPECT_FALSE(CheckAuditFilter({.action = "proxy"}).has_value());
+  EXPECT_FALSE(CheckAuditFilter({.identity = "x"}).has_value());
+}
+
+// AuditActions is the table of docs/audit.md: an action recorded but not
+// listed could not be queried, one listed but never recorded would be a
+// filter that is accepted and never matches.
+TEST(AuditTest, ActionsAreTheDocumentedOnes) {
+  std::ifstream in(AZTP_SOURCE_DIR "/docs/audit.md");
+  ASSERT_TRUE(in) << "docs/audit.md";
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string doc = text.str();
+  const std::size_t from = doc.find("\n## Actions");
+  const std::size_t to = doc.find("\n## ", from + 1);
+  ASSERT_NE(from, std::string::npos);
+  // The first cell of each table row names one or more actions.
+  std::set<std::string> documented;
+  std::istringstream rows(doc.substr(from, to - from));
+  const std::regex action("`([a-z]+\\.[a-z_]+)`");
+  for (std::string row; std::getline(rows, row);) {
+    if (row.rfind("| `", 0) != 0) continue;
+    const std::string cell = row.substr(0, row.find(" |", 2));
+    for (std::sregex_iterator it(cell.begin(), cell.end(), action), end;
+         it != end; ++it) {
+      documented.insert((*it)[1]);
+    }
+  }
+  const std::set<std::string> listed(AuditActions().begin(),
+                                     AuditActions().end());
+  EXPECT_EQ(listed, documented);
+  EXPECT_EQ(listed.size(), AuditActions().size()) << "listed twice";
 }
 
 TEST(AuditTest, OversizedRecordsAreBoundedToWhatCanBeShipped) {

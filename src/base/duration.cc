@@ -7,9 +7,16 @@ constexpr int64_t kMaxSeconds = int64_t{100} * 366 * 86400;
 }
 
 Result<int64_t> ParseDuration(std::string_view text) {
+  // The input is quoted, as operators type it in flags and files and the
+  // commonest mistake is a bare number: the example shows the unit.
   auto bad = [&] {
+    return Error(
+        Code::kInvalidArgument,
+        QuoteInput(text) + " is not a duration; write e.g. 60s, 15m, 1h");
+  };
+  auto too_long = [&] {
     return Error(Code::kInvalidArgument,
-                 "invalid duration (want e.g. 90s, 15m, 1h, 30d)");
+                 QuoteInput(text) + " is longer than 100 years");
   };
   if (text.size() < 2 || text.size() > 16) return bad();
   int64_t unit = 0;
@@ -35,9 +42,9 @@ Result<int64_t> ParseDuration(std::string_view text) {
   for (char c : digits) {
     if (c < '0' || c > '9') return bad();
     n = n * 10 + (c - '0');
-    if (n > kMaxSeconds) return bad();
+    if (n > kMaxSeconds) return too_long();
   }
-  if (n * unit > kMaxSeconds) return bad();
+  if (n * unit > kMaxSeconds) return too_long();
   return n * unit;
 }
 

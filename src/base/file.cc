@@ -170,4 +170,16 @@ Status WriteSecretFile(const std::string& path, const SecretBytes& data) {
   return WriteFile(path, data.View(InsecureSecretAccess::Get()), 0600);
 }
 
+Status RefuseExisting(const std::vector<std::string>& paths) {
+  for (const std::string& path : paths) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0) {
+      return Error(Code::kAlreadyExists, path + " already exists");
+    }
+    if (errno != ENOENT && errno != ENOTDIR)
+      return IoError("cannot check", path);
+  }
+  return Ok();
+}
+
 }  // namespace aztp

@@ -160,5 +160,22 @@ TEST(AtomicFile, StreamsSeveralWrites) {
   EXPECT_EQ(Contents(dir.File("out")), expected);
 }
 
+// Issue 13: `aztp ca init` replaced an existing CA without a word. Every
+// command that writes keys first asks whether its files exist.
+TEST(RefuseExisting, NamesTheFirstFileThatExists) {
+  testing::TempDir dir("aztp_file_");
+  const std::string a = dir.File("a"), b = dir.File("b"), c = dir.File("c");
+  EXPECT_TRUE(RefuseExisting({}).has_value());
+  EXPECT_TRUE(RefuseExisting({a, b, dir.File("no/such/folder/x")}));
+  ASSERT_TRUE(WriteFile(b, "x").has_value());
+  auto refused = RefuseExisting({a, b});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), Code::kAlreadyExists);
+  EXPECT_EQ(refused.error().message(), b + " already exists");
+  // A dangling link would be replaced too: it counts.
+  ASSERT_EQ(::symlink(dir.File("nowhere").c_str(), c.c_str()), 0);
+  EXPECT_EQ(RefuseExisting({a, c}).error().message(), c + " already exists");
+}
+
 }  // namespace
 }  // namespace aztp

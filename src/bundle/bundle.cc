@@ -225,4 +225,19 @@ std::shared_ptr<const Bundle> SharedBundleSource::GetBundle(
   return Snapshot()->GetBundle(td);
 }
 
+BundleFileKind SniffBundleFile(std::string_view text) {
+  const std::size_t start = text.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos) return BundleFileKind::kOther;
+  if (text.substr(start).starts_with("-----BEGIN ")) {
+    return BundleFileKind::kPem;
+  }
+  JsonLimits limits;
+  limits.max_bytes = 16 * kMaxBundleBytes;
+  auto doc = ParseJson(text, limits);
+  if (!doc || !doc->is_object()) return BundleFileKind::kOther;
+  if (doc->contains("trust_domains")) return BundleFileKind::kBundleMap;
+  if (doc->contains("keys")) return BundleFileKind::kBundle;
+  return BundleFileKind::kOther;
+}
+
 }  // namespace aztp

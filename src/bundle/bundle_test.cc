@@ -44,6 +44,23 @@ TEST_F(BundleTest, RoundTripsThroughSpiffeJson) {
   EXPECT_EQ(*back, b);
 }
 
+// Issue 13: `--bundle FILE` given a PEM file or a single bundle where a
+// map is expected failed with a JSON parser's message; the CLI now says
+// what to pass instead, from what the file holds.
+TEST_F(BundleTest, SniffTellsTheKindsOfFileApart) {
+  const std::string bundle = DumpJson(Make().ToJson(), 2);
+  BundleSet set;
+  set.Put(Make());
+  EXPECT_EQ(SniffBundleFile(bundle), BundleFileKind::kBundle);
+  EXPECT_EQ(SniffBundleFile(DumpJson(set.ToMapJson())),
+            BundleFileKind::kBundleMap);
+  EXPECT_EQ(SniffBundleFile("\n" + ca_->root().ToPem()), BundleFileKind::kPem);
+  EXPECT_EQ(SniffBundleFile(""), BundleFileKind::kOther);
+  EXPECT_EQ(SniffBundleFile("[1]"), BundleFileKind::kOther);
+  EXPECT_EQ(SniffBundleFile("{\"keys\": "), BundleFileKind::kOther);
+  EXPECT_EQ(SniffBundleFile("{}"), BundleFileKind::kOther);
+}
+
 TEST_F(BundleTest, IgnoresUnknownKtyUseAndTopLevelMembers) {
   Json doc = Make().ToJson();
   doc["keys"].push_back({{"kty", "oct"}, {"use", "x509-svid"}, {"k", "AA"}});

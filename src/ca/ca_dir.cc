@@ -1,6 +1,7 @@
 #include "aztp/ca/ca_dir.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -24,6 +25,11 @@ Result<CertificateAuthority> LoadCaDir(const std::string& dir) {
   return CertificateAuthority::Load(td, std::move(chain), std::move(key));
 }
 
+std::vector<std::string> CaDirFiles(const std::string& dir) {
+  return {dir + "/ca.pem", dir + "/ca.key", dir + "/root.key",
+          dir + "/bundle.json"};
+}
+
 Status WriteCaDir(const std::string& dir, const CertificateAuthority& ca,
                   const Bundle& bundle) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
@@ -35,6 +41,9 @@ Status WriteCaDir(const std::string& dir, const CertificateAuthority& ca,
   if (ca.root_key().has_value()) {
     AZTP_ASSIGN_OR_RETURN(SecretBytes root_pem, ca.root_key()->ToPkcs8Pem());
     AZTP_RETURN_IF_ERROR(WriteSecretFile(dir + "/root.key", root_pem));
+  } else if (::unlink((dir + "/root.key").c_str()) != 0 && errno != ENOENT) {
+    return Error(Code::kIo,
+                 "cannot remove " + dir + "/root.key: " + std::strerror(errno));
   }
   AZTP_RETURN_IF_ERROR(WriteFile(dir + "/ca.pem", ToPem(ca.chain())));
   return WriteFile(dir + "/bundle.json", DumpJson(bundle.ToJson(), 2) + "\n");

@@ -203,7 +203,9 @@ std::string_view EncodingName(ChainEncoding encoding) {
 Result<ChainEncoding> ParseEncoding(std::string_view name) {
   if (name == "linked") return ChainEncoding::kLinked;
   if (name == "nested") return ChainEncoding::kNested;
-  return Error(Code::kInvalidArgument, "encoding must be linked or nested");
+  return Error(
+      Code::kInvalidArgument,
+      QuoteInput(name) + " is not an encoding; write linked or nested");
 }
 
 RequestBinding RequestBinding::For(std::string method, std::string uri,

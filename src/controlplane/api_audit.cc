@@ -44,6 +44,9 @@ Result<AuditFilter> FilterFrom(const http::Request& req) {
   text("action", f.action);
   AZTP_ASSIGN_OR_RETURN(f.since, QueryInt(req, "since"));
   AZTP_ASSIGN_OR_RETURN(f.until, QueryInt(req, "until"));
+  // A value no record can match is the caller's mistake (400), not an
+  // empty answer (docs/audit.md, "API").
+  AZTP_RETURN_IF_ERROR(CheckAuditFilter(f));
   return f;
 }
 
@@ -91,6 +94,7 @@ Result<Json> ControlPlane::AuditApi(const http::Request& req,
   int64_t next = after.value_or(0);
   bool end = false;
   AZTP_RETURN_IF_ERROR(store_->Read([&](Transaction& tx) -> Status {
+    if (!source.empty()) AZTP_RETURN_IF_ERROR(CheckAuditSource(tx, source));
     int scanned = 0;
     while (records.size() < static_cast<std::size_t>(limit) &&
            scanned < kMaxScan) {

@@ -166,14 +166,25 @@ Result<Json> ControlPlane::PoliciesApi(const http::Request& req,
       version = n;
     }
     std::optional<PolicyRecord> r;
+    std::optional<int64_t> current;  // when only the version is missing
     std::vector<std::string> attached;
     AZTP_RETURN_IF_ERROR(store_->Read([&](Transaction& tx) -> Status {
       AZTP_ASSIGN_OR_RETURN(r, tx.GetPolicy(rest, version));
       if (r) {
         AZTP_ASSIGN_OR_RETURN(attached, tx.ListPolicyAttachments(rest));
+      } else if (version) {
+        AZTP_ASSIGN_OR_RETURN(auto latest, tx.GetPolicy(rest, std::nullopt));
+        if (latest) current = latest->version;
       }
       return Ok();
     }));
+    if (current) {
+      // Still 404: the version named does not exist, the policy does.
+      return Error(Code::kNotFound,
+                   "policy " + QuoteInput(rest) + " has no version " +
+                       std::to_string(*version) + "; its versions are 1 to " +
+                       std::to_string(*current));
+    }
     if (!r) return Error(Code::kNotFound, "no policy " + QuoteInput(rest));
     Json out = PolicyJson(*r);
     out["attached_to"] = attached;

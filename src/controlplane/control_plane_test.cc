@@ -854,6 +854,22 @@ TEST_F(ControlPlaneTest, AuditLogIsChainedFilteredAndReceivesShipments) {
   Json denied = Body(cp_->Handle(shipped));
   ASSERT_EQ(denied["records"].size(), 1u);
   EXPECT_EQ(denied["records"][0]["seq"], 3);
+  // Issue 13: a misspelt source or filter is an error, never an empty
+  // answer that a scheduled check would read as "all is well".
+  shipped.query = {{"source", "spiffe://org-a.example/proxi"}};
+  auto unknown = cp_->Handle(shipped);
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(Body(unknown)["error"], "not_found");
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"decision", "denied"},
+           {"action", "proxy"},
+           {"identity", "org-a.example/a"}}) {
+    filtered.query = {{name, value}};
+    auto refused = cp_->Handle(filtered);
+    EXPECT_EQ(refused.status, 400) << name << ": " << refused.body;
+    EXPECT_EQ(Body(refused)["error"], "invalid_argument") << name;
+  }
   // aztpd's own log anchors each shipment's head.
   filtered.query = {{"action", "audit.ingest"}};
   Json anchors = Body(cp_->Handle(filtered));
@@ -967,6 +983,15 @@ TEST_F(ControlPlaneTest, PoliciesAreValidatedVersionedAttachedAndEvaluated) {
   EXPECT_EQ(old["version"], 1);
   EXPECT_EQ(old["attached_to"],
             Json::array({"spiffe://org-a.example/tools/payments"}));
+  // Issue 13: a version that does not exist is not a policy that does
+  // not: still 404, but the message says which.
+  auto ninth =
+      cp_->Handle(Get("/v1/policies/" + id, admin_, {{"version", "9"}}));
+  EXPECT_EQ(ninth.status, 404);
+  EXPECT_EQ(Body(ninth)["error"], "not_found");
+  EXPECT_EQ(Body(ninth)["message"], "policy \"" + id +
+                                        "\" has no version 9; its versions "
+                                        "are 1 to 2");
 
   // Scoped keys manage attachments of their identities only, and not the
   // policies themselves.

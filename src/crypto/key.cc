@@ -202,7 +202,8 @@ Result<KeyType> ParseKeyType(std::string_view name) {
   if (name == "ec-p384") return KeyType::kEcP384;
   if (name == "ed25519") return KeyType::kEd25519;
   return Error(Code::kInvalidArgument,
-               "key type must be ec-p256, ec-p384 or ed25519");
+               QuoteInput(name) +
+                   " is not a key type; write ec-p256, ec-p384 or ed25519");
 }
 
 std::string_view AlgorithmName(SignatureAlgorithm alg) {

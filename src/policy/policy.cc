@@ -922,6 +922,9 @@ std::string_view TypeName(const ContextValue& v) {
 struct Outcome {
   bool match = false;
   std::string error;
+  // absent: no match because the key is not in the context (the most
+  // common reason a statement that should apply does not).
+  bool absent = false;
 };
 
 Outcome Mismatch(const Condition& c, std::string_view is,
@@ -1015,7 +1018,7 @@ Outcome EvaluateCondition(const Condition& c, const PolicyContext& context) {
     for (const auto& value : c.values()) {
       if (value.get<bool>() == absent) return Outcome{true, ""};
     }
-    return Outcome{false, ""};
+    return Outcome{false, "", absent};
   }
   if (v == nullptr) {
     if (c.if_exists()) return Outcome{true, ""};
@@ -1023,9 +1026,9 @@ Outcome EvaluateCondition(const Condition& c, const PolicyContext& context) {
       case SetQualifier::kForAllValues:
         return Outcome{true, ""};
       case SetQualifier::kForAnyValue:
-        return Outcome{false, ""};
+        return Outcome{false, "", true};
       case SetQualifier::kNone:
-        return Outcome{InfoOf(c.op()).negated, ""};
+        return Outcome{InfoOf(c.op()).negated, "", !InfoOf(c.op()).negated};
     }
   }
   if (c.qualifier() == SetQualifier::kNone) return Single(c, *v);
@@ -1058,10 +1061,14 @@ struct Hit {
   std::size_t statement = 0;
   const Statement* s = nullptr;
   std::string error;
+  std::string absent_key;  // the key whose absence kept it from applying
 };
 
 struct Tally {
   std::optional<Hit> deny, error, audit, allow;
+  // absent: the first Allow or Audit statement for the request that did
+  // not apply only for want of a context key, to explain a default deny.
+  std::optional<Hit> absent;
 };
 
 void Scan(const Policy& policy, std::optional<std::size_t> policy_index,
@@ -1075,6 +1082,7 @@ void Scan(const Policy& policy, std::optional<std::size_t> policy_index,
     }
     bool applies = true;
     std::string error;
+    std::string absent_key;
     for (const auto& c : s.conditions()) {
       Outcome o = EvaluateCondition(c, request.context);
       if (!o.error.empty()) {
@@ -1083,16 +1091,23 @@ void Scan(const Policy& policy, std::optional<std::size_t> policy_index,
         break;
       }
       if (!o.match) {
+        if (o.absent) absent_key = c.key();
         applies = false;
         break;
       }
     }
-    Hit hit{policy_index, i, &s, std::move(error)};
+    Hit hit{policy_index, i, &s, std::move(error), std::move(absent_key)};
     if (!hit.error.empty()) {
       if (!tally.error) tally.error = std::move(hit);
       continue;
     }
-    if (!applies) continue;
+    if (!applies) {
+      if (!hit.absent_key.empty() && s.effect() != Effect::kDeny &&
+          !tally.absent) {
+        tally.absent = std::move(hit);
+      }
+      continue;
+    }
     switch (s.effect()) {
       case Effect::kDeny:
         tally.deny = std::move(hit);
@@ -1148,6 +1163,12 @@ Decision Decide(const Tally& tally, const PolicyRequest& request) {
   Decision d;
   d.reason = "no statement allows " + Quoted(request.action) + " on " +
              Quoted(request.resource);
+  if (tally.absent) {
+    // Still a default deny (an absent key never allows), but the caller
+    // learns what to add rather than to look for a missing statement.
+    d.reason += ": " + HitName(*tally.absent) + " needs context key " +
+                Quoted(tally.absent->absent_key) + ", which is absent";
+  }
   return d;
 }
 

@@ -799,6 +799,9 @@ TEST(SqliteStoreTest, ShippedAuditRecordsAreKeptPerSource) {
     auto sources = t.ListAuditSources();
     EXPECT_TRUE(sources.has_value() &&
                 *sources == (std::vector<std::string>{a, b}));
+    // Issue 13: a source that never shipped is not an empty, valid log.
+    EXPECT_TRUE(CheckAuditSource(t, a).has_value());
+    EXPECT_CODE(CheckAuditSource(t, "spiffe://td/proxy-aa"), Code::kNotFound);
     auto own = t.ListAudit(0, 10);
     EXPECT_TRUE(own.has_value() && own->empty());
     return Ok();

@@ -20,6 +20,17 @@ std::string SvidDir::BundlePath(const std::string& dir) {
   return dir + "/bundle.json";
 }
 
+std::vector<std::string> SvidDir::Paths(const std::string& dir) {
+  return {SvidPath(dir), KeyPath(dir), BundlePath(dir)};
+}
+
+Result<SpiffeId> SvidDirId(const std::string& dir) {
+  AZTP_ASSIGN_OR_RETURN(std::string pem, ReadFile(SvidDir::SvidPath(dir)));
+  AZTP_ASSIGN_OR_RETURN(std::vector<Certificate> chain,
+                        ParsePemCertificates(pem, 8));
+  return X509SvidId(chain.front());
+}
+
 Result<SvidDir> LoadSvidDir(const std::string& dir, bool require_key) {
   AZTP_ASSIGN_OR_RETURN(std::string pem, ReadFile(SvidDir::SvidPath(dir)));
   AZTP_ASSIGN_OR_RETURN(std::vector<Certificate> chain,

@@ -101,17 +101,23 @@ run 0 "$A" identity set-federation spiffe://org-a.example/agents/narrow --federa
 has "$out" 'j["id"] == "spiffe://org-a.example/agents/narrow" and j["federates_with"] == ["org-b.example"]'
 run 0 "$A" bundle fetch --out "$T/narrow.json" --for spiffe://org-a.example/agents/narrow
 [ "$(domains "$T/narrow.json")" = org-a.example,org-b.example ] || fail "widened: $(cat "$T/narrow.json")"
+run 0 "$A" identity set-federation --id spiffe://org-a.example/agents/narrow --federates-with-none
+has "$out" 'j["federates_with"] == []'
+run 0 "$A" identity set-federation --id spiffe://org-a.example/agents/narrow --federates-with-any
+has "$out" 'j["federates_with"] is None'
+run 1 "$A" identity set-federation spiffe://org-a.example/agents/narrow --federates-with-none --federates-with-any
+[ "$(json_get "$out" error)" = invalid_argument ] || fail "none and any: $out"
+# The first spelling still works (deprecated, not listed in --help).
 run 0 "$A" identity set-federation --id spiffe://org-a.example/agents/narrow --none
 has "$out" 'j["federates_with"] == []'
 run 0 "$A" identity set-federation --id spiffe://org-a.example/agents/narrow --any
 has "$out" 'j["federates_with"] is None'
-run 1 "$A" identity set-federation spiffe://org-a.example/agents/narrow --none --any
-[ "$(json_get "$out" error)" = invalid_argument ] || fail "none and any: $out"
+"$A" identity set-federation --help | grep -q -- '--none' && fail "--none is listed in --help"
 run 1 "$A" identity set-federation spiffe://org-a.example/agents/none --any
 [ "$(json_get "$out" error)" = not_found ] || fail "unknown identity: $out"
 run 0 "$A" identity get --id spiffe://org-a.example/agents/bee
 has "$out" 'j["federates_with"] == ["org-b.example"]'
-ok "identity set-federation --federates-with/--none/--any"
+ok "identity set-federation --federates-with/--federates-with-none/--federates-with-any (and the deprecated --none/--any)"
 
 # Only admins manage federation.
 expect_exit 0 "$A" apikey create --scope /agents/  # its output holds the key

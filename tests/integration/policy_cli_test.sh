@@ -64,7 +64,10 @@ run 1 "${P[@]}" --action payments:refund --context "$ORG_A" --request-key reques
 has "$out" 'j["allowed"] is False and j["verdict"] == "deny" and j["basis"] == "explicit_deny" and j["statement_index"] == 1 and j["sid"] == "NoRefunds" and "statement 1 (\"NoRefunds\")" in j["reason"]'
 run 1 "${P[@]}" --action payments:quote --context '{"aztp:CallerTrustDomain": "org-c.example", "request:Amount": 250}'
 has "$out" 'j["allowed"] is False and j["basis"] == "default_deny" and j["statement_index"] is None and j["sid"] is None and "payments:quote" in j["reason"]'
-ok "policy test: allowed exits 0, an explicit and a default deny exit 1, each with its reason"
+# Issue 13: a context lacking a key a condition reads names the key.
+run 1 "${P[@]}" --action payments:quote --context "$ORG_A"
+has "$out" 'j["basis"] == "default_deny" and j["statement_index"] is None and j["reason"] == "no statement allows \"payments:quote\" on \"*\": statement 0 (\"PaymentsFromOrgA\") needs context key \"request:Amount\", which is absent"'
+ok "policy test: allowed exits 0, an explicit and a default deny exit 1, each with its reason (an absent key named)"
 
 # A string where the condition needs a number: a context error names the statement.
 run 1 "${P[@]}" --action payments:quote --context "$ORG_A" --request-key 'Amount="250"'
@@ -162,6 +165,8 @@ run 0 "$A" policy get "$ID" --version 1
 has "$out" "j['version'] == 1 and j['document'] == json.loads('''$CANONICAL''')"
 run 0 "$A" policy get "$ID"
 has "$out" 'j["version"] == 2'
+run 1 "$A" policy get "$ID" --version 9
+has "$out" "j['error'] == 'not_found' and j['message'].endswith('policy \"$ID\" has no version 9; its versions are 1 to 2')"
 ok "policy put --id --version updates; a stale version exits 1 (409) saying which version is current; get --version reads the old one"
 
 run 0 "$A" policy attach "$ID" --identity aztp://org-a.example/tools/payments

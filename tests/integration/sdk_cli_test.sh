@@ -55,8 +55,8 @@ has "$out" 'len(j["identities"]) == 1 and j["next"] == "spiffe://org-a.example/a
 run 0 "$A" identity list --prefix spiffe://org-a.example/agents/ --limit 1 \
   --after spiffe://org-a.example/agents/planner
 has "$out" '[i["id"] for i in j["identities"]] == ["spiffe://org-a.example/agents/research"]'
-run 1 "$A" identity list --status lost
-[ "$(json_get "$out" error)" = invalid_argument ] || fail "status: $out"
+run 2 "$A" identity list --status lost
+[ "$(json_get "$out" message)" = '--status: "lost" is not a status; write active or revoked' ] || fail "status: $out"
 ok "identity get shows links; identity list pages by --limit/--after"
 
 run 0 "$A" identity link --id spiffe://org-a.example/agents/research \
@@ -65,9 +65,9 @@ has "$out" 'j["from"] == "spiffe://org-a.example/agents/research" and j["to"] ==
 run 1 "$A" identity link --id spiffe://org-a.example/agents/research \
   --to spiffe://org-a.example/agents/planner
 [ "$(json_get "$out" error)" = already_exists ] || fail "second link: $out"
-run 1 "$A" identity link --id spiffe://org-a.example/agents/research \
+run 2 "$A" identity link --id spiffe://org-a.example/agents/research \
   --to spiffe://org-a.example/agents/planner --kind friend
-[ "$(json_get "$out" error)" = invalid_argument ] || fail "link kind: $out"
+[ "$(json_get "$out" error)" = usage ] || fail "link kind: $out"
 run 0 "$A" identity discover
 has "$out" '[i["id"] for i in j["identities"]] == ["spiffe://org-a.example/agents/planner"] and j["identities"][0]["metadata"] == {"team": "blue"}'
 run 1 "$A" identity discover --trust-domain org-b.example
@@ -84,6 +84,19 @@ openssl x509 -in "$T/planner/svid.pem" -noout -ext subjectAltName \
 cmp -s <(openssl x509 -in "$T/planner/svid.pem" -noout -pubkey) \
   <(openssl pkey -in "$T/planner/svid.key" -pubout) || fail "key does not match the SVID"
 run 0 "$A" svid verify --svid "$T/planner/svid.pem" --bundle "org-a.example=$T/planner/bundle.json"
+# Issue 13: agent fetch into the same folder for the same ID renews it (as
+# the SDK agent does); any other content of --out needs --force.
+s1="$(openssl x509 -in "$T/planner/svid.pem" -noout -serial)"
+run 0 "$A" agent fetch --id spiffe://org-a.example/agents/planner --out "$T/planner"
+[ "$(openssl x509 -in "$T/planner/svid.pem" -noout -serial)" != "$s1" ] || fail "not renewed"
+run 1 "$A" agent fetch --id spiffe://org-a.example/agents/research --out "$T/planner"
+has "$out" 'j["error"] == "already_exists" and j["message"].endswith("holds the identity folder of spiffe://org-a.example/agents/planner; --force replaces it")'
+run 1 "$A" agent fetch --id spiffe://org-a.example/agents/planner --out "$T/data"
+has "$out" 'j["error"] == "already_exists" and j["message"].endswith("/data/bundle.json already exists; --force replaces it")'
+"$A" ca init --trust-domain org-a.example --out "$T/ca-here" >/dev/null || fail "ca init"
+run 1 "$A" agent fetch --id spiffe://org-a.example/agents/planner --out "$T/ca-here"
+has "$out" 'j["error"] == "already_exists" and "ca-here/" in j["message"]'
+run 0 "$A" agent fetch --id spiffe://org-a.example/agents/planner --out "$T/other" --force
 run 0 "$A" agent fetch --id spiffe://org-a.example/agents/research --out "$T/research" --key-type ed25519
 B="--bundle org-a.example=$T/planner/bundle.json"
 "$A" chain mint --svid "$T/planner" --aud spiffe://org-a.example/agents/research \
@@ -153,6 +166,18 @@ run 1 "$A" identity list --api-key aztp_00.wrong
 run 2 "$A" identity nope
 [ "$(json_get "$out" error)" = usage ] || fail "unknown command: $out"
 ok "a wrong bundle, a plain URL, no server and bad keys fail with their reasons and exit codes"
+
+# Issue 13: aztpd's audit log through the API: a source that never shipped
+# is not_found, never an empty log that verifies; bad filters are usage.
+run 0 "$A" audit verify
+run 1 "$A" audit verify --source spiffe://org-a.example/tools/nobody
+has "$out" 'j["error"] == "not_found" and "no records were shipped by" in j["message"]'
+run 1 "$A" audit query --source aztp://org-a.example/tools/nobody
+[ "$(json_get "$out" error)" = not_found ] || fail "query source: $out"
+run 2 "$A" audit query --decision denied
+run 0 "$A" audit query --action identity. --identity aztp://org-a.example/agents/planner
+has "$out" 'len(j["records"]) >= 1 and all(r["action"].startswith("identity.") for r in j["records"])'
+ok "audit through aztpd: an unknown source is not_found; filters are checked"
 
 # No output but `apikey create`'s holds an API key; neither does the log.
 secret() { printf '%s' "${1#*.}"; }

@@ -112,4 +112,26 @@ struct AuditFilter {
 
 bool AuditMatches(const AuditFilter& f, const AuditRecord& r);
 
+// AuditDecisions are the values of a record's `decision` besides "".
+const std::vector<std::string>& AuditDecisions();
+
+// AuditActions lists every action aztpd and aztp-proxy record, the table
+// of docs/audit.md ("Actions"), which a test keeps equal to it.
+const std::vector<std::string>& AuditActions();
+
+// A filter value no record can ever match is a mistake, not a question
+// whose answer is "none": a scheduled check built on it would stay green
+// forever. These refuse such values with kInvalidArgument, naming the
+// nearest valid one ("did you mean ...?").
+//
+// CheckAuditDecision: allow, deny or audit.
+Status CheckAuditDecision(std::string_view decision);
+// CheckAuditAction: one of AuditActions(), or a prefix ending in '.' of
+// at least one of them ("proxy.", "identity.").
+Status CheckAuditAction(std::string_view action);
+// CheckAuditIdentity: a SPIFFE ID in the recorded `spiffe://` form.
+Status CheckAuditIdentity(std::string_view identity);
+// CheckAuditFilter applies the three to the members that are set.
+Status CheckAuditFilter(const AuditFilter& f);
+
 }  // namespace aztp

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "aztp/base/result.h"
 #include "aztp/base/secret.h"
@@ -66,5 +67,11 @@ Status WriteFile(const std::string& path, std::string_view data,
 // WriteSecretFile is WriteFile with mode 0600; the file never exists with
 // wider permissions, not even briefly.
 Status WriteSecretFile(const std::string& path, const SecretBytes& data);
+
+// RefuseExisting is kAlreadyExists naming the first of `paths` that
+// exists (a symbolic link counts, dangling or not: a write would replace
+// it), kIo when one cannot be checked, Ok when none exists. Commands that
+// write keys call it first, so that nothing is replaced by accident.
+Status RefuseExisting(const std::vector<std::string>& paths);
 
 }  // namespace aztp

@@ -110,6 +110,17 @@ class BundleSet final : public BundleSource {
   std::map<TrustDomain, std::shared_ptr<const Bundle>> bundles_;
 };
 
+// BundleFileKind is what a file given where a bundle is expected holds,
+// judged by its first bytes and top-level members: enough to answer a
+// wrong file with what to pass instead (docs/cli.md, "Bundles").
+enum class BundleFileKind {
+  kPem,        // PEM, such as ca.pem or bundle.pem
+  kBundle,     // one trust domain's SPIFFE bundle: {"keys": [...]}
+  kBundleMap,  // {"trust_domains": {...}}
+  kOther,      // none of these
+};
+BundleFileKind SniffBundleFile(std::string_view text);
+
 // SharedBundleSource hands out the bundles of a BundleSet that another
 // thread may replace at any time (a rotated CA, a refreshed federation
 // bundle). Readers see either the old or the new set, never a mix.

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "aztp/base/result.h"
 #include "aztp/bundle/bundle.h"
@@ -17,7 +18,12 @@ namespace aztp {
 // URI SAN.
 Result<CertificateAuthority> LoadCaDir(const std::string& dir);
 
-// WriteCaDir creates `dir` if needed and writes the CA's files and `bundle`.
+// CaDirFiles are the paths of the four files of a CA folder `dir`.
+std::vector<std::string> CaDirFiles(const std::string& dir);
+
+// WriteCaDir creates `dir` if needed and writes the CA's files and `bundle`;
+// a root.key left by an earlier CA is removed when `ca` has no
+// intermediate, so that it is never taken for this CA's root key.
 Status WriteCaDir(const std::string& dir, const CertificateAuthority& ca,
                   const Bundle& bundle);
 

@@ -272,6 +272,11 @@ class Store {
   virtual Status Read(const std::function<Status(Transaction&)>& fn) = 0;
 };
 
+// CheckAuditSource is kNotFound for a `source` that never shipped a
+// record: a misspelt --source must not read as an empty, valid log
+// (docs/audit.md, "CLI").
+Status CheckAuditSource(Transaction& tx, const std::string& source);
+
 // OpenSqliteStore opens (creating and migrating) the SQLite store at `path`:
 // WAL, foreign keys, synchronous=FULL (an acknowledged write survives
 // kill -9 and power loss), migrations versioned in code.

@@ -29,7 +29,13 @@ struct SvidDir {
   static std::string SvidPath(const std::string& dir);
   static std::string KeyPath(const std::string& dir);
   static std::string BundlePath(const std::string& dir);
+  // Paths are the three.
+  static std::vector<std::string> Paths(const std::string& dir);
 };
+
+// SvidDirId is the SPIFFE ID of the SVID in `dir`/svid.pem, read without
+// the key or the bundle: enough to tell whose folder it is.
+Result<SpiffeId> SvidDirId(const std::string& dir);
 
 // LoadSvidDir reads an identity folder. The leaf must satisfy the
 // X.509-SVID leaf rules; when `require_key` the key file must exist and
