@@ -213,7 +213,7 @@ Result<VerifiedChain> VerifyWith(const ChainVerifyFlags& f,
   ChainVerifierOptions o;
   o.audience = audience;
   o.bundles = std::make_shared<BundleSet>(std::move(bundles));
-  o.skew_seconds = f.skew;
+  AZTP_ASSIGN_OR_RETURN(o.skew_seconds, ParseDuration(f.skew));
   o.limits.max_tokens = f.max_tokens;
   o.clock = &clock;
   if (!f.replay_db.empty()) {

@@ -103,7 +103,7 @@ struct ChainVerifyFlags {
   std::vector<std::string> bundles;
   std::string peer;
   std::optional<int64_t> now;
-  int64_t skew = 30;
+  std::string skew = "30s";  // a duration, as every duration flag
   int max_tokens = 16;
   std::string replay_db;
   std::string revocations;

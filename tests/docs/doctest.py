@@ -156,7 +156,12 @@ def steps(start, body):
                 step.exit = int(exit_code.group(1))
                 note = note[:exit_code.start()].strip()
             if note.startswith("{"):
-                step.expect_json = parse_expectation(note)
+                try:
+                    step.expect_json = parse_expectation(note)
+                except ValueError as e:
+                    raise SystemExit("line %d: the documented output is not "
+                                     "JSON with … wildcards (%s): %s"
+                                     % (start + i, e, note))
             i += 1
         out.append(step)
     return out
