@@ -26,11 +26,13 @@
 #include <functional>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "aztp/base/duration.h"
 #include "aztp/base/file.h"
+#include "aztp/base/lock_file.h"
 #include "aztp/compat/hosted_sdk.h"
 #include "aztp/config/aztpd_config.h"
 #include "aztp/controlplane/bundle_endpoint.h"
@@ -52,11 +54,15 @@ constexpr int kExitIo = 3;
 constexpr const char* kDevTrustDomain = "dev.aztp.local";
 constexpr const char* kDevListen = "127.0.0.1:8443";
 
+// Fail prints `e` and returns its exit status: 3 for what lies outside the
+// input (I/O, an internal failure, a data directory in use), else 1.
 int Fail(const Error& e) {
   Json out{{"error", std::string(e.reason())}, {"message", e.message()}};
   std::cout << DumpJson(out) << std::endl;
-  return e.code() == Code::kIo || e.code() == Code::kInternal ? kExitIo
-                                                              : kExitInvalid;
+  return e.code() == Code::kIo || e.code() == Code::kInternal ||
+                 e.code() == Code::kUnavailable
+             ? kExitIo
+             : kExitInvalid;
 }
 
 int Usage(const std::string& message) {
@@ -67,6 +73,32 @@ int Usage(const std::string& message) {
 
 std::string StorePath(const std::string& dir) { return dir + "/aztpd.db"; }
 
+// LockDataDir makes this process the only aztpd on `dir` for as long as the
+// returned lock lives: two would share the store and each other's
+// aztpd.url. Taken before anything in `dir` is written or removed. One
+// fixed name, so that every aztpd on `dir` contends for the same file.
+Result<LockFile> LockDataDir(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 && errno == ENOENT) {
+    // Not "cannot open the lock": a new user's likely mistake is a typo or
+    // a missing init.
+    return Error(Code::kNotFound,
+                 "data directory " + dir +
+                     " does not exist (aztpd init --data-dir " + dir +
+                     " creates it)");
+  }
+  return LockFile::Acquire(dir + "/aztpd.lock", "data directory " + dir);
+}
+
+// CreateDataDir creates `dir` with mode 0700 unless it exists.
+Status CreateDataDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error(Code::kIo,
+                 "cannot create " + dir + ": " + std::strerror(errno));
+  }
+  return Ok();
+}
+
 // WriteBundleFiles replaces DIR/bundle.json and DIR/bundle.pem, each
 // atomically, so readers never see a partial file.
 Status WriteBundleFiles(const std::string& dir, const Bundle& bundle) {
@@ -75,14 +107,11 @@ Status WriteBundleFiles(const std::string& dir, const Bundle& bundle) {
   return WriteFile(dir + "/bundle.pem", ToPem(bundle.x509_authorities()));
 }
 
-// InitDataDir creates the store in `c.data_dir` with the trust domain's CA
-// and first admin key, writes the bundle files, and returns what `init`
-// prints (kAlreadyExists when the store was initialised before).
-Result<Json> InitDataDir(const AztpdConfig& c) {
-  if (::mkdir(c.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Error(Code::kIo,
-                 "cannot create " + c.data_dir + ": " + std::strerror(errno));
-  }
+// InitDataDir creates the store in `c.data_dir`, whose lock the caller
+// holds, with the trust domain's CA and first admin key, writes the bundle
+// files, and returns what `init` prints (kAlreadyExists when the store was
+// initialised before).
+Result<Json> InitDataDir(const AztpdConfig& c, const LockFile& /*held*/) {
   AZTP_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
                         OpenSqliteStore(StorePath(c.data_dir)));
   AZTP_ASSIGN_OR_RETURN(
@@ -97,7 +126,12 @@ Result<Json> InitDataDir(const AztpdConfig& c) {
 }
 
 int Init(const AztpdConfig& c) {
-  auto out = InitDataDir(c);
+  if (auto created = CreateDataDir(c.data_dir); !created) {
+    return Fail(created.error());
+  }
+  auto lock = LockDataDir(c.data_dir);
+  if (!lock) return Fail(lock.error());
+  auto out = InitDataDir(c, *lock);
   if (!out) return Fail(out.error());
   std::cout << DumpJson(*out) << std::endl;
   return kExitOk;
@@ -293,7 +327,9 @@ Result<std::unique_ptr<http::Server>> StartBundleEndpoint(
              [&plane] { return plane.RevocationsJson(); })));
 }
 
-int Run(const AztpdConfig& c) {
+// Run serves until SIGTERM or SIGINT; the caller holds the data directory's
+// lock, so every file Run writes or removes there is its own.
+int Run(const AztpdConfig& c, const LockFile& /*held*/) {
   // Block the stop signals before any thread starts; main waits for them.
   sigset_t stop;
   sigemptyset(&stop);
@@ -336,9 +372,11 @@ int Run(const AztpdConfig& c) {
   }
   // The bundle endpoint comes up first, so that aztpd.bundle.url is there
   // once aztpd.url is.
+  // One left by an instance that was killed (the lock is ours now).
   const std::string bundle_url_file = c.data_dir + "/aztpd.bundle.url";
   ::unlink(bundle_url_file.c_str());
   std::unique_ptr<http::Server> bundle_server;
+  std::optional<WrittenFile> bundle_url_written;
   if (c.bundle_endpoint) {
     const BundleEndpointConfig& be = *c.bundle_endpoint;
     auto started = StartBundleEndpoint(be, *plane);
@@ -346,8 +384,9 @@ int Run(const AztpdConfig& c) {
     bundle_server = std::move(*started);
     std::string bundle_url =
         BaseUrl(be.listen, bundle_server->port()) + be.path;
-    auto written = WriteFile(bundle_url_file, bundle_url + "\n");
+    auto written = WrittenFile::Write(bundle_url_file, bundle_url + "\n");
     if (!written) return Fail(written.error());
+    bundle_url_written = std::move(*written);
     Json fields{{"profile", std::string(EndpointProfileName(*be.profile))},
                 {"url", bundle_url}};
     if (*be.profile == EndpointProfile::kHttpsWeb) {
@@ -377,10 +416,16 @@ int Run(const AztpdConfig& c) {
                      }
                      return plane->Handle(r);
                    }));
-  if (!server) return Fail(server.error());
+  if (!server) {
+    if (bundle_url_written) bundle_url_written->Remove();
+    return Fail(server.error());
+  }
   std::string url = BaseUrl(c.listen, (*server)->port());
-  auto written = WriteFile(c.data_dir + "/aztpd.url", url + "\n");
-  if (!written) return Fail(written.error());
+  auto url_written = WrittenFile::Write(c.data_dir + "/aztpd.url", url + "\n");
+  if (!url_written) {
+    if (bundle_url_written) bundle_url_written->Remove();
+    return Fail(url_written.error());
+  }
   Log(spdlog::level::info, "serving",
       Json{{"trust_domain", plane->trust_domain().name()},
            {"url", url},
@@ -392,9 +437,9 @@ int Run(const AztpdConfig& c) {
   Log(spdlog::level::info, "shutting down",
       Json{{"signal", sig}, {"grace_seconds", c.grace_seconds}});
   maintenance.Stop();
-  ::unlink((c.data_dir + "/aztpd.url").c_str());
+  url_written->Remove();
   if (bundle_server) {
-    ::unlink(bundle_url_file.c_str());
+    bundle_url_written->Remove();
     bundle_server->Shutdown(c.grace_seconds);
     bundle_server->Wait();
   }
@@ -427,7 +472,12 @@ int RunDev(AztpdConfig c) {
     c.data_dir = *dir;
   }
   if (!c.trust_domain) c.trust_domain = *TrustDomain::Parse(kDevTrustDomain);
-  auto init = InitDataDir(c);
+  if (auto created = CreateDataDir(c.data_dir); !created) {
+    return Fail(created.error());
+  }
+  auto lock = LockDataDir(c.data_dir);
+  if (!lock) return Fail(lock.error());
+  auto init = InitDataDir(c, *lock);
   if (init) {
     std::cout << DumpJson(*init) << std::endl;
   } else if (init.error().code() != Code::kAlreadyExists) {
@@ -435,7 +485,7 @@ int RunDev(AztpdConfig c) {
   }
   Log(spdlog::level::warn, "development mode: not for production",
       Json{{"data_dir", c.data_dir}});
-  return Run(c);
+  return Run(c, *lock);
 }
 
 // Flags is the command line; `given` names the options that were set, the
@@ -562,7 +612,11 @@ int main(int argc, char** argv) {
   if (c->data_dir.empty()) {
     return Usage("--data-dir (or data_dir in the configuration) is required");
   }
-  if (!is_init) return Run(*c);
+  if (!is_init) {
+    auto lock = LockDataDir(c->data_dir);
+    if (!lock) return Fail(lock.error());
+    return Run(*c, *lock);
+  }
   if (!c->trust_domain) {
     return Usage(
         "--trust-domain (or trust_domain in the configuration) is required");
