@@ -20,6 +20,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -492,9 +493,8 @@ int RunDev(AztpdConfig c) {
 // only ones that override the configuration file.
 struct Flags {
   std::string config, data_dir, trust_domain, key_type, ca_ttl, listen,
-      bundle_listen, log_level, log_format;
+      bundle_listen, log_level, log_format, grace;
   int threads = 0;
-  int grace = 0;
   bool dev = false;
   std::set<std::string> given;
 };
@@ -528,7 +528,7 @@ Result<AztpdConfig> Settings(const Flags& f) {
     c.control_plane.ca.key_type = *type;
   }
   if (given("--ca-ttl")) {
-    auto ttl = ParseDuration(f.ca_ttl);
+    auto ttl = ParseDurationSetting(f.ca_ttl);
     if (!ttl) return Named("ca.ttl", "--ca-ttl", ttl.error());
     c.control_plane.ca.ttl_seconds = *ttl;
   }
@@ -543,7 +543,14 @@ Result<AztpdConfig> Settings(const Flags& f) {
     c.bundle_endpoint->listen = f.bundle_listen;
   }
   if (given("--threads")) c.threads = f.threads;
-  if (given("--grace")) c.grace_seconds = f.grace;
+  if (given("--grace")) {
+    // The YAML key's syntax, 0s included (stop at once).
+    auto grace = ParseDurationSetting(f.grace, /*allow_zero=*/true);
+    if (!grace) return Named("grace", "--grace", grace.error());
+    // Out of range is refused by ValidateAztpdConfig below; clamped here
+    // only so that it still is out of range as an int.
+    c.grace_seconds = static_cast<int>(std::min<int64_t>(*grace, INT_MAX));
+  }
   if (given("--log-level")) {
     auto level = ParseLogLevel(f.log_level);
     if (!level) return Named("log_level", "--log-level", level.error());
@@ -589,7 +596,8 @@ int main(int argc, char** argv) {
                   "bundle_endpoint.listen)");
   run->add_option("--threads", f.threads, "worker threads (default 2)");
   run->add_option("--grace", f.grace,
-                  "seconds in-flight requests get at shutdown (default 10)");
+                  "time in-flight requests get at shutdown: 10s (default), "
+                  "0s to 1h");
   run->add_option("--log-level", f.log_level,
                   "trace, debug, info (default), warn, error");
   run->add_option("--log-format", f.log_format, "text (default) or json");
