@@ -30,6 +30,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "aztp/base/duration.h"
 #include "aztp/base/file.h"
@@ -264,6 +265,23 @@ std::function<void()> CountRefused(ControlPlane& plane, const char* listener) {
   };
 }
 
+// LogPeerRefused is the API listener's on_peer_refused: a client whose
+// certificate does not verify (its trust domain no longer federated, a
+// foreign CA, expired) is answered 401 with the reason by the server, and
+// each such connection is one info line naming the trust domain the
+// client claimed, so that an operator sees why a partner's workload is
+// refused (issue 13; docs/aztpd.md "Logging").
+void LogPeerRefused(std::string_view presented_id, std::string_view remote,
+                    const Error& e) {
+  auto id = SpiffeId::Parse(presented_id);
+  Log(spdlog::level::info, "client certificate refused",
+      Json{{"trust_domain", id ? id->trust_domain().name() : ""},
+           {"peer", std::string(presented_id)},
+           {"remote", std::string(remote)},
+           {"reason", std::string(e.reason())},
+           {"message", e.message()}});
+}
+
 // RaiseDescriptorLimit lifts the soft limit on open files to `needed`
 // (within the hard limit), so that each listener is bounded by its own
 // connection cap rather than by a limit the listeners share: a flood on
@@ -328,9 +346,12 @@ Result<std::unique_ptr<http::Server>> StartBundleEndpoint(
              [&plane] { return plane.RevocationsJson(); })));
 }
 
-// Run serves until SIGTERM or SIGINT; the caller holds the data directory's
-// lock, so every file Run writes or removes there is its own.
-int Run(const AztpdConfig& c, const LockFile& /*held*/) {
+// Run serves until SIGTERM or SIGINT with the `federation:` relationships
+// the caller resolved (before the lock: a bad entry is reported as such
+// even while another aztpd holds the directory). The caller holds the data
+// directory's lock, so every file Run writes or removes there is its own.
+int Run(const AztpdConfig& c, std::vector<FederationRelationship> federation,
+        const LockFile& /*held*/) {
   // Block the stop signals before any thread starts; main waits for them.
   sigset_t stop;
   sigemptyset(&stop);
@@ -361,9 +382,7 @@ int Run(const AztpdConfig& c, const LockFile& /*held*/) {
   if (!store) return Fail(store.error());
   std::shared_ptr<Store> shared(std::move(*store));
   ControlPlaneOptions plane_options = c.control_plane;
-  auto federation = ResolveFederation(c.federation);
-  if (!federation) return Fail(federation.error());
-  plane_options.federation = std::move(*federation);
+  plane_options.federation = std::move(federation);
   plane_options.on_federation_event = LogFederationEvent;
   auto cp = ControlPlane::Open(shared, plane_options);
   if (!cp) return Fail(cp.error());
@@ -407,6 +426,7 @@ int Run(const AztpdConfig& c, const LockFile& /*held*/) {
   // Asked for every connection, so a renewed server SVID is used at once.
   options.tls_context = [plane] { return plane->server_tls_context(); };
   options.bundles = plane->bundles();
+  options.on_peer_refused = LogPeerRefused;
   auto server = http::Server::Start(
       options, aztpd::WithAccessLog(
                    [plane, hosted = std::make_shared<compat::HostedSdkApi>(
@@ -473,6 +493,8 @@ int RunDev(AztpdConfig c) {
     c.data_dir = *dir;
   }
   if (!c.trust_domain) c.trust_domain = *TrustDomain::Parse(kDevTrustDomain);
+  auto federation = ResolveFederation(c.federation);
+  if (!federation) return Fail(federation.error());
   if (auto created = CreateDataDir(c.data_dir); !created) {
     return Fail(created.error());
   }
@@ -486,7 +508,7 @@ int RunDev(AztpdConfig c) {
   }
   Log(spdlog::level::warn, "development mode: not for production",
       Json{{"data_dir", c.data_dir}});
-  return Run(c, *lock);
+  return Run(c, std::move(*federation), *lock);
 }
 
 // Flags is the command line; `given` names the options that were set, the
@@ -621,9 +643,11 @@ int main(int argc, char** argv) {
     return Usage("--data-dir (or data_dir in the configuration) is required");
   }
   if (!is_init) {
+    auto federation = ResolveFederation(c->federation);
+    if (!federation) return Fail(federation.error());
     auto lock = LockDataDir(c->data_dir);
     if (!lock) return Fail(lock.error());
-    return Run(*c, *lock);
+    return Run(*c, std::move(*federation), *lock);
   }
   if (!c->trust_domain) {
     return Usage(
