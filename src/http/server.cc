@@ -65,8 +65,7 @@
 
 #include "aztp/encoding/json.h"
 #include "aztp/http/http.h"
-#include "aztp/svid/x509_svid.h"
-#include "aztp/x509/certificate.h"
+#include "aztp/tls/tls.h"
 #include "http/syntax.h"
 
 namespace aztp::http {
@@ -304,22 +303,14 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!verified) {
         refused_ = verified.error();
         if (state_.options.on_peer_refused) {
-          state_.options.on_peer_refused(PresentedId(ssl), remote_, *refused_);
+          state_.options.on_peer_refused(ClaimedPeerId(ssl), remote_,
+                                         *refused_);
         }
       } else {
         peer_ = verified->id();
       }
     }
     ReadNext();
-  }
-
-  // PresentedId is the SPIFFE ID the client's leaf names, unverified (for
-  // the log line of a refusal); "" when it names none.
-  static std::string PresentedId(SSL* ssl) {
-    auto leaf = Certificate::FromX509(SSL_get0_peer_certificate(ssl));
-    if (!leaf) return "";
-    auto id = X509SvidId(*leaf);
-    return id ? id->str() : "";
   }
 
   // ReadNext waits for the next request of the connection.

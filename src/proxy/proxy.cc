@@ -45,6 +45,7 @@
 #include "aztp/metrics/metrics.h"
 #include "aztp/proxy/gate.h"
 #include "aztp/replay/replay_store.h"
+#include "aztp/tls/tls.h"
 #include "proxy/audit_writer.h"
 #include "proxy/http_rules.h"
 
@@ -802,6 +803,16 @@ awaitable<void> Proxy::Impl::InboundSession(tcp::socket socket) {
       who.peer = peer->id();
     } else if (peer.error().code() != Code::kUnauthenticated) {
       who.peer_error = peer.error();
+      // Once per connection, naming the trust domain the client claims:
+      // after `federation remove` this says which partner is refused and
+      // why (issue 13); each request is then answered 401 with the reason.
+      const std::string claimed = ClaimedPeerId(client.native_handle());
+      auto id = SpiffeId::Parse(claimed);
+      Log(LogLevel::kInfo, "client_certificate_refused",
+          Json{{"trust_domain", id ? id->trust_domain().name() : ""},
+               {"peer", claimed},
+               {"reason", peer.error().reason()},
+               {"message", peer.error().message()}});
     }
     beast::flat_buffer buffer;
     for (bool first = true; !stopping; first = false) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "aztp/base/file.h"
+#include "aztp/tls/tls.h"
 #include "proxy/proxy_test_fixture.h"
 
 namespace aztp::proxy_testing {
@@ -182,12 +183,41 @@ TEST_F(ProxyTest, EgressToAnUnreachableTargetAnswers502UpstreamUnavailable) {
   EXPECT_NE(r.body.find(authority), std::string::npos) << r.body;
   ASSERT_EQ(research_events_.Count("egress_refused"), 1u)
       << research_events_.str();
+  std::lock_guard lock(research_events_.mu);
   for (const auto& [event, fields] : research_events_.logged) {
     if (event == "egress_refused") {
       EXPECT_EQ(fields.value("reason", ""), "upstream_unavailable");
     }
   }
   EXPECT_EQ(research_->stats().egress_failed, 1);
+}
+
+// Issue 13: a client whose trust domain the proxy has no bundle for (as
+// after `federation remove`) gets 401 with the reason, and the proxy logs
+// one info line naming the trust domain it claimed.
+TEST_F(ProxyTest, AClientOfAnUnknownTrustDomainIsAnswered401AndLogged) {
+  testing::TestDomains rogue(server_.clock().Now());
+  rogue.AddDomain("gone.example");
+  const HopSigner& s = rogue.Signer("spiffe://gone.example/agents/x");
+  TlsCredentials creds{s.chain(), s.key()};
+  auto ctx = Must(MakeClientContext(&creds));
+  std::string got = Exchange(payments_->inbound_port(),
+                             "POST /quote HTTP/1.1\r\nHost: p\r\n"
+                             "Content-Length: 0\r\n\r\n",
+                             ctx.get());
+  EXPECT_EQ(got.rfind("HTTP/1.1 401", 0), 0u) << got;
+  EXPECT_NE(got.find("untrusted_trust_domain"), std::string::npos) << got;
+  std::lock_guard lock(payments_events_.mu);
+  int refused = 0;
+  for (const auto& [event, fields] : payments_events_.logged) {
+    if (event != "client_certificate_refused") continue;
+    ++refused;
+    EXPECT_EQ(fields.value("trust_domain", ""), "gone.example");
+    EXPECT_EQ(fields.value("peer", ""), "spiffe://gone.example/agents/x");
+    EXPECT_EQ(fields.value("reason", ""), "untrusted_trust_domain");
+  }
+  EXPECT_EQ(refused, 1);
+  EXPECT_EQ(app_.requests(), 0);
 }
 
 TEST_F(ProxyTest, ReloadAppliesANewRouteToNewRequests) {
