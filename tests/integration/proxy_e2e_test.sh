@@ -263,6 +263,14 @@ for name in payments research; do
 done
 ok "48 MiB up and 50 MB down stream through both proxies, each below 40 MiB peak memory"
 
+# --- a target nobody listens on (issue 13: was io_error) ---
+status="$(curl -sS --max-time 20 -x "http://127.0.0.1:$EG" -H "Aztp-Target: $PAYMENTS" \
+  -o "$T/out" -w '%{http_code}' "http://127.0.0.1:1/quote")"
+body="$(cat "$T/out")"
+denied 502 upstream_unavailable
+grep -q 'egress_refused.*reason=upstream_unavailable' "$T/research.log" || fail "research log: $(grep egress_refused "$T/research.log")"
+ok "egress to a target nobody listens on: 502 upstream_unavailable, logged with that reason"
+
 # --- the app down ---
 kill "$APP_PID"
 wait "$APP_PID" 2>/dev/null || true
