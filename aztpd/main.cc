@@ -20,17 +20,21 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "aztp/base/duration.h"
 #include "aztp/base/file.h"
+#include "aztp/base/lock_file.h"
 #include "aztp/compat/hosted_sdk.h"
 #include "aztp/config/aztpd_config.h"
 #include "aztp/controlplane/bundle_endpoint.h"
@@ -52,11 +56,15 @@ constexpr int kExitIo = 3;
 constexpr const char* kDevTrustDomain = "dev.aztp.local";
 constexpr const char* kDevListen = "127.0.0.1:8443";
 
+// Fail prints `e` and returns its exit status: 3 for what lies outside the
+// input (I/O, an internal failure, a data directory in use), else 1.
 int Fail(const Error& e) {
   Json out{{"error", std::string(e.reason())}, {"message", e.message()}};
   std::cout << DumpJson(out) << std::endl;
-  return e.code() == Code::kIo || e.code() == Code::kInternal ? kExitIo
-                                                              : kExitInvalid;
+  return e.code() == Code::kIo || e.code() == Code::kInternal ||
+                 e.code() == Code::kUnavailable
+             ? kExitIo
+             : kExitInvalid;
 }
 
 int Usage(const std::string& message) {
@@ -67,6 +75,32 @@ int Usage(const std::string& message) {
 
 std::string StorePath(const std::string& dir) { return dir + "/aztpd.db"; }
 
+// LockDataDir makes this process the only aztpd on `dir` for as long as the
+// returned lock lives: two would share the store and each other's
+// aztpd.url. Taken before anything in `dir` is written or removed. One
+// fixed name, so that every aztpd on `dir` contends for the same file.
+Result<LockFile> LockDataDir(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 && errno == ENOENT) {
+    // Not "cannot open the lock": a new user's likely mistake is a typo or
+    // a missing init.
+    return Error(Code::kNotFound,
+                 "data directory " + dir +
+                     " does not exist (aztpd init --data-dir " + dir +
+                     " creates it)");
+  }
+  return LockFile::Acquire(dir + "/aztpd.lock", "data directory " + dir);
+}
+
+// CreateDataDir creates `dir` with mode 0700 unless it exists.
+Status CreateDataDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error(Code::kIo,
+                 "cannot create " + dir + ": " + std::strerror(errno));
+  }
+  return Ok();
+}
+
 // WriteBundleFiles replaces DIR/bundle.json and DIR/bundle.pem, each
 // atomically, so readers never see a partial file.
 Status WriteBundleFiles(const std::string& dir, const Bundle& bundle) {
@@ -75,14 +109,11 @@ Status WriteBundleFiles(const std::string& dir, const Bundle& bundle) {
   return WriteFile(dir + "/bundle.pem", ToPem(bundle.x509_authorities()));
 }
 
-// InitDataDir creates the store in `c.data_dir` with the trust domain's CA
-// and first admin key, writes the bundle files, and returns what `init`
-// prints (kAlreadyExists when the store was initialised before).
-Result<Json> InitDataDir(const AztpdConfig& c) {
-  if (::mkdir(c.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Error(Code::kIo,
-                 "cannot create " + c.data_dir + ": " + std::strerror(errno));
-  }
+// InitDataDir creates the store in `c.data_dir`, whose lock the caller
+// holds, with the trust domain's CA and first admin key, writes the bundle
+// files, and returns what `init` prints (kAlreadyExists when the store was
+// initialised before).
+Result<Json> InitDataDir(const AztpdConfig& c, const LockFile& /*held*/) {
   AZTP_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
                         OpenSqliteStore(StorePath(c.data_dir)));
   AZTP_ASSIGN_OR_RETURN(
@@ -97,7 +128,12 @@ Result<Json> InitDataDir(const AztpdConfig& c) {
 }
 
 int Init(const AztpdConfig& c) {
-  auto out = InitDataDir(c);
+  if (auto created = CreateDataDir(c.data_dir); !created) {
+    return Fail(created.error());
+  }
+  auto lock = LockDataDir(c.data_dir);
+  if (!lock) return Fail(lock.error());
+  auto out = InitDataDir(c, *lock);
   if (!out) return Fail(out.error());
   std::cout << DumpJson(*out) << std::endl;
   return kExitOk;
@@ -229,6 +265,23 @@ std::function<void()> CountRefused(ControlPlane& plane, const char* listener) {
   };
 }
 
+// LogPeerRefused is the API listener's on_peer_refused: a client whose
+// certificate does not verify (its trust domain no longer federated, a
+// foreign CA, expired) is answered 401 with the reason by the server, and
+// each such connection is one info line naming the trust domain the
+// client claimed, so that an operator sees why a partner's workload is
+// refused (issue 13; docs/aztpd.md "Logging").
+void LogPeerRefused(std::string_view presented_id, std::string_view remote,
+                    const Error& e) {
+  auto id = SpiffeId::Parse(presented_id);
+  Log(spdlog::level::info, "client certificate refused",
+      Json{{"trust_domain", id ? id->trust_domain().name() : ""},
+           {"peer", std::string(presented_id)},
+           {"remote", std::string(remote)},
+           {"reason", std::string(e.reason())},
+           {"message", e.message()}});
+}
+
 // RaiseDescriptorLimit lifts the soft limit on open files to `needed`
 // (within the hard limit), so that each listener is bounded by its own
 // connection cap rather than by a limit the listeners share: a flood on
@@ -293,7 +346,12 @@ Result<std::unique_ptr<http::Server>> StartBundleEndpoint(
              [&plane] { return plane.RevocationsJson(); })));
 }
 
-int Run(const AztpdConfig& c) {
+// Run serves until SIGTERM or SIGINT with the `federation:` relationships
+// the caller resolved (before the lock: a bad entry is reported as such
+// even while another aztpd holds the directory). The caller holds the data
+// directory's lock, so every file Run writes or removes there is its own.
+int Run(const AztpdConfig& c, std::vector<FederationRelationship> federation,
+        const LockFile& /*held*/) {
   // Block the stop signals before any thread starts; main waits for them.
   sigset_t stop;
   sigemptyset(&stop);
@@ -324,9 +382,7 @@ int Run(const AztpdConfig& c) {
   if (!store) return Fail(store.error());
   std::shared_ptr<Store> shared(std::move(*store));
   ControlPlaneOptions plane_options = c.control_plane;
-  auto federation = ResolveFederation(c.federation);
-  if (!federation) return Fail(federation.error());
-  plane_options.federation = std::move(*federation);
+  plane_options.federation = std::move(federation);
   plane_options.on_federation_event = LogFederationEvent;
   auto cp = ControlPlane::Open(shared, plane_options);
   if (!cp) return Fail(cp.error());
@@ -336,9 +392,11 @@ int Run(const AztpdConfig& c) {
   }
   // The bundle endpoint comes up first, so that aztpd.bundle.url is there
   // once aztpd.url is.
+  // One left by an instance that was killed (the lock is ours now).
   const std::string bundle_url_file = c.data_dir + "/aztpd.bundle.url";
   ::unlink(bundle_url_file.c_str());
   std::unique_ptr<http::Server> bundle_server;
+  std::optional<WrittenFile> bundle_url_written;
   if (c.bundle_endpoint) {
     const BundleEndpointConfig& be = *c.bundle_endpoint;
     auto started = StartBundleEndpoint(be, *plane);
@@ -346,8 +404,9 @@ int Run(const AztpdConfig& c) {
     bundle_server = std::move(*started);
     std::string bundle_url =
         BaseUrl(be.listen, bundle_server->port()) + be.path;
-    auto written = WriteFile(bundle_url_file, bundle_url + "\n");
+    auto written = WrittenFile::Write(bundle_url_file, bundle_url + "\n");
     if (!written) return Fail(written.error());
+    bundle_url_written = std::move(*written);
     Json fields{{"profile", std::string(EndpointProfileName(*be.profile))},
                 {"url", bundle_url}};
     if (*be.profile == EndpointProfile::kHttpsWeb) {
@@ -367,6 +426,7 @@ int Run(const AztpdConfig& c) {
   // Asked for every connection, so a renewed server SVID is used at once.
   options.tls_context = [plane] { return plane->server_tls_context(); };
   options.bundles = plane->bundles();
+  options.on_peer_refused = LogPeerRefused;
   auto server = http::Server::Start(
       options, aztpd::WithAccessLog(
                    [plane, hosted = std::make_shared<compat::HostedSdkApi>(
@@ -377,10 +437,16 @@ int Run(const AztpdConfig& c) {
                      }
                      return plane->Handle(r);
                    }));
-  if (!server) return Fail(server.error());
+  if (!server) {
+    if (bundle_url_written) bundle_url_written->Remove();
+    return Fail(server.error());
+  }
   std::string url = BaseUrl(c.listen, (*server)->port());
-  auto written = WriteFile(c.data_dir + "/aztpd.url", url + "\n");
-  if (!written) return Fail(written.error());
+  auto url_written = WrittenFile::Write(c.data_dir + "/aztpd.url", url + "\n");
+  if (!url_written) {
+    if (bundle_url_written) bundle_url_written->Remove();
+    return Fail(url_written.error());
+  }
   Log(spdlog::level::info, "serving",
       Json{{"trust_domain", plane->trust_domain().name()},
            {"url", url},
@@ -392,9 +458,9 @@ int Run(const AztpdConfig& c) {
   Log(spdlog::level::info, "shutting down",
       Json{{"signal", sig}, {"grace_seconds", c.grace_seconds}});
   maintenance.Stop();
-  ::unlink((c.data_dir + "/aztpd.url").c_str());
+  url_written->Remove();
   if (bundle_server) {
-    ::unlink(bundle_url_file.c_str());
+    bundle_url_written->Remove();
     bundle_server->Shutdown(c.grace_seconds);
     bundle_server->Wait();
   }
@@ -427,7 +493,14 @@ int RunDev(AztpdConfig c) {
     c.data_dir = *dir;
   }
   if (!c.trust_domain) c.trust_domain = *TrustDomain::Parse(kDevTrustDomain);
-  auto init = InitDataDir(c);
+  auto federation = ResolveFederation(c.federation);
+  if (!federation) return Fail(federation.error());
+  if (auto created = CreateDataDir(c.data_dir); !created) {
+    return Fail(created.error());
+  }
+  auto lock = LockDataDir(c.data_dir);
+  if (!lock) return Fail(lock.error());
+  auto init = InitDataDir(c, *lock);
   if (init) {
     std::cout << DumpJson(*init) << std::endl;
   } else if (init.error().code() != Code::kAlreadyExists) {
@@ -435,16 +508,15 @@ int RunDev(AztpdConfig c) {
   }
   Log(spdlog::level::warn, "development mode: not for production",
       Json{{"data_dir", c.data_dir}});
-  return Run(c);
+  return Run(c, std::move(*federation), *lock);
 }
 
 // Flags is the command line; `given` names the options that were set, the
 // only ones that override the configuration file.
 struct Flags {
   std::string config, data_dir, trust_domain, key_type, ca_ttl, listen,
-      bundle_listen, log_level, log_format;
+      bundle_listen, log_level, log_format, grace;
   int threads = 0;
-  int grace = 0;
   bool dev = false;
   std::set<std::string> given;
 };
@@ -478,7 +550,7 @@ Result<AztpdConfig> Settings(const Flags& f) {
     c.control_plane.ca.key_type = *type;
   }
   if (given("--ca-ttl")) {
-    auto ttl = ParseDuration(f.ca_ttl);
+    auto ttl = ParseDurationSetting(f.ca_ttl);
     if (!ttl) return Named("ca.ttl", "--ca-ttl", ttl.error());
     c.control_plane.ca.ttl_seconds = *ttl;
   }
@@ -493,7 +565,14 @@ Result<AztpdConfig> Settings(const Flags& f) {
     c.bundle_endpoint->listen = f.bundle_listen;
   }
   if (given("--threads")) c.threads = f.threads;
-  if (given("--grace")) c.grace_seconds = f.grace;
+  if (given("--grace")) {
+    // The YAML key's syntax, 0s included (stop at once).
+    auto grace = ParseDurationSetting(f.grace, /*allow_zero=*/true);
+    if (!grace) return Named("grace", "--grace", grace.error());
+    // Out of range is refused by ValidateAztpdConfig below; clamped here
+    // only so that it still is out of range as an int.
+    c.grace_seconds = static_cast<int>(std::min<int64_t>(*grace, INT_MAX));
+  }
   if (given("--log-level")) {
     auto level = ParseLogLevel(f.log_level);
     if (!level) return Named("log_level", "--log-level", level.error());
@@ -539,7 +618,8 @@ int main(int argc, char** argv) {
                   "bundle_endpoint.listen)");
   run->add_option("--threads", f.threads, "worker threads (default 2)");
   run->add_option("--grace", f.grace,
-                  "seconds in-flight requests get at shutdown (default 10)");
+                  "time in-flight requests get at shutdown: 10s (default), "
+                  "0s to 1h");
   run->add_option("--log-level", f.log_level,
                   "trace, debug, info (default), warn, error");
   run->add_option("--log-format", f.log_format, "text (default) or json");
@@ -562,7 +642,13 @@ int main(int argc, char** argv) {
   if (c->data_dir.empty()) {
     return Usage("--data-dir (or data_dir in the configuration) is required");
   }
-  if (!is_init) return Run(*c);
+  if (!is_init) {
+    auto federation = ResolveFederation(c->federation);
+    if (!federation) return Fail(federation.error());
+    auto lock = LockDataDir(c->data_dir);
+    if (!lock) return Fail(lock.error());
+    return Run(*c, std::move(*federation), *lock);
+  }
   if (!c->trust_domain) {
     return Usage(
         "--trust-domain (or trust_domain in the configuration) is required");

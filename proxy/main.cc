@@ -6,14 +6,18 @@
 //   aztp-proxy run --config FILE [--ready-file FILE]
 //   aztp-proxy check --config FILE
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "aztp/base/file.h"
+#include "aztp/base/lock_file.h"
 #include "aztp/client/agent.h"
 #include "aztp/client/client.h"
 #include "aztp/config/proxy_config.h"
@@ -25,7 +29,15 @@ namespace {
 
 using aztp::Error;
 using aztp::Json;
+using aztp::Result;
 using aztpd::Log;
+
+// Refuse reports an error found before logging is set up (the
+// configuration, the files it names), the same for `check` and `run`.
+int Refuse(const Error& e) {
+  std::cerr << "aztp-proxy: " << e.reason() << ": " << e.message() << "\n";
+  return 1;
+}
 
 int Fail(const Error& e) {
   Log(spdlog::level::err, "fatal",
@@ -35,12 +47,12 @@ int Fail(const Error& e) {
 
 // ApiKey reads the bootstrap key from the configured file, else from
 // AZTP_API_KEY.
-aztp::Result<aztp::SecretBytes> ApiKey(const aztp::ProxyConfig& c) {
+Result<aztp::SecretBytes> ApiKey(const aztp::ProxyConfig& c) {
   if (!c.control_plane.api_key_file.empty()) {
-    AZTP_ASSIGN_OR_RETURN(aztp::SecretBytes key,
-                          aztp::ReadSecretFile(c.control_plane.api_key_file));
+    auto key = aztp::ReadSecretFile(c.control_plane.api_key_file);
+    if (!key) return key.error().WithContext("control_plane.api_key_file");
     // A trailing newline is not part of the key.
-    std::string_view v = key.View(aztp::InsecureSecretAccess::Get());
+    std::string_view v = key->View(aztp::InsecureSecretAccess::Get());
     while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) {
       v.remove_suffix(1);
     }
@@ -54,6 +66,105 @@ aztp::Result<aztp::SecretBytes> ApiKey(const aztp::ProxyConfig& c) {
   return aztp::SecretBytes(std::string_view(env));
 }
 
+// ReadBundle reads control_plane.bundle_file, the trust bundle the first
+// contact with aztpd is verified against.
+Result<aztp::Bundle> ReadBundle(const aztp::ProxyConfig& c) {
+  auto text = aztp::ReadFile(c.control_plane.bundle_file);
+  if (!text) return text.error().WithContext("control_plane.bundle_file");
+  auto bundle = aztp::ParseBundleDocument(*text);
+  if (!bundle) return bundle.error().WithContext("control_plane.bundle_file");
+  return std::move(*bundle);
+}
+
+// CheckAuditDir: the audit database (and its lock beside it) is created in
+// a folder that must exist and be writable.
+aztp::Status CheckAuditDir(const std::string& db) {
+  const auto slash = db.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : db.substr(0, slash);
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    return Error(aztp::Code::kIo, "audit.db: cannot create files in " + dir +
+                                      ": " + std::strerror(errno));
+  }
+  return aztp::Ok();
+}
+
+// Prepared is what `run` starts with once Prepare accepted it.
+struct Prepared {
+  aztp::ProxyConfig config;
+  aztp::Bundle bundle;
+  aztp::SecretBytes api_key;
+};
+
+// Prepare loads and checks everything `run` uses before it takes the audit
+// lock, contacts aztpd or binds a listener: the configuration, the files
+// it names (bundle, API key, policy file), the proxy's own checks
+// (CheckProxyConfig) and the audit folder. `check` is Prepare alone, so
+// that it accepts only what `run` would start with (docs/proxy.md).
+Result<Prepared> Prepare(const std::string& config_path) {
+  AZTP_ASSIGN_OR_RETURN(aztp::ProxyConfig config,
+                        aztp::LoadProxyConfig(config_path));
+  AZTP_RETURN_IF_ERROR(aztp::CheckProxyConfig(config));
+  AZTP_ASSIGN_OR_RETURN(aztp::Bundle bundle, ReadBundle(config));
+  AZTP_ASSIGN_OR_RETURN(aztp::SecretBytes key, ApiKey(config));
+  AZTP_RETURN_IF_ERROR(CheckAuditDir(config.audit.db));
+  return Prepared{std::move(config), std::move(bundle), std::move(key)};
+}
+
+// LockAudit makes this process the only proxy writing `db`: two would
+// interleave two hash chains in one log. Held until the process ends.
+Result<aztp::LockFile> LockAudit(const std::string& db) {
+  return aztp::LockFile::Acquire(db + ".lock", "audit database " + db);
+}
+
+// Bootstrap obtains the proxy's first SVID from aztpd and starts the
+// agent's background refresh.
+Result<std::shared_ptr<aztp::Agent>> Bootstrap(Prepared& p) {
+  const aztp::ProxyConfig& config = p.config;
+  aztp::AgentOptions a;
+  a.base_url = config.control_plane.url;
+  a.trust_bundle = std::make_shared<aztp::Bundle>(std::move(p.bundle));
+  a.id = *aztp::SpiffeId::Parse(config.identity);
+  a.api_key = std::move(p.api_key);
+  a.bundle_refresh_seconds = config.control_plane.bundle_refresh_seconds;
+  a.revocation_refresh_seconds =
+      config.control_plane.revocation_refresh_seconds;
+  a.on_change = [](const aztp::RefreshReport& r) {
+    Log(spdlog::level::info, "identity refreshed",
+        Json{{"renewed", r.renewed},
+             {"bundle_changed", r.bundle_changed},
+             {"revocations_changed", r.revocations_changed}});
+  };
+  auto agent = aztp::Agent::Create(std::move(a));
+  if (!agent) return agent.error().WithContext("bootstrap");
+  std::shared_ptr<aztp::Agent> shared(std::move(*agent));
+  AZTP_RETURN_IF_ERROR(shared->Start());
+  return shared;
+}
+
+// Serve waits for signals: HUP reloads the configuration, TERM and INT
+// return.
+void Serve(aztp::Proxy& proxy, const std::string& config_path,
+           const sigset_t& signals) {
+  while (true) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) return;
+    auto reloaded = aztp::LoadProxyConfig(config_path);
+    aztp::Status applied =
+        reloaded ? proxy.Reload(*reloaded) : aztp::Status(reloaded.error());
+    if (applied) {
+      Log(spdlog::level::info, "configuration reloaded",
+          Json{{"config", config_path}});
+    } else {
+      Log(spdlog::level::warn, "configuration not reloaded",
+          Json{{"reason", applied.error().reason()},
+               {"message", applied.error().message()}});
+    }
+  }
+}
+
 int Run(const std::string& config_path, const std::string& ready_file) {
   sigset_t signals;
   sigemptyset(&signals);
@@ -62,50 +173,25 @@ int Run(const std::string& config_path, const std::string& ready_file) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto config = aztp::LoadProxyConfig(config_path);
-  if (!config) {
-    std::cerr << "aztp-proxy: " << config.error().message() << "\n";
-    return 1;
-  }
-  aztpd::InitLogging(config->log_level, config->log_format);
-  auto bundle_text = aztp::ReadFile(config->control_plane.bundle_file);
-  if (!bundle_text) return Fail(bundle_text.error());
-  auto bundle = aztp::ParseBundleDocument(*bundle_text);
-  if (!bundle) return Fail(bundle.error().WithContext("control_plane.bundle"));
-  auto key = ApiKey(*config);
-  if (!key) return Fail(key.error());
-
-  aztp::AgentOptions a;
-  a.base_url = config->control_plane.url;
-  a.trust_bundle = std::make_shared<aztp::Bundle>(std::move(*bundle));
-  a.id = *aztp::SpiffeId::Parse(config->identity);
-  a.api_key = std::move(*key);
-  a.bundle_refresh_seconds = config->control_plane.bundle_refresh_seconds;
-  a.revocation_refresh_seconds =
-      config->control_plane.revocation_refresh_seconds;
-  a.on_change = [](const aztp::RefreshReport& r) {
-    Log(spdlog::level::info, "identity refreshed",
-        Json{{"renewed", r.renewed},
-             {"bundle_changed", r.bundle_changed},
-             {"revocations_changed", r.revocations_changed}});
-  };
-  auto agent = aztp::Agent::Create(std::move(a));
-  if (!agent) return Fail(agent.error().WithContext("bootstrap"));
-  std::shared_ptr<aztp::Agent> shared_agent(std::move(*agent));
-  if (auto started = shared_agent->Start(); !started) {
-    return Fail(started.error());
-  }
-  auto store = aztp::OpenSqliteStore(config->audit.db);
+  auto prepared = Prepare(config_path);
+  if (!prepared) return Refuse(prepared.error());
+  const aztp::ProxyConfig& config = prepared->config;
+  aztpd::InitLogging(config.log_level, config.log_format);
+  auto lock = LockAudit(config.audit.db);
+  if (!lock) return Fail(lock.error());
+  auto store = aztp::OpenSqliteStore(config.audit.db);
   if (!store) return Fail(store.error().WithContext("audit.db"));
+  auto agent = Bootstrap(*prepared);
+  if (!agent) return Fail(agent.error());
 
   aztp::ProxyDeps deps;
-  deps.agent = shared_agent;
+  deps.agent = *agent;
   deps.audit_store = std::shared_ptr<aztp::Store>(std::move(*store));
-  deps.control_plane_url = config->control_plane.url;
+  deps.control_plane_url = config.control_plane.url;
   deps.log = [](aztp::LogLevel level, std::string_view event,
                 const Json& fields) { Log(level, event, fields); };
-  const int grace = config->grace_seconds;
-  auto proxy = aztp::Proxy::Start(*config, std::move(deps));
+  const int grace = config.grace_seconds;
+  auto proxy = aztp::Proxy::Start(config, std::move(deps));
   if (!proxy) return Fail(proxy.error());
   if (!ready_file.empty()) {
     Json ready{{"inbound_port", (*proxy)->inbound_port()},
@@ -116,25 +202,10 @@ int Run(const std::string& config_path, const std::string& ready_file) {
       return Fail(w.error());
     }
   }
-  while (true) {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    if (sig != SIGHUP) break;
-    auto reloaded = aztp::LoadProxyConfig(config_path);
-    aztp::Status applied =
-        reloaded ? (*proxy)->Reload(*reloaded) : aztp::Status(reloaded.error());
-    if (applied) {
-      Log(spdlog::level::info, "configuration reloaded",
-          Json{{"config", config_path}});
-    } else {
-      Log(spdlog::level::warn, "configuration not reloaded",
-          Json{{"reason", applied.error().reason()},
-               {"message", applied.error().message()}});
-    }
-  }
+  Serve(**proxy, config_path, signals);
   Log(spdlog::level::info, "shutting down", Json{{"grace_seconds", grace}});
   (*proxy)->Shutdown(grace);
-  shared_agent->Stop();
+  (*agent)->Stop();
   auto stats = (*proxy)->stats();
   Log(spdlog::level::info, "stopped",
       Json{{"inbound_allowed", stats.inbound_allowed},
@@ -144,6 +215,15 @@ int Run(const std::string& config_path, const std::string& ready_file) {
            {"connections_refused", stats.connections_refused},
            {"revocations_stale_refusals", stats.revocations_stale_refusals},
            {"audit_acked", stats.audit_acked}});
+  return 0;
+}
+
+// Check is `run` up to the audit lock, which it does not take: checking a
+// new file while the proxy runs on it, before a HUP, is the common case.
+int Check(const std::string& config_path) {
+  auto prepared = Prepare(config_path);
+  if (!prepared) return Refuse(prepared.error());
+  std::cout << "configuration OK: " << prepared->config.identity << "\n";
   return 0;
 }
 
@@ -164,14 +244,6 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (check->parsed()) {
-    auto config = aztp::LoadProxyConfig(config_path);
-    if (!config) {
-      std::cerr << "aztp-proxy: " << config.error().message() << "\n";
-      return 1;
-    }
-    std::cout << "configuration OK: " << config->identity << "\n";
-    return 0;
-  }
+  if (check->parsed()) return Check(config_path);
   return Run(config_path, ready_file);
 }

@@ -166,6 +166,23 @@ Status WriteFile(const std::string& path, std::string_view data,
   return file.Commit();
 }
 
+Result<WrittenFile> WrittenFile::Write(const std::string& path,
+                                       std::string_view data, unsigned mode) {
+  AZTP_RETURN_IF_ERROR(WriteFile(path, data, mode));
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return IoError("cannot stat", path);
+  return WrittenFile(path, st.st_dev, st.st_ino);
+}
+
+void WrittenFile::Remove() {
+  struct stat st;
+  if (!path_.empty() && ::lstat(path_.c_str(), &st) == 0 &&
+      st.st_dev == device_ && st.st_ino == inode_) {
+    ::unlink(path_.c_str());
+  }
+  path_.clear();
+}
+
 Status WriteSecretFile(const std::string& path, const SecretBytes& data) {
   return WriteFile(path, data.View(InsecureSecretAccess::Get()), 0600);
 }

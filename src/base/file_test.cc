@@ -177,5 +177,25 @@ TEST(RefuseExisting, NamesTheFirstFileThatExists) {
   EXPECT_EQ(RefuseExisting({a, c}).error().message(), c + " already exists");
 }
 
+// aztpd.url of a second instance (or one an operator put there) must
+// survive the first instance's exit: Remove unlinks only the version it
+// wrote.
+TEST(WrittenFile, RemovesOnlyTheVersionItWrote) {
+  testing::TempDir dir;
+  auto mine = WrittenFile::Write(dir.File("a.url"), "mine\n");
+  ASSERT_TRUE(mine.has_value());
+  mine->Remove();
+  EXPECT_FALSE(std::filesystem::exists(dir.File("a.url")));
+
+  auto replaced = WrittenFile::Write(dir.File("b.url"), "mine\n");
+  ASSERT_TRUE(replaced.has_value());
+  ASSERT_TRUE(WriteFile(dir.File("b.url"), "theirs\n").has_value());
+  replaced->Remove();
+  EXPECT_EQ(Contents(dir.File("b.url")), "theirs\n");
+  // Once done, a later version is never touched either.
+  replaced->Remove();
+  EXPECT_EQ(Contents(dir.File("b.url")), "theirs\n");
+}
+
 }  // namespace
 }  // namespace aztp

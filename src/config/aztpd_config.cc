@@ -19,6 +19,7 @@ namespace {
 
 using internal::DurationInto;
 using internal::DurationWithin;
+using internal::DurationWithinInto;
 using internal::Field;
 using internal::IntInto;
 using internal::IntWithin;
@@ -57,7 +58,7 @@ Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
          return Ok();
        }},
       {"threads", IntInto(c.threads)},
-      {"grace", DurationInto(c.grace_seconds)},
+      {"grace", DurationWithinInto(c.grace_seconds, 0, 3600)},
       {"maintain_interval", DurationInto(c.maintain_interval_seconds)},
       {"log_level", LogLevelInto(c.log_level)},
       {"log_format", LogFormatInto(c.log_format)},
@@ -281,6 +282,20 @@ Status ValidateBundleEndpoint(const BundleEndpointConfig& be,
 
 }  // namespace
 
+Result<int64_t> ParseDurationSetting(std::string_view text, bool allow_zero) {
+  if (allow_zero && text.size() == 2 && text[0] == '0' &&
+      std::string_view("smhd").find(text[1]) != std::string_view::npos) {
+    return 0;
+  }
+  auto seconds = ParseDuration(text);
+  if (!seconds) {
+    return Error(Code::kInvalidArgument,
+                 "must be a duration such as 90s, 15m, 1h or 30d, not " +
+                     QuoteInput(text));
+  }
+  return *seconds;
+}
+
 Result<LogLevel> ParseLogLevel(std::string_view name) {
   for (LogLevel l : {LogLevel::kTrace, LogLevel::kDebug, LogLevel::kInfo,
                      LogLevel::kWarn, LogLevel::kError}) {
@@ -328,8 +343,8 @@ Status ValidateAztpdConfig(const AztpdConfig& c) {
                                  QuoteInput(c.listen));
   }
   AZTP_RETURN_IF_ERROR(IntWithin(c.threads, 1, 64, "threads"));
-  // 0 is reachable with --grace 0 (stop at once), not from the file.
-  AZTP_RETURN_IF_ERROR(IntWithin(c.grace_seconds, 0, 3600, "grace"));
+  // 0s: stop at once (grace: 0s, --grace 0s).
+  AZTP_RETURN_IF_ERROR(DurationWithin(c.grace_seconds, 0, 3600, "grace"));
   AZTP_RETURN_IF_ERROR(DurationWithin(c.maintain_interval_seconds, 1, 3600,
                                       "maintain_interval"));
   if (c.http.max_body_bytes < 1024 || c.http.max_body_bytes > (64 << 20)) {

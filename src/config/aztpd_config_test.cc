@@ -231,6 +231,29 @@ TEST(AztpdConfig, BadValuesAreInvalidArguments) {
   });
 }
 
+// Issue 13: one duration syntax for files and flags (aztpd's --grace and
+// --ca-ttl parse with ParseDurationSetting too); a bare number is refused
+// everywhere, 0s only where zero means something.
+TEST(AztpdConfig, DurationsHaveOneSyntaxForFilesAndFlags) {
+  EXPECT_EQ(*ParseDurationSetting("10s"), 10);
+  EXPECT_EQ(*ParseDurationSetting("15m"), 900);
+  EXPECT_EQ(*ParseDurationSetting("0s", /*allow_zero=*/true), 0);
+  EXPECT_FALSE(ParseDurationSetting("0s"));
+  auto bare = ParseDurationSetting("10", true);
+  ASSERT_FALSE(bare);
+  EXPECT_EQ(bare.error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(bare.error().message(),
+            "must be a duration such as 90s, 15m, 1h or 30d, not \"10\"");
+  // The file says the same, prefixed by the key.
+  auto file = ParseAztpdConfig("grace: 10\n");
+  ASSERT_FALSE(file);
+  EXPECT_EQ(file.error().message(), "grace: " + bare.error().message());
+  // grace: 0s stops at once, as --grace 0s does.
+  auto zero = ParseAztpdConfig("grace: 0s\n");
+  ASSERT_TRUE(zero) << zero.error().message();
+  EXPECT_EQ(zero->grace_seconds, 0);
+}
+
 TEST(AztpdConfig, OutOfRangeValuesNameTheirKey) {
   ExpectRejected({
       {"ca:\n  rotation:\n    prepare_at: 0.8\n    activate_at: 0.7\n",

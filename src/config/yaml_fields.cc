@@ -153,16 +153,8 @@ Result<int64_t> ReadDuration(const YAML::Node& n, const std::string& path,
   if (!text) {
     return Malformed(path, "must be a duration such as 90s, 15m, 1h or 30d");
   }
-  if (allow_zero && text->size() == 2 && (*text)[0] == '0' &&
-      std::string_view("smhd").find((*text)[1]) != std::string_view::npos) {
-    return 0;
-  }
-  auto seconds = ParseDuration(*text);
-  if (!seconds) {
-    return Invalid(path,
-                   "must be a duration such as 90s, 15m, 1h or 30d, not " +
-                       QuoteInput(*text));
-  }
+  auto seconds = ParseDurationSetting(*text, allow_zero);
+  if (!seconds) return seconds.error().WithContext(path);
   return *seconds;
 }
 

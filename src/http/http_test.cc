@@ -57,28 +57,69 @@ TEST_F(HttpTest, ServerWithoutBundlesSeesEveryClientAsAnonymous) {
   EXPECT_EQ(HeaderOf(*r, "x-peer"), "anonymous");
 }
 
-TEST_F(HttpTest, ClientWithUntrustedSvidIsRefused) {
-  auto server = StartServer(Options());
-  // A different CA for a trusted domain, and a domain nobody trusts.
+// A client whose SVID does not verify is answered 401 with the reason (an
+// unknown trust domain, as after `federation remove`, or a trusted domain's
+// name under another CA), never reaches the handler, and is reported once
+// to on_peer_refused. Issue 13: it was a bare close ("empty reply").
+TEST_F(HttpTest, ClientWithUntrustedSvidIsRefusedWithItsReason) {
+  struct Refusal {
+    std::string id, reason;
+  };
+  std::mutex mu;
+  std::vector<Refusal> refused;
+  ServerOptions options = Options();
+  options.on_peer_refused = [&](std::string_view id, std::string_view,
+                                const Error& e) {
+    std::lock_guard lock(mu);
+    refused.push_back({std::string(id), std::string(e.reason())});
+  };
+  std::atomic<int> handled{0};
+  auto server = StartServer(std::move(options), [&](const Request& r) {
+    ++handled;
+    return Echo(r);
+  });
   TestDomains rogue(domains_.now());
   rogue.AddDomain("b.example");
   rogue.AddDomain("evil.example");
-  for (const char* id :
-       {"spiffe://b.example/client", "spiffe://evil.example/client"}) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"spiffe://evil.example/client", "untrusted_trust_domain"},
+      {"spiffe://b.example/client", ""},  // a verification failure
+  };
+  for (const auto& [id, reason] : cases) {
+    SCOPED_TRACE(id);
     ClientOptions o = ClientOpts(server->port(), nullptr);
-    const HopSigner& s = rogue.Signer(id);
+    const HopSigner& s = rogue.Signer(id.c_str());
     o.credentials =
         std::make_shared<TlsCredentials>(TlsCredentials{s.chain(), s.key()});
     auto client = MakeClient(std::move(o));
     auto r = client->Send("GET", "/who", "");
-    ASSERT_FALSE(r.has_value()) << id;
-    EXPECT_EQ(r.error().code(), Code::kIo) << id;
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    EXPECT_EQ(r->status, 401);
+    auto body = ParseJson(r->body);
+    ASSERT_TRUE(body.has_value()) << r->body;
+    const std::string error = body->value("error", "");
+    if (!reason.empty()) {
+      EXPECT_EQ(error, reason) << r->body;
+    }
+    EXPECT_FALSE(error.empty()) << r->body;
+    EXPECT_EQ(
+        body->value("message", "").rfind("client certificate refused: ", 0), 0u)
+        << r->body;
+  }
+  EXPECT_EQ(handled.load(), 0);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(refused.size(), 2u);
+    EXPECT_EQ(refused[0].id, "spiffe://evil.example/client");
+    EXPECT_EQ(refused[0].reason, "untrusted_trust_domain");
+    EXPECT_EQ(refused[1].id, "spiffe://b.example/client");
   }
   // The server keeps serving good clients.
   auto good = MakeClient(ClientOpts(server->port()));
   auto r = good->Send("GET", "/who", "");
   ASSERT_TRUE(r.has_value()) << r.error().message();
   EXPECT_EQ(HeaderOf(*r, "x-peer"), kClientId);
+  EXPECT_EQ(handled.load(), 1);
 }
 
 TEST_F(HttpTest, ServerWithAnotherIdIsRefused) {

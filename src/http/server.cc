@@ -65,6 +65,7 @@
 
 #include "aztp/encoding/json.h"
 #include "aztp/http/http.h"
+#include "aztp/tls/tls.h"
 #include "http/syntax.h"
 
 namespace aztp::http {
@@ -292,14 +293,22 @@ class Session : public std::enable_shared_from_this<Session> {
     // The handshake accepted whatever certificate the client presented; it
     // is verified here against the bundle of the client's own trust domain.
     // A client that presents none is anonymous; one whose certificate fails
-    // is refused by closing the connection before any request is read.
+    // is answered 401 with the reason (Handle), never silently dropped: a
+    // bare close reads as "empty reply" and tells the caller nothing.
     SSL* ssl = stream_.native_handle();
     if (state_.options.bundles != nullptr &&
         SSL_get0_peer_certificate(ssl) != nullptr) {
       auto verified =
           VerifyPeer(ssl, *state_.options.bundles, state_.clock->Now());
-      if (!verified) return Close();
-      peer_ = verified->id();
+      if (!verified) {
+        refused_ = verified.error();
+        if (state_.options.on_peer_refused) {
+          state_.options.on_peer_refused(ClaimedPeerId(ssl), remote_,
+                                         *refused_);
+        }
+      } else {
+        peer_ = verified->id();
+      }
     }
     ReadNext();
   }
@@ -387,8 +396,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
     bool keep_alive = msg.keep_alive();
     Response response;
-    if (q != std::string::npos &&
-        !ParseQuery(std::string_view(req.target).substr(q + 1), req.query)) {
+    if (refused_) {
+      // Never the handler: the client is not who it claims to be.
+      response =
+          ErrorResponse(401, refused_->reason(),
+                        "client certificate refused: " + refused_->message());
+      keep_alive = false;
+    } else if (q != std::string::npos &&
+               !ParseQuery(std::string_view(req.target).substr(q + 1),
+                           req.query)) {
       response =
           ErrorResponse(400, "malformed", "malformed query string encoding");
     } else {
@@ -504,6 +520,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> res_;
   std::optional<SpiffeId> peer_;
+  // refused_: the client's certificate did not verify (OnHandshake).
+  std::optional<Error> refused_;
   std::string remote_;
   Phase phase_ = Phase::kHandshake;
   bool keep_alive_ = false;

@@ -45,6 +45,7 @@
 #include "aztp/metrics/metrics.h"
 #include "aztp/proxy/gate.h"
 #include "aztp/replay/replay_store.h"
+#include "aztp/tls/tls.h"
 #include "proxy/audit_writer.h"
 #include "proxy/http_rules.h"
 
@@ -146,6 +147,37 @@ Result<ParsedUrl> ParseUrl(std::string_view url) {
 }
 
 // TimeoutError is the error of an operation cut off by its timer.
+// ListenEndpoint is where a listener binds: an IP address (never a name
+// to resolve) and a port.
+Result<tcp::endpoint> ListenEndpoint(const std::string& where) {
+  AZTP_ASSIGN_OR_RETURN(HostPort hp, SplitHostPort(where));
+  beast::error_code ec;
+  auto address = asio::ip::make_address(hp.host, ec);
+  if (ec) {
+    return Error(Code::kInvalidArgument,
+                 "listen address " + QuoteInput(where) + " is not an IP");
+  }
+  return tcp::endpoint(address, static_cast<uint16_t>(std::stoi(hp.port)));
+}
+
+// ReadPolicyFile reads and parses the policy file of inbound.policy_file.
+Result<Policy> ReadPolicyFile(const std::string& path) {
+  AZTP_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  auto policy = ParsePolicy(text);
+  if (!policy) return policy.error().WithContext(path);
+  return std::move(*policy);
+}
+
+// EgressReason is the reason an egress refusal answers with: a target
+// that cannot be reached (connection or TLS handshake failed, ConnectTls's
+// kIo) is `upstream_unavailable`, as docs/proxy.md documents for both
+// listeners, not the generic `io_error`; a target that was reached and
+// refused keeps its own reason (peer_mismatch, revoked, ...).
+std::string EgressReason(const Error& e) {
+  if (e.code() == Code::kIo) return "upstream_unavailable";
+  return std::string(e.reason());
+}
+
 bool IsTimeout(const beast::error_code& ec) {
   return ec == beast::error::timeout;
 }
@@ -771,6 +803,16 @@ awaitable<void> Proxy::Impl::InboundSession(tcp::socket socket) {
       who.peer = peer->id();
     } else if (peer.error().code() != Code::kUnauthenticated) {
       who.peer_error = peer.error();
+      // Once per connection, naming the trust domain the client claims:
+      // after `federation remove` this says which partner is refused and
+      // why (issue 13); each request is then answered 401 with the reason.
+      const std::string claimed = ClaimedPeerId(client.native_handle());
+      auto id = SpiffeId::Parse(claimed);
+      Log(LogLevel::kInfo, "client_certificate_refused",
+          Json{{"trust_domain", id ? id->trust_domain().name() : ""},
+               {"peer", claimed},
+               {"reason", peer.error().reason()},
+               {"message", peer.error().message()}});
     }
     beast::flat_buffer buffer;
     for (bool first = true; !stopping; first = false) {
@@ -1142,18 +1184,18 @@ awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
     ++egress_failed;
     if (refused) {
       // The target is not who the app asked for, or cannot be reached.
+      const std::string reason = EgressReason(*refused);
       if (!audited) {
-        co_await FinishEgressAudit(a, details, "deny",
-                                   std::string(refused->reason()),
+        co_await FinishEgressAudit(a, details, "deny", reason,
                                    refused->message());
       }
       Log(LogLevel::kWarn, "egress_refused",
           Json{{"target", plan.target.str()},
-               {"reason", refused->reason()},
+               {"reason", reason},
                {"message", refused->message()}});
-      co_await WriteJson(
-          client, refused->code() == Code::kUnavailable ? 503 : 502,
-          ErrorJson(refused->reason(), refused->message()), false);
+      co_await WriteJson(client,
+                         refused->code() == Code::kUnavailable ? 503 : 502,
+                         ErrorJson(reason, refused->message()), false);
       co_return false;
     }
     Log(LogLevel::kWarn, "egress_failed",
@@ -1355,13 +1397,9 @@ Status Proxy::Impl::LoadPolicies(const Settings& s) {
     return Ok();
   }
   if (!s.config.inbound->policy_file.empty()) {
-    AZTP_ASSIGN_OR_RETURN(std::string text,
-                          ReadFile(s.config.inbound->policy_file));
-    auto policy = ParsePolicy(text);
-    if (!policy) {
-      return policy.error().WithContext(s.config.inbound->policy_file);
-    }
-    set->policies.push_back(std::move(*policy));
+    AZTP_ASSIGN_OR_RETURN(Policy policy,
+                          ReadPolicyFile(s.config.inbound->policy_file));
+    set->policies.push_back(std::move(policy));
     set->source = "file " + s.config.inbound->policy_file;
   } else {
     if (deps.control_plane_url.empty()) {
@@ -1420,6 +1458,37 @@ void Proxy::Impl::MaintenanceLoop() {
   }
 }
 
+// Each check names the key it is about; Reload (and so Start) makes them
+// all first, so that `aztp-proxy check` and `run` refuse with one message.
+Status CheckProxyConfig(const ProxyConfig& c) {
+  auto listen = [](const std::string& where, const char* key) -> Status {
+    auto ep = ListenEndpoint(where);
+    if (!ep) return ep.error().WithContext(key);
+    return Ok();
+  };
+  if (c.inbound) {
+    AZTP_RETURN_IF_ERROR(listen(c.inbound->listen, "inbound.listen"));
+    if (auto up = ParseUrl(c.inbound->upstream); !up) {
+      return up.error().WithContext("inbound.upstream");
+    }
+    if (!c.inbound->policy_file.empty()) {
+      auto policy = ReadPolicyFile(c.inbound->policy_file);
+      if (!policy) return policy.error().WithContext("inbound.policy_file");
+    }
+  }
+  if (c.egress) {
+    AZTP_RETURN_IF_ERROR(listen(c.egress->listen, "egress.listen"));
+    if (auto caps = CapabilitySet::FromStrings(c.egress->root_capabilities);
+        !caps) {
+      return caps.error().WithContext("egress.root_capabilities");
+    }
+  }
+  if (!c.metrics_listen.empty()) {
+    AZTP_RETURN_IF_ERROR(listen(c.metrics_listen, "metrics_listen"));
+  }
+  return Ok();
+}
+
 Result<std::unique_ptr<Proxy>> Proxy::Start(ProxyConfig config,
                                             ProxyDeps deps) {
   if (!deps.agent || !deps.audit_store) {
@@ -1440,15 +1509,9 @@ Result<std::unique_ptr<Proxy>> Proxy::Start(ProxyConfig config,
 
   auto listen = [&](const std::string& where, std::optional<tcp::acceptor>& a,
                     uint16_t& port) -> Status {
-    AZTP_ASSIGN_OR_RETURN(HostPort hp, SplitHostPort(where));
+    AZTP_ASSIGN_OR_RETURN(tcp::endpoint ep, ListenEndpoint(where));
     beast::error_code ec;
-    auto address = asio::ip::make_address(hp.host, ec);
-    if (ec) {
-      return Error(Code::kInvalidArgument,
-                   "listen address " + QuoteInput(where) + " is not an IP");
-    }
     a.emplace(m.io);
-    tcp::endpoint ep(address, static_cast<uint16_t>(std::stoi(hp.port)));
     a->open(ep.protocol(), ec);
     if (!ec) a->set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) a->bind(ep, ec);
@@ -1497,6 +1560,7 @@ uint16_t Proxy::metrics_port() const { return impl_->metrics_port; }
 
 Status Proxy::Reload(ProxyConfig config) {
   Impl& m = *impl_;
+  AZTP_RETURN_IF_ERROR(CheckProxyConfig(config));
   auto old = m.CurrentSettings();
   if (old) {
     auto same = [&](bool equal, const char* key) -> Status {

@@ -2,6 +2,12 @@
 // proxy_test_fixture.h).
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "aztp/base/file.h"
+#include "aztp/tls/tls.h"
 #include "proxy/proxy_test_fixture.h"
 
 namespace aztp::proxy_testing {
@@ -156,6 +162,64 @@ TEST_F(ProxyTest, AppDownAnswers502UpstreamUnavailable) {
   EXPECT_EQ(research_->stats().egress_sent, 2);
 }
 
+// Issue 13: a target nobody listens on is 502 upstream_unavailable, the
+// reason docs/proxy.md documents, in the answer and the log alike (it was
+// io_error).
+TEST_F(ProxyTest, EgressToAnUnreachableTargetAnswers502UpstreamUnavailable) {
+  uint16_t closed = 0;
+  {
+    asio::io_context io;
+    tcp::acceptor probe(io,
+                        tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    closed = probe.local_endpoint().port();
+  }  // closed again: nothing listens on `closed`
+  const std::string authority = "127.0.0.1:" + std::to_string(closed);
+  bhttp::request<bhttp::string_body> req{bhttp::verb::get,
+                                         "http://" + authority + "/quote", 11};
+  req.set(bhttp::field::host, authority);
+  req.set(kTargetHeader, kPayments);
+  Reply r = Send(std::move(req));
+  ExpectError(r, 502, "upstream_unavailable", nullptr);
+  EXPECT_NE(r.body.find(authority), std::string::npos) << r.body;
+  ASSERT_EQ(research_events_.Count("egress_refused"), 1u)
+      << research_events_.str();
+  std::lock_guard lock(research_events_.mu);
+  for (const auto& [event, fields] : research_events_.logged) {
+    if (event == "egress_refused") {
+      EXPECT_EQ(fields.value("reason", ""), "upstream_unavailable");
+    }
+  }
+  EXPECT_EQ(research_->stats().egress_failed, 1);
+}
+
+// Issue 13: a client whose trust domain the proxy has no bundle for (as
+// after `federation remove`) gets 401 with the reason, and the proxy logs
+// one info line naming the trust domain it claimed.
+TEST_F(ProxyTest, AClientOfAnUnknownTrustDomainIsAnswered401AndLogged) {
+  testing::TestDomains rogue(server_.clock().Now());
+  rogue.AddDomain("gone.example");
+  const HopSigner& s = rogue.Signer("spiffe://gone.example/agents/x");
+  TlsCredentials creds{s.chain(), s.key()};
+  auto ctx = Must(MakeClientContext(&creds));
+  std::string got = Exchange(payments_->inbound_port(),
+                             "POST /quote HTTP/1.1\r\nHost: p\r\n"
+                             "Content-Length: 0\r\n\r\n",
+                             ctx.get());
+  EXPECT_EQ(got.rfind("HTTP/1.1 401", 0), 0u) << got;
+  EXPECT_NE(got.find("untrusted_trust_domain"), std::string::npos) << got;
+  std::lock_guard lock(payments_events_.mu);
+  int refused = 0;
+  for (const auto& [event, fields] : payments_events_.logged) {
+    if (event != "client_certificate_refused") continue;
+    ++refused;
+    EXPECT_EQ(fields.value("trust_domain", ""), "gone.example");
+    EXPECT_EQ(fields.value("peer", ""), "spiffe://gone.example/agents/x");
+    EXPECT_EQ(fields.value("reason", ""), "untrusted_trust_domain");
+  }
+  EXPECT_EQ(refused, 1);
+  EXPECT_EQ(app_.requests(), 0);
+}
+
 TEST_F(ProxyTest, ReloadAppliesANewRouteToNewRequests) {
   ExpectError(Send(ToPayments(bhttp::verb::get, "/reports")), 403,
               "route_not_found", nullptr);
@@ -238,6 +302,58 @@ TEST_F(ProxyTest, StartRefusesAConfigurationItCannotApply) {
   EXPECT_EQ(proxy.error().code(), Code::kInvalidArgument);
   EXPECT_NE(proxy.error().message().find("ftp://"), std::string::npos)
       << proxy.error().message();
+}
+
+// Issue 13: `aztp-proxy check` runs CheckProxyConfig; Start must refuse
+// nothing for its configuration that CheckProxyConfig accepted, and refuse
+// what it refuses with the same error.
+TEST_F(ProxyTest, CheckProxyConfigRefusesWhatStartRefusesWithItsError) {
+  ASSERT_TRUE(WriteFile(dir_.File("bad-policy.json"),
+                        R"({"Statement":[{"Effect":"Allow","Action":"a:b",
+                        "Condition":{"StringEqual":{"k":"v"}}}]})"));
+  struct Case {
+    const char* name;
+    std::function<void(ProxyConfig&)> edit;
+    const char* message_starts;
+  };
+  const std::string bad_policy = dir_.File("bad-policy.json");
+  const std::string missing = dir_.File("missing.json");
+  const std::vector<Case> cases = {
+      {"host name to listen on",
+       [](ProxyConfig& c) { c.inbound->listen = "localhost:0"; },
+       "inbound.listen: listen address \"localhost:0\" is not an IP"},
+      {"unknown policy operator",
+       [&](ProxyConfig& c) { c.inbound->policy_file = bad_policy; },
+       "inbound.policy_file: "},
+      {"missing policy file",
+       [&](ProxyConfig& c) { c.inbound->policy_file = missing; },
+       "inbound.policy_file: "},
+      {"bad upstream",
+       [](ProxyConfig& c) { c.inbound->upstream = "ftp://x:1"; },
+       "inbound.upstream: "},
+      {"host name for metrics",
+       [](ProxyConfig& c) { c.metrics_listen = "localhost:0"; },
+       "metrics_listen: "},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.name);
+    ProxyConfig c = PaymentsConfig();
+    c.audit.db = dir_.File(std::string("check-") + k.name + ".db");
+    k.edit(c);
+    Status checked = CheckProxyConfig(c);
+    ASSERT_FALSE(checked);
+    EXPECT_EQ(checked.error().message().rfind(k.message_starts, 0), 0u)
+        << checked.error().message();
+    Events events;
+    auto deps = Deps(kPayments, c.audit.db, events);
+    ASSERT_TRUE(deps.has_value());
+    auto started = Proxy::Start(std::move(c), std::move(*deps));
+    ASSERT_FALSE(started);
+    EXPECT_EQ(started.error().reason(), checked.error().reason());
+    EXPECT_EQ(started.error().message(), checked.error().message());
+  }
+  EXPECT_TRUE(CheckProxyConfig(PaymentsConfig()));
+  EXPECT_TRUE(CheckProxyConfig(ResearchConfig()));
 }
 
 TEST_F(ProxyTest, ShutdownLetsTheRequestInFlightFinish) {

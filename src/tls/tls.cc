@@ -136,4 +136,13 @@ Result<VerifiedX509Svid> VerifyPeer(SSL* ssl, const BundleSource& bundles,
   return VerifyX509Svid(chain, bundles, now);
 }
 
+std::string ClaimedPeerId(SSL* ssl) {
+  X509* leaf = ssl != nullptr ? SSL_get0_peer_certificate(ssl) : nullptr;
+  if (leaf == nullptr) return "";
+  auto cert = Certificate::FromX509(leaf);
+  if (!cert) return "";
+  auto id = X509SvidId(*cert);
+  return id ? id->str() : "";
+}
+
 }  // namespace aztp

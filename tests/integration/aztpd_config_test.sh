@@ -144,6 +144,28 @@ json_get "$out" message | grep -q '^threads' || fail "--threads 0: $out"
 expect_exit 3 "$D" run --config "$T/missing.yaml"
 ok "bad configurations and flags exit non-zero with one JSON line naming the key"
 
+# One duration syntax for the file and the flags (issue 13): --grace takes
+# 10s and 0s like `grace:`; a bare number is refused by both, with one
+# message.
+printf 'grace: 10\n' > "$T/bare.yaml"
+expect_exit 1 "$D" run --config "$T/bare.yaml" --data-dir "$T/data"
+[ "$(json_get "$out" message)" = "$T/bare.yaml: grace: must be a duration such as 90s, 15m, 1h or 30d, not \"10\"" ] || fail "grace: 10: $out"
+expect_exit 1 "$D" run --config "$T/aztpd.yaml" --grace 10
+[ "$(json_get "$out" message)" = 'grace (--grace): must be a duration such as 90s, 15m, 1h or 30d, not "10"' ] || fail "--grace 10: $out"
+expect_exit 1 "$D" run --config "$T/aztpd.yaml" --grace 2h
+[ "$(json_get "$out" message)" = 'grace: must be between 0s and 1h' ] || fail "--grace 2h: $out"
+expect_exit 1 "$D" init --data-dir "$T/ttl" --trust-domain x.example --ca-ttl 365
+[ "$(json_get "$out" message)" = 'ca.ttl (--ca-ttl): must be a duration such as 90s, 15m, 1h or 30d, not "365"' ] || fail "--ca-ttl 365: $out"
+for grace in 10s 0s; do
+  printf 'grace: %s\n' "$grace" > "$T/grace.yaml"
+  for args in "--grace $grace" "--config $T/grace.yaml"; do
+    start_aztpd "$T/data" $args
+    kill -TERM $PID
+    wait $PID || fail "aztpd $args exit status $?"
+  done
+done
+ok "--grace and --ca-ttl take the file's duration syntax (10s, 0s); a bare number is refused by flag and file alike"
+
 # --- each listener's own connection cap and handshake timeout ---
 cat > "$T/limits.yaml" <<EOF
 data_dir: $T/data

@@ -16,6 +16,11 @@ if "$D" init --data-dir "$T/data" --trust-domain org-a.example >/dev/null; then
 fi
 ok "init prints the admin key once and refuses to run twice"
 
+expect_exit 1 "$D" run --data-dir "$T/typo" --listen 127.0.0.1:0
+[ "$out" = "{\"error\":\"not_found\",\"message\":\"data directory $T/typo does not exist (aztpd init --data-dir $T/typo creates it)\"}" ] || fail "run on a missing dir: $out"
+[ ! -e "$T/typo" ] || fail "run created $T/typo"
+ok "run on a data directory that does not exist says so and creates nothing"
+
 start_aztpd "$T/data"
 C=(curl -sS --cacert "$T/data/bundle.pem" --max-time 10)
 "${C[@]}" "$URL/healthz" | grep -q '"ok"' || fail "healthz"
@@ -182,9 +187,38 @@ sleep 1
 wait $SLOW || true
 ok "16 slow clients do not block other requests"
 
+# One aztpd per data directory: whatever would write it while another runs
+# is refused before it touches anything. `timeout`: a second instance that
+# wrongly starts is stopped (exit 124) instead of hanging the test.
+held="{\"error\":\"unavailable\",\"message\":\"data directory $T/data is in use by PID $PID (it holds the lock $T/data/aztpd.lock)\"}"
+expect_exit 3 timeout 10 "$D" run --data-dir "$T/data" --listen 127.0.0.1:0
+[ "$out" = "$held" ] || fail "second run: $out"
+expect_exit 3 timeout 10 "$D" run --dev --data-dir "$T/data" --listen 127.0.0.1:0
+[ "$out" = "$held" ] || fail "second run --dev: $out"
+expect_exit 3 timeout 10 "$D" init --data-dir "$T/data" --trust-domain org-a.example
+[ "$out" = "$held" ] || fail "init while running: $out"
+[ "$(cat "$T/data/aztpd.url")" = "$URL" ] || fail "aztpd.url changed: $(cat "$T/data/aztpd.url" 2>&1)"
+"${C[@]}" "$URL/healthz" | grep -q '"ok"' || fail "the first aztpd stopped serving"
+ok "run, run --dev and init on a data directory in use exit 3 naming it and the holder's PID; the first keeps serving and its aztpd.url"
+
 kill -TERM $PID
 wait $PID || fail "aztpd exit status $?"
 [ ! -e "$T/data/aztpd.url" ] || fail "aztpd.url left behind"
 if grep -q "$KEY_ADMIN" "$T/aztpd.log"; then fail "API key in the log"; fi
 ok "SIGTERM stops aztpd cleanly; the log holds no API key"
+
+start_aztpd "$T/data"
+kill -9 $PID
+wait $PID 2>/dev/null || true
+start_aztpd "$T/data"
+"${C[@]}" "$URL/healthz" | grep -q '"ok"' || fail "healthz after a restart"
+ok "an aztpd killed with SIGKILL leaves no lock: the next one starts at once"
+
+# aztpd removes at exit only the aztpd.url it wrote.
+echo https://127.0.0.1:1 > "$T/other.url"
+mv "$T/other.url" "$T/data/aztpd.url"
+kill -TERM $PID
+wait $PID || fail "aztpd exit status $?"
+[ "$(cat "$T/data/aztpd.url" 2>&1)" = https://127.0.0.1:1 ] || fail "aztpd removed an aztpd.url it did not write"
+ok "an aztpd.url that is not the one aztpd wrote stays at exit"
 done_checks

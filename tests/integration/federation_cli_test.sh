@@ -31,15 +31,22 @@ AZTP_SERVER="$URL_B" AZTP_API_KEY="$KEY_B" AZTP_BUNDLE="$T/b/bundle.json" \
 
 export AZTP_SERVER="$URL_A" AZTP_API_KEY="$KEY_A" AZTP_BUNDLE="$T/a/bundle.json"
 C=(curl -sS --cacert "$T/a/bundle.pem" --max-time 10)
-# mtls_status: the HTTP status org-a answers the org-b workload's SVID with
-# on /v1/discover (401 once federated: the handshake passes, the control
-# plane authenticates only its own trust domain), or 000 when the handshake
-# is refused.
-mtls_status() {
-  "${C[@]}" -o /dev/null -w '%{http_code}' --cert "$T/payments/svid.pem" \
-    --key "$T/payments/svid.key" "$URL_A/v1/discover" 2>/dev/null || true
+# mtls_answer: "STATUS REASON" of org-a's answer to the org-b workload's
+# SVID on /v1/discover: the handshake always passes (the client's
+# certificate is verified after it); an SVID of a trust domain org-a does
+# not federate with is 401 untrusted_trust_domain, never an empty reply
+# (issue 13), and a federated one is 401 too (the control plane
+# authenticates only its own trust domain), with another reason.
+mtls_answer() {
+  rm -f "$T/mtls.body"
+  local status
+  status="$("${C[@]}" -o "$T/mtls.body" -w '%{http_code}' --cert "$T/payments/svid.pem" \
+    --key "$T/payments/svid.key" "$URL_A/v1/discover" 2>/dev/null || true)"
+  echo "$status $(/usr/bin/python3 -c 'import json,sys
+try: print(json.load(open(sys.argv[1]))["error"])
+except Exception: print("-")' "$T/mtls.body")"
 }
-[ "$(mtls_status)" = 000 ] || fail "org-b's SVID accepted before any federation"
+[ "$(mtls_answer)" = "401 untrusted_trust_domain" ] || fail "org-b's SVID before any federation: $(mtls_answer)"
 
 ADD=("$A" federation add --trust-domain org-b.example --endpoint-url "$URL_B/v1/bundle"
      --profile https_spiffe --endpoint-id spiffe://org-b.example/aztpd)
@@ -67,7 +74,8 @@ run 1 "$A" federation refresh org-c.example
 [ "$(json_get "$out" error)" = not_found ] || fail "refresh unknown: $out"
 ok "federation list (JSON and --table) shows org-b trusted at sequence $SEQ_B; refresh fetches now"
 
-[ "$(mtls_status)" = 401 ] || fail "federated mTLS: $(mtls_status)"
+answer="$(mtls_answer)"
+[[ "$answer" == "401 "* && "$answer" != *untrusted_trust_domain ]] || fail "federated mTLS: $answer"
 ok "an org-b workload passes org-a's handshake (its SVID is 401 at the control plane)"
 
 # Per-identity narrowing.
@@ -130,14 +138,16 @@ ok "a scoped key may not list or remove relationships"
 
 run 0 "$A" federation remove org-b.example
 has "$out" 'j == {"trust_domain": "org-b.example", "removed": True}'
-[ "$(mtls_status)" = 000 ] || fail "org-b's SVID accepted after remove"
+[ "$(mtls_answer)" = "401 untrusted_trust_domain" ] || fail "org-b's SVID after remove: $(mtls_answer)"
+grep 'info client certificate refused' "$T/aztpd.log" | grep -q 'trust_domain=org-b.example.*reason=untrusted_trust_domain' \
+  || fail "no info line for the refusal: $(grep 'certificate refused' "$T/aztpd.log")"
 run 1 "$A" federation remove org-b.example
 [ "$(json_get "$out" error)" = not_found ] || fail "second remove: $out"
 run 0 "$A" federation list
 has "$out" 'j["federations"] == []'
 run 0 "$A" bundle fetch --out "$T/all.json"
 [ "$(domains "$T/all.json")" = org-a.example ] || fail "after remove: $(cat "$T/all.json")"
-ok "federation remove: org-b's workload is refused at once and its bundle is gone from the map"
+ok "federation remove: org-b's workload is refused at once (401 untrusted_trust_domain, an info log line naming org-b.example) and its bundle is gone from the map"
 
 for key in "$KEY_A" "$KEY_B" "$SCOPED"; do
   if grep -qF -e "${key#*.}" "$T/outputs"; then fail "an API key secret was printed"; fi

@@ -100,6 +100,58 @@ IN="$(json_get "$(cat "$T/payments.ready")" inbound_port)"
 EG="$(json_get "$(cat "$T/research.ready")" egress_port)"
 ok "aztp-proxy starts for payments (inbound :$IN) and research (egress :$EG)"
 
+# One proxy per audit database: a second `run` on it (the same file, or
+# another identity's file naming the same db) exits 1 before it contacts
+# aztpd, naming the holder; `check` of the running file still passes (it
+# takes no lock: checking before a HUP is its common use).
+held="audit database $T/payments-audit.db is in use by PID $PID_payments (it holds the lock $T/payments-audit.db.lock)"
+sed "s|$T/research-audit.db|$T/payments-audit.db|" "$T/research.yaml" > "$T/shared.yaml"
+for config in payments shared; do
+  set +e
+  timeout 20 "$PX" run --config "$T/$config.yaml" 2> "$T/second.log" > /dev/null
+  rc=$?
+  set -e
+  [ $rc = 1 ] || fail "a second proxy on the audit db ($config): exit $rc"
+  grep -q "fatal.*reason=unavailable.*$held" "$T/second.log" || fail "second proxy ($config): $(cat "$T/second.log")"
+done
+expect_exit 0 "$PX" check --config "$T/payments.yaml"
+[ "$(cat "$T/payments-audit.db.lock")" = "$PID_payments" ] || fail "lock file: $(cat "$T/payments-audit.db.lock")"
+ok "a second aztp-proxy on a running proxy's audit db exits 1 naming the holder's PID; check still passes"
+
+# check and run share one validation: every configuration run refuses
+# before it would listen, check refuses with the same line on stderr.
+printf '{"Statement":[{"Effect":"Allow","Action":"payments:quote","Condition":{"StringEqual":{"aztp:CallerTrustDomain":"x"}}}]}' > "$T/bad-policy.json"
+refused_alike() {
+  local name="$1" want="$2" sub
+  for sub in check run; do
+    set +e
+    timeout 20 "$PX" $sub --config "$T/bad.yaml" > /dev/null 2> "$T/bad.$sub"
+    local rc=$?
+    set -e
+    [ $rc = 1 ] || fail "$name: $sub exit $rc: $(cat "$T/bad.$sub")"
+  done
+  cmp -s "$T/bad.check" "$T/bad.run" || fail "$name: check said $(cat "$T/bad.check"), run said $(cat "$T/bad.run")"
+  grep -qF "$want" "$T/bad.check" || fail "$name: $(cat "$T/bad.check")"
+}
+bad() { sed "$1" "$T/payments.yaml" > "$T/bad.yaml"; refused_alike "$2" "$3"; }
+bad "s|bundle_file: .*|bundle_file: $T/nothing.json|" "missing bundle_file" \
+  "aztp-proxy: io_error: control_plane.bundle_file: "
+bad "s|bundle_file: .*|bundle_file: $T/cp/bundle.pem|" "a PEM as bundle_file" \
+  "aztp-proxy: malformed: control_plane.bundle_file: "
+bad "s|api_key_file: .*|api_key_file: $T/nokey|" "missing api_key_file" \
+  "aztp-proxy: io_error: control_plane.api_key_file: "
+bad "s|  upstream: .*|&\\n  policy_file: $T/bad-policy.json|" "unknown policy operator" \
+  "aztp-proxy: malformed: inbound.policy_file: $T/bad-policy.json: policy: Statement[0]: Condition: unknown operator \"StringEqual\""
+bad "s|  policy_file: .*||; s|  upstream: .*|&\\n  policy_file: $T/nothing.json|" "missing policy_file" \
+  "aztp-proxy: io_error: inbound.policy_file: "
+bad "s|  listen: 127.0.0.1:0|  listen: localhost:0|" "a host name to listen on" \
+  "aztp-proxy: invalid_argument: inbound.listen: listen address \"localhost:0\" is not an IP"
+bad "s|db: .*|db: $T/no/such/dir/audit.db|" "audit.db in a missing folder" \
+  "aztp-proxy: io_error: audit.db: cannot create files in $T/no/such/dir: No such file or directory"
+bad "s|ship_interval: 1s|ship_interval: 1|" "a bare number as a duration" \
+  "aztp-proxy: invalid_argument: $T/bad.yaml: audit.ship_interval: must be a duration such as 90s, 15m, 1h or 30d, not \"1\""
+ok "check refuses with run's very line: missing or PEM bundle_file, missing API key file, unknown policy operator, missing policy file, host-name listen, missing audit folder, bare duration"
+
 # send PATH [CURL ARGS...]: through the research proxy to payments; sets
 # $status and $body.
 send() {
@@ -210,6 +262,14 @@ for name in payments research; do
   echo "# $name proxy peak memory: $hwm KiB"
 done
 ok "48 MiB up and 50 MB down stream through both proxies, each below 40 MiB peak memory"
+
+# --- a target nobody listens on (issue 13: was io_error) ---
+status="$(curl -sS --max-time 20 -x "http://127.0.0.1:$EG" -H "Aztp-Target: $PAYMENTS" \
+  -o "$T/out" -w '%{http_code}' "http://127.0.0.1:1/quote")"
+body="$(cat "$T/out")"
+denied 502 upstream_unavailable
+grep -q 'egress_refused.*reason=upstream_unavailable' "$T/research.log" || fail "research log: $(grep egress_refused "$T/research.log")"
+ok "egress to a target nobody listens on: 502 upstream_unavailable, logged with that reason"
 
 # --- the app down ---
 kill "$APP_PID"

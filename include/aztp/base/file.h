@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aztp/base/result.h"
@@ -63,6 +64,27 @@ class AtomicFile {
 // `mode`.
 Status WriteFile(const std::string& path, std::string_view data,
                  unsigned mode = 0644);
+
+// WrittenFile is one version of a file this process wrote and removes when
+// it is done with it (aztpd.url, a proxy's ready file): Remove unlinks the
+// path only while it is still that version (same device and inode), so a
+// file another process wrote at the same path since is never removed.
+class WrittenFile {
+ public:
+  // Write replaces `path` (WriteFile) and remembers the version written.
+  static Result<WrittenFile> Write(const std::string& path,
+                                   std::string_view data, unsigned mode = 0644);
+  // Remove unlinks the path if it still is the version written; it does
+  // nothing the second time.
+  void Remove();
+
+ private:
+  WrittenFile(std::string path, unsigned long device, unsigned long inode)
+      : path_(std::move(path)), device_(device), inode_(inode) {}
+  std::string path_;
+  unsigned long device_ = 0;
+  unsigned long inode_ = 0;
+};
 
 // WriteSecretFile is WriteFile with mode 0600; the file never exists with
 // wider permissions, not even briefly.

@@ -35,6 +35,15 @@ Result<LogFormat> ParseLogFormat(std::string_view name);
 // LogFormatName is the inverse of ParseLogFormat.
 std::string_view LogFormatName(LogFormat format);
 
+// ParseDurationSetting parses a duration as every key of aztpd's and
+// aztp-proxy's files and every duration flag of aztpd takes it: "90s",
+// "15m", "1h", "30d" (base/duration.h); with `allow_zero`, also "0s" (or
+// 0m, 0h, 0d). A bare number is refused, in a file and on a command line
+// alike, because its unit would be a guess. kInvalidArgument, "must be a
+// duration such as 90s, 15m, 1h or 30d, not "<text>"".
+Result<int64_t> ParseDurationSetting(std::string_view text,
+                                     bool allow_zero = false);
+
 // HttpLimits bound what one client may cost the HTTPS server (they become
 // http::ServerOptions).
 struct HttpLimits {

@@ -74,6 +74,16 @@ struct ServerOptions {
   std::function<std::shared_ptr<SSL_CTX>()> tls_context;
   // bundles verify client certificates (absent: clients are anonymous).
   std::shared_ptr<const BundleSource> bundles;
+  // A client whose certificate does not verify (its trust domain unknown,
+  // e.g. after `federation remove`; a wrong CA; expired) is answered 401
+  // with the verification's reason on each request of the connection, its
+  // requests never reach the handler, and the connection closes after the
+  // first answer. on_peer_refused, when set, hears each such connection
+  // once: the presented ID (empty when the leaf names none), the remote
+  // "ip:port" and the error. It runs on the connection's thread.
+  std::function<void(std::string_view presented_id, std::string_view remote,
+                     const Error& error)>
+      on_peer_refused;
   const Clock* clock = nullptr;  // default: system clock
 };
 

@@ -79,6 +79,14 @@ struct ProxyStats {
   int64_t policies = 0;     // policies in force
 };
 
+// CheckProxyConfig makes every check of `config` that Start (and Reload)
+// make before they bind a listener or contact the control plane: the
+// listen addresses are IP addresses, the upstream URL parses, the policy
+// file reads and parses (an unknown operator included), the root
+// capabilities are valid. `aztp-proxy check` runs it, so that what it
+// accepts `run` does not refuse for its configuration.
+Status CheckProxyConfig(const ProxyConfig& config);
+
 class Proxy {
  public:
   // Start binds the configured listeners, loads the policies (from the

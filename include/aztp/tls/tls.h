@@ -44,4 +44,9 @@ Result<std::shared_ptr<SSL_CTX>> MakeClientContext(const TlsCredentials* creds);
 Result<VerifiedX509Svid> VerifyPeer(SSL* ssl, const BundleSource& bundles,
                                     UnixTime now);
 
+// ClaimedPeerId is the SPIFFE ID the leaf the peer of `ssl` presented
+// names, NOT verified: for the log line of a refusal only (which trust
+// domain a refused client claims). "" when there is none.
+std::string ClaimedPeerId(SSL* ssl);
+
 }  // namespace aztp
