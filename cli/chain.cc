@@ -259,9 +259,9 @@ void AddChainCommands(CLI::App& app, Context& ctx) {
   auto* verify =
       chain->add_subcommand("verify", "Verify a chain as its receiving hop");
   AddChainVerifyFlags(verify, *vf, /*with_audience=*/true);
-  verify->add_option("--skew", vf->skew, "clock skew, at most 5m")
+  verify->add_option("--skew", vf->skew, "clock skew, 0s to 5m")
       ->capture_default_str()
-      ->check(DurationValue());
+      ->check(DurationOrZeroValue());
   verify->add_option("--max-tokens", vf->max_tokens, "token count limit")
       ->capture_default_str();
   verify->add_option("--replay-db", vf->replay_db,

@@ -30,6 +30,10 @@ CLI::Validator DurationValue() {
   return Checked([](const std::string& v) { return ParseDuration(v); });
 }
 
+CLI::Validator DurationOrZeroValue() {
+  return Checked([](const std::string& v) { return ParseDurationOrZero(v); });
+}
+
 CLI::Validator KeyTypeValue() {
   return Checked([](const std::string& v) { return ParseKeyType(v); });
 }
@@ -213,7 +217,7 @@ Result<VerifiedChain> VerifyWith(const ChainVerifyFlags& f,
   ChainVerifierOptions o;
   o.audience = audience;
   o.bundles = std::make_shared<BundleSet>(std::move(bundles));
-  AZTP_ASSIGN_OR_RETURN(o.skew_seconds, ParseDuration(f.skew));
+  AZTP_ASSIGN_OR_RETURN(o.skew_seconds, ParseDurationOrZero(f.skew));
   o.limits.max_tokens = f.max_tokens;
   o.clock = &clock;
   if (!f.replay_db.empty()) {

@@ -60,6 +60,7 @@ CLI::Validator Checked(Parse parse) {
 
 // The checks of the flags several commands share.
 CLI::Validator DurationValue();
+CLI::Validator DurationOrZeroValue();  // 0s too
 CLI::Validator KeyTypeValue();
 
 // Commands that write keys never replace a file by accident (docs/cli.md,

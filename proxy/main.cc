@@ -14,6 +14,7 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "aztp/base/file.h"
@@ -193,16 +194,19 @@ int Run(const std::string& config_path, const std::string& ready_file) {
   const int grace = config.grace_seconds;
   auto proxy = aztp::Proxy::Start(config, std::move(deps));
   if (!proxy) return Fail(proxy.error());
+  // The ready file says "serving": removed when that stops being true, if
+  // it is still the one this process wrote.
+  std::optional<aztp::WrittenFile> ready;
   if (!ready_file.empty()) {
-    Json ready{{"inbound_port", (*proxy)->inbound_port()},
+    Json ports{{"inbound_port", (*proxy)->inbound_port()},
                {"egress_port", (*proxy)->egress_port()},
                {"metrics_port", (*proxy)->metrics_port()}};
-    if (auto w = aztp::WriteFile(ready_file, aztp::DumpJson(ready) + "\n");
-        !w) {
-      return Fail(w.error());
-    }
+    auto w = aztp::WrittenFile::Write(ready_file, aztp::DumpJson(ports) + "\n");
+    if (!w) return Fail(w.error());
+    ready = std::move(*w);
   }
   Serve(**proxy, config_path, signals);
+  if (ready) ready->Remove();
   Log(spdlog::level::info, "shutting down", Json{{"grace_seconds", grace}});
   (*proxy)->Shutdown(grace);
   (*agent)->Stop();

@@ -48,6 +48,14 @@ Result<int64_t> ParseDuration(std::string_view text) {
   return n * unit;
 }
 
+Result<int64_t> ParseDurationOrZero(std::string_view text) {
+  if (text.size() == 2 && text[0] == '0' &&
+      std::string_view("smhd").find(text[1]) != std::string_view::npos) {
+    return 0;
+  }
+  return ParseDuration(text);
+}
+
 std::string FormatDuration(int64_t seconds) {
   if (seconds > 0 && seconds % 86400 == 0) {
     return std::to_string(seconds / 86400) + "d";

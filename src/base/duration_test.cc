@@ -23,6 +23,19 @@ TEST(Duration, RejectsEverythingElse) {
   }
 }
 
+// A zero is written with its unit, where a setting takes one; a bare
+// number stays refused (issue 13: one duration syntax everywhere).
+TEST(Duration, ZeroOnlyWhereAskedForAndWithItsUnit) {
+  for (const char* zero : {"0s", "0m", "0h", "0d"}) {
+    EXPECT_EQ(*ParseDurationOrZero(zero), 0) << zero;
+    EXPECT_FALSE(ParseDuration(zero)) << zero;
+  }
+  EXPECT_EQ(*ParseDurationOrZero("30s"), 30);
+  for (const char* bad : {"0", "00s", "0x", "", "10", "-0s"}) {
+    EXPECT_FALSE(ParseDurationOrZero(bad)) << bad;
+  }
+}
+
 TEST(Duration, FormatsInLargestUnit) {
   EXPECT_EQ(FormatDuration(86400 * 2), "2d");
   EXPECT_EQ(FormatDuration(7200), "2h");

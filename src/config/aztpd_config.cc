@@ -283,11 +283,7 @@ Status ValidateBundleEndpoint(const BundleEndpointConfig& be,
 }  // namespace
 
 Result<int64_t> ParseDurationSetting(std::string_view text, bool allow_zero) {
-  if (allow_zero && text.size() == 2 && text[0] == '0' &&
-      std::string_view("smhd").find(text[1]) != std::string_view::npos) {
-    return 0;
-  }
-  auto seconds = ParseDuration(text);
+  auto seconds = allow_zero ? ParseDurationOrZero(text) : ParseDuration(text);
   if (!seconds) {
     return Error(Code::kInvalidArgument,
                  "must be a duration such as 90s, 15m, 1h or 30d, not " +

@@ -264,7 +264,7 @@ def run_file(path, root, build, timeout):
             if why:
                 failures += 1
                 print("FAIL %s: %s\n  command: %s\n  stdout: %s\n  stderr: %s"
-                      % (where, why, step.command.strip(),
+                      % (where, why, mask(step.command.strip()),
                          mask(out.strip())[:2000], mask(err.strip())[:2000]))
                 break  # later steps depend on this one
             print("ok %s" % where)

@@ -79,6 +79,7 @@ expect_exit 2 "$A" chain mint --svid "$T/planner" --aud spiffe://org-a.example/x
 [[ "$(json_get "$out" message)" == *'"nest" is not an encoding'* ]] || fail "encoding: $out"
 expect_exit 2 "$A" chain verify --chain - --audience spiffe://org-a.example/x --bundle "$T/map.json" --skew 30
 [ "$(json_get "$out" message)" = '--skew: "30" is not a duration; write e.g. 60s, 15m, 1h' ] || fail "--skew 30: $out"
+expect_exit 2 "$A" chain verify --chain - --audience spiffe://org-a.example/x --bundle "$T/map.json" --skew 0
 expect_exit 2 env -u AZTP_API_KEY "$A" identity list --server https://127.0.0.1:1 --bundle "$T/ca/bundle.json"
 [ "$(json_get "$out" message)" = '--api-key is required (or set AZTP_API_KEY)' ] || fail "api key: $out"
 expect_exit 2 "$A" identity list --server https://127.0.0.1:1 --bundle "$T/ca/bundle.json" --api-key x --status activ

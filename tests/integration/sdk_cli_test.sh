@@ -105,6 +105,9 @@ B="--bundle org-a.example=$T/planner/bundle.json"
   --aud spiffe://org-a.example/agents/payments --cap payments:quote > "$T/hop1" || fail "chain extend"
 run 0 "$A" chain verify --chain "$T/hop1" --audience spiffe://org-a.example/agents/payments $B
 has "$out" 'j["valid"] and j["sub"] == "spiffe://org-a.example/agents/planner" and j["capabilities"] == ["payments:quote"]'
+run 0 "$A" chain verify --chain "$T/hop1" --audience spiffe://org-a.example/agents/payments $B --skew 0s
+run 1 "$A" chain verify --chain "$T/hop1" --audience spiffe://org-a.example/agents/payments $B --skew 6m
+[[ "$(json_get "$out" message)" == *"skew must be between 0 and 300 seconds"* ]] || fail "--skew 6m: $out"
 run 1 "$A" agent fetch --id spiffe://org-a.example/agents/none --out "$T/none"
 [ "$(json_get "$out" error)" = not_found ] || fail "fetch unregistered: $out"
 [ ! -e "$T/none" ] || fail "a failed fetch wrote a folder"
