@@ -200,6 +200,54 @@ Result<Json> Verify(SourceFlags& f, const std::string& expect_head,
   return out;
 }
 
+// Export writes the matching records as JSON Lines: to a file, streamed
+// through AtomicFile (an unpredictable temporary file renamed at the
+// end), so that a reader never sees half an export; to stdout, buffered.
+Result<Json> Export(const SourceFlags& source, const FilterFlags& filters,
+                    const std::string& out_file, Context& ctx) {
+  AZTP_ASSIGN_OR_RETURN(AuditFilter filter, FilterFrom(filters));
+  std::optional<AtomicFile> file;
+  if (!out_file.empty()) {
+    AZTP_ASSIGN_OR_RETURN(AtomicFile created, AtomicFile::Create(out_file));
+    file.emplace(std::move(created));
+  }
+  std::string lines;
+  Status written = Ok();
+  int64_t n = 0;
+  Status walked = ForEach(source, filter, [&](const AuditRecord& r) {
+    if (!AuditMatches(filter, r)) return true;
+    lines += DumpJson(AuditRecordJson(r)) + "\n";
+    ++n;
+    if (file && lines.size() >= kWriteChunk) {
+      written = file->Write(lines);
+      lines.clear();
+    }
+    return written.has_value();
+  });
+  AZTP_RETURN_IF_ERROR(walked);
+  AZTP_RETURN_IF_ERROR(written);
+  if (!file) {
+    if (!lines.empty()) lines.pop_back();
+    ctx.raw_output = lines;
+    return Json::object();
+  }
+  AZTP_RETURN_IF_ERROR(file->Write(lines));
+  AZTP_RETURN_IF_ERROR(file->Commit());
+  return Json{{"records", n}, {"out", out_file}};
+}
+
+// Query returns at most `limit` matching records, oldest first.
+Result<Json> Query(const SourceFlags& source, const FilterFlags& filters,
+                   int limit) {
+  AZTP_ASSIGN_OR_RETURN(AuditFilter filter, FilterFrom(filters));
+  Json records = Json::array();
+  AZTP_RETURN_IF_ERROR(ForEach(source, filter, [&](const AuditRecord& r) {
+    if (AuditMatches(filter, r)) records.push_back(AuditRecordJson(r));
+    return static_cast<int>(records.size()) < limit;
+  }));
+  return Json{{"records", std::move(records)}};
+}
+
 }  // namespace
 
 void AddAuditCommands(CLI::App& app, Context& ctx) {
@@ -227,43 +275,9 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   AddSourceFlags(exp, *export_flags);
   AddFilterFlags(exp, *export_filter);
   exp->add_option("--out", *out_file, "file to write (default: stdout)");
-  exp->callback(
-      Run(ctx, [&ctx, export_flags, export_filter, out_file]() -> Result<Json> {
-        AZTP_ASSIGN_OR_RETURN(AuditFilter filter, FilterFrom(*export_filter));
-        // To a file: streamed through AtomicFile (an unpredictable
-        // temporary file renamed at the end), so that a reader never sees
-        // half an export. To stdout: buffered.
-        std::optional<AtomicFile> file;
-        if (!out_file->empty()) {
-          AZTP_ASSIGN_OR_RETURN(AtomicFile created,
-                                AtomicFile::Create(*out_file));
-          file.emplace(std::move(created));
-        }
-        std::string lines;
-        Status written = Ok();
-        int64_t n = 0;
-        Status walked =
-            ForEach(*export_flags, filter, [&](const AuditRecord& r) {
-              if (!AuditMatches(filter, r)) return true;
-              lines += DumpJson(AuditRecordJson(r)) + "\n";
-              ++n;
-              if (file && lines.size() >= kWriteChunk) {
-                written = file->Write(lines);
-                lines.clear();
-              }
-              return written.has_value();
-            });
-        AZTP_RETURN_IF_ERROR(walked);
-        AZTP_RETURN_IF_ERROR(written);
-        if (!file) {
-          if (!lines.empty()) lines.pop_back();
-          ctx.raw_output = lines;
-          return Json::object();
-        }
-        AZTP_RETURN_IF_ERROR(file->Write(lines));
-        AZTP_RETURN_IF_ERROR(file->Commit());
-        return Json{{"records", n}, {"out", *out_file}};
-      }));
+  exp->callback(Run(ctx, [&ctx, export_flags, export_filter, out_file] {
+    return Export(*export_flags, *export_filter, *out_file, ctx);
+  }));
 
   auto query_flags = std::make_shared<SourceFlags>();
   auto query_filter = std::make_shared<FilterFlags>();
@@ -274,18 +288,9 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   AddFilterFlags(query, *query_filter);
   query->add_option("--limit", *limit, "at most this many (default 100)")
       ->check(CLI::Range(1, 100000));
-  query->callback(
-      Run(ctx, [query_flags, query_filter, limit]() -> Result<Json> {
-        AZTP_ASSIGN_OR_RETURN(AuditFilter filter, FilterFrom(*query_filter));
-        Json records = Json::array();
-        AZTP_RETURN_IF_ERROR(
-            ForEach(*query_flags, filter, [&](const AuditRecord& r) {
-              if (AuditMatches(filter, r))
-                records.push_back(AuditRecordJson(r));
-              return static_cast<int>(records.size()) < *limit;
-            }));
-        return Json{{"records", std::move(records)}};
-      }));
+  query->callback(Run(ctx, [query_flags, query_filter, limit] {
+    return Query(*query_flags, *query_filter, *limit);
+  }));
 }
 
 }  // namespace aztp::cli

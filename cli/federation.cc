@@ -325,15 +325,8 @@ Result<Json> FetchBundles(FetchFlags& f) {
               {"trust_domains", std::move(domains)}};
 }
 
-}  // namespace
-
-void AddFederationCommands(CLI::App& app, Context& ctx) {
-  auto* federation =
-      app.add_subcommand("federation",
-                         "aztpd's federation relationships with other trust "
-                         "domains (admin)")
-          ->require_subcommand(1);
-
+// AddAddCommand adds `federation add`.
+void AddAddCommand(CLI::App* federation, Context& ctx) {
   auto fa = std::make_shared<AddFlags>();
   auto* add = federation->add_subcommand(
       "add",
@@ -361,6 +354,61 @@ void AddFederationCommands(CLI::App& app, Context& ctx) {
                   "the partner's revoked agents are accepted until their "
                   "SVIDs expire)");
   add->callback(Run(ctx, [fa] { return Add(*fa); }));
+}
+
+// AddSetFederationCommand adds `identity set-federation`.
+void AddSetFederationCommand(CLI::App& app, Context& ctx) {
+  auto fs = std::make_shared<SetFederationFlags>();
+  auto* set = app.get_subcommand("identity")
+                  ->add_subcommand(
+                      "set-federation",
+                      "Set which federated trust domains an identity accepts");
+  AddServerFlags(set, fs->server);
+  set->add_option("id", fs->id, "SPIFFE ID (or --id)");
+  set->add_option("--id", fs->id_flag, "SPIFFE ID");
+  set->add_option("--federates-with", fs->federates_with,
+                  "a federated trust domain to accept (repeatable)")
+      ->allow_extra_args(false);  // one domain each, so ID may follow
+  // One spelling with `identity register` (issue 13); --none and --any,
+  // the first spelling, still work but are no longer shown.
+  set->add_flag("--federates-with-none", fs->none,
+                "accept no federated domain");
+  set->add_flag("--federates-with-any", fs->any,
+                "accept every domain aztpd federates with (the default)");
+  set->add_flag("--none", fs->none, "deprecated: --federates-with-none")
+      ->group("");
+  set->add_flag("--any", fs->any, "deprecated: --federates-with-any")
+      ->group("");
+  set->callback(Run(ctx, [fs] { return SetFederation(*fs); }));
+}
+
+// AddBundleFetchCommand adds `bundle fetch`.
+void AddBundleFetchCommand(CLI::App& app, Context& ctx) {
+  auto ff = std::make_shared<FetchFlags>();
+  auto* fetch = app.get_subcommand("bundle")->add_subcommand(
+      "fetch",
+      "Fetch aztpd's bundle map: every trusted domain, or one identity's "
+      "view with --for");
+  AddServerFlags(fetch, ff->server, /*api_key_required=*/false);
+  fetch->add_option("--out", ff->out,
+                    "FILE for the map {\"trust_domains\": {...}} (default: "
+                    "print it)");
+  fetch->add_option("--for", ff->for_id,
+                    "an identity whose view to fetch (needs a key that "
+                    "manages it)");
+  fetch->callback(Run(ctx, [ff] { return FetchBundles(*ff); }));
+}
+
+}  // namespace
+
+void AddFederationCommands(CLI::App& app, Context& ctx) {
+  auto* federation =
+      app.add_subcommand("federation",
+                         "aztpd's federation relationships with other trust "
+                         "domains (admin)")
+          ->require_subcommand(1);
+
+  AddAddCommand(federation, ctx);
 
   auto fl = std::make_shared<ListFlags>();
   auto* list = federation->add_subcommand(
@@ -387,42 +435,8 @@ void AddFederationCommands(CLI::App& app, Context& ctx) {
       ->required();
   remove->callback(Run(ctx, [fm] { return Remove(*fm); }));
 
-  auto fs = std::make_shared<SetFederationFlags>();
-  auto* set = app.get_subcommand("identity")
-                  ->add_subcommand(
-                      "set-federation",
-                      "Set which federated trust domains an identity accepts");
-  AddServerFlags(set, fs->server);
-  set->add_option("id", fs->id, "SPIFFE ID (or --id)");
-  set->add_option("--id", fs->id_flag, "SPIFFE ID");
-  set->add_option("--federates-with", fs->federates_with,
-                  "a federated trust domain to accept (repeatable)")
-      ->allow_extra_args(false);  // one domain each, so ID may follow
-  // One spelling with `identity register` (issue 13); --none and --any,
-  // the first spelling, still work but are no longer shown.
-  set->add_flag("--federates-with-none", fs->none,
-                "accept no federated domain");
-  set->add_flag("--federates-with-any", fs->any,
-                "accept every domain aztpd federates with (the default)");
-  set->add_flag("--none", fs->none, "deprecated: --federates-with-none")
-      ->group("");
-  set->add_flag("--any", fs->any, "deprecated: --federates-with-any")
-      ->group("");
-  set->callback(Run(ctx, [fs] { return SetFederation(*fs); }));
-
-  auto ff = std::make_shared<FetchFlags>();
-  auto* fetch = app.get_subcommand("bundle")->add_subcommand(
-      "fetch",
-      "Fetch aztpd's bundle map: every trusted domain, or one identity's "
-      "view with --for");
-  AddServerFlags(fetch, ff->server, /*api_key_required=*/false);
-  fetch->add_option("--out", ff->out,
-                    "FILE for the map {\"trust_domains\": {...}} (default: "
-                    "print it)");
-  fetch->add_option("--for", ff->for_id,
-                    "an identity whose view to fetch (needs a key that "
-                    "manages it)");
-  fetch->callback(Run(ctx, [ff] { return FetchBundles(*ff); }));
+  AddSetFederationCommand(app, ctx);
+  AddBundleFetchCommand(app, ctx);
 }
 
 }  // namespace aztp::cli

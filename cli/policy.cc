@@ -222,25 +222,8 @@ void AddAttachCommand(CLI::App* policy, Context& ctx, bool attach) {
   cmd->callback(Run(ctx, [f, attach] { return Attach(*f, attach); }));
 }
 
-}  // namespace
-
-void AddPolicyCommands(CLI::App& app, Context& ctx) {
-  auto* policy =
-      app.add_subcommand("policy",
-                         "Authorisation policies: checked and evaluated "
-                         "offline, stored in aztpd and attached to identities")
-          ->require_subcommand(1);
-
-  auto source = std::make_shared<std::string>();
-  auto* validate = policy->add_subcommand(
-      "validate", "Check a policy document and print its canonical form");
-  validate->add_option("file", *source, "FILE with the document, or -")
-      ->required();
-  validate->callback(Run(ctx, [source, &ctx] {
-    ctx.validity_report = true;
-    return Validate(*source);
-  }));
-
+// AddTestCommand adds `policy test`.
+void AddTestCommand(CLI::App* policy, Context& ctx) {
   auto ft = std::make_shared<TestFlags>();
   auto* test = policy->add_subcommand(
       "test",
@@ -269,6 +252,28 @@ void AddPolicyCommands(CLI::App& app, Context& ctx) {
   chain->needs(test->get_option("--audience"))
       ->needs(test->get_option("--bundle"));
   test->callback(Run(ctx, [ft, &ctx] { return Test(*ft, ctx); }));
+}
+
+}  // namespace
+
+void AddPolicyCommands(CLI::App& app, Context& ctx) {
+  auto* policy =
+      app.add_subcommand("policy",
+                         "Authorisation policies: checked and evaluated "
+                         "offline, stored in aztpd and attached to identities")
+          ->require_subcommand(1);
+
+  auto source = std::make_shared<std::string>();
+  auto* validate = policy->add_subcommand(
+      "validate", "Check a policy document and print its canonical form");
+  validate->add_option("file", *source, "FILE with the document, or -")
+      ->required();
+  validate->callback(Run(ctx, [source, &ctx] {
+    ctx.validity_report = true;
+    return Validate(*source);
+  }));
+
+  AddTestCommand(policy, ctx);
 
   auto fp = std::make_shared<PutFlags>();
   auto* put = policy->add_subcommand(
