@@ -9,7 +9,8 @@ function(aztp_add_unit_tests)
   # coroutines with the sanitizers, so src/proxy/proxy.cc is not built
   # there); they would not link in that build.
   set(not_in_fuzz_build ${PROJECT_SOURCE_DIR}/src/proxy/proxy_test.cc
-                        ${PROJECT_SOURCE_DIR}/src/proxy/smuggling_test.cc)
+                        ${PROJECT_SOURCE_DIR}/src/proxy/smuggling_test.cc
+                        ${PROJECT_SOURCE_DIR}/src/proxy/hardening_test.cc)
   file(GLOB dirs LIST_DIRECTORIES true ${PROJECT_SOURCE_DIR}/src/*)
   foreach(dir ${dirs})
     if(NOT IS_DIRECTORY ${dir})
