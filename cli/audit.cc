@@ -203,7 +203,7 @@ Result<Json> Verify(SourceFlags& f, const std::string& expect_head,
 // Export writes the matching records as JSON Lines: to a file, streamed
 // through AtomicFile (an unpredictable temporary file renamed at the
 // end), so that a reader never sees half an export; to stdout, buffered.
-Result<Json> Export(const SourceFlags& source, const FilterFlags& filters,
+Result<Json> Export(SourceFlags& source, const FilterFlags& filters,
                     const std::string& out_file, Context& ctx) {
   AZTP_ASSIGN_OR_RETURN(AuditFilter filter, FilterFrom(filters));
   std::optional<AtomicFile> file;
@@ -237,8 +237,7 @@ Result<Json> Export(const SourceFlags& source, const FilterFlags& filters,
 }
 
 // Query returns at most `limit` matching records, oldest first.
-Result<Json> Query(const SourceFlags& source, const FilterFlags& filters,
-                   int limit) {
+Result<Json> Query(SourceFlags& source, const FilterFlags& filters, int limit) {
   AZTP_ASSIGN_OR_RETURN(AuditFilter filter, FilterFrom(filters));
   Json records = Json::array();
   AZTP_RETURN_IF_ERROR(ForEach(source, filter, [&](const AuditRecord& r) {
