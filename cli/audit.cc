@@ -26,9 +26,22 @@ struct SourceFlags {
   std::string source;  // --source ID: a proxy's shipped records
 };
 
-// RecordedId reads the ID of --source and --identity: records name
-// identities in the spiffe:// form, and the aztp:// alias is converted to
-// it; anything else could never match (CheckAuditIdentity).
+// SourceId reads --source: a proxy, named by its SPIFFE ID (the aztp://
+// alias converted), as the shipped records name it.
+Result<std::string> SourceId(const std::string& text) {
+  auto id = SpiffeId::ParseUserInput(text);
+  if (!id) {
+    return Error(Code::kInvalidArgument,
+                 QuoteInput(text) +
+                     " is not a SPIFFE ID; a proxy ships its records as "
+                     "spiffe://TRUST_DOMAIN/PATH");
+  }
+  return id->str();
+}
+
+// RecordedId reads --identity: a SPIFFE ID (the alias converted), or
+// another name records use for who acted (an API key, an OIDC principal,
+// aztpd itself); CheckAuditIdentity refuses what no record can name.
 Result<std::string> RecordedId(const std::string& text) {
   if (auto id = SpiffeId::ParseUserInput(text)) return id->str();
   AZTP_RETURN_IF_ERROR(CheckAuditIdentity(text));
@@ -41,7 +54,7 @@ void AddSourceFlags(CLI::App* cmd, SourceFlags& f) {
                   "audit.db, opened read-only) instead of asking aztpd");
   cmd->add_option("--source", f.source,
                   "the records a proxy (this SPIFFE ID) shipped to aztpd")
-      ->check(Checked(RecordedId));
+      ->check(Checked(SourceId));
   AddServerFlags(cmd, f.server, /*api_key_required=*/true,
                  /*server_required=*/false);
 }
@@ -52,7 +65,7 @@ void AddSourceFlags(CLI::App* cmd, SourceFlags& f) {
 Status ForEach(SourceFlags& f, const AuditFilter& filter,
                const std::function<bool(const AuditRecord&)>& fn) {
   if (!f.source.empty()) {
-    AZTP_ASSIGN_OR_RETURN(f.source, RecordedId(f.source));
+    AZTP_ASSIGN_OR_RETURN(f.source, SourceId(f.source));
   }
   if (!f.db.empty()) {
     struct stat st;

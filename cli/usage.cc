@@ -45,19 +45,42 @@ bool LooksLikeFlag(const std::string& arg) {
          !std::isdigit(static_cast<unsigned char>(arg[1]));
 }
 
-// Deepest is the last command CLI11 recognised, and its path ("svid
-// issue").
-CLI::App* Deepest(CLI::App& app, std::string& path) {
-  CLI::App* cmd = &app;
+// Parsed is the chain of commands CLI11 recognised, from `aztp` itself to
+// the deepest, each with its path ("svid issue").
+std::vector<std::pair<CLI::App*, std::string>> Parsed(CLI::App& app) {
+  std::vector<std::pair<CLI::App*, std::string>> chain = {{&app, ""}};
   while (true) {
     CLI::App* next = nullptr;
-    for (CLI::App* sub : cmd->get_subcommands()) {
+    for (CLI::App* sub : chain.back().first->get_subcommands()) {
       if (!sub->get_name().empty()) next = sub;
     }
-    if (next == nullptr) return cmd;
-    cmd = next;
-    path += (path.empty() ? "" : " ") + cmd->get_name();
+    if (next == nullptr) return chain;
+    const std::string& path = chain.back().second;
+    chain.emplace_back(next,
+                       (path.empty() ? "" : path + " ") + next->get_name());
   }
+}
+
+// Nameable: a word the message may repeat. An argument that is not a
+// command or flag name may be anything the user typed, an API key
+// included (`aztp $AZTP_API_KEY ...`), so it is never echoed.
+bool Nameable(const std::string& word) {
+  // Commands and flags are short lowercase words; API keys
+  // (`aztp_<id>.<secret>`) and their secret parts are neither.
+  return !word.empty() && word.size() <= 24 &&
+         std::all_of(word.begin(), word.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+         });
+}
+
+// Where names a command in messages: "svid issue", or "aztp" for the root.
+std::string Where(const std::string& path) {
+  return "\"" + (path.empty() ? std::string("aztp") : path) + "\"";
+}
+
+// HelpHint points at the command's --help.
+std::string HelpHint(const std::string& path) {
+  return " (aztp" + (path.empty() ? "" : " " + path) + " --help lists them)";
 }
 
 std::string Quoted(const std::string& path, const std::string& word) {
@@ -67,6 +90,9 @@ std::string Quoted(const std::string& path, const std::string& word) {
 std::string UnknownCommand(CLI::App* cmd, const std::string& path,
                            const std::string& word) {
   std::vector<std::string> names = CommandNames(cmd);
+  if (!Nameable(word)) {
+    return Where(path) + " takes a command: " + JoinWords(names);
+  }
   std::string out = Quoted(path, word) + ": no such command";
   if (auto near = Nearest(word, names, TypoDistance(word))) {
     return out + "; did you mean \"" + *near + "\"?";
@@ -78,6 +104,11 @@ std::string UnknownCommand(CLI::App* cmd, const std::string& path,
 std::string UnknownFlag(CLI::App* cmd, const std::string& path,
                         const std::string& arg) {
   std::string flag = arg.substr(0, arg.find('='));
+  if (!Nameable(
+          flag.substr(std::min(flag.find_first_not_of('-'), flag.size())))) {
+    return Where(path) + ": an argument is not a flag it takes" +
+           HelpHint(path);
+  }
   std::string out = Quoted(path, flag) + ": no such flag";
   // The dashes are no part of what could be mistyped.
   const std::size_t dashes = std::min(flag.find_first_not_of('-'), flag.size());
@@ -85,7 +116,7 @@ std::string UnknownFlag(CLI::App* cmd, const std::string& path,
   if (auto near = Nearest(flag, FlagNames(cmd), limit)) {
     return out + "; did you mean \"" + *near + "\"?";
   }
-  return out + " (aztp " + path + " --help lists them)";
+  return out + HelpHint(path);
 }
 
 // Leftover explains arguments CLI11 could not place: an unknown command
@@ -98,20 +129,23 @@ std::string Leftover(CLI::App* cmd, const std::string& path,
   for (const std::string& arg : rest) {
     if (LooksLikeFlag(arg)) return UnknownFlag(cmd, path, arg);
   }
-  return Quoted(path, rest.front()) + ": unexpected argument";
+  return Where(path) + ": unexpected argument (not shown: it may be a secret)";
 }
 
 }  // namespace
 
 std::string UsageMessage(CLI::App& app, const CLI::ParseError& e) {
-  std::string path;
-  CLI::App* cmd = Deepest(app, path);
-  std::vector<std::string> rest = cmd->remaining();
-  if (!rest.empty()) return Leftover(cmd, path, rest);
+  // CLI11 keeps a stray argument on the command where it appeared, and
+  // its own message repeats it: the first such command is explained here.
+  const auto chain = Parsed(app);
+  for (const auto& [parsed, parsed_path] : chain) {
+    std::vector<std::string> rest = parsed->remaining(/*recurse=*/false);
+    if (!rest.empty()) return Leftover(parsed, parsed_path, rest);
+  }
+  auto [cmd, path] = chain.back();
   if (dynamic_cast<const CLI::RequiredError*>(&e) == nullptr) return e.what();
   if (!Commands(cmd).empty()) {
-    return "\"" + (path.empty() ? std::string("aztp") : path) +
-           "\" needs a command: " + JoinWords(CommandNames(cmd));
+    return Where(path) + " needs a command: " + JoinWords(CommandNames(cmd));
   }
   // "--server is required": name the environment variable that also
   // gives it.

@@ -327,9 +327,16 @@ Status CheckAuditAction(std::string_view action) {
                  TypoDistance(action));
 }
 
+// Records name SPIFFE IDs, but also API keys (`apikey:<id>`), OIDC
+// principals (`oidc:<iss>#<sub>`) and aztpd's own actors, so only what
+// looks like a mistyped SPIFFE ID is refused: a `spiffe:` value that does
+// not parse, or a bare `trust-domain/path` without its scheme.
 Status CheckAuditIdentity(std::string_view identity) {
-  auto id = SpiffeId::Parse(identity);
-  if (id) return Ok();
+  const bool uri =
+      identity.rfind("spiffe:", 0) == 0 || identity.rfind("aztp:", 0) == 0;
+  const bool bare_path = !uri && identity.find(':') == std::string_view::npos &&
+                         identity.find('/') != std::string_view::npos;
+  if ((!uri || SpiffeId::Parse(identity)) && !bare_path) return Ok();
   return Error(Code::kInvalidArgument,
                QuoteInput(identity) +
                    " is not a SPIFFE ID; records name identities as "

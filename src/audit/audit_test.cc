@@ -194,6 +194,17 @@ TEST(AuditTest, FiltersSelectByEachField) {
 // no record can match must be an error that names the valid one.
 TEST(AuditTest, FilterValuesNoRecordCanMatchAreRefused) {
   EXPECT_TRUE(CheckAuditFilter({}).has_value());
+  // Records also name API keys, OIDC principals and aztpd itself: those
+  // stay valid filters (review: "what did API key X do" was refused).
+  for (const char* who : {"spiffe://org-a.example/agents/x", "apikey:3f9a",
+                          "oidc:https://login.example#alice", "aztpd"}) {
+    EXPECT_TRUE(CheckAuditIdentity(who).has_value()) << who;
+  }
+  for (const char* typo :
+       {"org-a.example/agents/x", "spiffe://Org-A/x",
+        "spiffe:/org-a.example/x/", "aztp://org-a.example/x"}) {
+    EXPECT_FALSE(CheckAuditIdentity(typo).has_value()) << typo;
+  }
   for (const char* d : {"allow", "deny", "audit"}) {
     EXPECT_TRUE(CheckAuditDecision(d).has_value()) << d;
   }
@@ -238,7 +249,7 @@ TEST(AuditTest, FilterValuesNoRecordCanMatchAreRefused) {
   EXPECT_FALSE(CheckAuditIdentity("aztp://org-a.example/agents/x"));
   EXPECT_FALSE(CheckAuditFilter({.decision = "denied"}).has_value());
   EXPECT_FALSE(CheckAuditFilter({.action = "proxy"}).has_value());
-  EXPECT_FALSE(CheckAuditFilter({.identity = "x"}).has_value());
+  EXPECT_FALSE(CheckAuditFilter({.identity = "org-a.example/x"}).has_value());
 }
 
 // AuditActions is the table of docs/audit.md: an action recorded but not

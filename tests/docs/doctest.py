@@ -62,9 +62,11 @@ def parse_expectation(text):
     """Turns a documented JSON line into a pattern (ANY for wildcards)."""
     text = text.strip()
     for e in ELLIPSIS:
-        # `,…}` or `,…]`: any further members or items.
-        text = re.sub(r",\s*" + re.escape(e) + r"\s*([}\]])",
-                      r', "' + ANY + r'": "' + ANY + r'"\1', text)
+        # `,…}`: any further members; `,…]`: any further items.
+        text = re.sub(r",\s*" + re.escape(e) + r"\s*}",
+                      r', "' + ANY + r'": "' + ANY + r'"}', text)
+        text = re.sub(r",\s*" + re.escape(e) + r"\s*\]", r', "' + ANY + r'"]',
+                      text)
         # `"key":…` and `[…]`: any value.
         text = re.sub(r":\s*" + re.escape(e), ': "' + ANY + '"', text)
         text = re.sub(r"\[\s*" + re.escape(e) + r"\s*\]", '"' + ANY + '"',
@@ -264,7 +266,7 @@ def run_file(path, root, build, timeout):
             if why:
                 failures += 1
                 print("FAIL %s: %s\n  command: %s\n  stdout: %s\n  stderr: %s"
-                      % (where, why, mask(step.command.strip()),
+                      % (where, mask(why), mask(step.command.strip()),
                          mask(out.strip())[:2000], mask(err.strip())[:2000]))
                 break  # later steps depend on this one
             print("ok %s" % where)

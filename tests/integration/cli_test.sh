@@ -89,6 +89,16 @@ expect_exit 2 "$A" identity set-federation spiffe://org-a.example/x --server htt
 [[ "$(json_get "$out" message)" == *'did you mean "--federates-with-none"?'* ]] || fail "spelling: $out"
 ok "typos name the nearest command or flag; malformed values and missing flags are usage errors"
 
+# A stray argument may be an API key pasted in the wrong place: a usage
+# error names where it was, never what it was (review of issue 13).
+S=aztp_0leak.SECRETSECRETSECRET
+for args in "--api-key $S identity list" "$S" "identity list $S --server https://127.0.0.1:1 --api-key x" \
+            "svid --api-key=$S"; do
+  expect_exit 2 "$A" $args
+  [[ "$out" != *SECRETSECRET* ]] || fail "a usage error printed the key: $out"
+done
+ok "usage errors never repeat a stray argument, a key among them"
+
 # --bundle with the wrong kind of file says what to pass instead.
 expect_exit 1 "$A" svid verify --svid "$T/planner/svid.pem" --bundle "$T/ca/ca.pem"
 [[ "$(json_get "$out" message)" == *"is PEM, not a SPIFFE bundle: pass the bundle.json"* ]] || fail "pem: $out"
@@ -159,6 +169,9 @@ expect_exit 2 "$A" audit query --db "$DB" --identity org-a.example/aztpd
 expect_exit 0 "$A" audit query --db "$DB" --action ca.create --identity aztp://org-a.example
 [ "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["records"]))' "$out")" -ge 1 ] || fail "alias: $out"
 expect_exit 0 "$A" audit query --db "$DB" --action apikey. --decision allow
+# Records name API keys and aztpd itself too: those filters stay valid.
+expect_exit 0 "$A" audit query --db "$DB" --identity "aztpd init"
+[ "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["records"]))' "$out")" -ge 1 ] || fail "actor aztpd init: $out"
 expect_exit 1 "$A" audit verify --db "$DB" --source spiffe://org-a.example/tools/paymnts
 [ "$(json_get "$out" error)" = not_found ] || fail "source: $out"
 [[ "$(json_get "$out" message)" == *'no records were shipped by "spiffe://org-a.example/tools/paymnts"'* ]] || fail "source: $out"

@@ -17,8 +17,10 @@ echo "{\"x\":$X}"
 sh -c 'echo "{\"error\":\"usage\"}"; exit 2'
 # {"error":"usage"}   (exit 2)
 echo '{"in":"file"}' > f.json &
-sleep 0.2; cat f.json
+wait; cat f.json
 # {"in":"file"}
+echo '{"l":[1,2,3]}'
+# {"l":[1,…]}
 B
 expect_exit 0 "${R[@]}" "$T/good.md"
 ok "documented outputs, wildcards, variables, exit codes and a background command's own redirection pass"
@@ -61,6 +63,17 @@ echo '{"m":"goodbye"}'
 # {"m":"hello…"}
 B
 check_fails prefix "want a string starting 'hello'"
+md more <<'B'
+echo '{"l":[2,3]}'
+# {"l":[1,…]}
+B
+check_fails more "$.l[0]: want 1, got 2"
+md leak <<'B'
+echo '{"created":{"api_key":"aztp_ab.SECRETPART"}}'
+# {"created":true}
+B
+check_fails leak "want True"
+[[ "$out" != *SECRETPART* ]] || fail "a differing value printed a secret: $out"
 ok "a wrong value, a missing member, a wrong exit code either way, a longer list, non-JSON output and a wrong prefix each fail, named"
 
 md badexpect <<'B'
