@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -50,6 +51,16 @@ Result<LockFile> LockFile::Acquire(const std::string& path,
                  "cannot open the lock " + path + ": " + std::strerror(errno));
   }
   LockFile lock(fd);
+  // Only a regular file of ours with one name: a hard link planted at the
+  // path would be truncated below, and another user's file could be held
+  // (or its PID forged) by that user.
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+      st.st_uid != ::geteuid()) {
+    return Error(Code::kIo, "the lock " + path +
+                                " is not a regular file of this user with "
+                                "one name; remove it if no process uses it");
+  }
   while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EINTR) continue;
     if (errno != EWOULDBLOCK) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -102,6 +103,22 @@ TEST(LockFileTest, ASymbolicLinkIsNotFollowed) {
   ASSERT_FALSE(lock);
   EXPECT_EQ(lock.error().code(), Code::kIo);
   EXPECT_EQ(*ReadFile(target), "keep\n");
+}
+
+// Review: O_NOFOLLOW guards only the last component's symbolic link; a hard
+// link planted at the lock's path would have been truncated (the PID is
+// written over the file), and a directory or FIFO there is no lock.
+TEST(LockFileTest, AHardLinkOrANonRegularFileIsRefusedUntouched) {
+  testing::TempDir dir;
+  const std::string target = dir.File("precious");
+  ASSERT_TRUE(WriteFile(target, "keep\n"));
+  ASSERT_EQ(::link(target.c_str(), dir.File("x.lock").c_str()), 0);
+  auto lock = LockFile::Acquire(dir.File("x.lock"), "it");
+  ASSERT_FALSE(lock);
+  EXPECT_EQ(lock.error().code(), Code::kIo);
+  EXPECT_EQ(*ReadFile(target), "keep\n");
+  ASSERT_EQ(::mkfifo(dir.File("y.lock").c_str(), 0600), 0);
+  EXPECT_FALSE(LockFile::Acquire(dir.File("y.lock"), "it"));
 }
 
 }  // namespace

@@ -159,9 +159,13 @@ expect_exit 1 "$D" init --data-dir "$T/ttl" --trust-domain x.example --ca-ttl 36
 for grace in 10s 0s; do
   printf 'grace: %s\n' "$grace" > "$T/grace.yaml"
   for args in "--grace $grace" "--config $T/grace.yaml"; do
+    : > "$T/aztpd.log"
     start_aztpd "$T/data" $args
     kill -TERM $PID
     wait $PID || fail "aztpd $args exit status $?"
+    # The value is the one given, not a default.
+    grep -q "shutting down.*grace_seconds[^0-9]\{1,3\}${grace%s}\b" "$T/aztpd.log" ||
+      fail "aztpd $args: $(grep 'shutting down' "$T/aztpd.log")"
   done
 done
 ok "--grace and --ca-ttl take the file's duration syntax (10s, 0s); a bare number is refused by flag and file alike"
