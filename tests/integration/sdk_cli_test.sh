@@ -96,7 +96,11 @@ has "$out" 'j["error"] == "already_exists" and j["message"].endswith("/data/bund
 "$A" ca init --trust-domain org-a.example --out "$T/ca-here" >/dev/null || fail "ca init"
 run 1 "$A" agent fetch --id spiffe://org-a.example/agents/planner --out "$T/ca-here"
 has "$out" 'j["error"] == "already_exists" and "ca-here/" in j["message"]'
-run 0 "$A" agent fetch --id spiffe://org-a.example/agents/planner --out "$T/other" --force
+# --force replaces another identity's folder (here a copy of planner's).
+cp -r "$T/planner" "$T/other"
+run 0 "$A" agent fetch --id spiffe://org-a.example/agents/research --out "$T/other" --force
+openssl x509 -in "$T/other/svid.pem" -noout -ext subjectAltName | grep -q 'URI:spiffe://org-a.example/agents/research' ||
+  fail "--force did not replace the folder"
 run 0 "$A" agent fetch --id spiffe://org-a.example/agents/research --out "$T/research" --key-type ed25519
 B="--bundle org-a.example=$T/planner/bundle.json"
 "$A" chain mint --svid "$T/planner" --aud spiffe://org-a.example/agents/research \
