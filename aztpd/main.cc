@@ -121,10 +121,12 @@ Result<Json> InitDataDir(const AztpdConfig& c, const LockFile& /*held*/) {
       ControlPlane::Initialize(*store, *c.trust_domain, c.control_plane.ca,
                                SystemClock::Default().Now()));
   AZTP_RETURN_IF_ERROR(WriteBundleFiles(c.data_dir, init.bundle));
-  return Json{{"trust_domain", c.trust_domain->name()},
-              {"admin_api_key", init.admin_api_key},
-              {"bundle_path", c.data_dir + "/bundle.json"},
-              {"store_path", StorePath(c.data_dir)}};
+  return Json{
+      {"trust_domain", c.trust_domain->name()},
+      {"admin_api_key",
+       std::string(init.admin_api_key.View(InsecureSecretAccess::Get()))},
+      {"bundle_path", c.data_dir + "/bundle.json"},
+      {"store_path", StorePath(c.data_dir)}};
 }
 
 int Init(const AztpdConfig& c) {

@@ -75,71 +75,11 @@ Result<int> PageLimit(const http::Request& req) {
   return parsed->get<int>();
 }
 
-std::string HashApiKeySecret(std::string_view salt_hex,
-                             std::string_view secret) {
-  std::string input(salt_hex);
-  input += secret;
-  return HexEncode(Sha256(AsBytes(input)));
-}
-
-Result<NewApiKey> MakeApiKey(std::string scope, std::string description,
-                             UnixTime now) {
-  AZTP_ASSIGN_OR_RETURN(Bytes id, RandomBytes(8));
-  AZTP_ASSIGN_OR_RETURN(Bytes secret, RandomBytes(32));
-  AZTP_ASSIGN_OR_RETURN(Bytes salt, RandomBytes(16));
-  NewApiKey out;
-  out.record.key_id = HexEncode(id);
-  out.record.salt = HexEncode(salt);
-  std::string secret_b64 = Base64UrlEncode(secret);
-  out.record.hash = HashApiKeySecret(out.record.salt, secret_b64);
-  out.record.scope = std::move(scope);
-  out.record.description = std::move(description);
-  out.record.created_at = now;
-  out.secret_text =
-      std::string(kApiKeyPrefix) + out.record.key_id + "." + secret_b64;
-  return out;
-}
-
-Result<SpiffeId> ParseScope(const TrustDomain& td, std::string_view scope) {
-  // "/" names the trust domain itself; otherwise one trailing slash is
-  // dropped and the rest must be a SPIFFE path (SPIFFE-ID §2.2), so that
-  // "//", "." and ".." segments are refused rather than rewritten.
-  std::string_view path = scope == "/" ? std::string_view() : scope;
-  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-  auto id = scope.empty() || scope.front() != '/'
-                ? Result<SpiffeId>(Error(Code::kInvalidArgument, "no path"))
-                : SpiffeId::FromSegments(td, path);
-  if (!id) {
-    return BadRequest(
-        "scope must be \"admin\" or a SPIFFE path such as /agents or "
-        "/agents/planner (segments of letters, digits, '.', '-' and '_'; no "
-        "empty, \".\" or \"..\" segment), not " +
-        QuoteInput(scope));
-  }
-  return id;
-}
-
-std::string ScopeText(const SpiffeId& scope) {
-  return scope.path().empty() ? "/" : std::string(scope.path());
-}
-
-bool ScopeCovers(const SpiffeId& scope, const SpiffeId& id) {
-  if (!id.MemberOf(scope.trust_domain())) return false;
-  const std::string_view base = scope.path();
-  const std::string_view path = id.path();
-  // Whole segments only: the scope's path must end where one of the ID's
-  // segments ends.
-  return path.starts_with(base) &&
-         (path.size() == base.size() || path[base.size()] == '/');
-}
-
 Result<SpiffeId> WorkloadId(const Json& body, const char* name,
                             const TrustDomain& td) {
   AZTP_ASSIGN_OR_RETURN(std::string text, GetString(body, name));
   AZTP_ASSIGN_OR_RETURN(SpiffeId id, SpiffeId::ParseUserInput(text));
-  if (!id.MemberOf(td) || !id.IsWorkload()) {
-    return BadRequest(id.str() + " is not a workload ID of " + td.name());
-  }
+  AZTP_RETURN_IF_ERROR(services::RequireWorkloadId(td, id));
   return id;
 }
 

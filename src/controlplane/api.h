@@ -12,64 +12,14 @@
 #include "aztp/http/http.h"
 #include "aztp/metrics/metrics.h"
 #include "aztp/ratelimit/rate_limiter.h"
+#include "aztp/services/api_keys.h"
+#include "aztp/services/identities.h"
 #include "aztp/spiffeid/spiffe_id.h"
 #include "aztp/store/store.h"
+#include "route_table.h"
 #include "signing_keys.h"
 
 namespace aztp {
-
-namespace internal {
-
-// API-key scopes (docs/aztpd.md, "Authentication"). A scoped key's scope is
-// a SPIFFE path of aztpd's trust domain; it covers the ID with that path
-// and every ID below it, whole segment by whole segment (SPIFFE-ID §2.2):
-// "/tools/payments" covers /tools/payments and /tools/payments/quotes,
-// never /tools/payments-admin. "/" covers the whole trust domain.
-//
-// ParseScope normalises a scope as written ("/tools/" is "/tools": one
-// trailing slash is dropped) into the ID it names in `td`. A scope that is
-// not a plain SPIFFE path (empty, "//", "." or ".." segments, characters
-// SPIFFE-ID §2.2 forbids, or too long) is kInvalidArgument.
-Result<SpiffeId> ParseScope(const TrustDomain& td, std::string_view scope);
-// ScopeText is the stored form of a parsed scope: its path, "/" for the
-// whole trust domain.
-std::string ScopeText(const SpiffeId& scope);
-// ScopeCovers: `id` is `scope` itself or below it, in the same trust domain.
-bool ScopeCovers(const SpiffeId& scope, const SpiffeId& id);
-
-}  // namespace internal
-
-// Principal is the authenticated caller of one request.
-struct ControlPlane::Principal {
-  std::string actor;  // for audit records and rate limits
-  bool admin = false;
-  // scope is, for a scoped API key, the ID its scope names in aztpd's trust
-  // domain (internal::ParseScope); unset for admins, SVIDs and keys whose
-  // stored scope no longer parses (they manage nothing).
-  std::optional<SpiffeId> scope;
-  std::optional<SpiffeId> svid;  // for mTLS clients of aztpd's trust domain
-
-  // MayManage: may this principal act on identity `id` with an API key?
-  // Scoped keys manage IDs of aztpd's own trust domain only.
-  bool MayManage(const SpiffeId& id) const {
-    if (admin) return true;
-    return scope && internal::ScopeCovers(*scope, id);
-  }
-  // MayObtainSvid: an API key allowed for `id`, or `id`'s own SVID.
-  bool MayObtainSvid(const SpiffeId& id) const {
-    return svid ? *svid == id : MayManage(id);
-  }
-};
-
-// Reply carries what a handler sets besides its JSON body.
-struct ControlPlane::Reply {
-  int status = 200;
-  std::string route;                // the route's template, a metrics label
-  int64_t retry_after_seconds = 0;  // for 429 answers
-  // content_type, when set, means the body is the JSON string's text sent
-  // as is (the Prometheus exposition); otherwise the body is JSON.
-  std::string content_type;
-};
 
 // State is what requests read without taking the store: the decoded
 // signing keys, the bundle built from them and the server's credentials.
@@ -89,12 +39,19 @@ struct ControlPlane::Instruments {
       : limiter(o.requests_per_second, o.burst) {}
 };
 
+// Services are the typed services the routes call.
+struct ControlPlane::Services {
+  services::ServiceContext context;
+  services::Authenticator authenticator{context};
+  services::ApiKeyService api_keys{context};
+  services::IdentityService identities{context};
+  explicit Services(services::ServiceContext c) : context(std::move(c)) {}
+};
+
 namespace internal {
 
-inline constexpr std::size_t kMaxMetadataBytes = 16384;
-// kRevocationSequence names the store meta value holding the revocation
-// list's sequence number, bumped by every revoke and reissue.
-inline constexpr const char* kRevocationSequence = "revocation_sequence";
+using services::kMaxMetadataBytes;
+using services::kRevocationSequence;
 
 inline Error BadRequest(std::string message) {
   return Error(Code::kInvalidArgument, std::move(message));
@@ -124,18 +81,6 @@ Result<int> PageLimit(const http::Request& req);
 Result<SpiffeId> WorkloadId(const Json& body, const char* name,
                             const TrustDomain& td);
 
-// API keys are "aztp_<key_id>.<secret>"; the store keeps a random salt and
-// SHA-256(salt || secret), never the secret.
-inline constexpr std::string_view kApiKeyPrefix = "aztp_";
-std::string HashApiKeySecret(std::string_view salt_hex,
-                             std::string_view secret);
-struct NewApiKey {
-  std::string secret_text;  // the whole key, shown once
-  ApiKeyRecord record;
-};
-Result<NewApiKey> MakeApiKey(std::string scope, std::string description,
-                             UnixTime now);
-
 // RelationshipFromRecord turns a stored federation into a relationship.
 Result<FederationRelationship> RelationshipFromRecord(
     const FederationRecord& r);
@@ -147,12 +92,6 @@ Json IdentityJson(const IdentityRecord& r);
 Json LinkJson(const LinkRecord& r);
 Json ApiKeyJson(const ApiKeyRecord& r);
 Json ErrorJson(const Error& e);
-
-// Appended turns AppendAudit's result into a Status, keeping its error.
-inline Status Appended(const Result<int64_t>& seq) {
-  if (!seq) return seq.error();
-  return Ok();
-}
 
 }  // namespace internal
 }  // namespace aztp

@@ -3,13 +3,13 @@
 #include <algorithm>
 
 #include "api.h"
-#include "audit.h"
+#include "aztp/services/audit_entry.h"
 
 namespace aztp {
 
-using internal::Appended;
 using internal::BadRequest;
-using internal::MakeAudit;
+using services::Appended;
+using services::MakeAudit;
 
 namespace {
 
@@ -60,7 +60,7 @@ Result<Json> ControlPlane::AuditApi(const http::Request& req,
     reply.route = "/v1/audit:ingest";
     return IngestAudit(req, who, now);
   }
-  if (!who.admin) {
+  if (!who.admin()) {
     return Error(Code::kPermissionDenied, "reading the audit log needs admin");
   }
   if (path == "/v1/audit/sources" && req.method == "GET") {
@@ -126,11 +126,11 @@ Result<Json> ControlPlane::AuditApi(const http::Request& req,
 // log records the new head.
 Result<Json> ControlPlane::IngestAudit(const http::Request& req,
                                        const Principal& who, UnixTime now) {
-  if (!who.svid) {
+  if (!who.svid()) {
     return Error(Code::kPermissionDenied,
                  "audit records are shipped with the proxy's own SVID");
   }
-  const std::string source = who.svid->str();
+  const std::string source = who.svid()->str();
   AZTP_ASSIGN_OR_RETURN(Json body, internal::BodyObject(req, kMaxShippedBody));
   AZTP_RETURN_IF_ERROR(internal::OnlyMembers(body, {"records"}));
   auto it = body.find("records");
@@ -174,7 +174,7 @@ Result<Json> ControlPlane::IngestAudit(const http::Request& req,
     const int64_t from = head.seq + 1;
     head = checker.head();
     return Appended(tx.AppendAudit(MakeAudit(
-        now, who.actor, "audit.ingest", source,
+        now, who.actor(), "audit.ingest", source,
         Json{{"from", from}, {"to", head.seq}, {"hash", head.hash}})));
   }));
   if (added > 0) {

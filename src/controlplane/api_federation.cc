@@ -6,13 +6,13 @@
 #include <set>
 
 #include "api.h"
-#include "audit.h"
+#include "aztp/services/audit_entry.h"
 
 namespace aztp {
 
-using internal::Appended;
 using internal::BadRequest;
-using internal::MakeAudit;
+using services::Appended;
+using services::MakeAudit;
 
 namespace internal {
 
@@ -261,7 +261,7 @@ Result<Json> ControlPlane::FederationApi(const http::Request& req,
   const std::string& m = req.method;
   constexpr std::string_view kBase = "/v1/federations";
   reply.route = std::string(kBase);
-  if (!who.admin) {
+  if (!who.admin()) {
     return Error(Code::kPermissionDenied, "federation needs an admin key");
   }
   if (path == kBase && m == "GET") {
@@ -287,7 +287,7 @@ Result<Json> ControlPlane::FederationApi(const http::Request& req,
     AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
       AZTP_RETURN_IF_ERROR(tx.PutFederation(r));
       return Appended(tx.AppendAudit(
-          MakeAudit(now, who.actor, "federation.add", td.IdString(),
+          MakeAudit(now, who.actor(), "federation.add", td.IdString(),
                     Json{{"endpoint_url", r.endpoint_url},
                          {"profile", r.profile},
                          {"endpoint_id", r.endpoint_id},
@@ -296,7 +296,7 @@ Result<Json> ControlPlane::FederationApi(const http::Request& req,
     AZTP_RETURN_IF_ERROR(ApplyFederation(/*seed=*/false));
     // The first fetch happens at once, so that the answer tells whether the
     // endpoint works; a failure leaves the relationship in place.
-    AZTP_ASSIGN_OR_RETURN(Json first, FetchNow(td, now, who.actor));
+    AZTP_ASSIGN_OR_RETURN(Json first, FetchNow(td, now, who.actor()));
     reply.status = 201;
     return Json{{"trust_domain", td.name()}, {"first_fetch", std::move(first)}};
   }
@@ -310,7 +310,7 @@ Result<Json> ControlPlane::FederationApi(const http::Request& req,
   reply.route = std::string(kBase) + (refresh ? "/{td}:refresh" : "/{td}");
   if (refresh && m == "POST") {
     std::lock_guard<std::mutex> lock(maintain_mu_);
-    AZTP_ASSIGN_OR_RETURN(Json out, FetchNow(td, now, who.actor));
+    AZTP_ASSIGN_OR_RETURN(Json out, FetchNow(td, now, who.actor()));
     out["trust_domain"] = td.name();
     return out;
   }
@@ -323,7 +323,7 @@ Result<Json> ControlPlane::FederationApi(const http::Request& req,
     AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
       AZTP_RETURN_IF_ERROR(tx.DeleteFederation(td.name()));
       return Appended(tx.AppendAudit(
-          MakeAudit(now, who.actor, "federation.remove", td.IdString())));
+          MakeAudit(now, who.actor(), "federation.remove", td.IdString())));
     }));
     AZTP_RETURN_IF_ERROR(ApplyFederation(/*seed=*/false));
     // Peers of that domain are strangers from this moment on.

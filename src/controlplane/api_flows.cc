@@ -6,17 +6,17 @@
 #include <set>
 
 #include "api.h"
-#include "audit.h"
 #include "aztp/crypto/digest.h"
+#include "aztp/services/audit_entry.h"
 
 namespace aztp {
 
-using internal::Appended;
 using internal::BadRequest;
 using internal::BoundedString;
 using internal::kMaxDescriptionBytes;
 using internal::kMaxNameBytes;
-using internal::MakeAudit;
+using services::Appended;
+using services::MakeAudit;
 
 namespace {
 
@@ -63,12 +63,13 @@ Error NoSuchFlow(const std::string& id) {
 
 // Visible: public flows, the caller's own flows, and every flow for admins.
 bool Visible(const FlowRecord& f, const ControlPlane::Principal& who) {
-  return who.admin || f.discoverable == "public" || f.created_by == who.actor;
+  return who.admin() || f.discoverable == "public" ||
+         f.created_by == who.actor();
 }
 
 // Owns: the flow's creator and admins may change or delete it.
 bool Owns(const FlowRecord& f, const ControlPlane::Principal& who) {
-  return who.admin || f.created_by == who.actor;
+  return who.admin() || f.created_by == who.actor();
 }
 
 // MayChangeMembership: a membership binds an identity and a flow, so it is
@@ -175,7 +176,7 @@ Result<Json> ControlPlane::FlowsApi(const http::Request& req,
   }
   // Flows belong to the keys that manage identities; an SVID alone (a
   // workload) neither creates nor reads them.
-  if (who.svid) {
+  if (who.svid()) {
     return Error(Code::kPermissionDenied, "identity flows need an API key");
   }
 
@@ -189,12 +190,12 @@ Result<Json> ControlPlane::FlowsApi(const http::Request& req,
     AZTP_RETURN_IF_ERROR(FlowFields(body, r, given));
     AZTP_ASSIGN_OR_RETURN(Bytes random, RandomBytes(kFlowIdHexDigits / 2));
     r.id = "flow_" + HexEncode(random);
-    r.created_by = who.actor;
+    r.created_by = who.actor();
     r.created_at = r.updated_at = now;
     AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
       AZTP_RETURN_IF_ERROR(tx.PutFlow(r));
       return Appended(tx.AppendAudit(
-          MakeAudit(now, who.actor, "flow.create", r.id,
+          MakeAudit(now, who.actor(), "flow.create", r.id,
                     Json{{"name", r.name}, {"discoverable", r.discoverable}})));
     }));
     reply.status = 201;
@@ -249,7 +250,7 @@ Result<Json> ControlPlane::FlowsApi(const http::Request& req,
       updated.updated_at = now;
       AZTP_RETURN_IF_ERROR(tx.PutFlow(updated));
       return Appended(tx.AppendAudit(MakeAudit(
-          now, who.actor, "flow.update", id, Json{{"changed", changed}})));
+          now, who.actor(), "flow.update", id, Json{{"changed", changed}})));
     }));
     return FlowJson(updated);
   }
@@ -262,7 +263,7 @@ Result<Json> ControlPlane::FlowsApi(const http::Request& req,
                          " (or an admin key) may delete it");
       }
       AZTP_RETURN_IF_ERROR(tx.DeleteFlow(id));
-      return Appended(tx.AppendAudit(MakeAudit(now, who.actor, "flow.delete",
+      return Appended(tx.AppendAudit(MakeAudit(now, who.actor(), "flow.delete",
                                                id, Json{{"name", flow.name}})));
     }));
     return Json{{"id", id}, {"deleted", true}};
@@ -322,8 +323,8 @@ Result<Json> ControlPlane::FlowsApi(const http::Request& req,
       member.updated_at = now;
       AZTP_RETURN_IF_ERROR(tx.PutFlowMember(member));
     }
-    AuditRecord a = MakeAudit(now, who.actor, "flow." + action, identity.str(),
-                              Json{{"flow", id}});
+    AuditRecord a = MakeAudit(now, who.actor(), "flow." + action,
+                              identity.str(), Json{{"flow", id}});
     if (action == "revoke") a.reason = member.reason;
     return Appended(tx.AppendAudit(a));
   }));

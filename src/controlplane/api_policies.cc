@@ -2,18 +2,18 @@
 // attached to the identities that receive calls, and POST /v1/authorize,
 // which evaluates the policies of an identity for one request.
 #include "api.h"
-#include "audit.h"
 #include "aztp/crypto/digest.h"
 #include "aztp/policy/policy.h"
+#include "aztp/services/audit_entry.h"
 
 namespace aztp {
 
-using internal::Appended;
 using internal::BadRequest;
 using internal::BoundedString;
 using internal::kMaxDescriptionBytes;
 using internal::kMaxNameBytes;
-using internal::MakeAudit;
+using services::Appended;
+using services::MakeAudit;
 
 namespace {
 
@@ -91,7 +91,7 @@ Result<Json> ControlPlane::PoliciesApi(const http::Request& req,
   }
   if (!rest.empty() && m == "POST" &&
       (action == "attach" || action == "detach")) {
-    if (!who.admin) {
+    if (!who.admin()) {
       return Error(Code::kPermissionDenied,
                    "attaching and detaching policies needs an admin key");
     }
@@ -106,14 +106,14 @@ Result<Json> ControlPlane::PoliciesApi(const http::Request& req,
         AZTP_RETURN_IF_ERROR(tx.DetachPolicy(id.str(), rest));
       }
       return Appended(
-          tx.AppendAudit(MakeAudit(now, who.actor, "policy." + action, id.str(),
-                                   Json{{"policy", rest}})));
+          tx.AppendAudit(MakeAudit(now, who.actor(), "policy." + action,
+                                   id.str(), Json{{"policy", rest}})));
     }));
     return Json{{"policy", rest}, {"identity", id.str()}, {action, true}};
   }
 
   // Everything else manages the policies themselves: admin only.
-  if (!who.admin) {
+  if (!who.admin()) {
     return Error(Code::kPermissionDenied, "policies need an admin key");
   }
   if (path == kBase && m == "GET") {
@@ -146,7 +146,7 @@ Result<Json> ControlPlane::PoliciesApi(const http::Request& req,
     AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
       AZTP_RETURN_IF_ERROR(tx.PutPolicy(r));
       return Appended(
-          tx.AppendAudit(MakeAudit(now, who.actor, "policy.create", r.id,
+          tx.AppendAudit(MakeAudit(now, who.actor(), "policy.create", r.id,
                                    Json{{"name", r.name}, {"version", 1}})));
     }));
     reply.status = 201;
@@ -224,7 +224,7 @@ Result<Json> ControlPlane::PoliciesApi(const http::Request& req,
       next.updated_at = now;
       AZTP_RETURN_IF_ERROR(tx.PutPolicy(next));
       return Appended(tx.AppendAudit(
-          MakeAudit(now, who.actor, "policy.update", rest,
+          MakeAudit(now, who.actor(), "policy.update", rest,
                     Json{{"name", next.name}, {"version", next.version}})));
     }));
     return PolicyJson(next);
@@ -233,7 +233,7 @@ Result<Json> ControlPlane::PoliciesApi(const http::Request& req,
     AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
       AZTP_RETURN_IF_ERROR(tx.DeletePolicy(rest));
       return Appended(
-          tx.AppendAudit(MakeAudit(now, who.actor, "policy.delete", rest)));
+          tx.AppendAudit(MakeAudit(now, who.actor(), "policy.delete", rest)));
     }));
     return Json{{"id", rest}, {"deleted", true}};
   }
@@ -295,7 +295,7 @@ Result<Json> ControlPlane::Authorize(const http::Request& req,
   if (d.policy_index) decided_by = records[*d.policy_index].id;
 
   // Every decision is on the audit record.
-  AuditRecord a = MakeAudit(now, who.actor, "policy.authorize", id.str(),
+  AuditRecord a = MakeAudit(now, who.actor(), "policy.authorize", id.str(),
                             Json{{"action", request.action},
                                  {"resource", request.resource},
                                  {"policy", decided_by}});

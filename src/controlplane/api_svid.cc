@@ -1,18 +1,18 @@
 // SVID routes: X.509-SVIDs from CSRs, JWT-SVIDs.
 #include "api.h"
-#include "audit.h"
 #include "aztp/base/bytes.h"
 #include "aztp/crypto/digest.h"
 #include "aztp/jose/jws.h"
 #include "aztp/metrics/metrics.h"
+#include "aztp/services/audit_entry.h"
 #include "aztp/x509/csr.h"
 #include "signing_keys.h"
 
 namespace aztp {
 
-using internal::Appended;
 using internal::BadRequest;
-using internal::MakeAudit;
+using services::Appended;
+using services::MakeAudit;
 
 namespace {
 
@@ -80,7 +80,7 @@ Result<Json> ControlPlane::X509Svid(const http::Request& req,
     AZTP_RETURN_IF_ERROR(tx.InsertSvid(
         SvidRecord{leaf.serial_hex(), id.str(), now, leaf.not_after()}));
     return Appended(tx.AppendAudit(MakeAudit(
-        now, who.actor, who.svid ? "svid.renew" : "svid.issue", id.str(),
+        now, who.actor(), who.svid() ? "svid.renew" : "svid.issue", id.str(),
         Json{{"serial", leaf.serial_hex()},
              {"expires_at", leaf.not_after()}})));
   }));
@@ -133,7 +133,7 @@ Result<Json> ControlPlane::JwtSvid(const http::Request& req,
     AZTP_ASSIGN_OR_RETURN(token,
                           SignCompact(header, AsBytes(DumpJson(claims)), *key));
     return Appended(tx.AppendAudit(
-        MakeAudit(now, who.actor, "svid.jwt", id.str(),
+        MakeAudit(now, who.actor(), "svid.jwt", id.str(),
                   Json{{"jti", jti}, {"aud", *aud}, {"exp", now + ttl}})));
   }));
   instruments_->metrics.Add("aztpd_svids_issued_total", {{"kind", "jwt"}});

@@ -8,15 +8,15 @@
 #include <chrono>
 
 #include "api.h"
-#include "audit.h"
+#include "aztp/services/audit_entry.h"
 #include "aztp/x509/builder.h"
 #include "internal/ossl.h"
 #include "signing_keys.h"
 
 namespace aztp {
 
-using internal::Appended;
-using internal::MakeAudit;
+using services::Appended;
+using services::MakeAudit;
 
 namespace {
 
@@ -70,9 +70,9 @@ Result<InitResult> ControlPlane::Initialize(Store& store, const TrustDomain& td,
   AZTP_ASSIGN_OR_RETURN(CaKeyRecord jwt,
                         internal::NewSigningKey(td, internal::kJwtKind,
                                                 internal::kActive, ca, now));
-  AZTP_ASSIGN_OR_RETURN(
-      internal::NewApiKey admin,
-      internal::MakeApiKey("admin", "initial admin key", now));
+  AZTP_ASSIGN_OR_RETURN(services::MintedApiKey admin,
+                        services::MintApiKey(std::string(services::kAdminScope),
+                                             "initial admin key", now));
   const std::string actor = "aztpd init";
   AZTP_RETURN_IF_ERROR(store.Write([&](Transaction& tx) -> Status {
     AZTP_ASSIGN_OR_RETURN(auto existing, tx.ListCaKeys());
@@ -94,7 +94,7 @@ Result<InitResult> ControlPlane::Initialize(Store& store, const TrustDomain& td,
   }));
   AZTP_ASSIGN_OR_RETURN(auto keys, internal::SigningKeys::Load({x509, jwt}));
   AZTP_ASSIGN_OR_RETURN(Bundle bundle, keys->MakeBundle(1));
-  return InitResult{std::move(admin.secret_text), std::move(bundle)};
+  return InitResult{std::move(admin.key), std::move(bundle)};
 }
 
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(
@@ -125,8 +125,12 @@ ControlPlane::ControlPlane(std::shared_ptr<Store> store,
     : store_(std::move(store)),
       options_(std::move(options)),
       trust_domain_(std::move(td)),
+      services_(std::make_unique<Services>(
+          services::ServiceContext{store_, trust_domain_, options_.clock})),
+      routes_(std::make_unique<internal::RouteTable>()),
       bundles_(std::make_shared<SharedBundleSource>()),
       instruments_(std::make_unique<Instruments>(options_.rate_limit)) {
+  BuildRoutes();
   poller_ = internal::MakePoller(options_);
   auto& m = instruments_->metrics;
   m.DescribeCounter("aztpd_requests_total", "API requests by route and status");
@@ -304,76 +308,19 @@ std::shared_ptr<const BundleSource> ControlPlane::bundles() const {
 
 Result<ControlPlane::Principal> ControlPlane::Authenticate(
     const http::Request& req) const {
-  using internal::kApiKeyPrefix;
-  std::string auth = req.Header("authorization");
-  if (auth.empty()) {
-    if (req.peer) {
-      // Federated trust domains are trusted for chains and for mTLS between
-      // workloads, never by the control plane (docs/aztpd.md,
-      // "Authentication"): their SVIDs verify at the handshake, since the
-      // listener trusts the federated bundles, but authenticate nothing.
-      if (!req.peer->MemberOf(trust_domain_)) {
-        return Error(Code::kUnauthenticated,
-                     "SVIDs of trust domain " +
-                         req.peer->trust_domain().name() +
-                         " do not authenticate to this control plane; it "
-                         "accepts SVIDs of " +
-                         trust_domain_.name() + " only");
-      }
-      // An SVID outlives its identity's revocation (until it expires):
-      // a revoked identity's SVIDs authenticate nothing here either. (Only
-      // registered identities are issued SVIDs of this domain.)
-      std::optional<IdentityRecord> identity;
-      AZTP_RETURN_IF_ERROR(store_->Read([&](Transaction& tx) -> Status {
-        AZTP_ASSIGN_OR_RETURN(identity, tx.GetIdentity(req.peer->str()));
-        return Ok();
-      }));
-      if (identity && identity->status != "active") {
-        return Error(Code::kRevoked, req.peer->str() +
-                                         " is revoked: its SVIDs authenticate "
-                                         "nothing until it is reissued");
-      }
-      Principal p;
-      p.actor = req.peer->str();
-      p.svid = req.peer;
-      return p;
-    }
+  const auto& auth = services_->authenticator;
+  auto header = req.headers.find("authorization");
+  if (header == req.headers.end() || header->second.empty()) {
+    if (req.peer) return auth.Workload(*req.peer);
     return Error(Code::kUnauthenticated,
                  "send an API key (Authorization: Bearer) or a client SVID");
   }
-  if (auth.substr(0, 7) != "Bearer ") {
+  constexpr std::string_view kBearer = "Bearer ";
+  const std::string_view value = header->second;
+  if (!value.starts_with(kBearer)) {
     return Error(Code::kUnauthenticated, "Authorization must be Bearer");
   }
-  std::string_view token = std::string_view(auth).substr(7);
-  auto dot = token.find('.');
-  if (token.substr(0, kApiKeyPrefix.size()) != kApiKeyPrefix ||
-      dot == std::string_view::npos) {
-    return Error(Code::kUnauthenticated, "malformed API key");
-  }
-  std::string key_id(
-      token.substr(kApiKeyPrefix.size(), dot - kApiKeyPrefix.size()));
-  std::string_view secret = token.substr(dot + 1);
-  std::optional<ApiKeyRecord> record;
-  AZTP_RETURN_IF_ERROR(store_->Read([&](Transaction& tx) -> Status {
-    AZTP_ASSIGN_OR_RETURN(record, tx.GetApiKey(key_id));
-    return Ok();
-  }));
-  if (!record || record->revoked ||
-      !internal::ConstantTimeEquals(
-          AsBytes(internal::HashApiKeySecret(record->salt, secret)),
-          AsBytes(record->hash))) {
-    return Error(Code::kUnauthenticated, "unknown or revoked API key");
-  }
-  Principal p;
-  p.actor = "apikey:" + record->key_id;
-  p.admin = record->scope == "admin";
-  if (!p.admin) {
-    // Keys stored before scopes were normalised ("/tools/") read the same
-    // as new ones; a scope that no longer parses manages nothing.
-    auto scope = internal::ParseScope(trust_domain_, record->scope);
-    if (scope) p.scope = std::move(*scope);
-  }
-  return p;
+  return auth.Key(SecretBytes(value.substr(kBearer.size())));
 }
 
 http::Response ControlPlane::Handle(const http::Request& req) {
@@ -409,9 +356,6 @@ http::Response ControlPlane::Handle(const http::Request& req) {
 }
 
 Result<Json> ControlPlane::Route(const http::Request& req, Reply& reply) {
-  const UnixTime now = options_.clock->Now();
-  const std::string& path = req.path;
-  const std::string& m = req.method;
   auto& limiter = instruments_->limiter;
   auto take = [&](const std::string& key) -> Status {
     auto decision = limiter.Take(key);
@@ -423,58 +367,18 @@ Result<Json> ControlPlane::Route(const http::Request& req, Reply& reply) {
                      std::to_string(decision.retry_after_seconds) + " s");
   };
   const std::string anonymous = "addr:" + RemoteHost(req.remote);
-
+  auto match = routes_->Find(req);
+  if (match) reply.route = internal::RouteLabel(match->route->pattern);
+  internal::RouteCall call{req, nullptr, match ? std::move(match->param) : "",
+                           options_.clock->Now(), reply};
   // Public routes, limited per client address.
-  auto route_public = [&](const char* name) {
-    reply.route = name;
-    return take(anonymous);
-  };
-  if (m == "GET") {
-    if (path == "/healthz") {
-      AZTP_RETURN_IF_ERROR(route_public("/healthz"));
-      return Json{{"status", "ok"}};
-    }
-    if (path == "/readyz") {
-      AZTP_RETURN_IF_ERROR(route_public("/readyz"));
-      AZTP_RETURN_IF_ERROR(store_->Read([](Transaction& tx) -> Status {
-        AZTP_RETURN_IF_ERROR(tx.GetMeta(kRevocationSequence));
-        return Ok();
-      }));
-      return Json{{"status", "ready"}};
-    }
-    if (path == "/metrics") {
-      AZTP_RETURN_IF_ERROR(route_public("/metrics"));
-      AZTP_RETURN_IF_ERROR(store_->Read([&](Transaction& tx) -> Status {
-        for (const char* s : {"active", "revoked"}) {
-          AZTP_ASSIGN_OR_RETURN(int64_t n, tx.CountIdentities(s));
-          instruments_->metrics.Set("aztpd_identities", {{"status", s}},
-                                    static_cast<double>(n));
-        }
-        return Ok();
-      }));
-      reply.content_type = "text/plain; version=0.0.4";
-      return Json(instruments_->metrics.Render());
-    }
-    if (path == "/v1/bundle") {
-      AZTP_RETURN_IF_ERROR(route_public("/v1/bundle"));
-      return state()->bundle->ToJson();
-    }
-    if (path == "/v1/bundles" && req.query.count("for") == 0) {
-      AZTP_RETURN_IF_ERROR(route_public("/v1/bundles"));
-      return BundlesFor(req, std::nullopt, reply);
-    }
-    if (path == "/v1/revocations") {
-      AZTP_RETURN_IF_ERROR(route_public("/v1/revocations"));
-      return Revocations(now);
-    }
-    if (path == "/v1/revocation-lists") {
-      AZTP_RETURN_IF_ERROR(route_public("/v1/revocation-lists"));
-      return RevocationLists(now);
-    }
+  if (match && match->route->permission == services::Permission::kPublic) {
+    AZTP_RETURN_IF_ERROR(take(anonymous));
+    return match->route->handler(call);
   }
-
-  // Everything else needs credentials.
-  if (path.rfind("/v1/", 0) != 0) {
+  // Everything else needs credentials, even to learn that a route under
+  // /v1 does not exist.
+  if (!req.path.starts_with("/v1/")) {
     return Error(Code::kNotFound, "no such route");
   }
   auto who = Authenticate(req);
@@ -484,41 +388,12 @@ Result<Json> ControlPlane::Route(const http::Request& req, Reply& reply) {
     AZTP_RETURN_IF_ERROR(take(anonymous));
     return who.error();
   }
-  AZTP_RETURN_IF_ERROR(take(who->actor));
-
-  if (path == "/v1/apikeys" || path.rfind("/v1/apikeys/", 0) == 0) {
-    return ApiKeys(req, *who, now, reply);
-  }
-  if (path == "/v1/identities" || path.rfind("/v1/identities/", 0) == 0) {
-    return Identities(req, *who, now, reply);
-  }
-  if (path == "/v1/discover" && m == "GET") return Discover(req, reply);
-  if (path == "/v1/bundles" && m == "GET") return BundlesFor(req, *who, reply);
-  if (path == "/v1/policies" || path.rfind("/v1/policies/", 0) == 0) {
-    return PoliciesApi(req, *who, now, reply);
-  }
-  if (path == "/v1/authorize" && m == "POST") {
-    return Authorize(req, *who, now, reply);
-  }
-  if (path == "/v1/flows" || path.rfind("/v1/flows/", 0) == 0) {
-    return FlowsApi(req, *who, now, reply);
-  }
-  if (path == "/v1/audit" || path.rfind("/v1/audit", 0) == 0) {
-    return AuditApi(req, *who, now, reply);
-  }
-  if (path == "/v1/federations" || path.rfind("/v1/federations/", 0) == 0) {
-    return FederationApi(req, *who, now, reply);
-  }
-  if (path == "/v1/svid/x509" && m == "POST") {
-    return X509Svid(req, *who, now, reply);
-  }
-  if (path == "/v1/svid/jwt" && m == "POST") {
-    return JwtSvid(req, *who, now, reply);
-  }
-  if (path == "/v1/ca" || path.rfind("/v1/ca:", 0) == 0) {
-    return SigningKeysApi(req, *who, now, reply);
-  }
-  return Error(Code::kNotFound, "no such route");
+  AZTP_RETURN_IF_ERROR(take(who->actor()));
+  if (!match) return Error(Code::kNotFound, "no such route");
+  const internal::Route& route = *match->route;
+  AZTP_RETURN_IF_ERROR(services::Require(*who, route.permission, route.denial));
+  call.caller = &*who;
+  return route.handler(call);
 }
 
 Result<Json> ControlPlane::RevocationsJson() {

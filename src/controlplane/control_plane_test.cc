@@ -350,7 +350,7 @@ TEST_F(ControlPlaneTest, RotatesTheCaWithPublicationBeforeUse) {
   auto init = ControlPlane::Initialize(
       *store_, *TrustDomain::Parse("org-a.example"), ca, t0);
   ASSERT_TRUE(init.has_value());
-  admin_ = init->admin_api_key;
+  admin_ = std::string(init->admin_api_key.View(InsecureSecretAccess::Get()));
   ControlPlaneOptions o = Options();
   o.ca = ca;
   Reopen(o);

@@ -17,6 +17,10 @@ namespace aztp {
 namespace {
 
 constexpr UnixTime kNow = 1'800'000'000;
+
+std::string Text(const SecretBytes& key) {
+  return std::string(key.View(InsecureSecretAccess::Get()));
+}
 constexpr char kPayments[] = "spiffe://org-a.example/tools/payments";
 constexpr char kPaymentsAdmin[] = "spiffe://org-a.example/tools/payments-admin";
 constexpr char kOther[] = "spiffe://org-a.example/tools/other";
@@ -149,38 +153,35 @@ TEST_F(PermissionsTest, Finding2ScopesAreNormalisedOrRefusedAtCreation) {
 // Finding 2: keys stored before normalisation ("/tools/") keep working,
 // with the segment rule.
 TEST_F(PermissionsTest, Finding2StoredScopesWithATrailingSlashStillWork) {
-  auto key = internal::MakeApiKey("/tools/", "stored before the fix", kNow);
+  auto key = services::MintApiKey("/tools/", "stored before the fix", kNow);
   ASSERT_TRUE(key.has_value());
   ASSERT_TRUE(store_->Write(
       [&](Transaction& tx) { return tx.InsertApiKey(key->record); }));
-  EXPECT_EQ(
-      Register("spiffe://org-a.example/tools/new", key->secret_text).status,
-      201);
-  EXPECT_EQ(
-      Register("spiffe://org-a.example/toolsXYZ", key->secret_text).status,
-      403);
+  EXPECT_EQ(Register("spiffe://org-a.example/tools/new", Text(key->key)).status,
+            201);
+  EXPECT_EQ(Register("spiffe://org-a.example/toolsXYZ", Text(key->key)).status,
+            403);
   // A stored scope that is no path at all manages nothing.
-  auto broken = internal::MakeApiKey("tools", "corrupt", kNow);
+  auto broken = services::MintApiKey("tools", "corrupt", kNow);
   ASSERT_TRUE(broken.has_value());
   ASSERT_TRUE(store_->Write(
       [&](Transaction& tx) { return tx.InsertApiKey(broken->record); }));
-  EXPECT_EQ(Call("GET", Path(kPayments), "", broken->secret_text).status, 403);
+  EXPECT_EQ(Call("GET", Path(kPayments), "", Text(broken->key)).status, 403);
 }
 
 // Finding 2 (sibling): a scoped key manages IDs of aztpd's own trust domain
 // only; a matching path in another trust domain is not covered.
 TEST_F(PermissionsTest, Finding2ScopesCoverOnlyTheOwnTrustDomain) {
-  ControlPlane::Principal p;
-  p.scope = *internal::ParseScope(*TrustDomain::Parse("org-a.example"),
-                                  "/tools/payments");
+  auto p = services::Principal::ScopedKey(
+      "k1", *services::ParseScope(*TrustDomain::Parse("org-a.example"),
+                                  "/tools/payments"));
   EXPECT_TRUE(p.MayManage(*SpiffeId::Parse(kPayments)));
   EXPECT_TRUE(p.MayManage(*SpiffeId::Parse(std::string(kPayments) + "/x")));
   EXPECT_FALSE(p.MayManage(*SpiffeId::Parse(kFederated)));
   EXPECT_FALSE(p.MayManage(*SpiffeId::Parse(kPaymentsAdmin)));
   EXPECT_FALSE(p.MayManage(*SpiffeId::Parse("spiffe://org-a.example/tools")));
-  ControlPlane::Principal whole;
-  whole.scope =
-      *internal::ParseScope(*TrustDomain::Parse("org-a.example"), "/");
+  auto whole = services::Principal::ScopedKey(
+      "k2", *services::ParseScope(*TrustDomain::Parse("org-a.example"), "/"));
   EXPECT_TRUE(whole.MayManage(*SpiffeId::Parse(kOther)));
   EXPECT_FALSE(whole.MayManage(*SpiffeId::Parse(kFederated)));
 

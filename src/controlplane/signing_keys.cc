@@ -2,11 +2,13 @@
 
 #include <algorithm>
 
-#include "audit.h"
+#include "aztp/services/audit_entry.h"
 #include "aztp/base/bytes.h"
 #include "aztp/x509/certificate.h"
 
 namespace aztp::internal {
+
+using services::MakeAudit;
 
 namespace {
 

@@ -36,7 +36,8 @@ inline InitializedStore InitializeTestStore(const std::string& path,
     std::fprintf(stderr, "Initialize: %s\n", init.error().message().c_str());
     std::abort();
   }
-  out.admin_api_key = init->admin_api_key;
+  out.admin_api_key =
+      std::string(init->admin_api_key.View(InsecureSecretAccess::Get()));
   return out;
 }
 

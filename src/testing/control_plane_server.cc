@@ -11,7 +11,8 @@ ControlPlaneServer::ControlPlaneServer(Options options) : clock_(options.now) {
   InitResult init = Must(ControlPlane::Initialize(
       *store_, Must(TrustDomain::Parse(options.trust_domain)), {},
       options.now - 3600));
-  admin_api_key_ = std::move(init.admin_api_key);
+  admin_api_key_ =
+      std::string(init.admin_api_key.View(InsecureSecretAccess::Get()));
   options.control_plane.clock = &clock_;
   cp_ = Must(ControlPlane::Open(store_, options.control_plane));
 

@@ -14,16 +14,24 @@
 
 #include "aztp/base/clock.h"
 #include "aztp/base/result.h"
+#include "aztp/base/secret.h"
 #include "aztp/bundle/bundle.h"
 #include "aztp/ca/authority.h"
 #include "aztp/federation/bundle_poller.h"
 #include "aztp/http/http.h"
 #include "aztp/metrics/metrics.h"
 #include "aztp/revocation/revocation_list.h"
+#include "aztp/services/principal.h"
 #include "aztp/store/store.h"
 #include "aztp/tls/tls.h"
 
 namespace aztp {
+
+namespace internal {
+struct Reply;
+struct RouteCall;
+class RouteTable;
+}  // namespace internal
 
 // RotationOptions schedule CA and JWT key rotation (docs/aztpd.md). A
 // successor key is prepared, and published in the bundle, once the active
@@ -82,7 +90,7 @@ struct ControlPlaneOptions {
 
 // InitResult is what Initialize hands back exactly once.
 struct InitResult {
-  std::string admin_api_key;  // shown once; only its salted hash is stored
+  SecretBytes admin_api_key;  // shown once; only its salted hash is stored
   Bundle bundle;
 };
 
@@ -132,14 +140,17 @@ class ControlPlane {
   // seconds; tests call it after moving a FixedClock.
   Result<bool> Maintain();
 
-  // Principal (the authenticated caller) and Reply (status and route of an
-  // answer) are defined by the implementation.
-  struct Principal;
-  struct Reply;
+  // routes is the table Handle dispatches on (route_table.h): every route
+  // with the permission it declares.
+  const internal::RouteTable& routes() const { return *routes_; }
+
+  using Principal = services::Principal;
+  using Reply = internal::Reply;
 
  private:
   struct State;
   struct Instruments;
+  struct Services;
   ControlPlane(std::shared_ptr<Store> store, ControlPlaneOptions options,
                TrustDomain td);
 
@@ -149,11 +160,13 @@ class ControlPlane {
   std::shared_ptr<const State> state() const;
   Result<Principal> Authenticate(const http::Request& request) const;
   Result<Json> Route(const http::Request& request, Reply& reply);
-  Result<Json> ApiKeys(const http::Request& request, const Principal& who,
-                       UnixTime now, Reply& reply);
-  Result<Json> Identities(const http::Request& request, const Principal& who,
-                          UnixTime now, Reply& reply);
-  Result<Json> Discover(const http::Request& request, Reply& reply);
+  // BuildRoutes fills routes_ (control_plane_routes.cc).
+  void BuildRoutes();
+  // Adapt makes a table handler of a group handler that routes by itself.
+  using GroupHandler = Result<Json> (ControlPlane::*)(const http::Request&,
+                                                      const Principal&,
+                                                      UnixTime, Reply&);
+  std::function<Result<Json>(internal::RouteCall&)> Adapt(GroupHandler h);
   Result<Json> X509Svid(const http::Request& request, const Principal& who,
                         UnixTime now, Reply& reply);
   Result<Json> JwtSvid(const http::Request& request, const Principal& who,
@@ -205,6 +218,8 @@ class ControlPlane {
   std::shared_ptr<Store> store_;
   ControlPlaneOptions options_;
   TrustDomain trust_domain_;
+  std::unique_ptr<Services> services_;
+  std::unique_ptr<internal::RouteTable> routes_;
   std::shared_ptr<SharedBundleSource> bundles_;
   std::unique_ptr<Instruments> instruments_;
   std::unique_ptr<BundlePoller> poller_;

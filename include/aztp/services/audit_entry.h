@@ -1,12 +1,14 @@
-// How the control plane shapes its audit records (one per mutation, written
-// in the mutation's own transaction).
+// How the services shape their audit records: one per mutation, written in
+// the mutation's own transaction (docs/audit.md).
 #pragma once
 
 #include <string>
 
-#include "aztp/store/store.h"
+#include "aztp/audit/audit.h"
+#include "aztp/base/clock.h"
+#include "aztp/encoding/json.h"
 
-namespace aztp::internal {
+namespace aztp::services {
 
 // MakeAudit is an "allow" record of `actor` doing `action` to `subject`.
 inline AuditRecord MakeAudit(UnixTime now, std::string actor,
@@ -22,4 +24,10 @@ inline AuditRecord MakeAudit(UnixTime now, std::string actor,
   return a;
 }
 
-}  // namespace aztp::internal
+// Appended turns AppendAudit's result into a Status, keeping its error.
+inline Result<void> Appended(const Result<int64_t>& seq) {
+  if (!seq) return seq.error();
+  return Ok();
+}
+
+}  // namespace aztp::services

@@ -1,0 +1,20 @@
+// The route groups of the control plane's API: each Add*Routes puts the
+// routes of one service into the table (routes_*.cc).
+#pragma once
+
+#include "aztp/services/api_keys.h"
+#include "aztp/services/identities.h"
+#include "route_table.h"
+
+namespace aztp::internal {
+
+// AddIdentityRoutes: /v1/identities and /v1/discover.
+void AddIdentityRoutes(RouteTable& table, services::IdentityService& service,
+                       const TrustDomain& td);
+// AddApiKeyRoutes: /v1/apikeys.
+void AddApiKeyRoutes(RouteTable& table, services::ApiKeyService& service);
+
+// Page reads the `after` and `limit` query parameters.
+Result<std::string> QueryAfter(const http::Request& req);
+
+}  // namespace aztp::internal

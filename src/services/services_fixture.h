@@ -1,0 +1,48 @@
+// A service context over a fresh SQLite store, for the services' unit
+// tests: no HTTP and no JSON between the test and the service.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "aztp/services/context.h"
+#include "aztp/services/principal.h"
+#include "testing/temp_dir.h"
+
+namespace aztp::services {
+
+inline constexpr UnixTime kServiceTestNow = 1'800'000'000;
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  static ServiceContext Context(const testing::TempDir& dir,
+                                const Clock* clock) {
+    auto store = OpenSqliteStore(dir.File("aztpd.db"));
+    if (!store) std::abort();
+    return ServiceContext{std::shared_ptr<Store>(std::move(*store)),
+                          *TrustDomain::Parse("org-a.example"), clock};
+  }
+
+  static SpiffeId Id(const std::string& text) { return *SpiffeId::Parse(text); }
+  Principal Scoped(const std::string& scope) const {
+    return Principal::ScopedKey("k-" + scope,
+                                *ParseScope(ctx_.trust_domain, scope));
+  }
+  std::vector<AuditRecord> Audit() {
+    std::vector<AuditRecord> out;
+    EXPECT_TRUE(ctx_.store->Read([&](Transaction& tx) -> Status {
+      AZTP_ASSIGN_OR_RETURN(out, tx.ListAudit(0, 1000));
+      return Ok();
+    }));
+    return out;
+  }
+
+  testing::TempDir dir_{"aztp_services_"};
+  FixedClock clock_{kServiceTestNow};
+  ServiceContext ctx_ = Context(dir_, &clock_);
+  const Principal admin_ = Principal::AdminKey("admin");
+};
+
+}  // namespace aztp::services
