@@ -73,7 +73,8 @@ struct Plane {
         ControlPlane::Initialize(*store, *TrustDomain::Parse("bench.example"),
                                  {}, SystemClock::Default().Now());
     if (!init) std::abort();
-    admin = init->admin_api_key;
+    admin = std::string(
+        init->admin_api_key.View(aztp::InsecureSecretAccess::Get()));
     ControlPlaneOptions o;
     o.rate_limit.requests_per_second = 0;
     cp = std::move(*ControlPlane::Open(store, o));
