@@ -348,19 +348,8 @@ Result<std::unique_ptr<http::Server>> StartBundleEndpoint(
              [&plane] { return plane.RevocationsJson(); })));
 }
 
-// Run serves until SIGTERM or SIGINT with the `federation:` relationships
-// the caller resolved (before the lock: a bad entry is reported as such
-// even while another aztpd holds the directory). The caller holds the data
-// directory's lock, so every file Run writes or removes there is its own.
-int Run(const AztpdConfig& c, std::vector<FederationRelationship> federation,
-        const LockFile& /*held*/) {
-  // Block the stop signals before any thread starts; main waits for them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-
+// LogConfiguration logs, at debug level, the settings in force.
+void LogConfiguration(const AztpdConfig& c) {
   const ControlPlaneOptions& o = c.control_plane;
   Log(spdlog::level::debug, "configuration",
       Json{{"listen", c.listen},
@@ -377,6 +366,84 @@ int Run(const AztpdConfig& c, std::vector<FederationRelationship> federation,
            {"jwt_max_ttl", FormatDuration(o.max_jwt_ttl_seconds)},
            {"requests_per_second", o.rate_limit.requests_per_second},
            {"burst", o.rate_limit.burst}});
+}
+
+// BundleServing is the running bundle endpoint, if any, and the
+// aztpd.bundle.url file naming it.
+struct BundleServing {
+  std::unique_ptr<http::Server> server;
+  std::optional<WrittenFile> url_file;
+};
+
+// ServeBundleEndpoint starts the bundle endpoint when `c` has one and
+// writes its URL to aztpd.bundle.url in the data directory.
+Result<BundleServing> ServeBundleEndpoint(const AztpdConfig& c,
+                                          ControlPlane& plane) {
+  // One left by an instance that was killed (the lock is ours now).
+  const std::string bundle_url_file = c.data_dir + "/aztpd.bundle.url";
+  ::unlink(bundle_url_file.c_str());
+  BundleServing out;
+  if (!c.bundle_endpoint) return out;
+  const BundleEndpointConfig& be = *c.bundle_endpoint;
+  auto started = StartBundleEndpoint(be, plane);
+  if (!started) return started.error().WithContext("bundle_endpoint");
+  out.server = std::move(*started);
+  std::string bundle_url = BaseUrl(be.listen, out.server->port()) + be.path;
+  auto written = WrittenFile::Write(bundle_url_file, bundle_url + "\n");
+  if (!written) return written.error();
+  out.url_file = std::move(*written);
+  Json fields{{"profile", std::string(EndpointProfileName(*be.profile))},
+              {"url", bundle_url}};
+  if (*be.profile == EndpointProfile::kHttpsWeb) {
+    fields["cert_file"] = be.cert_file;
+  }
+  Log(spdlog::level::info, "serving bundle endpoint", fields);
+  return out;
+}
+
+// StartApiServer serves the control plane's API, and the hosted SDK's, on
+// `c.listen`.
+Result<std::unique_ptr<http::Server>> StartApiServer(const AztpdConfig& c,
+                                                     ControlPlane* plane) {
+  http::ServerOptions options;
+  options.listen = c.listen;
+  options.threads = c.threads;
+  options.max_body_bytes = c.http.max_body_bytes;
+  options.read_timeout_seconds = c.http.read_timeout_seconds;
+  options.idle_timeout_seconds = c.http.idle_timeout_seconds;
+  options.handshake_timeout_seconds = c.http.handshake_timeout_seconds;
+  options.max_connections = c.http.max_connections;
+  options.on_connection_refused = CountRefused(*plane, "api");
+  // Asked for every connection, so a renewed server SVID is used at once.
+  options.tls_context = [plane] { return plane->server_tls_context(); };
+  options.bundles = plane->bundles();
+  options.on_peer_refused = LogPeerRefused;
+  return http::Server::Start(
+      options, aztpd::WithAccessLog(
+                   [plane, hosted = std::make_shared<compat::HostedSdkApi>(
+                               *plane)](const http::Request& r) {
+                     // The hosted SDK's API (docs/compat.md).
+                     if (compat::HostedSdkApi::Handles(r.path)) {
+                       return hosted->Handle(r);
+                     }
+                     return plane->Handle(r);
+                   }));
+}
+
+// Run serves until SIGTERM or SIGINT with the `federation:` relationships
+// the caller resolved (before the lock: a bad entry is reported as such
+// even while another aztpd holds the directory). The caller holds the data
+// directory's lock, so every file Run writes or removes there is its own.
+int Run(const AztpdConfig& c, std::vector<FederationRelationship> federation,
+        const LockFile& /*held*/) {
+  // Block the stop signals before any thread starts; main waits for them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  LogConfiguration(c);
   RaiseDescriptorLimit(
       static_cast<rlim_t>(c.http.max_connections) + kDescriptorMargin +
       (c.bundle_endpoint ? c.bundle_endpoint->max_connections : 0));
@@ -394,59 +461,17 @@ int Run(const AztpdConfig& c, std::vector<FederationRelationship> federation,
   }
   // The bundle endpoint comes up first, so that aztpd.bundle.url is there
   // once aztpd.url is.
-  // One left by an instance that was killed (the lock is ours now).
-  const std::string bundle_url_file = c.data_dir + "/aztpd.bundle.url";
-  ::unlink(bundle_url_file.c_str());
-  std::unique_ptr<http::Server> bundle_server;
-  std::optional<WrittenFile> bundle_url_written;
-  if (c.bundle_endpoint) {
-    const BundleEndpointConfig& be = *c.bundle_endpoint;
-    auto started = StartBundleEndpoint(be, *plane);
-    if (!started) return Fail(started.error().WithContext("bundle_endpoint"));
-    bundle_server = std::move(*started);
-    std::string bundle_url =
-        BaseUrl(be.listen, bundle_server->port()) + be.path;
-    auto written = WrittenFile::Write(bundle_url_file, bundle_url + "\n");
-    if (!written) return Fail(written.error());
-    bundle_url_written = std::move(*written);
-    Json fields{{"profile", std::string(EndpointProfileName(*be.profile))},
-                {"url", bundle_url}};
-    if (*be.profile == EndpointProfile::kHttpsWeb) {
-      fields["cert_file"] = be.cert_file;
-    }
-    Log(spdlog::level::info, "serving bundle endpoint", fields);
-  }
-  http::ServerOptions options;
-  options.listen = c.listen;
-  options.threads = c.threads;
-  options.max_body_bytes = c.http.max_body_bytes;
-  options.read_timeout_seconds = c.http.read_timeout_seconds;
-  options.idle_timeout_seconds = c.http.idle_timeout_seconds;
-  options.handshake_timeout_seconds = c.http.handshake_timeout_seconds;
-  options.max_connections = c.http.max_connections;
-  options.on_connection_refused = CountRefused(*plane, "api");
-  // Asked for every connection, so a renewed server SVID is used at once.
-  options.tls_context = [plane] { return plane->server_tls_context(); };
-  options.bundles = plane->bundles();
-  options.on_peer_refused = LogPeerRefused;
-  auto server = http::Server::Start(
-      options, aztpd::WithAccessLog(
-                   [plane, hosted = std::make_shared<compat::HostedSdkApi>(
-                               *plane)](const http::Request& r) {
-                     // The hosted SDK's API (docs/compat.md).
-                     if (compat::HostedSdkApi::Handles(r.path)) {
-                       return hosted->Handle(r);
-                     }
-                     return plane->Handle(r);
-                   }));
+  auto bundle = ServeBundleEndpoint(c, *plane);
+  if (!bundle) return Fail(bundle.error());
+  auto server = StartApiServer(c, plane);
   if (!server) {
-    if (bundle_url_written) bundle_url_written->Remove();
+    if (bundle->url_file) bundle->url_file->Remove();
     return Fail(server.error());
   }
   std::string url = BaseUrl(c.listen, (*server)->port());
   auto url_written = WrittenFile::Write(c.data_dir + "/aztpd.url", url + "\n");
   if (!url_written) {
-    if (bundle_url_written) bundle_url_written->Remove();
+    if (bundle->url_file) bundle->url_file->Remove();
     return Fail(url_written.error());
   }
   Log(spdlog::level::info, "serving",
@@ -461,10 +486,10 @@ int Run(const AztpdConfig& c, std::vector<FederationRelationship> federation,
       Json{{"signal", sig}, {"grace_seconds", c.grace_seconds}});
   maintenance.Stop();
   url_written->Remove();
-  if (bundle_server) {
-    bundle_url_written->Remove();
-    bundle_server->Shutdown(c.grace_seconds);
-    bundle_server->Wait();
+  if (bundle->server) {
+    bundle->url_file->Remove();
+    bundle->server->Shutdown(c.grace_seconds);
+    bundle->server->Wait();
   }
   (*server)->Shutdown(c.grace_seconds);
   (*server)->Wait();

@@ -57,6 +57,33 @@ Result<Constraints> MergeConstraints(const Constraints& received,
   return out;
 }
 
+// ExtendedExpiry is the exp of a token that extends `received`: the ttl
+// asked for, else as late as allowed; never past the received chain or the
+// signer's SVID.
+Result<UnixTime> ExtendedExpiry(const VerifiedChain& received,
+                                const HopSigner& signer, const ExtendOptions& o,
+                                UnixTime now) {
+  UnixTime ceiling = std::min(received.expires_at(), signer.not_after());
+  UnixTime exp;
+  if (o.ttl_seconds) {
+    if (*o.ttl_seconds <= 0) {
+      return Error(Code::kInvalidArgument, "extend: ttl must be positive");
+    }
+    exp = now + *o.ttl_seconds;
+    if (exp > ceiling) {
+      return Error(Code::kLifetimeExceeded,
+                   "extend: the token would outlive the received chain or "
+                   "the signer's SVID");
+    }
+  } else {
+    exp = std::min(ceiling, now + o.limits.max_lifetime_seconds);
+  }
+  if (exp <= now) {
+    return Error(Code::kExpired, "extend: the received chain has expired");
+  }
+  return exp;
+}
+
 }  // namespace
 
 Result<HopSigner> HopSigner::Create(std::vector<Certificate> chain,
@@ -186,24 +213,7 @@ Result<std::string> ExtendChain(const VerifiedChain& received,
   if (last.cns) {
     AZTP_RETURN_IF_ERROR(last.cns->Permits(signer.id(), *o.audience));
   }
-  UnixTime ceiling = std::min(received.expires_at(), signer.not_after());
-  UnixTime exp;
-  if (o.ttl_seconds) {
-    if (*o.ttl_seconds <= 0) {
-      return Error(Code::kInvalidArgument, "extend: ttl must be positive");
-    }
-    exp = now + *o.ttl_seconds;
-    if (exp > ceiling) {
-      return Error(Code::kLifetimeExceeded,
-                   "extend: the token would outlive the received chain or "
-                   "the signer's SVID");
-    }
-  } else {
-    exp = std::min(ceiling, now + o.limits.max_lifetime_seconds);
-  }
-  if (exp <= now) {
-    return Error(Code::kExpired, "extend: the received chain has expired");
-  }
+  AZTP_ASSIGN_OR_RETURN(UnixTime exp, ExtendedExpiry(received, signer, o, now));
   HopClaims c{signer.id(), received.subject(), *o.audience};
   c.iat = now;
   c.exp = exp;

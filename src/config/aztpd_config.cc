@@ -40,23 +40,96 @@ using internal::Section;
 using internal::StringListInto;
 using internal::ValidListen;
 
+// StringInto reads any string (NonEmptyStringInto refuses "").
+Field StringInto(std::string& field) {
+  return [&field](const YAML::Node& n, const std::string& path) -> Status {
+    AZTP_ASSIGN_OR_RETURN(field, ReadString(n, path));
+    return Ok();
+  };
+}
+
+// TrustDomainInto reads a trust domain name.
+Field TrustDomainInto(std::optional<TrustDomain>& field) {
+  return [&field](const YAML::Node& n, const std::string& path) -> Status {
+    AZTP_ASSIGN_OR_RETURN(std::string s, ReadString(n, path));
+    auto td = TrustDomain::Parse(s);
+    if (!td) return Invalid(path, td.error().message());
+    field = std::move(*td);
+    return Ok();
+  };
+}
+
+// CaKeyTypeInto reads the CA's key type; RSA is refused later, by
+// ValidateAztpdConfig.
+Field CaKeyTypeInto(KeyType& field) {
+  return [&field](const YAML::Node& n, const std::string& path) -> Status {
+    AZTP_ASSIGN_OR_RETURN(std::string s, ReadString(n, path));
+    auto type = ParseKeyType(s);
+    if (!type) {
+      return Invalid(path, "must be ec-p256, ec-p384 or ed25519");
+    }
+    field = *type;
+    return Ok();
+  };
+}
+
+// FederationInto reads the list of federation entries as written; they are
+// resolved and checked by ResolveFederation.
+Field FederationInto(std::vector<FederationEntry>& list) {
+  return [&list](const YAML::Node& n, const std::string& path) -> Status {
+    if (!n.IsSequence()) return Malformed(path, "must be a list");
+    if (n.size() > 64) return Invalid(path, "at most 64 entries");
+    list.clear();
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      FederationEntry& e = list.emplace_back();
+      AZTP_RETURN_IF_ERROR(
+          ReadMapping(n[i], Item(path, i),
+                      {{"trust_domain", StringInto(e.trust_domain)},
+                       {"endpoint_url", StringInto(e.endpoint_url)},
+                       {"profile", StringInto(e.profile)},
+                       {"endpoint_id", StringInto(e.endpoint_id)},
+                       {"bootstrap_bundle", StringInto(e.bootstrap_bundle)},
+                       {"web_ca_file", StringInto(e.web_ca_file)},
+                       {"revocations_url", StringInto(e.revocations_url)}}));
+    }
+    return Ok();
+  };
+}
+
+// BundleEndpointInto reads the bundle endpoint's listener. Present, even
+// empty, means a listener: its required keys are checked by
+// ValidateAztpdConfig.
+Field BundleEndpointInto(std::optional<BundleEndpointConfig>& field) {
+  return [&field](const YAML::Node& n, const std::string& path) -> Status {
+    BundleEndpointConfig& be = field.emplace();
+    return ReadMapping(
+        n, path,
+        {{"listen", NonEmptyStringInto(be.listen)},
+         {"path", NonEmptyStringInto(be.path)},
+         {"profile",
+          [&be](const YAML::Node& v, const std::string& p) -> Status {
+            AZTP_ASSIGN_OR_RETURN(std::string s, ReadString(v, p));
+            auto profile = ParseEndpointProfile(s);
+            if (!profile) {
+              return Invalid(
+                  p, "must be https_spiffe or https_web, not " + QuoteInput(s));
+            }
+            be.profile = *profile;
+            return Ok();
+          }},
+         {"cert_file", NonEmptyStringInto(be.cert_file)},
+         {"key_file", NonEmptyStringInto(be.key_file)},
+         {"handshake_timeout", DurationInto(be.handshake_timeout_seconds)},
+         {"max_connections", IntInto(be.max_connections)}});
+  };
+}
+
 Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
   ControlPlaneOptions& cp = c.control_plane;
   std::vector<Key> keys = {
       {"data_dir", NonEmptyStringInto(c.data_dir)},
-      {"trust_domain",
-       [&](const YAML::Node& n, const std::string& path) -> Status {
-         AZTP_ASSIGN_OR_RETURN(std::string s, ReadString(n, path));
-         auto td = TrustDomain::Parse(s);
-         if (!td) return Invalid(path, td.error().message());
-         c.trust_domain = std::move(*td);
-         return Ok();
-       }},
-      {"listen",
-       [&](const YAML::Node& n, const std::string& path) -> Status {
-         AZTP_ASSIGN_OR_RETURN(c.listen, ReadString(n, path));
-         return Ok();
-       }},
+      {"trust_domain", TrustDomainInto(c.trust_domain)},
+      {"listen", StringInto(c.listen)},
       {"threads", IntInto(c.threads)},
       {"grace", DurationWithinInto(c.grace_seconds, 0, 3600)},
       {"maintain_interval", DurationInto(c.maintain_interval_seconds)},
@@ -90,17 +163,7 @@ Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
                      {"ips", StringListInto(cp.server_ips)},
                  })},
       {"ca", Section({
-                 {"key_type",
-                  [&](const YAML::Node& n, const std::string& path) -> Status {
-                    AZTP_ASSIGN_OR_RETURN(std::string s, ReadString(n, path));
-                    auto type = ParseKeyType(s);
-                    if (!type) {
-                      return Invalid(path,
-                                     "must be ec-p256, ec-p384 or ed25519");
-                    }
-                    cp.ca.key_type = *type;
-                    return Ok();
-                  }},
+                 {"key_type", CaKeyTypeInto(cp.ca.key_type)},
                  {"ttl", DurationInto(cp.ca.ttl_seconds)},
                  {"rotation",
                   Section({
@@ -108,61 +171,12 @@ Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
                       {"activate_at", NumberInto(cp.rotation.activate_at)},
                   })},
              })},
-      {"federation",
-       [&](const YAML::Node& n, const std::string& path) -> Status {
-         if (!n.IsSequence()) return Malformed(path, "must be a list");
-         if (n.size() > 64) return Invalid(path, "at most 64 entries");
-         c.federation.clear();
-         for (std::size_t i = 0; i < n.size(); ++i) {
-           FederationEntry& e = c.federation.emplace_back();
-           auto text = [](std::string& field) -> Field {
-             return
-                 [&field](const YAML::Node& v, const std::string& p) -> Status {
-                   AZTP_ASSIGN_OR_RETURN(field, ReadString(v, p));
-                   return Ok();
-                 };
-           };
-           AZTP_RETURN_IF_ERROR(
-               ReadMapping(n[i], Item(path, i),
-                           {{"trust_domain", text(e.trust_domain)},
-                            {"endpoint_url", text(e.endpoint_url)},
-                            {"profile", text(e.profile)},
-                            {"endpoint_id", text(e.endpoint_id)},
-                            {"bootstrap_bundle", text(e.bootstrap_bundle)},
-                            {"web_ca_file", text(e.web_ca_file)},
-                            {"revocations_url", text(e.revocations_url)}}));
-         }
-         return Ok();
-       }},
+      {"federation", FederationInto(c.federation)},
       {"federation_fetch_timeout",
        DurationInto(cp.federation_fetch_timeout_seconds)},
       {"federation_max_refresh",
        DurationInto(cp.federation_max_refresh_seconds)},
-      {"bundle_endpoint",
-       [&](const YAML::Node& n, const std::string& path) -> Status {
-         // Present, even empty, means a listener: its required keys are
-         // checked by ValidateAztpdConfig.
-         BundleEndpointConfig& be = c.bundle_endpoint.emplace();
-         return ReadMapping(
-             n, path,
-             {{"listen", NonEmptyStringInto(be.listen)},
-              {"path", NonEmptyStringInto(be.path)},
-              {"profile",
-               [&be](const YAML::Node& v, const std::string& p) -> Status {
-                 AZTP_ASSIGN_OR_RETURN(std::string s, ReadString(v, p));
-                 auto profile = ParseEndpointProfile(s);
-                 if (!profile) {
-                   return Invalid(p, "must be https_spiffe or https_web, not " +
-                                         QuoteInput(s));
-                 }
-                 be.profile = *profile;
-                 return Ok();
-               }},
-              {"cert_file", NonEmptyStringInto(be.cert_file)},
-              {"key_file", NonEmptyStringInto(be.key_file)},
-              {"handshake_timeout", DurationInto(be.handshake_timeout_seconds)},
-              {"max_connections", IntInto(be.max_connections)}});
-       }},
+      {"bundle_endpoint", BundleEndpointInto(c.bundle_endpoint)},
       {"rate_limit", Section({
                          {"requests_per_second",
                           NumberInto(cp.rate_limit.requests_per_second)},
@@ -329,31 +343,27 @@ std::string_view LogFormatName(LogFormat format) {
   return format == LogFormat::kJson ? "json" : "text";
 }
 
-Status ValidateAztpdConfig(const AztpdConfig& c) {
-  const ControlPlaneOptions& cp = c.control_plane;
-  if (c.data_dir.find('\0') != std::string::npos) {
-    return Invalid("data_dir", "must not contain NUL bytes");
-  }
-  if (!ValidListen(c.listen)) {
-    return Invalid("listen", "must be host:port or [v6]:port, not " +
-                                 QuoteInput(c.listen));
-  }
-  AZTP_RETURN_IF_ERROR(IntWithin(c.threads, 1, 64, "threads"));
-  // 0s: stop at once (grace: 0s, --grace 0s).
-  AZTP_RETURN_IF_ERROR(DurationWithin(c.grace_seconds, 0, 3600, "grace"));
-  AZTP_RETURN_IF_ERROR(DurationWithin(c.maintain_interval_seconds, 1, 3600,
-                                      "maintain_interval"));
-  if (c.http.max_body_bytes < 1024 || c.http.max_body_bytes > (64 << 20)) {
+namespace {
+
+// ValidateHttp checks the limits of the API's HTTP listener.
+Status ValidateHttp(const HttpLimits& http) {
+  if (http.max_body_bytes < 1024 || http.max_body_bytes > (64 << 20)) {
     return Invalid("http.max_body_bytes",
                    "must be between 1024 and " + std::to_string(64 << 20));
   }
-  AZTP_RETURN_IF_ERROR(DurationWithin(c.http.read_timeout_seconds, 1, 3600,
-                                      "http.read_timeout"));
-  AZTP_RETURN_IF_ERROR(DurationWithin(c.http.idle_timeout_seconds, 1, kDay,
-                                      "http.idle_timeout"));
-  AZTP_RETURN_IF_ERROR(ListenerLimitsWithin(c.http.handshake_timeout_seconds,
-                                            c.http.max_connections, "http"));
+  AZTP_RETURN_IF_ERROR(
+      DurationWithin(http.read_timeout_seconds, 1, 3600, "http.read_timeout"));
+  AZTP_RETURN_IF_ERROR(
+      DurationWithin(http.idle_timeout_seconds, 1, kDay, "http.idle_timeout"));
+  AZTP_RETURN_IF_ERROR(ListenerLimitsWithin(http.handshake_timeout_seconds,
+                                            http.max_connections, "http"));
+  return Ok();
+}
 
+// ValidateTtls checks the lifetimes of the SVIDs and JWT-SVIDs the control
+// plane issues, and of its own server SVID.
+Status ValidateTtls(const AztpdConfig& c) {
+  const ControlPlaneOptions& cp = c.control_plane;
   // The control plane refuses requested TTLs below 60 s, so a smaller
   // default would make every request without a TTL fail.
   AZTP_RETURN_IF_ERROR(
@@ -381,6 +391,11 @@ Status ValidateAztpdConfig(const AztpdConfig& c) {
                    "must be at least twice maintain_interval (" +
                        FormatDuration(c.maintain_interval_seconds) + ")");
   }
+  return Ok();
+}
+
+// ValidateServerNames checks the extra names of the server SVID.
+Status ValidateServerNames(const ControlPlaneOptions& cp) {
   if (cp.server_dns_names.size() > kMaxListEntries) {
     return Invalid("server.dns_names", "must have at most 16 entries");
   }
@@ -401,7 +416,11 @@ Status ValidateAztpdConfig(const AztpdConfig& c) {
           "is not an IPv4 or IPv6 address: " + QuoteInput(cp.server_ips[i]));
     }
   }
+  return Ok();
+}
 
+// ValidateCa checks the CA's key type, lifetime and rotation points.
+Status ValidateCa(const ControlPlaneOptions& cp) {
   if (cp.ca.key_type == KeyType::kRsa) {
     return Invalid("ca.key_type", "must be ec-p256, ec-p384 or ed25519");
   }
@@ -418,13 +437,10 @@ Status ValidateAztpdConfig(const AztpdConfig& c) {
                    "must be greater than ca.rotation.prepare_at and less "
                    "than 1");
   }
-  AZTP_RETURN_IF_ERROR(DurationWithin(cp.federation_fetch_timeout_seconds, 1,
-                                      60, "federation_fetch_timeout"));
-  AZTP_RETURN_IF_ERROR(DurationWithin(cp.federation_max_refresh_seconds, 1,
-                                      3600, "federation_max_refresh"));
-  if (c.bundle_endpoint) {
-    AZTP_RETURN_IF_ERROR(ValidateBundleEndpoint(*c.bundle_endpoint, c.listen));
-  }
+  return Ok();
+}
+
+Status ValidateRateLimit(const ControlPlaneOptions& cp) {
   if (!(cp.rate_limit.requests_per_second >= 0 &&
         cp.rate_limit.requests_per_second <= 1e6)) {
     return Invalid("rate_limit.requests_per_second",
@@ -433,6 +449,38 @@ Status ValidateAztpdConfig(const AztpdConfig& c) {
   if (!(cp.rate_limit.burst >= 1 && cp.rate_limit.burst <= 1e6)) {
     return Invalid("rate_limit.burst", "must be between 1 and 1000000");
   }
+  return Ok();
+}
+
+}  // namespace
+
+Status ValidateAztpdConfig(const AztpdConfig& c) {
+  const ControlPlaneOptions& cp = c.control_plane;
+  if (c.data_dir.find('\0') != std::string::npos) {
+    return Invalid("data_dir", "must not contain NUL bytes");
+  }
+  if (!ValidListen(c.listen)) {
+    return Invalid("listen", "must be host:port or [v6]:port, not " +
+                                 QuoteInput(c.listen));
+  }
+  AZTP_RETURN_IF_ERROR(IntWithin(c.threads, 1, 64, "threads"));
+  // 0s: stop at once (grace: 0s, --grace 0s).
+  AZTP_RETURN_IF_ERROR(DurationWithin(c.grace_seconds, 0, 3600, "grace"));
+  AZTP_RETURN_IF_ERROR(DurationWithin(c.maintain_interval_seconds, 1, 3600,
+                                      "maintain_interval"));
+  AZTP_RETURN_IF_ERROR(ValidateHttp(c.http));
+  AZTP_RETURN_IF_ERROR(ValidateTtls(c));
+  AZTP_RETURN_IF_ERROR(ValidateServerNames(cp));
+
+  AZTP_RETURN_IF_ERROR(ValidateCa(cp));
+  AZTP_RETURN_IF_ERROR(DurationWithin(cp.federation_fetch_timeout_seconds, 1,
+                                      60, "federation_fetch_timeout"));
+  AZTP_RETURN_IF_ERROR(DurationWithin(cp.federation_max_refresh_seconds, 1,
+                                      3600, "federation_max_refresh"));
+  if (c.bundle_endpoint) {
+    AZTP_RETURN_IF_ERROR(ValidateBundleEndpoint(*c.bundle_endpoint, c.listen));
+  }
+  AZTP_RETURN_IF_ERROR(ValidateRateLimit(cp));
   return Ok();
 }
 

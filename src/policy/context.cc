@@ -90,4 +90,56 @@ Decision AuthorizeChain(const VerifiedChain& chain,
   return EvaluateAll(policies, full);
 }
 
+Result<PolicyContext> ContextFromJson(const Json& context, UnixTime now) {
+  PolicyContext c;
+  c.SetTime("aztp:CurrentTime", now);
+  if (!context.is_object() || context.size() > 64) {
+    return Error(Code::kInvalidArgument,
+                 "context must be an object of at most 64 keys");
+  }
+  for (const auto& [key, value] : context.items()) {
+    if (key.rfind("aztp:", 0) != 0 && key.rfind("request:", 0) != 0) {
+      return Error(Code::kInvalidArgument,
+                   "context key " + QuoteInput(key) +
+                       " must start with aztp: or request:");
+    }
+    if (key == "aztp:CurrentTime") {
+      if (value.is_string()) {
+        AZTP_ASSIGN_OR_RETURN(PolicyTime t,
+                              ParseRfc3339(value.get<std::string>()));
+        c.SetTime(key, t);
+      } else if (IsInteger(value)) {
+        c.SetTime(key, value.get<int64_t>());
+      } else {
+        return Error(Code::kInvalidArgument,
+                     "aztp:CurrentTime must be RFC 3339 or Unix seconds");
+      }
+    } else if (value.is_string()) {
+      c.SetString(key, value.get<std::string>());
+    } else if (value.is_boolean()) {
+      c.SetBool(key, value.get<bool>());
+    } else if (IsInteger(value)) {
+      c.SetInteger(key, value.get<int64_t>());
+    } else if (value.is_number()) {
+      c.SetDouble(key, value.get<double>());
+    } else if (value.is_array() && value.size() <= 256) {
+      std::vector<std::string> list;
+      for (const Json& v : value) {
+        if (!v.is_string()) {
+          return Error(
+              Code::kInvalidArgument,
+              "context list " + QuoteInput(key) + " must hold strings");
+        }
+        list.push_back(v.get<std::string>());
+      }
+      c.SetList(key, std::move(list));
+    } else {
+      return Error(Code::kInvalidArgument,
+                   "context value of " + QuoteInput(key) +
+                       " must be a string, number, boolean or string list");
+    }
+  }
+  return c;
+}
+
 }  // namespace aztp

@@ -1,0 +1,124 @@
+// Declarations shared by the files of the control-plane client
+// (src/client/client*.cc, identities.cc, trust.cc, federations.cc,
+// policies.cc, audit.cc); not installed.
+//
+// client.cc holds the transport (Client::Impl: the connection pool, retries
+// and the mapping of HTTP errors to Codes); response.cc the readers of the
+// server's JSON, which never throw: types are checked before every access.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "aztp/base/result.h"
+#include "aztp/client/client.h"
+#include "aztp/encoding/json.h"
+#include "aztp/http/http.h"
+#include "aztp/spiffeid/spiffe_id.h"
+
+namespace aztp::client_internal {
+
+// Member returns the member `name` of `object`, or null when it is absent
+// or JSON null.
+const Json* Member(const Json& object, std::string_view name);
+
+// WrongType is the error of a member of another type than `want`.
+Error WrongType(std::string_view name, std::string_view want);
+
+// The Optional* readers take an absent or null member as the type's empty
+// value (false, "", 0, none, {}); Required* ones need the member.
+Result<bool> OptionalBool(const Json& object, std::string_view name);
+Result<std::string> OptionalText(const Json& object, std::string_view name);
+Result<int64_t> OptionalTime(const Json& object, std::string_view name);
+Result<std::optional<int64_t>> OptionalInteger(const Json& object,
+                                               std::string_view name);
+Result<Json> OptionalObject(const Json& object, std::string_view name);
+Result<std::vector<std::string>> OptionalStringArray(const Json& object,
+                                                     std::string_view name);
+Result<std::optional<SpiffeId>> OptionalSpiffeId(const Json& object,
+                                                 std::string_view name);
+Result<SpiffeId> RequiredSpiffeId(const Json& object, std::string_view name);
+Result<TrustDomain> RequiredTrustDomain(const Json& j, std::string_view name);
+
+// ArrayOf reads the array member `name` of `doc`, each item with `parse`.
+template <typename T, typename Parse>
+Result<std::vector<T>> ArrayOf(const Json& doc, std::string_view name,
+                               Parse parse) {
+  const Json* list = Member(doc, name);
+  if (list == nullptr || !list->is_array()) return WrongType(name, "an array");
+  std::vector<T> out;
+  for (const Json& item : *list) {
+    AZTP_ASSIGN_OR_RETURN(T parsed, parse(item));
+    out.push_back(std::move(parsed));
+  }
+  return out;
+}
+
+// Query builds "?a=1&b=2" from the non-empty values, percent-encoded.
+std::string Query(
+    std::initializer_list<std::pair<const char*, std::string>> params);
+
+// Malformed is the error of a response without the documented shape.
+Error Malformed(std::string_view what, std::string_view problem);
+
+}  // namespace aztp::client_internal
+
+namespace aztp {
+
+// Client::Impl is the transport every call goes through.
+struct Client::Impl {
+  ClientOptions options;
+  http::ClientOptions http_options;
+  const Clock* clock = nullptr;
+
+  std::mutex pool_mu;
+  std::vector<std::unique_ptr<http::Client>> idle;  // guarded by pool_mu
+
+  std::mutex rng_mu;
+  std::minstd_rand rng;  // guarded by rng_mu; jitter needs no secrecy
+
+  Result<std::unique_ptr<http::Client>> Acquire();
+  void Release(std::unique_ptr<http::Client> c);
+  std::chrono::milliseconds Backoff(int retry,
+                                    std::optional<int64_t> retry_after);
+  Result<http::Response> SendOnce(const std::string& method,
+                                  const std::string& target,
+                                  const std::string& body);
+
+  // Call performs one API call: retries when `idempotent`, maps errors and
+  // returns the response's JSON object.
+  Result<Json> Call(const std::string& method, const std::string& target,
+                    const std::string& body, bool idempotent);
+
+  // Confirmed runs a call that is not retried and whose answer must hold
+  // `"<flag>": true`.
+  Status Confirmed(const std::string& method, const std::string& target,
+                   const std::string& body, std::string_view flag);
+
+  // Parsed runs Call and shapes its result with `parse`; shape errors name
+  // the route.
+  template <typename Parse>
+  auto Parsed(const std::string& method, const std::string& target,
+              const std::string& body, bool idempotent, Parse parse)
+      -> decltype(parse(std::declval<const Json&>())) {
+    AZTP_ASSIGN_OR_RETURN(Json doc, Call(method, target, body, idempotent));
+    auto out = parse(doc);
+    if (!out) {
+      return client_internal::Malformed(
+          method + " " + target.substr(0, target.find('?')),
+          out.error().message());
+    }
+    return out;
+  }
+};
+
+}  // namespace aztp
