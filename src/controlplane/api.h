@@ -13,7 +13,9 @@
 #include "aztp/metrics/metrics.h"
 #include "aztp/ratelimit/rate_limiter.h"
 #include "aztp/services/api_keys.h"
+#include "aztp/services/audit.h"
 #include "aztp/services/identities.h"
+#include "aztp/services/policies.h"
 #include "aztp/spiffeid/spiffe_id.h"
 #include "aztp/store/store.h"
 #include "route_table.h"
@@ -45,6 +47,8 @@ struct ControlPlane::Services {
   services::Authenticator authenticator{context};
   services::ApiKeyService api_keys{context};
   services::IdentityService identities{context};
+  services::PolicyService policies{context};
+  services::AuditService audit{context};
   explicit Services(services::ServiceContext c) : context(std::move(c)) {}
 };
 

@@ -72,27 +72,7 @@ void ControlPlane::BuildRoutes() {
            Adapt(&ControlPlane::SigningKeysApi)});
   }
 
-  // Policies: reading those attached to an identity suits whoever may
-  // obtain its SVID; everything else, attachments included, is an admin's
-  // (a key scoped to an identity must not change who may call it).
-  t.Add({"GET", "/v1/policies?identity", kAny, "",
-         Adapt(&ControlPlane::PoliciesApi)});
-  constexpr std::string_view policies_denial = "policies need an admin key";
-  for (const char* p :
-       {"GET /v1/policies", "POST /v1/policies", "GET /v1/policies/{id}",
-        "PUT /v1/policies/{id}", "DELETE /v1/policies/{id}"}) {
-    std::string_view s(p);
-    const auto space = s.find(' ');
-    t.Add({s.substr(0, space), s.substr(space + 1), kAdmin, policies_denial,
-           Adapt(&ControlPlane::PoliciesApi)});
-  }
-  for (const char* p :
-       {"/v1/policies/{id}:attach", "/v1/policies/{id}:detach"}) {
-    t.Add({"POST", p, kAdmin,
-           "attaching and detaching policies needs an admin key",
-           Adapt(&ControlPlane::PoliciesApi)});
-  }
-  t.Add({"POST", "/v1/authorize", kAny, "", Adapt(&ControlPlane::Authorize)});
+  internal::AddPolicyRoutes(t, services_->policies, trust_domain_);
 
   // Flows belong to the keys that manage identities; an SVID alone (a
   // workload) neither creates nor reads them.
@@ -108,14 +88,7 @@ void ControlPlane::BuildRoutes() {
            Adapt(&ControlPlane::FlowsApi)});
   }
 
-  constexpr std::string_view audit_denial = "reading the audit log needs admin";
-  t.Add({"GET", "/v1/audit", kAdmin, audit_denial,
-         Adapt(&ControlPlane::AuditApi)});
-  t.Add({"GET", "/v1/audit/sources", kAdmin, audit_denial,
-         Adapt(&ControlPlane::AuditApi)});
-  t.Add({"POST", "/v1/audit:ingest", Permission::kWorkloadSvid,
-         "audit records are shipped with the proxy's own SVID",
-         Adapt(&ControlPlane::AuditApi)});
+  internal::AddAuditRoutes(t, services_->audit, instruments_->metrics);
 
   constexpr std::string_view federation_denial =
       "federation needs an admin key";

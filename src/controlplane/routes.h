@@ -2,8 +2,11 @@
 // routes of one service into the table (routes_*.cc).
 #pragma once
 
+#include "aztp/metrics/metrics.h"
 #include "aztp/services/api_keys.h"
+#include "aztp/services/audit.h"
 #include "aztp/services/identities.h"
+#include "aztp/services/policies.h"
 #include "route_table.h"
 
 namespace aztp::internal {
@@ -13,6 +16,13 @@ void AddIdentityRoutes(RouteTable& table, services::IdentityService& service,
                        const TrustDomain& td);
 // AddApiKeyRoutes: /v1/apikeys.
 void AddApiKeyRoutes(RouteTable& table, services::ApiKeyService& service);
+// AddPolicyRoutes: /v1/policies and /v1/authorize.
+void AddPolicyRoutes(RouteTable& table, services::PolicyService& service,
+                     const TrustDomain& td);
+// AddAuditRoutes: /v1/audit; accepted shipments count in `metrics`
+// (aztpd_audit_ingested_total).
+void AddAuditRoutes(RouteTable& table, services::AuditService& service,
+                    metrics::Registry& metrics);
 
 // Page reads the `after` and `limit` query parameters.
 Result<std::string> QueryAfter(const http::Request& req);

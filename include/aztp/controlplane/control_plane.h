@@ -177,22 +177,11 @@ class ControlPlane {
   // RevocationLists answers GET /v1/revocation-lists: the own list and the
   // last good list of every federated domain that publishes one.
   Result<Json> RevocationLists(UnixTime now);
-  // Policies (api_policies.cc): stored versioned policies, attachments and
-  // POST /v1/authorize; flows (api_flows.cc): identity flows.
-  Result<Json> PoliciesApi(const http::Request& request, const Principal& who,
-                           UnixTime now, Reply& reply);
-  Result<Json> Authorize(const http::Request& request, const Principal& who,
-                         UnixTime now, Reply& reply);
+  // Flows (api_flows.cc): identity flows.
   Result<Json> FlowsApi(const http::Request& request, const Principal& who,
                         UnixTime now, Reply& reply);
   Result<Json> FederationApi(const http::Request& request, const Principal& who,
                              UnixTime now, Reply& reply);
-  // Audit (api_audit.cc): GET /v1/audit, GET /v1/audit/sources and POST
-  // /v1/audit:ingest, through which proxies ship their logs.
-  Result<Json> AuditApi(const http::Request& request, const Principal& who,
-                        UnixTime now, Reply& reply);
-  Result<Json> IngestAudit(const http::Request& request, const Principal& who,
-                           UnixTime now);
   // BundlesFor answers GET /v1/bundles: the whole set, or for one identity
   // (`?for=` or the mTLS caller) the own domain and those it federates with.
   Result<Json> BundlesFor(const http::Request& request,
