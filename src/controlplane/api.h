@@ -13,6 +13,7 @@
 #include "aztp/metrics/metrics.h"
 #include "aztp/ratelimit/rate_limiter.h"
 #include "aztp/services/api_keys.h"
+#include "aztp/services/flows.h"
 #include "aztp/services/identities.h"
 #include "aztp/spiffeid/spiffe_id.h"
 #include "aztp/store/store.h"
@@ -45,6 +46,7 @@ struct ControlPlane::Services {
   services::Authenticator authenticator{context};
   services::ApiKeyService api_keys{context};
   services::IdentityService identities{context};
+  services::FlowService flows{context};
   explicit Services(services::ServiceContext c) : context(std::move(c)) {}
 };
 

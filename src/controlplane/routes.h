@@ -3,6 +3,7 @@
 #pragma once
 
 #include "aztp/services/api_keys.h"
+#include "aztp/services/flows.h"
 #include "aztp/services/identities.h"
 #include "route_table.h"
 
@@ -13,6 +14,14 @@ void AddIdentityRoutes(RouteTable& table, services::IdentityService& service,
                        const TrustDomain& td);
 // AddApiKeyRoutes: /v1/apikeys.
 void AddApiKeyRoutes(RouteTable& table, services::ApiKeyService& service);
+
+// AddFlowRoutes: /v1/flows.
+void AddFlowRoutes(RouteTable& table, services::FlowService& service,
+                   const TrustDomain& td);
+// DecodeFlowFields reads the members of a flow's create or update body
+// (types only; FlowService checks the values). The hosted SDK's flow
+// routes send the same members.
+Result<services::FlowFields> DecodeFlowFields(const Json& body);
 
 // Page reads the `after` and `limit` query parameters.
 Result<std::string> QueryAfter(const http::Request& req);

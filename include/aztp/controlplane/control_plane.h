@@ -178,13 +178,11 @@ class ControlPlane {
   // last good list of every federated domain that publishes one.
   Result<Json> RevocationLists(UnixTime now);
   // Policies (api_policies.cc): stored versioned policies, attachments and
-  // POST /v1/authorize; flows (api_flows.cc): identity flows.
+  // POST /v1/authorize.
   Result<Json> PoliciesApi(const http::Request& request, const Principal& who,
                            UnixTime now, Reply& reply);
   Result<Json> Authorize(const http::Request& request, const Principal& who,
                          UnixTime now, Reply& reply);
-  Result<Json> FlowsApi(const http::Request& request, const Principal& who,
-                        UnixTime now, Reply& reply);
   Result<Json> FederationApi(const http::Request& request, const Principal& who,
                              UnixTime now, Reply& reply);
   // Audit (api_audit.cc): GET /v1/audit, GET /v1/audit/sources and POST
