@@ -1,6 +1,6 @@
 // The security review's findings through the hosted SDK's routes: they
-// translate into native requests with the caller's key, so a scoped key
-// gets exactly the native rights (docs/aztpd.md, "Permissions").
+// call the services behind the native routes as the caller's key, so a
+// scoped key gets exactly the native rights (docs/aztpd.md, "Permissions").
 #include <gtest/gtest.h>
 
 #include "aztp/compat/hosted_sdk.h"

@@ -14,6 +14,7 @@
 #include "aztp/ratelimit/rate_limiter.h"
 #include "aztp/services/api_keys.h"
 #include "aztp/services/audit.h"
+#include "aztp/services/flows.h"
 #include "aztp/services/identities.h"
 #include "aztp/services/policies.h"
 #include "aztp/spiffeid/spiffe_id.h"
@@ -49,6 +50,7 @@ struct ControlPlane::Services {
   services::IdentityService identities{context};
   services::PolicyService policies{context};
   services::AuditService audit{context};
+  services::FlowService flows{context};
   explicit Services(services::ServiceContext c) : context(std::move(c)) {}
 };
 

@@ -343,37 +343,45 @@ http::Response ControlPlane::Handle(const http::Request& req) {
     resp.status = reply.status;
     resp.body = DumpJson(*body);
   }
-  if (reply.route.empty()) reply.route = "unmatched";
+  CountRequest(reply.route.empty() ? "unmatched" : reply.route, resp.status,
+               started);
+  return resp;
+}
+
+void ControlPlane::CountRequest(const std::string& route, int status,
+                                std::chrono::steady_clock::time_point started) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
           .count();
   auto& m = instruments_->metrics;
   m.Add("aztpd_requests_total",
-        {{"route", reply.route}, {"status", std::to_string(resp.status)}});
-  m.Observe("aztpd_request_duration_seconds", {{"route", reply.route}},
-            seconds);
-  return resp;
+        {{"route", route}, {"status", std::to_string(status)}});
+  m.Observe("aztpd_request_duration_seconds", {{"route", route}}, seconds);
+}
+
+Status ControlPlane::Admit(const http::Request& request, const Principal* who,
+                           Reply& reply) {
+  // Failed attempts count against the client's address, so that guessing
+  // keys is slowed down too.
+  const std::string key =
+      who != nullptr ? who->actor() : "addr:" + RemoteHost(request.remote);
+  auto decision = instruments_->limiter.Take(key);
+  if (decision.allowed) return Ok();
+  instruments_->metrics.Add("aztpd_rate_limited_total", {});
+  reply.retry_after_seconds = decision.retry_after_seconds;
+  return Error(Code::kRateLimited,
+               "too many requests; retry after " +
+                   std::to_string(decision.retry_after_seconds) + " s");
 }
 
 Result<Json> ControlPlane::Route(const http::Request& req, Reply& reply) {
-  auto& limiter = instruments_->limiter;
-  auto take = [&](const std::string& key) -> Status {
-    auto decision = limiter.Take(key);
-    if (decision.allowed) return Ok();
-    instruments_->metrics.Add("aztpd_rate_limited_total", {});
-    reply.retry_after_seconds = decision.retry_after_seconds;
-    return Error(Code::kRateLimited,
-                 "too many requests; retry after " +
-                     std::to_string(decision.retry_after_seconds) + " s");
-  };
-  const std::string anonymous = "addr:" + RemoteHost(req.remote);
   auto match = routes_->Find(req);
   if (match) reply.route = internal::RouteLabel(match->route->pattern);
   internal::RouteCall call{req, nullptr, match ? std::move(match->param) : "",
                            options_.clock->Now(), reply};
   // Public routes, limited per client address.
   if (match && match->route->permission == services::Permission::kPublic) {
-    AZTP_RETURN_IF_ERROR(take(anonymous));
+    AZTP_RETURN_IF_ERROR(Admit(req, nullptr, reply));
     return match->route->handler(call);
   }
   // Everything else needs credentials, even to learn that a route under
@@ -382,13 +390,8 @@ Result<Json> ControlPlane::Route(const http::Request& req, Reply& reply) {
     return Error(Code::kNotFound, "no such route");
   }
   auto who = Authenticate(req);
-  if (!who) {
-    // Failed attempts count against the client's address, so that guessing
-    // keys is slowed down too.
-    AZTP_RETURN_IF_ERROR(take(anonymous));
-    return who.error();
-  }
-  AZTP_RETURN_IF_ERROR(take(who->actor()));
+  AZTP_RETURN_IF_ERROR(Admit(req, who ? &*who : nullptr, reply));
+  if (!who) return who.error();
   if (!match) return Error(Code::kNotFound, "no such route");
   const internal::Route& route = *match->route;
   AZTP_RETURN_IF_ERROR(services::Require(*who, route.permission, route.denial));

@@ -20,7 +20,6 @@ void ControlPlane::BuildRoutes() {
   constexpr auto kPublic = Permission::kPublic;
   constexpr auto kAny = Permission::kAuthenticated;
   constexpr auto kAdmin = Permission::kAdmin;
-  constexpr auto kKey = Permission::kApiKey;
 
   t.Add({"GET", "/healthz", kPublic, "", [](RouteCall&) -> Result<Json> {
            return Json{{"status", "ok"}};
@@ -60,6 +59,7 @@ void ControlPlane::BuildRoutes() {
 
   internal::AddIdentityRoutes(t, services_->identities, trust_domain_);
   internal::AddApiKeyRoutes(t, services_->api_keys);
+  internal::AddFlowRoutes(t, services_->flows, trust_domain_);
 
   t.Add({"POST", "/v1/svid/x509", kAny, "", Adapt(&ControlPlane::X509Svid)});
   t.Add({"POST", "/v1/svid/jwt", kAny, "", Adapt(&ControlPlane::JwtSvid)});
@@ -73,20 +73,6 @@ void ControlPlane::BuildRoutes() {
   }
 
   internal::AddPolicyRoutes(t, services_->policies, trust_domain_);
-
-  // Flows belong to the keys that manage identities; an SVID alone (a
-  // workload) neither creates nor reads them.
-  constexpr std::string_view flows_denial = "identity flows need an API key";
-  for (const char* p :
-       {"GET /v1/flows", "POST /v1/flows", "GET /v1/flows/{id}",
-        "PUT /v1/flows/{id}", "DELETE /v1/flows/{id}",
-        "POST /v1/flows/{id}:add", "POST /v1/flows/{id}:remove",
-        "POST /v1/flows/{id}:revoke", "POST /v1/flows/{id}:reissue"}) {
-    std::string_view s(p);
-    const auto space = s.find(' ');
-    t.Add({s.substr(0, space), s.substr(space + 1), kKey, flows_denial,
-           Adapt(&ControlPlane::FlowsApi)});
-  }
 
   internal::AddAuditRoutes(t, services_->audit, instruments_->metrics);
 

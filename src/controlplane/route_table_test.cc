@@ -9,6 +9,7 @@
 #include <string>
 
 #include "api.h"
+#include "aztp/compat/hosted_sdk.h"
 #include "aztp/controlplane/control_plane.h"
 #include "testing/control_plane_fixture.h"
 #include "testing/temp_dir.h"
@@ -236,6 +237,74 @@ TEST_F(RouteWalkTest, EveryPermissionIsEnforcedBeforeTheHandler) {
   }
   EXPECT_GT(refused, 60);
   EXPECT_GT(passed, 60);
+}
+
+// The hosted SDK's routes (docs/compat.md) are declared in a table of the
+// same kind: each with its permission, every one needing a caller.
+TEST_F(RouteWalkTest, EveryHostedRouteDeclaresItsPermissionOnce) {
+  compat::HostedSdkApi hosted(*cp_);
+  std::set<std::string> seen;
+  for (const Route& route : hosted.routes().routes()) {
+    const std::string name =
+        std::string(route.method) + " " + std::string(route.pattern);
+    EXPECT_TRUE(seen.insert(name).second) << name << " is declared twice";
+    EXPECT_TRUE(route.pattern.starts_with(compat::kHostedPrefix)) << name;
+    EXPECT_TRUE(route.handler) << name;
+    EXPECT_NE(route.permission, Permission::kPublic) << name;
+    EXPECT_EQ(route.denial.empty(),
+              route.permission == Permission::kAuthenticated)
+        << name;
+  }
+  EXPECT_GE(seen.size(), 20u);
+}
+
+// The walk over the hosted routes: only the api_access_key header
+// authenticates there (an SVID alone is refused as no credentials), and the
+// declared permission is enforced before the route runs.
+TEST_F(RouteWalkTest, EveryHostedPermissionIsEnforcedBeforeTheHandler) {
+  compat::HostedSdkApi hosted(*cp_);
+  int refused = 0;
+  int passed = 0;
+  for (const Route& route : hosted.routes().routes()) {
+    for (Caller caller : {Caller::kAnonymous, Caller::kSvid, Caller::kScopedKey,
+                          Caller::kAdmin}) {
+      SCOPED_TRACE(std::string(route.method) + " " +
+                   std::string(route.pattern) + " caller " +
+                   std::to_string(static_cast<int>(caller)));
+      http::Request r = Concrete(route, caller);
+      r.headers.erase("authorization");
+      if (caller == Caller::kAdmin || caller == Caller::kScopedKey) {
+        r.headers["api_access_key"] =
+            caller == Caller::kAdmin ? admin_ : scoped_;
+      }
+      http::Response got = hosted.Handle(r);
+      auto body = ParseJson(got.body);
+      ASSERT_TRUE(body && body->is_object()) << got.body;
+      const std::string message = body->value("message", "");
+      const bool keyed =
+          caller == Caller::kAdmin || caller == Caller::kScopedKey;
+      if (!keyed || !Holds(caller, route.permission)) {
+        ++refused;
+        if (!keyed) {
+          EXPECT_EQ(got.status, 401) << got.body;
+          EXPECT_EQ(message.substr(0, 16), "AZTP-AUTH-E-001 ");
+        } else {
+          EXPECT_EQ(got.status, 403) << got.body;
+          EXPECT_EQ(message, "AZTP-AUTH-E-002 - " + std::string(route.denial));
+        }
+        continue;
+      }
+      ++passed;
+      EXPECT_NE(got.status, 401) << got.body;
+      EXPECT_EQ(message.find("AZTP-API-E-404"), std::string::npos) << got.body;
+      if (got.status == 403) {
+        EXPECT_NE(message, "AZTP-AUTH-E-002 - " + std::string(route.denial))
+            << got.body;
+      }
+    }
+  }
+  EXPECT_GE(refused, 40);
+  EXPECT_GE(passed, 40);
 }
 
 }  // namespace

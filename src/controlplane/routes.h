@@ -5,6 +5,7 @@
 #include "aztp/metrics/metrics.h"
 #include "aztp/services/api_keys.h"
 #include "aztp/services/audit.h"
+#include "aztp/services/flows.h"
 #include "aztp/services/identities.h"
 #include "aztp/services/policies.h"
 #include "route_table.h"
@@ -23,6 +24,14 @@ void AddPolicyRoutes(RouteTable& table, services::PolicyService& service,
 // (aztpd_audit_ingested_total).
 void AddAuditRoutes(RouteTable& table, services::AuditService& service,
                     metrics::Registry& metrics);
+
+// AddFlowRoutes: /v1/flows.
+void AddFlowRoutes(RouteTable& table, services::FlowService& service,
+                   const TrustDomain& td);
+// DecodeFlowFields reads the members of a flow's create or update body
+// (types only; FlowService checks the values). The hosted SDK's flow
+// routes send the same members.
+Result<services::FlowFields> DecodeFlowFields(const Json& body);
 
 // Page reads the `after` and `limit` query parameters.
 Result<std::string> QueryAfter(const http::Request& req);

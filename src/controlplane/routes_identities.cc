@@ -211,11 +211,9 @@ void AddIdentityRoutes(RouteTable& t, IdentityService& s,
   t.Add({"GET", "/v1/discover", Permission::kAuthenticated, "",
          [&s, td](RouteCall& c) -> Result<Json> {
            const auto& q = c.request.query;
-           if (auto it = q.find("trust_domain");
-               it != q.end() && it->second != td.name()) {
-             return Error(Code::kNotFound, "trust domain " +
-                                               QuoteInput(it->second) +
-                                               " is not served here");
+           if (auto it = q.find("trust_domain"); it != q.end()) {
+             AZTP_RETURN_IF_ERROR(
+                 services::RequireServedTrustDomain(td, it->second));
            }
            services::IdentityQuery query;
            AZTP_ASSIGN_OR_RETURN(query.id_prefix, QueryPrefix(c.request, td));

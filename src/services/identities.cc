@@ -116,6 +116,12 @@ Status RequireWorkloadId(const TrustDomain& td, const SpiffeId& id) {
   return BadRequest(id.str() + " is not a workload ID of " + td.name());
 }
 
+Status RequireServedTrustDomain(const TrustDomain& td, std::string_view name) {
+  if (name == td.name()) return Ok();
+  return Error(Code::kNotFound,
+               "trust domain " + QuoteInput(name) + " is not served here");
+}
+
 Result<IdentityRecord> IdentityService::Register(const Principal& who,
                                                  NewIdentity request) {
   AZTP_RETURN_IF_ERROR(RequireWorkloadId(ctx_.trust_domain, request.id));

@@ -5,6 +5,7 @@
 // one store transaction together with its audit record.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -147,10 +148,26 @@ class ControlPlane {
   using Principal = services::Principal;
   using Reply = internal::Reply;
 
+  // Services are the typed services behind the routes (src/controlplane/
+  // api.h), for the layers that call them without HTTP: the hosted SDK's
+  // API (compat/hosted_sdk.h).
+  struct Services;
+  Services& services() { return *services_; }
+
+  // Admit takes one request of `who` (of the client's address when null:
+  // not authenticated) from the rate limits: kRateLimited when over, with
+  // the seconds to wait in `reply`. The hosted SDK's routes share the
+  // limits of the native API through it.
+  Status Admit(const http::Request& request, const Principal* who,
+               Reply& reply);
+  // CountRequest adds one answered request to the request metrics under
+  // `route` (a RouteLabel, or "unmatched"), timed from `started`.
+  void CountRequest(const std::string& route, int status,
+                    std::chrono::steady_clock::time_point started);
+
  private:
   struct State;
   struct Instruments;
-  struct Services;
   ControlPlane(std::shared_ptr<Store> store, ControlPlaneOptions options,
                TrustDomain td);
 
@@ -177,9 +194,6 @@ class ControlPlane {
   // RevocationLists answers GET /v1/revocation-lists: the own list and the
   // last good list of every federated domain that publishes one.
   Result<Json> RevocationLists(UnixTime now);
-  // Flows (api_flows.cc): identity flows.
-  Result<Json> FlowsApi(const http::Request& request, const Principal& who,
-                        UnixTime now, Reply& reply);
   Result<Json> FederationApi(const http::Request& request, const Principal& who,
                              UnixTime now, Reply& reply);
   // BundlesFor answers GET /v1/bundles: the whole set, or for one identity

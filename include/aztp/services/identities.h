@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aztp/base/result.h"
@@ -100,6 +101,10 @@ class IdentityService {
 // RequireWorkloadId is kInvalidArgument unless `id` is a workload ID (not
 // the trust domain itself) of `td`.
 Status RequireWorkloadId(const TrustDomain& td, const SpiffeId& id);
+
+// RequireServedTrustDomain is kNotFound unless `name` names `td`:
+// discovery serves the own trust domain only.
+Status RequireServedTrustDomain(const TrustDomain& td, std::string_view name);
 
 // kRevocationSequence names the store meta value holding the revocation
 // list's sequence number, bumped by every revoke and reissue.
