@@ -3,7 +3,10 @@
 #pragma once
 
 #include "aztp/services/api_keys.h"
+#include "aztp/services/federation.h"
 #include "aztp/services/identities.h"
+#include "aztp/services/signing_keys.h"
+#include "aztp/services/svids.h"
 #include "route_table.h"
 
 namespace aztp::internal {
@@ -13,6 +16,15 @@ void AddIdentityRoutes(RouteTable& table, services::IdentityService& service,
                        const TrustDomain& td);
 // AddApiKeyRoutes: /v1/apikeys.
 void AddApiKeyRoutes(RouteTable& table, services::ApiKeyService& service);
+// AddSvidRoutes: /v1/svid/x509 and /v1/svid/jwt.
+void AddSvidRoutes(RouteTable& table, services::SvidService& service,
+                   const TrustDomain& td);
+// AddSigningKeyRoutes: /v1/ca and /v1/ca:rotate.
+void AddSigningKeyRoutes(RouteTable& table,
+                         services::SigningKeyService& service);
+// AddFederationRoutes: /v1/federations and /v1/bundles.
+void AddFederationRoutes(RouteTable& table,
+                         services::FederationService& service);
 
 // Page reads the `after` and `limit` query parameters.
 Result<std::string> QueryAfter(const http::Request& req);
