@@ -37,7 +37,8 @@ struct Fixture {
     auto init = aztp::ControlPlane::Initialize(
         *shared, *aztp::TrustDomain::Parse("fuzz.example"), {}, clock.Now());
     if (!init) std::abort();
-    admin = init->admin_api_key;
+    admin = std::string(
+        init->admin_api_key.View(aztp::InsecureSecretAccess::Get()));
     aztp::ControlPlaneOptions o;
     o.clock = &clock;
     o.rate_limit.requests_per_second = 0;
