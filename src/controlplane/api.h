@@ -14,13 +14,15 @@
 #include "aztp/ratelimit/rate_limiter.h"
 #include "aztp/services/api_keys.h"
 #include "aztp/services/audit.h"
+#include "aztp/services/federation.h"
 #include "aztp/services/flows.h"
 #include "aztp/services/identities.h"
 #include "aztp/services/policies.h"
+#include "aztp/services/signing_keys.h"
+#include "aztp/services/svids.h"
 #include "aztp/spiffeid/spiffe_id.h"
 #include "aztp/store/store.h"
 #include "route_table.h"
-#include "signing_keys.h"
 
 namespace aztp {
 
@@ -28,7 +30,7 @@ namespace aztp {
 // signing keys, the bundle built from them and the server's credentials.
 // Replaced whole by Reload.
 struct ControlPlane::State {
-  std::shared_ptr<const internal::SigningKeys> keys;
+  std::shared_ptr<const services::SigningKeys> keys;
   std::shared_ptr<const Bundle> bundle;
   std::shared_ptr<const TlsCredentials> server_credentials;
   std::shared_ptr<SSL_CTX> server_context;
@@ -51,7 +53,11 @@ struct ControlPlane::Services {
   services::PolicyService policies{context};
   services::AuditService audit{context};
   services::FlowService flows{context};
-  explicit Services(services::ServiceContext c) : context(std::move(c)) {}
+  services::SvidService svids;
+  services::SigningKeyService signing_keys;
+  services::FederationService federation;
+  // The services of `cp`, once its host and poller exist (control_plane.cc).
+  Services(services::ServiceContext c, ControlPlane& cp);
 };
 
 namespace internal {
@@ -86,13 +92,6 @@ Result<int> PageLimit(const http::Request& req);
 // requires a workload ID of `td`.
 Result<SpiffeId> WorkloadId(const Json& body, const char* name,
                             const TrustDomain& td);
-
-// RelationshipFromRecord turns a stored federation into a relationship.
-Result<FederationRelationship> RelationshipFromRecord(
-    const FederationRecord& r);
-// MakePoller is the federation poller `o` asks for: its fetchers (FetchBundle
-// and FetchRevocations unless replaced) and its refresh bounds.
-std::unique_ptr<BundlePoller> MakePoller(const ControlPlaneOptions& o);
 
 Json IdentityJson(const IdentityRecord& r);
 Json LinkJson(const LinkRecord& r);

@@ -1,7 +1,7 @@
 // The control plane's core: opening and initialising the store, the
-// signing keys and their rotation, the server's own SVID, authentication,
-// rate limits, metrics and the route table. The handlers of each API group
-// live in api_*.cc.
+// signing keys in force and the maintenance pass, the server's own SVID,
+// authentication, rate limits, metrics and the route table. The routes of
+// each API group live in routes_*.cc (or, not yet converted, api_*.cc).
 #include "aztp/controlplane/control_plane.h"
 
 #include <algorithm>
@@ -11,7 +11,6 @@
 #include "aztp/services/audit_entry.h"
 #include "aztp/x509/builder.h"
 #include "internal/ossl.h"
-#include "signing_keys.h"
 
 namespace aztp {
 
@@ -21,7 +20,12 @@ using services::MakeAudit;
 namespace {
 
 using internal::kRevocationSequence;
-constexpr std::string_view kMaintainActor = "aztpd rotation";
+using services::kActive;
+using services::kJwtKind;
+using services::kX509Kind;
+// kMaintainActor names the maintenance pass (rotation and federation
+// fetches alike) in audit records.
+const std::string kMaintainActor = "aztpd rotation";
 
 // Latency buckets in seconds: issuance is a few milliseconds, store writes
 // with fsync up to tens of milliseconds.
@@ -33,7 +37,93 @@ std::string RemoteHost(const std::string& remote) {
   return colon == std::string::npos ? remote : remote.substr(0, colon);
 }
 
+services::SvidLifetimes Lifetimes(const ControlPlaneOptions& o) {
+  return {o.default_svid_ttl_seconds, o.max_svid_ttl_seconds,
+          o.default_jwt_ttl_seconds, o.max_jwt_ttl_seconds};
+}
+
+// MakePoller is the federation poller `o` asks for: its fetchers (FetchBundle
+// and FetchRevocations unless replaced) and its refresh bounds.
+std::unique_ptr<BundlePoller> MakePoller(const ControlPlaneOptions& o) {
+  const Clock* clock = o.clock;
+  const int timeout = o.federation_fetch_timeout_seconds;
+  BundleFetcher fetch = o.fetcher;
+  if (!fetch) {
+    fetch = [clock, timeout](const FederationRelationship& rel,
+                             std::shared_ptr<const Bundle> trust) {
+      return FetchBundle(rel, std::move(trust), timeout, *clock);
+    };
+  }
+  RevocationFetcher fetch_revocations = o.revocations_fetcher;
+  if (!fetch_revocations) {
+    fetch_revocations = [clock, timeout](const FederationRelationship& rel,
+                                         std::shared_ptr<const Bundle> trust) {
+      return FetchRevocations(rel, std::move(trust), timeout, *clock);
+    };
+  }
+  PollerOptions bounds;
+  bounds.max_refresh_seconds = o.federation_max_refresh_seconds;
+  bounds.min_refresh_seconds =
+      std::min(bounds.min_refresh_seconds, bounds.max_refresh_seconds);
+  return std::make_unique<BundlePoller>(std::move(fetch),
+                                        std::move(fetch_revocations), bounds);
+}
+
 }  // namespace
+
+// Host hands the services the control plane's runtime through the KeyRing
+// and FederationHost interfaces only. Forced rotations, federation changes
+// and the maintenance pass take maintain_mu_ in turn: each rewrites the keys
+// or the poller's relationships as a whole.
+class ControlPlane::Host final : public services::KeyRing,
+                                 public services::FederationHost {
+ public:
+  explicit Host(ControlPlane& cp) : cp_(cp) {}
+
+  services::KeySnapshot Current() const override {
+    auto state = cp_.state();
+    return {state->keys, state->bundle};
+  }
+  Status Rotate(const std::function<Status()>& write) override {
+    std::lock_guard<std::mutex> lock(cp_.maintain_mu_);
+    AZTP_RETURN_IF_ERROR(write());
+    return cp_.Reload(/*renew_server=*/false);
+  }
+  Status Exclusive(const std::function<Status()>& fn) override {
+    std::lock_guard<std::mutex> lock(cp_.maintain_mu_);
+    return fn();
+  }
+  std::shared_ptr<const BundleSet> Published() const override {
+    return cp_.bundles_->Snapshot();
+  }
+  void Publish() override { cp_.PublishBundles(*cp_.state()); }
+  void Fetched(const PollEvent& ev) override {
+    cp_.instruments_->metrics.Add(
+        ev.revocations ? "aztpd_federation_revocations_fetches_total"
+                       : "aztpd_federation_fetches_total",
+        {{"trust_domain", ev.trust_domain.name()},
+         {"result", std::string(PollResultName(ev.kind))}});
+  }
+  void Recorded(const PollEvent& ev) override {
+    if (cp_.options_.on_federation_event) cp_.options_.on_federation_event(ev);
+  }
+
+ private:
+  ControlPlane& cp_;
+};
+
+ControlPlane::Services::Services(services::ServiceContext c, ControlPlane& cp)
+    : context(std::move(c)),
+      // Every SVID issued is counted, whichever front end asked; the service
+      // calls a hook and knows no metrics registry.
+      svids(context, *cp.host_, Lifetimes(cp.options_),
+            [&m = cp.instruments_->metrics](services::SvidKind kind) {
+              m.Add("aztpd_svids_issued_total",
+                    {{"kind", std::string(services::SvidKindName(kind))}});
+            }),
+      signing_keys(context, *cp.host_, cp.options_.ca, cp.options_.rotation,
+                   Lifetimes(cp.options_)),
+      federation(context, *cp.poller_, *cp.host_, cp.options_.federation) {}
 
 int HttpStatusFor(const Error& error) {
   switch (error.code()) {
@@ -64,12 +154,10 @@ int HttpStatusFor(const Error& error) {
 
 Result<InitResult> ControlPlane::Initialize(Store& store, const TrustDomain& td,
                                             const CaOptions& ca, UnixTime now) {
-  AZTP_ASSIGN_OR_RETURN(CaKeyRecord x509,
-                        internal::NewSigningKey(td, internal::kX509Kind,
-                                                internal::kActive, ca, now));
-  AZTP_ASSIGN_OR_RETURN(CaKeyRecord jwt,
-                        internal::NewSigningKey(td, internal::kJwtKind,
-                                                internal::kActive, ca, now));
+  AZTP_ASSIGN_OR_RETURN(CaKeyRecord x509, services::NewSigningKey(
+                                              td, kX509Kind, kActive, ca, now));
+  AZTP_ASSIGN_OR_RETURN(
+      CaKeyRecord jwt, services::NewSigningKey(td, kJwtKind, kActive, ca, now));
   AZTP_ASSIGN_OR_RETURN(services::MintedApiKey admin,
                         services::MintApiKey(std::string(services::kAdminScope),
                                              "initial admin key", now));
@@ -87,12 +175,12 @@ Result<InitResult> ControlPlane::Initialize(Store& store, const TrustDomain& td,
     }
     AZTP_RETURN_IF_ERROR(tx.InsertApiKey(admin.record));
     AZTP_RETURN_IF_ERROR(tx.PutMeta(kRevocationSequence, 0));
-    AZTP_RETURN_IF_ERROR(tx.PutMeta(internal::kBundleSequenceMeta, 1));
+    AZTP_RETURN_IF_ERROR(tx.PutMeta(services::kBundleSequenceMeta, 1));
     return Appended(tx.AppendAudit(MakeAudit(now, actor, "apikey.create",
                                              admin.record.key_id,
                                              Json{{"scope", "admin"}})));
   }));
-  AZTP_ASSIGN_OR_RETURN(auto keys, internal::SigningKeys::Load({x509, jwt}));
+  AZTP_ASSIGN_OR_RETURN(auto keys, services::SigningKeys::Load({x509, jwt}));
   AZTP_ASSIGN_OR_RETURN(Bundle bundle, keys->MakeBundle(1));
   return InitResult{std::move(admin.key), std::move(bundle)};
 }
@@ -100,19 +188,10 @@ Result<InitResult> ControlPlane::Initialize(Store& store, const TrustDomain& td,
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(
     std::shared_ptr<Store> store, ControlPlaneOptions options) {
   if (options.clock == nullptr) options.clock = &SystemClock::Default();
-  std::vector<CaKeyRecord> records;
-  AZTP_RETURN_IF_ERROR(store->Read([&](Transaction& tx) -> Status {
-    AZTP_ASSIGN_OR_RETURN(records, tx.ListCaKeys());
-    return Ok();
-  }));
-  AZTP_ASSIGN_OR_RETURN(auto keys,
-                        internal::SigningKeys::Load(std::move(records)));
+  AZTP_ASSIGN_OR_RETURN(services::KeySnapshot keys, services::ReadKeys(*store));
   std::unique_ptr<ControlPlane> cp(new ControlPlane(
-      std::move(store), std::move(options), keys->trust_domain()));
-  for (const auto& rel : cp->options_.federation) {
-    cp->config_domains_.insert(rel.trust_domain);
-  }
-  AZTP_RETURN_IF_ERROR(cp->ApplyFederation(/*seed=*/true));
+      std::move(store), std::move(options), keys.keys->trust_domain()));
+  AZTP_RETURN_IF_ERROR(cp->services_->federation.Load());
   AZTP_RETURN_IF_ERROR(cp->Reload(/*renew_server=*/true));
   // Catch up on rotation steps that fell due while the daemon was down.
   AZTP_RETURN_IF_ERROR(cp->Maintain());
@@ -125,13 +204,14 @@ ControlPlane::ControlPlane(std::shared_ptr<Store> store,
     : store_(std::move(store)),
       options_(std::move(options)),
       trust_domain_(std::move(td)),
-      services_(std::make_unique<Services>(
-          services::ServiceContext{store_, trust_domain_, options_.clock})),
       routes_(std::make_unique<internal::RouteTable>()),
       bundles_(std::make_shared<SharedBundleSource>()),
-      instruments_(std::make_unique<Instruments>(options_.rate_limit)) {
+      instruments_(std::make_unique<Instruments>(options_.rate_limit)),
+      poller_(MakePoller(options_)),
+      host_(std::make_unique<Host>(*this)) {
+  services_ = std::make_unique<Services>(
+      services::ServiceContext{store_, trust_domain_, options_.clock}, *this);
   BuildRoutes();
-  poller_ = internal::MakePoller(options_);
   auto& m = instruments_->metrics;
   m.DescribeCounter("aztpd_requests_total", "API requests by route and status");
   m.DescribeHistogram("aztpd_request_duration_seconds",
@@ -162,56 +242,54 @@ std::shared_ptr<const ControlPlane::State> ControlPlane::state() const {
   return state_;
 }
 
+Status ControlPlane::IssueServerCredentials(State& next,
+                                            const CertificateAuthority& ca,
+                                            UnixTime now) const {
+  // The server's own SVID, with DNS/IP SANs for web-PKI clients.
+  AZTP_ASSIGN_OR_RETURN(PrivateKey server_key,
+                        PrivateKey::Generate(KeyType::kEcP256));
+  AZTP_ASSIGN_OR_RETURN(SpiffeId server_id,
+                        SpiffeId::FromSegments(trust_domain_, "/aztpd"));
+  CertificateTemplate t;
+  t.uri_sans = {server_id.str()};
+  t.dns_sans = options_.server_dns_names;
+  t.ip_sans = options_.server_ips;
+  t.ca = false;
+  t.key_usage = kKuDigitalSignature;
+  t.eku_server_auth = true;
+  t.eku_client_auth = true;
+  t.not_before = now - kBackdateSeconds;
+  t.not_after = std::min(now + options_.server_svid_ttl_seconds,
+                         ca.signing_certificate().not_after());
+  AZTP_ASSIGN_OR_RETURN(
+      Certificate leaf,
+      SignCertificate(t, server_key.public_key(), &ca.signing_certificate(),
+                      ca.signing_key()));
+  std::vector<Certificate> chain{leaf};
+  chain.insert(chain.end(), ca.chain().begin(), ca.chain().end() - 1);
+  next.server_credentials = std::make_shared<const TlsCredentials>(
+      TlsCredentials{std::move(chain), std::move(server_key)});
+  AZTP_ASSIGN_OR_RETURN(next.server_context,
+                        MakeServerContext(*next.server_credentials,
+                                          /*request_client_cert=*/true));
+  next.server_renew_at = now + (t.not_after - now) / 2;
+  return Ok();
+}
+
 Status ControlPlane::Reload(bool renew_server) {
   const UnixTime now = options_.clock->Now();
-  std::vector<CaKeyRecord> records;
-  int64_t sequence = 0;
-  AZTP_RETURN_IF_ERROR(store_->Read([&](Transaction& tx) -> Status {
-    AZTP_ASSIGN_OR_RETURN(records, tx.ListCaKeys());
-    AZTP_ASSIGN_OR_RETURN(auto seq, tx.GetMeta(internal::kBundleSequenceMeta));
-    sequence = seq.value_or(1);
-    return Ok();
-  }));
-  AZTP_ASSIGN_OR_RETURN(auto keys,
-                        internal::SigningKeys::Load(std::move(records)));
-  AZTP_ASSIGN_OR_RETURN(Bundle bundle, keys->MakeBundle(sequence));
+  AZTP_ASSIGN_OR_RETURN(services::KeySnapshot loaded,
+                        services::ReadKeys(*store_));
+  const services::SigningKeys& keys = *loaded.keys;
   auto next = std::make_shared<State>();
-  next->keys = keys;
-  next->bundle = std::make_shared<const Bundle>(std::move(bundle));
+  next->keys = loaded.keys;
+  next->bundle = loaded.bundle;
   auto previous = state();
   const bool ca_changed =
       !previous || previous->keys->ca().signing_certificate().der() !=
-                       keys->ca().signing_certificate().der();
+                       keys.ca().signing_certificate().der();
   if (renew_server || ca_changed) {
-    // The server's own SVID, with DNS/IP SANs for web-PKI clients.
-    const CertificateAuthority& ca = keys->ca();
-    AZTP_ASSIGN_OR_RETURN(PrivateKey server_key,
-                          PrivateKey::Generate(KeyType::kEcP256));
-    AZTP_ASSIGN_OR_RETURN(SpiffeId server_id,
-                          SpiffeId::FromSegments(trust_domain_, "/aztpd"));
-    CertificateTemplate t;
-    t.uri_sans = {server_id.str()};
-    t.dns_sans = options_.server_dns_names;
-    t.ip_sans = options_.server_ips;
-    t.ca = false;
-    t.key_usage = kKuDigitalSignature;
-    t.eku_server_auth = true;
-    t.eku_client_auth = true;
-    t.not_before = now - kBackdateSeconds;
-    t.not_after = std::min(now + options_.server_svid_ttl_seconds,
-                           ca.signing_certificate().not_after());
-    AZTP_ASSIGN_OR_RETURN(
-        Certificate leaf,
-        SignCertificate(t, server_key.public_key(), &ca.signing_certificate(),
-                        ca.signing_key()));
-    std::vector<Certificate> chain{leaf};
-    chain.insert(chain.end(), ca.chain().begin(), ca.chain().end() - 1);
-    next->server_credentials = std::make_shared<const TlsCredentials>(
-        TlsCredentials{std::move(chain), std::move(server_key)});
-    AZTP_ASSIGN_OR_RETURN(next->server_context,
-                          MakeServerContext(*next->server_credentials,
-                                            /*request_client_cert=*/true));
-    next->server_renew_at = now + (t.not_after - now) / 2;
+    AZTP_RETURN_IF_ERROR(IssueServerCredentials(*next, keys.ca(), now));
   } else {
     next->server_credentials = previous->server_credentials;
     next->server_context = previous->server_context;
@@ -220,9 +298,9 @@ Status ControlPlane::Reload(bool renew_server) {
   PublishBundles(*next);
   auto& m = instruments_->metrics;
   m.Set("aztpd_ca_expiry_timestamp_seconds", {{"kind", "x509"}},
-        static_cast<double>(keys->ca().signing_certificate().not_after()));
-  for (const auto& r : keys->records()) {
-    if (r.kind == internal::kJwtKind && r.state == internal::kActive) {
+        static_cast<double>(keys.ca().signing_certificate().not_after()));
+  for (const auto& r : keys.records()) {
+    if (r.kind == kJwtKind && r.state == kActive) {
       m.Set("aztpd_ca_expiry_timestamp_seconds", {{"kind", "jwt"}},
             static_cast<double>(r.not_after));
     }
@@ -235,38 +313,15 @@ Status ControlPlane::Reload(bool renew_server) {
 Result<bool> ControlPlane::Maintain() {
   std::lock_guard<std::mutex> lock(maintain_mu_);
   const UnixTime now = options_.clock->Now();
-  bool keys_changed = false;
-  // Each step is its own transaction; a few suffice even after a long
-  // downtime (prepare, activate, remove per kind).
-  for (int round = 0; round < 8; ++round) {
-    bool applied = false;
-    AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
-      AZTP_ASSIGN_OR_RETURN(std::vector<CaKeyRecord> keys, tx.ListCaKeys());
-      for (std::string_view kind : {internal::kX509Kind, internal::kJwtKind}) {
-        const int64_t max_ttl = kind == internal::kX509Kind
-                                    ? options_.max_svid_ttl_seconds
-                                    : options_.max_jwt_ttl_seconds;
-        auto step = internal::DueRotationStep(keys, kind, now,
-                                              options_.rotation, max_ttl);
-        if (!step) continue;
-        applied = true;  // one step per transaction
-        AZTP_RETURN_IF_ERROR(
-            internal::ApplyRotationStep(tx, *step, trust_domain_, options_.ca,
-                                        now, std::string(kMaintainActor)));
-        return Ok();
-      }
-      return Ok();
-    }));
-    if (!applied) break;
-    keys_changed = true;
-  }
+  AZTP_ASSIGN_OR_RETURN(bool keys_changed,
+                        services_->signing_keys.RotateDue(kMaintainActor));
   auto current = state();
   const bool renew_server = !current || now >= current->server_renew_at;
   if (keys_changed || renew_server) {
     AZTP_RETURN_IF_ERROR(Reload(renew_server));
   }
-  AZTP_ASSIGN_OR_RETURN(bool federated_changed, PollFederation(now));
-  if (federated_changed) PublishBundles(*state());
+  // Publishes the federated bundles when they changed.
+  AZTP_RETURN_IF_ERROR(services_->federation.Poll(kMaintainActor));
   // Report every change of the published bundle once, including those made
   // through POST /v1/ca:rotate since the last call.
   const int64_t sequence = state()->bundle->sequence().value_or(0);
@@ -279,15 +334,6 @@ void ControlPlane::PublishBundles(const State& state) {
   BundleSet set = poller_->Bundles();
   set.Put(*state.bundle);
   bundles_->Replace(std::move(set));
-}
-
-Result<bool> ControlPlane::PollFederation(UnixTime now) {
-  bool changed = false;
-  for (const PollEvent& ev : poller_->RunDue(now)) {
-    AZTP_RETURN_IF_ERROR(RecordPollEvent(ev, now, std::string(kMaintainActor)));
-    changed = changed || ev.kind == PollEvent::Kind::kUpdated;
-  }
-  return changed;
 }
 
 Bundle ControlPlane::bundle() const { return *state()->bundle; }

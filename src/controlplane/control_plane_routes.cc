@@ -9,12 +9,6 @@ namespace aztp {
 using internal::RouteCall;
 using services::Permission;
 
-std::function<Result<Json>(RouteCall&)> ControlPlane::Adapt(GroupHandler h) {
-  return [this, h](RouteCall& c) {
-    return (this->*h)(c.request, c.who(), c.now, c.reply);
-  };
-}
-
 void ControlPlane::BuildRoutes() {
   internal::RouteTable& t = *routes_;
   constexpr auto kPublic = Permission::kPublic;
@@ -46,46 +40,31 @@ void ControlPlane::BuildRoutes() {
   t.Add({"GET", "/v1/bundle", kPublic, "", [this](RouteCall&) -> Result<Json> {
            return state()->bundle->ToJson();
          }});
-  t.Add({"GET", "/v1/bundles", kPublic, "", [this](RouteCall& c) {
-           return BundlesFor(c.request, std::nullopt, c.reply);
-         }});
-  t.Add({"GET", "/v1/bundles?for", kAny, "", [this](RouteCall& c) {
-           return BundlesFor(c.request, c.who(), c.reply);
-         }});
   t.Add({"GET", "/v1/revocations", kPublic, "",
          [this](RouteCall& c) { return Revocations(c.now); }});
+  // The own list and the last good list of every federated domain that
+  // publishes one, each under its own domain's name: verifiers apply it to
+  // that domain's identities only (docs/protocol.md §6 step 8).
   t.Add({"GET", "/v1/revocation-lists", kPublic, "",
-         [this](RouteCall& c) { return RevocationLists(c.now); }});
+         [this](RouteCall& c) -> Result<Json> {
+           Json domains = Json::object();
+           for (const auto& [td, list] :
+                services_->federation.RevocationLists()) {
+             domains[td.name()] = list->ToJson();
+           }
+           AZTP_ASSIGN_OR_RETURN(domains[trust_domain_.name()],
+                                 Revocations(c.now));
+           return Json{{"trust_domains", std::move(domains)}};
+         }});
 
   internal::AddIdentityRoutes(t, services_->identities, trust_domain_);
   internal::AddApiKeyRoutes(t, services_->api_keys);
   internal::AddFlowRoutes(t, services_->flows, trust_domain_);
-
-  t.Add({"POST", "/v1/svid/x509", kAny, "", Adapt(&ControlPlane::X509Svid)});
-  t.Add({"POST", "/v1/svid/jwt", kAny, "", Adapt(&ControlPlane::JwtSvid)});
-
-  constexpr std::string_view keys_denial = "signing keys need an admin key";
-  for (const char* p : {"GET /v1/ca", "POST /v1/ca:rotate"}) {
-    std::string_view s(p);
-    const auto space = s.find(' ');
-    t.Add({s.substr(0, space), s.substr(space + 1), kAdmin, keys_denial,
-           Adapt(&ControlPlane::SigningKeysApi)});
-  }
-
+  internal::AddSvidRoutes(t, services_->svids, trust_domain_);
+  internal::AddSigningKeyRoutes(t, services_->signing_keys);
+  internal::AddFederationRoutes(t, services_->federation);
   internal::AddPolicyRoutes(t, services_->policies, trust_domain_);
-
   internal::AddAuditRoutes(t, services_->audit, instruments_->metrics);
-
-  constexpr std::string_view federation_denial =
-      "federation needs an admin key";
-  for (const char* p :
-       {"GET /v1/federations", "POST /v1/federations",
-        "DELETE /v1/federations/{td}", "POST /v1/federations/{td}:refresh"}) {
-    std::string_view s(p);
-    const auto space = s.find(' ');
-    t.Add({s.substr(0, space), s.substr(space + 1), kAdmin, federation_denial,
-           Adapt(&ControlPlane::FederationApi)});
-  }
 }
 
 }  // namespace aztp

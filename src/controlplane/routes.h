@@ -5,9 +5,12 @@
 #include "aztp/metrics/metrics.h"
 #include "aztp/services/api_keys.h"
 #include "aztp/services/audit.h"
+#include "aztp/services/federation.h"
 #include "aztp/services/flows.h"
 #include "aztp/services/identities.h"
 #include "aztp/services/policies.h"
+#include "aztp/services/signing_keys.h"
+#include "aztp/services/svids.h"
 #include "route_table.h"
 
 namespace aztp::internal {
@@ -32,6 +35,15 @@ void AddFlowRoutes(RouteTable& table, services::FlowService& service,
 // (types only; FlowService checks the values). The hosted SDK's flow
 // routes send the same members.
 Result<services::FlowFields> DecodeFlowFields(const Json& body);
+// AddSvidRoutes: /v1/svid/x509 and /v1/svid/jwt.
+void AddSvidRoutes(RouteTable& table, services::SvidService& service,
+                   const TrustDomain& td);
+// AddSigningKeyRoutes: /v1/ca and /v1/ca:rotate.
+void AddSigningKeyRoutes(RouteTable& table,
+                         services::SigningKeyService& service);
+// AddFederationRoutes: /v1/federations and /v1/bundles.
+void AddFederationRoutes(RouteTable& table,
+                         services::FederationService& service);
 
 // Page reads the `after` and `limit` query parameters.
 Result<std::string> QueryAfter(const http::Request& req);

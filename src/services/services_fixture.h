@@ -9,6 +9,7 @@
 
 #include "aztp/services/context.h"
 #include "aztp/services/principal.h"
+#include "aztp/services/signing_keys.h"
 #include "testing/temp_dir.h"
 
 namespace aztp::services {
@@ -43,6 +44,45 @@ class ServiceTest : public ::testing::Test {
   FixedClock clock_{kServiceTestNow};
   ServiceContext ctx_ = Context(dir_, &clock_);
   const Principal admin_ = Principal::AdminKey("admin");
+};
+
+// TestKeyRing keeps the signing keys of a store in force as the control
+// plane does: loaded at the start and again after each rotation. Its
+// constructor writes a first active key of each kind in `kinds` (as aztpd
+// init does) into the store.
+class TestKeyRing final : public KeyRing {
+ public:
+  TestKeyRing(const ServiceContext& ctx,
+              std::vector<std::string_view> kinds = {kX509Kind, kJwtKind})
+      : store_(*ctx.store) {
+    auto written = store_.Write([&](Transaction& tx) -> Status {
+      for (std::string_view kind : kinds) {
+        AZTP_ASSIGN_OR_RETURN(CaKeyRecord r,
+                              NewSigningKey(ctx.trust_domain, kind, kActive,
+                                            CaOptions{}, ctx.Now()));
+        AZTP_RETURN_IF_ERROR(tx.PutCaKey(r));
+      }
+      return tx.PutMeta(kBundleSequenceMeta, 1);
+    });
+    if (!written || !Load()) std::abort();
+  }
+
+  KeySnapshot Current() const override { return current_; }
+  Status Rotate(const std::function<Status()>& write) override {
+    ++rotations;
+    AZTP_RETURN_IF_ERROR(write());
+    return Load();
+  }
+  Status Load() {
+    AZTP_ASSIGN_OR_RETURN(current_, ReadKeys(store_));
+    return Ok();
+  }
+
+  int rotations = 0;
+
+ private:
+  Store& store_;
+  KeySnapshot current_;
 };
 
 }  // namespace aztp::services

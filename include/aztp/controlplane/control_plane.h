@@ -23,6 +23,7 @@
 #include "aztp/metrics/metrics.h"
 #include "aztp/revocation/revocation_list.h"
 #include "aztp/services/principal.h"
+#include "aztp/services/signing_keys.h"
 #include "aztp/store/store.h"
 #include "aztp/tls/tls.h"
 
@@ -34,16 +35,8 @@ struct RouteCall;
 class RouteTable;
 }  // namespace internal
 
-// RotationOptions schedule CA and JWT key rotation (docs/aztpd.md). A
-// successor key is prepared, and published in the bundle, once the active
-// key has lived `prepare_at` of its lifetime; it becomes the signing key at
-// `activate_at`. The old key leaves the bundle once everything it signed has
-// expired (its successor's activation + the maximum SVID TTL, or its own
-// notAfter, whichever is first).
-struct RotationOptions {
-  double prepare_at = 0.5;
-  double activate_at = 0.75;
-};
+// RotationOptions schedule CA and JWT key rotation (signing_keys.h).
+using services::RotationOptions;
 
 // RateLimitOptions bound each caller (API key, SVID, or anonymous client
 // address) to a token bucket; 0 requests per second disables the limit.
@@ -168,6 +161,10 @@ class ControlPlane {
  private:
   struct State;
   struct Instruments;
+  // Host is what the services need of the control plane (the keys in
+  // force, the maintenance lock, bundle publication): the KeyRing and
+  // FederationHost it implements (control_plane.cc).
+  class Host;
   ControlPlane(std::shared_ptr<Store> store, ControlPlaneOptions options,
                TrustDomain td);
 
@@ -179,44 +176,13 @@ class ControlPlane {
   Result<Json> Route(const http::Request& request, Reply& reply);
   // BuildRoutes fills routes_ (control_plane_routes.cc).
   void BuildRoutes();
-  // Adapt makes a table handler of a group handler that routes by itself.
-  using GroupHandler = Result<Json> (ControlPlane::*)(const http::Request&,
-                                                      const Principal&,
-                                                      UnixTime, Reply&);
-  std::function<Result<Json>(internal::RouteCall&)> Adapt(GroupHandler h);
-  Result<Json> X509Svid(const http::Request& request, const Principal& who,
-                        UnixTime now, Reply& reply);
-  Result<Json> JwtSvid(const http::Request& request, const Principal& who,
-                       UnixTime now, Reply& reply);
-  Result<Json> SigningKeysApi(const http::Request& request,
-                              const Principal& who, UnixTime now, Reply& reply);
   Result<Json> Revocations(UnixTime now);
-  // RevocationLists answers GET /v1/revocation-lists: the own list and the
-  // last good list of every federated domain that publishes one.
-  Result<Json> RevocationLists(UnixTime now);
-  Result<Json> FederationApi(const http::Request& request, const Principal& who,
-                             UnixTime now, Reply& reply);
-  // BundlesFor answers GET /v1/bundles: the whole set, or for one identity
-  // (`?for=` or the mTLS caller) the own domain and those it federates with.
-  Result<Json> BundlesFor(const http::Request& request,
-                          const std::optional<Principal>& who, Reply& reply);
-  // ApplyFederation gives the poller the configured and the stored
-  // relationships; `seed` also installs the bundles kept in the store.
-  Status ApplyFederation(bool seed);
-  // RecordPollEvent counts, audits (keeping a new bundle or revocation
-  // list) and reports one fetch result.
-  Status RecordPollEvent(const PollEvent& event, UnixTime now,
-                         const std::string& actor);
-  // FetchNow fetches `td`'s bundle (and revocation list) at once, records
-  // the results as `actor` and publishes the bundles; the answer of
-  // :refresh, the bundle's result with the list's in "revocations".
-  Result<Json> FetchNow(const TrustDomain& td, UnixTime now,
-                        const std::string& actor);
   // PublishBundles puts the own and the federated bundles into bundles_.
   void PublishBundles(const State& state);
-  // PollFederation fetches the federated bundles that are due and audits
-  // every change; true when the federated set changed.
-  Result<bool> PollFederation(UnixTime now);
+  // IssueServerCredentials gives `next` a fresh SVID of the server's own,
+  // signed by `ca` (Reload).
+  Status IssueServerCredentials(State& next, const CertificateAuthority& ca,
+                                UnixTime now) const;
 
   std::shared_ptr<Store> store_;
   ControlPlaneOptions options_;
@@ -226,9 +192,9 @@ class ControlPlane {
   std::shared_ptr<SharedBundleSource> bundles_;
   std::unique_ptr<Instruments> instruments_;
   std::unique_ptr<BundlePoller> poller_;
-  std::set<TrustDomain> config_domains_;  // relationships of the config file
-  std::mutex maintain_mu_;                // one Maintain/rotation at a time
-  int64_t reported_sequence_ = -1;        // guarded by maintain_mu_
+  std::unique_ptr<Host> host_;
+  std::mutex maintain_mu_;          // one Maintain/rotation at a time
+  int64_t reported_sequence_ = -1;  // guarded by maintain_mu_
   mutable std::mutex state_mu_;
   std::shared_ptr<const State> state_;
 };

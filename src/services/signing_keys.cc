@@ -1,14 +1,12 @@
-#include "signing_keys.h"
+#include "aztp/services/signing_keys.h"
 
 #include <algorithm>
 
-#include "aztp/services/audit_entry.h"
 #include "aztp/base/bytes.h"
+#include "aztp/services/audit_entry.h"
 #include "aztp/x509/certificate.h"
 
-namespace aztp::internal {
-
-using services::MakeAudit;
+namespace aztp::services {
 
 namespace {
 
@@ -229,4 +227,78 @@ Result<bool> ApplyRotationStep(Transaction& tx, const RotationStep& step,
   return bundle_changed;
 }
 
-}  // namespace aztp::internal
+Result<KeySnapshot> ReadKeys(Store& store) {
+  std::vector<CaKeyRecord> records;
+  int64_t sequence = 0;
+  AZTP_RETURN_IF_ERROR(store.Read([&](Transaction& tx) -> Status {
+    AZTP_ASSIGN_OR_RETURN(records, tx.ListCaKeys());
+    AZTP_ASSIGN_OR_RETURN(auto seq, tx.GetMeta(kBundleSequenceMeta));
+    sequence = seq.value_or(1);
+    return Ok();
+  }));
+  KeySnapshot out;
+  AZTP_ASSIGN_OR_RETURN(out.keys, SigningKeys::Load(std::move(records)));
+  AZTP_ASSIGN_OR_RETURN(Bundle bundle, out.keys->MakeBundle(sequence));
+  out.bundle = std::make_shared<const Bundle>(std::move(bundle));
+  return out;
+}
+
+namespace {
+
+constexpr std::string_view kAdminOnly = "signing keys need an admin key";
+
+}  // namespace
+
+Result<std::vector<CaKeyRecord>> SigningKeyService::List(
+    const Principal& who) const {
+  AZTP_RETURN_IF_ERROR(Require(who, Permission::kAdmin, kAdminOnly));
+  return ring_.Current().keys->records();
+}
+
+Result<std::vector<CaKeyRecord>> SigningKeyService::Rotate(
+    const Principal& who, std::string_view kind) {
+  AZTP_RETURN_IF_ERROR(Require(who, Permission::kAdmin, kAdminOnly));
+  if (kind != kX509Kind && kind != kJwtKind) {
+    return Error(Code::kInvalidArgument, "kind must be \"x509\" or \"jwt\"");
+  }
+  const UnixTime now = ctx_.Now();
+  AZTP_RETURN_IF_ERROR(ring_.Rotate([&]() -> Status {
+    return ctx_.store->Write([&](Transaction& tx) -> Status {
+      AZTP_ASSIGN_OR_RETURN(std::vector<CaKeyRecord> keys, tx.ListCaKeys());
+      AZTP_RETURN_IF_ERROR(ApplyRotationStep(tx, ForcedRotationStep(keys, kind),
+                                             ctx_.trust_domain, ca_, now,
+                                             who.actor()));
+      return Ok();
+    });
+  }));
+  return ring_.Current().keys->records();
+}
+
+Result<bool> SigningKeyService::RotateDue(const std::string& actor) {
+  const UnixTime now = ctx_.Now();
+  bool changed = false;
+  // Each step is its own transaction; a few suffice even after a long
+  // downtime (prepare, activate, remove per kind).
+  for (int round = 0; round < 8; ++round) {
+    bool applied = false;
+    AZTP_RETURN_IF_ERROR(ctx_.store->Write([&](Transaction& tx) -> Status {
+      AZTP_ASSIGN_OR_RETURN(std::vector<CaKeyRecord> keys, tx.ListCaKeys());
+      for (std::string_view kind : {kX509Kind, kJwtKind}) {
+        const int64_t max_ttl = kind == kX509Kind ? lifetimes_.max_x509_ttl
+                                                  : lifetimes_.max_jwt_ttl;
+        auto step = DueRotationStep(keys, kind, now, rotation_, max_ttl);
+        if (!step) continue;
+        applied = true;  // one step per transaction
+        AZTP_RETURN_IF_ERROR(
+            ApplyRotationStep(tx, *step, ctx_.trust_domain, ca_, now, actor));
+        return Ok();
+      }
+      return Ok();
+    }));
+    if (!applied) break;
+    changed = true;
+  }
+  return changed;
+}
+
+}  // namespace aztp::services

@@ -1,9 +1,12 @@
 // The trust domain's signing keys as the control plane uses them: the X.509
 // CA keys and the JWT-SVID keys, each kind with one active key, at most one
 // prepared successor and retired predecessors that stay published until
-// everything they signed has expired (docs/aztpd.md, "CA rotation").
+// everything they signed has expired (docs/aztpd.md, "CA rotation"); and
+// SigningKeyService, which lists and rotates them.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,10 +17,32 @@
 #include "aztp/base/result.h"
 #include "aztp/bundle/bundle.h"
 #include "aztp/ca/authority.h"
-#include "aztp/controlplane/control_plane.h"
+#include "aztp/services/context.h"
+#include "aztp/services/principal.h"
 #include "aztp/store/store.h"
 
-namespace aztp::internal {
+namespace aztp::services {
+
+// RotationOptions schedule CA and JWT key rotation (docs/aztpd.md). A
+// successor key is prepared, and published in the bundle, once the active
+// key has lived `prepare_at` of its lifetime; it becomes the signing key at
+// `activate_at`. The old key leaves the bundle once everything it signed has
+// expired (its successor's activation + the maximum SVID TTL, or its own
+// notAfter, whichever is first).
+struct RotationOptions {
+  double prepare_at = 0.5;
+  double activate_at = 0.75;
+};
+
+// SvidLifetimes bound what the keys sign: the TTL an SVID gets when its
+// request names none, and the longest one a request may ask for (which is
+// also how long a retired key stays published).
+struct SvidLifetimes {
+  int64_t default_x509_ttl = 3600;
+  int64_t max_x509_ttl = 86400;
+  int64_t default_jwt_ttl = 300;
+  int64_t max_jwt_ttl = 3600;
+};
 
 inline constexpr std::string_view kX509Kind = "x509";
 inline constexpr std::string_view kJwtKind = "jwt";
@@ -91,4 +116,60 @@ Result<bool> ApplyRotationStep(Transaction& tx, const RotationStep& step,
                                const TrustDomain& td, const CaOptions& ca,
                                UnixTime now, const std::string& actor);
 
-}  // namespace aztp::internal
+// KeySnapshot is the keys in force and the bundle that publishes them, read
+// together so that an SVID is answered with the bundle that verifies it.
+struct KeySnapshot {
+  std::shared_ptr<const SigningKeys> keys;
+  std::shared_ptr<const Bundle> bundle;
+};
+
+// ReadKeys loads the keys in `store` and their bundle (its sequence is the
+// store's kBundleSequenceMeta).
+Result<KeySnapshot> ReadKeys(Store& store);
+
+// KeyRing is where the signing keys in force live: the control plane keeps
+// them decoded in memory, and changes them one rotation at a time.
+class KeyRing {
+ public:
+  virtual ~KeyRing() = default;
+  // Current is the snapshot in force.
+  virtual KeySnapshot Current() const = 0;
+  // Rotate runs `write`, a change of the keys in the store, while no other
+  // rotation or maintenance pass runs, then puts the keys it wrote in force
+  // (signing and published) before it returns.
+  virtual Status Rotate(const std::function<Status()>& write) = 0;
+};
+
+// SigningKeyService lists and rotates the signing keys; an admin's only.
+class SigningKeyService {
+ public:
+  SigningKeyService(const ServiceContext& ctx, KeyRing& ring, CaOptions ca,
+                    RotationOptions rotation, SvidLifetimes lifetimes)
+      : ctx_(ctx),
+        ring_(ring),
+        ca_(ca),
+        rotation_(rotation),
+        lifetimes_(lifetimes) {}
+
+  // List is every key, oldest first, without private parts.
+  Result<std::vector<CaKeyRecord>> List(const Principal& who) const;
+  // Rotate takes one step for `kind` ("x509" or "jwt") at once: activates
+  // the prepared successor if there is one, else prepares one. The keys
+  // after the step are returned.
+  Result<std::vector<CaKeyRecord>> Rotate(const Principal& who,
+                                          std::string_view kind);
+  // RotateDue applies the steps that are due (DueRotationStep), each in its
+  // own transaction audited as `actor`; true when the keys in the store
+  // changed. The caller holds what KeyRing::Rotate holds and puts the keys
+  // in force itself (the control plane's maintenance pass).
+  Result<bool> RotateDue(const std::string& actor);
+
+ private:
+  const ServiceContext& ctx_;
+  KeyRing& ring_;
+  CaOptions ca_;
+  RotationOptions rotation_;
+  SvidLifetimes lifetimes_;
+};
+
+}  // namespace aztp::services
