@@ -41,6 +41,7 @@
 #include "aztp/base/file.h"
 #include "aztp/chain/builder.h"
 #include "aztp/crypto/digest.h"
+#include "aztp/http/address.h"
 #include "aztp/http/target.h"
 #include "aztp/metrics/metrics.h"
 #include "aztp/proxy/gate.h"
@@ -72,92 +73,30 @@ constexpr int64_t kMaxBoundBody = 8 << 20;
 
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
-// HostPort is an upstream address.
-struct HostPort {
-  std::string host;
-  std::string port;
-  std::string str() const { return host + ":" + port; }
-};
-
-Result<HostPort> SplitHostPort(std::string_view hp) {
-  std::string_view host = hp, port;
-  if (!hp.empty() && hp.front() == '[') {
-    auto close = hp.find(']');
-    if (close == std::string_view::npos || close + 1 >= hp.size() ||
-        hp[close + 1] != ':') {
-      return Error(Code::kInvalidArgument,
-                   "bad address " + QuoteInput(hp) + ": expected [ip6]:port");
-    }
-    host = hp.substr(1, close - 1);
-    port = hp.substr(close + 2);
-  } else {
-    auto colon = hp.rfind(':');
-    if (colon == std::string_view::npos) {
-      return Error(Code::kInvalidArgument,
-                   "bad address " + QuoteInput(hp) + ": expected host:port");
-    }
-    host = hp.substr(0, colon);
-    port = hp.substr(colon + 1);
-  }
-  // A DNS name or an IPv4 address; inside brackets, an IPv6 address.
-  const bool bracketed = !hp.empty() && hp.front() == '[';
-  const std::string_view allowed =
-      bracketed
-          ? "0123456789abcdefABCDEF:."
-          : "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-";
-  if (host.find_first_not_of(allowed) != std::string_view::npos) {
+// RequirePort: the proxy's URLs (the upstream, a target) name their
+// port, as they always had to: the egress side speaks TLS to a
+// target whatever the scheme says, so no scheme's default port would be
+// the right one, and the upstream is the app's own port.
+Result<http::Url> RequirePort(Result<http::Url> url, std::string_view text) {
+  if (url && !url->explicit_port) {
     return Error(Code::kInvalidArgument,
-                 "bad address " + QuoteInput(hp) + ": not a host name or IP");
+                 "URL " + QuoteInput(text) +
+                     " names no port (expected scheme://host:port)");
   }
-  if (host.empty() || port.empty() || port.size() > 5 ||
-      port.find_first_not_of("0123456789") != std::string_view::npos ||
-      std::stoi(std::string(port)) > 65535) {
-    return Error(Code::kInvalidArgument, "bad address " + QuoteInput(hp));
-  }
-  return HostPort{std::string(host), std::string(port)};
+  return url;
 }
 
-// ParsedUrl is an http(s)://host:port[/path] URL of an upstream or target.
-struct ParsedUrl {
-  HostPort address;
-  std::string path_and_query;  // "/..." ("/" when absent)
-};
-
-Result<ParsedUrl> ParseUrl(std::string_view url) {
-  std::string_view rest;
-  if (url.rfind("https://", 0) == 0) {
-    rest = url.substr(8);
-  } else if (url.rfind("http://", 0) == 0) {
-    rest = url.substr(7);
-  } else {
-    return Error(Code::kInvalidArgument,
-                 "URL " + QuoteInput(url) + " must start with http(s)://");
-  }
-  auto slash = rest.find('/');
-  AZTP_ASSIGN_OR_RETURN(HostPort hp, SplitHostPort(rest.substr(0, slash)));
-  if (hp.port == "0" || hp.port.front() == '0') {
-    return Error(Code::kInvalidArgument,
-                 "URL " + QuoteInput(url) + " needs a port from 1 to 65535");
-  }
-  ParsedUrl out{std::move(hp), "/"};
-  if (slash != std::string_view::npos) {
-    out.path_and_query = std::string(rest.substr(slash));
-  }
-  return out;
-}
-
-// TimeoutError is the error of an operation cut off by its timer.
 // ListenEndpoint is where a listener binds: an IP address (never a name
 // to resolve) and a port.
 Result<tcp::endpoint> ListenEndpoint(const std::string& where) {
-  AZTP_ASSIGN_OR_RETURN(HostPort hp, SplitHostPort(where));
+  AZTP_ASSIGN_OR_RETURN(http::HostPort hp, http::ParseListenAddress(where));
   beast::error_code ec;
   auto address = asio::ip::make_address(hp.host, ec);
   if (ec) {
     return Error(Code::kInvalidArgument,
                  "listen address " + QuoteInput(where) + " is not an IP");
   }
-  return tcp::endpoint(address, static_cast<uint16_t>(std::stoi(hp.port)));
+  return tcp::endpoint(address, hp.port);
 }
 
 // ReadPolicyFile reads and parses the policy file of inbound.policy_file.
@@ -325,7 +264,7 @@ struct PolicySet {
 struct Settings {
   ProxyConfig config;
   std::shared_ptr<const Gate> gate;  // inbound only
-  HostPort upstream;                 // inbound only
+  http::HostPort upstream;           // inbound only
   std::optional<CapabilitySet> root_capabilities;
 };
 
@@ -439,12 +378,13 @@ struct Proxy::Impl {
 
   // ---- upstream connections ----
 
-  awaitable<std::unique_ptr<beast::tcp_stream>> Connect(const HostPort& to,
-                                                        int timeout) {
+  awaitable<std::unique_ptr<beast::tcp_stream>> Connect(
+      const http::HostPort& to, int timeout) {
     auto ex = co_await asio::this_coro::executor;
     tcp::resolver resolver(ex);
     auto endpoints = co_await resolver.async_resolve(
-        to.host, to.port, tcp::resolver::numeric_service, use_awaitable);
+        to.host, std::to_string(to.port), tcp::resolver::numeric_service,
+        use_awaitable);
     auto stream = std::make_unique<beast::tcp_stream>(ex);
     stream->expires_after(seconds(timeout));
     co_await stream->async_connect(endpoints, use_awaitable);
@@ -485,13 +425,13 @@ struct Proxy::Impl {
   // EgressPlan is where an egress request goes, with which chain.
   struct EgressPlan {
     SpiffeId target;
-    ParsedUrl url;
+    http::Url url;
     std::string chain;
   };
   Result<EgressPlan> PrepareEgress(const bhttp::request_header<>& req,
                                    const Settings& s, UnixTime now,
                                    AuditRecord& a, Json& details);
-  awaitable<Result<IdleTls>> ConnectTls(const HostPort& address,
+  awaitable<Result<IdleTls>> ConnectTls(const http::HostPort& address,
                                         const SpiffeId& target,
                                         const ProxyConfig& c);
   awaitable<Status> FinishEgressAudit(AuditRecord& a, const Json& details,
@@ -1096,8 +1036,7 @@ awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
   const EgressPlan& plan = *prepared;
 
   bhttp::request<bhttp::buffer_body> out;
-  internal::StartForward(req, internal::FramingOf(p), plan.url.path_and_query,
-                         out);
+  internal::StartForward(req, internal::FramingOf(p), plan.url.Target(), out);
   out.set(bhttp::field::host, plan.url.address.str());
   out.set(kChainHeader, plan.chain);
   const bool retryable = !HasBody(p);
@@ -1228,7 +1167,7 @@ Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
   if (!target) return target.error().WithContext("Aztp-Target");
   a.subject = target->str();
   std::string url(req.target());
-  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+  if (!http::HasHttpScheme(url)) {
     auto base = req.find(kTargetUrlHeader);
     if (base == req.end()) {
       return Error(Code::kInvalidArgument,
@@ -1236,17 +1175,15 @@ Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
                    "Aztp-Target-Url");
     }
     // Only scheme://host:port: the path is the request target's.
-    AZTP_ASSIGN_OR_RETURN(ParsedUrl origin, ParseUrl(base->value()));
-    if (base->value().ends_with("/") || origin.path_and_query != "/") {
-      return Error(Code::kInvalidArgument,
-                   "Aztp-Target-Url is scheme://host:port, without a path");
-    }
+    auto origin = RequirePort(http::ParseOrigin(base->value()), base->value());
+    if (!origin) return origin.error().WithContext("Aztp-Target-Url");
     url = std::string(base->value()) + url;
   }
-  AZTP_ASSIGN_OR_RETURN(ParsedUrl parsed, ParseUrl(url));
-  AZTP_RETURN_IF_ERROR(http::CheckOriginTarget(parsed.path_and_query));
-  details["url"] = "https://" + parsed.address.str() +
-                   std::string(PathOf(parsed.path_and_query));
+  AZTP_ASSIGN_OR_RETURN(http::Url parsed,
+                        RequirePort(http::ParseUrl(url), url));
+  AZTP_RETURN_IF_ERROR(http::CheckOriginTarget(parsed.Target()));
+  details["url"] =
+      "https://" + parsed.address.str() + std::string(PathOf(parsed.Target()));
 
   // The chain: extend the transaction's, or mint a root.
   AZTP_ASSIGN_OR_RETURN(std::shared_ptr<const HopSigner> signer, Signer());
@@ -1321,7 +1258,8 @@ Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
 }
 
 awaitable<Result<Proxy::Impl::IdleTls>> Proxy::Impl::ConnectTls(
-    const HostPort& address, const SpiffeId& target, const ProxyConfig& c) {
+    const http::HostPort& address, const SpiffeId& target,
+    const ProxyConfig& c) {
   auto ctx = deps.agent->MakeClientContext();
   if (!ctx) co_return ctx.error();
   SSL_CTX_up_ref(ctx->get());
@@ -1468,7 +1406,9 @@ Status CheckProxyConfig(const ProxyConfig& c) {
   };
   if (c.inbound) {
     AZTP_RETURN_IF_ERROR(listen(c.inbound->listen, "inbound.listen"));
-    if (auto up = ParseUrl(c.inbound->upstream); !up) {
+    if (auto up = RequirePort(http::ParseUrl(c.inbound->upstream),
+                              c.inbound->upstream);
+        !up) {
       return up.error().WithContext("inbound.upstream");
     }
     if (!c.inbound->policy_file.empty()) {
@@ -1585,7 +1525,9 @@ Status Proxy::Reload(ProxyConfig config) {
   }
   auto s = std::make_shared<Settings>();
   if (config.inbound) {
-    AZTP_ASSIGN_OR_RETURN(ParsedUrl up, ParseUrl(config.inbound->upstream));
+    AZTP_ASSIGN_OR_RETURN(http::Url up,
+                          RequirePort(http::ParseUrl(config.inbound->upstream),
+                                      config.inbound->upstream));
     s->upstream = up.address;
     ChainVerifierOptions v;
     v.audience = m.self;
