@@ -151,8 +151,9 @@ awaitable<bool> Proxy::Impl::PlanEgress(beast::tcp_stream& client,
                          ? 400
                      : e.code() == Code::kUnavailable ? 503
                                                       : 403;
-  co_await FinishEgressAudit(call.record, call.details, "deny", reason,
-                             e.message());
+  // Answered whatever: a record that cannot be written is logged.
+  (void)co_await FinishEgressAudit(call.record, call.details, "deny", reason,
+                                   e.message());
   co_await WriteJson(client, status, ErrorJson(reason, e.message()), false);
   co_return false;
 }
@@ -340,8 +341,8 @@ awaitable<void> Proxy::Impl::EgressFailed(beast::tcp_stream& client,
     // The target is not who the app asked for, or cannot be reached.
     const std::string reason = EgressReason(*refused);
     if (!call.audited) {
-      co_await FinishEgressAudit(call.record, call.details, "deny", reason,
-                                 refused->message());
+      (void)co_await FinishEgressAudit(call.record, call.details, "deny",
+                                       reason, refused->message());
     }
     Log(LogLevel::kWarn, "egress_refused",
         Json{{"target", plan.target.str()},
