@@ -38,6 +38,7 @@
 #include "aztp/bundle/bundle.h"
 #include "aztp/chain/builder.h"
 #include "aztp/encoding/json.h"
+#include "aztp/http/address.h"
 #include "aztp/http/http.h"
 #include "aztp/svid/svid_dir.h"
 
@@ -69,13 +70,12 @@ struct Target {
 };
 
 Result<Target> SplitUrl(const std::string& url) {
-  const std::string scheme = "https://";
-  if (url.rfind(scheme, 0) != 0) {
+  AZTP_ASSIGN_OR_RETURN(http::Url parsed, http::ParseUrl(url));
+  if (parsed.scheme != "https") {
     return Error(Code::kInvalidArgument, "--url must start with https://");
   }
-  std::size_t slash = url.find('/', scheme.size());
-  if (slash == std::string::npos) return Target{url, "/"};
-  return Target{url.substr(0, slash), url.substr(slash)};
+  return Target{url.substr(0, url.size() - parsed.path_and_query.size()),
+                parsed.Target()};
 }
 
 // LoadBundles reads FILE as one trust domain's SPIFFE bundle (of `td`) or

@@ -6,8 +6,8 @@ function(aztp_add_unit_tests)
   include(GoogleTest)
   # Tests that need library sources the fuzz build leaves out (AZTP_FUZZ in
   # the top-level CMakeLists.txt: clang 14 cannot compile the proxy's
-  # coroutines with the sanitizers, so src/proxy/proxy.cc is not built
-  # there); they would not link in that build.
+  # coroutines with the sanitizers, so src/proxy/runtime_*.cc is not built
+  # there): they start a Proxy, and would not link in that build.
   set(not_in_fuzz_build ${PROJECT_SOURCE_DIR}/src/proxy/proxy_test.cc
                         ${PROJECT_SOURCE_DIR}/src/proxy/smuggling_test.cc
                         ${PROJECT_SOURCE_DIR}/src/proxy/hardening_test.cc)

@@ -83,7 +83,7 @@ std::optional<Parsed> ParseOne(std::string_view in, std::size_t& used,
 }
 
 // Relayed serializes `out` with `body` the way the proxy's relay writes it
-// (RelayBody in src/proxy/proxy.cc): the header alone, then the body in
+// (RelayBody in src/proxy/runtime_relay.h): the header alone, then the body in
 // pieces (here of 5 bytes), each with `more` until the last, then the end
 // if the serializer is not done yet.
 std::string Relayed(bhttp::request<bhttp::buffer_body>& out,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "aztp/chain/capability.h"
+#include "aztp/http/address.h"
 #include "aztp/http/target.h"
 #include "aztp/spiffeid/spiffe_id.h"
 #include "config/yaml_fields.h"
@@ -21,7 +22,6 @@ using internal::BoolInto;
 using internal::DurationWithinInto;
 using internal::Field;
 using internal::FileInto;
-using internal::HostPort;
 using internal::IntWithinInto;
 using internal::Invalid;
 using internal::Item;
@@ -35,7 +35,6 @@ using internal::ReadMapping;
 using internal::ReadString;
 using internal::ReadStringList;
 using internal::Section;
-using internal::SplitHostPort;
 
 constexpr std::size_t kMaxRoutes = 256;
 constexpr std::size_t kMaxRoutePathBytes = 1024;  // as in its message
@@ -84,30 +83,10 @@ Status CheckIdentity(std::string_view value, const std::string& path) {
                  "(spiffe://<trust-domain>/<path>), not of a trust domain");
 }
 
-// A host name as a URL carries it: letters, digits, dots and dashes.
-bool ValidHostName(std::string_view host) {
-  return host.size() <= 253 &&
-         std::all_of(host.begin(), host.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  (c >= '0' && c <= '9') || c == '.' || c == '-';
-         });
-}
-
-bool ValidIpv6(std::string_view host) {
-  in6_addr addr;
-  return inet_pton(AF_INET6, std::string(host).c_str(), &addr) == 1;
-}
-
 Status CheckControlPlaneUrl(std::string_view value, const std::string& path) {
-  constexpr std::string_view kScheme = "https://";
-  std::optional<HostPort> hp;
-  if (value.starts_with(kScheme)) {
-    hp = SplitHostPort(value.substr(kScheme.size()));
-  }
-  return Require(
-      hp && hp->port != 0 &&
-          (hp->bracketed ? ValidIpv6(hp->host) : ValidHostName(hp->host)),
-      path, value, "must be https://host:port (no path)");
+  auto url = http::ParseOrigin(value);
+  return Require(url && url->scheme == "https" && url->explicit_port, path,
+                 value, "must be https://host:port (no path)");
 }
 
 Status CheckListen(std::string_view value, const std::string& path) {
@@ -116,19 +95,18 @@ Status CheckListen(std::string_view value, const std::string& path) {
 }
 
 // IsLoopback: an IPv4 address in 127.0.0.0/8, or [::1].
-bool IsLoopback(const HostPort& hp) {
-  const std::string host(hp.host);
-  if (hp.bracketed) {
+bool IsLoopback(const http::HostPort& hp) {
+  if (hp.IsIpv6()) {
     in6_addr addr6;
-    return inet_pton(AF_INET6, host.c_str(), &addr6) == 1 &&
+    return inet_pton(AF_INET6, hp.host.c_str(), &addr6) == 1 &&
            IN6_IS_ADDR_LOOPBACK(&addr6);
   }
   unsigned char addr4[4];
-  return inet_pton(AF_INET, host.c_str(), addr4) == 1 && addr4[0] == 127;
+  return inet_pton(AF_INET, hp.host.c_str(), addr4) == 1 && addr4[0] == 127;
 }
 
 Status CheckLoopbackListen(std::string_view value, const std::string& path) {
-  auto hp = SplitHostPort(value);
+  auto hp = http::ParseListenAddress(value);
   return Require(hp && IsLoopback(*hp), path, value,
                  "must be a loopback address and port (127.0.0.1:port or "
                  "[::1]:port)");
@@ -137,17 +115,14 @@ Status CheckLoopbackListen(std::string_view value, const std::string& path) {
 // LocalUpstream: http:// to this host, so that what the proxy forwards
 // never crosses the network in clear; no path but "/".
 bool LocalUpstream(std::string_view value) {
-  constexpr std::string_view kScheme = "http://";
-  if (!value.starts_with(kScheme)) return false;
-  std::string_view rest = value.substr(kScheme.size());
-  std::size_t slash = rest.find('/');
-  if (slash != std::string_view::npos && rest.substr(slash) != "/") {
+  auto url = http::ParseUrl(value);
+  if (!url || url->scheme != "http" || !url->explicit_port ||
+      url->Target() != "/") {
     return false;
   }
-  auto hp = SplitHostPort(rest.substr(0, slash));
-  return hp && hp->port != 0 &&
-         (hp->bracketed ? hp->host == "::1"
-                        : hp->host == "127.0.0.1" || hp->host == "localhost");
+  const std::string& host = url->address.host;
+  return url->address.IsIpv6() ? host == "::1"
+                               : host == "127.0.0.1" || host == "localhost";
 }
 
 Status CheckUpstream(std::string_view value, const std::string& path) {

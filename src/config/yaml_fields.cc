@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "aztp/base/duration.h"
+#include "aztp/http/address.h"
 
 namespace aztp::internal {
 
@@ -336,28 +337,8 @@ Status ReadYamlDocument(std::string_view yaml_text, std::size_t max_bytes,
 
 // ---- network addresses ----
 
-std::optional<HostPort> SplitHostPort(std::string_view hp) {
-  std::size_t colon = hp.rfind(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  HostPort out;
-  out.host = hp.substr(0, colon);
-  std::string_view port = hp.substr(colon + 1);
-  if (out.host.size() >= 2 && out.host.front() == '[' &&
-      out.host.back() == ']') {
-    out.host = out.host.substr(1, out.host.size() - 2);
-    out.bracketed = true;
-  } else if (out.host.find(':') != std::string_view::npos) {
-    return std::nullopt;
-  }
-  if (out.host.empty() || out.host.find('\0') != std::string_view::npos) {
-    return std::nullopt;
-  }
-  if (!AllDigits(port) || port.size() > 5) return std::nullopt;
-  std::from_chars(port.data(), port.data() + port.size(), out.port);
-  if (out.port > 65535) return std::nullopt;
-  return out;
+bool ValidListen(std::string_view hp) {
+  return http::ParseListenAddress(hp).has_value();
 }
-
-bool ValidListen(std::string_view hp) { return SplitHostPort(hp).has_value(); }
 
 }  // namespace aztp::internal

@@ -198,17 +198,8 @@ Result<Config> LoadConfig(const std::string& path, std::size_t max_bytes,
 
 // ---- network addresses ----
 
-// HostPort is "host:port" or "[v6]:port" split; `host` is without the
-// brackets.
-struct HostPort {
-  std::string_view host;
-  bool bracketed = false;
-  int port = 0;
-};
-// SplitHostPort accepts a non-empty host (containing ':' only between
-// brackets) and a decimal port of at most 5 digits up to 65535.
-std::optional<HostPort> SplitHostPort(std::string_view hp);
-// ValidListen: SplitHostPort accepts `hp` (port 0 = any).
+// ValidListen: `hp` is an address to bind, host:port or [v6]:port (port
+// 0 = any), as http::ParseListenAddress reads it.
 bool ValidListen(std::string_view hp);
 
 }  // namespace aztp::internal

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "aztp/http/address.h"
 #include "aztp/http/http.h"
 
 namespace aztp {
@@ -10,23 +11,23 @@ namespace {
 
 constexpr std::size_t kMaxBundleResponse = 1 << 20;
 
-// SplitUrl cuts "https://host:port/path" into base URL and target.
+// SplitUrl cuts "https://host[:port]/path" into base URL (as written) and
+// target, both as http::ParseUrl reads them.
 Result<std::pair<std::string, std::string>> SplitUrl(const std::string& url) {
-  constexpr std::string_view kScheme = "https://";
-  if (url.rfind(kScheme, 0) != 0 || url.size() > 2048) {
+  if (!url.starts_with("https://") || url.size() > 2048) {
     return Error(Code::kInvalidArgument,
                  "bundle endpoint URL must be https:// (at most 2048 bytes)");
   }
-  auto slash = url.find('/', kScheme.size());
-  std::string base = url.substr(0, slash);
-  std::string target = slash == std::string::npos ? "/" : url.substr(slash);
-  if (base.size() == kScheme.size() ||
-      url.find_first_of("#@ \t\r\n") != std::string::npos) {
+  auto parsed = http::ParseUrl(url);
+  // '@' stays refused in the path too, as it always was here: a path such
+  // as "/@evil.example" reads to a person like userinfo.
+  if (!parsed || url.find('@') != std::string::npos) {
     return Error(
         Code::kInvalidArgument,
         "bundle endpoint URL " + QuoteInput(url) + " is not host[:port]/path");
   }
-  return std::pair{base, target};
+  std::string base = url.substr(0, url.size() - parsed->path_and_query.size());
+  return std::pair{std::move(base), parsed->Target()};
 }
 
 bool SameEndpoint(const FederationRelationship& a,

@@ -67,10 +67,15 @@ TEST(FederationRelationshipTest, EachProfileTakesExactlyItsParameters) {
   spiffe_with_ca.web_ca_pem = "x";
   EXPECT_FALSE(spiffe_with_ca.Validate());
   for (const char* url :
-       {"http://x/bundle", "https:///b", "https://u@x/b", "ftp://x"}) {
+       {"http://x/bundle", "https:///b", "https://u@x/b", "ftp://x",
+        // Refused when configured, not only when fetched (http/address.h).
+        "https://x:99999/bundle", "https://x:0/bundle", "https://x:/bundle",
+        "https://x_y:1/bundle", "https://x:1?q", "https://x:1/a\x01"}) {
     auto bad = web;
     bad.endpoint_url = url;
-    EXPECT_FALSE(bad.Validate()) << url;
+    auto refused = bad.Validate();
+    ASSERT_FALSE(refused) << url;
+    EXPECT_EQ(refused.error().code(), Code::kInvalidArgument) << url;
   }
   EXPECT_FALSE(ParseEndpointProfile("https"));
 }

@@ -29,6 +29,7 @@
 #include <utility>
 
 #include "aztp/base/file.h"
+#include "aztp/http/address.h"
 #include "aztp/http/http.h"
 #include "http/syntax.h"
 
@@ -60,11 +61,6 @@ bool IsTarget(std::string_view s) {
   return true;
 }
 
-bool IsHostChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || c == '-' || c == '.';
-}
-
 struct ParsedUrl {
   std::string host;         // without brackets
   std::string port;         // decimal
@@ -72,67 +68,25 @@ struct ParsedUrl {
   bool host_is_ip = false;
 };
 
-// ParseBaseUrl accepts "https://host[:port][/]" where host is a DNS name,
-// an IPv4 address or a bracketed IPv6 address.
-Result<ParsedUrl> ParseBaseUrl(std::string_view url) {
-  auto invalid = [&url] {
+// ParseBaseUrl accepts "https://host[:port][/]" as http::ParseUrl reads
+// it: a DNS name, an IPv4 address or a bracketed IPv6 address, the port
+// 443 when it names none.
+Result<ParsedUrl> ParseBaseUrl(std::string_view text) {
+  auto url = ParseUrl(text);
+  if (!url || url->scheme != "https" || url->Target() != "/") {
     return Error(
         Code::kInvalidArgument,
-        "base URL must be https://host[:port], not " + QuoteInput(url));
-  };
-  constexpr std::string_view kScheme = "https://";
-  if (url.substr(0, kScheme.size()) != kScheme) return invalid();
-  std::string_view rest = url.substr(kScheme.size());
-  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+        "base URL must be https://host[:port], not " + QuoteInput(text));
+  }
+  const HostPort& a = url->address;
   ParsedUrl out;
-  std::string_view host;
-  std::string_view port;
-  if (!rest.empty() && rest.front() == '[') {
-    std::size_t close = rest.find(']');
-    if (close == std::string_view::npos) return invalid();
-    host = rest.substr(1, close - 1);
-    std::string_view after = rest.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return invalid();
-      port = after.substr(1);
-      if (port.empty()) return invalid();
-    }
-    beast::error_code ec;
-    asio::ip::make_address_v6(std::string(host), ec);
-    if (ec) return invalid();
-    out.host_is_ip = true;
-  } else {
-    std::size_t colon = rest.find(':');
-    host = rest.substr(0, colon);
-    if (colon != std::string_view::npos) {
-      port = rest.substr(colon + 1);
-      if (port.empty()) return invalid();
-    }
-    if (host.empty()) return invalid();
-    for (char c : host) {
-      if (!IsHostChar(c)) return invalid();
-    }
-    beast::error_code ec;
-    asio::ip::make_address_v4(std::string(host), ec);
-    out.host_is_ip = !ec;
-  }
-  if (host.empty()) return invalid();
-  unsigned value = 443;
-  if (!port.empty()) {
-    if (port.size() > 5) return invalid();
-    value = 0;
-    for (char c : port) {
-      if (c < '0' || c > '9') return invalid();
-      value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (value == 0 || value > 65535) return invalid();
-  }
-  out.host = std::string(host);
-  out.port = std::to_string(value);
-  std::string bracketed = host.find(':') != std::string_view::npos
-                              ? "[" + out.host + "]"
-                              : out.host;
-  out.host_header = value == 443 ? bracketed : bracketed + ":" + out.port;
+  out.host = a.host;
+  out.port = std::to_string(a.port);
+  beast::error_code ec;
+  asio::ip::make_address(a.host, ec);
+  out.host_is_ip = !ec;
+  // Host names the port unless it is https' own (RFC 9110 §7.2).
+  out.host_header = a.port == 443 ? a.HostForUrl() : a.str();
   return out;
 }
 

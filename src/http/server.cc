@@ -64,6 +64,7 @@
 #include <vector>
 
 #include "aztp/encoding/json.h"
+#include "aztp/http/address.h"
 #include "aztp/http/http.h"
 #include "aztp/tls/tls.h"
 #include "http/syntax.h"
@@ -169,29 +170,6 @@ std::string EndpointString(const tcp::endpoint& ep) {
   std::string host = addr.to_string();
   if (addr.is_v6()) host = "[" + host + "]";
   return host + ":" + std::to_string(ep.port());
-}
-
-// SplitHostPort parses "host:port" and "[v6]:port".
-bool SplitHostPort(std::string_view hp, std::string& host, std::string& port) {
-  std::size_t colon = hp.rfind(':');
-  if (colon == std::string_view::npos) return false;
-  std::string_view h = hp.substr(0, colon);
-  std::string_view p = hp.substr(colon + 1);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
-    h = h.substr(1, h.size() - 2);
-  } else if (h.find(':') != std::string_view::npos) {
-    return false;
-  }
-  if (h.empty() || p.empty() || p.size() > 5) return false;
-  unsigned value = 0;
-  for (char c : p) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (value > 65535) return false;
-  host = std::string(h);
-  port = std::string(p);
-  return true;
 }
 
 class Session;
@@ -721,12 +699,8 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options,
     return Error(Code::kInvalidArgument,
                  "server max_connections must be at least 1");
   }
-  std::string host, port;
-  if (!SplitHostPort(options.listen, host, port)) {
-    return Error(
-        Code::kInvalidArgument,
-        "listen address must be host:port, not " + QuoteInput(options.listen));
-  }
+  auto listen = ParseListenAddress(options.listen);
+  if (!listen) return listen.error().WithContext("listen address");
 
   auto impl = std::make_unique<Impl>();
   ServerState& st = impl->state;
@@ -737,7 +711,8 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options,
   beast::error_code ec;
   tcp::resolver resolver(st.ioc);
   auto endpoints = resolver.resolve(
-      host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+      listen->host, std::to_string(listen->port),
+      tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || endpoints.empty()) {
     return Error(Code::kInvalidArgument, "cannot resolve listen address " +
                                              QuoteInput(st.options.listen));

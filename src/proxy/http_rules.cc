@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "aztp/http/address.h"
 #include "aztp/http/target.h"
 
 namespace aztp::internal {
@@ -111,8 +112,7 @@ Status CheckNames(const bhttp::request_header<>& req) {
 
 Status CheckTarget(const bhttp::request_header<>& req, Side side) {
   std::string_view target = req.target();
-  if (side == Side::kEgress &&
-      (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0)) {
+  if (side == Side::kEgress && http::HasHttpScheme(target)) {
     return Ok();  // absolute-form: checked once resolved
   }
   if (target.empty() || target.front() != '/') {

@@ -192,6 +192,44 @@ TEST_F(ProxyTest, EgressToAnUnreachableTargetAnswers502UpstreamUnavailable) {
   EXPECT_EQ(research_->stats().egress_failed, 1);
 }
 
+// The URL an app names on egress is read by http::ParseUrl: a port out of
+// range, port 0, no port, userinfo or a path in Aztp-Target-Url is 400
+// invalid_argument, audited, and nothing is sent.
+TEST_F(ProxyTest, EgressRefusesATargetUrlItCannotReadWith400) {
+  struct Case {
+    const char* target;      // the request target
+    const char* target_url;  // Aztp-Target-Url, when not null
+  };
+  const Case cases[] = {
+      {"http://127.0.0.1:99999/quote", nullptr},
+      {"http://127.0.0.1:65536/quote", nullptr},
+      {"http://127.0.0.1:0/quote", nullptr},
+      {"http://127.0.0.1/quote", nullptr},
+      {"http://[::1]:99999/quote", nullptr},
+      {"http://u@127.0.0.1:1/quote", nullptr},
+      {"/quote", "https://127.0.0.1:99999"},
+      {"/quote", "https://127.0.0.1:0"},
+      {"/quote", "https://127.0.0.1:"},
+      {"/quote", "https://127.0.0.1"},
+      {"/quote", "https://127.0.0.1:1/"},
+      {"/quote", "https://127.0.0.1:1/a#b"},
+  };
+  int64_t refused = 0;
+  for (const Case& k : cases) {
+    SCOPED_TRACE(std::string(k.target) + " " +
+                 (k.target_url ? k.target_url : ""));
+    bhttp::request<bhttp::string_body> req{bhttp::verb::get, k.target, 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    req.set(kTargetHeader, kPayments);
+    if (k.target_url) req.set(kTargetUrlHeader, k.target_url);
+    Reply r = Send(std::move(req));
+    ExpectError(r, 400, "invalid_argument", nullptr);
+    EXPECT_EQ(research_->stats().egress_failed, ++refused);
+  }
+  EXPECT_EQ(research_->stats().egress_sent, 0);
+  EXPECT_EQ(payments_->stats().inbound_allowed, 0);
+}
+
 // Issue 13: a client whose trust domain the proxy has no bundle for (as
 // after `federation remove`) gets 401 with the reason, and the proxy logs
 // one info line naming the trust domain it claimed.

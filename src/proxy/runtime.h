@@ -1,0 +1,372 @@
+// The proxy's runtime (Proxy::Impl), shared by the files that define it,
+// one idea each:
+//   runtime_start.cc      Start, Reload, Shutdown, policies, the
+//                         maintenance thread;
+//   runtime_listeners.cc  accepting connections, the metrics listener;
+//   runtime_relay.cc      what both sides share: upstream connections,
+//                         audit appends, attempts, the revocation list's
+//                         age (templates in runtime_relay.h);
+//   runtime_inbound.cc    the inbound listener (callers to the app);
+//   runtime_egress.cc     the egress listener (the app to its targets).
+// Each connection is a C++20 coroutine (a Boost.Asio awaitable). Clang 14,
+// the fuzz builds' compiler, cannot compile coroutines together with the
+// sanitizers, so the fuzz build leaves out every src/proxy/runtime_*.cc
+// (top-level CMakeLists.txt): a file that includes this header must be
+// named so. The proxy's parsers live in other files (http_rules.cc,
+// config_check.cc, remembered_chains.cc), which every build compiles.
+#pragma once
+
+// Boost 1.74's coroutine headers use std::exchange without including
+// <utility>: it comes first.
+#include <utility>
+// The coroutine support of every runtime file.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+// The rest.
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "aztp/chain/builder.h"
+#include "aztp/chain/capability.h"
+#include "aztp/http/address.h"
+#include "aztp/metrics/metrics.h"
+#include "aztp/proxy/gate.h"
+#include "aztp/proxy/proxy.h"
+#include "aztp/replay/replay_store.h"
+#include "proxy/audit_writer.h"
+#include "proxy/remembered_chains.h"
+
+namespace aztp {
+
+// The runtime files' vocabulary. (This header is private to them.)
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+using std::chrono::seconds;
+
+namespace proxy_runtime {
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using RequestParser = bhttp::request_parser<bhttp::buffer_body>;
+
+// kChunkBytes is the relay buffer per direction and connection.
+inline constexpr std::size_t kChunkBytes = 64 << 10;
+// kMaxTxnBytes bounds the Aztp-Txn an app names on egress.
+inline constexpr std::size_t kMaxTxnBytes = 256;
+// kMaxBoundBody bounds a body read whole for request binding.
+inline constexpr int64_t kMaxBoundBody = 8 << 20;
+
+// Pool keeps idle upstream connections by key, each for less than the idle
+// timeout (the peer may close it at that timeout). Conn has a `since`.
+template <class Conn>
+class Pool {
+ public:
+  std::optional<Conn> Take(const std::string& key, int idle_timeout) {
+    std::lock_guard lock(mu_);
+    auto& idle = idle_[key];
+    while (!idle.empty()) {
+      Conn c = std::move(idle.back());
+      idle.pop_back();
+      if (std::chrono::steady_clock::now() - c.since <
+          seconds(std::max(1, idle_timeout - 1))) {
+        return c;
+      }
+    }
+    return std::nullopt;
+  }
+  void Give(const std::string& key, Conn c, int max_idle) {
+    std::lock_guard lock(mu_);
+    auto& idle = idle_[key];
+    if (static_cast<int>(idle.size()) >= max_idle) return;
+    c.since = std::chrono::steady_clock::now();
+    idle.push_back(std::move(c));
+  }
+  void Clear() {
+    std::lock_guard lock(mu_);
+    idle_.clear();
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::vector<Conn>> idle_;
+};
+
+// PolicySet is the parsed policies in force.
+struct PolicySet {
+  std::vector<Policy> policies;
+  std::vector<const Policy*> pointers;
+  std::string source;  // "file <path>" or "control plane"
+};
+
+// Settings are what one request runs with; replaced whole by Reload.
+struct Settings {
+  ProxyConfig config;
+  std::shared_ptr<const Gate> gate;  // inbound only
+  http::HostPort upstream;           // inbound only
+  std::optional<CapabilitySet> root_capabilities;
+};
+
+// Forward is one request on its way upstream: the caller's connection and
+// parser (the body still to be read from it), the request as it is sent,
+// and what its answer must keep.
+template <class Down>
+struct Forward {
+  Down& client;
+  beast::flat_buffer& buffer;
+  RequestParser& p;
+  bhttp::request<bhttp::buffer_body>& out;
+  bool keep_alive;
+  bool head;  // a HEAD request: the answer has no body
+  std::vector<char> chunk = std::vector<char>(kChunkBytes);
+};
+
+// Attempt is how one attempt at relaying a request ended.
+struct Attempt {
+  bool answered = false;  // the answer's header went out to the caller
+  bool closed = false;    // the upstream had closed a kept-alive connection
+  std::string failure;    // what failed; empty when nothing did
+  // The caller's body could not be read: the answer it gets (unless its
+  // answer had started), its status and body.
+  std::optional<std::pair<int, std::string>> bad_body;
+};
+
+}  // namespace proxy_runtime
+
+struct Proxy::Impl {
+  using TlsStream = proxy_runtime::TlsStream;
+  using Settings = proxy_runtime::Settings;
+  using PolicySet = proxy_runtime::PolicySet;
+  using Attempt = proxy_runtime::Attempt;
+  using FlatBuffer = boost::beast::flat_buffer;
+  using RequestHeader = boost::beast::http::request_header<>;
+
+  explicit Impl(SpiffeId id) : self(std::move(id)) {}
+  ProxyDeps deps;
+  const Clock* clock = nullptr;
+  SpiffeId self;
+  boost::asio::io_context io;
+  std::vector<std::thread> workers;
+  std::optional<tcp::acceptor> inbound;
+  std::optional<tcp::acceptor> egress;
+  std::optional<tcp::acceptor> metrics_acceptor;
+  uint16_t inbound_port = 0, egress_port = 0, metrics_port = 0;
+
+  std::shared_ptr<ReplayStore> replay;
+  std::shared_ptr<const RevocationSource> revocations;
+  internal::RememberedChains chains;
+  std::unique_ptr<internal::AuditWriter> audit;
+
+  mutable std::mutex mu;  // guards settings, policies and the signer
+  std::shared_ptr<const Settings> settings;
+  std::shared_ptr<const PolicySet> policies;
+  std::shared_ptr<const TlsCredentials> signer_credentials;
+  std::shared_ptr<const HopSigner> signer;
+
+  // Idle upstream connections, by address (inbound) or address + ID
+  // (egress).
+  struct IdlePlain {
+    std::unique_ptr<boost::beast::tcp_stream> stream;
+    std::chrono::steady_clock::time_point since;
+  };
+  struct IdleTls {
+    std::unique_ptr<TlsStream> stream;
+    std::shared_ptr<boost::asio::ssl::context> context;
+    std::chrono::steady_clock::time_point since;
+  };
+  proxy_runtime::Pool<IdlePlain> plain_pool;
+  proxy_runtime::Pool<IdleTls> tls_pool;
+
+  std::atomic<int64_t> inbound_allowed{0}, inbound_denied{0}, egress_sent{0},
+      egress_failed{0}, upstream_errors{0}, open{0}, audit_acked{0};
+  std::atomic<int64_t> open_by[3] = {0, 0, 0};  // by Listener
+  std::atomic<int64_t> connections_refused{0}, malformed{0}, stale_refusals{0};
+  metrics::Registry metrics;
+  std::atomic<bool> revocations_stale{false};
+  std::atomic<bool> stopping{false};
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  std::thread maintenance;
+  bool shut_down = false;
+
+  // ---- helpers (runtime_start.cc unless said) ----
+
+  void Log(LogLevel level, std::string_view event, Json fields) const {
+    if (deps.log) deps.log(level, event, fields);
+  }
+  std::shared_ptr<const Settings> CurrentSettings() const {
+    std::lock_guard lock(mu);
+    return settings;
+  }
+  std::shared_ptr<const PolicySet> CurrentPolicies() const {
+    std::lock_guard lock(mu);
+    return policies;
+  }
+  // Signer is the hop signer of the current SVID, made once per SVID and
+  // shared by the requests that use it.
+  Result<std::shared_ptr<const HopSigner>> Signer();
+  Result<std::unique_ptr<Client>> ControlPlaneClient() const;
+  Status LoadPolicies(const Settings& s);
+  void MaintenanceLoop();
+
+  // ---- shared by both sides (runtime_relay.cc) ----
+
+  // AppendAudit commits `record` and resumes when it is durable.
+  awaitable<Status> AppendAudit(AuditRecord record);
+  awaitable<std::unique_ptr<boost::beast::tcp_stream>> Connect(
+      const http::HostPort& to, int timeout);
+  // RevocationsStale: the revocation list in force is older than
+  // control_plane.revocation_max_staleness and fail-open is off. Logs each
+  // change of that state.
+  bool RevocationsStale(const ProxyConfig& c, UnixTime now);
+
+  // ---- listeners (runtime_listeners.cc) ----
+
+  // Listener is one of the proxy's listeners.
+  enum class Listener { kInbound = 0, kEgress = 1, kMetrics = 2 };
+  static const char* ListenerName(Listener which) {
+    return which == Listener::kInbound  ? "inbound"
+           : which == Listener::kEgress ? "egress"
+                                        : "metrics";
+  }
+  void Accept(tcp::acceptor& acceptor, Listener which);
+  awaitable<void> MetricsSession(tcp::socket socket);
+  // CountDecision counts one audited decision of `which` listener.
+  void CountDecision(Listener which, std::string_view decision,
+                     std::string_view reason);
+  // RenderMetrics is the Prometheus text of GET /metrics.
+  std::string RenderMetrics();
+  void DescribeMetrics();
+  // ServeRequests serves the requests of a connection of `which` listener
+  // one after the other, until `serve` (a function of the buffer, the
+  // parser holding the request's head and the settings, returning
+  // awaitable<bool>) or ReadHead says the connection is to close, or the
+  // proxy stops (runtime_relay.h).
+  template <class Stream, class Serve>
+  awaitable<void> ServeRequests(Stream& client, Listener which, Serve serve);
+  // ReadHead reads the header of the next request of a connection into `p`
+  // (`first`: its first, which must arrive within the handshake timeout);
+  // false when the connection is to close (runtime_relay.h).
+  template <class Stream>
+  awaitable<bool> ReadHead(Stream& client, FlatBuffer& buffer,
+                           proxy_runtime::RequestParser& p,
+                           const ProxyConfig& c, bool first, Listener which);
+
+  // ---- inbound (runtime_inbound.cc) ----
+
+  awaitable<void> InboundSession(tcp::socket socket);
+  // ServeInbound and ServeEgress serve one request of a connection, whose
+  // head ReadHead read into `p`, with settings `s`; false when the
+  // connection is to close.
+  awaitable<bool> ServeInbound(TlsStream& client, FlatBuffer& buffer,
+                               proxy_runtime::RequestParser& p,
+                               const Settings& s, const InboundRequest& who);
+  // DescribeInbound is what the gate decides on, from the request's head.
+  InboundRequest DescribeInbound(const RequestHeader& req,
+                                 const InboundRequest& who,
+                                 const ProxyConfig& c, UnixTime now);
+  // DecideInbound runs the gate and audits its outcome; nullopt (the
+  // connection to close) once it answered a denial or an audit failure.
+  awaitable<std::optional<GateOutcome>> DecideInbound(TlsStream& client,
+                                                      const Settings& s,
+                                                      const InboundRequest& r,
+                                                      UnixTime now);
+  // ForwardInbound relays an allowed request to the app and its answer
+  // back (`bound_body`: the body read whole, or null to stream it).
+  awaitable<bool> ForwardInbound(proxy_runtime::Forward<TlsStream>& f,
+                                 const Settings& s, std::string* bound_body);
+  awaitable<void> ToApp(proxy_runtime::Forward<TlsStream>& f, const Settings& s,
+                        std::string* bound_body,
+                        std::unique_ptr<boost::beast::tcp_stream>& up,
+                        bool& answered);
+
+  // ---- egress (runtime_egress.cc) ----
+
+  awaitable<void> EgressSession(tcp::socket socket);
+  awaitable<bool> ServeEgress(boost::beast::tcp_stream& client,
+                              FlatBuffer& buffer,
+                              proxy_runtime::RequestParser& p,
+                              const Settings& s);
+  // EgressPlan is where an egress request goes, with which chain.
+  struct EgressPlan {
+    SpiffeId target;
+    http::Url url;
+    std::string chain;
+  };
+  // EgressCall is one egress request: its audit record (written once, by
+  // the first attempt that reached the target or by the refusal) and
+  // where it goes.
+  struct EgressCall {
+    AuditRecord record;
+    Json details;
+    std::optional<EgressPlan> plan;
+    std::string key;  // of tls_pool: address and target identity
+    bool audited = false;
+  };
+  // PlanEgress prepares `call`'s plan, or refuses the request (audited,
+  // counted and answered; false then).
+  awaitable<bool> PlanEgress(boost::beast::tcp_stream& client,
+                             const RequestHeader& req, const Settings& s,
+                             UnixTime now, EgressCall& call);
+  Result<EgressPlan> PrepareEgress(const RequestHeader& req, const Settings& s,
+                                   UnixTime now, AuditRecord& a, Json& details);
+  // ChainInputs are what the chain of an egress request is made of.
+  struct ChainInputs {
+    const RequestHeader& req;
+    const SpiffeId& target;
+    const std::optional<CapabilitySet>& narrowed;  // by Aztp-Capabilities
+    const HopSigner& signer;
+    UnixTime now;
+  };
+  // ExtendReceived extends the chain received for transaction `txn`;
+  // MintRoot mints a root. Both add the hops before the target to `path`.
+  Result<std::string> ExtendReceived(const ChainInputs& in,
+                                     std::string_view txn, AuditRecord& a,
+                                     std::vector<std::string>& path);
+  Result<std::string> MintRoot(const ChainInputs& in, const Settings& s,
+                               AuditRecord& a, std::vector<std::string>& path);
+  awaitable<bool> ForwardEgress(
+      proxy_runtime::Forward<boost::beast::tcp_stream>& f, const Settings& s,
+      EgressCall& call);
+  awaitable<void> ToTarget(proxy_runtime::Forward<boost::beast::tcp_stream>& f,
+                           const ProxyConfig& c, EgressCall& call,
+                           std::optional<IdleTls>& conn,
+                           std::optional<Error>& refused, bool& answered);
+  // EgressFailed counts, audits (if not yet), logs and answers an egress
+  // request that was refused or failed.
+  awaitable<void> EgressFailed(boost::beast::tcp_stream& client,
+                               EgressCall& call,
+                               const std::optional<Error>& refused,
+                               const Attempt& at);
+  awaitable<Result<IdleTls>> ConnectTls(const http::HostPort& address,
+                                        const SpiffeId& target,
+                                        const ProxyConfig& c);
+  awaitable<Status> FinishEgressAudit(AuditRecord& a, const Json& details,
+                                      std::string decision, std::string reason,
+                                      std::string message);
+};
+
+}  // namespace aztp
