@@ -1,4 +1,5 @@
-# Install rules: the `aztp` library with its public headers, a CMake package
+# Install rules: the `aztp` library (the SDK: the layers core to client of
+# cmake/AztpLayers.cmake) with its public headers, a CMake package
 # (find_package(aztp) gives the imported target aztp::aztp) and a pkg-config
 # file, so that another project can build against an installed tree
 # (docs/sdk.md, "Using the SDK from another project"); and the three
@@ -16,9 +17,16 @@ install(TARGETS aztp EXPORT aztpTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/aztp
-        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-        FILES_MATCHING PATTERN "*.h")
+# Only the SDK's headers (the modules of its layers, cmake/AztpLayers.cmake):
+# the server's and the runtime's are not installed, as their libraries are
+# not.
+foreach(module ${AZTP_SDK_MODULES})
+  if(IS_DIRECTORY ${PROJECT_SOURCE_DIR}/include/aztp/${module})
+    install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/aztp/${module}
+            DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/aztp
+            FILES_MATCHING PATTERN "*.h")
+  endif()
+endforeach()
 if(NOT AZTP_LIB_TESTS_ONLY)
   install(TARGETS aztp_cli aztpd aztp-proxy
           RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

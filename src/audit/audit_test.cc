@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "testing/source_dir.h"
+
 namespace aztp {
 namespace {
 
@@ -256,7 +258,7 @@ TEST(AuditTest, FilterValuesNoRecordCanMatchAreRefused) {
 // listed could not be queried, one listed but never recorded would be a
 // filter that is accepted and never matches.
 TEST(AuditTest, ActionsAreTheDocumentedOnes) {
-  std::ifstream in(AZTP_SOURCE_DIR "/docs/audit.md");
+  std::ifstream in(std::string(test_support::SourceDir()) + "/docs/audit.md");
   ASSERT_TRUE(in) << "docs/audit.md";
   std::stringstream text;
   text << in.rdbuf();

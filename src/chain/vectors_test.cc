@@ -10,13 +10,16 @@
 #include "aztp/base/file.h"
 #include "aztp/chain/verifier.h"
 #include "aztp/encoding/base64.h"
+#include "testing/source_dir.h"
 
 namespace aztp {
 namespace {
 
 std::string VectorDir() {
   const char* env = std::getenv("AZTP_CHAIN_VECTORS");
-  return env != nullptr ? env : AZTP_SOURCE_DIR "/tests/vectors/chain";
+  return env != nullptr
+             ? env
+             : std::string(test_support::SourceDir()) + "/tests/vectors/chain";
 }
 
 // RunVector verifies one vector and returns a description of any mismatch

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "aztp/base/file.h"
+#include "testing/source_dir.h"
 #include "testing/temp_dir.h"
 
 namespace aztp {
@@ -64,7 +65,7 @@ TEST(AztpdConfig, DefaultsAreValid) {
 }
 
 TEST(AztpdConfig, ExampleFileDocumentsTheDefaults) {
-  auto c = LoadAztpdConfig(std::string(AZTP_SOURCE_DIR) +
+  auto c = LoadAztpdConfig(std::string(test_support::SourceDir()) +
                            "/docs/aztpd.example.yaml");
   ASSERT_TRUE(c.has_value()) << c.error().message();
   EXPECT_EQ(c->data_dir, "/var/lib/aztpd");

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "aztp/base/file.h"
+#include "testing/source_dir.h"
 #include "testing/temp_dir.h"
 
 namespace aztp {
@@ -266,7 +267,7 @@ TEST(ProxyConfig, MinimalInboundFileKeepsTheDefaults) {
 }
 
 TEST(ProxyConfig, ExampleFileParses) {
-  auto c = LoadProxyConfig(std::string(AZTP_SOURCE_DIR) +
+  auto c = LoadProxyConfig(std::string(test_support::SourceDir()) +
                            "/docs/proxy.example.yaml");
   ASSERT_TRUE(c.has_value()) << c.error().message();
   EXPECT_EQ(c->identity, "spiffe://org-b.example/tools/payments");

@@ -44,12 +44,13 @@
 #include "aztp/encoding/json.h"
 #include "aztp/jose/jwk.h"
 #include "aztp/jose/jws.h"
+#include "testing/source_dir.h"
 
 namespace aztp {
 namespace {
 
 const std::string kVectorDir =
-    std::string(AZTP_SOURCE_DIR) + "/tests/vectors/wycheproof/";
+    std::string(test_support::SourceDir()) + "/tests/vectors/wycheproof/";
 
 Json Load(std::string_view name) {
   std::string path = kVectorDir + std::string(name);

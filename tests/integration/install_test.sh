@@ -21,6 +21,18 @@ if grep -rl -e "$AZTP_SOURCE" -e "$AZTP_BUILD" "$lib/cmake" "$lib/pkgconfig"; th
 fi
 ok "installed: headers, libaztp.a, the CMake package, aztp.pc and the programs"
 
+# The SDK alone (cmake/AztpLayers.cmake): neither the headers nor the code of
+# the server and runtime layers (the control plane, its store, the daemons'
+# configuration, the proxy).
+for d in store controlplane compat config proxy; do
+  [ ! -e "$prefix/include/aztp/$d" ] || fail "a daemon's headers were installed: aztp/$d"
+done
+defined="$(nm -C --defined-only "$lib/libaztp.a" 2>/dev/null)"
+grep -q 'aztp::ChainVerifier::' <<< "$defined" || fail "nm: no ChainVerifier in libaztp.a"
+daemon="$(grep -E 'aztp::(ControlPlane::|OpenSqliteStore\(|LoadAztpdConfig\()' <<< "$defined" || true)"
+[ -z "$daemon" ] || fail "libaztp.a holds daemon code: $(head -3 <<< "$daemon")"
+ok "the SDK holds no daemon code or headers"
+
 src="$AZTP_SOURCE/tests/install/consumer"
 cmake -S "$src" -B "$T/cmake-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
   -DCMAKE_BUILD_TYPE=Release > "$T/configure.log" 2>&1 ||
