@@ -152,8 +152,8 @@ Json IdentityJson(const IdentityRecord& r) {
   j["metadata"] = r.metadata;
   j["selectors"] = r.selectors;
   j["federates_with"] = r.federates_with ? Json(*r.federates_with) : Json();
-  j["status"] = r.status;
-  if (r.status == "revoked") {
+  j["status"] = ToString(r.status);
+  if (r.status == IdentityRecord::Status::kRevoked) {
     j["revoked_reason"] = r.revoked_reason;
     j["revoked_by"] = r.revoked_by;
   }
@@ -165,7 +165,7 @@ Json IdentityJson(const IdentityRecord& r) {
 Json LinkJson(const LinkRecord& r) {
   return Json{{"from", r.from},
               {"to", r.to},
-              {"kind", r.kind},
+              {"kind", ToString(r.kind)},
               {"metadata", r.metadata},
               {"created_at", r.created_at}};
 }

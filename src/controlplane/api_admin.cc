@@ -78,8 +78,8 @@ Json KeysJson(const std::vector<CaKeyRecord>& records) {
   Json keys = Json::array();
   for (const auto& r : records) {
     keys.push_back(Json{{"key_id", r.key_id},
-                        {"kind", r.kind},
-                        {"state", r.state},
+                        {"kind", ToString(r.kind)},
+                        {"state", ToString(r.state)},
                         {"created_at", r.created_at},
                         {"activated_at", r.activated_at},
                         {"not_after", r.not_after}});
@@ -103,16 +103,15 @@ Result<Json> ControlPlane::SigningKeysApi(const http::Request& req,
     reply.route = "/v1/ca:rotate";
     AZTP_ASSIGN_OR_RETURN(Json body, internal::BodyObject(req));
     AZTP_RETURN_IF_ERROR(internal::OnlyMembers(body, {"kind"}));
-    AZTP_ASSIGN_OR_RETURN(std::string kind, GetString(body, "kind"));
-    if (kind != internal::kX509Kind && kind != internal::kJwtKind) {
-      return BadRequest("kind must be \"x509\" or \"jwt\"");
-    }
+    AZTP_ASSIGN_OR_RETURN(std::string text, GetString(body, "kind"));
+    std::optional<internal::KeyKind> kind = CaKeyRecord::ParseKind(text);
+    if (!kind) return BadRequest("kind must be \"x509\" or \"jwt\"");
     {
       std::lock_guard<std::mutex> lock(maintain_mu_);
       AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
         AZTP_ASSIGN_OR_RETURN(std::vector<CaKeyRecord> keys, tx.ListCaKeys());
         AZTP_RETURN_IF_ERROR(internal::ApplyRotationStep(
-            tx, internal::ForcedRotationStep(keys, kind), trust_domain_,
+            tx, internal::ForcedRotationStep(keys, *kind), trust_domain_,
             options_.ca, now, who.actor));
         return Ok();
       }));

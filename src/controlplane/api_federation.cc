@@ -21,7 +21,7 @@ Result<FederationRelationship> RelationshipFromRecord(
   AZTP_ASSIGN_OR_RETURN(TrustDomain td, TrustDomain::Parse(r.trust_domain));
   FederationRelationship rel{td};
   rel.endpoint_url = r.endpoint_url;
-  AZTP_ASSIGN_OR_RETURN(rel.profile, ParseEndpointProfile(r.profile));
+  AZTP_ASSIGN_OR_RETURN(rel.profile, ParseEndpointProfile(ToString(r.profile)));
   if (!r.endpoint_id.empty()) {
     AZTP_ASSIGN_OR_RETURN(rel.endpoint_id, SpiffeId::Parse(r.endpoint_id));
   }
@@ -126,7 +126,11 @@ Result<FederationRecord> RecordFromBody(const Json& body, UnixTime now) {
   AZTP_ASSIGN_OR_RETURN(TrustDomain td, TrustDomain::Parse(td_name));
   r.trust_domain = td.name();
   AZTP_ASSIGN_OR_RETURN(r.endpoint_url, GetString(body, "endpoint_url"));
-  AZTP_ASSIGN_OR_RETURN(r.profile, GetString(body, "profile"));
+  AZTP_ASSIGN_OR_RETURN(std::string profile, GetString(body, "profile"));
+  // ParseEndpointProfile's error names the profiles; both read the same
+  // text.
+  AZTP_RETURN_IF_ERROR(ParseEndpointProfile(profile));
+  r.profile = *FederationRecord::ParseProfile(profile);
   AZTP_ASSIGN_OR_RETURN(auto endpoint_id,
                         GetOptionalString(body, "endpoint_id"));
   r.endpoint_id = endpoint_id.value_or("");
@@ -289,7 +293,7 @@ Result<Json> ControlPlane::FederationApi(const http::Request& req,
       return Appended(tx.AppendAudit(
           MakeAudit(now, who.actor, "federation.add", td.IdString(),
                     Json{{"endpoint_url", r.endpoint_url},
-                         {"profile", r.profile},
+                         {"profile", ToString(r.profile)},
                          {"endpoint_id", r.endpoint_id},
                          {"revocations_url", r.revocations_url}})));
     }));

@@ -30,7 +30,7 @@ Json FlowJson(const FlowRecord& r) {
   return Json{{"id", r.id},
               {"name", r.name},
               {"description", r.description},
-              {"discoverable", r.discoverable},
+              {"discoverable", ToString(r.discoverable)},
               {"tags", r.tags},
               {"metadata", r.metadata},
               {"created_by", r.created_by},
@@ -40,7 +40,7 @@ Json FlowJson(const FlowRecord& r) {
 
 Json MemberJson(const FlowMemberRecord& m) {
   return Json{{"identity", m.identity},
-              {"status", m.status},
+              {"status", ToString(m.status)},
               {"reason", m.reason},
               {"added_at", m.added_at},
               {"updated_at", m.updated_at}};
@@ -63,7 +63,8 @@ Error NoSuchFlow(const std::string& id) {
 
 // Visible: public flows, the caller's own flows, and every flow for admins.
 bool Visible(const FlowRecord& f, const ControlPlane::Principal& who) {
-  return who.admin || f.discoverable == "public" || f.created_by == who.actor;
+  return who.admin || f.discoverable == FlowRecord::Discoverability::kPublic ||
+         f.created_by == who.actor;
 }
 
 // Owns: the flow's creator and admins may change or delete it.
@@ -118,10 +119,11 @@ Status FlowFields(const Json& body, FlowRecord& r,
   AZTP_ASSIGN_OR_RETURN(auto discoverable,
                         GetOptionalString(body, "discoverable"));
   if (discoverable) {
-    if (*discoverable != "public" && *discoverable != "private") {
+    auto parsed = FlowRecord::ParseDiscoverability(*discoverable);
+    if (!parsed) {
       return BadRequest("discoverable must be \"public\" or \"private\"");
     }
-    r.discoverable = *discoverable;
+    r.discoverable = *parsed;
     changed.push_back("discoverable");
   }
   if (auto it = body.find("tags"); it != body.end()) {
@@ -193,9 +195,9 @@ Result<Json> ControlPlane::FlowsApi(const http::Request& req,
     r.created_at = r.updated_at = now;
     AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
       AZTP_RETURN_IF_ERROR(tx.PutFlow(r));
-      return Appended(tx.AppendAudit(
-          MakeAudit(now, who.actor, "flow.create", r.id,
-                    Json{{"name", r.name}, {"discoverable", r.discoverable}})));
+      return Appended(tx.AppendAudit(MakeAudit(
+          now, who.actor, "flow.create", r.id,
+          Json{{"name", r.name}, {"discoverable", ToString(r.discoverable)}})));
     }));
     reply.status = 201;
     return FlowJson(r);
@@ -317,7 +319,8 @@ Result<Json> ControlPlane::FlowsApi(const http::Request& req,
       removed = true;
     } else {
       member = *current;
-      member.status = action == "revoke" ? "revoked" : "active";
+      member.status = action == "revoke" ? FlowMemberRecord::Status::kRevoked
+                                         : FlowMemberRecord::Status::kActive;
       member.reason = action == "revoke" ? reason.value_or("") : "";
       member.updated_at = now;
       AZTP_RETURN_IF_ERROR(tx.PutFlowMember(member));

@@ -104,14 +104,14 @@ Result<bool> RevokedByAdmin(Transaction& tx, const IdentityRecord& r) {
   if (!r.revoked_by.starts_with(kKeyActor)) return true;
   AZTP_ASSIGN_OR_RETURN(auto key,
                         tx.GetApiKey(r.revoked_by.substr(kKeyActor.size())));
-  return !key || key->scope == "admin";
+  return !key || key->is_admin();
 }
 
 // MayChangeRevocation: a scoped key may not undo or rewrite an admin's
 // revocation (docs/aztpd.md, "Permissions"); admins may always.
 Status MayChangeRevocation(Transaction& tx, const IdentityRecord& r,
                            const ControlPlane::Principal& who) {
-  if (who.admin || r.status != "revoked") return Ok();
+  if (who.admin || r.status != IdentityRecord::Status::kRevoked) return Ok();
   AZTP_ASSIGN_OR_RETURN(bool by_admin, RevokedByAdmin(tx, r));
   if (!by_admin) return Ok();
   return Error(Code::kPermissionDenied,
@@ -143,7 +143,8 @@ Result<IdentityRecord> RevokeOrReissue(Store& store, const SpiffeId& id,
     if (!r) return Error(Code::kNotFound, id.str() + " is not registered");
     AZTP_RETURN_IF_ERROR(MayChangeRevocation(tx, *r, who));
     const bool revoke = action == "revoke";
-    r->status = revoke ? "revoked" : "active";
+    r->status = revoke ? IdentityRecord::Status::kRevoked
+                       : IdentityRecord::Status::kActive;
     r->revoked_reason = revoke ? reason : "";
     r->revoked_by = revoke ? who.actor : "";
     r->updated_at = now;
@@ -218,7 +219,7 @@ Result<Json> ControlPlane::Identities(const http::Request& req,
         LinkRecord link;
         link.from = *r.parent;
         link.to = r.id;
-        link.kind = "parent";
+        link.kind = LinkRecord::Kind::kParent;
         link.created_at = now;
         AZTP_RETURN_IF_ERROR(tx.InsertLink(link));
       }
@@ -234,10 +235,10 @@ Result<Json> ControlPlane::Identities(const http::Request& req,
     IdentityFilter f;
     AZTP_ASSIGN_OR_RETURN(f.id_prefix, QueryPrefix(req, td));
     if (auto it = req.query.find("status"); it != req.query.end()) {
-      if (it->second != "active" && it->second != "revoked") {
+      f.status = IdentityRecord::ParseStatus(it->second);
+      if (!f.status) {
         return BadRequest("status must be \"active\" or \"revoked\"");
       }
-      f.status = it->second;
     }
     if (auto it = req.query.find("parent"); it != req.query.end()) {
       AZTP_ASSIGN_OR_RETURN(SpiffeId parent,
@@ -333,10 +334,11 @@ Result<Json> ControlPlane::Identities(const http::Request& req,
     link.from = id.str();
     link.to = to.str();
     AZTP_ASSIGN_OR_RETURN(auto kind, GetOptionalString(body, "kind"));
-    link.kind = kind.value_or("linked");
-    if (link.kind != "linked" && link.kind != "parent") {
+    auto parsed = LinkRecord::ParseKind(kind.value_or("linked"));
+    if (!parsed) {
       return BadRequest("kind must be \"linked\" or \"parent\"");
     }
+    link.kind = *parsed;
     if (link.from == link.to) {
       return BadRequest("an identity cannot be linked to itself");
     }
@@ -351,7 +353,7 @@ Result<Json> ControlPlane::Identities(const http::Request& req,
       AZTP_RETURN_IF_ERROR(tx.InsertLink(link));
       return Appended(tx.AppendAudit(
           MakeAudit(now, who.actor, "identity.link", link.from,
-                    Json{{"to", link.to}, {"kind", link.kind}})));
+                    Json{{"to", link.to}, {"kind", ToString(link.kind)}})));
     }));
     reply.status = 201;
     return internal::LinkJson(link);
@@ -384,7 +386,7 @@ Result<Json> ControlPlane::Discover(const http::Request& req, Reply& reply) {
   }
   IdentityFilter f;
   AZTP_ASSIGN_OR_RETURN(f.id_prefix, QueryPrefix(req, trust_domain_));
-  f.status = "active";
+  f.status = IdentityRecord::Status::kActive;
   f.discoverable = true;
   AZTP_ASSIGN_OR_RETURN(f.after, QueryAfter(req));
   AZTP_ASSIGN_OR_RETURN(f.limit, internal::PageLimit(req));

@@ -34,7 +34,7 @@ Result<int64_t> TtlMember(const Json& body, int64_t fallback, int64_t max) {
 Status RequireActive(Transaction& tx, const SpiffeId& id) {
   AZTP_ASSIGN_OR_RETURN(auto r, tx.GetIdentity(id.str()));
   if (!r) return Error(Code::kNotFound, id.str() + " is not registered");
-  if (r->status != "active") {
+  if (r->status != IdentityRecord::Status::kActive) {
     return Error(Code::kRevoked, id.str() + " is revoked");
   }
   return Ok();

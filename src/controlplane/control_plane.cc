@@ -64,12 +64,14 @@ int HttpStatusFor(const Error& error) {
 
 Result<InitResult> ControlPlane::Initialize(Store& store, const TrustDomain& td,
                                             const CaOptions& ca, UnixTime now) {
-  AZTP_ASSIGN_OR_RETURN(CaKeyRecord x509,
-                        internal::NewSigningKey(td, internal::kX509Kind,
-                                                internal::kActive, ca, now));
-  AZTP_ASSIGN_OR_RETURN(CaKeyRecord jwt,
-                        internal::NewSigningKey(td, internal::kJwtKind,
-                                                internal::kActive, ca, now));
+  AZTP_ASSIGN_OR_RETURN(
+      CaKeyRecord x509,
+      internal::NewSigningKey(td, internal::KeyKind::kX509,
+                              internal::KeyState::kActive, ca, now));
+  AZTP_ASSIGN_OR_RETURN(
+      CaKeyRecord jwt,
+      internal::NewSigningKey(td, internal::KeyKind::kJwt,
+                              internal::KeyState::kActive, ca, now));
   AZTP_ASSIGN_OR_RETURN(
       internal::NewApiKey admin,
       internal::MakeApiKey("admin", "initial admin key", now));
@@ -83,7 +85,7 @@ Result<InitResult> ControlPlane::Initialize(Store& store, const TrustDomain& td,
       AZTP_RETURN_IF_ERROR(tx.PutCaKey(*r));
       AZTP_RETURN_IF_ERROR(tx.AppendAudit(
           MakeAudit(now, actor, "ca.create", td.IdString(),
-                    Json{{"kind", r->kind}, {"key_id", r->key_id}})));
+                    Json{{"kind", ToString(r->kind)}, {"key_id", r->key_id}})));
     }
     AZTP_RETURN_IF_ERROR(tx.InsertApiKey(admin.record));
     AZTP_RETURN_IF_ERROR(tx.PutMeta(kRevocationSequence, 0));
@@ -218,7 +220,8 @@ Status ControlPlane::Reload(bool renew_server) {
   m.Set("aztpd_ca_expiry_timestamp_seconds", {{"kind", "x509"}},
         static_cast<double>(keys->ca().signing_certificate().not_after()));
   for (const auto& r : keys->records()) {
-    if (r.kind == internal::kJwtKind && r.state == internal::kActive) {
+    if (r.kind == internal::KeyKind::kJwt &&
+        r.state == internal::KeyState::kActive) {
       m.Set("aztpd_ca_expiry_timestamp_seconds", {{"kind", "jwt"}},
             static_cast<double>(r.not_after));
     }
@@ -238,8 +241,9 @@ Result<bool> ControlPlane::Maintain() {
     bool applied = false;
     AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
       AZTP_ASSIGN_OR_RETURN(std::vector<CaKeyRecord> keys, tx.ListCaKeys());
-      for (std::string_view kind : {internal::kX509Kind, internal::kJwtKind}) {
-        const int64_t max_ttl = kind == internal::kX509Kind
+      for (internal::KeyKind kind :
+           {internal::KeyKind::kX509, internal::KeyKind::kJwt}) {
+        const int64_t max_ttl = kind == internal::KeyKind::kX509
                                     ? options_.max_svid_ttl_seconds
                                     : options_.max_jwt_ttl_seconds;
         auto step = internal::DueRotationStep(keys, kind, now,
@@ -328,7 +332,7 @@ Result<ControlPlane::Principal> ControlPlane::Authenticate(
         AZTP_ASSIGN_OR_RETURN(identity, tx.GetIdentity(req.peer->str()));
         return Ok();
       }));
-      if (identity && identity->status != "active") {
+      if (identity && identity->status != IdentityRecord::Status::kActive) {
         return Error(Code::kRevoked, req.peer->str() +
                                          " is revoked: its SVIDs authenticate "
                                          "nothing until it is reissued");
@@ -366,7 +370,7 @@ Result<ControlPlane::Principal> ControlPlane::Authenticate(
   }
   Principal p;
   p.actor = "apikey:" + record->key_id;
-  p.admin = record->scope == "admin";
+  p.admin = record->is_admin();
   if (!p.admin) {
     // Keys stored before scopes were normalised ("/tools/") read the same
     // as new ones; a scope that no longer parses manages nothing.
@@ -445,9 +449,11 @@ Result<Json> ControlPlane::Route(const http::Request& req, Reply& reply) {
     if (path == "/metrics") {
       AZTP_RETURN_IF_ERROR(route_public("/metrics"));
       AZTP_RETURN_IF_ERROR(store_->Read([&](Transaction& tx) -> Status {
-        for (const char* s : {"active", "revoked"}) {
+        for (IdentityRecord::Status s : {IdentityRecord::Status::kActive,
+                                         IdentityRecord::Status::kRevoked}) {
           AZTP_ASSIGN_OR_RETURN(int64_t n, tx.CountIdentities(s));
-          instruments_->metrics.Set("aztpd_identities", {{"status", s}},
+          instruments_->metrics.Set("aztpd_identities",
+                                    {{"status", std::string(ToString(s))}},
                                     static_cast<double>(n));
         }
         return Ok();
@@ -530,7 +536,7 @@ Result<Json> ControlPlane::Revocations(UnixTime now) {
   AZTP_RETURN_IF_ERROR(store_->Read([&](Transaction& tx) -> Status {
     AZTP_ASSIGN_OR_RETURN(auto seq, tx.GetMeta(kRevocationSequence));
     IdentityFilter f;
-    f.status = "revoked";
+    f.status = IdentityRecord::Status::kRevoked;
     f.limit = 1000;
     Json ids = Json::array();
     Json serials = Json::array();

@@ -19,11 +19,8 @@
 
 namespace aztp::internal {
 
-inline constexpr std::string_view kX509Kind = "x509";
-inline constexpr std::string_view kJwtKind = "jwt";
-inline constexpr std::string_view kPrepared = "prepared";
-inline constexpr std::string_view kActive = "active";
-inline constexpr std::string_view kRetired = "retired";
+using KeyKind = CaKeyRecord::Kind;
+using KeyState = CaKeyRecord::State;
 // kBundleSequenceMeta names the store meta value holding the bundle's
 // spiffe_sequence, bumped whenever the published key set changes.
 inline constexpr const char* kBundleSequenceMeta = "bundle_sequence";
@@ -62,28 +59,28 @@ class SigningKeys {
 
 // NewSigningKey makes a fresh key of `kind` in `state` ("active" keys get
 // activated_at = now).
-Result<CaKeyRecord> NewSigningKey(const TrustDomain& td, std::string_view kind,
-                                  std::string_view state, const CaOptions& ca,
+Result<CaKeyRecord> NewSigningKey(const TrustDomain& td, KeyKind kind,
+                                  KeyState state, const CaOptions& ca,
                                   UnixTime now);
 
 // RotationStep is one change to the keys of one kind.
 struct RotationStep {
   enum class Action { kPrepare, kActivate, kRemove };
   Action action;
-  std::string kind;
+  KeyKind kind;
   std::string key_id;  // the key activated or removed
 };
 
 // DueRotationStep returns the next step due for `kind` at `now`, if any.
 // `max_ttl` is the longest lifetime of anything the kind signs.
 std::optional<RotationStep> DueRotationStep(
-    const std::vector<CaKeyRecord>& keys, std::string_view kind, UnixTime now,
+    const std::vector<CaKeyRecord>& keys, KeyKind kind, UnixTime now,
     const RotationOptions& options, int64_t max_ttl);
 
 // ForcedRotationStep is what `POST /v1/ca:rotate` does: activate the
 // prepared successor if there is one, else prepare one.
 RotationStep ForcedRotationStep(const std::vector<CaKeyRecord>& keys,
-                                std::string_view kind);
+                                KeyKind kind);
 
 // ApplyRotationStep performs `step` inside `tx` and writes its audit record.
 // Returns true when the published key set (the bundle) changed.
