@@ -618,7 +618,7 @@ class ProxyTest : public ::testing::Test {
     }
     ProxyDeps deps;
     deps.agent = std::move(*agent);
-    deps.audit_store = Must(OpenSqliteStore(audit_db));
+    deps.audit_store = Must(OpenSqliteAuditLog(audit_db));
     deps.control_plane_url = server_.url();
     deps.log = events.Sink();
     deps.clock = &server_.clock();
