@@ -39,6 +39,7 @@
 #include "aztp/config/aztpd_config.h"
 #include "aztp/controlplane/bundle_endpoint.h"
 #include "aztp/controlplane/control_plane.h"
+#include "aztp/http/address.h"
 #include "aztp/http/http.h"
 #include "aztp/store/store.h"
 #include "logging.h"
@@ -305,10 +306,12 @@ void RaiseDescriptorLimit(rlim_t needed) {
   }
 }
 
-// BaseUrl is the https URL of a server bound from `listen` to `port`.
-std::string BaseUrl(const std::string& listen, uint16_t port) {
-  return "https://" + listen.substr(0, listen.rfind(':')) + ":" +
-         std::to_string(port);
+// BaseUrl is the https URL of a server bound from `listen` (an address
+// the configuration's reader accepted) to `port`.
+Result<std::string> BaseUrl(const std::string& listen, uint16_t port) {
+  AZTP_ASSIGN_OR_RETURN(http::HostPort bound, http::ParseListenAddress(listen));
+  bound.port = port;
+  return "https://" + bound.str();
 }
 
 // StartBundleEndpoint serves GET <path> with the current bundle, and GET
@@ -388,7 +391,9 @@ Result<BundleServing> ServeBundleEndpoint(const AztpdConfig& c,
   auto started = StartBundleEndpoint(be, plane);
   if (!started) return started.error().WithContext("bundle_endpoint");
   out.server = std::move(*started);
-  std::string bundle_url = BaseUrl(be.listen, out.server->port()) + be.path;
+  AZTP_ASSIGN_OR_RETURN(std::string base,
+                        BaseUrl(be.listen, out.server->port()));
+  const std::string bundle_url = base + be.path;
   auto written = WrittenFile::Write(bundle_url_file, bundle_url + "\n");
   if (!written) return written.error();
   out.url_file = std::move(*written);
@@ -468,15 +473,17 @@ int Run(const AztpdConfig& c, std::vector<FederationRelationship> federation,
     if (bundle->url_file) bundle->url_file->Remove();
     return Fail(server.error());
   }
-  std::string url = BaseUrl(c.listen, (*server)->port());
-  auto url_written = WrittenFile::Write(c.data_dir + "/aztpd.url", url + "\n");
+  auto url = BaseUrl(c.listen, (*server)->port());
+  auto url_written =
+      url ? WrittenFile::Write(c.data_dir + "/aztpd.url", *url + "\n")
+          : Result<WrittenFile>(url.error());
   if (!url_written) {
     if (bundle->url_file) bundle->url_file->Remove();
     return Fail(url_written.error());
   }
   Log(spdlog::level::info, "serving",
       Json{{"trust_domain", plane->trust_domain().name()},
-           {"url", url},
+           {"url", *url},
            {"data_dir", c.data_dir},
            {"threads", c.threads}});
   Maintenance maintenance(*plane, c.data_dir, c.maintain_interval_seconds);

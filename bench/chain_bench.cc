@@ -20,7 +20,7 @@
 namespace aztp {
 namespace {
 
-using testing::Must;
+using test_support::Must;
 using Clock = std::chrono::steady_clock;
 
 constexpr UnixTime kNow = 1'800'000'000;
@@ -39,14 +39,14 @@ ChainLimits BenchLimits() {
 }
 
 struct Fixture {
-  std::unique_ptr<testing::TestDomains> domains;
+  std::unique_ptr<test_support::TestDomains> domains;
   std::string chain;
   std::size_t signing_input = 0;  // of the outermost token
 };
 
 Fixture MakeChain(KeyType type, ChainEncoding enc, int depth) {
   Fixture f;
-  f.domains = std::make_unique<testing::TestDomains>(kNow, type);
+  f.domains = std::make_unique<test_support::TestDomains>(kNow, type);
   f.domains->AddDomain("bench.example");
   MintOptions m;
   m.audience = Must(SpiffeId::Parse(Agent(1)));
@@ -103,7 +103,7 @@ void BM_ChainVerify(benchmark::State& state, KeyType type, ChainEncoding enc,
 }
 
 void BM_Mint(benchmark::State& state, KeyType type) {
-  testing::TestDomains domains(kNow, type);
+  test_support::TestDomains domains(kNow, type);
   domains.AddDomain("bench.example");
   MintOptions m;
   m.audience = Must(SpiffeId::Parse(Agent(1)));

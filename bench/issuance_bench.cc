@@ -63,7 +63,7 @@ void BM_IssueCa(benchmark::State& state) {
 
 // A control plane over a fresh SQLite store with one registered identity.
 struct Plane {
-  testing::TempDir dir{"aztp_bench_"};
+  test_support::TempDir dir{"aztp_bench_"};
   std::shared_ptr<Store> store;
   std::unique_ptr<ControlPlane> cp;
   std::string admin;

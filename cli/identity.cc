@@ -203,13 +203,7 @@ Result<Json> Reissue(IdFlags& f) {
   return IdentityJson(identity, false);
 }
 
-}  // namespace
-
-void AddIdentityCommands(CLI::App& app, Context& ctx) {
-  auto* identity =
-      app.add_subcommand("identity", "Identities registered with aztpd")
-          ->require_subcommand(1);
-
+void AddRegisterCommand(CLI::App* identity, Context& ctx) {
   auto fr = std::make_shared<RegisterFlags>();
   auto* reg = identity->add_subcommand("register", "Register an identity");
   AddServerFlags(reg, fr->server);
@@ -229,7 +223,10 @@ void AddIdentityCommands(CLI::App& app, Context& ctx) {
                 "accept no federated domain")
       ->excludes(with);
   reg->callback(Run(ctx, [fr] { return Register(*fr); }));
+}
 
+// AddReadCommands: get, list and discover.
+void AddReadCommands(CLI::App* identity, Context& ctx) {
   auto fg = std::make_shared<IdFlags>();
   auto* get = identity->add_subcommand("get", "Show an identity and its links");
   AddServerFlags(get, fg->server);
@@ -258,6 +255,16 @@ void AddIdentityCommands(CLI::App& app, Context& ctx) {
   discover->add_option("--limit", fd->limit, "page size");
   discover->add_option("--after", fd->after, "the previous page's `next`");
   discover->callback(Run(ctx, [fd] { return Discover(*fd); }));
+}
+
+}  // namespace
+
+void AddIdentityCommands(CLI::App& app, Context& ctx) {
+  auto* identity =
+      app.add_subcommand("identity", "Identities registered with aztpd")
+          ->require_subcommand(1);
+  AddRegisterCommand(identity, ctx);
+  AddReadCommands(identity, ctx);
 
   auto fk = std::make_shared<LinkFlags>();
   auto* link = identity->add_subcommand("link", "Link two identities");

@@ -180,14 +180,14 @@ int Run(const std::string& config_path, const std::string& ready_file) {
   aztpd::InitLogging(config.log_level, config.log_format);
   auto lock = LockAudit(config.audit.db);
   if (!lock) return Fail(lock.error());
-  auto store = aztp::OpenSqliteStore(config.audit.db);
+  auto store = aztp::OpenSqliteAuditLog(config.audit.db);
   if (!store) return Fail(store.error().WithContext("audit.db"));
   auto agent = Bootstrap(*prepared);
   if (!agent) return Fail(agent.error());
 
   aztp::ProxyDeps deps;
   deps.agent = *agent;
-  deps.audit_store = std::shared_ptr<aztp::Store>(std::move(*store));
+  deps.audit_store = std::shared_ptr<aztp::AuditLogStore>(std::move(*store));
   deps.control_plane_url = config.control_plane.url;
   deps.log = [](aztp::LogLevel level, std::string_view event,
                 const Json& fields) { Log(level, event, fields); };

@@ -54,7 +54,7 @@ std::vector<std::string> PredictableNames(const std::string& path) {
 }
 
 TEST(Finding10PredictableTempFile, PlantedSymlinksAreNeverWrittenThrough) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   const std::string victim = dir.File("victim");
   ASSERT_TRUE(WriteFile(victim, "original\n").has_value());
   for (const char* name : {"svid.key", "ca.key", "bundle.json"}) {
@@ -80,7 +80,7 @@ TEST(Finding10PredictableTempFile, PlantedSymlinksAreNeverWrittenThrough) {
 }
 
 TEST(Finding10PredictableTempFile, GuessedAttackerFileIsNotUsed) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   const std::string path = dir.File("svid.key");
   const std::string guessed = path + ".tmp." + std::to_string(::getpid());
   ASSERT_TRUE(WriteFile(guessed, "attacker\n", 0666).has_value());
@@ -97,7 +97,7 @@ TEST(Finding10PredictableTempFile, GuessedAttackerFileIsNotUsed) {
 }
 
 TEST(Finding10PredictableTempFile, TemporaryIsPrivateUntilCommit) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   const std::string path = dir.File("bundle.json");
   auto file = AtomicFile::Create(path, 0644);
   ASSERT_TRUE(file.has_value());
@@ -119,7 +119,7 @@ TEST(Finding10PredictableTempFile, TemporaryIsPrivateUntilCommit) {
 }
 
 TEST(Finding10PredictableTempFile, NothingIsLeftBehindOnFailure) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   // Abandoned before Commit.
   {
     auto file = AtomicFile::Create(dir.File("a"));
@@ -139,7 +139,7 @@ TEST(Finding10PredictableTempFile, NothingIsLeftBehindOnFailure) {
 }
 
 TEST(AtomicFile, ModeIsExactWhateverTheUmask) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   mode_t old = ::umask(077);
   ASSERT_TRUE(WriteFile(dir.File("f"), "x", 0640).has_value());
   ::umask(old);
@@ -147,7 +147,7 @@ TEST(AtomicFile, ModeIsExactWhateverTheUmask) {
 }
 
 TEST(AtomicFile, StreamsSeveralWrites) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   auto file = AtomicFile::Create(dir.File("out"));
   ASSERT_TRUE(file.has_value());
   std::string expected;
@@ -163,7 +163,7 @@ TEST(AtomicFile, StreamsSeveralWrites) {
 // Issue 13: `aztp ca init` replaced an existing CA without a word. Every
 // command that writes keys first asks whether its files exist.
 TEST(RefuseExisting, NamesTheFirstFileThatExists) {
-  testing::TempDir dir("aztp_file_");
+  test_support::TempDir dir("aztp_file_");
   const std::string a = dir.File("a"), b = dir.File("b"), c = dir.File("c");
   EXPECT_TRUE(RefuseExisting({}).has_value());
   EXPECT_TRUE(RefuseExisting({a, b, dir.File("no/such/folder/x")}));
@@ -181,7 +181,7 @@ TEST(RefuseExisting, NamesTheFirstFileThatExists) {
 // survive the first instance's exit: Remove unlinks only the version it
 // wrote.
 TEST(WrittenFile, RemovesOnlyTheVersionItWrote) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   auto mine = WrittenFile::Write(dir.File("a.url"), "mine\n");
   ASSERT_TRUE(mine.has_value());
   mine->Remove();

@@ -18,7 +18,7 @@ namespace aztp {
 namespace {
 
 TEST(LockFileTest, HolderWritesItsPidAndASecondHolderIsRefused) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   const std::string path = dir.File("x.lock");
   auto first = LockFile::Acquire(path, "data directory " + dir.path());
   ASSERT_TRUE(first) << first.error().message();
@@ -37,7 +37,7 @@ TEST(LockFileTest, HolderWritesItsPidAndASecondHolderIsRefused) {
 }
 
 TEST(LockFileTest, ReleasedWhenTheHolderIsDestroyed) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   const std::string path = dir.File("x.lock");
   {
     auto first = LockFile::Acquire(path, "it");
@@ -47,7 +47,7 @@ TEST(LockFileTest, ReleasedWhenTheHolderIsDestroyed) {
 }
 
 TEST(LockFileTest, WithoutAPidTheMessageSaysAnotherProcess) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   const std::string path = dir.File("x.lock");
   auto first = LockFile::Acquire(path, "it");
   ASSERT_TRUE(first);
@@ -61,7 +61,7 @@ TEST(LockFileTest, WithoutAPidTheMessageSaysAnotherProcess) {
 // A holder killed with SIGKILL runs no destructor; the kernel still
 // releases its lock, so a restart is never blocked.
 TEST(LockFileTest, AHolderKilledWithSigkillReleasesTheLock) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   const std::string path = dir.File("x.lock");
   int ready[2];
   ASSERT_EQ(::pipe(ready), 0);
@@ -95,7 +95,7 @@ TEST(LockFileTest, AHolderKilledWithSigkillReleasesTheLock) {
 }
 
 TEST(LockFileTest, ASymbolicLinkIsNotFollowed) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   const std::string target = dir.File("elsewhere");
   ASSERT_TRUE(WriteFile(target, "keep\n"));
   ASSERT_EQ(::symlink(target.c_str(), dir.File("x.lock").c_str()), 0);
@@ -109,7 +109,7 @@ TEST(LockFileTest, ASymbolicLinkIsNotFollowed) {
 // link planted at the lock's path would have been truncated (the PID is
 // written over the file), and a directory or FIFO there is no lock.
 TEST(LockFileTest, AHardLinkOrANonRegularFileIsRefusedUntouched) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   const std::string target = dir.File("precious");
   ASSERT_TRUE(WriteFile(target, "keep\n"));
   ASSERT_EQ(::link(target.c_str(), dir.File("x.lock").c_str()), 0);

@@ -12,7 +12,7 @@ constexpr UnixTime kNow = 1'800'000'000;
 
 TrustDomain Td(const char* name) { return *TrustDomain::Parse(name); }
 
-class BundleTest : public ::testing::Test {
+class BundleTest : public testing::Test {
  protected:
   void SetUp() override {
     ca_ = std::make_unique<CertificateAuthority>(

@@ -15,7 +15,7 @@
 namespace aztp {
 namespace {
 
-using testing::Must;
+using test_support::Must;
 
 constexpr UnixTime kNow = 1'800'000'000;
 
@@ -25,7 +25,7 @@ std::string Agent(int k) {
          std::to_string(k);
 }
 
-class ChainProperties : public ::testing::Test {
+class ChainProperties : public testing::Test {
  protected:
   ChainProperties() : domains_(kNow), clock_(kNow) {
     domains_.AddDomain("org-a.example");
@@ -58,7 +58,7 @@ class ChainProperties : public ::testing::Test {
     return Must(CapabilitySet::FromStrings(out));
   }
 
-  testing::TestDomains domains_;
+  test_support::TestDomains domains_;
   FixedClock clock_;
 };
 

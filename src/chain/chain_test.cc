@@ -12,7 +12,7 @@
 namespace aztp {
 namespace {
 
-using testing::Must;
+using test_support::Must;
 
 constexpr UnixTime kNow = 1'800'000'000;
 const char* kPlanner = "spiffe://org-a.example/agent/planner";
@@ -24,7 +24,7 @@ CapabilitySet Caps(std::vector<std::string> v) {
   return Must(CapabilitySet::FromStrings(v));
 }
 
-class ChainTest : public ::testing::TestWithParam<ChainEncoding> {
+class ChainTest : public testing::TestWithParam<ChainEncoding> {
  protected:
   ChainTest() : domains_(kNow), clock_(kNow) {
     domains_.AddDomain("org-a.example");
@@ -64,7 +64,7 @@ class ChainTest : public ::testing::TestWithParam<ChainEncoding> {
     return Must(ExtendChain(*v, domains_.Signer(signer), o, kNow));
   }
 
-  testing::TestDomains domains_;
+  test_support::TestDomains domains_;
   FixedClock clock_;
 };
 
@@ -353,8 +353,8 @@ TEST_P(ChainTest, BundleUpdateInvalidatesCachedCertificates) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Encodings, ChainTest,
-                         ::testing::Values(ChainEncoding::kLinked,
-                                           ChainEncoding::kNested),
+                         testing::Values(ChainEncoding::kLinked,
+                                         ChainEncoding::kNested),
                          [](const auto& info) {
                            return std::string(EncodingName(info.param));
                          });

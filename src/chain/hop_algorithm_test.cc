@@ -13,8 +13,8 @@
 namespace aztp {
 namespace {
 
-using testing::Must;
-using testing::RsaIdentity;
+using test_support::Must;
+using test_support::RsaIdentity;
 
 constexpr UnixTime kNow = 1'800'000'000;
 const char* kPlanner = "spiffe://org-a.example/agent/planner";
@@ -24,7 +24,7 @@ const char* kScheduler = "spiffe://org-c.example/agent/scheduler";
 
 SpiffeId Id(const char* s) { return Must(SpiffeId::Parse(s)); }
 
-class HopAlgorithmTest : public ::testing::Test {
+class HopAlgorithmTest : public testing::Test {
  protected:
   HopAlgorithmTest() : domains_(kNow), clock_(kNow) {
     domains_.AddDomain("org-a.example");  // P-256
@@ -52,7 +52,7 @@ class HopAlgorithmTest : public ::testing::Test {
     return c;
   }
 
-  testing::TestDomains domains_;
+  test_support::TestDomains domains_;
   FixedClock clock_;
 };
 
@@ -67,7 +67,7 @@ void ExpectAlgNotAllowed(const Result<VerifiedChain>& v, int hop) {
 TEST_F(HopAlgorithmTest, Finding7RsaHopTokenRs256RootIsRefused) {
   RsaIdentity rsa = domains_.RsaSvid(kPlanner);
   HopClaims c = Root(kPlanner, kResearch);
-  std::string token = testing::SignRsaHopToken(rsa, "RS256", c.ToJson());
+  std::string token = test_support::SignRsaHopToken(rsa, "RS256", c.ToJson());
   ExpectAlgNotAllowed(VerifyAs(kResearch, token), 0);
   // Step 2 already refuses it, before any certificate is looked at.
   auto parsed = HopToken::Parse(token, 8 << 10);
@@ -78,9 +78,9 @@ TEST_F(HopAlgorithmTest, Finding7RsaHopTokenRs256RootIsRefused) {
 TEST_F(HopAlgorithmTest, Finding7RsaHopTokenPs256RootIsRefused) {
   RsaIdentity rsa = domains_.RsaSvid(kPlanner);
   HopClaims c = Root(kPlanner, kResearch);
-  ExpectAlgNotAllowed(
-      VerifyAs(kResearch, testing::SignRsaHopToken(rsa, "PS256", c.ToJson())),
-      0);
+  ExpectAlgNotAllowed(VerifyAs(kResearch, test_support::SignRsaHopToken(
+                                              rsa, "PS256", c.ToJson())),
+                      0);
 }
 
 // The RSA hop inside an otherwise valid linked chain is named.
@@ -97,7 +97,7 @@ TEST_F(HopAlgorithmTest, Finding7RsaHopTokenInTheMiddleIsRefused) {
   c.prv = TokenDigest(root);
   RsaIdentity rsa = domains_.RsaSvid(kResearch);
   std::string chain =
-      root + "," + testing::SignRsaHopToken(rsa, "RS256", c.ToJson());
+      root + "," + test_support::SignRsaHopToken(rsa, "RS256", c.ToJson());
   ExpectAlgNotAllowed(VerifyAs(kAnalyst, chain), 1);
 }
 

@@ -9,15 +9,15 @@
 namespace aztp::agent_test {
 namespace {
 
-using testing::ControlPlaneServer;
-using testing::Must;
-using testing::SslPtr;
+using test_support::ControlPlaneServer;
+using test_support::Must;
+using test_support::SslPtr;
 
 // The agent follows the control plane's federation: the partner's bundle
 // arrives with the bootstrap, and once the relationship is removed on the
 // control plane the next bundle refresh drops it.
 TEST_F(AgentTest, FollowsTheFederationOfTheControlPlane) {
-  testing::TestDomains partner(server_.clock().Now());
+  test_support::TestDomains partner(server_.clock().Now());
   partner.AddDomain("org-b.example");
   Federate(partner, "org-b.example");
   const HopSigner& payments =
@@ -97,7 +97,7 @@ TEST_F(AgentTest, FollowsTheFederationOfTheControlPlane) {
 // The agent follows each domain's revocation list as the control plane
 // holds it, and checks each peer against its own domain's list only.
 TEST_F(AgentTest, Finding13ChecksEachPeerAgainstItsOwnDomainsList) {
-  testing::TestDomains partner(server_.clock().Now());
+  test_support::TestDomains partner(server_.clock().Now());
   partner.AddDomain("org-b.example");
   const TrustDomain org_b = Td("org-b.example");
   endpoints_->ServeList("org-b.example",
@@ -154,7 +154,7 @@ TEST_F(AgentTest, Finding13ChecksEachPeerAgainstItsOwnDomainsList) {
 // Narrowing the identity's federates_with on the control plane has the
 // same effect as removing the relationship, for this identity only.
 TEST_F(AgentTest, FollowsItsFederatesWith) {
-  testing::TestDomains partners(server_.clock().Now());
+  test_support::TestDomains partners(server_.clock().Now());
   partners.AddDomain("org-b.example");
   partners.AddDomain("org-c.example");
   Federate(partners, "org-b.example");
@@ -210,9 +210,9 @@ TEST_F(AgentTest, FollowsItsFederatesWith) {
 // A partner's rotation reaches the agent as a bundle change; a pinned
 // domain stays pinned whatever the control plane serves.
 TEST_F(AgentTest, TakesFederatedUpdatesButKeepsPinnedDomains) {
-  testing::TestDomains partner(server_.clock().Now());
+  test_support::TestDomains partner(server_.clock().Now());
   partner.AddDomain("org-b.example");
-  testing::TestDomains pinned_partner(server_.clock().Now());
+  test_support::TestDomains pinned_partner(server_.clock().Now());
   pinned_partner.AddDomain("org-b.example");
   pinned_partner.AddDomain("org-c.example");
   Federate(partner, "org-b.example");
@@ -244,7 +244,7 @@ TEST_F(AgentTest, TakesFederatedUpdatesButKeepsPinnedDomains) {
 
   // org-b publishes sequence 2 (a second authority); the control plane
   // fetches it and the follower takes it at its next refresh.
-  testing::TestDomains successor(server_.clock().Now());
+  test_support::TestDomains successor(server_.clock().Now());
   successor.AddDomain("org-b.example");
   Bundle two = Must(Bundle::Create(org_b,
                                    {partner.Ca("org-b.example").root(),

@@ -16,9 +16,9 @@
 namespace aztp::agent_test {
 namespace {
 
-using testing::ControlPlaneServer;
-using testing::Must;
-using testing::SslPtr;
+using test_support::ControlPlaneServer;
+using test_support::Must;
+using test_support::SslPtr;
 
 TEST_F(AgentTest, BootstrapsWithTheApiKeyAndRenewsOverMtlsAtHalfLife) {
   const std::string id = "spiffe://org-a.example/agents/planner";
@@ -219,7 +219,7 @@ TEST_F(AgentTest, BootstrapFailsWithReasons) {
   EXPECT_EQ(denied.error().message().find(scoped.substr(scoped.find('.') + 1)),
             std::string::npos);
 
-  testing::TestDomains impostor(server_.clock().Now());
+  test_support::TestDomains impostor(server_.clock().Now());
   impostor.AddDomain("org-a.example");
   AgentOptions wrong =
       Options("spiffe://org-a.example/agents/a", server_.admin_api_key());
@@ -282,7 +282,7 @@ TEST_F(AgentTest, TwoAgentsAuthenticateEachOtherOverMtls) {
 TEST_F(AgentTest, RefusesPeersOfUntrustedOrUnknownDomains) {
   auto a = Bootstrap("spiffe://org-a.example/agents/a");
   ASSERT_NE(a, nullptr);
-  testing::TestDomains other(server_.clock().Now());
+  test_support::TestDomains other(server_.clock().Now());
   other.AddDomain("org-b.example");
   const HopSigner& stranger = other.Signer("spiffe://org-b.example/agents/s");
   TlsCredentials creds{stranger.chain(), stranger.key()};
@@ -320,7 +320,7 @@ TEST_F(AgentTest, RefusesPeersOfUntrustedOrUnknownDomains) {
 TEST_F(AgentTest, WritesAnIdentityFolder) {
   auto agent = Bootstrap("spiffe://org-a.example/agents/a");
   ASSERT_NE(agent, nullptr);
-  testing::TempDir out("aztp_agent_dir_");
+  test_support::TempDir out("aztp_agent_dir_");
   ASSERT_TRUE(agent->WriteSvidDir(out.File("id")));
   auto dir = LoadSvidDir(out.File("id"), /*require_key=*/true);
   ASSERT_TRUE(dir.has_value()) << dir.error().message();

@@ -19,22 +19,24 @@
 namespace aztp::agent_test {
 
 inline SpiffeId Id(const std::string& text) {
-  return testing::Must(SpiffeId::Parse(text));
+  return test_support::Must(SpiffeId::Parse(text));
 }
 
 // Handshake runs a TLS handshake between two contexts in memory; false if
 // either side fails. The connections stay in `client` and `server`.
 inline bool Handshake(SSL_CTX* client_ctx, SSL_CTX* server_ctx,
-                      testing::SslPtr& client, testing::SslPtr& server) {
-  testing::TlsPair p = testing::ConnectInMemory(client_ctx, server_ctx);
-  const bool done = testing::Handshake(p);
+                      test_support::SslPtr& client,
+                      test_support::SslPtr& server) {
+  test_support::TlsPair p =
+      test_support::ConnectInMemory(client_ctx, server_ctx);
+  const bool done = test_support::Handshake(p);
   client = std::move(p.client);
   server = std::move(p.server);
   return done;
 }
 
 inline TrustDomain Td(const std::string& name) {
-  return testing::Must(TrustDomain::Parse(name));
+  return test_support::Must(TrustDomain::Parse(name));
 }
 
 // Endpoints plays the partners' bundle endpoints for the control plane's
@@ -66,9 +68,9 @@ struct Endpoints {
   }
 };
 
-inline testing::ControlPlaneServer::Options WithEndpoints(
+inline test_support::ControlPlaneServer::Options WithEndpoints(
     std::shared_ptr<Endpoints> endpoints) {
-  testing::ControlPlaneServer::Options o;
+  test_support::ControlPlaneServer::Options o;
   o.control_plane.fetcher = [endpoints](const FederationRelationship& rel,
                                         std::shared_ptr<const Bundle>) {
     return endpoints->Fetch(rel.trust_domain);
@@ -81,7 +83,7 @@ inline testing::ControlPlaneServer::Options WithEndpoints(
   return o;
 }
 
-class AgentTest : public ::testing::Test {
+class AgentTest : public testing::Test {
  protected:
   void SetUp() override {
     ClientOptions o;
@@ -89,7 +91,7 @@ class AgentTest : public ::testing::Test {
     o.SetTrustBundle(server_.bundle());
     o.api_key = SecretBytes(std::string_view(server_.admin_api_key()));
     o.clock = &server_.clock();
-    admin_ = testing::Must(Client::Create(std::move(o)));
+    admin_ = test_support::Must(Client::Create(std::move(o)));
   }
 
   void Register(const std::string& id) {
@@ -124,11 +126,11 @@ class AgentTest : public ::testing::Test {
   // Federate makes the control plane federate with `partner`'s domain
   // `name` over https_spiffe, its endpoint played by `endpoints_`; with
   // `revocations`, also fetching its revocation list.
-  void Federate(testing::TestDomains& partner, const std::string& name,
+  void Federate(test_support::TestDomains& partner, const std::string& name,
                 bool revocations = false) {
     const TrustDomain td = Td(name);
-    Bundle bundle =
-        testing::Must(Bundle::Create(td, {partner.Ca(name).root()}, {}, 1, 60));
+    Bundle bundle = test_support::Must(
+        Bundle::Create(td, {partner.Ca(name).root()}, {}, 1, 60));
     endpoints_->Serve(name, bundle);
     FederationSpec spec{.trust_domain = td};
     if (revocations) spec.revocations_url = "https://127.0.0.1:1/revocations";
@@ -144,10 +146,10 @@ class AgentTest : public ::testing::Test {
   // the server) and returns what the agent's AuthenticatePeer says.
   Result<VerifiedX509Svid> PeerCheck(Agent& agent, const HopSigner& peer) {
     TlsCredentials creds{peer.chain(), peer.key()};
-    auto peer_ctx = testing::Must(MakeClientContext(&creds));
-    testing::SslPtr client, server;
+    auto peer_ctx = test_support::Must(MakeClientContext(&creds));
+    test_support::SslPtr client, server;
     if (!Handshake(peer_ctx.get(),
-                   testing::Must(agent.MakeServerContext()).get(), client,
+                   test_support::Must(agent.MakeServerContext()).get(), client,
                    server)) {
       return Error(Code::kInternal, "handshake failed");
     }
@@ -155,7 +157,7 @@ class AgentTest : public ::testing::Test {
   }
 
   std::shared_ptr<Endpoints> endpoints_ = std::make_shared<Endpoints>();
-  testing::ControlPlaneServer server_{WithEndpoints(endpoints_)};
+  test_support::ControlPlaneServer server_{WithEndpoints(endpoints_)};
   std::unique_ptr<Client> admin_;
 };
 

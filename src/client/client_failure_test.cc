@@ -12,8 +12,8 @@ namespace aztp::client_test {
 namespace {
 
 using std::chrono::milliseconds;
-using testing::ControlPlaneServer;
-using testing::Must;
+using test_support::ControlPlaneServer;
+using test_support::Must;
 
 // StatusOf drops the value of a result.
 template <typename T>
@@ -157,7 +157,7 @@ TEST_F(ClientTest, RetriesTransportFailures) {
 
 TEST_F(ClientTest, RefusesAServerThatTheBundleDoesNotVouchFor) {
   // Same trust domain name, different CA.
-  testing::TestDomains impostor(server_.clock().Now());
+  test_support::TestDomains impostor(server_.clock().Now());
   impostor.AddDomain("org-a.example");
   ClientOptions o = Options(server_.admin_api_key());
   o.SetTrustBundle(*impostor.Bundles()->GetBundle(

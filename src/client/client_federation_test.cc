@@ -9,8 +9,8 @@ namespace aztp::client_test {
 namespace {
 
 using std::chrono::milliseconds;
-using testing::ControlPlaneServer;
-using testing::Must;
+using test_support::ControlPlaneServer;
+using test_support::Must;
 
 // Domains lists the trust domains of a bundle set.
 std::vector<std::string> Domains(const BundleSet& set) {
@@ -149,7 +149,7 @@ TEST_F(ClientTest, FederationNeedsAnAdminAndAWellFormedSpec) {
 TEST_F(ClientTest, GetBundlesNarrowsToWhatAnIdentityFederatesWith) {
   fetches_->Push("org-b.example", PartnerBundle(1));
   ASSERT_TRUE(admin().AddFederation(PartnerSpec()).has_value());
-  testing::TestDomains org_c(server_.clock().Now());
+  test_support::TestDomains org_c(server_.clock().Now());
   org_c.AddDomain("org-c.example");
   fetches_->Push("org-c.example",
                  Bundle::Create(Td("org-c.example"),

@@ -31,9 +31,6 @@ namespace aztp::client_internal {
 // or JSON null.
 const Json* Member(const Json& object, std::string_view name);
 
-// WrongType is the error of a member of another type than `want`.
-Error WrongType(std::string_view name, std::string_view want);
-
 // The Optional* readers take an absent or null member as the type's empty
 // value (false, "", 0, none, {}); Required* ones need the member.
 Result<bool> OptionalBool(const Json& object, std::string_view name);
@@ -54,7 +51,8 @@ template <typename T, typename Parse>
 Result<std::vector<T>> ArrayOf(const Json& doc, std::string_view name,
                                Parse parse) {
   const Json* list = Member(doc, name);
-  if (list == nullptr || !list->is_array()) return WrongType(name, "an array");
+  if (list == nullptr || !list->is_array())
+    return WrongMemberType(name, "an array");
   std::vector<T> out;
   for (const Json& item : *list) {
     AZTP_ASSIGN_OR_RETURN(T parsed, parse(item));

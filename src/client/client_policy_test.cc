@@ -9,8 +9,8 @@ namespace aztp::client_test {
 namespace {
 
 using std::chrono::milliseconds;
-using testing::ControlPlaneServer;
-using testing::Must;
+using test_support::ControlPlaneServer;
+using test_support::Must;
 
 // ---- policies ----
 

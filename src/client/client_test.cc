@@ -18,8 +18,8 @@ namespace aztp::client_test {
 namespace {
 
 using std::chrono::milliseconds;
-using testing::ControlPlaneServer;
-using testing::Must;
+using test_support::ControlPlaneServer;
+using test_support::Must;
 
 TEST_F(ClientTest, HealthAndReadiness) {
   EXPECT_TRUE(admin().Healthz());
@@ -401,7 +401,7 @@ TEST_F(ClientTest, IsSafeToShareBetweenThreads) {
 }
 
 TEST(ParseBundleDocumentTest, InfersTheTrustDomain) {
-  testing::TestDomains domains(ControlPlaneServer::kDefaultNow);
+  test_support::TestDomains domains(ControlPlaneServer::kDefaultNow);
   domains.AddDomain("org-b.example");
   const Bundle& b =
       *domains.Bundles()->GetBundle(Must(TrustDomain::Parse("org-b.example")));

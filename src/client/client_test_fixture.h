@@ -21,7 +21,7 @@
 namespace aztp::client_test {
 
 inline SpiffeId Id(const std::string& text) {
-  return testing::Must(SpiffeId::Parse(text));
+  return test_support::Must(SpiffeId::Parse(text));
 }
 
 // SecretPart is the part of an API key after the dot: what must never show.
@@ -37,7 +37,7 @@ inline http::Response JsonResponse(int status, std::string body) {
 }
 
 inline TrustDomain Td(const std::string& name) {
-  return testing::Must(TrustDomain::Parse(name));
+  return test_support::Must(TrustDomain::Parse(name));
 }
 
 // Fetches scripts the partners' bundle endpoints for the control plane's
@@ -60,9 +60,9 @@ struct Fetches {
   }
 };
 
-inline testing::ControlPlaneServer::Options WithFetches(
+inline test_support::ControlPlaneServer::Options WithFetches(
     std::shared_ptr<Fetches> fetches) {
-  testing::ControlPlaneServer::Options o;
+  test_support::ControlPlaneServer::Options o;
   o.control_plane.fetcher = [fetches](const FederationRelationship& rel,
                                       std::shared_ptr<const Bundle>) {
     return fetches->Take(rel.trust_domain);
@@ -77,10 +77,10 @@ inline constexpr std::string_view kPaymentsPolicy = R"({"Statement":[
     {"Sid":"NoRefunds","Effect":"Deny","Action":"payments:refund"}]})";
 
 inline Policy Parsed(std::string_view text) {
-  return testing::Must(ParsePolicy(text));
+  return test_support::Must(ParsePolicy(text));
 }
 
-class ClientTest : public ::testing::Test {
+class ClientTest : public testing::Test {
  protected:
   ClientOptions Options(const std::string& key) {
     ClientOptions o;
@@ -95,7 +95,7 @@ class ClientTest : public ::testing::Test {
     return o;
   }
   std::unique_ptr<Client> Make(const std::string& key) {
-    return testing::Must(Client::Create(Options(key)));
+    return test_support::Must(Client::Create(Options(key)));
   }
   Client& admin() {
     if (admin_ == nullptr) admin_ = Make(server_.admin_api_key());
@@ -120,16 +120,17 @@ class ClientTest : public ::testing::Test {
 
   // partner is a partner domain, org-b.example, whose bundle endpoint
   // `fetches_` plays.
-  testing::TestDomains& partner() {
+  test_support::TestDomains& partner() {
     if (partner_ == nullptr) {
-      partner_ = std::make_unique<testing::TestDomains>(server_.clock().Now());
+      partner_ =
+          std::make_unique<test_support::TestDomains>(server_.clock().Now());
       partner_->AddDomain("org-b.example");
     }
     return *partner_;
   }
   Bundle PartnerBundle(int64_t sequence) {
     const TrustDomain td = Td("org-b.example");
-    return testing::Must(
+    return test_support::Must(
         Bundle::Create(td, {partner().Ca(td.name()).root()}, {}, sequence, 60));
   }
   FederationSpec PartnerSpec() {
@@ -142,8 +143,8 @@ class ClientTest : public ::testing::Test {
   }
 
   std::shared_ptr<Fetches> fetches_ = std::make_shared<Fetches>();
-  testing::ControlPlaneServer server_{WithFetches(fetches_)};
-  std::unique_ptr<testing::TestDomains> partner_;  // see partner()
+  test_support::ControlPlaneServer server_{WithFetches(fetches_)};
+  std::unique_ptr<test_support::TestDomains> partner_;  // see partner()
   std::unique_ptr<Client> admin_;
   std::mutex waits_mu_;
   std::vector<std::chrono::milliseconds> waits_;

@@ -16,7 +16,6 @@ using client_internal::OptionalSpiffeId;
 using client_internal::OptionalText;
 using client_internal::OptionalTime;
 using client_internal::RequiredTrustDomain;
-using client_internal::WrongType;
 
 // ParseFetch reads {result, reason, message, old_sequence, new_sequence}
 // of a fetch of `td`'s endpoint, with the fetch of its revocation list in
@@ -77,7 +76,8 @@ Result<Federation> ParseFederation(const Json& j) {
   AZTP_ASSIGN_OR_RETURN(out.failures, OptionalTime(j, "failures"));
   AZTP_ASSIGN_OR_RETURN(out.next_refresh, OptionalTime(j, "next_refresh"));
   if (const Json* url = Member(j, "revocations_url")) {  // null: none
-    if (!url->is_string()) return WrongType("revocations_url", "a string");
+    if (!url->is_string())
+      return WrongMemberType("revocations_url", "a string");
     out.revocations_url = url->get<std::string>();
   }
   AZTP_ASSIGN_OR_RETURN(out.revocations_sequence,

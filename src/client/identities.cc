@@ -19,7 +19,6 @@ using client_internal::OptionalText;
 using client_internal::OptionalTime;
 using client_internal::Query;
 using client_internal::RequiredSpiffeId;
-using client_internal::WrongType;
 
 // IdentityTarget is /v1/identities/<td>/<path>[:action]. SPIFFE paths only
 // hold characters that need no escaping in a request target.
@@ -73,7 +72,7 @@ Result<Identity> ParseIdentity(const Json& j) {
   AZTP_ASSIGN_OR_RETURN(out.updated_at, OptionalTime(j, "updated_at"));
   if (const Json* domains = Member(j, "federates_with")) {
     if (!domains->is_array()) {
-      return WrongType("federates_with", "null or an array of strings");
+      return WrongMemberType("federates_with", "null or an array of strings");
     }
     AZTP_ASSIGN_OR_RETURN(auto names, OptionalStringArray(j, "federates_with"));
     out.federates_with = std::move(names);

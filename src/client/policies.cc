@@ -14,7 +14,6 @@ using client_internal::OptionalStringArray;
 using client_internal::OptionalText;
 using client_internal::OptionalTime;
 using client_internal::Query;
-using client_internal::WrongType;
 
 // PolicyTarget is /v1/policies/<id>[:action]. Policy IDs are checked: any
 // other character could bend the request target.
@@ -49,7 +48,7 @@ Result<StoredPolicy> ParseStoredPolicy(const Json& j) {
   AZTP_ASSIGN_OR_RETURN(out.version, GetInt(j, "version"));
   const Json* document = Member(j, "document");
   if (document == nullptr || !document->is_object()) {
-    return WrongType("document", "an object");
+    return WrongMemberType("document", "an object");
   }
   out.document = *document;
   AZTP_ASSIGN_OR_RETURN(out.created_at, OptionalTime(j, "created_at"));
@@ -72,7 +71,8 @@ Result<AuthorizeResult> ParseAuthorizeResult(const Json& doc) {
   AuthorizeResult out;
   AZTP_ASSIGN_OR_RETURN(out.decision, DecisionFromJson(doc));
   if (const Json* id = Member(doc, "policy_id")) {
-    if (!id->is_string()) return WrongType("policy_id", "a string or null");
+    if (!id->is_string())
+      return WrongMemberType("policy_id", "a string or null");
     out.policy_id = id->get<std::string>();
   }
   return out;

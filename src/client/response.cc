@@ -17,15 +17,10 @@ const Json* Member(const Json& object, std::string_view name) {
   return &*it;
 }
 
-Error WrongType(std::string_view name, std::string_view want) {
-  return Error(Code::kMalformed, "member \"" + std::string(name) +
-                                     "\" must be " + std::string(want));
-}
-
 Result<bool> OptionalBool(const Json& object, std::string_view name) {
   const Json* value = Member(object, name);
   if (value == nullptr) return false;
-  if (!value->is_boolean()) return WrongType(name, "a boolean");
+  if (!value->is_boolean()) return WrongMemberType(name, "a boolean");
   return value->get<bool>();
 }
 
@@ -44,7 +39,7 @@ Result<std::optional<SpiffeId>> OptionalSpiffeId(const Json& object,
                                                  std::string_view name) {
   const Json* value = Member(object, name);
   if (value == nullptr) return std::optional<SpiffeId>();
-  if (!value->is_string()) return WrongType(name, "a string or null");
+  if (!value->is_string()) return WrongMemberType(name, "a string or null");
   AZTP_ASSIGN_OR_RETURN(SpiffeId id,
                         SpiffeId::Parse(value->get_ref<const std::string&>()));
   return std::optional<SpiffeId>(std::move(id));
@@ -55,9 +50,9 @@ Result<std::vector<std::string>> OptionalStringArray(const Json& object,
   std::vector<std::string> out;
   const Json* value = Member(object, name);
   if (value == nullptr) return out;
-  if (!value->is_array()) return WrongType(name, "an array of strings");
+  if (!value->is_array()) return WrongMemberType(name, "an array of strings");
   for (const Json& item : *value) {
-    if (!item.is_string()) return WrongType(name, "an array of strings");
+    if (!item.is_string()) return WrongMemberType(name, "an array of strings");
     out.push_back(item.get<std::string>());
   }
   return out;
@@ -66,20 +61,14 @@ Result<std::vector<std::string>> OptionalStringArray(const Json& object,
 Result<int64_t> OptionalTime(const Json& object, std::string_view name) {
   const Json* value = Member(object, name);
   if (value == nullptr) return int64_t{0};
-  if (!IsInteger(*value)) {
-    return Error(Code::kMalformed,
-                 "member \"" + std::string(name) + "\" must be an integer");
-  }
+  if (!IsInteger(*value)) return WrongMemberType(name, "an integer");
   return value->get<int64_t>();
 }
 
 Result<Json> OptionalObject(const Json& object, std::string_view name) {
   const Json* value = Member(object, name);
   if (value == nullptr) return Json::object();
-  if (!value->is_object()) {
-    return Error(Code::kMalformed,
-                 "member \"" + std::string(name) + "\" must be an object");
-  }
+  if (!value->is_object()) return WrongMemberType(name, "an object");
   return *value;
 }
 
@@ -87,7 +76,7 @@ Result<std::optional<int64_t>> OptionalInteger(const Json& object,
                                                std::string_view name) {
   const Json* value = Member(object, name);
   if (value == nullptr) return std::optional<int64_t>();
-  if (!IsInteger(*value)) return WrongType(name, "an integer or null");
+  if (!IsInteger(*value)) return WrongMemberType(name, "an integer or null");
   return std::optional<int64_t>(value->get<int64_t>());
 }
 

@@ -18,7 +18,6 @@ using client_internal::Member;
 using client_internal::OptionalText;
 using client_internal::OptionalTime;
 using client_internal::Query;
-using client_internal::WrongType;
 
 // BundleTrustDomain reads the trust domain of a bundle document from the
 // URI SAN of its X.509 authorities: a bundle does not name its domain.
@@ -111,7 +110,7 @@ Result<RevocationLists> ParseRevocationLists(const Json& doc,
                                              const TrustDomain& own) {
   const Json* domains = Member(doc, "trust_domains");
   if (domains == nullptr || !domains->is_object()) {
-    return WrongType("trust_domains", "an object");
+    return WrongMemberType("trust_domains", "an object");
   }
   RevocationLists out;
   for (const auto& [name, item] : domains->items()) {

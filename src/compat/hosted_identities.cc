@@ -138,7 +138,7 @@ Result<Answer> IssueIdentity(const Backend& b, RouteCall& c) {
   }
   AZTP_ASSIGN_OR_RETURN(IdentityDetails d, IdentityOf(b, who, id));
   Json data = Record(d.identity, &d.links);
-  data["valid"] = d.identity.status == "active";
+  data["valid"] = d.identity.status == IdentityRecord::Status::kActive;
   return Envelope(
       200, true, created ? "AZTP-ID-S-001" : "AZTP-ID-S-005",
       created ? "Identity issued successfully" : "Identity already issued",
@@ -236,7 +236,7 @@ Result<Answer> VerifyInFlow(const Backend& b, const Principal& who,
     return Invalid("AZTP-FLW-E-002",
                    "Identity is not a member of the identity flow");
   }
-  if (member->status != "active") {
+  if (member->status != FlowMemberRecord::Status::kActive) {
     return Invalid("AZTP-FLW-E-003",
                    "Identity has been revoked in this identity flow");
   }
@@ -274,7 +274,7 @@ Result<Answer> Verify(const Backend& b, RouteCall& c, bool connection) {
       return Invalid("AZTP-ID-E-002",
                      "Identity " + ToAztp(id.str()) + " is not registered");
     }
-    if (got->identity.status != "active") {
+    if (got->identity.status != IdentityRecord::Status::kActive) {
       return Invalid("AZTP-ID-E-001", "Identity has been revoked");
     }
     if (id == v.from) from_links = std::move(got->links);

@@ -20,11 +20,8 @@ namespace aztp::compat::hosted {
 using aztp::internal::RouteCall;
 using aztp::internal::RouteTable;
 
-// Backend is what the hosted routes call: the control plane's services,
-// and the control plane itself for the policy routes that still send
-// native requests (hosted_policies.cc).
+// Backend is what the hosted routes call: the control plane's services.
 struct Backend {
-  ControlPlane& plane;
   ControlPlane::Services& services;
 };
 

@@ -44,8 +44,8 @@ Answer Unmatched(const std::string& path) {
 
 HostedSdkApi::HostedSdkApi(ControlPlane& plane)
     : plane_(plane),
-      backend_(std::make_unique<hosted::Backend>(
-          hosted::Backend{plane, plane.services()})),
+      backend_(
+          std::make_unique<hosted::Backend>(hosted::Backend{plane.services()})),
       routes_(std::make_unique<internal::RouteTable>()) {
   hosted::AddIdentityRoutes(*routes_, *backend_);
   hosted::AddFlowRoutes(*routes_, *backend_);

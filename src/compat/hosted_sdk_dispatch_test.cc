@@ -39,10 +39,10 @@ TEST_F(HostedSdkTest, RequestsAreCountedUnderTheirHostedRoute) {
 
 TEST_F(HostedSdkTest, HostedRequestsShareTheNativeRateLimits) {
   api_.reset();
-  ControlPlaneOptions o = testing::TestControlPlaneOptions(&clock_);
+  ControlPlaneOptions o = test_support::TestControlPlaneOptions(&clock_);
   o.rate_limit.requests_per_second = 0.001;
   o.rate_limit.burst = 2;
-  cp_ = testing::OpenTestControlPlane(store_, o);
+  cp_ = test_support::OpenTestControlPlane(store_, o);
   api_ = std::make_unique<HostedSdkApi>(*cp_);
   // One hosted request is one request of the key, whatever it does.
   Issue("agent");
@@ -52,9 +52,10 @@ TEST_F(HostedSdkTest, HostedRequestsShareTheNativeRateLimits) {
   EXPECT_EQ(Code(r), "AZTP-REQ-E-002");
   EXPECT_TRUE(r.headers.empty());  // no Retry-After on the hosted routes
   // The native API draws on the same bucket.
-  EXPECT_EQ(cp_->Handle(testing::NativeRequest("GET", "/v1/flows", "", key_))
-                .status,
-            429);
+  EXPECT_EQ(
+      cp_->Handle(test_support::NativeRequest("GET", "/v1/flows", "", key_))
+          .status,
+      429);
   // A key that does not authenticate counts against the client's address.
   for (int i = 0; i < 2; ++i) {
     r = Call("GET", "identity-flow/health", "", {}, "aztp_nokey.secret");
@@ -63,7 +64,8 @@ TEST_F(HostedSdkTest, HostedRequestsShareTheNativeRateLimits) {
   r = Call("GET", "identity-flow/health", "", {}, "aztp_nokey.secret");
   EXPECT_EQ(r.status, 429) << r.body;
   EXPECT_EQ(
-      cp_->Handle(testing::NativeRequest("GET", "/v1/flows", "", "bad")).status,
+      cp_->Handle(test_support::NativeRequest("GET", "/v1/flows", "", "bad"))
+          .status,
       429);
   // Unknown routes and the 501 routes answer before any key is looked at.
   EXPECT_EQ(Call("GET", "aztp/nothing", "", {}, "aztp_nokey.secret").status,

@@ -21,14 +21,14 @@ inline constexpr char kAgent[] =
 inline constexpr char kTool[] =
     "aztp://org-a.example/workload/production/node/tool";
 
-class HostedSdkTest : public ::testing::Test {
+class HostedSdkTest : public testing::Test {
  protected:
   void SetUp() override {
-    auto init = testing::InitializeTestStore(dir_.File("aztpd.db"),
-                                             "org-a.example", kNow - 3600);
+    auto init = test_support::InitializeTestStore(dir_.File("aztpd.db"),
+                                                  "org-a.example", kNow - 3600);
     store_ = init.store;
     key_ = init.admin_api_key;
-    cp_ = testing::OpenTestControlPlane(store_, &clock_);
+    cp_ = test_support::OpenTestControlPlane(store_, &clock_);
     api_ = std::make_unique<HostedSdkApi>(*cp_);
   }
 
@@ -87,7 +87,7 @@ class HostedSdkTest : public ::testing::Test {
     return Envelope(r)["data"].value("valid", false);
   }
 
-  testing::TempDir dir_{"aztp_compat_"};
+  test_support::TempDir dir_{"aztp_compat_"};
   FixedClock clock_{kNow};
   std::shared_ptr<Store> store_;
   std::unique_ptr<ControlPlane> cp_;

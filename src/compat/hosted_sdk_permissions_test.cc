@@ -16,7 +16,7 @@ class HostedSdkPermissionsTest : public HostedSdkTest {
  protected:
   // ScopedKey makes an API key (with the admin key) for the path `scope`.
   std::string ScopedKey(const std::string& scope) {
-    auto r = cp_->Handle(testing::NativeRequest(
+    auto r = cp_->Handle(test_support::NativeRequest(
         "POST", "/v1/apikeys", R"({"scope":")" + scope + R"("})", key_));
     EXPECT_EQ(r.status, 201) << r.body;
     return ParseJson(r.body)->value("api_key", "");
@@ -93,7 +93,7 @@ TEST_F(HostedSdkPermissionsTest, Finding5HostedFlowMembersNeedTheFlowsOwner) {
   const std::string in_flow =
       R"({"identityFlowId":")" + flow + R"(","aztpId":")" + kAgent + R"("})";
   ASSERT_EQ(Call("POST", "aztp/revoke-identity-for-flow", in_flow).status, 200);
-  r = cp_->Handle(testing::NativeRequest(
+  r = cp_->Handle(test_support::NativeRequest(
       "POST", "/v1/flows/" + flow + ":reissue",
       R"({"identity":")" + std::string(kNativeAgent) + R"("})", key));
   EXPECT_EQ(r.status, 403) << r.body;

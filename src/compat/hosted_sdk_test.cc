@@ -335,7 +335,7 @@ class HostedSdkPolicyTest : public HostedSdkTest {
   // Native sends a native request with the admin key.
   http::Response Native(const std::string& method, const std::string& path,
                         const std::string& body = "") {
-    return cp_->Handle(testing::NativeRequest(method, path, body, key_));
+    return cp_->Handle(test_support::NativeRequest(method, path, body, key_));
   }
   // MakePolicy stores a policy and attaches it to `identities` (native
   // IDs); returns its ID.

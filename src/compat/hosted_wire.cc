@@ -186,7 +186,7 @@ Json Record(const IdentityRecord& r, const std::vector<LinkRecord>* links) {
                              {"timestamp", text("timestamp")},
                              {"hostname", text("hostname")},
                              {"environment", n.environment}};
-  out["status"] = r.status;
+  out["status"] = ToString(r.status);
   out["environment"] = n.environment;
   out["isGlobalIdentity"] = r.global;
   out["discoverable"] = r.discoverable;
@@ -204,7 +204,7 @@ Json Record(const IdentityRecord& r, const std::vector<LinkRecord>* links) {
 Json HostedLink(const LinkRecord& l) {
   return Json{{"sourceIdentity", ToAztp(l.from)},
               {"targetIdentity", ToAztp(l.to)},
-              {"relationshipType", l.kind},
+              {"relationshipType", ToString(l.kind)},
               {"metadata", l.metadata},
               {"createdAt", l.created_at}};
 }
@@ -213,7 +213,7 @@ Json HostedFlow(const FlowRecord& f) {
   return Json{{"_id", f.id},
               {"name", f.name},
               {"description", f.description},
-              {"discoverable", f.discoverable},
+              {"discoverable", ToString(f.discoverable)},
               {"tags", f.tags},
               {"metadata", f.metadata},
               {"createdBy", f.created_by},
@@ -222,9 +222,9 @@ Json HostedFlow(const FlowRecord& f) {
 }
 
 Json HostedMember(const FlowMemberRecord& m) {
-  return Json{{"identityFlowId", m.flow_id}, {"aztpId", ToAztp(m.identity)},
-              {"status", m.status},          {"reason", m.reason},
-              {"addedAt", m.added_at},       {"updatedAt", m.updated_at}};
+  return Json{{"identityFlowId", m.flow_id},  {"aztpId", ToAztp(m.identity)},
+              {"status", ToString(m.status)}, {"reason", m.reason},
+              {"addedAt", m.added_at},        {"updatedAt", m.updated_at}};
 }
 
 Json WithoutNulls(const Json& body, std::initializer_list<const char*> names) {

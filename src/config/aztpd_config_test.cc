@@ -510,7 +510,7 @@ TEST(AztpdConfig, SizeIsCapped) {
   ASSERT_FALSE(c.has_value());
   EXPECT_EQ(c.error().code(), Code::kTooLarge);
 
-  testing::TempDir dir;
+  test_support::TempDir dir;
   ASSERT_TRUE(WriteFile(dir.File("big.yaml"), text).has_value());
   auto loaded = LoadAztpdConfig(dir.File("big.yaml"));
   ASSERT_FALSE(loaded.has_value());
@@ -518,7 +518,7 @@ TEST(AztpdConfig, SizeIsCapped) {
 }
 
 TEST(AztpdConfig, LoadNamesTheFileAndTheKey) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   const std::string path = dir.File("aztpd.yaml");
   ASSERT_TRUE(WriteFile(path, "threads: 100\n").has_value());
   auto c = LoadAztpdConfig(path);

@@ -298,9 +298,9 @@ struct BadCase {
 // ExpectRejected checks each case's code (by its reason, which reads
 // better in a failure) and the start of its message.
 void ExpectRejected(const std::vector<BadCase>& cases) {
-  using ::testing::HasSubstr;
-  using ::testing::Not;
-  using ::testing::StartsWith;
+  using testing::HasSubstr;
+  using testing::Not;
+  using testing::StartsWith;
   for (const auto& bad : cases) {
     SCOPED_TRACE(bad.yaml);
     auto c = ParseProxyConfig(bad.yaml);
@@ -538,7 +538,7 @@ TEST(ProxyConfig, FileLevelErrorsNameTheConfiguration) {
 }
 
 TEST(ProxyConfig, LoadReadsTheFileAndNamesIt) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   const std::string path = dir.File("proxy.yaml");
   ASSERT_TRUE(WriteFile(path, Top("threads: 4\n")).has_value());
   auto good = LoadProxyConfig(path);

@@ -48,10 +48,7 @@ Result<std::optional<std::string>> BoundedString(const Json& body,
 Result<bool> OptionalBool(const Json& body, const char* name, bool fallback) {
   auto it = body.find(name);
   if (it == body.end()) return fallback;
-  if (!it->is_boolean()) {
-    return Error(Code::kMalformed,
-                 std::string("member \"") + name + "\" must be a boolean");
-  }
+  if (!it->is_boolean()) return WrongMemberType(name, "a boolean");
   return it->get<bool>();
 }
 
@@ -92,8 +89,8 @@ Json IdentityJson(const IdentityRecord& r) {
   j["metadata"] = r.metadata;
   j["selectors"] = r.selectors;
   j["federates_with"] = r.federates_with ? Json(*r.federates_with) : Json();
-  j["status"] = r.status;
-  if (r.status == "revoked") {
+  j["status"] = ToString(r.status);
+  if (r.status == IdentityRecord::Status::kRevoked) {
     j["revoked_reason"] = r.revoked_reason;
     j["revoked_by"] = r.revoked_by;
   }
@@ -105,7 +102,7 @@ Json IdentityJson(const IdentityRecord& r) {
 Json LinkJson(const LinkRecord& r) {
   return Json{{"from", r.from},
               {"to", r.to},
-              {"kind", r.kind},
+              {"kind", ToString(r.kind)},
               {"metadata", r.metadata},
               {"created_at", r.created_at}};
 }

@@ -20,7 +20,7 @@
 namespace aztp {
 namespace {
 
-using testing::Must;
+using test_support::Must;
 
 const TrustDomain& OrgA() {
   static const TrustDomain td = Must(TrustDomain::Parse("org-a.example"));
@@ -45,7 +45,7 @@ std::string JsonReason(const http::Response& r) {
 
 // Fixture: a trust domain, and a client context that counts how often a
 // server asked it for a certificate.
-class BundleEndpointTest : public ::testing::Test {
+class BundleEndpointTest : public testing::Test {
  protected:
   BundleEndpointTest() : domains_(std::time(nullptr)) {
     domains_.AddDomain("org-a.example");
@@ -69,8 +69,8 @@ class BundleEndpointTest : public ::testing::Test {
   // Presented connects to `server` and returns the chain the server sent
   // (leaf first); empty when the handshake failed.
   std::vector<Certificate> Presented(SSL_CTX* server) {
-    auto pair = testing::ConnectInMemory(client_.get(), server);
-    if (!testing::Handshake(pair)) return {};
+    auto pair = test_support::ConnectInMemory(client_.get(), server);
+    if (!test_support::Handshake(pair)) return {};
     std::vector<Certificate> out;
     STACK_OF(X509)* chain = SSL_get_peer_cert_chain(pair.client.get());
     for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
@@ -79,7 +79,7 @@ class BundleEndpointTest : public ::testing::Test {
     return out;
   }
 
-  testing::TestDomains domains_;
+  test_support::TestDomains domains_;
   std::shared_ptr<SSL_CTX> client_;
   std::atomic<int> asked_{0};
 };
@@ -212,7 +212,7 @@ TEST_F(BundleEndpointTest, SpiffeProfileFollowsTheCredentialsAndAsksNoClient) {
 
 class WebFiles {
  public:
-  explicit WebFiles(const testing::TempDir& dir)
+  explicit WebFiles(const test_support::TempDir& dir)
       : cert(dir.File("web.crt")), key(dir.File("web.key")) {}
   void WriteCert(const HopSigner& s) const {
     ASSERT_TRUE(WriteFile(cert, ToPem(s.chain())).has_value());
@@ -225,7 +225,7 @@ class WebFiles {
 };
 
 TEST_F(BundleEndpointTest, WebProfileReloadsChangedFiles) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   WebFiles files(dir);
   const UnixTime now = domains_.now();
   HopSigner one = domains_.FreshSigner("spiffe://org-b.example/web", now, 3600);
@@ -283,7 +283,7 @@ TEST_F(BundleEndpointTest, WebProfileReloadsChangedFiles) {
 }
 
 TEST_F(BundleEndpointTest, WebProfileRefusesBadFilesAtStart) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   WebFiles files(dir);
   HopSigner one =
       domains_.FreshSigner("spiffe://org-a.example/web", domains_.now(), 3600);

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "api.h"
+#include "aztp/http/address.h"
 #include "aztp/services/audit_entry.h"
 #include "aztp/x509/builder.h"
 #include "internal/ossl.h"
@@ -20,9 +21,8 @@ using services::MakeAudit;
 namespace {
 
 using internal::kRevocationSequence;
-using services::kActive;
-using services::kJwtKind;
-using services::kX509Kind;
+using services::KeyKind;
+using services::KeyState;
 // kMaintainActor names the maintenance pass (rotation and federation
 // fetches alike) in audit records.
 const std::string kMaintainActor = "aztpd rotation";
@@ -32,9 +32,11 @@ const std::string kMaintainActor = "aztpd rotation";
 const std::vector<double> kLatencyBuckets = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 
+// RemoteHost is the host of a client's address, "ip:port" as the server
+// writes it (IPv6 in brackets, which stay).
 std::string RemoteHost(const std::string& remote) {
-  auto colon = remote.rfind(':');
-  return colon == std::string::npos ? remote : remote.substr(0, colon);
+  auto address = http::ParseHostPort(remote);
+  return address ? address->HostForUrl() : remote;
 }
 
 services::SvidLifetimes Lifetimes(const ControlPlaneOptions& o) {
@@ -119,7 +121,7 @@ ControlPlane::Services::Services(services::ServiceContext c, ControlPlane& cp)
       svids(context, *cp.host_, Lifetimes(cp.options_),
             [&m = cp.instruments_->metrics](services::SvidKind kind) {
               m.Add("aztpd_svids_issued_total",
-                    {{"kind", std::string(services::SvidKindName(kind))}});
+                    {{"kind", std::string(ToString(kind))}});
             }),
       signing_keys(context, *cp.host_, cp.options_.ca, cp.options_.rotation,
                    Lifetimes(cp.options_)),
@@ -154,10 +156,12 @@ int HttpStatusFor(const Error& error) {
 
 Result<InitResult> ControlPlane::Initialize(Store& store, const TrustDomain& td,
                                             const CaOptions& ca, UnixTime now) {
-  AZTP_ASSIGN_OR_RETURN(CaKeyRecord x509, services::NewSigningKey(
-                                              td, kX509Kind, kActive, ca, now));
   AZTP_ASSIGN_OR_RETURN(
-      CaKeyRecord jwt, services::NewSigningKey(td, kJwtKind, kActive, ca, now));
+      CaKeyRecord x509,
+      services::NewSigningKey(td, KeyKind::kX509, KeyState::kActive, ca, now));
+  AZTP_ASSIGN_OR_RETURN(
+      CaKeyRecord jwt,
+      services::NewSigningKey(td, KeyKind::kJwt, KeyState::kActive, ca, now));
   AZTP_ASSIGN_OR_RETURN(services::MintedApiKey admin,
                         services::MintApiKey(std::string(services::kAdminScope),
                                              "initial admin key", now));
@@ -300,7 +304,7 @@ Status ControlPlane::Reload(bool renew_server) {
   m.Set("aztpd_ca_expiry_timestamp_seconds", {{"kind", "x509"}},
         static_cast<double>(keys.ca().signing_certificate().not_after()));
   for (const auto& r : keys.records()) {
-    if (r.kind == kJwtKind && r.state == kActive) {
+    if (r.kind == KeyKind::kJwt && r.state == KeyState::kActive) {
       m.Set("aztpd_ca_expiry_timestamp_seconds", {{"kind", "jwt"}},
             static_cast<double>(r.not_after));
     }
@@ -454,7 +458,7 @@ Result<Json> ControlPlane::Revocations(UnixTime now) {
   AZTP_RETURN_IF_ERROR(store_->Read([&](Transaction& tx) -> Status {
     AZTP_ASSIGN_OR_RETURN(auto seq, tx.GetMeta(kRevocationSequence));
     IdentityFilter f;
-    f.status = "revoked";
+    f.status = IdentityRecord::Status::kRevoked;
     f.limit = 1000;
     Json ids = Json::array();
     Json serials = Json::array();

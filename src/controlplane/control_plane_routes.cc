@@ -12,8 +12,6 @@ using services::Permission;
 void ControlPlane::BuildRoutes() {
   internal::RouteTable& t = *routes_;
   constexpr auto kPublic = Permission::kPublic;
-  constexpr auto kAny = Permission::kAuthenticated;
-  constexpr auto kAdmin = Permission::kAdmin;
 
   t.Add({"GET", "/healthz", kPublic, "", [](RouteCall&) -> Result<Json> {
            return Json{{"status", "ok"}};
@@ -27,9 +25,11 @@ void ControlPlane::BuildRoutes() {
          }});
   t.Add({"GET", "/metrics", kPublic, "", [this](RouteCall& c) -> Result<Json> {
            AZTP_RETURN_IF_ERROR(store_->Read([&](Transaction& tx) -> Status {
-             for (const char* s : {"active", "revoked"}) {
+             for (auto s : {IdentityRecord::Status::kActive,
+                            IdentityRecord::Status::kRevoked}) {
                AZTP_ASSIGN_OR_RETURN(int64_t n, tx.CountIdentities(s));
-               instruments_->metrics.Set("aztpd_identities", {{"status", s}},
+               instruments_->metrics.Set("aztpd_identities",
+                                         {{"status", std::string(ToString(s))}},
                                          static_cast<double>(n));
              }
              return Ok();

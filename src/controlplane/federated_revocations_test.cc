@@ -24,10 +24,10 @@ RevocationList List(int64_t seq, std::vector<const char*> ids) {
   return *RevocationList::Create(seq, std::move(parsed), {}, {});
 }
 
-class FederatedRevocationsTest : public ::testing::Test {
+class FederatedRevocationsTest : public testing::Test {
  protected:
   void SetUp() override {
-    options_ = testing::TestControlPlaneOptions(&clock_);
+    options_ = test_support::TestControlPlaneOptions(&clock_);
     options_.fetcher = [this](const FederationRelationship&,
                               std::shared_ptr<const Bundle>) {
       return Result<Bundle>(bundle_);
@@ -48,14 +48,14 @@ class FederatedRevocationsTest : public ::testing::Test {
 
   void Reopen() {
     cp_.reset();  // one control plane over the store at a time
-    cp_ = testing::OpenTestControlPlane(store_, options_);
+    cp_ = test_support::OpenTestControlPlane(store_, options_);
   }
 
   // Call sends a request as the admin, or with `key` ("-": none).
   http::Response Call(const std::string& method, const std::string& path,
                       const std::string& body = "", std::string key = "") {
     if (key.empty()) key = admin_;
-    return cp_->Handle(testing::NativeRequest(method, path, body, key));
+    return cp_->Handle(test_support::NativeRequest(method, path, body, key));
   }
   static Json Body(const http::Response& r) { return *ParseJson(r.body); }
 
@@ -82,7 +82,7 @@ class FederatedRevocationsTest : public ::testing::Test {
   // "action reason".
   std::vector<std::string> RevocationActions() {
     std::vector<std::string> actions;
-    for (const auto& a : testing::AuditRecords(*store_)) {
+    for (const auto& a : test_support::AuditRecords(*store_)) {
       if (a.action.starts_with("federation.revocations_")) {
         actions.push_back(a.action + " " + a.reason);
       }
@@ -90,9 +90,10 @@ class FederatedRevocationsTest : public ::testing::Test {
     return actions;
   }
 
-  testing::TempDir dir_{"aztp_fedrev_"};
-  const testing::InitializedStore init_ = testing::InitializeTestStore(
-      dir_.File("aztpd.db"), "org-a.example", kNow - 3600);
+  test_support::TempDir dir_{"aztp_fedrev_"};
+  const test_support::InitializedStore init_ =
+      test_support::InitializeTestStore(dir_.File("aztpd.db"), "org-a.example",
+                                        kNow - 3600);
   const std::shared_ptr<Store> store_ = init_.store;
   const std::string admin_ = init_.admin_api_key;
   FixedClock clock_{kNow};

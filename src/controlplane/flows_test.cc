@@ -15,14 +15,14 @@ constexpr UnixTime kNow = 1'800'000'000;
 constexpr char kAgent[] = "spiffe://org-a.example/agents/a";
 constexpr char kTool[] = "spiffe://org-a.example/tools/t";
 
-class FlowsTest : public ::testing::Test {
+class FlowsTest : public testing::Test {
  protected:
   void SetUp() override {
-    auto init = testing::InitializeTestStore(dir_.File("aztpd.db"),
-                                             "org-a.example", kNow - 3600);
+    auto init = test_support::InitializeTestStore(dir_.File("aztpd.db"),
+                                                  "org-a.example", kNow - 3600);
     store_ = init.store;
     admin_ = init.admin_api_key;
-    cp_ = testing::OpenTestControlPlane(store_, &clock_);
+    cp_ = test_support::OpenTestControlPlane(store_, &clock_);
     for (const char* id : {kAgent, kTool}) {
       auto r = Call("POST", "/v1/identities",
                     std::string(R"({"id":")") + id + R"("})");
@@ -33,8 +33,8 @@ class FlowsTest : public ::testing::Test {
   http::Response Call(const std::string& method, const std::string& path,
                       const std::string& body = "",
                       const std::string& key = "") {
-    return cp_->Handle(
-        testing::NativeRequest(method, path, body, key.empty() ? admin_ : key));
+    return cp_->Handle(test_support::NativeRequest(method, path, body,
+                                                   key.empty() ? admin_ : key));
   }
   Json Body(const http::Response& r) {
     auto j = ParseJson(r.body);
@@ -65,7 +65,7 @@ class FlowsTest : public ::testing::Test {
     return records;
   }
 
-  testing::TempDir dir_{"aztp_flows_"};
+  test_support::TempDir dir_{"aztp_flows_"};
   FixedClock clock_{kNow};
   std::shared_ptr<Store> store_;
   std::unique_ptr<ControlPlane> cp_;

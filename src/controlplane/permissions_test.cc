@@ -26,18 +26,18 @@ constexpr char kPaymentsAdmin[] = "spiffe://org-a.example/tools/payments-admin";
 constexpr char kOther[] = "spiffe://org-a.example/tools/other";
 constexpr char kFederated[] = "spiffe://org-b.example/tools/payments";
 
-class PermissionsTest : public ::testing::Test {
+class PermissionsTest : public testing::Test {
  protected:
   void SetUp() override { Open("aztpd.db"); }
 
   // Open starts over on a new store in file `name` with three identities.
   void Open(const std::string& name) {
     cp_.reset();
-    auto init = testing::InitializeTestStore(dir_.File(name), "org-a.example",
-                                             kNow - 3600);
+    auto init = test_support::InitializeTestStore(dir_.File(name),
+                                                  "org-a.example", kNow - 3600);
     store_ = init.store;
     admin_ = init.admin_api_key;
-    cp_ = testing::OpenTestControlPlane(store_, &clock_);
+    cp_ = test_support::OpenTestControlPlane(store_, &clock_);
     for (const char* id : {kPayments, kPaymentsAdmin, kOther}) {
       ASSERT_EQ(Register(id).status, 201);
     }
@@ -46,13 +46,13 @@ class PermissionsTest : public ::testing::Test {
   http::Response Call(const std::string& method, const std::string& path,
                       const std::string& body = "",
                       const std::string& key = "") {
-    return cp_->Handle(
-        testing::NativeRequest(method, path, body, key.empty() ? admin_ : key));
+    return cp_->Handle(test_support::NativeRequest(method, path, body,
+                                                   key.empty() ? admin_ : key));
   }
   // AsPeer sends a request authenticated by an mTLS client SVID only.
   http::Response AsPeer(const std::string& peer, const std::string& method,
                         const std::string& path, const std::string& body = "") {
-    http::Request r = testing::NativeRequest(method, path, body, "-");
+    http::Request r = test_support::NativeRequest(method, path, body, "-");
     r.peer = *SpiffeId::Parse(peer);
     return cp_->Handle(r);
   }
@@ -81,7 +81,7 @@ class PermissionsTest : public ::testing::Test {
     return Body(r).value("api_key", "");
   }
 
-  testing::TempDir dir_{"aztp_perm_"};
+  test_support::TempDir dir_{"aztp_perm_"};
   FixedClock clock_{kNow};
   std::shared_ptr<Store> store_;
   std::unique_ptr<ControlPlane> cp_;
@@ -104,7 +104,7 @@ TEST_F(PermissionsTest, Finding2ScopesMatchWholePathSegments) {
            {"PATCH", Path(kPaymentsAdmin), R"({"federates_with":[]})"},
            {"POST", "/v1/svid/x509",
             R"({"id":")" + std::string(kPaymentsAdmin) + R"(","csr":)" +
-                testing::CsrJson() + "}"},
+                test_support::CsrJson() + "}"},
            {"POST", "/v1/svid/jwt",
             R"({"id":")" + std::string(kPaymentsAdmin) +
                 R"(","audience":["x"]})"}}) {
@@ -190,7 +190,7 @@ TEST_F(PermissionsTest, Finding2ScopesCoverOnlyTheOwnTrustDomain) {
                 .status,
             403);
   http::Request policies =
-      testing::NativeRequest("GET", "/v1/policies", "", key);
+      test_support::NativeRequest("GET", "/v1/policies", "", key);
   policies.query["identity"] = kFederated;
   EXPECT_EQ(cp_->Handle(policies).status, 403);
 }
@@ -323,7 +323,8 @@ TEST_F(PermissionsTest, Finding9AttachingPoliciesNeedsAdmin) {
   EXPECT_EQ(Call("POST", "/v1/policies/" + id + ":detach", target, key).status,
             403);
   // Reading the identity's policies stays open to the key.
-  http::Request read = testing::NativeRequest("GET", "/v1/policies", "", key);
+  http::Request read =
+      test_support::NativeRequest("GET", "/v1/policies", "", key);
   read.query["identity"] = kPayments;
   auto listed = cp_->Handle(read);
   ASSERT_EQ(listed.status, 200) << listed.body;
@@ -455,13 +456,14 @@ TEST_F(PermissionsTest, PermissionTableOfTheDocs) {
         path.replace(at, name.size(), value);
       }
     }
-    const std::string body = row.body == "{csr}"
-                                 ? R"({"id":")" + std::string(kPayments) +
-                                       R"(","csr":)" + testing::CsrJson() + "}"
-                                 : row.body;
+    const std::string body =
+        row.body == "{csr}" ? R"({"id":")" + std::string(kPayments) +
+                                  R"(","csr":)" + test_support::CsrJson() + "}"
+                            : row.body;
     // Callers from the last column to the first: refusals change nothing.
     for (int col = 5; col >= 0; --col) {
-      http::Request r = testing::NativeRequest(row.method, path, body, "-");
+      http::Request r =
+          test_support::NativeRequest(row.method, path, body, "-");
       r.query = row.query;
       if (col == 0) r.headers["authorization"] = "Bearer " + admin_;
       if (col == 1) r.headers["authorization"] = "Bearer " + scoped;

@@ -102,19 +102,19 @@ constexpr char kCaller[] = "spiffe://org-a.example/tools/caller";
 class RouteWalkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto init = testing::InitializeTestStore(dir_.File("aztpd.db"),
-                                             "org-a.example", kNow - 3600);
+    auto init = test_support::InitializeTestStore(dir_.File("aztpd.db"),
+                                                  "org-a.example", kNow - 3600);
     admin_ = init.admin_api_key;
-    cp_ = testing::OpenTestControlPlane(init.store, &clock_);
+    cp_ = test_support::OpenTestControlPlane(init.store, &clock_);
     http::Response r;
     for (const char* id : {kPayments, kCaller}) {
-      r = cp_->Handle(testing::NativeRequest(
+      r = cp_->Handle(test_support::NativeRequest(
           "POST", "/v1/identities", R"({"id":")" + std::string(id) + "\"}",
           admin_));
       ASSERT_EQ(r.status, 201) << r.body;
     }
-    r = cp_->Handle(testing::NativeRequest("POST", "/v1/apikeys",
-                                           R"({"scope":"/tools"})", admin_));
+    r = cp_->Handle(test_support::NativeRequest(
+        "POST", "/v1/apikeys", R"({"scope":"/tools"})", admin_));
     ASSERT_EQ(r.status, 201) << r.body;
     scoped_ = ParseJson(r.body)->value("api_key", "");
   }
@@ -140,7 +140,7 @@ class RouteWalkTest : public ::testing::Test {
                             : caller == Caller::kScopedKey ? scoped_
                                                            : "-";
     http::Request r =
-        testing::NativeRequest(std::string(route.method), path, "{}", key);
+        test_support::NativeRequest(std::string(route.method), path, "{}", key);
     if (auto q = route.pattern.find('?'); q != std::string_view::npos) {
       r.query[std::string(route.pattern.substr(q + 1))] = kPayments;
     }
@@ -165,7 +165,7 @@ class RouteWalkTest : public ::testing::Test {
     return false;
   }
 
-  testing::TempDir dir_{"aztp_routes_"};
+  test_support::TempDir dir_{"aztp_routes_"};
   FixedClock clock_{kNow};
   std::unique_ptr<ControlPlane> cp_;
   std::string admin_;

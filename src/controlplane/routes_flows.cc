@@ -16,7 +16,7 @@ Json FlowJson(const FlowRecord& r) {
   return Json{{"id", r.id},
               {"name", r.name},
               {"description", r.description},
-              {"discoverable", r.discoverable},
+              {"discoverable", ToString(r.discoverable)},
               {"tags", r.tags},
               {"metadata", r.metadata},
               {"created_by", r.created_by},
@@ -26,7 +26,7 @@ Json FlowJson(const FlowRecord& r) {
 
 Json MemberJson(const FlowMemberRecord& m) {
   return Json{{"identity", m.identity},
-              {"status", m.status},
+              {"status", ToString(m.status)},
               {"reason", m.reason},
               {"added_at", m.added_at},
               {"updated_at", m.updated_at}};

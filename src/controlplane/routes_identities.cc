@@ -128,6 +128,20 @@ Result<services::IdentityQuery> DecodeQuery(const http::Request& req,
   return q;
 }
 
+// DecodeLink reads the body of POST /v1/identities/{id}:link.
+Result<services::NewLink> DecodeLink(const RouteCall& c) {
+  AZTP_ASSIGN_OR_RETURN(SpiffeId from, PathId(c));
+  AZTP_ASSIGN_OR_RETURN(Json body, BodyObject(c.request));
+  AZTP_RETURN_IF_ERROR(OnlyMembers(body, {"to", "kind", "metadata"}));
+  AZTP_ASSIGN_OR_RETURN(std::string to, GetString(body, "to"));
+  AZTP_ASSIGN_OR_RETURN(SpiffeId to_id, SpiffeId::ParseUserInput(to));
+  services::NewLink link{std::move(from), std::move(to_id)};
+  AZTP_ASSIGN_OR_RETURN(auto kind, GetOptionalString(body, "kind"));
+  link.kind = kind.value_or("linked");
+  AZTP_ASSIGN_OR_RETURN(link.metadata, OptionalMetadata(body, "metadata"));
+  return link;
+}
+
 }  // namespace
 
 Result<std::string> QueryAfter(const http::Request& req) {
@@ -181,16 +195,7 @@ void AddIdentityRoutes(RouteTable& t, IdentityService& s,
          }});
   t.Add({"POST", "/v1/identities/{id+}:link", key, kNeedsKey,
          [&s](RouteCall& c) -> Result<Json> {
-           AZTP_ASSIGN_OR_RETURN(SpiffeId from, PathId(c));
-           AZTP_ASSIGN_OR_RETURN(Json body, BodyObject(c.request));
-           AZTP_RETURN_IF_ERROR(OnlyMembers(body, {"to", "kind", "metadata"}));
-           AZTP_ASSIGN_OR_RETURN(std::string to, GetString(body, "to"));
-           AZTP_ASSIGN_OR_RETURN(SpiffeId to_id, SpiffeId::ParseUserInput(to));
-           services::NewLink link{std::move(from), std::move(to_id)};
-           AZTP_ASSIGN_OR_RETURN(auto kind, GetOptionalString(body, "kind"));
-           link.kind = kind.value_or("linked");
-           AZTP_ASSIGN_OR_RETURN(link.metadata,
-                                 OptionalMetadata(body, "metadata"));
+           AZTP_ASSIGN_OR_RETURN(auto link, DecodeLink(c));
            AZTP_ASSIGN_OR_RETURN(auto r, s.Link(c.who(), std::move(link)));
            c.reply.status = 201;
            return LinkJson(r);

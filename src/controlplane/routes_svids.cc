@@ -55,8 +55,8 @@ Json KeysJson(const std::vector<CaKeyRecord>& records) {
   Json keys = Json::array();
   for (const auto& r : records) {
     keys.push_back(Json{{"key_id", r.key_id},
-                        {"kind", r.kind},
-                        {"state", r.state},
+                        {"kind", ToString(r.kind)},
+                        {"state", ToString(r.state)},
                         {"created_at", r.created_at},
                         {"activated_at", r.activated_at},
                         {"not_after", r.not_after}});
@@ -99,8 +99,10 @@ void AddSigningKeyRoutes(RouteTable& t, services::SigningKeyService& s) {
          [&s](RouteCall& c) -> Result<Json> {
            AZTP_ASSIGN_OR_RETURN(Json body, BodyObject(c.request));
            AZTP_RETURN_IF_ERROR(OnlyMembers(body, {"kind"}));
-           AZTP_ASSIGN_OR_RETURN(std::string kind, GetString(body, "kind"));
-           AZTP_ASSIGN_OR_RETURN(auto keys, s.Rotate(c.who(), kind));
+           AZTP_ASSIGN_OR_RETURN(std::string text, GetString(body, "kind"));
+           auto kind = CaKeyRecord::ParseKind(text);
+           if (!kind) return BadRequest("kind must be \"x509\" or \"jwt\"");
+           AZTP_ASSIGN_OR_RETURN(auto keys, s.Rotate(c.who(), *kind));
            return KeysJson(keys);
          }});
 }

@@ -10,7 +10,7 @@
 namespace aztp {
 namespace {
 
-class KeyTypes : public ::testing::TestWithParam<KeyType> {};
+class KeyTypes : public testing::TestWithParam<KeyType> {};
 
 TEST_P(KeyTypes, SignsAndVerifiesWithItsAlgorithm) {
   auto key = PrivateKey::Generate(GetParam());
@@ -71,8 +71,8 @@ TEST_P(KeyTypes, PublicKeyRoundTripsThroughSpkiAndComponents) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(All, KeyTypes, testing::SigningKeyTypes(),
-                         testing::KeyTypeTestName);
+INSTANTIATE_TEST_SUITE_P(All, KeyTypes, test_support::SigningKeyTypes(),
+                         test_support::KeyTypeTestName);
 
 TEST(Key, RejectsPointsOffTheCurve) {
   auto key = *PrivateKey::Generate(KeyType::kEcP256);

@@ -183,6 +183,10 @@ Error MemberError(std::string_view member, std::string_view what) {
 }
 }  // namespace
 
+Error WrongMemberType(std::string_view member, std::string_view want) {
+  return MemberError(member, "must be " + std::string(want));
+}
+
 bool IsInteger(const Json& value) {
   if (value.is_number_integer() && !value.is_number_unsigned()) return true;
   return value.is_number_unsigned() &&
@@ -192,14 +196,14 @@ bool IsInteger(const Json& value) {
 Result<std::string> GetString(const Json& object, std::string_view member) {
   auto it = object.find(member);
   if (it == object.end()) return MemberError(member, "is missing");
-  if (!it->is_string()) return MemberError(member, "must be a string");
+  if (!it->is_string()) return WrongMemberType(member, "a string");
   return it->get<std::string>();
 }
 
 Result<int64_t> GetInt(const Json& object, std::string_view member) {
   auto it = object.find(member);
   if (it == object.end()) return MemberError(member, "is missing");
-  if (!IsInteger(*it)) return MemberError(member, "must be an integer");
+  if (!IsInteger(*it)) return WrongMemberType(member, "an integer");
   return it->get<int64_t>();
 }
 
@@ -207,7 +211,7 @@ Result<std::optional<std::string>> GetOptionalString(const Json& object,
                                                      std::string_view member) {
   auto it = object.find(member);
   if (it == object.end()) return std::optional<std::string>();
-  if (!it->is_string()) return MemberError(member, "must be a string");
+  if (!it->is_string()) return WrongMemberType(member, "a string");
   return std::optional<std::string>(it->get<std::string>());
 }
 
@@ -215,7 +219,7 @@ Result<std::optional<int64_t>> GetOptionalInt(const Json& object,
                                               std::string_view member) {
   auto it = object.find(member);
   if (it == object.end()) return std::optional<int64_t>();
-  if (!IsInteger(*it)) return MemberError(member, "must be an integer");
+  if (!IsInteger(*it)) return WrongMemberType(member, "an integer");
   return std::optional<int64_t>(it->get<int64_t>());
 }
 

@@ -94,14 +94,6 @@ std::optional<SpiffeId> ForeignId(const RevocationList& list,
 
 }  // namespace
 
-Result<EndpointProfile> ParseEndpointProfile(std::string_view name) {
-  if (name == "https_web") return EndpointProfile::kHttpsWeb;
-  if (name == "https_spiffe") return EndpointProfile::kHttpsSpiffe;
-  return Error(
-      Code::kInvalidArgument,
-      "profile must be https_web or https_spiffe, not " + QuoteInput(name));
-}
-
 std::string_view PollResultName(PollEvent::Kind kind) {
   switch (kind) {
     case PollEvent::Kind::kUpdated:
@@ -122,10 +114,6 @@ Result<PollEvent::Kind> ParsePollResult(std::string_view name) {
     if (PollResultName(kind) == name) return kind;
   }
   return Error(Code::kMalformed, "unknown fetch result " + QuoteInput(name));
-}
-
-std::string_view EndpointProfileName(EndpointProfile profile) {
-  return profile == EndpointProfile::kHttpsWeb ? "https_web" : "https_spiffe";
 }
 
 Status FederationRelationship::Validate() const {

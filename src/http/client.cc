@@ -317,6 +317,44 @@ Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
 
+namespace {
+
+// SetHeaders adds the caller's headers to `req`; those that frame the
+// message are the client's own.
+Status SetHeaders(
+    bhttp::request<bhttp::string_body>& req,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  for (const auto& [name, value] : headers) {
+    std::string lower = ToLower(name);
+    if (!IsToken(name) || !IsFieldValue(value)) {
+      return Error(Code::kInvalidArgument,
+                   "bad request header " + QuoteInput(name));
+    }
+    if (lower == "content-length" || lower == "transfer-encoding" ||
+        lower == "connection") {
+      return Error(
+          Code::kInvalidArgument,
+          "request header " + QuoteInput(name) + " is set by the client");
+    }
+    req.set(name, value);
+  }
+  return Ok();
+}
+
+Response ToResponse(bhttp::response<bhttp::string_body> res) {
+  Response out;
+  out.status = static_cast<int>(res.result_int());
+  out.content_type = std::string(res[bhttp::field::content_type]);
+  for (const auto& field : res.base()) {
+    out.headers.emplace_back(ToLower(field.name_string()),
+                             std::string(field.value()));
+  }
+  out.body = std::move(res.body());
+  return out;
+}
+
+}  // namespace
+
 Result<Response> Client::Send(
     const std::string& method, const std::string& target,
     const std::string& body,
@@ -336,20 +374,7 @@ Result<Response> Client::Send(
   req.set(bhttp::field::host, impl_->url.host_header);
   req.set(bhttp::field::user_agent, kUserAgent);
   if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
-  for (const auto& [name, value] : headers) {
-    std::string lower = ToLower(name);
-    if (!IsToken(name) || !IsFieldValue(value)) {
-      return Error(Code::kInvalidArgument,
-                   "bad request header " + QuoteInput(name));
-    }
-    if (lower == "content-length" || lower == "transfer-encoding" ||
-        lower == "connection") {
-      return Error(
-          Code::kInvalidArgument,
-          "request header " + QuoteInput(name) + " is set by the client");
-    }
-    req.set(name, value);
-  }
+  AZTP_RETURN_IF_ERROR(SetHeaders(req, headers));
   req.body() = body;
   req.prepare_payload();
 
@@ -390,15 +415,7 @@ Result<Response> Client::Send(
 
     bhttp::response<bhttp::string_body> res = parser.release();
     if (!res.keep_alive()) im.Disconnect();
-    Response out;
-    out.status = static_cast<int>(res.result_int());
-    out.content_type = std::string(res[bhttp::field::content_type]);
-    for (const auto& field : res.base()) {
-      out.headers.emplace_back(ToLower(field.name_string()),
-                               std::string(field.value()));
-    }
-    out.body = std::move(res.body());
-    return out;
+    return ToResponse(std::move(res));
   }
 }
 

@@ -25,8 +25,8 @@
 
 namespace aztp::http {
 
-using testing::Must;
-using testing::TestDomains;
+using test_support::Must;
+using test_support::TestDomains;
 using Clk = std::chrono::steady_clock;
 
 inline constexpr char kServerId[] = "spiffe://a.example/server";
@@ -150,7 +150,7 @@ class RawTls {
   bool ok_ = false;
 };
 
-class HttpTest : public ::testing::Test {
+class HttpTest : public testing::Test {
  protected:
   HttpTest()
       : domains_(SystemClock::Default().Now()), clock_(domains_.now() + 5) {

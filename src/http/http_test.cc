@@ -193,7 +193,7 @@ void WriteText(const std::string& path, const std::string& text) {
 }
 
 TEST_F(HttpTest, WebPkiModeChecksChainAndAddress) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   WebPki pki(SystemClock::Default().Now());
   WebPki other(SystemClock::Default().Now());
   WriteText(dir.File("ca.pem"), pki.CaPem());

@@ -107,7 +107,7 @@ TEST(Jwk, Rfc8037Ed25519ThumbprintExample) {
   EXPECT_EQ(jwk->Thumbprint(), kRfc8037Thumbprint);
 }
 
-class JwkKeyTypes : public ::testing::TestWithParam<KeyType> {};
+class JwkKeyTypes : public testing::TestWithParam<KeyType> {};
 
 TEST_P(JwkKeyTypes, RoundTripsThroughJson) {
   auto key = *PrivateKey::Generate(GetParam());
@@ -157,8 +157,8 @@ TEST_P(JwkKeyTypes, RejectsWrongCoordinateLengths) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(All, JwkKeyTypes, testing::SigningKeyTypes(),
-                         testing::KeyTypeTestName);
+INSTANTIATE_TEST_SUITE_P(All, JwkKeyTypes, test_support::SigningKeyTypes(),
+                         test_support::KeyTypeTestName);
 
 TEST(Jwk, RejectsPrivateMembers) {
   for (const char* member : {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}) {

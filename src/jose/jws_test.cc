@@ -65,7 +65,7 @@ bool Accepts(std::string_view compact, const PublicKey& key) {
   return jws.has_value() && VerifySignature(*jws, key).has_value();
 }
 
-class JwsKeyTypes : public ::testing::TestWithParam<KeyType> {};
+class JwsKeyTypes : public testing::TestWithParam<KeyType> {};
 
 TEST_P(JwsKeyTypes, SignsParsesAndVerifies) {
   auto key = *PrivateKey::Generate(GetParam());
@@ -133,8 +133,8 @@ TEST_P(JwsKeyTypes, SignsAndVerifiesAnEmptyPayload) {
   EXPECT_TRUE(VerifySignature(*jws, key.public_key()).has_value());
 }
 
-INSTANTIATE_TEST_SUITE_P(All, JwsKeyTypes, testing::SigningKeyTypes(),
-                         testing::KeyTypeTestName);
+INSTANTIATE_TEST_SUITE_P(All, JwsKeyTypes, test_support::SigningKeyTypes(),
+                         test_support::KeyTypeTestName);
 
 TEST(Jws, HeaderAlgMustMatchTheVerifyingKey) {
   auto p256 = *PrivateKey::Generate(KeyType::kEcP256);

@@ -14,7 +14,7 @@
 namespace aztp::policy_test {
 namespace {
 
-using testing::Must;
+using test_support::Must;
 
 // ---------------------------------------------------------------------------
 // Conditions: one Allow statement with the condition, evaluated on
@@ -29,7 +29,7 @@ struct ConditionCase {
 
 void PrintTo(const ConditionCase& c, std::ostream* os) { *os << c.name; }
 
-class ConditionTest : public ::testing::TestWithParam<ConditionCase> {};
+class ConditionTest : public testing::TestWithParam<ConditionCase> {};
 
 TEST_P(ConditionTest, DecidesExactly) {
   const ConditionCase& c = GetParam();
@@ -346,11 +346,11 @@ const ConditionCase kConditionCases[] = {
      R"("request:Amount" is a number, StringNotEquals needs a string)"},
 };
 
-INSTANTIATE_TEST_SUITE_P(
-    Operators, ConditionTest, ::testing::ValuesIn(kConditionCases),
-    [](const ::testing::TestParamInfo<ConditionCase>& info) {
-      return std::string(info.param.name);
-    });
+INSTANTIATE_TEST_SUITE_P(Operators, ConditionTest,
+                         testing::ValuesIn(kConditionCases),
+                         [](const testing::TestParamInfo<ConditionCase>& info) {
+                           return std::string(info.param.name);
+                         });
 
 }  // namespace
 }  // namespace aztp::policy_test

@@ -14,7 +14,7 @@
 namespace aztp::policy_test {
 namespace {
 
-using testing::Must;
+using test_support::Must;
 
 // ---------------------------------------------------------------------------
 // Validation: every mistake is an error naming the statement and member.
@@ -27,7 +27,7 @@ struct InvalidCase {
 
 void PrintTo(const InvalidCase& c, std::ostream* os) { *os << c.name; }
 
-class InvalidPolicyTest : public ::testing::TestWithParam<InvalidCase> {};
+class InvalidPolicyTest : public testing::TestWithParam<InvalidCase> {};
 
 TEST_P(InvalidPolicyTest, IsRejectedWithAClearMessage) {
   const InvalidCase& c = GetParam();
@@ -213,8 +213,8 @@ const InvalidCase kInvalidCases[] = {
 #undef S
 
 INSTANTIATE_TEST_SUITE_P(Validation, InvalidPolicyTest,
-                         ::testing::ValuesIn(kInvalidCases),
-                         [](const ::testing::TestParamInfo<InvalidCase>& info) {
+                         testing::ValuesIn(kInvalidCases),
+                         [](const testing::TestParamInfo<InvalidCase>& info) {
                            return std::string(info.param.name);
                          });
 

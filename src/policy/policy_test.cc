@@ -19,7 +19,7 @@
 namespace aztp::policy_test {
 namespace {
 
-using testing::Must;
+using test_support::Must;
 
 // ---------------------------------------------------------------------------
 // Matching and precedence: whole policies on BaseContext.
@@ -37,7 +37,7 @@ struct EvalCase {
 
 void PrintTo(const EvalCase& c, std::ostream* os) { *os << c.name; }
 
-class EvaluateTest : public ::testing::TestWithParam<EvalCase> {};
+class EvaluateTest : public testing::TestWithParam<EvalCase> {};
 
 TEST_P(EvaluateTest, DecidesExactly) {
   const EvalCase& c = GetParam();
@@ -238,9 +238,8 @@ const EvalCase kEvalCases[] = {
      "list_users", "*", kAllow, kStmt, 0, R"(allowed by statement 0 ("6f1c"))"},
 };
 
-INSTANTIATE_TEST_SUITE_P(Policies, EvaluateTest,
-                         ::testing::ValuesIn(kEvalCases),
-                         [](const ::testing::TestParamInfo<EvalCase>& info) {
+INSTANTIATE_TEST_SUITE_P(Policies, EvaluateTest, testing::ValuesIn(kEvalCases),
+                         [](const testing::TestParamInfo<EvalCase>& info) {
                            return std::string(info.param.name);
                          });
 
@@ -408,7 +407,7 @@ TEST(EvaluateContextTest, DocumentationExample) {
 // ---------------------------------------------------------------------------
 // Context from a real verified chain.
 
-class ChainContextTest : public ::testing::Test {
+class ChainContextTest : public testing::Test {
  protected:
   ChainContextTest() : domains_(kNow), clock_(kNow) {
     domains_.AddDomain("org-a.example");
@@ -442,7 +441,7 @@ class ChainContextTest : public ::testing::Test {
     return Must(VerifierFor(kPayments)->Verify(c1));
   }
 
-  testing::TestDomains domains_;
+  test_support::TestDomains domains_;
   FixedClock clock_;
 };
 

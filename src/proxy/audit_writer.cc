@@ -9,7 +9,7 @@ namespace {
 constexpr std::size_t kMaxBatch = 512;
 }  // namespace
 
-AuditWriter::AuditWriter(std::shared_ptr<Store> store)
+AuditWriter::AuditWriter(std::shared_ptr<AuditLogStore> store)
     : store_(std::move(store)), thread_([this] { Run(); }) {}
 
 AuditWriter::~AuditWriter() {
@@ -48,7 +48,7 @@ void AuditWriter::Run() {
         queue_.pop_front();
       }
     }
-    Status status = store_->Write([&](Transaction& tx) -> Status {
+    Status status = store_->Write([&](AuditLogTransaction& tx) -> Status {
       for (const Pending& p : batch) {
         auto seq = tx.AppendAudit(p.record);
         if (!seq) return seq.error();
@@ -66,14 +66,14 @@ void AuditWriter::Run() {
 Result<int64_t> AuditWriter::Ship(Client& control_plane, int batch) {
   std::lock_guard ship(ship_mu_);
   int64_t acked = 0;
-  AZTP_RETURN_IF_ERROR(store_->Read([&](Transaction& tx) -> Status {
+  AZTP_RETURN_IF_ERROR(store_->Read([&](AuditLogTransaction& tx) -> Status {
     AZTP_ASSIGN_OR_RETURN(auto m, tx.GetMeta(kAuditAckedMeta));
     acked = m.value_or(0);
     return Ok();
   }));
   while (true) {
     std::vector<AuditRecord> records;
-    AZTP_RETURN_IF_ERROR(store_->Read([&](Transaction& tx) -> Status {
+    AZTP_RETURN_IF_ERROR(store_->Read([&](AuditLogTransaction& tx) -> Status {
       AZTP_ASSIGN_OR_RETURN(records, tx.ListAudit(acked, batch));
       return Ok();
     }));
@@ -91,7 +91,7 @@ Result<int64_t> AuditWriter::Ship(Client& control_plane, int batch) {
                        std::to_string(head.seq) + " for this proxy");
     }
     acked = head.seq;
-    AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
+    AZTP_RETURN_IF_ERROR(store_->Write([&](AuditLogTransaction& tx) -> Status {
       return tx.PutMeta(kAuditAckedMeta, acked);
     }));
   }

@@ -13,17 +13,17 @@
 
 #include "aztp/audit/audit.h"
 #include "aztp/client/client.h"
-#include "aztp/store/store.h"
+#include "aztp/store/audit_log.h"
 
 namespace aztp::internal {
 
-// kAuditAckedMeta names the store meta value holding the highest seq the
-// control plane acknowledged.
+// kAuditAckedMeta names the audit log's meta value holding the highest seq
+// the control plane acknowledged.
 inline constexpr const char* kAuditAckedMeta = "audit_acked";
 
 class AuditWriter {
  public:
-  explicit AuditWriter(std::shared_ptr<Store> store);
+  explicit AuditWriter(std::shared_ptr<AuditLogStore> store);
   ~AuditWriter();  // commits what is queued, then stops
 
   // Append queues `record`; `done` is called (on the writer thread) once
@@ -39,7 +39,7 @@ class AuditWriter {
  private:
   void Run();
 
-  std::shared_ptr<Store> store_;
+  std::shared_ptr<AuditLogStore> store_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
   struct Pending {

@@ -11,7 +11,7 @@
 namespace aztp {
 namespace {
 
-using testing::Must;
+using test_support::Must;
 
 constexpr UnixTime kNow = 1'800'000'000;
 const char* kPlanner = "spiffe://org-a.example/agents/planner";
@@ -80,7 +80,7 @@ TEST(ProxyHeadersTest, Classification) {
   EXPECT_FALSE(IsHopByHopHeader("Authorization"));
 }
 
-class GateTest : public ::testing::Test {
+class GateTest : public testing::Test {
  protected:
   GateTest() : domains_(kNow), clock_(kNow) {
     domains_.AddDomain("org-a.example");
@@ -136,7 +136,7 @@ class GateTest : public ::testing::Test {
     return gate_->Check(r, {&*policy_}, kNow);
   }
 
-  testing::TestDomains domains_;
+  test_support::TestDomains domains_;
   FixedClock clock_;
   std::shared_ptr<ChainVerifier> verifier_;
   std::unique_ptr<Gate> gate_;

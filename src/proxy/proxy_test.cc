@@ -234,7 +234,7 @@ TEST_F(ProxyTest, EgressRefusesATargetUrlItCannotReadWith400) {
 // after `federation remove`) gets 401 with the reason, and the proxy logs
 // one info line naming the trust domain it claimed.
 TEST_F(ProxyTest, AClientOfAnUnknownTrustDomainIsAnswered401AndLogged) {
-  testing::TestDomains rogue(server_.clock().Now());
+  test_support::TestDomains rogue(server_.clock().Now());
   rogue.AddDomain("gone.example");
   const HopSigner& s = rogue.Signer("spiffe://gone.example/agents/x");
   TlsCredentials creds{s.chain(), s.key()};
@@ -314,8 +314,8 @@ TEST_F(ProxyTest, ShipsTheAuditLogToTheControlPlane) {
   EXPECT_EQ(shipped[kPayments], 2) << DumpJson(sources);
   EXPECT_EQ(shipped[kResearch], 2) << DumpJson(sources);
 
-  http::Request denied =
-      testing::NativeRequest("GET", "/v1/audit", "", server_.admin_api_key());
+  http::Request denied = test_support::NativeRequest("GET", "/v1/audit", "",
+                                                     server_.admin_api_key());
   denied.query = {{"source", kPayments}, {"decision", "deny"}};
   http::Response r = server_.control_plane().Handle(denied);
   ASSERT_EQ(r.status, 200) << r.body;

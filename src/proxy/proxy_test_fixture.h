@@ -51,8 +51,8 @@
 
 namespace aztp::proxy_testing {
 
-using testing::ControlPlaneServer;
-using testing::Must;
+using test_support::ControlPlaneServer;
+using test_support::Must;
 using SteadyClock = std::chrono::steady_clock;
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -526,7 +526,7 @@ inline ProxyRoute Route(const char* method, const char* path,
   return r;
 }
 
-class ProxyTest : public ::testing::Test {
+class ProxyTest : public testing::Test {
  protected:
   void SetUp() override {
     Admin("POST", "/v1/identities", Json{{"id", kPayments}}, 201);
@@ -557,9 +557,10 @@ class ProxyTest : public ::testing::Test {
   // expects `status`; returns the JSON answer.
   Json Admin(const std::string& method, const std::string& path,
              const Json& body, int status) {
-    http::Response r = server_.control_plane().Handle(testing::NativeRequest(
-        method, path, body.is_null() ? "" : DumpJson(body),
-        server_.admin_api_key()));
+    http::Response r =
+        server_.control_plane().Handle(test_support::NativeRequest(
+            method, path, body.is_null() ? "" : DumpJson(body),
+            server_.admin_api_key()));
     EXPECT_EQ(r.status, status) << method << " " << path << ": " << r.body;
     auto parsed = ParseJson(r.body);
     return parsed ? *parsed : Json();
@@ -618,7 +619,7 @@ class ProxyTest : public ::testing::Test {
     }
     ProxyDeps deps;
     deps.agent = std::move(*agent);
-    deps.audit_store = Must(OpenSqliteStore(audit_db));
+    deps.audit_store = Must(OpenSqliteAuditLog(audit_db));
     deps.control_plane_url = server_.url();
     deps.log = events.Sink();
     deps.clock = &server_.clock();
@@ -711,7 +712,7 @@ class ProxyTest : public ::testing::Test {
   }
 
   ControlPlaneServer server_;
-  testing::TempDir dir_{"aztp_proxy_test_"};
+  test_support::TempDir dir_{"aztp_proxy_test_"};
   Events tester_events_;
   int testers_ = 0;
   EchoApp app_;

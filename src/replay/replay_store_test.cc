@@ -29,14 +29,14 @@ struct StoreFactory {
       make;
 };
 
-class ReplayStoreContract : public ::testing::TestWithParam<StoreFactory> {
+class ReplayStoreContract : public testing::TestWithParam<StoreFactory> {
  protected:
   std::unique_ptr<ReplayStore> Make(std::size_t capacity = 1 << 20) {
     auto store = GetParam().make(dir_.File("replay.db"), capacity);
     EXPECT_NE(store, nullptr);
     return store;
   }
-  testing::TempDir dir_{"aztp_replay_"};
+  test_support::TempDir dir_{"aztp_replay_"};
 };
 
 TEST_P(ReplayStoreContract, DetectsReplay) {
@@ -188,7 +188,7 @@ TEST_P(ReplayStoreContract, AcceptsEachPairExactlyOnceUnderContention) {
 
 INSTANTIATE_TEST_SUITE_P(
     Stores, ReplayStoreContract,
-    ::testing::Values(
+    testing::Values(
         StoreFactory{"InMemory",
                      [](const std::string&,
                         std::size_t capacity) -> std::unique_ptr<ReplayStore> {
@@ -203,7 +203,7 @@ INSTANTIATE_TEST_SUITE_P(
                        if (!store) return nullptr;
                        return std::move(store).value();
                      }}),
-    [](const ::testing::TestParamInfo<StoreFactory>& info) {
+    [](const testing::TestParamInfo<StoreFactory>& info) {
       return std::string(info.param.name);
     });
 
@@ -260,7 +260,7 @@ TEST(InMemoryReplayStoreTest, ReplacedEntriesKeepCorrectExpiry) {
 }
 
 TEST(SqliteReplayStoreTest, SurvivesReopen) {
-  testing::TempDir dir("aztp_replay_");
+  test_support::TempDir dir("aztp_replay_");
   const std::string file = dir.File("replay.db");
   {
     auto store = SqliteReplayStore::Open(file);
@@ -279,7 +279,7 @@ TEST(SqliteReplayStoreTest, SurvivesReopen) {
 }
 
 TEST(SqliteReplayStoreTest, TwoStoresOnOneFileAgree) {
-  testing::TempDir dir("aztp_replay_");
+  test_support::TempDir dir("aztp_replay_");
   const std::string file = dir.File("replay.db");
   auto a = SqliteReplayStore::Open(file);
   auto b = SqliteReplayStore::Open(file);
@@ -314,7 +314,7 @@ TEST(SqliteReplayStoreTest, TwoStoresOnOneFileAgree) {
 }
 
 TEST(SqliteReplayStoreTest, TwoProcessesOnOneFileAgree) {
-  testing::TempDir dir("aztp_replay_");
+  test_support::TempDir dir("aztp_replay_");
   const std::string file = dir.File("replay.db");
   ASSERT_TRUE(SqliteReplayStore::Open(file).has_value());
   constexpr int kPairs = 500;
@@ -359,7 +359,7 @@ TEST(SqliteReplayStoreTest, TwoProcessesOnOneFileAgree) {
 }
 
 TEST(SqliteReplayStoreTest, CapacityIsSharedThroughTheFile) {
-  testing::TempDir dir("aztp_replay_");
+  test_support::TempDir dir("aztp_replay_");
   const std::string file = dir.File("replay.db");
   auto a = SqliteReplayStore::Open(file, 3);
   auto b = SqliteReplayStore::Open(file, 3);
@@ -373,7 +373,7 @@ TEST(SqliteReplayStoreTest, CapacityIsSharedThroughTheFile) {
 }
 
 TEST(SqliteReplayStoreTest, PurgesExpiredRows) {
-  testing::TempDir dir("aztp_replay_");
+  test_support::TempDir dir("aztp_replay_");
   auto store = SqliteReplayStore::Open(dir.File("replay.db"));
   ASSERT_TRUE(store.has_value()) << store.error().message();
   for (int i = 0; i < 300; ++i) {
@@ -394,7 +394,7 @@ TEST(SqliteReplayStoreTest, PurgesExpiredRows) {
 }
 
 TEST(SqliteReplayStoreTest, OpenFailsWithIoError) {
-  testing::TempDir dir("aztp_replay_");
+  test_support::TempDir dir("aztp_replay_");
   auto store = SqliteReplayStore::Open(dir.File("missing/dir/replay.db"));
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().code(), Code::kIo);
@@ -413,7 +413,7 @@ TEST(SqliteReplayStoreTest, OpenFailsWithIoError) {
 }
 
 TEST(SqliteReplayStoreTest, UsesWalMode) {
-  testing::TempDir dir("aztp_replay_");
+  test_support::TempDir dir("aztp_replay_");
   const std::string file = dir.File("replay.db");
   auto store = SqliteReplayStore::Open(file);
   ASSERT_TRUE(store.has_value());

@@ -1,18 +1,20 @@
 // SqliteReplayStore: the replay store of protocol §4 step 7 in an SQLite
-// file shared by threads and processes.
-#include <sqlite3.h>
-
+// file shared by threads and processes, through the store's SQLite wrapper
+// (store/sqlite_db.h).
+#include <span>
 #include <string>
 #include <utility>
 
 #include "aztp/replay/replay_store.h"
+#include "internal/sqlite_db.h"
 
 namespace aztp {
 namespace {
 
-// kBusyTimeoutMs is how long a call waits for another connection's write
-// transaction before failing with kIo.
-constexpr int kBusyTimeoutMs = 5000;
+using internal::SqliteDb;
+using internal::SqliteRow;
+using internal::SqliteStmt;
+
 // kPurgeEvery is how many calls pass between two periodic purges, and
 // kPurgeBatch how many expired rows one purge deletes at most: a purge
 // deletes at least as many rows as the calls in between can insert.
@@ -50,157 +52,99 @@ END;
 COMMIT;
 )sql";
 
-Error SqlError(sqlite3* db, std::string_view what) {
-  std::string message = "replay store: ";
-  message += what;
-  message += ": ";
-  message += db ? sqlite3_errmsg(db) : "out of memory";
-  return Error(Code::kIo, std::move(message));
+std::span<const uint8_t> Bytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-// Bound resets a statement and clears its bindings when it goes out of
-// scope, so that no statement keeps a view of a caller's bytes.
-class Bound {
- public:
-  explicit Bound(sqlite3_stmt* stmt) : stmt_(stmt) {}
-  ~Bound() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  Bound(const Bound&) = delete;
-  Bound& operator=(const Bound&) = delete;
-
- private:
-  sqlite3_stmt* stmt_;
-};
-
-Status BindKey(sqlite3* db, sqlite3_stmt* stmt, std::string_view issuer,
-               std::string_view jti) {
-  if (sqlite3_bind_blob64(stmt, 1, issuer.data(), issuer.size(),
-                          SQLITE_STATIC) != SQLITE_OK ||
-      sqlite3_bind_blob64(stmt, 2, jti.data(), jti.size(), SQLITE_STATIC) !=
-          SQLITE_OK) {
-    return SqlError(db, "bind");
-  }
-  return Ok();
+// Use starts a use of the (cached) statement `sql`.
+Result<SqliteStmt> Use(SqliteDb& db, const char* sql) {
+  AZTP_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, db.Prepare(sql));
+  return SqliteStmt(db, stmt, nullptr);
 }
 
-// Run steps a statement that returns no row.
-Status Run(sqlite3* db, sqlite3_stmt* stmt, std::string_view what) {
-  Bound bound(stmt);
-  if (sqlite3_step(stmt) != SQLITE_DONE) return SqlError(db, what);
-  return Ok();
+Status Run(SqliteDb& db, const char* sql, std::string_view what) {
+  AZTP_ASSIGN_OR_RETURN(SqliteStmt q, Use(db, sql));
+  return q.Run(what);
+}
+
+// StoredExpiry is the expiry stored for (issuer, jti), if any.
+Result<std::optional<int64_t>> StoredExpiry(SqliteDb& db,
+                                            std::string_view issuer,
+                                            std::string_view jti) {
+  AZTP_ASSIGN_OR_RETURN(SqliteStmt q,
+                        Use(db,
+                            "SELECT expires_at FROM aztp_replay WHERE "
+                            "issuer = ?1 AND jti = ?2"));
+  q.Blob(Bytes(issuer));
+  q.Blob(Bytes(jti));
+  AZTP_ASSIGN_OR_RETURN(bool row, q.Step("lookup"));
+  if (!row) return std::optional<int64_t>();
+  const SqliteRow r = q.row();
+  const int64_t expiry = r.Int("expires_at");
+  AZTP_RETURN_IF_ERROR(r.status());
+  return std::optional<int64_t>(expiry);
+}
+
+// Remember runs `sql`, an INSERT or UPDATE of (?1 issuer, ?2 jti,
+// ?3 expires_at).
+Status Remember(SqliteDb& db, const char* sql, std::string_view issuer,
+                std::string_view jti, UnixTime expires_at,
+                std::string_view what) {
+  AZTP_ASSIGN_OR_RETURN(SqliteStmt q, Use(db, sql));
+  q.Blob(Bytes(issuer));
+  q.Blob(Bytes(jti));
+  q.Int(expires_at);
+  return q.Run(what);
 }
 
 }  // namespace
 
-struct SqliteReplayStore::Statements {
-  sqlite3_stmt* begin = nullptr;
-  sqlite3_stmt* commit = nullptr;
-  sqlite3_stmt* rollback = nullptr;
-  sqlite3_stmt* lookup = nullptr;
-  sqlite3_stmt* update = nullptr;
-  sqlite3_stmt* insert = nullptr;
-  sqlite3_stmt* count = nullptr;
-  sqlite3_stmt* purge = nullptr;
+SqliteReplayStore::SqliteReplayStore(std::unique_ptr<SqliteDb> db,
+                                     std::size_t capacity)
+    : db_(std::move(db)), capacity_(capacity) {}
 
-  ~Statements() {
-    for (sqlite3_stmt* s :
-         {begin, commit, rollback, lookup, update, insert, count, purge}) {
-      sqlite3_finalize(s);
-    }
-  }
-};
-
-SqliteReplayStore::SqliteReplayStore(sqlite3* db, std::size_t capacity)
-    : db_(db), capacity_(capacity), stmts_(std::make_unique<Statements>()) {}
-
-SqliteReplayStore::~SqliteReplayStore() {
-  stmts_.reset();  // finalise every statement before closing
-  sqlite3_close_v2(db_);
-}
+SqliteReplayStore::~SqliteReplayStore() = default;
 
 Result<std::unique_ptr<SqliteReplayStore>> SqliteReplayStore::Open(
     const std::string& path, std::size_t capacity) {
-  sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
-                                 nullptr);
-  // From here on the store owns `db` and closes it on every return.
-  std::unique_ptr<SqliteReplayStore> store(new SqliteReplayStore(db, capacity));
-  if (rc != SQLITE_OK) return SqlError(db, "open");
-  sqlite3_extended_result_codes(db, 1);
-  if (sqlite3_busy_timeout(db, kBusyTimeoutMs) != SQLITE_OK) {
-    return SqlError(db, "busy_timeout");
+  // WAL with synchronous=NORMAL, as this store has always used: the file
+  // stays consistent across a crash, a power cut may lose the last commits.
+  AZTP_ASSIGN_OR_RETURN(
+      std::unique_ptr<SqliteDb> db,
+      SqliteDb::Open(path, internal::SqliteOptions{.name = "replay store",
+                                                   .create = true,
+                                                   .synchronous = "NORMAL"}));
+  if (Status schema = db->Exec(kSchema, "schema"); !schema.has_value()) {
+    db->EndAnyTransaction();
+    return std::move(schema).error();
   }
-
-  std::string mode;
-  auto first_column = [](void* out, int n, char** values, char**) {
-    if (n > 0 && values[0]) *static_cast<std::string*>(out) = values[0];
-    return 0;
-  };
-  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", first_column, &mode,
-                   nullptr) != SQLITE_OK) {
-    return SqlError(db, "journal_mode");
-  }
-  // An in-memory database (":memory:") reports "memory"; it has no journal
-  // file to share and nothing to survive.
-  if (mode != "wal" && mode != "memory") {
-    return Error(Code::kIo, "replay store: cannot enable WAL mode");
-  }
-  if (sqlite3_exec(db, "PRAGMA synchronous=NORMAL", nullptr, nullptr,
-                   nullptr) != SQLITE_OK) {
-    return SqlError(db, "synchronous");
-  }
-  if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    Error e = SqlError(db, "schema");
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    return e;
-  }
-
-  Statements& s = *store->stmts_;
-  const std::pair<sqlite3_stmt**, const char*> sql[] = {
-      {&s.begin, "BEGIN IMMEDIATE"},
-      {&s.commit, "COMMIT"},
-      {&s.rollback, "ROLLBACK"},
-      {&s.lookup,
-       "SELECT expires_at FROM aztp_replay WHERE issuer = ?1 AND jti = ?2"},
-      {&s.update,
-       "UPDATE aztp_replay SET expires_at = ?3 WHERE issuer = ?1 AND jti = ?2"},
-      {&s.insert,
-       "INSERT INTO aztp_replay (issuer, jti, expires_at) VALUES (?1, ?2, ?3)"},
-      {&s.count, "SELECT n FROM aztp_replay_count WHERE id = 0"},
-      {&s.purge,
-       "DELETE FROM aztp_replay WHERE (issuer, jti) IN (SELECT issuer, jti "
-       "FROM aztp_replay WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)"},
-  };
-  for (const auto& [stmt, text] : sql) {
-    if (sqlite3_prepare_v3(db, text, -1, SQLITE_PREPARE_PERSISTENT, stmt,
-                           nullptr) != SQLITE_OK) {
-      return SqlError(db, "prepare");
-    }
-  }
-  return store;
+  return std::unique_ptr<SqliteReplayStore>(
+      new SqliteReplayStore(std::move(db), capacity));
 }
 
 Result<int64_t> SqliteReplayStore::CountLocked() const {
-  sqlite3_stmt* stmt = stmts_->count;
-  Bound bound(stmt);
-  if (sqlite3_step(stmt) != SQLITE_ROW) return SqlError(db_, "count");
-  return sqlite3_column_int64(stmt, 0);
+  AZTP_ASSIGN_OR_RETURN(
+      SqliteStmt q, Use(*db_, "SELECT n FROM aztp_replay_count WHERE id = 0"));
+  AZTP_ASSIGN_OR_RETURN(bool row, q.Step("count"));
+  if (!row) return db_->Fail("count");
+  const SqliteRow r = q.row();
+  const int64_t n = r.Int("n");
+  AZTP_RETURN_IF_ERROR(r.status());
+  return n;
 }
 
 Result<std::size_t> SqliteReplayStore::PurgeLocked(UnixTime now,
                                                    int64_t limit) {
-  sqlite3_stmt* stmt = stmts_->purge;
-  Bound bound(stmt);
-  if (sqlite3_bind_int64(stmt, 1, now) != SQLITE_OK ||
-      sqlite3_bind_int64(stmt, 2, limit) != SQLITE_OK) {
-    return SqlError(db_, "bind");
-  }
-  if (sqlite3_step(stmt) != SQLITE_DONE) return SqlError(db_, "purge");
-  return static_cast<std::size_t>(sqlite3_changes64(db_));
+  AZTP_ASSIGN_OR_RETURN(
+      SqliteStmt q,
+      Use(*db_,
+          "DELETE FROM aztp_replay WHERE (issuer, jti) IN (SELECT issuer, "
+          "jti FROM aztp_replay WHERE expires_at <= ?1 ORDER BY expires_at "
+          "LIMIT ?2)"));
+  q.Int(now);
+  q.Int(limit);
+  AZTP_RETURN_IF_ERROR(q.Run("purge"));
+  return static_cast<std::size_t>(db_->Changes());
 }
 
 Status SqliteReplayStore::CheckAndRememberLocked(std::string_view issuer,
@@ -210,26 +154,17 @@ Status SqliteReplayStore::CheckAndRememberLocked(std::string_view issuer,
   if ((calls_++ % kPurgeEvery) == 0) {
     AZTP_RETURN_IF_ERROR(PurgeLocked(now, kPurgeBatch));
   }
-  {
-    sqlite3_stmt* stmt = stmts_->lookup;
-    Bound bound(stmt);
-    AZTP_RETURN_IF_ERROR(BindKey(db_, stmt, issuer, jti));
-    const int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-      if (sqlite3_column_int64(stmt, 0) > now) {
-        return Error(Code::kReplay, "token (iss, jti) was already used");
-      }
-      // Present but expired: it counts as absent and is replaced.
-      sqlite3_stmt* update = stmts_->update;
-      Bound bound_update(update);
-      AZTP_RETURN_IF_ERROR(BindKey(db_, update, issuer, jti));
-      if (sqlite3_bind_int64(update, 3, expires_at) != SQLITE_OK) {
-        return SqlError(db_, "bind");
-      }
-      if (sqlite3_step(update) != SQLITE_DONE) return SqlError(db_, "update");
-      return Ok();
+  AZTP_ASSIGN_OR_RETURN(std::optional<int64_t> stored,
+                        StoredExpiry(*db_, issuer, jti));
+  if (stored) {
+    if (*stored > now) {
+      return Error(Code::kReplay, "token (iss, jti) was already used");
     }
-    if (rc != SQLITE_DONE) return SqlError(db_, "lookup");
+    // Present but expired: it counts as absent and is replaced.
+    return Remember(*db_,
+                    "UPDATE aztp_replay SET expires_at = ?3 WHERE issuer = ?1 "
+                    "AND jti = ?2",
+                    issuer, jti, expires_at, "update");
   }
   AZTP_ASSIGN_OR_RETURN(int64_t rows, CountLocked());
   if (rows < 0 || static_cast<uint64_t>(rows) >= capacity_) {
@@ -239,14 +174,10 @@ Status SqliteReplayStore::CheckAndRememberLocked(std::string_view issuer,
       return Error(Code::kTooLarge, "replay store is full");
     }
   }
-  sqlite3_stmt* stmt = stmts_->insert;
-  Bound bound(stmt);
-  AZTP_RETURN_IF_ERROR(BindKey(db_, stmt, issuer, jti));
-  if (sqlite3_bind_int64(stmt, 3, expires_at) != SQLITE_OK) {
-    return SqlError(db_, "bind");
-  }
-  if (sqlite3_step(stmt) != SQLITE_DONE) return SqlError(db_, "insert");
-  return Ok();
+  return Remember(*db_,
+                  "INSERT INTO aztp_replay (issuer, jti, expires_at) VALUES "
+                  "(?1, ?2, ?3)",
+                  issuer, jti, expires_at, "insert");
 }
 
 Status SqliteReplayStore::CheckAndRemember(std::string_view issuer,
@@ -254,18 +185,16 @@ Status SqliteReplayStore::CheckAndRemember(std::string_view issuer,
                                            UnixTime expires_at, UnixTime now) {
   AZTP_RETURN_IF_ERROR(ValidateArguments(issuer, jti, expires_at, now));
   std::lock_guard<std::mutex> lock(mu_);
-  AZTP_RETURN_IF_ERROR(Run(db_, stmts_->begin, "begin"));
+  AZTP_RETURN_IF_ERROR(Run(*db_, "BEGIN IMMEDIATE", "begin"));
   Status status = CheckAndRememberLocked(issuer, jti, expires_at, now);
   // A replay or a full store inserts nothing but keeps any purge; an SQLite
   // error may have left part of the transaction behind, which is undone.
   if (status.has_value() || status.error().code() != Code::kIo) {
-    Status committed = Run(db_, stmts_->commit, "commit");
+    Status committed = Run(*db_, "COMMIT", "commit");
     if (committed.has_value()) return status;
     status = std::move(committed);
   }
-  if (!sqlite3_get_autocommit(db_)) {
-    (void)Run(db_, stmts_->rollback, "rollback");
-  }
+  db_->EndAnyTransaction();
   return status;
 }
 

@@ -248,7 +248,7 @@ TEST(StaticRevocationSourceTest, ConcurrentReadersSeeWholeLists) {
 }
 
 TEST(FileRevocationSourceTest, LoadsAndReloadsInOrder) {
-  testing::TempDir dir("aztp_revocation_");
+  test_support::TempDir dir("aztp_revocation_");
   const std::string path = dir.File("revocations.json");
   ASSERT_TRUE(WriteFile(path, ListJson(5, "a")));
   auto source = FileRevocationSource::Open(path);
@@ -279,7 +279,7 @@ TEST(FileRevocationSourceTest, LoadsAndReloadsInOrder) {
 }
 
 TEST(FileRevocationSourceTest, BadFilesKeepTheCurrentList) {
-  testing::TempDir dir("aztp_revocation_");
+  test_support::TempDir dir("aztp_revocation_");
   const std::string path = dir.File("revocations.json");
   ASSERT_TRUE(WriteFile(path, ListJson(5, "a")));
   auto source = FileRevocationSource::Open(path);
@@ -313,7 +313,7 @@ TEST(StaticRevocationSourceTest, OneListAppliesToEveryDomain) {
 }
 
 TEST(FileRevocationSourceTest, OpenReportsErrors) {
-  testing::TempDir dir("aztp_revocation_");
+  test_support::TempDir dir("aztp_revocation_");
   auto missing = FileRevocationSource::Open(dir.File("missing.json"));
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code(), Code::kIo);

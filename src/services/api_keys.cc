@@ -139,7 +139,7 @@ Result<Principal> Authenticator::Workload(const SpiffeId& peer) const {
     AZTP_ASSIGN_OR_RETURN(identity, tx.GetIdentity(peer.str()));
     return Ok();
   }));
-  if (identity && identity->status != "active") {
+  if (identity && identity->status != IdentityRecord::Status::kActive) {
     return Error(Code::kRevoked, peer.str() +
                                      " is revoked: its SVIDs authenticate "
                                      "nothing until it is reissued");

@@ -19,7 +19,6 @@ Result<FederationRecord> RecordOf(const NewFederation& request, UnixTime now) {
   FederationRecord r;
   r.trust_domain = request.trust_domain.name();
   r.endpoint_url = request.endpoint_url;
-  r.profile = request.profile;
   r.endpoint_id = request.endpoint_id;
   if (request.bootstrap_bundle) {
     if (!request.bootstrap_bundle->is_object()) {
@@ -31,6 +30,7 @@ Result<FederationRecord> RecordOf(const NewFederation& request, UnixTime now) {
   if (r.web_ca_pem.size() > kMaxWebCaPemBytes) {
     return Error(Code::kTooLarge, "web_ca_pem exceeds 256 KiB");
   }
+  AZTP_ASSIGN_OR_RETURN(r.profile, ParseEndpointProfile(request.profile));
   r.revocations_url = request.revocations_url;
   r.created_at = now;
   AZTP_ASSIGN_OR_RETURN(FederationRelationship rel, RelationshipFromRecord(r));
@@ -47,7 +47,7 @@ Result<FederationRelationship> RelationshipFromRecord(
   AZTP_ASSIGN_OR_RETURN(TrustDomain td, TrustDomain::Parse(r.trust_domain));
   FederationRelationship rel{td};
   rel.endpoint_url = r.endpoint_url;
-  AZTP_ASSIGN_OR_RETURN(rel.profile, ParseEndpointProfile(r.profile));
+  rel.profile = r.profile;
   if (!r.endpoint_id.empty()) {
     AZTP_ASSIGN_OR_RETURN(rel.endpoint_id, SpiffeId::Parse(r.endpoint_id));
   }
@@ -232,7 +232,7 @@ Result<FederationAdded> FederationService::Add(const Principal& who,
       return Appended(tx.AppendAudit(
           MakeAudit(now, who.actor(), "federation.add", td.IdString(),
                     Json{{"endpoint_url", r.endpoint_url},
-                         {"profile", r.profile},
+                         {"profile", std::string(ToString(r.profile))},
                          {"endpoint_id", r.endpoint_id},
                          {"revocations_url", r.revocations_url}})));
     }));

@@ -114,7 +114,7 @@ TEST_F(FederationServiceTest, AddStoresAuditsAndFetchesAtOnce) {
     return Ok();
   }));
   ASSERT_EQ(stored.size(), 1u);
-  EXPECT_EQ(stored[0].profile, "https_web");
+  EXPECT_EQ(ToString(stored[0].profile), "https_web");
   EXPECT_EQ(stored[0].created_at, kServiceTestNow);
   ASSERT_EQ(kept.size(), 1u);
   EXPECT_EQ(Actions(), (std::vector<std::string>{"federation.add allow",

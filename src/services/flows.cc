@@ -28,7 +28,8 @@ Error TooLong(const char* name, std::size_t max) {
 
 // Visible: public flows, the caller's own flows, and every flow for admins.
 bool Visible(const FlowRecord& f, const Principal& who) {
-  return who.admin() || f.discoverable == "public" ||
+  return who.admin() ||
+         f.discoverable == FlowRecord::Discoverability::kPublic ||
          f.created_by == who.actor();
 }
 
@@ -107,10 +108,11 @@ Status Apply(const FlowFields& fields, FlowRecord& r,
     changed.push_back("description");
   }
   if (fields.discoverable) {
-    if (*fields.discoverable != "public" && *fields.discoverable != "private") {
+    auto discoverable = FlowRecord::ParseDiscoverability(*fields.discoverable);
+    if (!discoverable) {
       return BadRequest("discoverable must be \"public\" or \"private\"");
     }
-    r.discoverable = *fields.discoverable;
+    r.discoverable = *discoverable;
     changed.push_back("discoverable");
   }
   if (fields.tags) {
@@ -159,9 +161,9 @@ Result<FlowRecord> FlowService::Create(const Principal& who,
   r.created_at = r.updated_at = now;
   AZTP_RETURN_IF_ERROR(ctx_.store->Write([&](Transaction& tx) -> Status {
     AZTP_RETURN_IF_ERROR(tx.PutFlow(r));
-    return Appended(tx.AppendAudit(
-        MakeAudit(now, who.actor(), "flow.create", r.id,
-                  Json{{"name", r.name}, {"discoverable", r.discoverable}})));
+    return Appended(tx.AppendAudit(MakeAudit(
+        now, who.actor(), "flow.create", r.id,
+        Json{{"name", r.name}, {"discoverable", ToString(r.discoverable)}})));
   }));
   return r;
 }
@@ -305,7 +307,8 @@ Result<FlowMemberRecord> FlowService::ChangeMembership(
     } else {
       member = *current;
       const bool revoke = change == Change::kRevoke;
-      member.status = revoke ? "revoked" : "active";
+      member.status = revoke ? FlowMemberRecord::Status::kRevoked
+                             : FlowMemberRecord::Status::kActive;
       member.reason = revoke ? reason : "";
       member.updated_at = now;
       AZTP_RETURN_IF_ERROR(tx.PutFlowMember(member));

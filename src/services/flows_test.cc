@@ -66,7 +66,7 @@ TEST_F(FlowServiceTest, CreateStoresTheFlowAndItsAudit) {
   EXPECT_TRUE(std::regex_match(r->id, std::regex("flow_[0-9a-f]{24}")));
   EXPECT_EQ(r->name, "deploy");
   EXPECT_EQ(r->description, "the deployment");
-  EXPECT_EQ(r->discoverable, "public");
+  EXPECT_EQ(ToString(r->discoverable), "public");
   EXPECT_EQ(r->tags, Json::array({"prod", "eu"}));
   EXPECT_EQ(r->metadata["astha-flow"]["id"], "x");
   EXPECT_EQ(r->created_by, "apikey:k-/agents");
@@ -84,7 +84,7 @@ TEST_F(FlowServiceTest, CreateStoresTheFlowAndItsAudit) {
   // Without a discoverable member a flow is public.
   FlowFields bare;
   bare.name = "bare";
-  EXPECT_EQ(flows_.Create(admin_, bare)->discoverable, "public");
+  EXPECT_EQ(ToString(flows_.Create(admin_, bare)->discoverable), "public");
 }
 
 TEST_F(FlowServiceTest, CreateValidatesItsFields) {
@@ -189,11 +189,11 @@ TEST_F(FlowServiceTest, UpdateKeepsWhatIsNotSentAndAuditsWhatChanged) {
   ASSERT_TRUE(r.has_value()) << r.error().message();
   EXPECT_EQ(r->name, "deploy");
   EXPECT_EQ(r->description, "kept");
-  EXPECT_EQ(r->discoverable, "private");
+  EXPECT_EQ(ToString(r->discoverable), "private");
   EXPECT_EQ(r->tags, Json::array());
   EXPECT_EQ(r->created_at, kServiceTestNow);
   EXPECT_EQ(r->updated_at, kServiceTestNow + 10);
-  EXPECT_EQ(flows_.Get(admin_, id)->flow.discoverable, "private");
+  EXPECT_EQ(ToString(flows_.Get(admin_, id)->flow.discoverable), "private");
   auto audit = Audit();
   EXPECT_EQ(audit.back().action, "flow.update");
   EXPECT_EQ(audit.back().details["changed"],
@@ -223,7 +223,7 @@ TEST_F(FlowServiceTest, MembershipAndFlowScopedRevocation) {
   ASSERT_TRUE(added.has_value()) << added.error().message();
   EXPECT_EQ(added->flow_id, id);
   EXPECT_EQ(added->identity, kAgent);
-  EXPECT_EQ(added->status, "active");
+  EXPECT_EQ(ToString(added->status), "active");
   EXPECT_EQ(added->added_at, kServiceTestNow);
   ASSERT_TRUE(flows_.Add(admin_, id, Id(kTool)));
   EXPECT_EQ(CodeOf(flows_.Add(admin_, id, Id(kAgent))), Code::kAlreadyExists);
@@ -231,20 +231,21 @@ TEST_F(FlowServiceTest, MembershipAndFlowScopedRevocation) {
   clock_.Set(kServiceTestNow + 5);
   auto revoked = flows_.Revoke(admin_, id, Id(kAgent), "leak");
   ASSERT_TRUE(revoked.has_value()) << revoked.error().message();
-  EXPECT_EQ(revoked->status, "revoked");
+  EXPECT_EQ(ToString(revoked->status), "revoked");
   EXPECT_EQ(revoked->reason, "leak");
   EXPECT_EQ(revoked->added_at, kServiceTestNow);
   EXPECT_EQ(revoked->updated_at, kServiceTestNow + 5);
   auto details = flows_.Get(admin_, id);
   ASSERT_EQ(details->members.size(), 2u);
   EXPECT_EQ(details->members[0].identity, kAgent);
-  EXPECT_EQ(details->members[0].status, "revoked");
-  EXPECT_EQ(details->members[1].status, "active");
+  EXPECT_EQ(ToString(details->members[0].status), "revoked");
+  EXPECT_EQ(ToString(details->members[1].status), "active");
   // Revoked in the flow only: the identity itself stays active.
-  EXPECT_EQ(identities_.Get(admin_, Id(kAgent))->identity.status, "active");
+  EXPECT_EQ(ToString(identities_.Get(admin_, Id(kAgent))->identity.status),
+            "active");
 
   auto reissued = flows_.Reissue(admin_, id, Id(kAgent));
-  EXPECT_EQ(reissued->status, "active");
+  EXPECT_EQ(ToString(reissued->status), "active");
   EXPECT_EQ(reissued->reason, "");
   auto removed = flows_.Remove(admin_, id, Id(kTool));
   ASSERT_TRUE(removed.has_value());

@@ -57,7 +57,7 @@ Result<bool> RevokedByAdmin(Transaction& tx, const IdentityRecord& r) {
 // revocation (docs/aztpd.md, "Permissions"); admins may always.
 Status MayChangeRevocation(Transaction& tx, const IdentityRecord& r,
                            const Principal& who) {
-  if (who.admin() || r.status != "revoked") return Ok();
+  if (who.admin() || r.status != IdentityRecord::Status::kRevoked) return Ok();
   AZTP_ASSIGN_OR_RETURN(bool by_admin, RevokedByAdmin(tx, r));
   if (!by_admin) return Ok();
   return Error(Code::kPermissionDenied,
@@ -154,7 +154,7 @@ Result<IdentityRecord> IdentityService::Register(const Principal& who,
       LinkRecord link;
       link.from = *r.parent;
       link.to = r.id;
-      link.kind = "parent";
+      link.kind = LinkRecord::Kind::kParent;
       link.created_at = now;
       AZTP_RETURN_IF_ERROR(tx.InsertLink(link));
     }
@@ -188,10 +188,11 @@ Result<IdentityPage> IdentityService::List(const Principal& who,
                                            const IdentityQuery& query) {
   IdentityFilter f;
   f.id_prefix = query.id_prefix;
-  if (query.status && *query.status != "active" && *query.status != "revoked") {
-    return BadRequest("status must be \"active\" or \"revoked\"");
+  if (query.status) {
+    f.status = IdentityRecord::ParseStatus(*query.status);
+    if (!f.status)
+      return BadRequest("status must be \"active\" or \"revoked\"");
   }
-  f.status = query.status;
   if (query.parent) f.parent = query.parent->str();
   f.after = query.after;
   f.limit = query.limit;
@@ -202,7 +203,7 @@ Result<IdentityPage> IdentityService::List(const Principal& who,
 Result<IdentityPage> IdentityService::Discover(IdentityQuery query) {
   IdentityFilter f;
   f.id_prefix = std::move(query.id_prefix);
-  f.status = "active";
+  f.status = IdentityRecord::Status::kActive;
   f.discoverable = true;
   f.after = std::move(query.after);
   f.limit = query.limit;
@@ -258,24 +259,24 @@ Result<LinkRecord> IdentityService::Link(const Principal& who,
                  "these credentials may not link to " + request.to.str() +
                      " (a link needs rights on both identities)");
   }
-  if (request.kind != "linked" && request.kind != "parent") {
-    return BadRequest("kind must be \"linked\" or \"parent\"");
-  }
+  const std::optional<LinkRecord::Kind> kind =
+      LinkRecord::ParseKind(request.kind);
+  if (!kind) return BadRequest("kind must be \"linked\" or \"parent\"");
   if (request.from == request.to) {
     return BadRequest("an identity cannot be linked to itself");
   }
   AZTP_RETURN_IF_ERROR(CheckMetadata(request.metadata, "metadata"));
   const UnixTime now = ctx_.Now();
-  LinkRecord link{request.from.str(), request.to.str(), request.kind, now,
+  LinkRecord link{request.from.str(), request.to.str(), *kind, now,
                   std::move(request.metadata)};
   AZTP_RETURN_IF_ERROR(ctx_.store->Write([&](Transaction& tx) -> Status {
     for (const SpiffeId* end : {&request.from, &request.to}) {
       AZTP_RETURN_IF_ERROR(Registered(tx, *end));
     }
     AZTP_RETURN_IF_ERROR(tx.InsertLink(link));
-    return Appended(
-        tx.AppendAudit(MakeAudit(now, who.actor(), "identity.link", link.from,
-                                 Json{{"to", link.to}, {"kind", link.kind}})));
+    return Appended(tx.AppendAudit(
+        MakeAudit(now, who.actor(), "identity.link", link.from,
+                  Json{{"to", link.to}, {"kind", ToString(link.kind)}})));
   }));
   return link;
 }
@@ -304,7 +305,8 @@ Result<IdentityRecord> IdentityService::ChangeStatus(
   AZTP_RETURN_IF_ERROR(ctx_.store->Write([&](Transaction& tx) -> Status {
     AZTP_ASSIGN_OR_RETURN(IdentityRecord r, Registered(tx, id));
     AZTP_RETURN_IF_ERROR(MayChangeRevocation(tx, r, who));
-    r.status = revoke ? "revoked" : "active";
+    r.status = revoke ? IdentityRecord::Status::kRevoked
+                      : IdentityRecord::Status::kActive;
     r.revoked_reason = revoke ? reason : "";
     r.revoked_by = revoke ? who.actor() : "";
     r.updated_at = now;

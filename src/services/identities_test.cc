@@ -37,7 +37,7 @@ TEST_F(IdentityServiceTest, RegisterStoresTheRecordAndItsAudit) {
   ASSERT_TRUE(r.has_value()) << r.error().message();
   EXPECT_EQ(r->id, kQuote);
   EXPECT_EQ(r->parent, std::optional<std::string>(kPay));
-  EXPECT_EQ(r->status, "active");
+  EXPECT_EQ(ToString(r->status), "active");
   EXPECT_EQ(r->created_at, kServiceTestNow);
   // Stored sorted and unique.
   EXPECT_EQ(*r->federates_with,
@@ -46,7 +46,7 @@ TEST_F(IdentityServiceTest, RegisterStoresTheRecordAndItsAudit) {
   ASSERT_TRUE(got.has_value());
   ASSERT_EQ(got->links.size(), 1u);
   EXPECT_EQ(got->links[0].from, kPay);
-  EXPECT_EQ(got->links[0].kind, "parent");
+  EXPECT_EQ(ToString(got->links[0].kind), "parent");
   auto audit = Audit();
   ASSERT_EQ(audit.size(), 2u);
   EXPECT_EQ(audit[1].action, "identity.register");
@@ -147,7 +147,7 @@ TEST_F(IdentityServiceTest, ScopedKeysMayNotUndoAnAdminsRevocation) {
   EXPECT_EQ(r.error().code(), Code::kPermissionDenied);
   r = identities_.Reissue(admin, Id(kPay), "");
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(r->status, "active");
+  EXPECT_EQ(ToString(r->status), "active");
   // A scoped key's own revocation it may undo.
   ASSERT_TRUE(identities_.Revoke(scoped, Id(kPay), "rotating"));
   r = identities_.Reissue(scoped, Id(kPay), "");
@@ -212,7 +212,7 @@ TEST_F(IdentityServiceTest, LinksNeedBothEndsRegisteredAndManaged) {
             Code::kInvalidArgument);
   auto link = identities_.Link(admin_, NewLink{Id(kPay), Id(kOther)});
   ASSERT_TRUE(link.has_value());
-  EXPECT_EQ(link->kind, "linked");
+  EXPECT_EQ(ToString(link->kind), "linked");
   auto got = identities_.Get(admin_, Id(kOther));
   ASSERT_TRUE(got.has_value());
   ASSERT_EQ(got->links.size(), 1u);

@@ -18,7 +18,7 @@ inline constexpr UnixTime kServiceTestNow = 1'800'000'000;
 
 class ServiceTest : public ::testing::Test {
  protected:
-  static ServiceContext Context(const testing::TempDir& dir,
+  static ServiceContext Context(const test_support::TempDir& dir,
                                 const Clock* clock) {
     auto store = OpenSqliteStore(dir.File("aztpd.db"));
     if (!store) std::abort();
@@ -40,7 +40,7 @@ class ServiceTest : public ::testing::Test {
     return out;
   }
 
-  testing::TempDir dir_{"aztp_services_"};
+  test_support::TempDir dir_{"aztp_services_"};
   FixedClock clock_{kServiceTestNow};
   ServiceContext ctx_ = Context(dir_, &clock_);
   const Principal admin_ = Principal::AdminKey("admin");
@@ -53,13 +53,14 @@ class ServiceTest : public ::testing::Test {
 class TestKeyRing final : public KeyRing {
  public:
   TestKeyRing(const ServiceContext& ctx,
-              std::vector<std::string_view> kinds = {kX509Kind, kJwtKind})
+              std::vector<KeyKind> kinds = {KeyKind::kX509, KeyKind::kJwt})
       : store_(*ctx.store) {
     auto written = store_.Write([&](Transaction& tx) -> Status {
-      for (std::string_view kind : kinds) {
-        AZTP_ASSIGN_OR_RETURN(CaKeyRecord r,
-                              NewSigningKey(ctx.trust_domain, kind, kActive,
-                                            CaOptions{}, ctx.Now()));
+      for (KeyKind kind : kinds) {
+        AZTP_ASSIGN_OR_RETURN(
+            CaKeyRecord r,
+            NewSigningKey(ctx.trust_domain, kind, KeyState::kActive,
+                          CaOptions{}, ctx.Now()));
         AZTP_RETURN_IF_ERROR(tx.PutCaKey(r));
       }
       return tx.PutMeta(kBundleSequenceMeta, 1);

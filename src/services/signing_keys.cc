@@ -13,12 +13,10 @@ namespace {
 // Agents are told to refetch the bundle this often (spiffe_refresh_hint).
 constexpr int64_t kBundleRefreshHintSeconds = 300;
 
-bool IsKind(const CaKeyRecord& r, std::string_view kind) {
-  return r.kind == kind;
-}
+bool IsKind(const CaKeyRecord& r, KeyKind kind) { return r.kind == kind; }
 
-const CaKeyRecord* Find(const std::vector<CaKeyRecord>& keys,
-                        std::string_view kind, std::string_view state) {
+const CaKeyRecord* Find(const std::vector<CaKeyRecord>& keys, KeyKind kind,
+                        KeyState state) {
   for (const auto& k : keys) {
     if (IsKind(k, kind) && k.state == state) return &k;
   }
@@ -40,10 +38,10 @@ Result<std::shared_ptr<const SigningKeys>> SigningKeys::Load(
     std::vector<CaKeyRecord> records) {
   std::shared_ptr<SigningKeys> keys(new SigningKeys());
   for (auto& r : records) {
-    if (r.kind == kX509Kind) {
+    if (r.kind == KeyKind::kX509) {
       AZTP_ASSIGN_OR_RETURN(std::vector<Certificate> chain, ChainOf(r));
       keys->roots_.push_back(chain.back());
-      if (r.state == kActive) {
+      if (r.state == KeyState::kActive) {
         if (keys->ca_) return Error(Code::kInternal, "two active CA keys");
         auto sans = chain.back().uri_sans();
         if (sans.size() != 1) {
@@ -57,11 +55,11 @@ Result<std::shared_ptr<const SigningKeys>> SigningKeys::Load(
             CertificateAuthority::Load(td, std::move(chain), std::move(key)));
         keys->ca_ = std::make_unique<CertificateAuthority>(std::move(ca));
       }
-    } else if (r.kind == kJwtKind) {
+    } else if (r.kind == KeyKind::kJwt) {
       AZTP_ASSIGN_OR_RETURN(PrivateKey key,
                             PrivateKey::FromPkcs8Pem(r.key_pem));
       keys->jwt_public_.emplace(r.key_id, key.public_key());
-      if (r.state == kActive) {
+      if (r.state == KeyState::kActive) {
         if (keys->jwt_key_)
           return Error(Code::kInternal, "two active JWT keys");
         keys->jwt_key_ = std::move(key);
@@ -69,7 +67,8 @@ Result<std::shared_ptr<const SigningKeys>> SigningKeys::Load(
       }
     } else {
       return Error(Code::kMalformed,
-                   "unknown signing key kind " + QuoteInput(r.kind));
+                   "unknown signing key kind " +
+                       QuoteInput(std::string(ToString(r.kind))));
     }
     r.key_pem = SecretBytes();  // the snapshot keeps no private key text
   }
@@ -86,17 +85,17 @@ Result<Bundle> SigningKeys::MakeBundle(int64_t sequence) const {
                         kBundleRefreshHintSeconds);
 }
 
-Result<CaKeyRecord> NewSigningKey(const TrustDomain& td, std::string_view kind,
-                                  std::string_view state, const CaOptions& ca,
+Result<CaKeyRecord> NewSigningKey(const TrustDomain& td, KeyKind kind,
+                                  KeyState state, const CaOptions& ca,
                                   UnixTime now) {
   CaKeyRecord r;
   AZTP_ASSIGN_OR_RETURN(Bytes id, RandomBytes(8));
   r.key_id = HexEncode(id);
-  r.kind = std::string(kind);
-  r.state = std::string(state);
+  r.kind = kind;
+  r.state = state;
   r.created_at = now;
-  r.activated_at = state == kActive ? now : 0;
-  if (kind == kX509Kind) {
+  r.activated_at = state == KeyState::kActive ? now : 0;
+  if (kind == KeyKind::kX509) {
     CaOptions options = ca;
     options.with_intermediate = false;
     AZTP_ASSIGN_OR_RETURN(CertificateAuthority authority,
@@ -113,32 +112,30 @@ Result<CaKeyRecord> NewSigningKey(const TrustDomain& td, std::string_view kind,
 }
 
 std::optional<RotationStep> DueRotationStep(
-    const std::vector<CaKeyRecord>& keys, std::string_view kind, UnixTime now,
+    const std::vector<CaKeyRecord>& keys, KeyKind kind, UnixTime now,
     const RotationOptions& options, int64_t max_ttl) {
-  const CaKeyRecord* active = Find(keys, kind, kActive);
+  const CaKeyRecord* active = Find(keys, kind, KeyState::kActive);
   if (active == nullptr) {
     // Nothing signs for this kind yet (a store from before JWT-SVIDs): a
     // first key has no predecessor whose relying parties need warning.
-    return RotationStep{RotationStep::Action::kPrepare, std::string(kind), ""};
+    return RotationStep{RotationStep::Action::kPrepare, kind, ""};
   }
   // Retired keys leave the bundle once nothing they signed is still valid.
   for (const auto& k : keys) {
-    if (!IsKind(k, kind) || k.state != kRetired) continue;
+    if (!IsKind(k, kind) || k.state != KeyState::kRetired) continue;
     UnixTime gone = std::min(k.not_after, active->activated_at + max_ttl);
     if (now >= gone) {
-      return RotationStep{RotationStep::Action::kRemove, std::string(kind),
-                          k.key_id};
+      return RotationStep{RotationStep::Action::kRemove, kind, k.key_id};
     }
   }
   const int64_t lifetime = active->not_after - active->created_at;
-  const CaKeyRecord* prepared = Find(keys, kind, kPrepared);
+  const CaKeyRecord* prepared = Find(keys, kind, KeyState::kPrepared);
   const auto at = [&](double fraction) {
     return active->created_at + static_cast<int64_t>(lifetime * fraction);
   };
   if (prepared == nullptr) {
     if (now >= at(options.prepare_at)) {
-      return RotationStep{RotationStep::Action::kPrepare, std::string(kind),
-                          ""};
+      return RotationStep{RotationStep::Action::kPrepare, kind, ""};
     }
     return std::nullopt;
   }
@@ -151,19 +148,19 @@ std::optional<RotationStep> DueRotationStep(
   const bool active_expiring = now + max_ttl >= active->not_after;
   if (now >= at(options.activate_at) &&
       (published_long_enough || active_expiring)) {
-    return RotationStep{RotationStep::Action::kActivate, std::string(kind),
+    return RotationStep{RotationStep::Action::kActivate, kind,
                         prepared->key_id};
   }
   return std::nullopt;
 }
 
 RotationStep ForcedRotationStep(const std::vector<CaKeyRecord>& keys,
-                                std::string_view kind) {
-  if (const CaKeyRecord* prepared = Find(keys, kind, kPrepared)) {
-    return RotationStep{RotationStep::Action::kActivate, std::string(kind),
+                                KeyKind kind) {
+  if (const CaKeyRecord* prepared = Find(keys, kind, KeyState::kPrepared)) {
+    return RotationStep{RotationStep::Action::kActivate, kind,
                         prepared->key_id};
   }
-  return RotationStep{RotationStep::Action::kPrepare, std::string(kind), ""};
+  return RotationStep{RotationStep::Action::kPrepare, kind, ""};
 }
 
 Result<bool> ApplyRotationStep(Transaction& tx, const RotationStep& step,
@@ -175,47 +172,50 @@ Result<bool> ApplyRotationStep(Transaction& tx, const RotationStep& step,
   switch (step.action) {
     case RotationStep::Action::kPrepare: {
       // The first key of a kind becomes active at once (see DueRotationStep).
-      const bool first = Find(keys, step.kind, kActive) == nullptr;
-      if (!first && Find(keys, step.kind, kPrepared) != nullptr) {
+      const bool first = Find(keys, step.kind, KeyState::kActive) == nullptr;
+      if (!first && Find(keys, step.kind, KeyState::kPrepared) != nullptr) {
         return Error(Code::kAlreadyExists,
-                     "a prepared " + step.kind + " key exists already");
+                     "a prepared " + std::string(ToString(step.kind)) +
+                         " key exists already");
       }
       AZTP_ASSIGN_OR_RETURN(
           CaKeyRecord r,
-          NewSigningKey(td, step.kind, first ? kActive : kPrepared, ca, now));
+          NewSigningKey(td, step.kind,
+                        first ? KeyState::kActive : KeyState::kPrepared, ca,
+                        now));
       AZTP_RETURN_IF_ERROR(tx.PutCaKey(r));
-      AZTP_RETURN_IF_ERROR(tx.AppendAudit(
-          MakeAudit(now, actor, first ? "ca.create" : "ca.prepare", subject,
-                    Json{{"kind", step.kind}, {"key_id", r.key_id}})));
+      AZTP_RETURN_IF_ERROR(tx.AppendAudit(MakeAudit(
+          now, actor, first ? "ca.create" : "ca.prepare", subject,
+          Json{{"kind", ToString(step.kind)}, {"key_id", r.key_id}})));
       bundle_changed = true;
       break;
     }
     case RotationStep::Action::kActivate: {
       auto it = std::find_if(keys.begin(), keys.end(), [&](const auto& k) {
-        return k.key_id == step.key_id && k.state == kPrepared;
+        return k.key_id == step.key_id && k.state == KeyState::kPrepared;
       });
       if (it == keys.end()) {
         return Error(Code::kNotFound, "no prepared key " + step.key_id);
       }
       for (auto& k : keys) {
-        if (IsKind(k, step.kind) && k.state == kActive) {
-          k.state = std::string(kRetired);
+        if (IsKind(k, step.kind) && k.state == KeyState::kActive) {
+          k.state = KeyState::kRetired;
           AZTP_RETURN_IF_ERROR(tx.PutCaKey(k));
         }
       }
-      it->state = std::string(kActive);
+      it->state = KeyState::kActive;
       it->activated_at = now;
       AZTP_RETURN_IF_ERROR(tx.PutCaKey(*it));
-      AZTP_RETURN_IF_ERROR(tx.AppendAudit(
-          MakeAudit(now, actor, "ca.activate", subject,
-                    Json{{"kind", step.kind}, {"key_id", step.key_id}})));
+      AZTP_RETURN_IF_ERROR(tx.AppendAudit(MakeAudit(
+          now, actor, "ca.activate", subject,
+          Json{{"kind", ToString(step.kind)}, {"key_id", step.key_id}})));
       break;
     }
     case RotationStep::Action::kRemove: {
       AZTP_RETURN_IF_ERROR(tx.DeleteCaKey(step.key_id));
-      AZTP_RETURN_IF_ERROR(tx.AppendAudit(
-          MakeAudit(now, actor, "ca.remove", subject,
-                    Json{{"kind", step.kind}, {"key_id", step.key_id}})));
+      AZTP_RETURN_IF_ERROR(tx.AppendAudit(MakeAudit(
+          now, actor, "ca.remove", subject,
+          Json{{"kind", ToString(step.kind)}, {"key_id", step.key_id}})));
       bundle_changed = true;
       break;
     }
@@ -255,12 +255,9 @@ Result<std::vector<CaKeyRecord>> SigningKeyService::List(
   return ring_.Current().keys->records();
 }
 
-Result<std::vector<CaKeyRecord>> SigningKeyService::Rotate(
-    const Principal& who, std::string_view kind) {
+Result<std::vector<CaKeyRecord>> SigningKeyService::Rotate(const Principal& who,
+                                                           KeyKind kind) {
   AZTP_RETURN_IF_ERROR(Require(who, Permission::kAdmin, kAdminOnly));
-  if (kind != kX509Kind && kind != kJwtKind) {
-    return Error(Code::kInvalidArgument, "kind must be \"x509\" or \"jwt\"");
-  }
   const UnixTime now = ctx_.Now();
   AZTP_RETURN_IF_ERROR(ring_.Rotate([&]() -> Status {
     return ctx_.store->Write([&](Transaction& tx) -> Status {
@@ -283,9 +280,9 @@ Result<bool> SigningKeyService::RotateDue(const std::string& actor) {
     bool applied = false;
     AZTP_RETURN_IF_ERROR(ctx_.store->Write([&](Transaction& tx) -> Status {
       AZTP_ASSIGN_OR_RETURN(std::vector<CaKeyRecord> keys, tx.ListCaKeys());
-      for (std::string_view kind : {kX509Kind, kJwtKind}) {
-        const int64_t max_ttl = kind == kX509Kind ? lifetimes_.max_x509_ttl
-                                                  : lifetimes_.max_jwt_ttl;
+      for (KeyKind kind : {KeyKind::kX509, KeyKind::kJwt}) {
+        const int64_t max_ttl = kind == KeyKind::kX509 ? lifetimes_.max_x509_ttl
+                                                       : lifetimes_.max_jwt_ttl;
         auto step = DueRotationStep(keys, kind, now, rotation_, max_ttl);
         if (!step) continue;
         applied = true;  // one step per transaction

@@ -41,7 +41,7 @@ Status MayObtain(const ServiceContext& ctx, const Principal& who,
 Status RequireActive(Transaction& tx, const SpiffeId& id) {
   AZTP_ASSIGN_OR_RETURN(auto r, tx.GetIdentity(id.str()));
   if (!r) return Error(Code::kNotFound, id.str() + " is not registered");
-  if (r->status != "active") {
+  if (r->status != IdentityRecord::Status::kActive) {
     return Error(Code::kRevoked, id.str() + " is revoked");
   }
   return Ok();
@@ -60,10 +60,6 @@ Status CheckAudience(const std::vector<std::string>& audience) {
 }
 
 }  // namespace
-
-std::string_view SvidKindName(SvidKind kind) {
-  return kind == SvidKind::kX509 ? kX509Kind : kJwtKind;
-}
 
 Result<IssuedX509Svid> SvidService::IssueX509(const Principal& who,
                                               const X509SvidRequest& request) {

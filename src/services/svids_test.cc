@@ -212,7 +212,7 @@ TEST_F(SvidServiceTest, JwtAudiencesAndLifetimesAreBounded) {
 // A store from before JWT-SVIDs has an X.509 key only.
 class SvidServiceNoJwtKeyTest : public ServiceTest {
  protected:
-  TestKeyRing ring_{ctx_, {kX509Kind}};
+  TestKeyRing ring_{ctx_, {KeyKind::kX509}};
   SvidService svids_{ctx_, ring_, SvidLifetimes{}};
 };
 

@@ -38,21 +38,21 @@ bool IsPathByte(int b) {
 // FailsWith checks that `r` is an error with `code` whose message contains
 // `phrase`.
 template <typename T>
-::testing::AssertionResult FailsWith(const Result<T>& r, Code code,
-                                     std::string_view phrase) {
+testing::AssertionResult FailsWith(const Result<T>& r, Code code,
+                                   std::string_view phrase) {
   if (r.has_value()) {
-    return ::testing::AssertionFailure() << "unexpectedly accepted";
+    return testing::AssertionFailure() << "unexpectedly accepted";
   }
   if (r.error().code() != code) {
-    return ::testing::AssertionFailure()
+    return testing::AssertionFailure()
            << "code " << r.error().reason() << ", want " << ReasonString(code)
            << " (" << r.error().message() << ")";
   }
   if (r.error().message().find(phrase) == std::string::npos) {
-    return ::testing::AssertionFailure() << "message \"" << r.error().message()
-                                         << "\" lacks \"" << phrase << "\"";
+    return testing::AssertionFailure() << "message \"" << r.error().message()
+                                       << "\" lacks \"" << phrase << "\"";
   }
-  return ::testing::AssertionSuccess();
+  return testing::AssertionSuccess();
 }
 
 // IdOfLength returns a valid ID of exactly `size` bytes in scheme `scheme`.

@@ -3,7 +3,7 @@
 
 namespace aztp {
 
-Status CheckAuditSource(Transaction& tx, const std::string& source) {
+Status CheckAuditSource(AuditLogRepository& tx, const std::string& source) {
   AZTP_ASSIGN_OR_RETURN(AuditHead head, tx.ShippedAuditHead(source));
   if (head.seq > 0) return Ok();
   return Error(Code::kNotFound, "no records were shipped by " +

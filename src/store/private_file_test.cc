@@ -14,7 +14,7 @@ namespace aztp {
 namespace {
 
 TEST(SqliteStoreFile, Finding10SiblingAPlantedSymlinkIsRefused) {
-  testing::TempDir dir("aztp_store_file_");
+  test_support::TempDir dir("aztp_store_file_");
   const std::string target = dir.File("attacker-owned.db");
   const std::string path = dir.File("aztpd.db");
   ASSERT_EQ(::symlink(target.c_str(), path.c_str()), 0);
@@ -35,7 +35,7 @@ TEST(SqliteStoreFile, Finding10SiblingAPlantedSymlinkIsRefused) {
 }
 
 TEST(SqliteStoreFile, ANewFileIsPrivateAndAnExistingOneOpensAgain) {
-  testing::TempDir dir("aztp_store_file_");
+  test_support::TempDir dir("aztp_store_file_");
   const std::string path = dir.File("aztpd.db");
   {
     auto store = OpenSqliteStore(path);

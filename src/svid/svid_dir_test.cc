@@ -22,7 +22,7 @@ bool Exists(const std::string& path) {
 }
 
 TEST(SvidDirTest, SvidDirIdNamesWhoseFolderItIs) {
-  testing::TempDir dir("aztp_svid_dir_");
+  test_support::TempDir dir("aztp_svid_dir_");
   auto ca = *CertificateAuthority::Create(Td("example.org"), {}, kNow);
   auto bundle = *CaBundle(ca, 1);
   auto id = *SpiffeId::Parse("spiffe://example.org/agents/planner");
@@ -43,7 +43,7 @@ TEST(SvidDirTest, SvidDirIdNamesWhoseFolderItIs) {
 }
 
 TEST(SvidDirTest, ACaFolderRewrittenWithoutIntermediateLosesTheOldRootKey) {
-  testing::TempDir dir("aztp_ca_dir_");
+  test_support::TempDir dir("aztp_ca_dir_");
   CaOptions with;
   with.with_intermediate = true;
   auto first = *CertificateAuthority::Create(Td("example.org"), with, kNow);

@@ -28,7 +28,7 @@ CertificateTemplate GoodLeaf(const std::string& id) {
   return t;
 }
 
-class X509SvidTest : public ::testing::Test {
+class X509SvidTest : public testing::Test {
  protected:
   void SetUp() override {
     ca_ = std::make_unique<CertificateAuthority>(

@@ -14,7 +14,7 @@
 #include "aztp/store/store.h"
 #include "aztp/x509/csr.h"
 
-namespace aztp::testing {
+namespace aztp::test_support {
 
 // InitializedStore is a store that ControlPlane::Initialize has prepared.
 struct InitializedStore {
@@ -108,4 +108,4 @@ inline std::string CsrJson() {
       Json(CertificateRequest::Create(*key, std::nullopt)->ToPem()));
 }
 
-}  // namespace aztp::testing
+}  // namespace aztp::test_support

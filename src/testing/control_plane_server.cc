@@ -3,7 +3,7 @@
 #include "aztp/tls/tls.h"
 #include "testing/trust_domains.h"
 
-namespace aztp::testing {
+namespace aztp::test_support {
 
 ControlPlaneServer::ControlPlaneServer(Options options) : clock_(options.now) {
   store_ = std::shared_ptr<Store>(Must(OpenSqliteStore(dir_.File("aztpd.db"))));
@@ -93,4 +93,4 @@ std::vector<AuditRecord> ControlPlaneServer::Audit() const {
   return records;
 }
 
-}  // namespace aztp::testing
+}  // namespace aztp::test_support

@@ -18,7 +18,7 @@
 #include "aztp/store/store.h"
 #include "testing/temp_dir.h"
 
-namespace aztp::testing {
+namespace aztp::test_support {
 
 // ControlPlaneServer owns the store, the control plane and the server.
 class ControlPlaneServer {
@@ -93,4 +93,4 @@ class ControlPlaneServer {
   std::shared_ptr<SSL_CTX> ctx_;                   // guarded by mu_
 };
 
-}  // namespace aztp::testing
+}  // namespace aztp::test_support

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-namespace aztp::testing {
+namespace aztp::test_support {
 
 class TempDir {
  public:
@@ -37,4 +37,4 @@ class TempDir {
   std::string path_;
 };
 
-}  // namespace aztp::testing
+}  // namespace aztp::test_support

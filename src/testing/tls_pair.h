@@ -8,7 +8,7 @@
 #include <memory>
 #include <utility>
 
-namespace aztp::testing {
+namespace aztp::test_support {
 
 struct SslFree {
   void operator()(SSL* ssl) const { SSL_free(ssl); }
@@ -59,4 +59,4 @@ inline bool Handshake(const TlsPair& p) {
   return client_done && server_done;
 }
 
-}  // namespace aztp::testing
+}  // namespace aztp::test_support

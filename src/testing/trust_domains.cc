@@ -8,7 +8,7 @@
 #include "aztp/encoding/base64.h"
 #include "internal/ossl.h"
 
-namespace aztp::testing {
+namespace aztp::test_support {
 
 using internal::OsslPtr;
 
@@ -116,4 +116,4 @@ const CertificateAuthority& TestDomains::Ca(const std::string& name) const {
   return it->second;
 }
 
-}  // namespace aztp::testing
+}  // namespace aztp::test_support

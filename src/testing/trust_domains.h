@@ -15,7 +15,7 @@
 #include "aztp/ca/authority.h"
 #include "aztp/chain/builder.h"
 
-namespace aztp::testing {
+namespace aztp::test_support {
 
 // RsaIdentity is an X.509-SVID over an RSA key and that key: what a CA
 // other than aztp's could issue (aztp's refuses RSA subject keys, protocol
@@ -77,4 +77,4 @@ T Must(Result<T> r) {
   return std::move(*r);
 }
 
-}  // namespace aztp::testing
+}  // namespace aztp::test_support

@@ -12,17 +12,17 @@
 namespace aztp {
 namespace {
 
-using testing::TestDomains;
+using test_support::TestDomains;
 
 TlsCredentials Creds(const HopSigner& signer) {
   return TlsCredentials{signer.chain(), signer.key()};
 }
 
-using testing::ConnectInMemory;
-using testing::Handshake;
-using Pair = testing::TlsPair;
+using test_support::ConnectInMemory;
+using test_support::Handshake;
+using Pair = test_support::TlsPair;
 
-class TlsTest : public ::testing::Test {
+class TlsTest : public testing::Test {
  protected:
   TlsTest() : domains_(1'800'000'000) {
     domains_.AddDomain("a.example", /*with_intermediate=*/true);

@@ -20,7 +20,7 @@
 namespace aztp {
 namespace {
 
-using testing::Must;
+using test_support::Must;
 
 constexpr UnixTime kNow = 1'800'000'000;
 const std::string kA = "spiffe://org-a.example/";
@@ -198,8 +198,8 @@ class Generator {
     Write(name, description, header, s, expected);
   }
 
-  const testing::TestDomains& domains() const { return domains_; }
-  testing::TestDomains& domains() { return domains_; }
+  const test_support::TestDomains& domains() const { return domains_; }
+  test_support::TestDomains& domains() { return domains_; }
 
  private:
   std::string NextJti() { return Base64UrlEncode(Must(RandomBytes(16))); }
@@ -241,11 +241,11 @@ class Generator {
     std::snprintf(prefix, sizeof(prefix), "%03d", ++count_);
     std::string path = out_ + "/" + prefix + "-" + name + ".json";
     auto st = WriteFile(path, DumpJson(v, 1) + "\n");
-    if (!st) testing::MustFail(st.error());
+    if (!st) test_support::MustFail(st.error());
   }
 
   std::string out_;
-  testing::TestDomains domains_;
+  test_support::TestDomains domains_;
   BundleSet trusted_;
   int count_ = 0;
 };
@@ -548,10 +548,10 @@ void GenerateInvalid(Generator& g) {
               g.For(HopId(2)), "alg_not_allowed", 0);
     // An SVID over an RSA key under org-a's own CA: RS256 fits the key
     // (§4.3) but is not a hop-token algorithm (§5.1).
-    testing::RsaIdentity rsa = g.domains().RsaSvid(HopId(0));
+    test_support::RsaIdentity rsa = g.domains().RsaSvid(HopId(0));
     g.Invalid("alg-not-allowed-rs256-rsa-leaf",
               "alg RS256 on a token signed with an RSA SVID key",
-              testing::SignRsaHopToken(rsa, "RS256", root.ToJson()), at1,
+              test_support::SignRsaHopToken(rsa, "RS256", root.ToJson()), at1,
               "alg_not_allowed", 0);
   }
   {
@@ -589,7 +589,7 @@ void GenerateInvalid(Generator& g) {
     g.Invalid("svid-invalid-expired", "The x5c leaf has expired",
               Must(old.Sign(c)), at1, "svid_invalid", 0);
     // An org-a identity certified by org-c's CA.
-    testing::TestDomains rogue(kNow);
+    test_support::TestDomains rogue(kNow);
     rogue.AddDomain("org-a.example");
     const HopSigner& fake = rogue.Signer(HopId(0));
     g.Invalid("svid-invalid-foreign-ca",

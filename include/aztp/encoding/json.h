@@ -35,6 +35,11 @@ Result<Json> ParseJson(std::string_view text, const JsonLimits& limits = {});
 // built by the library, and is replaced rather than thrown on.
 std::string DumpJson(const Json& value, int indent = -1);
 
+// WrongMemberType is the one error of a member of the wrong type, for every
+// reader of JSON objects: kMalformed, `member "<member>" must be <want>`
+// (want: "a string", "an integer or null", ...).
+Error WrongMemberType(std::string_view member, std::string_view want);
+
 // Typed member access for parsed objects. Each returns kMalformed naming the
 // member when it is missing or has the wrong type.
 Result<std::string> GetString(const Json& object, std::string_view member);

@@ -20,22 +20,12 @@
 #include "aztp/base/clock.h"
 #include "aztp/base/result.h"
 #include "aztp/bundle/bundle.h"
+#include "aztp/federation/endpoint_profile.h"
 #include "aztp/revocation/revocation_list.h"
 #include "aztp/spiffeid/spiffe_id.h"
 #include "aztp/spiffeid/trust_domain.h"
 
 namespace aztp {
-
-// EndpointProfile is how a bundle endpoint authenticates itself.
-enum class EndpointProfile {
-  kHttpsWeb,     // a web-PKI certificate for the URL's host
-  kHttpsSpiffe,  // an X.509-SVID of `endpoint_id`, verified with the
-                 // federated domain's own (latest) bundle
-};
-
-// ParseEndpointProfile accepts "https_web" and "https_spiffe".
-Result<EndpointProfile> ParseEndpointProfile(std::string_view name);
-std::string_view EndpointProfileName(EndpointProfile profile);
 
 // FederationRelationship is one trusted foreign trust domain.
 struct FederationRelationship {

@@ -34,7 +34,7 @@
 #include "aztp/client/client.h"
 #include "aztp/config/proxy_config.h"
 #include "aztp/encoding/json.h"
-#include "aztp/store/store.h"
+#include "aztp/store/audit_log.h"
 
 namespace aztp {
 
@@ -49,8 +49,9 @@ struct ProxyDeps {
   // agent holds the SVID, the bundles and the revocation list (its
   // background refresh is the caller's: Agent::Start).
   std::shared_ptr<Agent> agent;
-  // audit_store keeps the local log (a SQLite file of its own).
-  std::shared_ptr<Store> audit_store;
+  // audit_store keeps the local log (a SQLite file of its own,
+  // OpenSqliteAuditLog).
+  std::shared_ptr<AuditLogStore> audit_store;
   // control_plane_url, with the agent's credentials, is where policies come
   // from and audit records go; empty: neither (policies from the file
   // only, records kept locally).

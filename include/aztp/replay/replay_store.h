@@ -28,10 +28,11 @@
 #include "aztp/base/clock.h"
 #include "aztp/base/result.h"
 
-struct sqlite3;
-struct sqlite3_stmt;
-
 namespace aztp {
+
+namespace internal {
+class SqliteDb;
+}  // namespace internal
 
 // ReplayStore is the interface of the replay check (protocol §4 step 7).
 // Implementations are thread-safe.
@@ -144,9 +145,8 @@ class SqliteReplayStore final : public ReplayStore {
   Result<std::size_t> PurgeExpired(UnixTime now);
 
  private:
-  struct Statements;
-
-  SqliteReplayStore(sqlite3* db, std::size_t capacity);
+  SqliteReplayStore(std::unique_ptr<internal::SqliteDb> db,
+                    std::size_t capacity);
 
   // Locked helpers; the caller holds mu_.
   Status CheckAndRememberLocked(std::string_view issuer, std::string_view jti,
@@ -154,10 +154,9 @@ class SqliteReplayStore final : public ReplayStore {
   Result<std::size_t> PurgeLocked(UnixTime now, int64_t limit);
   Result<int64_t> CountLocked() const;
 
-  sqlite3* db_;
+  std::unique_ptr<internal::SqliteDb> db_;
   const std::size_t capacity_;
   mutable std::mutex mu_;
-  std::unique_ptr<Statements> stmts_;
   uint64_t calls_ = 0;  // guarded by mu_
 };
 

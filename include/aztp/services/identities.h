@@ -38,6 +38,8 @@ struct NewIdentity {
 struct NewLink {
   SpiffeId from;
   SpiffeId to;
+  // The caller's text, checked by Link (LinkRecord::ParseKind) so that both
+  // front ends share its error.
   std::string kind = "linked";  // "linked" or "parent"
   Json metadata = Json::object();
 };
@@ -46,6 +48,7 @@ struct NewLink {
 // prefix of the own trust domain.
 struct IdentityQuery {
   std::optional<std::string> id_prefix;
+  // The caller's text, checked by List (IdentityRecord::ParseStatus).
   std::optional<std::string> status;  // "active" or "revoked"
   std::optional<SpiffeId> parent;
   std::string after;  // page token: the last ID of the previous page

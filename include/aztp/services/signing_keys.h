@@ -44,11 +44,8 @@ struct SvidLifetimes {
   int64_t max_jwt_ttl = 3600;
 };
 
-inline constexpr std::string_view kX509Kind = "x509";
-inline constexpr std::string_view kJwtKind = "jwt";
-inline constexpr std::string_view kPrepared = "prepared";
-inline constexpr std::string_view kActive = "active";
-inline constexpr std::string_view kRetired = "retired";
+using KeyKind = CaKeyRecord::Kind;
+using KeyState = CaKeyRecord::State;
 // kBundleSequenceMeta names the store meta value holding the bundle's
 // spiffe_sequence, bumped whenever the published key set changes.
 inline constexpr const char* kBundleSequenceMeta = "bundle_sequence";
@@ -87,28 +84,28 @@ class SigningKeys {
 
 // NewSigningKey makes a fresh key of `kind` in `state` ("active" keys get
 // activated_at = now).
-Result<CaKeyRecord> NewSigningKey(const TrustDomain& td, std::string_view kind,
-                                  std::string_view state, const CaOptions& ca,
+Result<CaKeyRecord> NewSigningKey(const TrustDomain& td, KeyKind kind,
+                                  KeyState state, const CaOptions& ca,
                                   UnixTime now);
 
 // RotationStep is one change to the keys of one kind.
 struct RotationStep {
   enum class Action { kPrepare, kActivate, kRemove };
   Action action;
-  std::string kind;
+  KeyKind kind;
   std::string key_id;  // the key activated or removed
 };
 
 // DueRotationStep returns the next step due for `kind` at `now`, if any.
 // `max_ttl` is the longest lifetime of anything the kind signs.
 std::optional<RotationStep> DueRotationStep(
-    const std::vector<CaKeyRecord>& keys, std::string_view kind, UnixTime now,
+    const std::vector<CaKeyRecord>& keys, KeyKind kind, UnixTime now,
     const RotationOptions& options, int64_t max_ttl);
 
 // ForcedRotationStep is what `POST /v1/ca:rotate` does: activate the
 // prepared successor if there is one, else prepare one.
 RotationStep ForcedRotationStep(const std::vector<CaKeyRecord>& keys,
-                                std::string_view kind);
+                                KeyKind kind);
 
 // ApplyRotationStep performs `step` inside `tx` and writes its audit record.
 // Returns true when the published key set (the bundle) changed.
@@ -153,11 +150,10 @@ class SigningKeyService {
 
   // List is every key, oldest first, without private parts.
   Result<std::vector<CaKeyRecord>> List(const Principal& who) const;
-  // Rotate takes one step for `kind` ("x509" or "jwt") at once: activates
-  // the prepared successor if there is one, else prepares one. The keys
-  // after the step are returned.
-  Result<std::vector<CaKeyRecord>> Rotate(const Principal& who,
-                                          std::string_view kind);
+  // Rotate takes one step for `kind` at once: activates the prepared
+  // successor if there is one, else prepares one. The keys after the step
+  // are returned.
+  Result<std::vector<CaKeyRecord>> Rotate(const Principal& who, KeyKind kind);
   // RotateDue applies the steps that are due (DueRotationStep), each in its
   // own transaction audited as `actor`; true when the keys in the store
   // changed. The caller holds what KeyRing::Rotate holds and puts the keys

@@ -26,9 +26,9 @@ inline constexpr std::size_t kMaxAudienceBytes = 256;
 // kMinSvidTtl is the shortest lifetime an SVID may be asked for.
 inline constexpr int64_t kMinSvidTtl = 60;
 
-enum class SvidKind { kX509, kJwt };
-// SvidKindName is "x509" or "jwt" (the label of aztpd_svids_issued_total).
-std::string_view SvidKindName(SvidKind kind);
+// SvidKind is the kind of the key that signs an SVID, and so its format;
+// ToString gives "x509" or "jwt" (the label of aztpd_svids_issued_total).
+using SvidKind = CaKeyRecord::Kind;
 
 struct X509SvidRequest {
   SpiffeId id;

@@ -1,0 +1,69 @@
+// The signing keys repository in SQLite (sqlite_repositories.h).
+#include <span>
+#include <string>
+
+#include "store/sqlite_repositories.h"
+
+namespace aztp::internal {
+namespace {
+
+// ReadCaKey is the row mapper of CaKeyRecord.
+Result<CaKeyRecord> ReadCaKey(const SqliteRow& row) {
+  CaKeyRecord r;
+  r.key_id = row.Text("key_id");
+  AZTP_ASSIGN_OR_RETURN(r.kind,
+                        ParseStored(row.Text("kind"), CaKeyRecord::ParseKind,
+                                    "signing key kind"));
+  AZTP_ASSIGN_OR_RETURN(r.state,
+                        ParseStored(row.Text("state"), CaKeyRecord::ParseState,
+                                    "signing key state"));
+  r.chain_pem = row.Text("chain_pem");
+  r.key_pem = row.Secret("key_pem");
+  r.created_at = row.Int("created_at");
+  r.activated_at = row.Int("activated_at");
+  r.not_after = row.Int("not_after");
+  return r;
+}
+
+}  // namespace
+
+// PutCaKey replaces every field of an existing key, or inserts it.
+Status SqliteSigningKeys::PutCaKey(const CaKeyRecord& r) {
+  AZTP_RETURN_IF_ERROR(s_.CanWrite());
+  return s_.UpdateOrInsert(
+      "UPDATE ca_keys SET kind = ?, state = ?, chain_pem = ?, key_pem = ?, "
+      "created_at = ?, activated_at = ?, not_after = ? WHERE key_id = ?",
+      "INSERT INTO ca_keys (kind, state, chain_pem, key_pem, created_at, "
+      "activated_at, not_after, key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "put ca key", [&](SqliteStmt& q) {
+        q.Text(ToString(r.kind));
+        q.Text(ToString(r.state));
+        q.Text(r.chain_pem);
+        q.Blob(r.key_pem.Bytes(InsecureSecretAccess::Get()));
+        q.Int(r.created_at);
+        q.Int(r.activated_at);
+        q.Int(r.not_after);
+        q.Text(r.key_id);
+      });
+}
+
+Result<std::vector<CaKeyRecord>> SqliteSigningKeys::ListCaKeys() {
+  AZTP_RETURN_IF_ERROR(s_.CanRead());
+  AZTP_ASSIGN_OR_RETURN(
+      SqliteStmt q,
+      s_.Query("SELECT key_id, kind, state, chain_pem, key_pem, created_at, "
+               "activated_at, not_after FROM ca_keys "
+               "ORDER BY created_at, key_id"));
+  return s_.Rows<CaKeyRecord>(q, "list ca keys", ReadCaKey);
+}
+
+Status SqliteSigningKeys::DeleteCaKey(const std::string& key_id) {
+  AZTP_RETURN_IF_ERROR(s_.CanWrite());
+  AZTP_ASSIGN_OR_RETURN(SqliteStmt q,
+                        s_.Query("DELETE FROM ca_keys WHERE key_id = ?"));
+  q.Text(key_id);
+  return q.RunOnRow("delete ca key",
+                    "CA key " + QuoteInput(key_id) + " does not exist");
+}
+
+}  // namespace aztp::internal
