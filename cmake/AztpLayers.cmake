@@ -8,7 +8,7 @@
 #   core      base encoding crypto internal spiffeid x509 jose
 #   spiffe    bundle svid ca
 #   protocol  chain policy audit revocation replay
-#   net       http tls metrics ratelimit federation
+#   net       http tls metrics ratelimit federation oidc
 #   client    client
 #   server    store services controlplane compat
 #   runtime   config proxy
@@ -65,7 +65,7 @@ set(AZTP_LAYERS core spiffe protocol net client server runtime)
 set(AZTP_LAYER_MODULES_core base encoding crypto internal spiffeid x509 jose)
 set(AZTP_LAYER_MODULES_spiffe bundle svid ca)
 set(AZTP_LAYER_MODULES_protocol chain policy audit revocation replay)
-set(AZTP_LAYER_MODULES_net http tls metrics ratelimit federation)
+set(AZTP_LAYER_MODULES_net http tls metrics ratelimit federation oidc)
 set(AZTP_LAYER_MODULES_client client)
 set(AZTP_LAYER_MODULES_server store services controlplane compat)
 set(AZTP_LAYER_MODULES_runtime config proxy)

@@ -1,0 +1,100 @@
+// Fuzz target for what aztp reads from OpenID providers (oidc/). The first
+// byte picks how the rest is used (its value modulo 3):
+//   * 0: as a whole compact ID token, checked against a provider with one
+//     fixed-kid P-256 key (the parser, the header rules, key selection);
+//   * 1: as an ID token's claim set, signed with that key under {alg
+//     ES256, kid}, so that every claim check runs on fuzzed claims;
+//   * 2: as a provider's configuration document (provider_metadata.h).
+// Besides memory errors it aborts when a token validates whose person
+// breaks a bound the validator promises, or when a document is accepted
+// for another issuer or with an endpoint that is not https.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "aztp/base/bytes.h"
+#include "aztp/jose/jws.h"
+#include "aztp/oidc/id_token.h"
+#include "aztp/oidc/provider_metadata.h"
+
+namespace {
+
+constexpr aztp::UnixTime kNow = 1'800'000'000;
+
+struct Provider {
+  aztp::PrivateKey key =
+      aztp::PrivateKey::Generate(aztp::KeyType::kEcP256).value();
+  aztp::Jwks keys;
+  aztp::IdTokenRules rules;
+  Provider() {
+    aztp::Json jwk = aztp::Jwk::FromPublicKey(key.public_key()).ToJson();
+    jwk["kid"] = "k1";
+    if (!keys.Add(aztp::Jwk::Parse(jwk).value())) std::abort();
+    rules.issuer = "https://login.example.com";
+    rules.client_id = "aztpd";
+    rules.accepted_acr = {"mfa"};
+    rules.max_auth_age_seconds = 3600;
+  }
+};
+
+const Provider& TheProvider() {
+  static const Provider* p = new Provider();
+  return *p;
+}
+
+void Check(bool property) {
+  if (!property) std::abort();
+}
+
+void CheckPerson(const aztp::VerifiedIdToken& v, const Provider& p) {
+  const aztp::IdTokenPerson& person = v.person();
+  Check(person.issuer == p.rules.issuer);
+  Check(!person.subject.empty() &&
+        person.subject.size() <= aztp::kMaxOidcSubjectBytes);
+  for (unsigned char c : person.subject) Check(c < 0x80);
+  Check(person.groups.size() <= aztp::kMaxOidcGroups);
+  Check(person.amr.size() <= aztp::kMaxOidcGroups);
+  Check(person.acr == std::string("mfa"));
+  Check(person.auth_time.has_value());
+  Check(v.expires_at() > kNow - p.rules.skew_seconds);
+  Check(v.issued_at() <= kNow + p.rules.skew_seconds);
+}
+
+void FuzzMetadata(std::string_view document) {
+  aztp::ProviderMetadataRules rules;
+  rules.issuer = "https://login.example.com";
+  auto m = aztp::ParseProviderMetadata(document, rules);
+  if (!m) return;
+  Check(m->issuer == rules.issuer);
+  for (const std::string* url :
+       {&m->authorization_endpoint, &m->token_endpoint, &m->jwks_uri}) {
+    Check(url->rfind("https://", 0) == 0);
+  }
+  Check(!m->id_token_algorithms.empty() && m->pkce_s256);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const Provider& p = TheProvider();
+  std::string_view rest = aztp::AsChars({data + 1, size - 1});
+  if (data[0] % 3 == 2) {
+    FuzzMetadata(rest);
+    return 0;
+  }
+  std::string token(rest);
+  if (data[0] % 3 == 1) {
+    auto signed_token =
+        aztp::SignCompact(aztp::Json{{"alg", "ES256"}, {"kid", "k1"}},
+                          aztp::AsBytes(rest), p.key);
+    if (!signed_token) return 0;
+    token = std::move(*signed_token);
+  }
+  auto v = aztp::ValidateIdToken(token, p.rules, p.keys, "n-1", kNow);
+  if (v) CheckPerson(*v, p);
+  auto exchanged = aztp::ValidateIdToken(token, p.rules, p.keys, "", kNow);
+  if (v) Check(exchanged.has_value());
+  return 0;
+}
