@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "aztp/http/form.h"
 #include "client/client_internal.h"
 
 namespace aztp::client_internal {
@@ -85,27 +86,6 @@ Result<TrustDomain> RequiredTrustDomain(const Json& j, std::string_view name) {
   return TrustDomain::Parse(text);
 }
 
-// PercentEncode encodes a query value: everything but RFC 3986 unreserved
-// characters becomes %XX.
-std::string PercentEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                      (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-                      c == '_' || c == '~';
-    if (unreserved) {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    }
-  }
-  return out;
-}
-
 // Query builds "?a=1&b=2" from the non-empty values.
 std::string Query(
     std::initializer_list<std::pair<const char*, std::string>> params) {
@@ -115,7 +95,7 @@ std::string Query(
     out += out.empty() ? "?" : "&";
     out += name;
     out += '=';
-    out += PercentEncode(value);
+    out += http::PercentEncode(value);
   }
   return out;
 }

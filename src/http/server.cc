@@ -65,6 +65,7 @@
 
 #include "aztp/encoding/json.h"
 #include "aztp/http/address.h"
+#include "aztp/http/form.h"
 #include "aztp/http/http.h"
 #include "aztp/tls/tls.h"
 #include "http/syntax.h"
@@ -97,57 +98,6 @@ constexpr std::size_t kDrainChunk = 16 << 10;
 constexpr std::size_t kMaxDrainBytes = 64 << 20;
 // kAcceptRetry is the pause after a failed accept (e.g. out of descriptors).
 constexpr std::chrono::milliseconds kAcceptRetry{100};
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// PercentDecode decodes %XX escapes and, as in HTML form encoding, '+' as a
-// space. A '%' not followed by two hexadecimal digits fails.
-std::optional<std::string> PercentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      int hi = HexValue(s[i + 1]);
-      int lo = HexValue(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-// ParseQuery splits `a=b&c=d` into decoded pairs; the last value of a
-// repeated name wins and a name without '=' has an empty value.
-bool ParseQuery(std::string_view query,
-                std::map<std::string, std::string>& out) {
-  while (!query.empty()) {
-    std::size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view()
-                                          : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    std::size_t eq = pair.find('=');
-    auto name = PercentDecode(pair.substr(0, eq));
-    auto value =
-        PercentDecode(eq == std::string_view::npos ? std::string_view()
-                                                   : pair.substr(eq + 1));
-    if (!name || !value) return false;
-    out[*name] = *value;
-  }
-  return true;
-}
 
 Response ErrorResponse(int status, std::string_view error,
                        std::string_view message) {
@@ -381,8 +331,8 @@ class Session : public std::enable_shared_from_this<Session> {
                         "client certificate refused: " + refused_->message());
       keep_alive = false;
     } else if (q != std::string::npos &&
-               !ParseQuery(std::string_view(req.target).substr(q + 1),
-                           req.query)) {
+               !ParseForm(std::string_view(req.target).substr(q + 1),
+                          req.query)) {
       response =
           ErrorResponse(400, "malformed", "malformed query string encoding");
     } else {
