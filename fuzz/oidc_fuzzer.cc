@@ -1,21 +1,30 @@
-// Fuzz target for what aztp reads from OpenID providers (oidc/). The first
-// byte picks how the rest is used (its value modulo 3):
+// Fuzz target for what aztp reads from OpenID providers and their
+// browsers (oidc/, http/form.h). The first byte picks how the rest is used
+// (its value modulo 5):
 //   * 0: as a whole compact ID token, checked against a provider with one
 //     fixed-kid P-256 key (the parser, the header rules, key selection);
 //   * 1: as an ID token's claim set, signed with that key under {alg
 //     ES256, kid}, so that every claim check runs on fuzzed claims;
-//   * 2: as a provider's configuration document (provider_metadata.h).
+//   * 2: as a provider's configuration document (provider_metadata.h);
+//   * 3: as a token endpoint's answer, with status 200 and 400;
+//   * 4: as a query string or form body (a callback's query).
 // Besides memory errors it aborts when a token validates whose person
 // breaks a bound the validator promises, or when a document is accepted
-// for another issuer or with an endpoint that is not https.
+// for another issuer or with an endpoint that is not https, or when a
+// parsed form does not survive FormEncode -> ParseForm.
 #include <cstdint>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "aztp/base/bytes.h"
+#include "aztp/http/form.h"
 #include "aztp/jose/jws.h"
 #include "aztp/oidc/id_token.h"
+#include "aztp/oidc/login.h"
 #include "aztp/oidc/provider_metadata.h"
 
 namespace {
@@ -74,18 +83,42 @@ void FuzzMetadata(std::string_view document) {
   Check(!m->id_token_algorithms.empty() && m->pkce_s256);
 }
 
+void FuzzTokenResponse(std::string_view body) {
+  auto ok = aztp::ParseTokenResponse(200, body);
+  if (ok) Check(ok->token_type.size() == 6);  // "bearer", any case
+  auto refused = aztp::ParseTokenResponse(400, body);
+  Check(!refused && refused.error().code() == aztp::Code::kUnauthenticated);
+}
+
+void FuzzForm(std::string_view text) {
+  std::map<std::string, std::string> parsed;
+  if (!aztp::http::ParseForm(text, parsed)) return;
+  std::vector<std::pair<std::string, std::string>> pairs(parsed.begin(),
+                                                         parsed.end());
+  std::map<std::string, std::string> again;
+  Check(aztp::http::ParseForm(aztp::http::FormEncode(pairs), again));
+  Check(again == parsed);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const Provider& p = TheProvider();
   std::string_view rest = aztp::AsChars({data + 1, size - 1});
-  if (data[0] % 3 == 2) {
-    FuzzMetadata(rest);
-    return 0;
+  switch (data[0] % 5) {
+    case 2:
+      FuzzMetadata(rest);
+      return 0;
+    case 3:
+      FuzzTokenResponse(rest);
+      return 0;
+    case 4:
+      FuzzForm(rest);
+      return 0;
   }
   std::string token(rest);
-  if (data[0] % 3 == 1) {
+  if (data[0] % 5 == 1) {
     auto signed_token =
         aztp::SignCompact(aztp::Json{{"alg", "ES256"}, {"kid", "k1"}},
                           aztp::AsBytes(rest), p.key);
