@@ -252,8 +252,7 @@ Status ControlPlane::IssueServerCredentials(State& next,
   // The server's own SVID, with DNS/IP SANs for web-PKI clients.
   AZTP_ASSIGN_OR_RETURN(PrivateKey server_key,
                         PrivateKey::Generate(KeyType::kEcP256));
-  AZTP_ASSIGN_OR_RETURN(SpiffeId server_id,
-                        SpiffeId::FromSegments(trust_domain_, "/aztpd"));
+  const SpiffeId server_id = services::ControlPlaneId(trust_domain_);
   CertificateTemplate t;
   t.uri_sans = {server_id.str()};
   t.dns_sans = options_.server_dns_names;

@@ -102,6 +102,19 @@ TEST_F(IdentityServiceTest, RegisterValidatesItsRequest) {
   EXPECT_TRUE(Audit().empty());
 }
 
+// aztpd's own ID is its server SVID's, which federation peers trust as the
+// bundle endpoint: an admin cannot register it for a workload.
+TEST_F(IdentityServiceTest, NobodyRegistersTheControlPlanesOwnId) {
+  auto r = identities_.Register(
+      admin_, NewIdentity{Id("spiffe://org-a.example/aztpd")});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
+  EXPECT_NE(r.error().message().find("aztpd's own identity"),
+            std::string::npos);
+  // Below it is an ordinary path.
+  Register("spiffe://org-a.example/aztpd/helper");
+}
+
 TEST_F(IdentityServiceTest, RegisteringTwiceIsAlreadyExists) {
   Register(kPay);
   auto r = identities_.Register(admin_, NewIdentity{Id(kPay)});

@@ -167,6 +167,25 @@ TEST_F(SvidServiceTest, ARevokedIdentityGetsNoSvid) {
   EXPECT_TRUE(issued_.empty());
 }
 
+// A store written before the ID was reserved may hold an identity for
+// aztpd's own ID: it still gets no SVID, from anyone.
+TEST_F(SvidServiceTest, NoSvidForTheControlPlanesOwnId) {
+  constexpr char cp[] = "spiffe://org-a.example/aztpd";
+  ASSERT_TRUE(ctx_.store->Write([&](Transaction& tx) -> Status {
+    IdentityRecord r;
+    r.id = cp;
+    return tx.InsertIdentity(r);
+  }));
+  for (const Principal& who : {admin_, Principal::Workload(Id(cp))}) {
+    auto x509 = svids_.IssueX509(who, X509(cp));
+    ASSERT_FALSE(x509.has_value());
+    EXPECT_EQ(x509.error().code(), Code::kInvalidArgument);
+    EXPECT_EQ(svids_.IssueJwt(who, Jwt(cp)).error().code(),
+              Code::kInvalidArgument);
+  }
+  EXPECT_TRUE(issued_.empty());
+}
+
 TEST_F(SvidServiceTest, IssuesAJwtSvidTheBundleVerifies) {
   JwtSvidRequest request = Jwt(kPay, {"a", "b"});
   request.ttl = 120;
