@@ -20,8 +20,7 @@ endforeach()
 include(${AZTP_CHECK_FLAGS})
 
 # <layer> <header> <expected>: `missing` (an upward include: the compiler must
-# report the header as not found) or `found` (must compile). `missing?` is
-# `missing` once the header exists, skipped before (a module on its way).
+# report the header as not found) or `found` (must compile).
 set(probes
     # A core file reaching up to the control plane, publicly and privately.
     core     aztp/controlplane/control_plane.h missing
@@ -60,10 +59,6 @@ while(n LESS len)
 
   if(NOT EXISTS ${AZTP_SOURCE}/include/${header}
      AND NOT EXISTS ${AZTP_SOURCE}/src/${header})
-    if(expected STREQUAL "missing?")
-      message(STATUS "skip  ${what} (not in the source tree yet)")
-      continue()
-    endif()
     # Not found anywhere would make "not found" prove nothing.
     message(STATUS "FAIL  ${what}: ${header} is in neither include/ nor src/;"
                    " update the probes in cmake/AztpLayerCheck.cmake")

@@ -126,6 +126,19 @@ TEST_F(IdTokenTest, TheKeyMustBeTheIssuers) {
   // No kid, and two candidate keys: ambiguous, refused.
   ASSERT_TRUE(keys_.Add(Kid(NewKey(), "k2")).has_value());
   EXPECT_EQ(CodeOf(Validate(Sign(Claims(), key_, ""))), Code::kMalformed);
+  // A token that brings its own key (jwk, jku, x5c in the header; RFC 8725
+  // §3.10) is checked with the issuer's key only, and fails.
+  PrivateKey attacker = NewKey();
+  Json header{{"alg", "ES256"},
+              {"jwk", Jwk::FromPublicKey(attacker.public_key()).ToJson()},
+              {"jku", "https://evil.example/keys"}};
+  Jwks one;
+  ASSERT_TRUE(one.Add(Kid(key_, "k1")).has_value());
+  auto own_key = SignCompact(header, AsBytes(DumpJson(Claims())), attacker);
+  ASSERT_TRUE(own_key.has_value());
+  auto r = ValidateIdToken(*own_key, rules_, one, kNonce, kNow);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Code::kBadSignature);
   // An Ed25519 key of the set never verifies an ES256 header.
   Jwks ed;
   PrivateKey ed_key = NewKey(KeyType::kEd25519);

@@ -63,8 +63,7 @@ Status ReadCapabilities(const Json& doc, ProviderMetadata& m) {
   if (doc.contains("code_challenge_methods_supported")) {
     AZTP_ASSIGN_OR_RETURN(auto methods,
                           Strings(doc, "code_challenge_methods_supported"));
-    m.pkce_s256 = Has(methods, "S256");
-    if (!m.pkce_s256) {
+    if (!Has(methods, "S256")) {
       return Error(Code::kUnsupported, "the provider does not offer PKCE S256");
     }
   }

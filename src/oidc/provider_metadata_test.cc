@@ -50,7 +50,6 @@ TEST(ProviderMetadata, ReadsWhatAztpUses) {
   EXPECT_EQ(m->id_token_algorithms,
             (std::vector<SignatureAlgorithm>{SignatureAlgorithm::kRS256,
                                              SignatureAlgorithm::kPS256}));
-  EXPECT_TRUE(m->pkce_s256);
   EXPECT_EQ(m->token_endpoint_auth_methods.size(), 2u);
 }
 

@@ -115,6 +115,24 @@ TEST_F(IdentityServiceTest, NobodyRegistersTheControlPlanesOwnId) {
   Register("spiffe://org-a.example/aztpd/helper");
 }
 
+// The ways to write aztpd's ID another way: each either does not parse as
+// an ID or is the same ID, and refused.
+TEST_F(IdentityServiceTest, NoAliasOfTheControlPlanesIdGetsThrough) {
+  for (const char* text :
+       {"aztp://org-a.example/aztpd", "spiffe://ORG-A.example/aztpd",
+        "SPIFFE://org-a.example/aztpd", "spiffe://org-a.example/aztpd/",
+        "spiffe://org-a.example//aztpd", "spiffe://org-a.example/./aztpd",
+        "spiffe://org-a.example/%61ztpd", "spiffe://org-a.example:443/aztpd",
+        "spiffe://user@org-a.example/aztpd", "spiffe://org-a.example/aztpd?x",
+        "spiffe://org-a.example/aztpd#x", "spiffe://org-a.example./aztpd"}) {
+    auto id = SpiffeId::ParseUserInput(text);
+    if (!id) continue;
+    auto r = identities_.Register(admin_, NewIdentity{*id});
+    ASSERT_FALSE(r.has_value()) << text << " registered as " << id->str();
+    EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << text;
+  }
+}
+
 TEST_F(IdentityServiceTest, RegisteringTwiceIsAlreadyExists) {
   Register(kPay);
   auto r = identities_.Register(admin_, NewIdentity{Id(kPay)});

@@ -38,9 +38,9 @@ struct ProviderMetadata {
   // The ID token algorithms the provider signs with that aztp implements
   // (the others it lists are dropped; none left is an error).
   std::vector<SignatureAlgorithm> id_token_algorithms;
-  // True when the provider says it supports PKCE with S256, or says nothing
-  // (RFC 8414 §2: the member is optional); a list without S256 is refused.
-  bool pkce_s256 = true;
+  // PKCE: a provider that lists its code_challenge_methods must list S256,
+  // or it is refused; one that says nothing (RFC 8414 §2: optional) is sent
+  // S256 all the same.
   std::vector<std::string> token_endpoint_auth_methods;  // as listed
 };
 
