@@ -458,6 +458,11 @@ int Run(const AztpdConfig& c, std::vector<FederationRelationship> federation,
   ControlPlaneOptions plane_options = c.control_plane;
   plane_options.federation = std::move(federation);
   plane_options.on_federation_event = LogFederationEvent;
+  // The OpenID providers: clients made now, documents fetched at first use.
+  auto people = ResolveOidcProviders(c.oidc_providers, c.control_plane.clock);
+  if (!people) return Fail(people.error());
+  plane_options.people = std::move(*people);
+  plane_options.login = LoginSettingsOf(c.oidc_login);
   auto cp = ControlPlane::Open(shared, plane_options);
   if (!cp) return Fail(cp.error());
   ControlPlane* plane = cp->get();

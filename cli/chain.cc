@@ -92,6 +92,9 @@ Json Describe(const VerifiedChain& v) {
   Json out = Json::object();
   out["valid"] = true;
   out["sub"] = v.subject();
+  // The person's claims, as the control plane that started the chain
+  // vouched for them (docs/oidc.md).
+  if (v.person()) out["person"] = v.person()->ToJson();
   out["txn"] = v.txn();
   Json path = Json::array();
   for (const auto& id : v.path()) path.push_back(id.str());
@@ -220,8 +223,8 @@ void AddChainCommands(CLI::App& app, Context& ctx) {
   mint->add_option("--cap", mf->caps, "capability granted (repeatable)")
       ->required();
   mint->add_option("--sub", mf->sub,
-                   "principal (default: the signer; oidc:<iss>#<sub> for a "
-                   "human)");
+                   "principal (default: the signer; oidc:<iss>#<sub> only "
+                   "with a control plane's SVID)");
   mint->add_option("--ttl", mf->ttl, "lifetime (at most 1h)")
       ->capture_default_str()
       ->check(DurationValue());

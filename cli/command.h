@@ -173,6 +173,7 @@ void AddApiKeyCommands(CLI::App& app, Context& ctx);
 void AddAgentCommands(CLI::App& app, Context& ctx);
 void AddPolicyCommands(CLI::App& app, Context& ctx);
 void AddAuditCommands(CLI::App& app, Context& ctx);
+void AddOidcCommands(CLI::App& app, Context& ctx);
 // AddFederationCommands adds `federation`, `identity set-federation` and
 // `bundle fetch`; it must run after AddIdentityCommands and
 // AddBundleCommands.

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   AddFederationCommands(app, ctx);
   AddPolicyCommands(app, ctx);
   AddAuditCommands(app, ctx);
+  AddOidcCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -3,7 +3,8 @@
 //
 // Every input goes through Capability::Parse, AudiencePattern::Parse and
 // RevocationList::Parse, and, when it is a JSON document, through
-// CapabilitySet::FromJson and Constraints::FromJson. Whatever parses must
+// CapabilitySet::FromJson, Constraints::FromJson and PersonClaims::FromJson
+// (the `prs` claim). Whatever parses must
 // survive a round trip through its wire form unchanged and obey the
 // coverage laws (reflexive; a cover of a cover is a cover); every failure
 // must be one of the documented parse errors. An input of several lines is
@@ -20,6 +21,7 @@
 #include "aztp/base/result.h"
 #include "aztp/chain/capability.h"
 #include "aztp/chain/constraints.h"
+#include "aztp/chain/person.h"
 #include "aztp/encoding/json.h"
 #include "aztp/revocation/revocation_list.h"
 
@@ -135,6 +137,20 @@ void CheckConstraints(const Json& doc) {
   }
 }
 
+// CheckPerson: a `prs` claim that parses survives its wire form, within
+// its bounds (protocol §5.2).
+void CheckPerson(const Json& doc) {
+  auto p = aztp::PersonClaims::FromJson(doc);
+  if (!p.has_value()) {
+    CheckError(p.error());
+    return;
+  }
+  Check(p->groups.size() <= aztp::kMaxPersonGroups);
+  Check(p->amr.size() <= aztp::kMaxPersonAmr);
+  auto again = aztp::PersonClaims::FromJson(p->ToJson());
+  Check(again.has_value() && *again == *p);
+}
+
 void CheckRevocationList(std::string_view input, bool is_json) {
   auto list = RevocationList::Parse(input);
   if (!list.has_value()) {
@@ -229,6 +245,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (doc.has_value()) {
     CheckCapabilitySet(*doc);
     CheckConstraints(*doc);
+    CheckPerson(*doc);
   }
 
   CheckRevocationList(input, doc.has_value());

@@ -92,7 +92,14 @@ void FuzzTokenResponse(std::string_view body) {
 
 void FuzzForm(std::string_view text) {
   std::map<std::string, std::string> parsed;
-  if (!aztp::http::ParseForm(text, parsed)) return;
+  std::map<std::string, std::string> once;
+  const bool strict = aztp::http::ParseFormOnce(text, once);
+  if (!aztp::http::ParseForm(text, parsed)) {
+    Check(!strict);  // the strict parser accepts less
+    return;
+  }
+  // Without a repeated name both read the same pairs.
+  if (strict) Check(once == parsed);
   std::vector<std::pair<std::string, std::string>> pairs(parsed.begin(),
                                                          parsed.end());
   std::map<std::string, std::string> again;

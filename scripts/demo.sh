@@ -3,7 +3,7 @@
 # with its own aztpd (SQLite, loopback, temporary folder), federated; three
 # agents (small HTTP apps that hold no keys), each behind its own
 # aztp-proxy. A user request travels planner -> research (org-a) ->
-# payments (org-b); then four attacks, the audit logs, and the end of the
+# payments (org-b); then five attacks, the audit logs, and the end of the
 # federation. It exits non-zero if any step does not go as shown.
 # Usage: scripts/demo.sh [BUILD_DIR]
 set -euo pipefail
@@ -157,9 +157,9 @@ say "research (org-a): app :$APP_research behind mTLS :$IN_research, sends from 
 say "payments (org-b): app :$APP_payments behind mTLS :$IN_payments"
 say "each proxy generated its key, got its X.509-SVID from its own aztpd; the apps hold no keys"
 
-bold "3. Alice asks the planner for a price"
+bold "3. The planner asks for a price"
 reply="$(curl -sS --max-time 30 -H 'Content-Type: application/json' \
-  --data '{"user":"alice","item":"flight LHR-SFO"}' "http://127.0.0.1:$APP_planner/plan")"
+  --data '{"item":"flight LHR-SFO"}' "http://127.0.0.1:$APP_planner/plan")"
 [ "$(get "$reply" research_status)" = 200 ] || die "planner -> research: $reply"
 r="$(get "$reply" research)"
 TXN="$(get "$r" seen.Aztp-Txn)"
@@ -174,7 +174,7 @@ say "                            payments:quote   decision: allow (QuotesForOrgA
 [ "$(get "$r" refund.error)" = policy_denied ] || die "refund: $r"
 say "                            payments:refund  decision: $(get "$r" refund_status) $(get "$r" refund.error) — $(get "$r" refund.message)"
 
-bold "4. Four attacks, and how each is stopped"
+bold "4. Five attacks, and how each is stopped"
 # A chain as it travels on the wire from research to payments, recorded by
 # an attacker: the demo makes one with SVIDs of the same two identities.
 expect 0 on a agent fetch --id $PLANNER --out wire-planner
@@ -217,11 +217,28 @@ to_payments "$(cat wire1)"
 to_payments "$(cat wire1)"
 [ "$status" = 401 ] && [ "$(get "$answer" error)" = replay ] || die "replay: $status $answer"
 say "✘ the recorded request sent again: $status $(get "$answer" error) (it went through once, as recorded)"
-# (d) research is revoked at org-a.
+# (d) An agent claims to act for a person: the planner's app names org-a's
+# CFO to its proxy, and (with its own valid SVID and key, bypassing its
+# proxy) signs such a root itself.
+reply="$(curl -sS --max-time 30 -H 'Content-Type: application/json' \
+  --data '{"item":"flight LHR-SFO","act_for":"oidc:https://login.org-a.example#cfo"}' \
+  "http://127.0.0.1:$APP_planner/plan")"
+[ "$(get "$reply" research_status)" = 403 ] && [ "$(get "$reply" research.error)" = unvouched_subject ] \
+  || die "a person named by the app: $reply"
+say "✘ the planner's app says it acts for the CFO: its own proxy refuses, $(get "$reply" research_status) $(get "$reply" research.error)"
+/usr/bin/python3 "$here/demo_forge.py" wire-planner "$RESEARCH" "oidc:https://login.org-a.example#cfo" > forged-root
+status="$(curl -sS --max-time 20 -k --cert wire-planner/svid.pem --key wire-planner/svid.key \
+  -H "Aztp-Chain: $(cat forged-root)" -H 'Content-Type: application/json' --data '{}' -o answer \
+  -w '%{http_code}' "https://127.0.0.1:$IN_research/research")"
+answer="$(cat answer)"
+[ "$status" = 401 ] && [ "$(get "$answer" error)" = unvouched_subject ] || die "forged person: $status $answer"
+say "✘ the planner signs a root for the CFO with its own key: research's proxy answers $status $(get "$answer" error) at hop $(get "$answer" hop)"
+say "    (only org-a's control plane, spiffe://org-a.example/aztpd, vouches for a person, after an OIDC login)"
+# (e) research is revoked at org-a.
 expect 0 on a identity revoke --id $RESEARCH --reason "key compromise"
 sleep 2.5
 reply="$(curl -sS --max-time 30 -H 'Content-Type: application/json' \
-  --data '{"user":"alice","item":"flight LHR-SFO"}' "http://127.0.0.1:$APP_planner/plan")"
+  --data '{"item":"flight LHR-SFO"}' "http://127.0.0.1:$APP_planner/plan")"
 [ "$(get "$reply" research_status)" = 502 ] && [ "$(get "$reply" research.error)" = revoked ] \
   || die "revoked research: $reply"
 say "✘ research revoked at org-a's aztpd: planner's proxy refuses its certificate ($(get "$reply" research_status) $(get "$reply" research.error)) within a second"
@@ -240,7 +257,7 @@ done
 expect 0 on a audit verify
 say "✔ org-a's aztpd log: $(get "$out" records) records; org-b's: $(on b audit verify | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["records"])') records"
 expect 0 on b audit query --source $PAYMENTS --txn "$TXN"
-say "payments' decisions in alice's transaction $TXN:"
+say "payments' decisions in the planner's transaction $TXN:"
 /usr/bin/python3 -c 'import json,sys
 for r in json.loads(sys.argv[1])["records"]:
     print("    seq %-3d %-6s %-16s %s" % (r["seq"], r["decision"], r["details"].get("action", ""), r["reason"]))' "$out"

@@ -7,8 +7,9 @@ proxy's egress port (docs/proxy.md).
   demo_agent.py --role planner|research|payments --port-file FILE
                 [--egress-ready FILE --next-id SPIFFE_ID --next-url URL]
 
-  planner   POST /plan {"user", "item"}: asks research, on behalf of the
-            user (a root minted by planner's proxy)
+  planner   POST /plan {"item", "act_for"?}: asks research (a root minted by
+            planner's proxy; "act_for" names a person in Aztp-Subject,
+            which the proxy refuses)
   research  POST /research: asks payments for a quote and, to show the
             policy, for a refund, in the same transaction
   payments  POST /quote: a price; POST /refund: a refund (its policy never
@@ -66,10 +67,13 @@ class Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(n) or b"{}")
         role, path = ARGS.role, self.path
         if role == "planner" and path == "/plan":
-            user = body.get("user", "alice")
-            status, research = call(
-                "/research", {"item": body.get("item")},
-                {"Aztp-Subject": "oidc:https://login.org-a.example#" + user})
+            # Who the chain acts for is never the app's to say (protocol
+            # §5.3): "act_for" lets the demo show that attempt refused.
+            extra = {}
+            if body.get("act_for"):
+                extra["Aztp-Subject"] = body["act_for"]
+            status, research = call("/research", {"item": body.get("item")},
+                                    extra)
             return self.answer(200, {"research_status": status,
                                      "research": research})
         if role == "research" and path == "/research":

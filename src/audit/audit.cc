@@ -245,6 +245,8 @@ const std::vector<std::string>& AuditActions() {
       "policy.attach",
       "policy.detach",
       "policy.authorize",
+      "person.root",
+      "person.login",
       "flow.create",
       "flow.update",
       "flow.delete",

@@ -46,6 +46,8 @@ std::string_view ReasonString(Code code) {
       return "revoked";
     case Code::kPolicyDenied:
       return "policy_denied";
+    case Code::kUnvouchedSubject:
+      return "unvouched_subject";
     case Code::kInvalidArgument:
       return "invalid_argument";
     case Code::kNotFound:

@@ -148,6 +148,15 @@ Result<std::string> MintChain(const HopSigner& signer, const MintOptions& o,
                      std::to_string(o.limits.max_tokens - 1));
   }
   HopClaims c{signer.id(), o.subject.value_or(signer.id().str()), *o.audience};
+  // §5.3: no root a verifier must refuse (an agent naming a person).
+  if (auto rule = CheckRootSubject(c.iss, c.sub); !rule) {
+    return rule.error().WithContext("mint");
+  }
+  if (o.person && !PersonIssuer(c.sub)) {
+    return Error(Code::kInvalidArgument,
+                 "mint: a person's claims need a person's subject");
+  }
+  c.prs = o.person;
   c.iat = now;
   c.exp = now + o.ttl_seconds;
   AZTP_ASSIGN_OR_RETURN(c.jti, RandomId());

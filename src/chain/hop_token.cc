@@ -17,9 +17,9 @@ Error Malformed(std::string message) {
 }
 
 // The claims of §5.2; anything else is rejected.
-constexpr std::array<std::string_view, 16> kClaimNames = {
-    "iss", "sub", "aud", "iat", "exp", "nbf", "jti", "txn",
-    "dep", "max", "cap", "cns", "prv", "obo", "req", "enc"};
+constexpr std::array<std::string_view, 17> kClaimNames = {
+    "iss", "sub", "aud", "iat", "exp", "nbf", "jti", "txn", "dep",
+    "max", "cap", "cns", "prv", "obo", "req", "enc", "prs"};
 
 Result<SpiffeId> WorkloadClaim(const Json& claims, std::string_view name) {
   AZTP_ASSIGN_OR_RETURN(std::string value, GetString(claims, name));
@@ -160,6 +160,12 @@ Result<HopClaims> ParseClaims(const Json& c) {
     if (!parsed) return Malformed("enc: must be \"linked\" or \"nested\"");
     h.enc = *parsed;
   }
+  if (auto prs = c.find("prs"); prs != c.end()) {
+    auto parsed = PersonClaims::FromJson(*prs);
+    if (!parsed) return parsed.error();
+    if (!PersonIssuer(h.sub)) return Malformed("prs: only with a person's sub");
+    h.prs = std::move(*parsed);
+  }
   // Structure of root and non-root tokens (§5.2).
   if (h.dep == 0) {
     if (h.prv || h.obo) return Malformed("the root token has no predecessor");
@@ -168,6 +174,7 @@ Result<HopClaims> ParseClaims(const Json& c) {
       return Malformed("a non-root token needs exactly one of prv and obo");
     }
     if (h.enc) return Malformed("enc: only the root token declares it");
+    if (h.prs) return Malformed("prs: only the root token carries it");
   }
   return h;
 }
@@ -235,6 +242,7 @@ Json HopClaims::ToJson() const {
                 {"bh", Base64UrlEncode(req->body_sha256)}};
   }
   if (enc) c["enc"] = EncodingName(*enc);
+  if (prs) c["prs"] = prs->ToJson();
   return c;
 }
 
@@ -359,6 +367,22 @@ Result<ParsedChain> ParseChainInsecure(std::string_view header,
     }
   }
   return chain;
+}
+
+Status CheckRootSubject(const SpiffeId& signer, std::string_view sub) {
+  if (sub == signer.str()) return Ok();
+  if (!PersonIssuer(sub)) {
+    return Error(Code::kUnvouchedSubject,
+                 "a root's sub must be its signer, or a person (oidc:) its "
+                 "control plane vouches for");
+  }
+  const SpiffeId plane = SpiffeId::ControlPlane(signer.trust_domain());
+  if (signer != plane) {
+    return Error(Code::kUnvouchedSubject,
+                 "a person's chain starts at a control plane (" + plane.str() +
+                     "), not at " + signer.str());
+  }
+  return Ok();
 }
 
 }  // namespace aztp

@@ -176,6 +176,7 @@ Result<VerifiedChain> ChainVerifier::Verify(std::string_view header,
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     AZTP_ASSIGN_OR_RETURN(serials[i], VerifyHopSignature(tokens[i], i, now));
   }
+  AZTP_RETURN_IF_ERROR(CheckRootSubject(tokens[0].claims()));
   AZTP_RETURN_IF_ERROR(CheckTimes(tokens, now));
   AZTP_RETURN_IF_ERROR(CheckLinks(chain));
   const std::size_t last = tokens.size() - 1;
@@ -184,6 +185,25 @@ Result<VerifiedChain> ChainVerifier::Verify(std::string_view header,
   AZTP_RETURN_IF_ERROR(CheckReplay(outer, last, now));
   AZTP_RETURN_IF_ERROR(CheckRevocations(tokens, serials));
   return Verified(chain);
+}
+
+Status ChainVerifier::CheckRootSubject(const HopClaims& root) const {
+  if (auto rule = aztp::CheckRootSubject(root.iss, root.sub); !rule) {
+    return rule.error().WithHop(0);
+  }
+  const std::optional<std::string_view> issuer = PersonIssuer(root.sub);
+  if (!issuer) return Ok();
+  const TrustDomain& td = root.iss.trust_domain();
+  auto allowed = options_.person_issuers.find(td.name());
+  if (allowed != options_.person_issuers.end() &&
+      std::find(allowed->second.begin(), allowed->second.end(), *issuer) ==
+          allowed->second.end()) {
+    return Fail(Code::kUnvouchedSubject,
+                td.name() + " is not trusted to vouch for people of " +
+                    QuoteInput(*issuer),
+                0);
+  }
+  return Ok();
 }
 
 Result<std::string> ChainVerifier::VerifyHopSignature(const HopToken& t,
@@ -332,6 +352,7 @@ VerifiedChain ChainVerifier::Verified(const ParsedChain& chain) const {
   const HopClaims& outer = tokens.back().claims();
   VerifiedChain out(outer);
   out.subject_ = outer.sub;
+  out.person_ = tokens.front().claims().prs;
   out.txn_ = outer.txn;
   out.path_.reserve(tokens.size() + 1);
   out.tokens_.reserve(tokens.size());

@@ -97,7 +97,8 @@ std::optional<Code> CodeForReason(std::string_view reason) {
 
 // ServerError turns an HTTP error response into an Error: the reason of
 // its `{"error", "message"}` body when it names one we know, else the
-// status decides.
+// status decides. An OAuth error (RFC 6749 §5.2, /v1/oidc/token) carries
+// the reason in `reason` and the text in `error_description`.
 Error ServerError(const http::Response& response, std::string_view what) {
   Code code = CodeForStatus(response.status);
   std::string message;
@@ -106,14 +107,16 @@ Error ServerError(const http::Response& response, std::string_view what) {
   limits.max_depth = 4;
   auto doc = ParseJson(response.body, limits);
   if (doc && doc->is_object()) {
-    if (const Json* reason = Member(*doc, "error");
-        reason != nullptr && reason->is_string()) {
+    const Json* reason = Member(*doc, "reason");
+    if (reason == nullptr) reason = Member(*doc, "error");
+    if (reason != nullptr && reason->is_string()) {
       if (auto known = CodeForReason(reason->get_ref<const std::string&>())) {
         code = *known;
       }
     }
-    if (const Json* text = Member(*doc, "message");
-        text != nullptr && text->is_string()) {
+    const Json* text = Member(*doc, "message");
+    if (text == nullptr) text = Member(*doc, "error_description");
+    if (text != nullptr && text->is_string()) {
       message = CleanServerText(text->get_ref<const std::string&>());
     }
   }
@@ -194,7 +197,8 @@ std::chrono::milliseconds Client::Impl::Backoff(
 
 Result<http::Response> Client::Impl::SendOnce(const std::string& method,
                                               const std::string& target,
-                                              const std::string& body) {
+                                              const std::string& body,
+                                              std::string_view content_type) {
   AZTP_ASSIGN_OR_RETURN(std::unique_ptr<http::Client> conn, Acquire());
   std::vector<std::pair<std::string, std::string>> headers;
   if (!options.api_key.empty()) {
@@ -205,6 +209,7 @@ Result<http::Response> Client::Impl::SendOnce(const std::string& method,
     headers.emplace_back("Authorization", std::move(value));
   }
   headers.emplace_back("Accept", "application/json");
+  if (!body.empty()) headers.emplace_back("Content-Type", content_type);
   auto response = conn->Send(method, target, body, headers);
   // The header copy of the key is wiped as soon as it has been sent.
   for (auto& [name, value] : headers) {
@@ -216,12 +221,13 @@ Result<http::Response> Client::Impl::SendOnce(const std::string& method,
 
 Result<Json> Client::Impl::Call(const std::string& method,
                                 const std::string& target,
-                                const std::string& body, bool idempotent) {
+                                const std::string& body, bool idempotent,
+                                std::string_view content_type) {
   const std::string what = method + " " + target.substr(0, target.find('?'));
   const int attempts = idempotent ? std::max(1, options.retry.max_attempts) : 1;
   for (int attempt = 1;; ++attempt) {
     const bool last = attempt >= attempts;
-    auto response = SendOnce(method, target, body);
+    auto response = SendOnce(method, target, body, content_type);
     if (!response) {
       Code code = response.error().code();
       if (!last && (code == Code::kIo || code == Code::kUnavailable)) {

@@ -90,12 +90,15 @@ struct Client::Impl {
                                     std::optional<int64_t> retry_after);
   Result<http::Response> SendOnce(const std::string& method,
                                   const std::string& target,
-                                  const std::string& body);
+                                  const std::string& body,
+                                  std::string_view content_type);
 
   // Call performs one API call: retries when `idempotent`, maps errors and
-  // returns the response's JSON object.
+  // returns the response's JSON object. The body is JSON unless
+  // `content_type` says otherwise (the OAuth form of /v1/oidc/token).
   Result<Json> Call(const std::string& method, const std::string& target,
-                    const std::string& body, bool idempotent);
+                    const std::string& body, bool idempotent,
+                    std::string_view content_type = "application/json");
 
   // Confirmed runs a call that is not retried and whose answer must hold
   // `"<flag>": true`.
@@ -106,9 +109,11 @@ struct Client::Impl {
   // the route.
   template <typename Parse>
   auto Parsed(const std::string& method, const std::string& target,
-              const std::string& body, bool idempotent, Parse parse)
+              const std::string& body, bool idempotent, Parse parse,
+              std::string_view content_type = "application/json")
       -> decltype(parse(std::declval<const Json&>())) {
-    AZTP_ASSIGN_OR_RETURN(Json doc, Call(method, target, body, idempotent));
+    AZTP_ASSIGN_OR_RETURN(Json doc,
+                          Call(method, target, body, idempotent, content_type));
     auto out = parse(doc);
     if (!out) {
       return client_internal::Malformed(

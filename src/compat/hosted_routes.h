@@ -35,6 +35,7 @@ aztp::internal::RouteHandler Handler(Logic logic);
 void AddIdentityRoutes(RouteTable& table, const Backend& backend);
 void AddFlowRoutes(RouteTable& table, const Backend& backend);
 void AddPolicyRoutes(RouteTable& table, const Backend& backend);
+void AddOidcRoutes(RouteTable& table, const Backend& backend);
 
 // Invalid is a negative verification: an answer, not an error (HTTP 200,
 // success false, data {"valid": false, "message"}), as the hosted SDK

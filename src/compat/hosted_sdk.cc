@@ -29,13 +29,13 @@ namespace {
 using hosted::Answer;
 using hosted::Envelope;
 
-// Unmatched answers a hosted path no route takes: OIAP and OIDC stay 501
-// whatever the method (docs/compat.md), anything else is 404.
+// Unmatched answers a hosted path no route takes: OIAP stays 501 whatever
+// the method (docs/compat.md), anything else is 404.
 Answer Unmatched(const std::string& path) {
   const std::string route = path.substr(sizeof(kHostedPrefix) - 1);
-  if (route == "oiap/evaluate" || route.rfind("oidc/", 0) == 0) {
-    return Envelope(501, false, "AZTP-API-E-501",
-                    "OIAP and OIDC are not implemented", Json());
+  if (route == "oiap/evaluate") {
+    return Envelope(501, false, "AZTP-API-E-501", "OIAP is not implemented",
+                    Json());
   }
   return Envelope(404, false, "AZTP-API-E-404", "no such route", Json());
 }
@@ -50,6 +50,7 @@ HostedSdkApi::HostedSdkApi(ControlPlane& plane)
   hosted::AddIdentityRoutes(*routes_, *backend_);
   hosted::AddFlowRoutes(*routes_, *backend_);
   hosted::AddPolicyRoutes(*routes_, *backend_);
+  hosted::AddOidcRoutes(*routes_, *backend_);
 }
 
 HostedSdkApi::~HostedSdkApi() = default;

@@ -280,12 +280,9 @@ TEST_F(HostedSdkTest, Discovery) {
   EXPECT_EQ(r.status, 400);
 }
 
-TEST_F(HostedSdkTest, OiapOidcAndUnknownRoutesAreStableErrors) {
+TEST_F(HostedSdkTest, OiapAndUnknownRoutesAreStableErrors) {
   for (auto [method, route] : std::vector<std::pair<std::string, std::string>>{
-           {"POST", "oiap/evaluate"},
-           {"GET", "oiap/evaluate"},
-           {"POST", "oidc/provider"},
-           {"POST", "oidc/validate-jwt-token"}}) {
+           {"POST", "oiap/evaluate"}, {"GET", "oiap/evaluate"}}) {
     auto r = Call(method, route, "{}");
     EXPECT_EQ(r.status, 501) << route;
     EXPECT_EQ(Code(r), "AZTP-API-E-501") << route;

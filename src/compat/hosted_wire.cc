@@ -47,13 +47,16 @@ Answer Envelope(int status, bool success, std::string code, std::string text,
 }
 
 Json EnvelopeJson(const Answer& a) {
-  return Json{{"success", a.success},
-              {"message", a.code + " - " + a.text},
-              {"data", a.data}};
+  Json out = a.top;
+  out["success"] = a.success;
+  out["message"] = a.code + " - " + a.text;
+  out["data"] = a.data;
+  return out;
 }
 
 Answer Failure(const Error& e) {
-  return Answer{HttpStatusFor(e), false, CodeFor(e), e.message(), Json()};
+  return Answer{HttpStatusFor(e), false,  CodeFor(e),
+                e.message(),      Json(), Json::object()};
 }
 
 Error BadInput(const std::string& text) {

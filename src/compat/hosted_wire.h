@@ -28,6 +28,9 @@ struct Answer {
   std::string code;
   std::string text;
   Json data;
+  // top: members beside success, message and data, for the routes whose
+  // SDK reads the envelope itself (the OIDC sub-client).
+  Json top = Json::object();
 };
 
 Answer Envelope(int status, bool success, std::string code, std::string text,

@@ -11,6 +11,7 @@
 #include "aztp/base/duration.h"
 #include "aztp/base/file.h"
 #include "aztp/crypto/key.h"
+#include "config/oidc_config.h"
 #include "config/yaml_fields.h"
 
 namespace aztp {
@@ -33,6 +34,7 @@ using internal::LogLevelInto;
 using internal::Malformed;
 using internal::NonEmptyStringInto;
 using internal::NumberInto;
+using internal::OidcProvidersInto;
 using internal::ReadInt;
 using internal::ReadMapping;
 using internal::ReadString;
@@ -177,6 +179,8 @@ Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
       {"federation_max_refresh",
        DurationInto(cp.federation_max_refresh_seconds)},
       {"bundle_endpoint", BundleEndpointInto(c.bundle_endpoint)},
+      {"oidc", Section({{"providers", OidcProvidersInto(c.oidc_providers)},
+                        {"login", internal::OidcLoginInto(c.oidc_login)}})},
       {"rate_limit", Section({
                          {"requests_per_second",
                           NumberInto(cp.rate_limit.requests_per_second)},
@@ -480,6 +484,8 @@ Status ValidateAztpdConfig(const AztpdConfig& c) {
   if (c.bundle_endpoint) {
     AZTP_RETURN_IF_ERROR(ValidateBundleEndpoint(*c.bundle_endpoint, c.listen));
   }
+  AZTP_RETURN_IF_ERROR(internal::ValidateOidcProviders(c.oidc_providers));
+  AZTP_RETURN_IF_ERROR(internal::ValidateOidcLogin(c.oidc_login));
   AZTP_RETURN_IF_ERROR(ValidateRateLimit(cp));
   return Ok();
 }

@@ -605,4 +605,99 @@ TEST(AztpdConfigTest, FederationEntriesNeedTheirProfilesParameters) {
   }
 }
 
+TEST(AztpdConfig, ReadsOidcProviders) {
+  auto c = ParseAztpdConfig(R"(
+oidc:
+  providers:
+    - name: corp
+      issuer: https://login.example.com
+      client_id: aztpd-org-a
+      client_secret_file: /etc/aztpd/corp.secret
+      ca_file: /etc/aztpd/corp-ca.pem
+      algorithms: [RS256, EdDSA]
+      accepted_acr: [mfa]
+      max_auth_age: 1h
+      keys_min_refresh: 5s
+      exchange_clients:
+        - client_id: travel-app
+          agents: [spiffe://org-a.example/agents/a, aztp://org-a.example/b]
+)");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  ASSERT_EQ(c->oidc_providers.size(), 1u);
+  const OidcProviderEntry& p = c->oidc_providers[0];
+  EXPECT_EQ(p.name, "corp");
+  EXPECT_EQ(p.issuer, "https://login.example.com");
+  EXPECT_EQ(p.client_id, "aztpd-org-a");
+  EXPECT_EQ(p.client_secret_file, "/etc/aztpd/corp.secret");
+  EXPECT_EQ(p.ca_file, "/etc/aztpd/corp-ca.pem");
+  EXPECT_EQ(p.algorithms, (std::vector<std::string>{"RS256", "EdDSA"}));
+  EXPECT_EQ(p.accepted_acr, std::vector<std::string>{"mfa"});
+  EXPECT_EQ(p.max_auth_age_seconds, 3600);
+  EXPECT_EQ(p.keys_min_refresh_seconds, 5);
+  ASSERT_EQ(p.exchange_clients.size(), 1u);
+  EXPECT_EQ(p.exchange_clients[0].client_id, "travel-app");
+  EXPECT_EQ(p.exchange_clients[0].agents.size(), 2u);
+}
+
+TEST(AztpdConfig, RefusesOidcProvidersItCannotTrust) {
+  const std::string good =
+      "oidc:\n  providers:\n"
+      "    - name: corp\n      issuer: https://login.example.com\n"
+      "      client_id: c\n";
+  ASSERT_TRUE(ParseAztpdConfig(good).has_value());
+  struct Case {
+    std::string yaml;
+    std::string path;  // the message starts with it
+  };
+  const Case cases[] = {
+      {"oidc:\n  providers:\n    - name: Corp\n      issuer: "
+       "https://l.example\n      client_id: c\n",
+       "oidc.providers[0].name"},
+      {"oidc:\n  providers:\n    - name: corp\n      issuer: "
+       "http://l.example\n      client_id: c\n",
+       "oidc.providers[0].issuer"},
+      {"oidc:\n  providers:\n    - name: corp\n      issuer: "
+       "http://127.0.0.1:9\n      client_id: c\n",
+       "oidc.providers[0].issuer"},
+      {"oidc:\n  providers:\n    - name: corp\n      issuer: "
+       "https://l.example\n",
+       "oidc.providers[0].client_id"},
+      {"oidc:\n  providers:\n    - name: corp\n      issuer: "
+       "https://l.example\n      client_id: c\n      algorithms: [HS256]\n",
+       "oidc.providers[0].algorithms[0]"},
+      {"oidc:\n  providers:\n    - name: corp\n      issuer: "
+       "https://l.example\n      client_id: c\n      algorithms: [none]\n",
+       "oidc.providers[0].algorithms[0]"},
+      {"oidc:\n  providers:\n    - name: corp\n      issuer: "
+       "https://l.example\n      client_id: c\n      exchange_clients:\n"
+       "        - client_id: app\n          agents: [spiffe://org-a.example]\n",
+       "oidc.providers[0].exchange_clients[0].agents[0]"},
+      {"oidc:\n  providers:\n    - name: corp\n      issuer: "
+       "https://l.example\n      client_id: c\n      exchange_clients:\n"
+       "        - client_id: app\n",
+       "oidc.providers[0].exchange_clients[0].agents"},
+      {"oidc:\n  providers:\n    - name: corp\n      issuer: "
+       "https://l.example\n      client_id: c\n      exchange_clients:\n"
+       "        - client_id: c\n          agents: [spiffe://a.example/x]\n",
+       "oidc.providers[0].exchange_clients[0].client_id"},
+      {good + "    - name: corp\n      issuer: https://m.example\n"
+              "      client_id: c\n",
+       "oidc.providers[1].name"},
+      {good + "    - name: other\n      issuer: https://login.example.com\n"
+              "      client_id: c\n",
+       "oidc.providers[1].issuer"},
+  };
+  for (const Case& k : cases) {
+    auto r = ParseAztpdConfig(k.yaml);
+    ASSERT_FALSE(r.has_value()) << k.yaml;
+    EXPECT_EQ(r.error().message().rfind(k.path, 0), 0u) << k.yaml << "\n"
+                                                        << r.error().message();
+  }
+  auto typo = ParseAztpdConfig(good + "      client_secret: hunter2\n");
+  ASSERT_FALSE(typo.has_value());
+  EXPECT_EQ(typo.error().code(), Code::kMalformed);
+  // The unknown key is named; its value (a secret, here) is not repeated.
+  EXPECT_EQ(typo.error().message().find("hunter2"), std::string::npos);
+}
+
 }  // namespace aztp

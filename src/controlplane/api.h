@@ -34,6 +34,8 @@ struct ControlPlane::State {
   std::shared_ptr<const Bundle> bundle;
   std::shared_ptr<const TlsCredentials> server_credentials;
   std::shared_ptr<SSL_CTX> server_context;
+  // root_signer signs the roots of people's chains with the server SVID.
+  std::shared_ptr<const HopSigner> root_signer;
   UnixTime server_renew_at = 0;
 };
 
@@ -56,6 +58,8 @@ struct ControlPlane::Services {
   services::SvidService svids;
   services::SigningKeyService signing_keys;
   services::FederationService federation;
+  services::PersonService people;
+  services::LoginService logins;
   // The services of `cp`, once its host and poller exist (control_plane.cc).
   Services(services::ServiceContext c, ControlPlane& cp);
 };

@@ -125,7 +125,10 @@ ControlPlane::Services::Services(services::ServiceContext c, ControlPlane& cp)
             }),
       signing_keys(context, *cp.host_, cp.options_.ca, cp.options_.rotation,
                    Lifetimes(cp.options_)),
-      federation(context, *cp.poller_, *cp.host_, cp.options_.federation) {}
+      federation(context, *cp.poller_, *cp.host_, cp.options_.federation),
+      people(context, cp.options_.people,
+             [&cp] { return cp.state()->root_signer; }),
+      logins(context, people, cp.options_.login) {}
 
 int HttpStatusFor(const Error& error) {
   switch (error.code()) {
@@ -252,7 +255,7 @@ Status ControlPlane::IssueServerCredentials(State& next,
   // The server's own SVID, with DNS/IP SANs for web-PKI clients.
   AZTP_ASSIGN_OR_RETURN(PrivateKey server_key,
                         PrivateKey::Generate(KeyType::kEcP256));
-  const SpiffeId server_id = services::ControlPlaneId(trust_domain_);
+  const SpiffeId server_id = SpiffeId::ControlPlane(trust_domain_);
   CertificateTemplate t;
   t.uri_sans = {server_id.str()};
   t.dns_sans = options_.server_dns_names;
@@ -270,6 +273,8 @@ Status ControlPlane::IssueServerCredentials(State& next,
                       ca.signing_key()));
   std::vector<Certificate> chain{leaf};
   chain.insert(chain.end(), ca.chain().begin(), ca.chain().end() - 1);
+  AZTP_ASSIGN_OR_RETURN(HopSigner signer, HopSigner::Create(chain, server_key));
+  next.root_signer = std::make_shared<const HopSigner>(std::move(signer));
   next.server_credentials = std::make_shared<const TlsCredentials>(
       TlsCredentials{std::move(chain), std::move(server_key)});
   AZTP_ASSIGN_OR_RETURN(next.server_context,
@@ -296,6 +301,7 @@ Status ControlPlane::Reload(bool renew_server) {
   } else {
     next->server_credentials = previous->server_credentials;
     next->server_context = previous->server_context;
+    next->root_signer = previous->root_signer;
     next->server_renew_at = previous->server_renew_at;
   }
   PublishBundles(*next);
@@ -391,6 +397,10 @@ http::Response ControlPlane::Handle(const http::Request& req) {
   } else {
     resp.status = reply.status;
     resp.body = DumpJson(*body);
+  }
+  if (reply.no_store) resp.headers.emplace_back("Cache-Control", "no-store");
+  if (body && !reply.location.empty()) {
+    resp.headers.emplace_back("Location", reply.location);
   }
   CountRequest(reply.route.empty() ? "unmatched" : reply.route, resp.status,
                started);

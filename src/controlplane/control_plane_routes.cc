@@ -65,6 +65,8 @@ void ControlPlane::BuildRoutes() {
   internal::AddFederationRoutes(t, services_->federation);
   internal::AddPolicyRoutes(t, services_->policies, trust_domain_);
   internal::AddAuditRoutes(t, services_->audit, instruments_->metrics);
+  internal::AddPersonRoutes(t, services_->people);
+  internal::AddLoginRoutes(t, services_->logins, trust_domain_);
 }
 
 }  // namespace aztp

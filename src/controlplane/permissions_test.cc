@@ -420,6 +420,23 @@ std::vector<Row> PermissionTable() {
       {"GET", "/v1/audit", "", {}, "ADDDUU"},
       {"GET", "/v1/audit/sources", "", {}, "ADDDUU"},
       {"POST", "/v1/audit:ingest", R"({"records":[]})", {}, "DDAAUU"},
+      // A token exchange: any agent's own SVID (the OAuth answer says
+      // whether it is listed for the token's client), never an API key.
+      {"POST", "/v1/oidc/token", "grant_type=x", {}, "DDAAUU"},
+      // A login for the identity: whoever may obtain its SVID (no login is
+      // configured here: 503 once allowed). Redeeming: a result is handed
+      // out only to its agent, which the token names (404 before that).
+      {"POST",
+       "/v1/oidc/login",
+       R"({"provider":"p","agent":")" + id + R"(","return_url":"https://x"})",
+       {},
+       "AAADUU"},
+      {"POST",
+       "/v1/oidc/login:redeem",
+       R"({"token":"t","state":"s"})",
+       {},
+       "AAAAUU"},
+      {"GET", "/v1/oidc/callback", "", {{"state", "s"}}, "AAAAAA"},
       {"GET", "/v1/apikeys", "", {}, "ADDDUU"},
       {"POST", "/v1/apikeys", R"({"scope":"/x"})", {}, "ADDDUU"},
       {"POST", "/v1/apikeys/0000000000000000:revoke", "", {}, "ADDDUU"},

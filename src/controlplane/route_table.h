@@ -28,6 +28,10 @@ struct Reply {
   // content_type, when set, means the body is the JSON string's text sent
   // as is (the Prometheus exposition); otherwise the body is JSON.
   std::string content_type;
+  // no_store answers with Cache-Control: no-store (tokens, RFC 6749 §5.1).
+  bool no_store = false;
+  // location, when set, is sent as the Location of a redirect (303).
+  std::string location;
 };
 
 // RouteCall is one matched request as its handler sees it.

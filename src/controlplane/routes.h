@@ -8,6 +8,8 @@
 #include "aztp/services/federation.h"
 #include "aztp/services/flows.h"
 #include "aztp/services/identities.h"
+#include "aztp/services/logins.h"
+#include "aztp/services/people.h"
 #include "aztp/services/policies.h"
 #include "aztp/services/signing_keys.h"
 #include "aztp/services/svids.h"
@@ -44,6 +46,15 @@ void AddSigningKeyRoutes(RouteTable& table,
 // AddFederationRoutes: /v1/federations and /v1/bundles.
 void AddFederationRoutes(RouteTable& table,
                          services::FederationService& service);
+
+// AddPersonRoutes: /v1/oidc/token, the token exchange for people.
+void AddPersonRoutes(RouteTable& table, services::PersonService& service);
+// AddLoginRoutes: /v1/oidc/login, /v1/oidc/callback, /v1/oidc/login:redeem.
+void AddLoginRoutes(RouteTable& table, services::LoginService& service,
+                    const TrustDomain& td);
+// LoginResultJson is a redeemed login as /v1/oidc/login:redeem answers it
+// (the hosted SDK's validate-jwt-token reads the same result).
+Json LoginResultJson(const services::LoginResult& result, UnixTime now);
 
 // Page reads the `after` and `limit` query parameters.
 Result<std::string> QueryAfter(const http::Request& req);

@@ -47,8 +47,8 @@ using internal::IsToken;
 using internal::ToLower;
 
 constexpr std::string_view kUserAgent = "aztp/0.1";
-// Limits on what a server may send back.
-constexpr std::uint64_t kMaxResponseBody = 64ull << 20;
+// The limit on the header of what a server sends back (the body's is
+// ClientOptions::max_response_bytes).
 constexpr std::uint32_t kMaxResponseHeader = 64u << 10;
 
 // IsTarget accepts an origin-form request target: '/' then visible ASCII.
@@ -66,27 +66,38 @@ struct ParsedUrl {
   std::string port;         // decimal
   std::string host_header;  // as it goes into Host
   bool host_is_ip = false;
+  bool tls = true;  // false: plain http on a loopback address
 };
+
+bool IsLoopbackIp(const HostPort& a) {
+  return a.host == "127.0.0.1" || a.host == "::1";
+}
 
 // ParseBaseUrl accepts "https://host[:port][/]" as http::ParseUrl reads
 // it: a DNS name, an IPv4 address or a bracketed IPv6 address, the port
-// 443 when it names none.
-Result<ParsedUrl> ParseBaseUrl(std::string_view text) {
+// 443 when it names none. With `loopback_http`, "http://127.0.0.1[:port]"
+// and "http://[::1][:port]" too (port 80 by default).
+Result<ParsedUrl> ParseBaseUrl(std::string_view text, bool loopback_http) {
   auto url = ParseUrl(text);
-  if (!url || url->scheme != "https" || url->Target() != "/") {
+  const bool plain = url && url->scheme == "http" && loopback_http &&
+                     IsLoopbackIp(url->address);
+  if (!url || (url->scheme != "https" && !plain) || url->Target() != "/") {
     return Error(
         Code::kInvalidArgument,
-        "base URL must be https://host[:port], not " + QuoteInput(text));
+        std::string("base URL must be https://host[:port]") +
+            (loopback_http ? " or http:// on 127.0.0.1 or [::1]" : "") +
+            ", not " + QuoteInput(text));
   }
   const HostPort& a = url->address;
   ParsedUrl out;
+  out.tls = !plain;
   out.host = a.host;
   out.port = std::to_string(a.port);
   beast::error_code ec;
   asio::ip::make_address(a.host, ec);
   out.host_is_ip = !ec;
-  // Host names the port unless it is https' own (RFC 9110 §7.2).
-  out.host_header = a.port == 443 ? a.HostForUrl() : a.str();
+  // Host names the port unless it is the scheme's own (RFC 9110 §7.2).
+  out.host_header = a.port == (plain ? 80 : 443) ? a.HostForUrl() : a.str();
   return out;
 }
 
@@ -143,7 +154,8 @@ struct Client::Impl {
   std::shared_ptr<SSL_CTX> ctx;
   asio::io_context ioc{1};
   std::optional<asio::ssl::context> asio_ctx;
-  std::optional<Stream> stream;
+  std::optional<Stream> stream;            // https
+  std::optional<beast::tcp_stream> plain;  // loopback http
   beast::flat_buffer buffer;
 
   ~Impl() { Disconnect(); }
@@ -151,7 +163,10 @@ struct Client::Impl {
   std::chrono::seconds Timeout() const {
     return std::chrono::seconds(options.timeout_seconds);
   }
-  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(*stream); }
+  bool connected() const { return stream.has_value() || plain.has_value(); }
+  beast::tcp_stream& Lowest() {
+    return plain ? *plain : beast::get_lowest_layer(*stream);
+  }
   bool web_pki() const {
     return !options.ca_file.empty() || !options.ca_pem.empty() ||
            options.system_cas;
@@ -174,8 +189,38 @@ struct Client::Impl {
     return result;
   }
 
+  // Exchange is Run for an operation on the connection's stream, whichever
+  // it is: op(stream, handler).
+  template <typename Op>
+  beast::error_code Exchange(Op op) {
+    return Run([&](auto handler) {
+      if (plain) {
+        op(*plain, std::move(handler));
+      } else {
+        op(*stream, std::move(handler));
+      }
+    });
+  }
+
+  // Read reads one response into `parser`: the header first, on its own,
+  // because this Beast, reading eagerly, drops the body_limit error of a
+  // Content-Length over the limit when body bytes come with the header.
+  // One deadline covers both reads.
+  beast::error_code Read(bhttp::response_parser<bhttp::string_body>& parser) {
+    Lowest().expires_after(Timeout());
+    beast::error_code ec = Exchange([&](auto& stream, auto handler) {
+      bhttp::async_read_header(stream, buffer, parser, std::move(handler));
+    });
+    if (!ec && !parser.is_done()) {
+      ec = Exchange([&](auto& stream, auto handler) {
+        bhttp::async_read(stream, buffer, parser, std::move(handler));
+      });
+    }
+    return ec;
+  }
+
   void Disconnect() {
-    if (stream.has_value()) {
+    if (connected()) {
       beast::error_code ignored;
       Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
       Lowest().close();
@@ -183,6 +228,7 @@ struct Client::Impl {
       ioc.restart();
       ioc.poll();
       stream.reset();
+      plain.reset();
     }
     buffer.clear();
     ERR_clear_error();
@@ -202,7 +248,11 @@ Status Client::Impl::Connect() {
   if (ec) {
     return Error(Code::kIo, "cannot resolve " + where + ": " + ec.message());
   }
-  stream.emplace(ioc, *asio_ctx);
+  if (url.tls) {
+    stream.emplace(ioc, *asio_ctx);
+  } else {
+    plain.emplace(ioc);
+  }
   Lowest().expires_after(Timeout());
   ec = Run([&](auto handler) {
     Lowest().async_connect(endpoints, std::move(handler));
@@ -213,6 +263,7 @@ Status Client::Impl::Connect() {
   }
   beast::error_code ignored;
   Lowest().socket().set_option(tcp::no_delay(true), ignored);
+  if (!url.tls) return Ok();  // loopback http: nobody to authenticate
 
   SSL* ssl = stream->native_handle();
   if (!url.host_is_ip) SSL_set_tlsext_host_name(ssl, url.host.c_str());
@@ -279,12 +330,23 @@ Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Client::~Client() = default;
 
-Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
-  AZTP_ASSIGN_OR_RETURN(ParsedUrl url, ParseBaseUrl(options.base_url));
+namespace {
+
+// CheckAuthentication checks that `options` authenticate the server one
+// way (`tls`), or not at all and present no credentials (loopback http).
+Status CheckAuthentication(const ClientOptions& options, bool tls) {
   bool spiffe = options.bundles != nullptr;
   const int web_sources =
       !options.ca_file.empty() + !options.ca_pem.empty() + options.system_cas;
   bool web_pki = web_sources > 0;
+  if (!tls) {
+    if (spiffe || web_pki || options.server_id || options.credentials) {
+      return Error(Code::kInvalidArgument,
+                   "a loopback http client authenticates no server and "
+                   "presents no credentials");
+    }
+    return Ok();
+  }
   if (spiffe == web_pki || web_sources > 1) {
     return Error(Code::kInvalidArgument,
                  "client needs exactly one of bundles, ca_file, ca_pem and "
@@ -298,12 +360,26 @@ Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
     return Error(Code::kInvalidArgument,
                  "server_id applies only with bundles, not with web PKI");
   }
+  return Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
+  AZTP_ASSIGN_OR_RETURN(
+      ParsedUrl url,
+      ParseBaseUrl(options.base_url, options.allow_loopback_http));
+  AZTP_RETURN_IF_ERROR(CheckAuthentication(options, url.tls));
   if (options.timeout_seconds < 1) {
     return Error(Code::kInvalidArgument, "client timeout must be positive");
   }
-  AZTP_ASSIGN_OR_RETURN(std::shared_ptr<SSL_CTX> ctx,
-                        MakeClientContext(options.credentials.get()));
-  if (web_pki) AZTP_RETURN_IF_ERROR(LoadWebCas(ctx.get(), options));
+  std::shared_ptr<SSL_CTX> ctx;
+  if (url.tls) {
+    AZTP_ASSIGN_OR_RETURN(ctx, MakeClientContext(options.credentials.get()));
+    if (options.bundles == nullptr) {
+      AZTP_RETURN_IF_ERROR(LoadWebCas(ctx.get(), options));
+    }
+  }
 
   auto impl = std::make_unique<Impl>();
   impl->clock =
@@ -311,9 +387,11 @@ Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   impl->options = std::move(options);
   impl->url = std::move(url);
   impl->ctx = std::move(ctx);
-  // The asio wrapper owns one reference of its own.
-  SSL_CTX_up_ref(impl->ctx.get());
-  impl->asio_ctx.emplace(impl->ctx.get());
+  if (impl->ctx != nullptr) {
+    // The asio wrapper owns one reference of its own.
+    SSL_CTX_up_ref(impl->ctx.get());
+    impl->asio_ctx.emplace(impl->ctx.get());
+  }
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
 
@@ -383,13 +461,13 @@ Result<Response> Client::Send(
     // A kept-alive connection may have been closed by the server since the
     // last request (idle timeout, restart); such a failure before any byte
     // of the response arrives is retried once on a fresh connection.
-    bool reused = im.stream.has_value();
+    bool reused = im.connected();
     if (!reused) AZTP_RETURN_IF_ERROR(im.Connect());
     bool may_retry = reused && attempt == 0;
 
     im.Lowest().expires_after(im.Timeout());
-    beast::error_code ec = im.Run([&](auto handler) {
-      bhttp::async_write(*im.stream, req, std::move(handler));
+    beast::error_code ec = im.Exchange([&](auto& stream, auto handler) {
+      bhttp::async_write(stream, req, std::move(handler));
     });
     if (ec) {
       im.Disconnect();
@@ -399,15 +477,18 @@ Result<Response> Client::Send(
     }
 
     bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(kMaxResponseBody);
+    parser.body_limit(im.options.max_response_bytes);
     parser.header_limit(kMaxResponseHeader);
     if (req.method() == bhttp::verb::head) parser.skip(true);
-    im.Lowest().expires_after(im.Timeout());
-    ec = im.Run([&](auto handler) {
-      bhttp::async_read(*im.stream, im.buffer, parser, std::move(handler));
-    });
+    ec = im.Read(parser);
     if (ec) {
       im.Disconnect();
+      if (ec == bhttp::error::body_limit) {
+        return Error(Code::kTooLarge,
+                     "the answer of " + im.url.host_header + " exceeds " +
+                         std::to_string(im.options.max_response_bytes) +
+                         " bytes");
+      }
       if (may_retry && IsStaleConnectionError(ec)) continue;
       return Error(Code::kIo, "reading from " + im.url.host_header +
                                   " failed: " + ec.message());

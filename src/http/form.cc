@@ -66,7 +66,10 @@ std::string FormEncode(
   return out;
 }
 
-bool ParseForm(std::string_view form, std::map<std::string, std::string>& out) {
+namespace {
+
+bool SplitForm(std::string_view form, std::map<std::string, std::string>& out,
+               bool unique) {
   while (!form.empty()) {
     const std::size_t amp = form.find('&');
     const std::string_view pair = form.substr(0, amp);
@@ -79,9 +82,21 @@ bool ParseForm(std::string_view form, std::map<std::string, std::string>& out) {
         PercentDecode(eq == std::string_view::npos ? std::string_view()
                                                    : pair.substr(eq + 1));
     if (!name || !value) return false;
+    if (unique && out.contains(*name)) return false;
     out[*name] = *value;
   }
   return true;
+}
+
+}  // namespace
+
+bool ParseForm(std::string_view form, std::map<std::string, std::string>& out) {
+  return SplitForm(form, out, /*unique=*/false);
+}
+
+bool ParseFormOnce(std::string_view form,
+                   std::map<std::string, std::string>& out) {
+  return SplitForm(form, out, /*unique=*/true);
 }
 
 }  // namespace aztp::http

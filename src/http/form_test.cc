@@ -38,5 +38,17 @@ TEST(Form, ParsesTheWayQueriesAreWritten) {
   EXPECT_FALSE(ParseForm("a=%zz", q));
 }
 
+// RFC 6749 §3.1: an OAuth parameter sent twice is refused, even when an
+// escape hides the repeat.
+TEST(Form, OAuthParametersComeOnce) {
+  std::map<std::string, std::string> q;
+  EXPECT_TRUE(ParseFormOnce("grant_type=x&scope=a%20b", q));
+  EXPECT_EQ(q["scope"], "a b");
+  for (const char* twice : {"scope=a&scope=b", "scope=a&sc%6Fpe=b", "a&a"}) {
+    std::map<std::string, std::string> r;
+    EXPECT_FALSE(ParseFormOnce(twice, r)) << twice;
+  }
+}
+
 }  // namespace
 }  // namespace aztp::http

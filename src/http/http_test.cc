@@ -22,10 +22,10 @@
 #include <thread>
 #include <vector>
 
-#include "aztp/x509/builder.h"
 #include "http/http_fixture.h"
 #include "testing/temp_dir.h"
 #include "testing/trust_domains.h"
+#include "testing/web_pki.h"
 
 namespace aztp::http {
 namespace {
@@ -145,48 +145,7 @@ TEST_F(HttpTest, ServerWithUntrustedSvidIsRefused) {
   EXPECT_EQ(r.error().code(), Code::kUnauthenticated);
 }
 
-// WebPki builds a conventional (non-SPIFFE) CA and two server
-// certificates: one naming 127.0.0.1 in an IP SAN and one that does not.
-class WebPki {
- public:
-  explicit WebPki(UnixTime now)
-      : ca_key_(Must(PrivateKey::Generate(KeyType::kEcP256))),
-        leaf_key_(Must(PrivateKey::Generate(KeyType::kEcP256))) {
-    CertificateTemplate ca;
-    ca.common_name = "test web ca";
-    ca.ca = true;
-    ca.key_usage = kKuKeyCertSign | kKuCrlSign;
-    ca.not_before = now - 60;
-    ca.not_after = now + 3600;
-    ca_ = std::make_unique<Certificate>(
-        Must(SignCertificate(ca, ca_key_.public_key(), nullptr, ca_key_)));
-    CertificateTemplate leaf;
-    leaf.common_name = "127.0.0.1";
-    leaf.ca = false;
-    leaf.key_usage = kKuDigitalSignature;
-    leaf.eku_server_auth = true;
-    leaf.not_before = now - 60;
-    leaf.not_after = now + 3600;
-    plain_leaf_ = std::make_unique<Certificate>(Must(
-        SignCertificate(leaf, leaf_key_.public_key(), ca_.get(), ca_key_)));
-    leaf.ip_sans = {"127.0.0.1"};
-    ip_leaf_ = std::make_unique<Certificate>(Must(
-        SignCertificate(leaf, leaf_key_.public_key(), ca_.get(), ca_key_)));
-  }
-
-  std::shared_ptr<SSL_CTX> ServerContext(bool with_ip_san) const {
-    const Certificate& leaf = with_ip_san ? *ip_leaf_ : *plain_leaf_;
-    return Must(MakeServerContext(TlsCredentials{{leaf}, leaf_key_}, false));
-  }
-  std::string CaPem() const { return ca_->ToPem(); }
-
- private:
-  PrivateKey ca_key_;
-  PrivateKey leaf_key_;
-  std::unique_ptr<Certificate> ca_;
-  std::unique_ptr<Certificate> plain_leaf_;
-  std::unique_ptr<Certificate> ip_leaf_;
-};
+using test_support::WebPki;
 
 void WriteText(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
@@ -200,10 +159,7 @@ TEST_F(HttpTest, WebPkiModeChecksChainAndAddress) {
   WriteText(dir.File("other.pem"), other.CaPem());
 
   for (bool with_ip_san : {true, false}) {
-    ServerOptions o;
-    auto ctx = pki.ServerContext(with_ip_san);
-    o.tls_context = [ctx] { return ctx; };
-    auto server = StartServer(std::move(o));
+    auto server = StartServer(pki.ServerOptions(with_ip_san));
     ClientOptions co;
     co.base_url = "https://127.0.0.1:" + std::to_string(server->port());
     co.ca_file = dir.File("ca.pem");

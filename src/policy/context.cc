@@ -65,7 +65,26 @@ PolicyContext ContextFromChain(const VerifiedChain& chain, UnixTime now) {
   c.SetList("aztp:ChainTrustDomains", std::move(domains));
   c.SetList("aztp:Capabilities", chain.capabilities().Strings());
   c.SetTime("aztp:CurrentTime", now);
+  AddPersonContext(c, chain.subject(), chain.person());
   return c;
+}
+
+void AddPersonContext(PolicyContext& c, std::string_view subject,
+                      const std::optional<PersonClaims>& person) {
+  const std::optional<std::string_view> issuer = PersonIssuer(subject);
+  if (!issuer) return;
+  c.SetString("aztp:PersonIssuer", std::string(*issuer));
+  c.SetString("aztp:PersonSubject",
+              std::string(subject.substr(subject.find('#') + 1)));
+  if (!person) return;
+  if (person->email && person->email_verified) {
+    c.SetString("aztp:PersonEmail", *person->email);
+  }
+  if (person->name) c.SetString("aztp:PersonName", *person->name);
+  if (!person->groups.empty()) c.SetList("aztp:PersonGroups", person->groups);
+  if (person->acr) c.SetString("aztp:PersonAcr", *person->acr);
+  if (!person->amr.empty()) c.SetList("aztp:PersonAmr", person->amr);
+  if (person->auth_time) c.SetTime("aztp:PersonAuthTime", *person->auth_time);
 }
 
 Decision AuthorizeChain(const VerifiedChain& chain,

@@ -47,6 +47,14 @@ constexpr KnownKey kKnownKeys[] = {
     {"aztp:CurrentTime", KeyType::kDate},
     {"aztp:TargetId", KeyType::kString},
     {"aztp:Txn", KeyType::kString},
+    {"aztp:PersonIssuer", KeyType::kString},
+    {"aztp:PersonSubject", KeyType::kString},
+    {"aztp:PersonEmail", KeyType::kString},
+    {"aztp:PersonName", KeyType::kString},
+    {"aztp:PersonGroups", KeyType::kList},
+    {"aztp:PersonAcr", KeyType::kString},
+    {"aztp:PersonAmr", KeyType::kList},
+    {"aztp:PersonAuthTime", KeyType::kDate},
 };
 
 constexpr std::string_view kAztpPrefix = "aztp:";

@@ -407,6 +407,8 @@ TEST(EvaluateContextTest, DocumentationExample) {
 // ---------------------------------------------------------------------------
 // Context from a real verified chain.
 
+constexpr char kPlaneA[] = "spiffe://org-a.example/aztpd";
+
 class ChainContextTest : public testing::Test {
  protected:
   ChainContextTest() : domains_(kNow), clock_(kNow) {
@@ -422,8 +424,8 @@ class ChainContextTest : public testing::Test {
     return Must(ChainVerifier::Create(std::move(o)));
   }
 
-  // Chain mints planner -> research -> payments for the user alice, and
-  // returns it verified at payments.
+  // Chain is alice's, vouched for by org-a's control plane (§5.3): aztpd ->
+  // research -> payments, verified at payments.
   VerifiedChain Chain() {
     MintOptions m;
     m.audience = Must(SpiffeId::Parse(kResearch));
@@ -431,7 +433,7 @@ class ChainContextTest : public testing::Test {
         Must(CapabilitySet::FromStrings({"payments:*", "calendar:read"}));
     m.subject = "oidc:https://idp.example#alice";
     m.txn = "txn-42";
-    std::string c0 = Must(MintChain(domains_.Signer(kPlanner), m, kNow));
+    std::string c0 = Must(MintChain(domains_.Signer(kPlaneA), m, kNow));
     VerifiedChain at_research = Must(VerifierFor(kResearch)->Verify(c0));
     ExtendOptions e;
     e.audience = Must(SpiffeId::Parse(kPayments));
@@ -456,20 +458,76 @@ TEST_F(ChainContextTest, MapsEveryKey) {
   };
   EXPECT_EQ(str("aztp:CallerId"), kResearch);
   EXPECT_EQ(str("aztp:CallerTrustDomain"), "org-a.example");
-  EXPECT_EQ(str("aztp:OriginId"), kPlanner);
+  EXPECT_EQ(str("aztp:OriginId"), kPlaneA);
   EXPECT_EQ(str("aztp:OriginSubject"), "oidc:https://idp.example#alice");
   EXPECT_EQ(str("aztp:TargetId"), kPayments);
   EXPECT_EQ(str("aztp:Txn"), "txn-42");
   EXPECT_EQ(std::get<int64_t>(*c.Find("aztp:ChainDepth")), 1);
   EXPECT_EQ(list("aztp:ChainPath"),
-            (std::vector<std::string>{kPlanner, kResearch, kPayments}));
+            (std::vector<std::string>{kPlaneA, kResearch, kPayments}));
   EXPECT_EQ(list("aztp:ChainTrustDomains"),
             (std::vector<std::string>{"org-a.example", "org-b.example"}));
   EXPECT_EQ(list("aztp:Capabilities"),
             std::vector<std::string>{"payments:quote"});
   EXPECT_EQ(std::get<PolicyTime>(*c.Find("aztp:CurrentTime")),
             (PolicyTime{kNow + 5, 0}));
-  EXPECT_EQ(c.values.size(), 11u);
+  // A person without `prs`: only the two keys of the subject.
+  EXPECT_EQ(str("aztp:PersonIssuer"), "https://idp.example");
+  EXPECT_EQ(str("aztp:PersonSubject"), "alice");
+  EXPECT_EQ(c.values.size(), 13u);
+}
+
+TEST(PersonContextTest, MapsThePersonsClaimsAndOnlyAVerifiedEmail) {
+  PersonClaims p;
+  p.email = "alice@example.com";
+  p.name = "Alice Example";
+  p.groups = {"finance", "staff"};
+  p.acr = "urn:aztp:acr:mfa";
+  p.amr = {"pwd", "otp"};
+  p.auth_time = kNow - 60;
+  PolicyContext c;
+  AddPersonContext(c, "oidc:https://idp.example/tenant#a#b", p);
+  EXPECT_EQ(std::get<std::string>(*c.Find("aztp:PersonIssuer")),
+            "https://idp.example/tenant");
+  // The subject is everything after the first '#'.
+  EXPECT_EQ(std::get<std::string>(*c.Find("aztp:PersonSubject")), "a#b");
+  EXPECT_EQ(c.Find("aztp:PersonEmail"), nullptr) << "an unverified email";
+  EXPECT_EQ(std::get<std::string>(*c.Find("aztp:PersonName")), "Alice Example");
+  EXPECT_EQ(std::get<std::vector<std::string>>(*c.Find("aztp:PersonGroups")),
+            p.groups);
+  EXPECT_EQ(std::get<std::string>(*c.Find("aztp:PersonAcr")), p.acr);
+  EXPECT_EQ(std::get<std::vector<std::string>>(*c.Find("aztp:PersonAmr")),
+            p.amr);
+  EXPECT_EQ(std::get<PolicyTime>(*c.Find("aztp:PersonAuthTime")),
+            (PolicyTime{kNow - 60, 0}));
+  p.email_verified = true;
+  AddPersonContext(c, "oidc:https://idp.example/tenant#a#b", p);
+  EXPECT_EQ(std::get<std::string>(*c.Find("aztp:PersonEmail")),
+            "alice@example.com");
+  // An agent's chain has no person keys, whatever claims are passed.
+  PolicyContext agent;
+  AddPersonContext(agent, "spiffe://org-a.example/agents/planner", p);
+  EXPECT_TRUE(agent.values.empty());
+}
+
+// Issue 15's example: refunds only for group finance with MFA.
+TEST(PersonContextTest, APolicyConditionsOnTheGroupAndTheAcr) {
+  Policy policy = MustParse(R"({"Statement":[
+      {"Sid":"FinanceWithMfa","Effect":"Allow","Action":"payments:refund",
+       "Condition":{"ForAnyValue:StringEquals":{"aztp:PersonGroups":"finance"},
+                    "StringEquals":{"aztp:PersonAcr":"urn:aztp:acr:mfa"}}}]})");
+  auto decide = [&](std::vector<std::string> groups, std::string acr) {
+    PersonClaims p;
+    p.groups = std::move(groups);
+    p.acr = std::move(acr);
+    PolicyRequest r;
+    r.action = "payments:refund";
+    AddPersonContext(r.context, "oidc:https://idp.example#alice", p);
+    return Evaluate(policy, r).allowed();
+  };
+  EXPECT_TRUE(decide({"staff", "finance"}, "urn:aztp:acr:mfa"));
+  EXPECT_FALSE(decide({"staff"}, "urn:aztp:acr:mfa"));
+  EXPECT_FALSE(decide({"finance"}, "urn:aztp:acr:pwd"));
 }
 
 TEST_F(ChainContextTest, AuthorizeChainChecksCapabilitiesThenPolicies) {

@@ -15,6 +15,7 @@ using test_support::Must;
 
 constexpr UnixTime kNow = 1'800'000'000;
 const char* kPlanner = "spiffe://org-a.example/agents/planner";
+const char* kPlaneA = "spiffe://org-a.example/aztpd";
 const char* kResearch = "spiffe://org-a.example/agents/research";
 const char* kPayments = "spiffe://org-b.example/tools/payments";
 
@@ -103,14 +104,15 @@ class GateTest : public testing::Test {
         {"Sid":"NoRefunds","Effect":"Deny","Action":"payments:refund"}]})"));
   }
 
-  // Chain planner -> research -> payments with `caps` granted at the root.
+  // Chain is alice's, vouched for by org-a's control plane (§5.3): aztpd ->
+  // research -> payments with `caps` granted at the root.
   std::string Chain(std::vector<std::string> caps) {
     MintOptions m;
     m.audience = Id(kResearch);
     m.capabilities = Must(CapabilitySet::FromStrings(caps));
     m.subject = "oidc:https://login.example#alice";
     m.txn = "txn-" + std::to_string(++n_);
-    std::string root = Must(MintChain(domains_.Signer(kPlanner), m, kNow));
+    std::string root = Must(MintChain(domains_.Signer(kPlaneA), m, kNow));
     ChainVerifierOptions o;
     o.audience = Id(kResearch);
     o.bundles = domains_.Bundles();
@@ -119,6 +121,20 @@ class GateTest : public testing::Test {
     ExtendOptions e;
     e.audience = Id(kPayments);
     return Must(ExtendChain(v, domains_.Signer(kResearch), e, kNow));
+  }
+
+  // PersonNamedByAnAgent is the attack of §5.3: research signs a root for
+  // payments naming a person itself, with a JWS library of its own
+  // (MintChain refuses to).
+  std::string PersonNamedByAnAgent() {
+    HopClaims c{Id(kResearch), "oidc:https://login.example#cfo", Id(kPayments)};
+    c.iat = kNow;
+    c.exp = kNow + 300;
+    c.jti = "AAAAAAAAAAAAAAAAAAAAAA";
+    c.txn = "txn-forged";
+    c.max = 15;
+    c.cap = Must(CapabilitySet::FromStrings({"payments:*"}));
+    return Must(domains_.Signer(kResearch).Sign(c));
   }
 
   InboundRequest Request(std::string method, std::string path,
@@ -157,10 +173,10 @@ TEST_F(GateTest, AllowedRequestCarriesTheVerifiedCallerToTheApp) {
   EXPECT_EQ(h["Aztp-Caller"], kResearch);
   EXPECT_EQ(h["Aztp-Subject"], "oidc:https://login.example#alice");
   EXPECT_EQ(h["Aztp-Txn"], "txn-1");
-  EXPECT_EQ(h["Aztp-Origin"], kPlanner);
+  EXPECT_EQ(h["Aztp-Origin"], kPlaneA);
   EXPECT_EQ(h["Aztp-Capabilities"], "payments:quote x:y");
   EXPECT_EQ(h["Aztp-Path"],
-            std::string(kPlanner) + "," + kResearch + "," + kPayments);
+            std::string(kPlaneA) + "," + kResearch + "," + kPayments);
   AuditRecord a = o.Audit(Id(kPayments), Request("POST", "/quote", ""), kNow);
   EXPECT_EQ(a.decision, "allow");
   EXPECT_EQ(a.txn, "txn-1");
@@ -213,6 +229,9 @@ TEST_F(GateTest, EachDenialHasItsStatusReasonAndHop) {
                    401, "peer_mismatch", std::nullopt});
   cases.push_back({"replayed", Request("POST", "/quote", replayed), 401,
                    "replay", std::nullopt});
+  cases.push_back({"an agent names a person at the root (§5.3)",
+                   Request("POST", "/quote", PersonNamedByAnAgent()), 401,
+                   "unvouched_subject", 0});
   cases.push_back({"no route", Request("POST", "/nothing", Chain({"x:y"})), 403,
                    "route_not_found", std::nullopt});
   cases.push_back({"capability not granted",

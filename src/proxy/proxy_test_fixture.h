@@ -685,7 +685,6 @@ class ProxyTest : public testing::Test {
       MintOptions m;
       m.audience = Must(SpiffeId::Parse(audience));
       m.capabilities = Must(CapabilitySet::FromStrings(caps));
-      m.subject = "oidc:https://login.example#alice";
       if (!txn.empty()) m.txn = std::move(txn);
       return Must(MintChain(*signer, m, clock->Now()));
     }

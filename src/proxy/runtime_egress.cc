@@ -177,6 +177,14 @@ Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
   details["url"] =
       "https://" + url.address.str() + std::string(PathOf(url.Target()));
 
+  // A person is vouched for by a control plane (protocol §5.3), never named
+  // by the app: Aztp-Subject on egress is refused, not ignored.
+  if (req.find(kSubjectHeader) != req.end()) {
+    return Error(Code::kUnvouchedSubject,
+                 "aztp-proxy takes no person from Aztp-Subject; a chain's "
+                 "subject is the proxy's own identity, the received chain's, "
+                 "or a person its control plane vouched for");
+  }
   // The chain: extend the transaction's, or mint a root.
   AZTP_ASSIGN_OR_RETURN(std::shared_ptr<const HopSigner> signer, Signer());
   AZTP_ASSIGN_OR_RETURN(std::optional<CapabilitySet> narrowed,
@@ -232,9 +240,6 @@ Result<std::string> Proxy::Impl::MintRoot(const ChainInputs& in,
                    QuoteInput(cap.str()) +
                        " is not covered by egress.root_capabilities");
     }
-  }
-  if (auto sub = in.req.find(kSubjectHeader); sub != in.req.end()) {
-    m.subject = std::string(sub->value());
   }
   // A retry keeps the transaction ID of the first attempt.
   if (a.txn.empty()) {

@@ -111,18 +111,13 @@ Result<IdentityRecord> Registered(Transaction& tx, const SpiffeId& id) {
 
 }  // namespace
 
-SpiffeId ControlPlaneId(const TrustDomain& td) {
-  // A fixed, valid path: FromSegments cannot fail on it.
-  return SpiffeId::FromSegments(td, kControlPlanePath).value();
-}
-
 Status RequireWorkloadId(const TrustDomain& td, const SpiffeId& id) {
   if (!id.MemberOf(td) || !id.IsWorkload()) {
     return BadRequest(id.str() + " is not a workload ID of " + td.name());
   }
   // Whoever held aztpd's ID could serve a forged bundle endpoint to the
   // federation peers that name it (docs/security.md).
-  if (id == ControlPlaneId(td)) {
+  if (id == SpiffeId::ControlPlane(td)) {
     return BadRequest(id.str() +
                       " is aztpd's own identity; no workload may "
                       "hold it");

@@ -4,6 +4,7 @@
 #include "aztp/crypto/digest.h"
 #include "aztp/services/audit_entry.h"
 #include "aztp/services/identities.h"
+#include "records.h"
 
 namespace aztp::services {
 
@@ -37,12 +38,6 @@ Result<std::string> CanonicalText(const Policy& policy) {
   return text;
 }
 
-Status RequireRegistered(Transaction& tx, const SpiffeId& id) {
-  AZTP_ASSIGN_OR_RETURN(auto r, tx.GetIdentity(id.str()));
-  if (!r) return Error(Code::kNotFound, id.str() + " is not registered");
-  return Ok();
-}
-
 // MayObtainSvid: an identity's policies and decisions are for whoever may
 // obtain its SVID (docs/aztpd.md, "Permissions").
 Status MayObtainSvid(const Principal& who, const SpiffeId& id,
@@ -50,34 +45,6 @@ Status MayObtainSvid(const Principal& who, const SpiffeId& id,
   if (who.MayObtainSvid(id)) return Ok();
   return Error(Code::kPermissionDenied, "these credentials may not " +
                                             std::string(what) + " " + id.str());
-}
-
-// Attached are the stored policies attached to `id` (only `only`, when
-// given), parsed.
-struct Attached {
-  std::vector<PolicyRecord> records;
-  std::vector<Policy> policies;
-};
-
-Result<Attached> ReadAttached(Transaction& tx, const SpiffeId& id,
-                              const std::optional<std::string>& only) {
-  Attached out;
-  AZTP_RETURN_IF_ERROR(RequireRegistered(tx, id));
-  AZTP_ASSIGN_OR_RETURN(out.records, tx.ListAttachedPolicies(id.str()));
-  if (only) {
-    std::erase_if(out.records,
-                  [&](const PolicyRecord& p) { return p.id != *only; });
-    if (out.records.empty()) {
-      return Error(Code::kNotFound, "policy " + QuoteInput(*only) +
-                                        " is not attached to " + id.str());
-    }
-  }
-  for (const auto& r : out.records) {
-    auto p = ParsePolicy(r.document);
-    if (!p) return p.error().WithContext("stored policy " + r.id);
-    out.policies.push_back(std::move(*p));
-  }
-  return out;
 }
 
 }  // namespace
@@ -254,9 +221,7 @@ Result<AuthorizeResult> PolicyService::Authorize(const Principal& who,
   AZTP_RETURN_IF_ERROR(ctx_.store->Write([&](Transaction& tx) -> Status {
     AZTP_ASSIGN_OR_RETURN(Attached attached,
                           ReadAttached(tx, id, request.policy_id));
-    std::vector<const Policy*> pointers;
-    for (const auto& p : attached.policies) pointers.push_back(&p);
-    out.decision = EvaluateAll(pointers, asked);
+    out.decision = EvaluateAll(attached.pointers(), asked);
     if (out.decision.policy_index) {
       out.policy_id = attached.records[*out.decision.policy_index].id;
     }

@@ -6,6 +6,7 @@
 #include "aztp/services/audit_entry.h"
 #include "aztp/services/identities.h"
 #include "aztp/x509/csr.h"
+#include "records.h"
 
 namespace aztp::services {
 
@@ -34,17 +35,6 @@ Status MayObtain(const ServiceContext& ctx, const Principal& who,
   if (who.MayObtainSvid(id)) return Ok();
   return Error(Code::kPermissionDenied,
                "these credentials may not obtain an SVID for " + id.str());
-}
-
-// RequireActive fails unless `id` is registered and active; checked in the
-// issuing transaction, so that a revocation committed before it wins.
-Status RequireActive(Transaction& tx, const SpiffeId& id) {
-  AZTP_ASSIGN_OR_RETURN(auto r, tx.GetIdentity(id.str()));
-  if (!r) return Error(Code::kNotFound, id.str() + " is not registered");
-  if (r->status != IdentityRecord::Status::kActive) {
-    return Error(Code::kRevoked, id.str() + " is revoked");
-  }
-  return Ok();
 }
 
 Status CheckAudience(const std::vector<std::string>& audience) {

@@ -102,6 +102,11 @@ Result<SpiffeId> SpiffeId::ParseAfterScheme(std::string_view input,
                   kScheme.size() + name.size());
 }
 
+SpiffeId SpiffeId::ControlPlane(const TrustDomain& td) {
+  // A fixed, valid path on a valid trust domain: this cannot fail.
+  return FromSegments(td, "/aztpd").value();
+}
+
 Result<SpiffeId> SpiffeId::FromSegments(const TrustDomain& td,
                                         std::string_view path) {
   const size_t size = kScheme.size() + td.name().size() + path.size();

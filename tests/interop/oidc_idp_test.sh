@@ -103,19 +103,9 @@ get() { curl -sS --max-time 10 --cacert "$work/ca.pem" "$@"; }
 
 # ------------------------------------------------------------ test PKI
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-  -keyout "$work/ca.key" -out "$work/ca.pem" -days 1 -subj "/CN=aztp OIDC test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign" 2>"$work/stderr" ||
-  die "openssl cannot make the CA"
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-  -keyout "$work/server.key" -out "$work/server.csr" -subj "/CN=127.0.0.1" 2>"$work/stderr" ||
-  die "openssl cannot make the server key"
-printf '%s\n' "subjectAltName=IP:127.0.0.1" "basicConstraints=CA:FALSE" \
-  "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$work/server.ext"
-openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" \
-  -set_serial "0x$(openssl rand -hex 8)" -days 1 -extfile "$work/server.ext" \
-  -out "$work/server.pem" 2>"$work/stderr" || die "openssl cannot sign the server certificate"
+# shellcheck source=../oidc/pki.sh
+source "$oidc/pki.sh"
+oidc_test_pki "$work" || die "openssl cannot make the test PKI: $(cat "$work/pki.err")"
 tls=(--cert "$work/server.pem" --key "$work/server.key")
 
 # ------------------------------------------------------------ keys, clients
@@ -387,6 +377,19 @@ test_sign_alg() {
         --data-binary '{"header":{"alg":"HS256"},"payload":{}}' "$base/test/sign")" == 400 ]]
 }
 verdict "POST /test/sign refuses another alg than the key's (400)" test_sign_alg
+
+test_sign_tamper() {
+  local claims='{"iss":"https://example.org","sub":"alice","aud":"aztpd","exp":4102444800}'
+  [[ "$(get -o "$work/none.jws" -w '%{http_code}' -H 'Content-Type: application/json' \
+        --data-binary "{\"tamper\":\"alg-none\",\"payload\":$claims}" "$base/test/sign")" \
+     == 200 ]] &&
+    [[ "$(cut -d. -f1 "$work/none.jws" | node -e 'process.stdout.write(JSON.stringify(JSON.parse(Buffer.from(require("fs").readFileSync(0,"utf8").trim(),"base64url"))))')" \
+       == '{"alg":"none"}' ]] &&
+    [[ "$(cut -d. -f3 "$work/none.jws")" == "" ]] &&
+    [[ "$(get -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+          --data-binary '{"tamper":"no-such-mode","payload":{}}' "$base/test/sign")" == 400 ]]
+}
+verdict "POST /test/sign with a tamper mode breaks the signed token that way (alg-none); an unknown mode is 400" test_sign_tamper
 
 # ------------------------------------------------------------ --issuer
 

@@ -55,7 +55,10 @@
 //     {"header": {"typ": "JWT"}, "payload": {"sub": "alice"}}
 // The answer (200, Content-Type application/jwt) is a compact JWS signed
 // with the current key, header {"alg": <its alg>, "kid": <its kid>, ...};
-// the header may change kid or add members but not alg. Bad input: 400.
+// the header may change kid or add members but not alg. A wrapper may also
+// name "tamper": one of the --tamper modes, applied to the signed token
+// (so that a relying party's test breaks a token of this issuer in that
+// way without a browser). Bad input: 400.
 //
 // Once listening, prints one line to stdout and nothing else ever:
 //     {"ready":true,"issuer":"https://127.0.0.1:PORT","port":PORT}
@@ -280,13 +283,13 @@ function decodePart(part) {
 }
 
 // tamperIdToken returns the ID token broken in the way of options.tamper.
-async function tamperIdToken(idToken, issuer) {
+async function tamperIdToken(idToken, issuer, mode = options.tamper) {
   const [headerPart, payloadPart] = idToken.split('.');
   const header = decodePart(headerPart);
   const payload = decodePart(payloadPart);
   const realKey = privateJwk(header.kid);
   const now = epoch();
-  switch (options.tamper) {
+  switch (mode) {
     case 'expired':
       payload.iat = now - 7200;
       payload.exp = now - 3600;
@@ -548,12 +551,18 @@ async function testSignRoute(ctx) {
   if (!isObject(body)) throw new HttpError(400, 'the body must be a JSON object');
   let payload = body;
   let extraHeader = {};
+  let tamper;
   const keys = Object.keys(body);
-  if (keys.includes('payload') && keys.every((key) => key === 'payload' || key === 'header')) {
+  const wrapper = ['payload', 'header', 'tamper'];
+  if (keys.includes('payload') && keys.every((key) => wrapper.includes(key))) {
     payload = body.payload;
     extraHeader = body.header ?? {};
+    tamper = body.tamper;
     if (!isObject(payload) || !isObject(extraHeader)) {
       throw new HttpError(400, '"payload" and "header" must be JSON objects');
+    }
+    if (tamper !== undefined && !TAMPER_MODES.includes(tamper)) {
+      throw new HttpError(400, `"tamper" must be one of ${TAMPER_MODES.join(', ')}`);
     }
   }
   if ('alg' in extraHeader && extraHeader.alg !== currentAlg) {
@@ -563,7 +572,8 @@ async function testSignRoute(ctx) {
   ctx.status = 200;
   ctx.type = 'application/jwt';
   ctx.set('Cache-Control', 'no-store');
-  ctx.body = await signJws(header, payload, currentKey);
+  const signed = await signJws(header, payload, currentKey);
+  ctx.body = tamper === undefined ? signed : await tamperIdToken(signed, issuer, tamper);
 }
 
 provider.use(async (ctx, next) => {

@@ -85,6 +85,7 @@ class Generator {
     c.jti = NextJti();
     c.dep = prev.dep + 1;
     c.enc.reset();
+    c.prs.reset();
     c.prv.reset();
     c.obo.reset();
     c.req.reset();
@@ -320,15 +321,55 @@ void GenerateValid(Generator& g) {
               "not_yet_valid", 0);
   }
   {
+    // §5.3: a person's chain starts at a control plane (spiffe://<td>/aztpd).
     auto b = g.Chain(2, L, [](int i, HopClaims& c) {
+      if (i == 0) {
+        c.iss = Id(kA + "aztpd");
+        c.prs = Must(PersonClaims::FromJson(Json::parse(
+            R"({"email":"alice@example.com","email_verified":true,)"
+            R"("groups":["finance"],"acr":"mfa","auth_time":1799999990})")));
+      }
       c.sub = "oidc:https://login.example.com#alice";
       if (i == 1)
         c.cap = Must(CapabilitySet::FromStrings({"payments:refund:eur"}));
     });
     g.Valid("valid-oidc-subject-wildcard-narrowing",
-            "A human's chain: sub is an OIDC principal; payments:* narrows to "
-            "payments:refund:eur",
+            "A human's chain: the control plane vouches for an OIDC principal; "
+            "payments:* narrows to payments:refund:eur",
             b.header, g.For(HopId(2)), b.claims);
+  }
+  {
+    auto b = g.Chain(2, L, [](int, HopClaims& c) {
+      c.sub = "oidc:https://login.example.com#cfo";
+    });
+    g.Invalid("unvouched-subject-agent-asserts-person",
+              "An agent signs a root for a person itself", b.header,
+              g.For(HopId(2)), "unvouched_subject", 0);
+  }
+  {
+    auto b = g.Chain(2, L, [](int i, HopClaims& c) {
+      if (i == 0) c.prs = PersonClaims{};
+    });
+    g.Invalid("malformed-prs-agent-subject",
+              "prs on a root that acts for its signer, not a person", b.header,
+              g.For(HopId(2)), "malformed", 0);
+  }
+  {
+    auto b = g.Chain(
+        2, L, [](int, HopClaims& c) { c.sub = kA + "agent/someone-else"; });
+    g.Invalid("unvouched-subject-other-workload",
+              "An agent signs a root on behalf of another workload", b.header,
+              g.For(HopId(2)), "unvouched_subject", 0);
+  }
+  {
+    auto b = g.Chain(2, L, [](int i, HopClaims& c) {
+      if (i == 0) c.iss = Id("spiffe://org-c.example/aztpd");
+      c.sub = "oidc:https://login.example.com#alice";
+    });
+    g.Invalid("untrusted-trust-domain-control-plane",
+              "A person's root signed by the control plane of a domain the "
+              "verifier has no bundle for",
+              b.header, g.For(HopId(2)), "untrusted_trust_domain", 0);
   }
   {
     auto b = g.Chain(3, L, [](int i, HopClaims& c) {

@@ -37,6 +37,8 @@ enum class Code {
   kReplay,                // "replay"
   kRevoked,               // "revoked"
   kPolicyDenied,          // "policy_denied"
+  kUnvouchedSubject,      // "unvouched_subject": a root's sub is neither its
+                          // signer nor a person a control plane vouches for
   // Operational reasons (docs/protocol.md §7).
   kInvalidArgument,   // "invalid_argument": a caller-supplied value is unusable
   kNotFound,          // "not_found": a named object does not exist

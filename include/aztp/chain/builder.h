@@ -60,8 +60,12 @@ class HopSigner {
 struct MintOptions {
   std::optional<SpiffeId> audience;  // required: the first receiving hop
   CapabilitySet capabilities;        // granted to the audience
-  // subject: the principal; defaults to the signer's own SPIFFE ID.
+  // subject: the principal; defaults to the signer's own SPIFFE ID. Any
+  // other is a person (oidc:<issuer>#<subject>), for a control plane's
+  // signer only (§5.3).
   std::optional<std::string> subject;
+  // person: the person's claims (`prs`), with a person's subject only.
+  std::optional<PersonClaims> person;
   int64_t ttl_seconds = 300;
   // max_depth: the largest index any token may have (default: limits - 1).
   std::optional<int> max_depth;

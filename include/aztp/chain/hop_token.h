@@ -13,6 +13,7 @@
 #include "aztp/base/result.h"
 #include "aztp/chain/capability.h"
 #include "aztp/chain/constraints.h"
+#include "aztp/chain/person.h"
 #include "aztp/crypto/digest.h"
 #include "aztp/crypto/key.h"
 #include "aztp/encoding/json.h"
@@ -80,6 +81,9 @@ struct HopClaims {
   std::optional<std::string> obo;  // the previous token (nested encoding)
   std::optional<RequestBinding> req;
   std::optional<ChainEncoding> enc;  // root only: the chain's encoding
+  // prs: root only, with a person's `sub`: what its control plane vouches
+  // for of the person (person.h).
+  std::optional<PersonClaims> prs;
 
   // ToJson renders the claims in their canonical order.
   Json ToJson() const;
@@ -125,6 +129,13 @@ struct ParsedChain {
 Result<ParsedChain> ParseChainInsecure(std::string_view header,
                                        const ChainLimits& limits,
                                        JwsHeaderCache* cache = nullptr);
+
+// CheckRootSubject is the rule of §5.3 for a root token's `sub`: it is the
+// signer's own SPIFFE ID, or a person (oidc:<issuer>#<subject>) when the
+// signer is its trust domain's control plane (spiffe://<td>/aztpd, which
+// vouches for people after an OpenID Connect login). Anything else is
+// kUnvouchedSubject. `sub` has passed the syntax of §5.2.
+Status CheckRootSubject(const SpiffeId& signer, std::string_view sub);
 
 // TokenDigest is base64url(SHA-256(compact)), the value of `prv`.
 std::string TokenDigest(std::string_view compact);

@@ -2,6 +2,7 @@
 // (docs/protocol.md §6), and VerifiedChain, its only successful result.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,10 @@ struct ChainVerifierOptions {
   // require_request_binding: the outermost token must carry `req` and it
   // must match the request given to Verify.
   bool require_request_binding = false;
+  // person_issuers narrows, per trust domain name, the OpenID issuers whose
+  // people that domain's control plane may start chains for (§5.3). A
+  // domain not listed may vouch for any issuer it accepts.
+  std::map<std::string, std::vector<std::string>, std::less<>> person_issuers;
   // cert_cache_entries bounds the verified-certificate cache and the
   // parsed-header cache (0 disables both).
   std::size_t cert_cache_entries = 4096;
@@ -63,6 +68,10 @@ class VerifiedChain {
  public:
   // subject is `sub`: on whose behalf the whole chain acts.
   const std::string& subject() const { return subject_; }
+  // person is the root's `prs`: what the control plane that started the
+  // chain vouches for of the person it acts for (§5.2, §5.3); nullopt for
+  // a chain that acts for an agent, or a person without such claims.
+  const std::optional<PersonClaims>& person() const { return person_; }
   const std::string& txn() const { return txn_; }
   // path is [iss_0, ..., iss_n, R].
   const std::vector<SpiffeId>& path() const { return path_; }
@@ -89,6 +98,7 @@ class VerifiedChain {
   explicit VerifiedChain(HopClaims outermost)
       : outermost_(std::move(outermost)) {}
   std::string subject_;
+  std::optional<PersonClaims> person_;
   std::string txn_;
   std::vector<SpiffeId> path_;
   CapabilitySet capabilities_;
@@ -131,6 +141,9 @@ class ChainVerifier {
   // of the SVID's leaf certificate, for step 8.
   Result<std::string> VerifyHopSignature(const HopToken& token, std::size_t i,
                                          UnixTime now) const;
+  // Step 3f: the root's subject is its signer, or a person the signer
+  // vouches for as the control plane of its trust domain (§5.3).
+  Status CheckRootSubject(const HopClaims& root) const;
   // Step 4: iat, nbf, exp and the lifetime of every token.
   Status CheckTimes(const std::vector<HopToken>& tokens, UnixTime now) const;
   // Step 5: dep, max, jti and the link of every token to the one before.

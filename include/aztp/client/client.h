@@ -381,6 +381,15 @@ Result<Bundle> ParseBundleDocument(std::string_view json);
 
 // Client calls the control plane's API. Thread-safe (see the top of this
 // file).
+// PersonRoot is a chain root for a person, from Client::ExchangeIdToken:
+// signed by the trust domain's control plane for the calling agent.
+struct PersonRoot {
+  std::string chain;    // the Aztp-Chain value (one root token)
+  std::string subject;  // oidc:<issuer>#<subject>
+  std::vector<std::string> capabilities;
+  int64_t expires_in = 0;  // seconds
+};
+
 class Client {
  public:
   // Create checks the options; it does not connect.
@@ -514,6 +523,17 @@ class Client {
   // decide the request, and the server audits the decision. A denial is a
   // result, not an error.
   Result<AuthorizeResult> Authorize(const AuthorizeRequest& request);
+
+  // ---- people (docs/oidc.md) ----
+
+  // ExchangeIdToken: `POST /v1/oidc/token` (RFC 8693; not retried), with
+  // the agent's own credentials (ClientOptions::credentials): the root of a
+  // chain for the person of `id_token`, granting `capabilities` (concrete,
+  // each allowed by the agent's policies). `provider` names the configured
+  // provider; empty: the one of the token's issuer.
+  Result<PersonRoot> ExchangeIdToken(
+      const SecretBytes& id_token, const std::vector<std::string>& capabilities,
+      std::string_view provider = "");
 
   // ---- audit (docs/audit.md) ----
 

@@ -15,6 +15,7 @@
 
 #include "aztp/base/result.h"
 #include "aztp/controlplane/control_plane.h"
+#include "aztp/services/logins.h"
 #include "aztp/spiffeid/trust_domain.h"
 
 namespace aztp {
@@ -81,6 +82,48 @@ struct BundleEndpointConfig {
   int max_connections = 1024;
 };
 
+// OidcExchangeClient is one `exchange_clients` item of a provider: an app's
+// client ID at the provider, and the agents that may exchange ID tokens
+// issued to it (docs/oidc.md).
+struct OidcExchangeClient {
+  std::string client_id;
+  std::vector<std::string> agents;  // SPIFFE IDs of the own trust domain
+};
+
+// OidcProviderEntry is one `oidc.providers` item: an OpenID provider the
+// trust domain accepts people from (docs/oidc.md, "Configuration").
+struct OidcProviderEntry {
+  std::string name;       // 1-64 of a-z 0-9 - _
+  std::string issuer;     // exact; https (discovery at issuer + /.well-known)
+  std::string client_id;  // aztpd's own client ID there
+  std::string client_secret_file;  // optional
+  std::string ca_file;  // optional: CAs for the provider's TLS (else system)
+  std::vector<std::string> algorithms;  // empty: RS256 PS256 ES256 EdDSA
+  std::vector<std::string> accepted_acr;
+  int64_t max_auth_age_seconds = 0;  // 0: any
+  // keys_min_refresh: at most one early fetch of the provider's keys (for
+  // an unknown kid) per this long (OidcKeyCacheOptions).
+  int64_t keys_min_refresh_seconds = 60;
+  // scopes of aztpd's own logins; empty: openid email profile.
+  std::vector<std::string> scopes;
+  std::vector<OidcExchangeClient> exchange_clients;
+};
+
+// OidcReturnUrls is one `oidc.login.return_urls` item: where the logins of
+// one agent may send the browser back to.
+struct OidcReturnUrls {
+  std::string agent;
+  std::vector<std::string> urls;
+};
+
+// OidcLoginConfig is `oidc.login`: aztpd's own browser logins.
+struct OidcLoginConfig {
+  std::string callback_url;   // aztpd's /v1/oidc/callback as providers know it
+  int64_t ttl_seconds = 600;  // a login, from its start to the callback
+  int64_t result_ttl_seconds = 120;  // a result, until redeemed
+  std::vector<OidcReturnUrls> return_urls;
+};
+
 // AztpdConfig is everything aztpd runs with. Its defaults are those of a
 // daemon started without a configuration file.
 struct AztpdConfig {
@@ -101,6 +144,8 @@ struct AztpdConfig {
   // listener. (control_plane.federation_fetch_timeout_seconds holds the
   // top-level key federation_fetch_timeout_seconds.)
   std::optional<BundleEndpointConfig> bundle_endpoint;
+  std::vector<OidcProviderEntry> oidc_providers;  // oidc.providers
+  OidcLoginConfig oidc_login;                     // oidc.login
 };
 
 // ResolveFederation turns the `federation:` entries into relationships,
@@ -108,6 +153,15 @@ struct AztpdConfig {
 // as its profile needs it (docs/federation.md).
 Result<std::vector<FederationRelationship>> ResolveFederation(
     const std::vector<FederationEntry>& entries);
+
+// ResolveOidcProviders turns `oidc.providers` into the PersonService's
+// providers, each with a client that fetches the provider's documents and
+// keys over verified TLS (reading client secret files; nothing is fetched
+// yet). `clock` may be null (the system's).
+Result<std::vector<services::PersonProvider>> ResolveOidcProviders(
+    const std::vector<OidcProviderEntry>& entries, const Clock* clock);
+// LoginSettingsOf turns `oidc.login` into the LoginService's settings.
+services::LoginSettings LoginSettingsOf(const OidcLoginConfig& login);
 
 // kMaxAztpdConfigBytes caps the configuration file; real ones are a few
 // hundred bytes, and the cap bounds the YAML parser's work.

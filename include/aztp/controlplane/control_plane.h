@@ -22,6 +22,8 @@
 #include "aztp/http/http.h"
 #include "aztp/metrics/metrics.h"
 #include "aztp/revocation/revocation_list.h"
+#include "aztp/services/logins.h"
+#include "aztp/services/people.h"
 #include "aztp/services/principal.h"
 #include "aztp/services/signing_keys.h"
 #include "aztp/store/store.h"
@@ -75,6 +77,11 @@ struct ControlPlaneOptions {
   // (after its audit record is stored), e.g. to log it. Runs on the thread
   // calling Maintain.
   std::function<void(const PollEvent&)> on_federation_event;
+  // people are the OpenID providers the trust domain accepts people from,
+  // for chains that start at a person (services/people.h, docs/oidc.md).
+  std::vector<services::PersonProvider> people;
+  // login: aztpd's own browser logins of people (services/logins.h).
+  services::LoginSettings login;
   // server_dns_names / server_ips go into the server certificate besides its
   // SPIFFE ID, so that web-PKI clients (curl) can verify it too.
   std::vector<std::string> server_dns_names = {"localhost"};

@@ -29,5 +29,9 @@ std::string FormEncode(
 // repeated name wins, a name without '=' has an empty value, empty pairs
 // are skipped. False when an escape is bad.
 bool ParseForm(std::string_view form, std::map<std::string, std::string>& out);
+// ParseFormOnce is ParseForm for OAuth 2.0 requests, whose parameters must
+// not be repeated (RFC 6749 §3.1): false for a repeated name too.
+bool ParseFormOnce(std::string_view form,
+                   std::map<std::string, std::string>& out);
 
 }  // namespace aztp::http

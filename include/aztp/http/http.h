@@ -4,6 +4,7 @@
 // SPIFFE ID of an mTLS client when there is one.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -114,6 +115,11 @@ class Server {
 // ClientOptions configure a Client.
 struct ClientOptions {
   std::string base_url;  // "https://host:port"
+  // allow_loopback_http admits a base URL "http://127.0.0.1[:port]" or
+  // "http://[::1][:port]" too: plain TCP, the server not authenticated at
+  // all, for a test's local server. No trust source and no credentials may
+  // be set with it. Any other http URL stays refused.
+  bool allow_loopback_http = false;
   // Exactly one way to authenticate the server:
   std::shared_ptr<const BundleSource> bundles;  // SPIFFE: peer verified...
   std::optional<SpiffeId> server_id;            // ...and must be this ID
@@ -123,6 +129,9 @@ struct ClientOptions {
   // Optional client credentials (mTLS).
   std::shared_ptr<const TlsCredentials> credentials;
   int timeout_seconds = 10;
+  // max_response_bytes bounds the body of a response: one that announces or
+  // sends more is kTooLarge, and its connection is closed.
+  std::size_t max_response_bytes = std::size_t{64} << 20;
   const Clock* clock = nullptr;
 };
 
@@ -133,7 +142,8 @@ class Client {
   static Result<std::unique_ptr<Client>> Create(ClientOptions options);
   ~Client();
   // Send performs one request; transport and TLS failures are kIo or
-  // kUnauthenticated (server identity), HTTP errors are returned as
+  // kUnauthenticated (server identity), a body over max_response_bytes is
+  // kTooLarge, HTTP errors (redirects too: never followed) are returned as
   // responses.
   Result<Response> Send(
       const std::string& method, const std::string& target,

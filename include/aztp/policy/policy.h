@@ -48,6 +48,7 @@
 
 #include "aztp/base/clock.h"
 #include "aztp/base/result.h"
+#include "aztp/chain/person.h"
 #include "aztp/encoding/json.h"
 
 namespace aztp {
@@ -337,7 +338,22 @@ Decision EvaluateAll(const std::vector<const Policy*>& policies,
 //   aztp:ChainTrustDomains  distinct trust domains of the path, in order
 //   aztp:Capabilities       the effective capabilities
 //   aztp:CurrentTime        `now`
+// and, for a chain that acts for a person, the keys of AddPersonContext.
 PolicyContext ContextFromChain(const VerifiedChain& chain, UnixTime now);
+
+// AddPersonContext adds the keys of a person subject oidc:<issuer>#<subject>
+// and its `prs` claims (protocol §5.2); nothing for another subject. Keys
+// whose claim is absent stay absent:
+//   aztp:PersonIssuer    <issuer>
+//   aztp:PersonSubject   <subject>
+//   aztp:PersonEmail     email, only when the provider verified it
+//   aztp:PersonName      name
+//   aztp:PersonGroups    groups
+//   aztp:PersonAcr       acr
+//   aztp:PersonAmr       amr
+//   aztp:PersonAuthTime  auth_time
+void AddPersonContext(PolicyContext& context, std::string_view subject,
+                      const std::optional<PersonClaims>& person);
 
 // AuthorizeChain is the whole check of protocol §6 for a verified chain:
 // `request.action` must be a capability covered by the chain's effective

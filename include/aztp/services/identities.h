@@ -101,18 +101,11 @@ class IdentityService {
   const ServiceContext& ctx_;
 };
 
-// kControlPlanePath is the path of aztpd's own SPIFFE ID in its trust
-// domain, spiffe://<td>/aztpd: the ID of its server SVID, which federation
-// peers name as the bundle endpoint's endpoint_id (docs/federation.md). No
-// workload may hold it.
-inline constexpr std::string_view kControlPlanePath = "/aztpd";
-
-// ControlPlaneId is spiffe://<td>/aztpd.
-SpiffeId ControlPlaneId(const TrustDomain& td);
-
 // RequireWorkloadId is kInvalidArgument unless `id` is a workload ID (not
-// the trust domain itself) of `td`, and not the control plane's own ID:
-// nothing registers it, issues an SVID for it, or decides for it.
+// the trust domain itself) of `td`, and not the control plane's own ID
+// (SpiffeId::ControlPlane: its server SVID's, the bundle endpoint's, the
+// signer of people's chains): nothing registers it, issues an SVID for it,
+// or decides for it.
 Status RequireWorkloadId(const TrustDomain& td, const SpiffeId& id);
 
 // RequireServedTrustDomain is kNotFound unless `name` names `td`:

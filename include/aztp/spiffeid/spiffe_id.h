@@ -62,6 +62,11 @@ class SpiffeId {
   static Result<SpiffeId> FromSegments(const TrustDomain& td,
                                        std::string_view path);
 
+  // ControlPlane is spiffe://<td>/aztpd, the ID of the control plane of
+  // `td` (docs/protocol.md §1): the only signer of a person's root hop
+  // token (§5.3), and of the bundle endpoint of `td`.
+  static SpiffeId ControlPlane(const TrustDomain& td);
+
   // str returns the whole ID in `spiffe://` form (SPIFFE-ID §2).
   const std::string& str() const { return id_; }
 
