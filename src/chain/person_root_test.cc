@@ -99,6 +99,12 @@ TEST_F(PersonRootTest, OnlyTheExactControlPlaneIdVouches) {
       Verify(Forged("spiffe://org-a.example/x/aztpd", kTool, kAlice), kTool));
   ExpectUnvouched(
       Verify(Forged("spiffe://org-a.example/aztpd/x", kTool, kAlice), kTool));
+  // Paths compare byte for byte: /AZTPD is a workload like any other.
+  ExpectUnvouched(
+      Verify(Forged("spiffe://org-a.example/AZTPD", kTool, kAlice), kTool));
+  // Nor is the agent's own ID in another case its own subject.
+  ExpectUnvouched(Verify(
+      Forged(kAgent, kTool, "spiffe://org-a.example/agents/Assistant"), kTool));
 }
 
 TEST_F(PersonRootTest, AControlPlaneVouchesForAPerson) {

@@ -2,6 +2,7 @@
 // credentials authenticate it, the person's ID token is the subject.
 #include "aztp/client/client.h"
 #include "aztp/http/form.h"
+#include "aztp/oidc/login.h"
 #include "client_internal.h"
 
 namespace aztp {
@@ -17,14 +18,7 @@ Result<PersonRoot> ParsePersonRoot(const Json& doc) {
   AZTP_ASSIGN_OR_RETURN(out.subject, GetString(doc, "subject"));
   AZTP_ASSIGN_OR_RETURN(out.expires_in, GetInt(doc, "expires_in"));
   AZTP_ASSIGN_OR_RETURN(std::string scope, GetString(doc, "scope"));
-  std::size_t start = 0;
-  while (start < scope.size()) {
-    std::size_t space = scope.find(' ', start);
-    if (space == std::string::npos) space = scope.size();
-    if (space > start)
-      out.capabilities.push_back(scope.substr(start, space - start));
-    start = space + 1;
-  }
+  out.capabilities = ScopeWords(scope);
   return out;
 }
 
@@ -33,14 +27,12 @@ Result<PersonRoot> ParsePersonRoot(const Json& doc) {
 Result<PersonRoot> Client::ExchangeIdToken(
     const SecretBytes& id_token, const std::vector<std::string>& capabilities,
     std::string_view provider) {
-  std::string scope;
-  for (const auto& c : capabilities) scope += (scope.empty() ? "" : " ") + c;
   std::vector<std::pair<std::string, std::string>> form = {
       {"grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"},
       {"subject_token",
        std::string(id_token.View(InsecureSecretAccess::Get()))},
       {"subject_token_type", "urn:ietf:params:oauth:token-type:id_token"},
-      {"scope", scope}};
+      {"scope", ScopeString(capabilities)}};
   if (!provider.empty()) form.emplace_back("provider", std::string(provider));
   std::string body = http::FormEncode(form);
   internal::WipeMemory(form[1].second.data(), form[1].second.size());

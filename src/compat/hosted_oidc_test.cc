@@ -18,11 +18,8 @@ class HostedOidcTest : public HostedSdkTest {
   void SetUp() override {
     HostedSdkTest::SetUp();
     Issue("agent");
-    services::PersonProvider p;
-    p.name = "google";
-    p.rules.issuer = kIssuer;
-    p.rules.client_id = "aztpd";
-    p.idp = idp_;
+    services::PersonProvider p =
+        test_support::FakeOpenIdProvider::Provider(idp_, "google", kIssuer);
     ControlPlaneOptions o = test_support::TestControlPlaneOptions(&clock_);
     o.people = {p};
     o.login.callback_url = "https://aztpd.example/v1/oidc/callback";

@@ -27,12 +27,9 @@ class PersonRoutesTest : public ControlPlaneTest {
  public:
   void SetUp() override {
     ControlPlaneTest::SetUp();
-    services::PersonProvider p;
-    p.name = "corp";
-    p.rules.issuer = kIssuer;
-    p.rules.client_id = "aztpd";
+    services::PersonProvider p =
+        test_support::FakeOpenIdProvider::Provider(idp_, "corp", kIssuer);
     p.exchange_clients["travel-app"] = {*SpiffeId::Parse(kAgent)};
-    p.idp = idp_;
     ControlPlaneOptions o = Options();
     o.people = {p};
     o.login.callback_url = kCallback;

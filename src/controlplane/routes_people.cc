@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "aztp/http/form.h"
+#include "aztp/oidc/login.h"
 #include "routes.h"
 
 namespace aztp::internal {
@@ -54,19 +55,6 @@ Json ExchangeError(RouteCall& c, const Error& e) {
     default:  // the subject token's own failure: expired, bad_signature, ...
       return OAuthError(c, 400, "invalid_grant", e);
   }
-}
-
-std::vector<std::string> Words(std::string_view s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    const std::size_t space = s.find(' ', start);
-    std::string_view w = s.substr(start, space - start);
-    if (!w.empty()) out.emplace_back(w);
-    if (space == std::string_view::npos) break;
-    start = space + 1;
-  }
-  return out;
 }
 
 // DecodeExchange reads the form of RFC 8693 §2.1; nullopt and an answer in
@@ -123,7 +111,7 @@ std::optional<services::PersonRootRequest> DecodeExchange(RouteCall& c,
   services::PersonRootRequest r;
   r.provider = f["provider"];
   r.subject_token = SecretBytes(std::string_view(f["subject_token"]));
-  r.capabilities = Words(f["scope"]);
+  r.capabilities = ScopeWords(f["scope"]);
   return r;
 }
 
@@ -236,15 +224,11 @@ void AddPersonRoutes(RouteTable& t, services::PersonService& s) {
            if (!request) return answer;
            auto root = s.Exchange(c.who(), std::move(*request));
            if (!root) return ExchangeError(c, root.error());
-           std::string scope;
-           for (const auto& cap : root->capabilities.Strings()) {
-             scope += (scope.empty() ? "" : " ") + cap;
-           }
            return Json{{"access_token", std::move(root->chain)},
                        {"issued_token_type", std::string(kChainTokenType)},
                        {"token_type", "N_A"},
                        {"expires_in", root->expires_at - c.now},
-                       {"scope", std::move(scope)},
+                       {"scope", ScopeString(root->capabilities.Strings())},
                        {"subject", root->subject}};
          }});
 }

@@ -66,6 +66,13 @@ std::string FormEncode(
   return out;
 }
 
+std::string WithQuery(
+    std::string_view url,
+    const std::vector<std::pair<std::string, std::string>>& pairs) {
+  const char separator = url.find('?') == std::string_view::npos ? '?' : '&';
+  return std::string(url) + separator + FormEncode(pairs);
+}
+
 namespace {
 
 bool SplitForm(std::string_view form, std::map<std::string, std::string>& out,

@@ -38,6 +38,13 @@ TEST(Form, ParsesTheWayQueriesAreWritten) {
   EXPECT_FALSE(ParseForm("a=%zz", q));
 }
 
+TEST(Form, WithQueryAppendsToAnyQuery) {
+  EXPECT_EQ(WithQuery("https://a.example/cb", {{"state", "s t"}}),
+            "https://a.example/cb?state=s%20t");
+  EXPECT_EQ(WithQuery("https://a.example/cb?from=x", {{"a", "&"}}),
+            "https://a.example/cb?from=x&a=%26");
+}
+
 // RFC 6749 §3.1: an OAuth parameter sent twice is refused, even when an
 // escape hides the repeat.
 TEST(Form, OAuthParametersComeOnce) {

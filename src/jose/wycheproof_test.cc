@@ -292,7 +292,7 @@ TEST(Wycheproof, JsonWebKey) {
 }
 
 // Review finding "a fresh clone's make test fails": the vectors were read
-// from ../shared, outside the repository. They are vendored with their
+// from a folder outside the repository. They are vendored with their
 // license, and only the files the tests above read.
 TEST(Finding14FreshClone, WycheproofVectorsAreVendoredWithTheirLicense) {
   auto license = ReadFile(kVectorDir + "LICENSE");

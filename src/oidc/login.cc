@@ -17,12 +17,6 @@ Result<std::string> RandomText() {
   return Base64UrlEncode(bytes);
 }
 
-std::string Joined(const std::vector<std::string>& values) {
-  std::string out;
-  for (const auto& v : values) out += (out.empty() ? "" : " ") + v;
-  return out;
-}
-
 // TokenError reads an RFC 6749 §5.2 error answer.
 Error TokenError(int status, const Json* body) {
   std::string code = "(none)";
@@ -69,16 +63,32 @@ Result<std::string> AuthorizationUrl(std::string_view endpoint,
       {"response_type", "code"},
       {"client_id", r.client_id},
       {"redirect_uri", r.redirect_uri},
-      {"scope", Joined(r.scopes)},
+      {"scope", ScopeString(r.scopes)},
       {"state", r.state},
       {"nonce", r.nonce},
       {"code_challenge", r.code_challenge},
       {"code_challenge_method", "S256"}};
   if (r.max_age) q.emplace_back("max_age", std::to_string(*r.max_age));
-  if (!r.acr_values.empty()) q.emplace_back("acr_values", Joined(r.acr_values));
-  const char separator =
-      endpoint.find('?') == std::string_view::npos ? '?' : '&';
-  return std::string(endpoint) + separator + http::FormEncode(q);
+  if (!r.acr_values.empty())
+    q.emplace_back("acr_values", ScopeString(r.acr_values));
+  return http::WithQuery(endpoint, q);
+}
+
+std::string ScopeString(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+std::vector<std::string> ScopeWords(std::string_view scope) {
+  std::vector<std::string> out;
+  while (!scope.empty()) {
+    const std::size_t space = scope.find(' ');
+    if (space != 0) out.emplace_back(scope.substr(0, space));
+    if (space == std::string_view::npos) break;
+    scope.remove_prefix(space + 1);
+  }
+  return out;
 }
 
 SecretBytes TokenRequestBody(std::string_view code,

@@ -30,6 +30,18 @@ TEST(OidcLogin, SecretsAreFreshUnreservedAnd43Characters) {
   EXPECT_FALSE(a->code_verifier == b->code_verifier);
 }
 
+// RFC 6749 §3.3: scope tokens are separated by spaces; runs of spaces
+// and spaces at the ends make no empty token.
+TEST(OidcLogin, ScopesSplitAndJoinAtSpaces) {
+  EXPECT_EQ(ScopeWords("  a:b   c:d "),
+            (std::vector<std::string>{"a:b", "c:d"}));
+  EXPECT_TRUE(ScopeWords("").empty());
+  EXPECT_TRUE(ScopeWords("   ").empty());
+  EXPECT_EQ(ScopeString({"openid", "email"}), "openid email");
+  EXPECT_EQ(ScopeWords(ScopeString({"x", "y:z"})),
+            (std::vector<std::string>{"x", "y:z"}));
+}
+
 TEST(OidcLogin, PkceS256MatchesRfc7636AppendixB) {
   EXPECT_EQ(PkceChallenge(SecretBytes(std::string_view(
                 "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"))),

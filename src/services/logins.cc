@@ -18,14 +18,6 @@ std::string TokenKey(const SecretBytes& token) {
   return Base64UrlEncode(Sha256(token.Bytes(InsecureSecretAccess::Get())));
 }
 
-// WithQuery appends `pairs` to `url`'s query (RFC 3986 §3.4).
-std::string WithQuery(
-    const std::string& url,
-    const std::vector<std::pair<std::string, std::string>>& pairs) {
-  return url + (url.find('?') == std::string::npos ? "?" : "&") +
-         http::FormEncode(pairs);
-}
-
 Status MayActFor(const Principal& who, const SpiffeId& agent) {
   if (who.MayObtainSvid(agent)) return Ok();
   return Error(Code::kPermissionDenied,
@@ -157,8 +149,8 @@ Result<std::string> LoginService::Callback(const CallbackRequest& r) {
     // Room for the result before anything is signed.
     std::lock_guard<std::mutex> lock(mu_);
     if (results_.size() >= settings_.max_pending) {
-      return WithQuery(login.request.return_url,
-                       {{"error", "unavailable"}, {"state", r.state}});
+      return http::WithQuery(login.request.return_url,
+                             {{"error", "unavailable"}, {"state", r.state}});
     }
   }
   auto result = Finish(login, r);
@@ -171,8 +163,9 @@ Result<std::string> LoginService::Callback(const CallbackRequest& r) {
     a.reason = std::string(result.error().reason());
     (void)ctx_.store->Write(
         [&](Transaction& tx) -> Status { return Appended(tx.AppendAudit(a)); });
-    return WithQuery(back, {{"error", std::string(result.error().reason())},
-                            {"state", r.state}});
+    return http::WithQuery(
+        back,
+        {{"error", std::string(result.error().reason())}, {"state", r.state}});
   }
   AZTP_ASSIGN_OR_RETURN(Bytes random, RandomBytes(32));
   std::string encoded = Base64UrlEncode(random);
@@ -180,7 +173,8 @@ Result<std::string> LoginService::Callback(const CallbackRequest& r) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (results_.size() >= settings_.max_pending) {
-      return WithQuery(back, {{"error", "unavailable"}, {"state", r.state}});
+      return http::WithQuery(back,
+                             {{"error", "unavailable"}, {"state", r.state}});
     }
     results_.emplace(TokenKey(SecretBytes(std::string_view(encoded))),
                      Finished{*result, now + settings_.result_ttl_seconds});
@@ -189,10 +183,11 @@ Result<std::string> LoginService::Callback(const CallbackRequest& r) {
   if (login.request.aztp_alias) {
     agent = "aztp://" + agent.substr(std::string_view("spiffe://").size());
   }
-  std::string location = WithQuery(back, {{"token", encoded},
-                                          {"agent", agent},
-                                          {"provider", login.request.provider},
-                                          {"state", r.state}});
+  std::string location =
+      http::WithQuery(back, {{"token", encoded},
+                             {"agent", agent},
+                             {"provider", login.request.provider},
+                             {"state", r.state}});
   internal::WipeMemory(encoded.data(), encoded.size());
   return location;
 }

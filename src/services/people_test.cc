@@ -30,12 +30,9 @@ class PersonServiceTest : public ServiceTest {
  protected:
   PersonServiceTest() : domains_(kServiceTestNow) {
     domains_.AddDomain("org-a.example");
-    PersonProvider p;
-    p.name = "corp";
-    p.rules.issuer = kIssuer;
-    p.rules.client_id = "aztpd";
+    PersonProvider p =
+        test_support::FakeOpenIdProvider::Provider(idp_, "corp", kIssuer);
     p.exchange_clients[kApp] = {Id(kAgent)};
-    p.idp = idp_;
     signer_ = std::make_shared<HopSigner>(domains_.Signer(kPlane));
     people_ = std::make_unique<PersonService>(
         ctx_, std::vector<PersonProvider>{p}, [this] { return signer_; });

@@ -37,6 +37,18 @@ class FakeOpenIdProvider final : public services::OpenIdProvider {
     codes_[code] = {id_token, challenge};
   }
   int redeemed() const { return redeemed_; }
+  // Provider is `name`, whose tokens this fake issues as `issuer`, for
+  // aztpd's client `client_id`.
+  static services::PersonProvider Provider(
+      std::shared_ptr<FakeOpenIdProvider> idp, std::string name,
+      std::string issuer, std::string client_id = "aztpd") {
+    services::PersonProvider p;
+    p.name = std::move(name);
+    p.rules.issuer = std::move(issuer);
+    p.rules.client_id = std::move(client_id);
+    p.idp = std::move(idp);
+    return p;
+  }
 
   Result<VerifiedIdToken> Validate(std::string_view token,
                                    const IdTokenRules& rules,

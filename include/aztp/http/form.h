@@ -25,6 +25,12 @@ std::optional<std::string> PercentDecode(std::string_view s);
 std::string FormEncode(
     const std::vector<std::pair<std::string, std::string>>& pairs);
 
+// WithQuery appends `pairs`, form-encoded, to `url`'s query: after '?',
+// or after '&' when the URL has a query already (RFC 3986 §3.4).
+std::string WithQuery(
+    std::string_view url,
+    const std::vector<std::pair<std::string, std::string>>& pairs);
+
 // ParseForm splits `a=b&c=d` into decoded pairs: the last value of a
 // repeated name wins, a name without '=' has an empty value, empty pairs
 // are skipped. False when an escape is bad.

@@ -49,6 +49,12 @@ struct AuthorizationRequest {
 Result<std::string> AuthorizationUrl(std::string_view endpoint,
                                      const AuthorizationRequest& request);
 
+// ScopeString joins OAuth scope tokens with single spaces (RFC 6749 §3.3;
+// also acr_values); ScopeWords splits a scope at spaces, dropping empty
+// tokens.
+std::string ScopeString(const std::vector<std::string>& words);
+std::vector<std::string> ScopeWords(std::string_view scope);
+
 // TokenRequestBody is the form body of the code's exchange at the token
 // endpoint (RFC 6749 §4.1.3 with RFC 7636 §4.5). A secret in it is the
 // verifier, so the body is a secret too.
