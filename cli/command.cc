@@ -208,7 +208,32 @@ void AddChainVerifyFlags(CLI::App* cmd, ChainVerifyFlags& f, bool with_audience,
       ->required(required);
   cmd->add_option("--peer", f.peer, "the mTLS peer's SPIFFE ID");
   cmd->add_option("--now", f.now, "verification time (Unix seconds)");
+  cmd->add_option("--person-issuer", f.person_issuers,
+                  "TRUST_DOMAIN=ISSUER: believe that domain's control plane "
+                  "for people of ISSUER (* for any; repeatable). Without it "
+                  "only the audience's own domain vouches for people");
 }
+
+namespace {
+
+// ParsePersonIssuers reads --person-issuer TRUST_DOMAIN=ISSUER values.
+Result<PersonIssuerMap> ParsePersonIssuers(
+    const std::vector<std::string>& args) {
+  PersonIssuerMap out;
+  for (const std::string& arg : args) {
+    const std::size_t eq = arg.find('=');
+    if (eq == std::string::npos) {
+      return Error(
+          Code::kInvalidArgument,
+          "--person-issuer takes TRUST_DOMAIN=ISSUER, not " + QuoteInput(arg));
+    }
+    out[arg.substr(0, eq)].push_back(arg.substr(eq + 1));
+  }
+  AZTP_RETURN_IF_ERROR(CheckPersonIssuers(out));
+  return out;
+}
+
+}  // namespace
 
 Result<VerifiedChain> VerifyWith(const ChainVerifyFlags& f,
                                  const SpiffeId& audience,
@@ -220,6 +245,7 @@ Result<VerifiedChain> VerifyWith(const ChainVerifyFlags& f,
   AZTP_ASSIGN_OR_RETURN(o.skew_seconds, ParseDurationOrZero(f.skew));
   o.limits.max_tokens = f.max_tokens;
   o.clock = &clock;
+  AZTP_ASSIGN_OR_RETURN(o.person_issuers, ParsePersonIssuers(f.person_issuers));
   if (!f.replay_db.empty()) {
     AZTP_ASSIGN_OR_RETURN(auto store, SqliteReplayStore::Open(f.replay_db));
     o.replay = std::move(store);

@@ -109,11 +109,14 @@ struct ChainVerifyFlags {
   std::string replay_db;
   std::string revocations;
   RequestFlags request;
+  // person_issuers: TRUST_DOMAIN=ISSUER (or =*), the issuers whose people
+  // a domain's control plane is believed for (protocol §5.3).
+  std::vector<std::string> person_issuers;
 };
 
 // AddChainVerifyFlags adds --chain, --audience (`with_audience`), --bundle,
-// --peer and --now to `cmd`; --chain, --audience and --bundle are required
-// when `required`.
+// --peer, --now and --person-issuer to `cmd`; --chain, --audience and --bundle
+// are required when `required`.
 void AddChainVerifyFlags(CLI::App* cmd, ChainVerifyFlags& f, bool with_audience,
                          bool required = true);
 

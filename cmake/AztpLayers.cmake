@@ -87,7 +87,8 @@ set(AZTP_FUZZ_EXCLUDED_SOURCES src/proxy/runtime_*.cc)
 # in the fuzz build.
 set(AZTP_FUZZ_EXCLUDED_TESTS src/proxy/proxy_test.cc
                              src/proxy/smuggling_test.cc
-                             src/proxy/hardening_test.cc)
+                             src/proxy/hardening_test.cc
+                             src/proxy/person_egress_test.cc)
 
 # aztp_fuzz_exclude(<list var> <patterns var>): in a fuzz build, removes the
 # files matching the globs in <patterns var> from the list in <list var>.

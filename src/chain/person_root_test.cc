@@ -112,29 +112,76 @@ TEST_F(PersonRootTest, AControlPlaneVouchesForAPerson) {
   auto at_agent = Verify(root, kAgent);
   ASSERT_TRUE(at_agent.has_value()) << at_agent.error().message();
   EXPECT_EQ(at_agent->subject(), kAlice);
-  // The agent extends it across organisations; the person stays.
+  // The agent extends it across organisations; the person stays where
+  // org-b believes org-a's control plane for that issuer.
   ExtendOptions e;
   e.audience = Must(SpiffeId::Parse(kTool));
   std::string chain =
       Must(ExtendChain(*at_agent, domains_.Signer(kAgent), e, kNow));
-  auto at_tool = Verify(chain, kTool);
+  ChainVerifierOptions at_b;
+  at_b.person_issuers["org-a.example"] = {"https://login.example.com"};
+  auto at_tool = Verify(chain, kTool, at_b);
   ASSERT_TRUE(at_tool.has_value()) << at_tool.error().message();
   EXPECT_EQ(at_tool->subject(), kAlice);
-  // Another trusted domain's control plane may vouch too.
+  // org-b's own control plane vouches at org-b without any listing.
   EXPECT_TRUE(Verify(Root(kPlaneB, kTool, kAlice), kTool).has_value());
 }
 
-TEST_F(PersonRootTest, AVerifierMayNarrowWhichIssuersADomainVouchesFor) {
+// H1 of the review: a partner's control plane is not believed for people
+// by default, only for the issuers the verifier lists for it.
+TEST_F(PersonRootTest, AForeignControlPlaneVouchesOnlyForListedIssuers) {
+  const std::string root = Root(kPlaneA, kTool, kAlice);
+  ExpectUnvouched(Verify(root, kTool));
+  ChainVerifierOptions o;
+  o.person_issuers["org-a.example"] = {"https://corp.example.org"};
+  ExpectUnvouched(Verify(root, kTool, o));
+  // A prefix or a case change of the listed issuer is another issuer.
+  o.person_issuers["org-a.example"] = {"https://login.example.co",
+                                       "https://LOGIN.example.com"};
+  ExpectUnvouched(Verify(root, kTool, o));
+  o.person_issuers["org-a.example"].push_back("https://login.example.com");
+  EXPECT_TRUE(Verify(root, kTool, o).has_value());
+  ChainVerifierOptions any;
+  any.person_issuers["org-a.example"] = {std::string(kAnyPersonIssuer)};
+  EXPECT_TRUE(Verify(root, kTool, any).has_value());
+  // Listing org-b (the verifier's own) says nothing about org-a.
+  ChainVerifierOptions own;
+  own.person_issuers["org-b.example"] = {std::string(kAnyPersonIssuer)};
+  ExpectUnvouched(Verify(root, kTool, own));
+}
+
+TEST_F(PersonRootTest, AVerifierMayNarrowItsOwnDomainsIssuers) {
   const std::string root = Root(kPlaneA, kAgent, kAlice);
   ChainVerifierOptions o;
   o.person_issuers["org-a.example"] = {"https://corp.example.org"};
   ExpectUnvouched(Verify(root, kAgent, o));
   o.person_issuers["org-a.example"].push_back("https://login.example.com");
   EXPECT_TRUE(Verify(root, kAgent, o).has_value());
+  // An empty list believes the own control plane for nobody.
+  o.person_issuers["org-a.example"].clear();
+  ExpectUnvouched(Verify(root, kAgent, o));
   // Another domain's list does not restrict org-a's control plane.
   ChainVerifierOptions other;
   other.person_issuers["org-b.example"] = {};
   EXPECT_TRUE(Verify(root, kAgent, other).has_value());
+}
+
+TEST_F(PersonRootTest, AVerifierRefusesMalformedIssuerLists) {
+  auto refused = [&](PersonIssuerMap m) {
+    ChainVerifierOptions o;
+    o.audience = Must(SpiffeId::Parse(kTool));
+    o.bundles = domains_.Bundles();
+    o.person_issuers = std::move(m);
+    auto v = ChainVerifier::Create(std::move(o));
+    ASSERT_FALSE(v.has_value());
+    EXPECT_EQ(v.error().code(), Code::kInvalidArgument);
+  };
+  refused({{"Org-A.example", {"https://login.example.com"}}});
+  refused({{"org-a.example", {"https://login.example.com#x"}}});
+  refused({{"org-a.example", {""}}});
+  refused({{"org-a.example", {"https://login example.com"}}});
+  refused({{"org-a.example", std::vector<std::string>(65, "*")}});
+  EXPECT_TRUE(CheckPersonIssuers({{"org-a.example", {"*"}}}).has_value());
 }
 
 // §5.2 `prs`: the control plane's claims of the person reach every hop.
@@ -156,8 +203,11 @@ TEST_F(PersonRootTest, ThePersonsClaimsTravelWithTheChain) {
   EXPECT_EQ(at_agent->person(), p);
   ExtendOptions e;
   e.audience = Must(SpiffeId::Parse(kTool));
-  auto at_tool = Verify(
-      Must(ExtendChain(*at_agent, domains_.Signer(kAgent), e, kNow)), kTool);
+  ChainVerifierOptions at_b;
+  at_b.person_issuers["org-a.example"] = {std::string(kAnyPersonIssuer)};
+  auto at_tool =
+      Verify(Must(ExtendChain(*at_agent, domains_.Signer(kAgent), e, kNow)),
+             kTool, at_b);
   ASSERT_TRUE(at_tool.has_value()) << at_tool.error().message();
   EXPECT_EQ(at_tool->person(), p);
   // An agent's chain has none, and cannot be given any.

@@ -39,6 +39,11 @@ std::string RunVector(const Json& v) {
   o.limits.max_chain_bytes = s["limits"]["max_chain_bytes"].get<std::size_t>();
   o.limits.max_lifetime_seconds = s["limits"]["max_lifetime"].get<int64_t>();
   o.require_request_binding = s["require_request_binding"].get<bool>();
+  if (s.contains("person_issuers") && !s["person_issuers"].is_null()) {
+    for (const auto& [td, issuers] : s["person_issuers"].items()) {
+      o.person_issuers[td] = issuers.get<std::vector<std::string>>();
+    }
+  }
   auto replay = std::make_shared<InMemoryReplayStore>();
   for (const auto& seen : s["seen"]) {
     if (!replay->CheckAndRemember(

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "aztp/chain/person.h"
 #include "aztp/encoding/base64.h"
 #include "aztp/svid/x509_svid.h"
 #include "chain/cert_cache.h"
@@ -128,6 +129,33 @@ Status CheckConstraintsKept(const std::vector<HopToken>& tokens,
 
 }  // namespace
 
+Status CheckPersonIssuers(const PersonIssuerMap& issuers) {
+  constexpr std::size_t kMaxDomains = 256, kMaxIssuers = 64;
+  if (issuers.size() > kMaxDomains) {
+    return Error(Code::kInvalidArgument,
+                 "person issuers: at most 256 trust domains");
+  }
+  for (const auto& [td, list] : issuers) {
+    if (auto name = TrustDomain::Parse(td); !name) {
+      return Error(Code::kInvalidArgument,
+                   "person issuers: " + name.error().message());
+    }
+    if (list.size() > kMaxIssuers) {
+      return Error(Code::kInvalidArgument,
+                   "person issuers of " + td + ": at most 64");
+    }
+    for (const std::string& issuer : list) {
+      if (issuer == kAnyPersonIssuer) continue;
+      if (auto sub = PersonSubject(issuer, "x"); !sub) {
+        return Error(Code::kInvalidArgument, "person issuers of " + td + ": " +
+                                                 QuoteInput(issuer) + ": " +
+                                                 sub.error().message());
+      }
+    }
+  }
+  return Ok();
+}
+
 ChainVerifier::ChainVerifier(ChainVerifierOptions options)
     : options_(std::move(options)) {
   if (options_.cert_cache_entries > 0) {
@@ -156,6 +184,7 @@ Result<std::unique_ptr<ChainVerifier>> ChainVerifier::Create(
       l.max_lifetime_seconds < 1) {
     return Error(Code::kInvalidArgument, "verifier: limits must be positive");
   }
+  AZTP_RETURN_IF_ERROR(CheckPersonIssuers(options.person_issuers));
   if (options.clock == nullptr) options.clock = &SystemClock::Default();
   return std::unique_ptr<ChainVerifier>(new ChainVerifier(std::move(options)));
 }
@@ -193,17 +222,23 @@ Status ChainVerifier::CheckRootSubject(const HopClaims& root) const {
   }
   const std::optional<std::string_view> issuer = PersonIssuer(root.sub);
   if (!issuer) return Ok();
+  // §5.3: the verifier's own domain vouches for any issuer unless narrowed;
+  // a foreign domain only for the issuers listed for it.
   const TrustDomain& td = root.iss.trust_domain();
-  auto allowed = options_.person_issuers.find(td.name());
-  if (allowed != options_.person_issuers.end() &&
-      std::find(allowed->second.begin(), allowed->second.end(), *issuer) ==
-          allowed->second.end()) {
-    return Fail(Code::kUnvouchedSubject,
-                td.name() + " is not trusted to vouch for people of " +
-                    QuoteInput(*issuer),
-                0);
-  }
-  return Ok();
+  auto listed = options_.person_issuers.find(td.name());
+  const bool believed =
+      listed == options_.person_issuers.end()
+          ? td == options_.audience->trust_domain()
+          : std::any_of(listed->second.begin(), listed->second.end(),
+                        [&](const std::string& allowed) {
+                          return allowed == kAnyPersonIssuer ||
+                                 allowed == *issuer;
+                        });
+  if (believed) return Ok();
+  return Fail(Code::kUnvouchedSubject,
+              td.name() + " is not trusted here to vouch for people of " +
+                  QuoteInput(*issuer),
+              0);
 }
 
 Result<std::string> ChainVerifier::VerifyHopSignature(const HopToken& t,

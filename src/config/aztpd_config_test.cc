@@ -618,6 +618,7 @@ oidc:
       accepted_acr: [mfa]
       max_auth_age: 1h
       keys_min_refresh: 5s
+      exchange_max_token_age: 2m
       exchange_clients:
         - client_id: travel-app
           agents: [spiffe://org-a.example/agents/a, aztp://org-a.example/b]
@@ -634,6 +635,7 @@ oidc:
   EXPECT_EQ(p.accepted_acr, std::vector<std::string>{"mfa"});
   EXPECT_EQ(p.max_auth_age_seconds, 3600);
   EXPECT_EQ(p.keys_min_refresh_seconds, 5);
+  EXPECT_EQ(p.exchange_max_token_age_seconds, 120);
   ASSERT_EQ(p.exchange_clients.size(), 1u);
   EXPECT_EQ(p.exchange_clients[0].client_id, "travel-app");
   EXPECT_EQ(p.exchange_clients[0].agents.size(), 2u);
@@ -668,6 +670,10 @@ TEST(AztpdConfig, RefusesOidcProvidersItCannotTrust) {
       {"oidc:\n  providers:\n    - name: corp\n      issuer: "
        "https://l.example\n      client_id: c\n      algorithms: [none]\n",
        "oidc.providers[0].algorithms[0]"},
+      {"oidc:\n  providers:\n    - name: corp\n      issuer: "
+       "https://l.example\n      client_id: c\n"
+       "      exchange_max_token_age: 59s\n",
+       "oidc.providers[0].exchange_max_token_age"},
       {"oidc:\n  providers:\n    - name: corp\n      issuer: "
        "https://l.example\n      client_id: c\n      exchange_clients:\n"
        "        - client_id: app\n          agents: [spiffe://org-a.example]\n",

@@ -181,6 +181,8 @@ Field OidcProvidersInto(std::vector<OidcProviderEntry>& list) {
            {"scopes", StringListInto(e.scopes)},
            {"keys_min_refresh",
             DurationWithinInto(e.keys_min_refresh_seconds, 1, 3600)},
+           {"exchange_max_token_age",
+            DurationWithinInto(e.exchange_max_token_age_seconds, 60, kDay)},
            {"exchange_clients", ExchangeClientsInto(e.exchange_clients)}}));
     }
     return Ok();

@@ -78,6 +78,7 @@ Result<services::PersonProvider> Resolve(const OidcProviderEntry& e,
   }
   p.rules.accepted_acr = e.accepted_acr;
   p.rules.max_auth_age_seconds = e.max_auth_age_seconds;
+  p.exchange_max_token_age_seconds = e.exchange_max_token_age_seconds;
   for (const OidcExchangeClient& x : e.exchange_clients) {
     std::vector<SpiffeId>& agents = p.exchange_clients[x.client_id];
     for (const std::string& text : x.agents) {

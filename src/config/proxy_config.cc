@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "aztp/chain/capability.h"
+#include "aztp/chain/verifier.h"
 #include "aztp/http/address.h"
 #include "aztp/http/target.h"
 #include "aztp/spiffeid/spiffe_id.h"
@@ -269,6 +270,27 @@ Field WithInto(T& field,
   };
 }
 
+// ReadPersonIssuers reads `person_issuers`: a mapping of trust domain names
+// to lists of issuers, checked as a verifier checks them.
+Status ReadPersonIssuers(const YAML::Node& n, const std::string& path,
+                         PersonIssuerMap& out) {
+  if (n.IsNull()) return Ok();
+  if (!n.IsMap()) return Malformed(path, "must be a mapping");
+  for (const auto& member : n) {
+    if (!member.first.IsScalar()) {
+      return Malformed(path, "keys must be plain strings");
+    }
+    const std::string& td = member.first.Scalar();
+    if (out.count(td) != 0) return Malformed(path + "." + td, "repeated key");
+    AZTP_ASSIGN_OR_RETURN(out[td],
+                          ReadStringList(member.second, path + "." + td, 64));
+  }
+  if (auto st = CheckPersonIssuers(out); !st) {
+    return Invalid(path, st.error().message());
+  }
+  return Ok();
+}
+
 // ---- the document ----
 
 std::vector<Key> InboundKeys(ProxyConfig::Inbound& in) {
@@ -276,6 +298,7 @@ std::vector<Key> InboundKeys(ProxyConfig::Inbound& in) {
           {"upstream", CheckedInto(in.upstream, CheckUpstream)},
           {"policy_file", FileInto(in.policy_file)},
           {"require_request_binding", BoolInto(in.require_request_binding)},
+          {"person_issuers", WithInto(in.person_issuers, ReadPersonIssuers)},
           {"routes", WithInto(in.routes, ReadRoutes)}};
 }
 

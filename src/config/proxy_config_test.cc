@@ -142,6 +142,9 @@ inbound:
   upstream: http://[::1]:8080/
   policy_file: /etc/aztp/policy.json
   require_request_binding: true
+  person_issuers:
+    org-a.example: [https://login.org-a.example, https://corp.example.org]
+    org-c.example: ["*"]
   routes:
     - {method: POST, path: /quote, action: "payments:quote", resource: quotes}
     - {path: "/files/**", action: "files:read"}
@@ -194,6 +197,12 @@ log_format: json
   EXPECT_EQ(in.upstream, "http://[::1]:8080/");
   EXPECT_EQ(in.policy_file, "/etc/aztp/policy.json");
   EXPECT_TRUE(in.require_request_binding);
+  ASSERT_EQ(in.person_issuers.size(), 2u);
+  EXPECT_EQ(in.person_issuers.at("org-a.example"),
+            (std::vector<std::string>{"https://login.org-a.example",
+                                      "https://corp.example.org"}));
+  EXPECT_EQ(in.person_issuers.at("org-c.example"),
+            std::vector<std::string>{"*"});
   ASSERT_EQ(in.routes.size(), 4u);
   EXPECT_EQ(in.routes[0].method, "POST");
   EXPECT_EQ(in.routes[0].path, "/quote");
@@ -260,6 +269,7 @@ TEST(ProxyConfig, MinimalInboundFileKeepsTheDefaults) {
   ASSERT_TRUE(c->inbound.has_value());
   EXPECT_EQ(c->inbound->policy_file, "");
   EXPECT_FALSE(c->inbound->require_request_binding);
+  EXPECT_TRUE(c->inbound->person_issuers.empty());
   ASSERT_EQ(c->inbound->routes.size(), 1u);
   EXPECT_EQ(c->inbound->routes[0].method, "*");
   EXPECT_EQ(c->inbound->routes[0].resource, "*");
@@ -343,6 +353,24 @@ TEST(ProxyConfig, UnknownRepeatedAndMistypedKeysAreMalformed) {
       {ControlPlane("  bundle_refresh: {a: 1}\n"), m,
        "control_plane.bundle_refresh: must be a duration"},
       {Egress("  max_depth: 1.5\n"), m, "egress.max_depth: must be"},
+      {Inbound("  person_issuers: [a]\n"), m,
+       "inbound.person_issuers: must be a mapping"},
+      {Inbound("  person_issuers: {org-a.example: https://x}\n"), m,
+       "inbound.person_issuers.org-a.example: must be a list"},
+      {Inbound("  person_issuers: {a.example: [x], a.example: [y]}\n"), m,
+       "inbound.person_issuers.a.example: repeated key"},
+  });
+}
+
+TEST(ProxyConfig, PersonIssuersAreCheckedAsTheVerifierChecksThem) {
+  const Code i = Code::kInvalidArgument;
+  ExpectRejected({
+      {Inbound("  person_issuers: {Org-A.example: [https://x]}\n"), i,
+       "inbound.person_issuers: person issuers: "},
+      {Inbound("  person_issuers: {org-a.example: [\"https://x#y\"]}\n"), i,
+       "inbound.person_issuers: person issuers of org-a.example"},
+      {Inbound("  person_issuers: {org-a.example: [\"\"]}\n"), i,
+       "inbound.person_issuers: person issuers of org-a.example"},
   });
 }
 

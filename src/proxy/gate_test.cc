@@ -91,6 +91,8 @@ class GateTest : public testing::Test {
     o.bundles = domains_.Bundles();
     o.clock = &clock_;
     o.replay = std::make_shared<InMemoryReplayStore>();
+    // payments (org-b) believes org-a's control plane for its people.
+    o.person_issuers["org-a.example"] = {"https://login.example"};
     verifier_ = Must(ChainVerifier::Create(std::move(o)));
     std::vector<ProxyRoute> routes = {
         {"POST", "/quote", "payments:quote", "quotes"},

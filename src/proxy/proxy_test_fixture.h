@@ -46,6 +46,7 @@
 #include "aztp/proxy/proxy.h"
 #include "testing/control_plane_fixture.h"
 #include "testing/control_plane_server.h"
+#include "testing/fake_openid_provider.h"
 #include "testing/temp_dir.h"
 #include "testing/trust_domains.h"
 
@@ -61,6 +62,10 @@ using tcp = asio::ip::tcp;
 
 constexpr char kPayments[] = "spiffe://org-a.example/tools/payments";
 constexpr char kResearch[] = "spiffe://org-a.example/agents/research";
+// The control plane's OpenID provider (a fake one), whose people research
+// may start chains for (person_egress_test.cc).
+constexpr char kIssuer[] = "https://login.example.com";
+constexpr char kReturnUrl[] = "http://127.0.0.1:1/login/done";
 // kBig is the size of the streamed bodies: several relay chunks, and not a
 // multiple of one.
 constexpr std::size_t kBig = (3 << 20) + 12345;
@@ -348,6 +353,7 @@ struct Reply {
   std::string error;
   std::string body;
   bool keep_alive = false;
+  std::map<std::string, std::string> headers;  // the answer's, by name
   Json json() const {
     auto parsed = ParseJson(body);
     return parsed ? *parsed : Json();
@@ -394,6 +400,9 @@ class HttpConn {
     }
     r.status = p.get().result_int();
     r.keep_alive = p.get().keep_alive();
+    for (const auto& f : p.get()) {
+      r.headers[std::string(f.name_string())] = std::string(f.value());
+    }
     r.body = std::move(p.get().body());
     return r;
   }
@@ -710,7 +719,26 @@ class ProxyTest : public testing::Test {
     return t;
   }
 
-  ControlPlaneServer server_;
+  // ServerOptions: a control plane that accepts people of the fake
+  // provider: ID tokens for "travel-app" exchanged by research, and logins
+  // for research returning to kReturnUrl.
+  static ControlPlaneServer::Options ServerOptions(
+      std::shared_ptr<test_support::FakeOpenIdProvider> idp) {
+    ControlPlaneServer::Options o;
+    services::PersonProvider p = test_support::FakeOpenIdProvider::Provider(
+        std::move(idp), "corp", kIssuer);
+    p.exchange_clients["travel-app"] = {Must(SpiffeId::Parse(kResearch))};
+    o.control_plane.people = {std::move(p)};
+    o.control_plane.login.callback_url =
+        "https://aztpd.org-a.example/v1/oidc/callback";
+    o.control_plane.login.return_urls[kResearch] = {kReturnUrl};
+    return o;
+  }
+
+  FixedClock idp_clock_{ControlPlaneServer::kDefaultNow};
+  std::shared_ptr<test_support::FakeOpenIdProvider> idp_ =
+      std::make_shared<test_support::FakeOpenIdProvider>(&idp_clock_);
+  ControlPlaneServer server_{ServerOptions(idp_)};
   test_support::TempDir dir_{"aztp_proxy_test_"};
   Events tester_events_;
   int testers_ = 0;

@@ -30,6 +30,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -38,6 +40,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,6 +58,7 @@
 #include "aztp/proxy/proxy.h"
 #include "aztp/replay/replay_store.h"
 #include "proxy/audit_writer.h"
+#include "proxy/person_start.h"
 #include "proxy/remembered_chains.h"
 
 namespace aztp {
@@ -128,6 +132,9 @@ struct Settings {
   std::shared_ptr<const Gate> gate;  // inbound only
   http::HostPort upstream;           // inbound only
   std::optional<CapabilitySet> root_capabilities;
+  // person_verifier checks a person's root from the control plane, with
+  // the proxy as its audience (egress only).
+  std::shared_ptr<const ChainVerifier> person_verifier;
 };
 
 // Forward is one request on its way upstream: the caller's connection and
@@ -141,6 +148,9 @@ struct Forward {
   bhttp::request<bhttp::buffer_body>& out;
   bool keep_alive;
   bool head;  // a HEAD request: the answer has no body
+  // answer_fields are set on the answer after the upstream's Aztp-* fields
+  // were removed (egress: the transaction a person's chain started).
+  std::vector<std::pair<std::string, std::string>> answer_fields = {};
   std::vector<char> chunk = std::vector<char>(kChunkBytes);
 };
 
@@ -199,6 +209,9 @@ struct Proxy::Impl {
   };
   proxy_runtime::Pool<IdlePlain> plain_pool;
   proxy_runtime::Pool<IdleTls> tls_pool;
+  // blocking_pool runs blocking calls (the control plane's API) for the
+  // connections' coroutines (OffThread).
+  boost::asio::thread_pool blocking_pool{2};
 
   std::atomic<int64_t> inbound_allowed{0}, inbound_denied{0}, egress_sent{0},
       egress_failed{0}, upstream_errors{0}, open{0}, audit_acked{0};
@@ -229,6 +242,10 @@ struct Proxy::Impl {
   // shared by the requests that use it.
   Result<std::shared_ptr<const HopSigner>> Signer();
   Result<std::unique_ptr<Client>> ControlPlaneClient() const;
+  // VerifierOptions are what every chain verifier of the proxy shares:
+  // its identity as audience, its bundles, revocations, skew and clock,
+  // and which control planes it believes for people.
+  ChainVerifierOptions VerifierOptions(const ProxyConfig& config) const;
   Status LoadPolicies(const Settings& s);
   void MaintenanceLoop();
 
@@ -236,6 +253,12 @@ struct Proxy::Impl {
 
   // AppendAudit commits `record` and resumes when it is durable.
   awaitable<Status> AppendAudit(AuditRecord record);
+  // OffThread runs `work` (a blocking call: the control plane's API) on
+  // blocking_pool and resumes when it returned, so that the connection
+  // threads keep serving meanwhile. `work` keeps what it shares with the
+  // caller alive itself (a coroutine may be destroyed at shutdown while
+  // the call runs).
+  awaitable<void> OffThread(std::function<void()> work);
   awaitable<std::unique_ptr<boost::beast::tcp_stream>> Connect(
       const http::HostPort& to, int timeout);
   // RevocationsStale: the revocation list in force is older than
@@ -311,10 +334,20 @@ struct Proxy::Impl {
                               proxy_runtime::RequestParser& p,
                               const Settings& s);
   // EgressPlan is where an egress request goes, with which chain.
+  // Started is the transaction a person's chain started on this call:
+  // its root is remembered by `txn` and `origin` (the control plane).
+  struct Started {
+    std::string txn;
+    std::string origin;
+  };
   struct EgressPlan {
     SpiffeId target;
     http::Url url;
-    std::string chain;
+    std::string chain;  // empty while `credential` is to be used
+    // credential: a person's, which StartFromPerson turns into `chain`.
+    std::optional<internal::PersonCredential> credential;
+    std::optional<CapabilitySet> narrowed;  // by Aztp-Capabilities
+    std::optional<Started> started;
   };
   // EgressCall is one egress request: its audit record (written once, by
   // the first attempt that reached the target or by the refusal) and
@@ -331,8 +364,26 @@ struct Proxy::Impl {
   awaitable<bool> PlanEgress(boost::beast::tcp_stream& client,
                              const RequestHeader& req, const Settings& s,
                              UnixTime now, EgressCall& call);
+  // PrepareEgress checks the request and makes its chain: it extends the
+  // chain of `started` (a person's, started by this call) or of Aztp-Txn,
+  // mints a root, or leaves a person's credential in the plan for
+  // StartFromPerson.
   Result<EgressPlan> PrepareEgress(const RequestHeader& req, const Settings& s,
-                                   UnixTime now, AuditRecord& a, Json& details);
+                                   UnixTime now, AuditRecord& a, Json& details,
+                                   const std::optional<Started>& started = {});
+  // ServeLoginStart answers POST /aztp/login on the egress listener: a
+  // person's login started at the control plane for the proxy's identity
+  // (runtime_person.cc).
+  awaitable<bool> ServeLoginStart(boost::beast::tcp_stream& client,
+                                  FlatBuffer& buffer,
+                                  proxy_runtime::RequestParser& p);
+  // StartFromPerson obtains the root of `plan`'s person from the control
+  // plane (off the connection threads), verifies it, remembers it for the
+  // transaction and extends it to the target (runtime_person.cc).
+  awaitable<Result<EgressPlan>> StartFromPerson(const RequestHeader& req,
+                                                const Settings& s,
+                                                EgressPlan plan, AuditRecord& a,
+                                                Json& details);
   // ChainInputs are what the chain of an egress request is made of.
   struct ChainInputs {
     const RequestHeader& req;
@@ -341,10 +392,13 @@ struct Proxy::Impl {
     const HopSigner& signer;
     UnixTime now;
   };
-  // ExtendReceived extends the chain received for transaction `txn`;
-  // MintRoot mints a root. Both add the hops before the target to `path`.
+  // ExtendReceived extends the chain received (or started) for transaction
+  // `txn` from `origin` (any one origin when nullopt); MintRoot mints a
+  // root. Both add the hops before the target to `path`.
   Result<std::string> ExtendReceived(const ChainInputs& in,
-                                     std::string_view txn, AuditRecord& a,
+                                     std::string_view txn,
+                                     const std::optional<std::string>& origin,
+                                     AuditRecord& a,
                                      std::vector<std::string>& path);
   Result<std::string> MintRoot(const ChainInputs& in, const Settings& s,
                                AuditRecord& a, std::vector<std::string>& path);

@@ -103,6 +103,11 @@ awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
   auto& req = p.get();
   const bool keep_alive = req.keep_alive();
   const UnixTime now = clock->Now();
+  if (req.method() == bhttp::verb::post &&
+      req.target() == internal::kLoginPath &&
+      req.find(kTargetHeader) == req.end()) {
+    co_return co_await ServeLoginStart(client, buffer, p);
+  }
 
   EgressCall call;
   call.record.time = now;
@@ -112,6 +117,12 @@ awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
   if (!co_await PlanEgress(client, req, s, now, call)) co_return false;
   const EgressPlan& plan = *call.plan;
   call.key = plan.url.address.str() + " " + plan.target.str();
+  std::vector<std::pair<std::string, std::string>> answer_fields;
+  if (plan.started) {
+    // The app continues the person's transaction with these.
+    answer_fields = {{std::string(kTxnHeader), plan.started->txn},
+                     {std::string(kOriginHeader), plan.started->origin}};
+  }
 
   bhttp::request<bhttp::buffer_body> out;
   internal::StartForward(req, internal::FramingOf(p), plan.url.Target(), out);
@@ -120,8 +131,13 @@ awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
   if (req[bhttp::field::expect] == "100-continue") {
     co_await proxy_runtime::WriteContinue(client);
   }
-  Forward<beast::tcp_stream> f{
-      client, buffer, p, out, keep_alive, req.method() == bhttp::verb::head};
+  Forward<beast::tcp_stream> f{client,
+                               buffer,
+                               p,
+                               out,
+                               keep_alive,
+                               req.method() == bhttp::verb::head,
+                               std::move(answer_fields)};
   co_return co_await ForwardEgress(f, s, call);
 }
 
@@ -137,6 +153,10 @@ awaitable<bool> Proxy::Impl::PlanEgress(beast::tcp_stream& client,
                                      "the revocation list is older than "
                                      "control_plane.revocation_max_staleness"))
           : PrepareEgress(req, s, now, call.record, call.details);
+  if (prepared && prepared->credential) {
+    prepared = co_await StartFromPerson(req, s, std::move(*prepared),
+                                        call.record, call.details);
+  }
   if (prepared) {
     call.plan = std::move(*prepared);
     co_return true;
@@ -145,12 +165,7 @@ awaitable<bool> Proxy::Impl::PlanEgress(beast::tcp_stream& client,
   const Error& e = prepared.error();
   const std::string reason =
       stale ? std::string(kRevocationsStaleReason) : std::string(e.reason());
-  const int status = e.code() == Code::kInvalidArgument ||
-                             e.code() == Code::kMalformed ||
-                             e.code() == Code::kNotFound
-                         ? 400
-                     : e.code() == Code::kUnavailable ? 503
-                                                      : 403;
+  const int status = proxy_runtime::EgressStatus(e.code());
   // Answered whatever: a record that cannot be written is logged.
   (void)co_await FinishEgressAudit(call.record, call.details, "deny", reason,
                                    e.message());
@@ -160,7 +175,7 @@ awaitable<bool> Proxy::Impl::PlanEgress(beast::tcp_stream& client,
 
 Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
     const RequestHeader& req, const Settings& s, UnixTime now, AuditRecord& a,
-    Json& details) {
+    Json& details, const std::optional<Started>& started) {
   AZTP_RETURN_IF_ERROR(
       internal::CheckRequestHead(req, internal::Side::kEgress));
   // Where to: Aztp-Target names the identity, the URL comes from the
@@ -185,16 +200,31 @@ Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
                  "subject is the proxy's own identity, the received chain's, "
                  "or a person its control plane vouched for");
   }
-  // The chain: extend the transaction's, or mint a root.
+  // The chain: a person's (to start, or started by this call), the
+  // transaction's, or a root of the proxy's own.
+  AZTP_ASSIGN_OR_RETURN(auto credential, internal::PersonCredentialOf(req));
   AZTP_ASSIGN_OR_RETURN(std::shared_ptr<const HopSigner> signer, Signer());
   AZTP_ASSIGN_OR_RETURN(std::optional<CapabilitySet> narrowed,
                         NarrowedCapabilities(req));
   EgressPlan plan{*target, std::move(url), ""};
+  plan.narrowed = narrowed;
+  if (credential && !started) {
+    plan.credential = std::move(*credential);
+    return plan;
+  }
   const ChainInputs in{req, *target, narrowed, *signer, now};
   std::vector<std::string> path;
-  if (auto txn = req.find(kTxnHeader); txn != req.end()) {
+  if (started) {
+    plan.started = started;
+    AZTP_ASSIGN_OR_RETURN(
+        plan.chain, ExtendReceived(in, started->txn, started->origin, a, path));
+  } else if (auto txn = req.find(kTxnHeader); txn != req.end()) {
+    std::optional<std::string> origin;
+    if (auto o = req.find(kOriginHeader); o != req.end()) {
+      origin = std::string(o->value());
+    }
     AZTP_ASSIGN_OR_RETURN(plan.chain,
-                          ExtendReceived(in, txn->value(), a, path));
+                          ExtendReceived(in, txn->value(), origin, a, path));
   } else {
     AZTP_ASSIGN_OR_RETURN(plan.chain, MintRoot(in, s, a, path));
   }
@@ -204,16 +234,13 @@ Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
 }
 
 Result<std::string> Proxy::Impl::ExtendReceived(
-    const ChainInputs& in, std::string_view txn, AuditRecord& a,
+    const ChainInputs& in, std::string_view txn,
+    const std::optional<std::string>& origin, AuditRecord& a,
     std::vector<std::string>& path) {
   if (txn.empty() || txn.size() > kMaxTxnBytes) {
     return Error(Code::kInvalidArgument, "Aztp-Txn must be 1 to 256 bytes");
   }
   a.txn = std::string(txn);
-  std::optional<std::string> origin;
-  if (auto o = in.req.find(kOriginHeader); o != in.req.end()) {
-    origin = std::string(o->value());
-  }
   AZTP_ASSIGN_OR_RETURN(VerifiedChain received,
                         chains.Get(a.txn, origin, in.now));
   for (const SpiffeId& id : received.path()) path.push_back(id.str());
@@ -289,8 +316,8 @@ awaitable<bool> Proxy::Impl::ForwardEgress(Forward<beast::tcp_stream>& f,
     if (!refused && reused && at.closed && !at.answered && retryable) {
       // One fresh attempt, with a fresh token: the target may have seen
       // the first one, and a token is accepted once.
-      auto again =
-          PrepareEgress(f.p.get(), s, clock->Now(), call.record, call.details);
+      auto again = PrepareEgress(f.p.get(), s, clock->Now(), call.record,
+                                 call.details, call.plan->started);
       if (again) {
         f.out.set(kChainHeader, again->chain);
         continue;

@@ -54,6 +54,28 @@ awaitable<void> Attempted(Attempt& at, awaitable<void> relay) {
 
 }  // namespace proxy_runtime
 
+namespace proxy_runtime {
+
+int EgressStatus(Code code) {
+  switch (code) {
+    case Code::kInvalidArgument:
+    case Code::kMalformed:
+    case Code::kNotFound:
+    case Code::kTooLarge:
+      return 400;
+    case Code::kUnavailable:
+    case Code::kIo:
+    case Code::kUnsupported:
+      return 503;
+    case Code::kRateLimited:
+      return 429;
+    default:
+      return 403;
+  }
+}
+
+}  // namespace proxy_runtime
+
 awaitable<Status> Proxy::Impl::AppendAudit(AuditRecord record) {
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer signal(ex, std::chrono::steady_clock::time_point::max());
@@ -65,6 +87,18 @@ awaitable<Status> Proxy::Impl::AppendAudit(AuditRecord record) {
   beast::error_code ec;
   co_await signal.async_wait(asio::redirect_error(use_awaitable, ec));
   co_return result;
+}
+
+awaitable<void> Proxy::Impl::OffThread(std::function<void()> work) {
+  auto ex = co_await asio::this_coro::executor;
+  auto done = std::make_shared<asio::steady_timer>(
+      ex, std::chrono::steady_clock::time_point::max());
+  asio::post(blocking_pool, [done, work = std::move(work)] {
+    work();
+    asio::post(done->get_executor(), [done] { done->cancel(); });
+  });
+  beast::error_code ec;
+  co_await done->async_wait(asio::redirect_error(use_awaitable, ec));
 }
 
 awaitable<std::unique_ptr<beast::tcp_stream>> Proxy::Impl::Connect(

@@ -5,6 +5,7 @@
 // (runtime.h says why).
 #pragma once
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -112,9 +113,10 @@ awaitable<void> ForwardRequest(Down& client, beast::flat_buffer& buffer,
 // and relays it to `client`; `answered` is set once its header went out.
 // Returns whether `up` may be reused.
 template <class Up, class Down>
-awaitable<bool> RelayResponse(Up& up, Down& client, bool head, bool keep_alive,
-                              const ProxyConfig& c, std::vector<char>& chunk,
-                              bool& answered) {
+awaitable<bool> RelayResponse(
+    Up& up, Down& client, bool head, bool keep_alive, const ProxyConfig& c,
+    std::vector<char>& chunk, bool& answered,
+    const std::vector<std::pair<std::string, std::string>>& fields = {}) {
   beast::flat_buffer up_buffer;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> rp;
   do {
@@ -129,6 +131,7 @@ awaitable<bool> RelayResponse(Up& up, Down& client, bool head, bool keep_alive,
   res.version(11);
   // The answer's Aztp-* fields are the proxy's namespace too.
   internal::CopyFields(rp->get(), res, /*strip_proxy=*/true);
+  for (const auto& [name, value] : fields) res.set(name, value);
   const int code = rp->get().result_int();
   internal::SetFraming(internal::FramingOf(*rp), res,
                        head || code == 204 || code == 304);
@@ -160,6 +163,11 @@ awaitable<void> WriteContinue(Stream& stream) {
   co_await bhttp::async_write(stream, cont, use_awaitable);
 }
 
+// EgressStatus is the status of the egress listener's own refusal with
+// `code`: 400 for what the app sent, 503 when the control plane or the
+// proxy cannot serve it now, 429 when rate-limited, else 403.
+int EgressStatus(Code code);
+
 // ErrorJson is the body of the proxy's own error answers:
 // {"error": reason, "hop": null, "message": message}.
 std::string ErrorJson(std::string_view reason, const std::string& message);
@@ -184,7 +192,7 @@ awaitable<bool> Exchange(Forward<Down>& f, Up& up, const ProxyConfig& c,
                          bool& answered) {
   co_await ForwardRequest(f.client, f.buffer, f.p, up, f.out, f.chunk);
   co_return co_await RelayResponse(up, f.client, f.head, f.keep_alive, c,
-                                   f.chunk, answered);
+                                   f.chunk, answered, f.answer_fields);
 }
 
 // Attempted runs `relay` (one attempt at a request) and notes in `at` how

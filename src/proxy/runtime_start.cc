@@ -49,6 +49,18 @@ Result<std::shared_ptr<const HopSigner>> Proxy::Impl::Signer() {
   return signer;
 }
 
+ChainVerifierOptions Proxy::Impl::VerifierOptions(
+    const ProxyConfig& config) const {
+  ChainVerifierOptions v;
+  v.audience = self;
+  v.bundles = deps.agent->bundles();
+  v.skew_seconds = config.skew_seconds;
+  v.clock = clock;
+  v.revocations = revocations;
+  if (config.inbound) v.person_issuers = config.inbound->person_issuers;
+  return v;
+}
+
 Result<std::unique_ptr<Client>> Proxy::Impl::ControlPlaneClient() const {
   auto creds = deps.agent->credentials();
   ClientOptions o;
@@ -230,18 +242,19 @@ Status Proxy::Reload(ProxyConfig config) {
         internal::RequirePort(http::ParseUrl(config.inbound->upstream),
                               config.inbound->upstream));
     s->upstream = up.address;
-    ChainVerifierOptions v;
-    v.audience = m.self;
-    v.bundles = m.deps.agent->bundles();
-    v.skew_seconds = config.skew_seconds;
-    v.clock = m.clock;
+    ChainVerifierOptions v = m.VerifierOptions(config);
     v.replay = m.replay;
-    v.revocations = m.revocations;
     v.require_request_binding = config.inbound->require_request_binding;
     AZTP_ASSIGN_OR_RETURN(auto verifier, ChainVerifier::Create(std::move(v)));
     s->gate = std::make_shared<Gate>(
         m.self, config.inbound->routes,
         std::shared_ptr<const ChainVerifier>(std::move(verifier)));
+  }
+  if (config.egress) {
+    // A person's root from the control plane, addressed to this proxy.
+    AZTP_ASSIGN_OR_RETURN(auto verifier,
+                          ChainVerifier::Create(m.VerifierOptions(config)));
+    s->person_verifier = std::move(verifier);
   }
   if (config.egress && !config.egress->root_capabilities.empty()) {
     AZTP_ASSIGN_OR_RETURN(
@@ -319,6 +332,8 @@ void Proxy::Shutdown(int grace_seconds) {
   m.io.stop();
   for (auto& t : m.workers) t.join();
   m.workers.clear();
+  m.blocking_pool.stop();
+  m.blocking_pool.join();
   m.plain_pool.Clear();
   m.tls_pool.Clear();
 }

@@ -4,6 +4,7 @@
 
 #include "aztp/base/bytes.h"
 #include "aztp/crypto/digest.h"
+#include "aztp/encoding/base64.h"
 #include "aztp/jose/jws.h"
 #include "aztp/policy/policy.h"
 #include "aztp/services/audit_entry.h"
@@ -100,7 +101,10 @@ Result<PersonClaims> PersonClaimsOf(const IdTokenPerson& p) {
 PersonService::PersonService(const ServiceContext& ctx,
                              std::vector<PersonProvider> providers,
                              RootSigner signer)
-    : ctx_(ctx), providers_(std::move(providers)), signer_(std::move(signer)) {}
+    : ctx_(ctx),
+      providers_(std::move(providers)),
+      signer_(std::move(signer)),
+      exchanged_(std::make_shared<InMemoryReplayStore>(kMaxExchangedTokens)) {}
 
 Result<const PersonProvider*> PersonService::Provider(
     std::string_view name) const {
@@ -158,6 +162,34 @@ Result<VerifiedIdToken> PersonService::ValidateForAgent(
   return last->WithContext("subject_token");
 }
 
+Status PersonService::FirstFreshExchange(const PersonProvider& provider,
+                                         const VerifiedIdToken& token,
+                                         const SecretBytes& raw) {
+  // An ID token is a bearer credential of the login it proves: one
+  // exchange, soon after the login, is all an app needs (RFC 8725 §3.8).
+  const UnixTime now = ctx_.Now();
+  const int64_t skew = provider.rules.skew_seconds;
+  if (now - token.issued_at() >
+      provider.exchange_max_token_age_seconds + skew) {
+    return Error(Code::kExpired,
+                 "subject_token: issued more than " +
+                     std::to_string(provider.exchange_max_token_age_seconds) +
+                     " s ago; exchange an ID token of a recent login");
+  }
+  const Sha256Digest digest = Sha256(raw.Bytes(InsecureSecretAccess::Get()));
+  auto first = exchanged_->CheckAndRemember(provider.rules.issuer,
+                                            Base64UrlEncode(digest),
+                                            token.expires_at() + skew, now);
+  if (first) return Ok();
+  if (first.error().code() == Code::kReplay) {
+    return Error(Code::kReplay,
+                 "subject_token: this ID token was exchanged before; an ID "
+                 "token is exchanged once");
+  }
+  return Error(Code::kUnavailable,
+               "too many ID tokens exchanged within their lifetime");
+}
+
 Result<PersonRoot> PersonService::Exchange(const Principal& who,
                                            PersonRootRequest request) {
   if (!who.svid()) {
@@ -173,6 +205,8 @@ Result<PersonRoot> PersonService::Exchange(const Principal& who,
   AZTP_ASSIGN_OR_RETURN(
       VerifiedIdToken token,
       ValidateForAgent(*provider, request.subject_token, agent));
+  AZTP_RETURN_IF_ERROR(
+      FirstFreshExchange(*provider, token, request.subject_token));
   return IssueForLogin(who.actor(), agent, token, request.capabilities,
                        request.ttl);
 }

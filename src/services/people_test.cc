@@ -180,6 +180,28 @@ TEST_F(PersonServiceTest, ARevokedAgentGetsNoRoot) {
             Code::kRevoked);
 }
 
+// M4 of the review: an ID token is a bearer credential; one exchange, soon
+// after the login.
+TEST_F(PersonServiceTest, AnIdTokenIsExchangedOnceAndOnlyWhileFresh) {
+  const std::string token = IdToken(Claims());
+  ASSERT_TRUE(Exchange(token, {"payments:quote"}).has_value());
+  auto again = Exchange(token, {"payments:quote"});
+  EXPECT_EQ(CodeOf(again), Code::kReplay);
+  EXPECT_EQ(again.error().message().find("eyJ"), std::string::npos);
+  // Whatever the first exchange's outcome, and whoever asks again.
+  const std::string denied = IdToken(Claims({"staff"}));
+  EXPECT_EQ(CodeOf(Exchange(denied, {"payments:refund"})), Code::kPolicyDenied);
+  EXPECT_EQ(CodeOf(Exchange(denied, {"payments:quote"})), Code::kReplay);
+  // Issued 10 min + skew ago: still fresh; a second more: too old, though
+  // it has not expired.
+  Json old = Claims();
+  old["exp"] = kServiceTestNow + 3000;
+  old["iat"] = kServiceTestNow - 630;
+  EXPECT_TRUE(Exchange(IdToken(old), {"payments:quote"}).has_value());
+  old["iat"] = kServiceTestNow - 631;
+  EXPECT_EQ(CodeOf(Exchange(IdToken(old), {"payments:quote"})), Code::kExpired);
+}
+
 TEST_F(PersonServiceTest, TooManyGroupsAreRefusedNotTruncated) {
   std::vector<std::string> groups;
   for (int i = 0; i < 33; ++i) groups.push_back("g" + std::to_string(i));

@@ -179,6 +179,12 @@ run 0 "$A" chain verify --chain "$T/alice.chain" --bundle "org-a.example=$T/d/bu
 has "$out" "j['valid'] and j['sub'] == 'oidc:$ISSUER#alice' and j['path'][0] == 'spiffe://org-a.example/aztpd' and j['person']['groups'] == ['finance', 'staff'] and j['person']['acr'] == 'urn:aztp:acr:mfa' and j['person']['email'] == 'alice@example.com'"
 ok "alice logs in to travel-app at the provider; its agent exchanges her ID token for a root aztpd signed: sub oidc:<issuer>#alice, both capabilities (group finance, acr mfa)"
 
+# An ID token is exchanged once: a copy of it (a log, a stolen header) is
+# worth nothing afterwards.
+refused travel-assistant "$T/alice.idt" replay payments:quote
+grep -q "$(cut -c1-40 "$T/alice.idt")" <<<"$out" && fail "the refusal echoes the token"
+ok "alice's ID token exchanged a second time: refused (replay)"
+
 # org-b: a CA of its own; payments gets an SVID there. The assistant extends
 # alice's chain to it; payments verifies with both bundles and decides with
 # a policy on alice's group.
@@ -194,16 +200,24 @@ cat > "$T/payments-policy.json" <<'JSON'
                 "StringEquals": {"aztp:PersonIssuer": "ISSUER"}}}]}
 JSON
 sed -i "s|ISSUER|$ISSUER|" "$T/payments-policy.json"
+# org-b believes org-a's control plane only for the issuers it lists.
+run 1 "$A" chain verify --chain "$T/alice-payments.chain" "${BOTH[@]}" --audience "$PAYMENTS"
+has "$out" 'j["valid"] is False and j["error"] == "unvouched_subject" and j["hop"] == 0'
+run 1 "$A" chain verify --chain "$T/alice-payments.chain" "${BOTH[@]}" --audience "$PAYMENTS" \
+  --person-issuer "org-a.example=$ISSUER/"
+has "$out" 'j["valid"] is False and j["error"] == "unvouched_subject"'
 run 0 "$A" policy test --policy "$T/payments-policy.json" --action payments:refund \
-  --chain "$T/alice-payments.chain" "${BOTH[@]}" --audience "$PAYMENTS"
+  --chain "$T/alice-payments.chain" "${BOTH[@]}" --audience "$PAYMENTS" \
+  --person-issuer "org-a.example=$ISSUER"
 has "$out" 'j["allowed"] is True and j["sid"] == "FinanceOnly"'
-ok "alice's chain crosses to org-b (assistant -> payments): it verifies there with both bundles, and payments' policy on her group allows the refund"
+ok "alice's chain crosses to org-b (assistant -> payments): unvouched_subject there until org-b lists her issuer for org-a (another spelling of it does not count); then payments' policy on her group allows the refund"
 
 # ---- bob: engineering, password only ----
 
 login bob bob-password
 refused travel-assistant "$T/bob.idt" policy_denied payments:quote payments:refund
 [[ "$(json_get "$out" message)" == *payments:refund* ]] || fail "the refusal names the capability: $out"
+login bob bob-password
 exchange travel-assistant "$T/bob.idt" payments:quote
 [ "$rc" = 0 ] || fail "bob's quote: $out"
 ok "bob (engineering, no MFA) gets no refund, naming payments:refund (policy_denied); a quote he gets"
@@ -249,7 +263,8 @@ run 1 "$A" chain mint --svid "$T/travel-assistant" --aud "$PAYMENTS" --cap payme
 [ "$(json_get "$out" error)" = unvouched_subject ] || fail "mint --sub: $out"
 /usr/bin/python3 "$AZTP_SOURCE/scripts/demo_forge.py" "$T/travel-assistant" "$PAYMENTS" \
   "oidc:$ISSUER#cfo" > "$T/forged.chain"
-run 1 "$A" chain verify --chain "$T/forged.chain" "${BOTH[@]}" --audience "$PAYMENTS"
+run 1 "$A" chain verify --chain "$T/forged.chain" "${BOTH[@]}" --audience "$PAYMENTS" \
+  --person-issuer "org-a.example=*"
 has "$out" 'j["valid"] is False and j["error"] == "unvouched_subject" and j["hop"] == 0'
 ok "an agent cannot name a person: aztp chain mint --sub refuses, and a root it signs itself is unvouched_subject at hop 0"
 

@@ -43,6 +43,8 @@ struct Settings {
   std::optional<RequestBinding> request;
   std::optional<Json> revocations;
   std::vector<std::pair<std::string, std::string>> seen;
+  // person_issuers: trust domain name -> issuers (§5.3), or null.
+  std::optional<Json> person_issuers;
 };
 
 class Generator {
@@ -236,6 +238,7 @@ class Generator {
     for (const auto& [iss, jti] : s.seen)
       seen.push_back({{"iss", iss}, {"jti", jti}});
     verifier["seen"] = seen;
+    verifier["person_issuers"] = s.person_issuers ? *s.person_issuers : Json();
     v["verifier"] = verifier;
     v["expected"] = expected;
     char prefix[16];
@@ -370,6 +373,33 @@ void GenerateValid(Generator& g) {
               "A person's root signed by the control plane of a domain the "
               "verifier has no bundle for",
               b.header, g.For(HopId(2)), "untrusted_trust_domain", 0);
+  }
+  {
+    // §5.3: a foreign domain's control plane vouches only for the issuers
+    // the verifier lists for it.
+    auto b = g.Chain(1, L, [](int, HopClaims& c) {
+      c.iss = Id(kA + "aztpd");
+      c.sub = "oidc:https://login.example.com#alice";
+    });
+    Settings s = g.For(HopId(1));
+    g.Invalid("unvouched-subject-foreign-control-plane",
+              "org-a's control plane vouches for a person at org-b, which "
+              "lists no issuers for org-a",
+              b.header, s, "unvouched_subject", 0);
+    s.person_issuers = Json{{"org-a.example", {"https://login.example.co"}}};
+    g.Invalid("unvouched-subject-foreign-issuer-not-listed",
+              "org-b lists another issuer (a prefix of the person's) for "
+              "org-a",
+              b.header, s, "unvouched_subject", 0);
+    s.person_issuers =
+        Json{{"org-a.example",
+              {"https://login.example.co", "https://login.example.com"}}};
+    g.Valid("valid-oidc-subject-foreign-issuer-listed",
+            "org-b lists the person's issuer for org-a", b.header, s, b.claims);
+    s.person_issuers = Json{{"org-a.example", {"*"}}};
+    g.Valid("valid-oidc-subject-foreign-any-issuer",
+            "org-b believes org-a's control plane for any issuer", b.header, s,
+            b.claims);
   }
   {
     auto b = g.Chain(3, L, [](int i, HopClaims& c) {

@@ -28,6 +28,20 @@ class CertCache;
 // kMaxSkewSeconds caps the configurable clock skew (§5.4).
 inline constexpr int64_t kMaxSkewSeconds = 300;
 
+// kAnyPersonIssuer in ChainVerifierOptions::person_issuers believes a
+// domain's control plane for people of any issuer.
+inline constexpr std::string_view kAnyPersonIssuer = "*";
+
+// PersonIssuerMap is ChainVerifierOptions::person_issuers' type.
+using PersonIssuerMap =
+    std::map<std::string, std::vector<std::string>, std::less<>>;
+
+// CheckPersonIssuers accepts a person_issuers map: keys are trust domain
+// names, each entry is kAnyPersonIssuer or an issuer as PersonSubject takes
+// it; at most 256 domains of at most 64 issuers each. kInvalidArgument
+// names the offending key or entry.
+Status CheckPersonIssuers(const PersonIssuerMap& issuers);
+
 // ChainVerifierOptions configure a verifier once.
 struct ChainVerifierOptions {
   // audience is R, the verifying hop's own SPIFFE ID.
@@ -45,10 +59,12 @@ struct ChainVerifierOptions {
   // require_request_binding: the outermost token must carry `req` and it
   // must match the request given to Verify.
   bool require_request_binding = false;
-  // person_issuers narrows, per trust domain name, the OpenID issuers whose
-  // people that domain's control plane may start chains for (§5.3). A
-  // domain not listed may vouch for any issuer it accepts.
-  std::map<std::string, std::vector<std::string>, std::less<>> person_issuers;
+  // person_issuers lists, per trust domain name, the OpenID issuers whose
+  // people that domain's control plane may start chains for at this hop
+  // (§5.3); the entry kAnyPersonIssuer ("*") stands for every issuer that
+  // control plane accepts. A domain not listed: the verifier's own (the
+  // audience's) vouches for any issuer, any other domain for none.
+  PersonIssuerMap person_issuers;
   // cert_cache_entries bounds the verified-certificate cache and the
   // parsed-header cache (0 disables both).
   std::size_t cert_cache_entries = 4096;
@@ -118,7 +134,7 @@ class VerifiedChain {
 class ChainVerifier {
  public:
   // Create checks the options: audience and bundles set, skew within
-  // [0, kMaxSkewSeconds], limits positive.
+  // [0, kMaxSkewSeconds], limits positive, person_issuers well formed.
   static Result<std::unique_ptr<ChainVerifier>> Create(
       ChainVerifierOptions options);
   ~ChainVerifier();

@@ -390,6 +390,37 @@ struct PersonRoot {
   int64_t expires_in = 0;  // seconds
 };
 
+// LoginStart starts a person's login at the trust domain's aztpd for an
+// agent (docs/oidc.md "aztpd's own login").
+struct LoginStart {
+  std::string provider;    // the configured provider's name
+  SpiffeId agent;          // the agent the login is for
+  std::string return_url;  // registered for the agent, byte for byte
+  // capabilities: when not empty, the redeemed result holds a root for the
+  // person granting these (concrete, allowed by the agent's policies).
+  std::vector<std::string> capabilities;
+};
+
+// StartedLogin is where to send the person's browser, and the login's
+// state, which the app keeps in its user's session for the redeem.
+struct StartedLogin {
+  std::string redirect_url;
+  std::string state;
+  int64_t expires_at = 0;
+};
+
+// RedeemedLogin is a login's one-time result.
+struct RedeemedLogin {
+  std::string agent;
+  std::string provider;
+  // person: issuer, subject and the claims of the person's ID token that
+  // aztp keeps (email, email_verified, name, groups, acr, amr, auth_time).
+  Json person;
+  // root: the person's chain root, addressed to the agent, when the login
+  // asked for capabilities.
+  std::optional<PersonRoot> root;
+};
+
 class Client {
  public:
   // Create checks the options; it does not connect.
@@ -534,6 +565,13 @@ class Client {
   Result<PersonRoot> ExchangeIdToken(
       const SecretBytes& id_token, const std::vector<std::string>& capabilities,
       std::string_view provider = "");
+  // StartLogin: `POST /v1/oidc/login` (not retried), by the agent's own
+  // credentials or a key that manages it.
+  Result<StartedLogin> StartLogin(const LoginStart& login);
+  // RedeemLogin: `POST /v1/oidc/login:redeem` (not retried): the one-time
+  // `token` of the login whose `state` the app kept; once.
+  Result<RedeemedLogin> RedeemLogin(const SecretBytes& token,
+                                    std::string_view state);
 
   // ---- audit (docs/audit.md) ----
 

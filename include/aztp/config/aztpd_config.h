@@ -104,6 +104,9 @@ struct OidcProviderEntry {
   // keys_min_refresh: at most one early fetch of the provider's keys (for
   // an unknown kid) per this long (OidcKeyCacheOptions).
   int64_t keys_min_refresh_seconds = 60;
+  // exchange_max_token_age: how old (now - iat) an ID token may be when an
+  // agent exchanges it; 1 min to 1 day.
+  int64_t exchange_max_token_age_seconds = 600;
   // scopes of aztpd's own logins; empty: openid email profile.
   std::vector<std::string> scopes;
   std::vector<OidcExchangeClient> exchange_clients;

@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,6 +77,11 @@ struct ProxyConfig {
     // require_request_binding: every chain must carry a request binding
     // (`req`) matching the request; false accepts chains without one.
     bool require_request_binding = false;
+    // person_issuers: per trust domain, the OpenID issuers whose people
+    // that domain's control plane may start chains for here ("*": any);
+    // a domain not listed: the proxy's own for any issuer, others for none
+    // (docs/protocol.md §5.3, ChainVerifierOptions::person_issuers).
+    std::map<std::string, std::vector<std::string>, std::less<>> person_issuers;
   };
   std::optional<Inbound> inbound;
 

@@ -24,9 +24,10 @@ namespace aztp {
 // the request reaches the app and the proxy adds the Aztp-Caller,
 // Aztp-Subject, Aztp-Txn, Aztp-Origin, Aztp-Capabilities and Aztp-Path of
 // the verified chain. On egress the app names its target with Aztp-Target
-// (and optionally Aztp-Txn with Aztp-Origin, Aztp-Capabilities,
-// Aztp-Subject), which the proxy consumes. Answers never carry Aztp-*
-// fields of the app's either.
+// (and optionally Aztp-Txn with Aztp-Origin, Aztp-Capabilities, or a
+// person's Aztp-Login with Aztp-Login-State, or Aztp-Id-Token with
+// Aztp-Provider), which the proxy consumes; Aztp-Subject is refused.
+// Answers never carry Aztp-* fields of the app's either.
 inline constexpr std::string_view kChainHeader = "Aztp-Chain";
 inline constexpr std::string_view kCallerHeader = "Aztp-Caller";
 inline constexpr std::string_view kSubjectHeader = "Aztp-Subject";
@@ -36,6 +37,13 @@ inline constexpr std::string_view kCapabilitiesHeader = "Aztp-Capabilities";
 inline constexpr std::string_view kPathHeader = "Aztp-Path";
 inline constexpr std::string_view kTargetHeader = "Aztp-Target";
 inline constexpr std::string_view kTargetUrlHeader = "Aztp-Target-Url";
+// A person's credential on egress (docs/proxy.md "A person's chain"): the
+// one-time result of aztpd's login with the login's state, or an ID token
+// (with the provider's configured name, optionally).
+inline constexpr std::string_view kLoginHeader = "Aztp-Login";
+inline constexpr std::string_view kLoginStateHeader = "Aztp-Login-State";
+inline constexpr std::string_view kIdTokenHeader = "Aztp-Id-Token";
+inline constexpr std::string_view kProviderHeader = "Aztp-Provider";
 
 // kRevocationsStaleReason is the reason of a request refused (503) because
 // the revocation list in force is older than the proxy's maximum staleness

@@ -22,6 +22,7 @@
 #include "aztp/chain/builder.h"
 #include "aztp/chain/person.h"
 #include "aztp/oidc/id_token.h"
+#include "aztp/replay/replay_store.h"
 #include "aztp/services/context.h"
 #include "aztp/services/principal.h"
 
@@ -64,10 +65,17 @@ struct PersonProvider {
   // exchange them. An ID token issued to an app proves the login to that
   // app only: an agent not listed for the token's audience gets nothing.
   std::map<std::string, std::vector<SpiffeId>> exchange_clients;
+  // exchange_max_token_age_seconds: an exchanged ID token was issued at
+  // most this long ago (its `iat`, with the rules' skew).
+  int64_t exchange_max_token_age_seconds = 600;
   // scopes asked for in aztpd's own logins ("openid" first).
   std::vector<std::string> scopes = {"openid", "email", "profile"};
   std::shared_ptr<OpenIdProvider> idp;
 };
+
+// kMaxExchangedTokens bounds the ID tokens remembered as exchanged (each
+// until it expires): more within their lifetime are refused (503).
+inline constexpr std::size_t kMaxExchangedTokens = 100000;
 
 // RootSigner is the control plane's current signer (its server SVID).
 using RootSigner = std::function<std::shared_ptr<const HopSigner>()>;
@@ -105,7 +113,10 @@ class PersonService {
   // is listed for. kUnauthenticated for a token that does not validate
   // (with the validation's reason in the message), kPermissionDenied for
   // an agent not listed, kPolicyDenied naming the first capability the
-  // agent's policies refuse for this person.
+  // agent's policies refuse for this person. An ID token is exchanged at
+  // most once, and only while fresh: kReplay for one exchanged before
+  // (by any agent, whatever the outcome), kExpired for one issued more
+  // than the provider's exchange_max_token_age ago.
   Result<PersonRoot> Exchange(const Principal& who, PersonRootRequest request);
 
   // IssueForLogin signs the root after aztpd's own login of the person for
@@ -126,10 +137,18 @@ class PersonService {
   Result<VerifiedIdToken> ValidateForAgent(const PersonProvider& provider,
                                            const SecretBytes& token,
                                            const SpiffeId& agent) const;
+  // FirstFreshExchange: `token` (validated) is fresh and was never
+  // exchanged before; remembers it until it expires.
+  Status FirstFreshExchange(const PersonProvider& provider,
+                            const VerifiedIdToken& token,
+                            const SecretBytes& raw);
 
   const ServiceContext& ctx_;
   std::vector<PersonProvider> providers_;
   RootSigner signer_;
+  // exchanged: the ID tokens exchanged so far (by digest), until they
+  // expire; at most kMaxExchangedTokens.
+  std::shared_ptr<ReplayStore> exchanged_;
 };
 
 // PersonClaimsOf selects what a root carries of a validated ID token.
