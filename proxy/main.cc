@@ -50,14 +50,10 @@ int Fail(const Error& e) {
 // AZTP_API_KEY.
 Result<aztp::SecretBytes> ApiKey(const aztp::ProxyConfig& c) {
   if (!c.control_plane.api_key_file.empty()) {
-    auto key = aztp::ReadSecretFile(c.control_plane.api_key_file);
-    if (!key) return key.error().WithContext("control_plane.api_key_file");
     // A trailing newline is not part of the key.
-    std::string_view v = key->View(aztp::InsecureSecretAccess::Get());
-    while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) {
-      v.remove_suffix(1);
-    }
-    return aztp::SecretBytes(v);
+    auto key = aztp::ReadSecretLine(c.control_plane.api_key_file);
+    if (!key) return key.error().WithContext("control_plane.api_key_file");
+    return key;
   }
   const char* env = std::getenv("AZTP_API_KEY");
   if (env == nullptr || *env == '\0') {

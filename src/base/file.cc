@@ -94,6 +94,16 @@ Result<SecretBytes> ReadSecretFile(const std::string& path,
   return SecretBytes(std::span<const uint8_t>(data.data(), data.size()));
 }
 
+Result<SecretBytes> ReadSecretLine(const std::string& path,
+                                   std::size_t max_bytes) {
+  AZTP_ASSIGN_OR_RETURN(SecretBytes whole, ReadSecretFile(path, max_bytes));
+  std::string_view v = whole.View(InsecureSecretAccess::Get());
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) {
+    v.remove_suffix(1);
+  }
+  return SecretBytes(v);
+}
+
 Result<AtomicFile> AtomicFile::Create(const std::string& path, unsigned mode) {
   // mkostemp: six random characters, O_CREAT|O_EXCL (a planted file or
   // symbolic link, even at the very name drawn, is refused and another name

@@ -57,17 +57,10 @@ Result<Bytes> Base64UrlOfSize(const Json& claims, std::string_view name,
   return std::move(*bytes);
 }
 
+// ValidSubject: a SPIFFE ID, or a person (§5.2, ParsePersonSubject).
 bool ValidSubject(std::string_view sub) {
-  if (sub.empty() || sub.size() > 2048) return false;
-  if (SpiffeId::Parse(sub).has_value()) return true;
-  // oidc:<issuer>#<subject>, printable ASCII without spaces.
-  if (sub.substr(0, 5) != "oidc:") return false;
-  auto hash = sub.find('#');
-  if (hash == std::string_view::npos || hash == 5 || hash + 1 == sub.size()) {
-    return false;
-  }
-  return std::all_of(sub.begin(), sub.end(),
-                     [](char c) { return c > 0x20 && c < 0x7f; });
+  return ParsePersonSubject(sub).has_value() ||
+         SpiffeId::Parse(sub).has_value();
 }
 
 bool ValidTxn(std::string_view txn) {
@@ -376,10 +369,11 @@ Status CheckRootSubject(const SpiffeId& signer, std::string_view sub) {
                  "a root's sub must be its signer, or a person (oidc:) its "
                  "control plane vouches for");
   }
-  const SpiffeId plane = SpiffeId::ControlPlane(signer.trust_domain());
-  if (signer != plane) {
+  // spiffe://<td>/aztpd of the signer's own domain (SpiffeId::ControlPlane).
+  if (signer.path() != "/aztpd") {
     return Error(Code::kUnvouchedSubject,
-                 "a person's chain starts at a control plane (" + plane.str() +
+                 "a person's chain starts at a control plane (" +
+                     SpiffeId::ControlPlane(signer.trust_domain()).str() +
                      "), not at " + signer.str());
   }
   return Ok();

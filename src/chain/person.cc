@@ -42,8 +42,10 @@ Result<std::vector<std::string>> BoundedList(const Json& prs,
       return WrongMemberType(member, "an array of strings");
     }
     std::string value = item.get<std::string>();
-    if (value.empty() || value.size() > kMaxPersonValueBytes) {
-      return Malformed(std::string(member) + ": items are 1 to " +
+    if (value.empty()) return Malformed(std::string(member) + ": empty item");
+    if (value.size() > kMaxPersonValueBytes) {
+      return Error(Code::kTooLarge,
+                   "prs." + std::string(member) + ": an item longer than " +
                        std::to_string(kMaxPersonValueBytes) + " bytes");
     }
     if (!seen.insert(value).second) {
@@ -110,27 +112,45 @@ Json PersonClaims::ToJson() const {
   return out;
 }
 
-std::optional<std::string_view> PersonIssuer(std::string_view sub) {
+bool ValidPersonIssuer(std::string_view issuer) {
+  return !issuer.empty() && PrintableWithoutSpace(issuer) &&
+         issuer.find('#') == std::string_view::npos;
+}
+
+std::optional<PersonName> ParsePersonSubject(std::string_view sub) {
   constexpr std::string_view kPerson = "oidc:";
-  const std::size_t hash = sub.find('#');
-  if (!sub.starts_with(kPerson) || hash == std::string_view::npos) {
+  if (!sub.starts_with(kPerson) || sub.size() > kMaxPersonSubjectBytes) {
     return std::nullopt;
   }
-  return sub.substr(kPerson.size(), hash - kPerson.size());
+  const std::size_t hash = sub.find('#');
+  if (hash == std::string_view::npos) return std::nullopt;
+  PersonName out{sub.substr(kPerson.size(), hash - kPerson.size()),
+                 sub.substr(hash + 1)};
+  if (!ValidPersonIssuer(out.issuer) || out.subject.empty() ||
+      !PrintableWithoutSpace(out.subject)) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::optional<std::string_view> PersonIssuer(std::string_view sub) {
+  auto name = ParsePersonSubject(sub);
+  if (!name) return std::nullopt;
+  return name->issuer;
 }
 
 Result<std::string> PersonSubject(std::string_view issuer,
                                   std::string_view subject) {
-  if (issuer.empty() || subject.empty() || !PrintableWithoutSpace(issuer) ||
-      !PrintableWithoutSpace(subject) ||
-      issuer.find('#') != std::string_view::npos) {
+  std::string sub = "oidc:" + std::string(issuer) + "#" + std::string(subject);
+  if (sub.size() > kMaxPersonSubjectBytes) {
+    return Error(Code::kTooLarge, "a person's subject is at most 2048 bytes");
+  }
+  // Parsed back into the very parts (a '#' in the issuer would move it).
+  auto parsed = ParsePersonSubject(sub);
+  if (!parsed || parsed->issuer != issuer) {
     return Error(Code::kInvalidArgument,
                  "a person's issuer and subject must be printable ASCII "
                  "without spaces (and the issuer without '#')");
-  }
-  std::string sub = "oidc:" + std::string(issuer) + "#" + std::string(subject);
-  if (sub.size() > 2048) {
-    return Error(Code::kTooLarge, "a person's subject is at most 2048 bytes");
   }
   return sub;
 }

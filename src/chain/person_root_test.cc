@@ -45,6 +45,12 @@ class PersonRootTest : public ::testing::Test {
   // Forged signs a root with any `sub`, as an attacker with its own SVID
   // and a JWS library would; MintChain refuses to.
   std::string Forged(const char* signer, const char* aud, std::string sub) {
+    return Must(
+        domains_.Signer(signer).Sign(RootClaims(signer, aud, std::move(sub))));
+  }
+  // RootClaims are a root's claims, signed by hand.
+  static HopClaims RootClaims(const char* signer, const char* aud,
+                              std::string sub) {
     HopClaims c{Must(SpiffeId::Parse(signer)), std::move(sub),
                 Must(SpiffeId::Parse(aud))};
     c.iat = kNow;
@@ -54,7 +60,7 @@ class PersonRootTest : public ::testing::Test {
     c.dep = 0;
     c.max = 15;
     c.cap = Must(CapabilitySet::FromStrings({"payments:*"}));
-    return Must(domains_.Signer(signer).Sign(c));
+    return c;
   }
   static void ExpectUnvouched(const Result<VerifiedChain>& v) {
     ASSERT_FALSE(v.has_value());
@@ -177,6 +183,10 @@ TEST_F(PersonRootTest, AVerifierRefusesMalformedIssuerLists) {
     EXPECT_EQ(v.error().code(), Code::kInvalidArgument);
   };
   refused({{"Org-A.example", {"https://login.example.com"}}});
+  // The name alone: spiffe://org-a.example would never match a signer's
+  // domain, and a narrowing written so would silently not narrow.
+  refused({{"spiffe://org-a.example", {"https://login.example.com"}}});
+  refused({{"org-a.example/", {"https://login.example.com"}}});
   refused({{"org-a.example", {"https://login.example.com#x"}}});
   refused({{"org-a.example", {""}}});
   refused({{"org-a.example", {"https://login example.com"}}});
@@ -233,6 +243,8 @@ TEST(PersonClaimsTest, ParsingIsStrictAndBounded) {
     Code code;
   };
   const std::string long_name = "{\"name\":\"" + std::string(257, 'x') + "\"}";
+  const std::string long_group =
+      "{\"groups\":[\"" + std::string(257, 'x') + "\"]}";
   std::string many = "{\"groups\":[";
   for (int i = 0; i < 33; ++i)
     many += (i ? ",\"g" : "\"g") + std::to_string(i) + "\"";
@@ -250,6 +262,7 @@ TEST(PersonClaimsTest, ParsingIsStrictAndBounded) {
       {R"({"auth_time":-1})", Code::kMalformed},
       {R"({"auth_time":1.5})", Code::kMalformed},
       {long_name.c_str(), Code::kTooLarge},
+      {long_group.c_str(), Code::kTooLarge},
       {many.c_str(), Code::kTooLarge},
   };
   for (const Case& c : cases) {
@@ -263,17 +276,35 @@ TEST(PersonClaimsTest, ParsingIsStrictAndBounded) {
 TEST_F(PersonRootTest, PrsOnlyInAPersonsRoot) {
   // An agent's own root with prs, and prs on a later token, are malformed
   // before any signature is looked at.
-  HopClaims c{Must(SpiffeId::Parse(kAgent)), kAgent,
-              Must(SpiffeId::Parse(kTool))};
-  c.iat = kNow;
-  c.exp = kNow + 300;
-  c.jti = "AAAAAAAAAAAAAAAAAAAAAA";
-  c.txn = "t";
-  c.max = 15;
+  HopClaims c = RootClaims(kAgent, kTool, kAgent);
   c.prs = PersonClaims{};
   auto v = Verify(Must(domains_.Signer(kAgent).Sign(c)), kTool);
   ASSERT_FALSE(v.has_value());
   EXPECT_EQ(v.error().code(), Code::kMalformed) << v.error().message();
+  // A person's root, and the agent's next token claiming other person
+  // claims (a group it would like her to be in).
+  const std::string root = Root(kPlaneA, kAgent, kAlice);
+  const VerifiedChain at_agent = Must(Verify(root, kAgent));
+  HopClaims next = RootClaims(kAgent, kTool, kAlice);
+  next.dep = 1;
+  next.max = at_agent.max_depth();
+  next.txn = at_agent.txn();
+  next.jti = "BBBBBBBBBBBBBBBBBBBBBA";
+  next.prv = TokenDigest(root);
+  next.prs = PersonClaims{};
+  next.prs->groups = {"finance"};
+  ChainVerifierOptions at_b;
+  at_b.person_issuers["org-a.example"] = {std::string(kAnyPersonIssuer)};
+  auto later = Verify(root + "," + Must(domains_.Signer(kAgent).Sign(next)),
+                      kTool, at_b);
+  ASSERT_FALSE(later.has_value());
+  EXPECT_EQ(later.error().code(), Code::kMalformed) << later.error().message();
+  EXPECT_EQ(later.error().hop(), std::optional<int>(1));
+  // Without the prs, that very chain verifies: the refusal is the prs's.
+  next.prs.reset();
+  auto plain = Verify(root + "," + Must(domains_.Signer(kAgent).Sign(next)),
+                      kTool, at_b);
+  EXPECT_TRUE(plain.has_value()) << plain.error().message();
 }
 
 TEST(PersonSubjectTest, BuildsOnlyWellFormedSubjects) {
@@ -283,6 +314,20 @@ TEST(PersonSubjectTest, BuildsOnlyWellFormedSubjects) {
             "https://idp.example");
   EXPECT_FALSE(PersonIssuer("spiffe://org-a.example/x").has_value());
   EXPECT_FALSE(PersonIssuer("oidc:no-hash").has_value());
+  // One grammar: what PersonSubject builds, ParsePersonSubject splits, and
+  // nothing else.
+  auto name = ParsePersonSubject("oidc:https://idp.example#a#b");
+  ASSERT_TRUE(name.has_value());
+  EXPECT_EQ(name->issuer, "https://idp.example");
+  EXPECT_EQ(name->subject, "a#b");
+  for (const std::string& bad : std::vector<std::string>{
+           "oidc:#a", "oidc:https://i#", "oidc:https://i# a",
+           "OIDC:https://i#a", "oidc:https://i\x7f#a",
+           "oidc:https://i#" + std::string(2034, 'a')}) {
+    EXPECT_FALSE(ParsePersonSubject(bad).has_value()) << bad;
+  }
+  EXPECT_TRUE(ParsePersonSubject("oidc:https://i#" + std::string(2033, 'a'))
+                  .has_value());
   for (auto [iss, sub] : std::vector<std::pair<std::string, std::string>>{
            {"", "a"},
            {"https://i", ""},

@@ -136,9 +136,12 @@ Status CheckPersonIssuers(const PersonIssuerMap& issuers) {
                  "person issuers: at most 256 trust domains");
   }
   for (const auto& [td, list] : issuers) {
-    if (auto name = TrustDomain::Parse(td); !name) {
-      return Error(Code::kInvalidArgument,
-                   "person issuers: " + name.error().message());
+    // The bare name, as the lookup compares it: TrustDomain::Parse would
+    // also take spiffe://<td>, an entry that would then never match.
+    auto name = TrustDomain::Parse(td);
+    if (!name || name->name() != td) {
+      return Error(Code::kInvalidArgument, "person issuers: " + QuoteInput(td) +
+                                               " is not a trust domain name");
     }
     if (list.size() > kMaxIssuers) {
       return Error(Code::kInvalidArgument,
@@ -146,10 +149,11 @@ Status CheckPersonIssuers(const PersonIssuerMap& issuers) {
     }
     for (const std::string& issuer : list) {
       if (issuer == kAnyPersonIssuer) continue;
-      if (auto sub = PersonSubject(issuer, "x"); !sub) {
-        return Error(Code::kInvalidArgument, "person issuers of " + td + ": " +
-                                                 QuoteInput(issuer) + ": " +
-                                                 sub.error().message());
+      if (!ValidPersonIssuer(issuer)) {
+        return Error(Code::kInvalidArgument,
+                     "person issuers of " + td + ": " + QuoteInput(issuer) +
+                         " is no issuer (printable ASCII without spaces or "
+                         "'#')");
       }
     }
   }

@@ -12,7 +12,7 @@ namespace {
 Result<PersonRoot> ParsePersonRoot(const Json& doc) {
   PersonRoot out;
   AZTP_ASSIGN_OR_RETURN(std::string type, GetString(doc, "issued_token_type"));
-  if (type != "urn:aztp:token-type:chain") {
+  if (type != kChainTokenType) {
     return Error(Code::kMalformed, "issued_token_type is not a chain");
   }
   AZTP_ASSIGN_OR_RETURN(out.chain, GetString(doc, "access_token"));
@@ -81,10 +81,10 @@ Result<PersonRoot> Client::ExchangeIdToken(
     const SecretBytes& id_token, const std::vector<std::string>& capabilities,
     std::string_view provider) {
   std::vector<std::pair<std::string, std::string>> form = {
-      {"grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"},
+      {"grant_type", std::string(kTokenExchangeGrant)},
       {"subject_token",
        std::string(id_token.View(InsecureSecretAccess::Get()))},
-      {"subject_token_type", "urn:ietf:params:oauth:token-type:id_token"},
+      {"subject_token_type", std::string(kIdTokenType)},
       {"scope", ScopeString(capabilities)}};
   if (!provider.empty()) form.emplace_back("provider", std::string(provider));
   std::string body = http::FormEncode(form);

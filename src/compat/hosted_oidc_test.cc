@@ -6,6 +6,7 @@
 #include "aztp/http/form.h"
 #include "compat/hosted_sdk_fixture.h"
 #include "testing/fake_openid_provider.h"
+#include "testing/http_query.h"
 
 namespace aztp::compat {
 namespace {
@@ -28,12 +29,6 @@ class HostedOidcTest : public HostedSdkTest {
     cp_ = test_support::OpenTestControlPlane(store_, o);
     api_ = std::make_unique<HostedSdkApi>(*cp_);
   }
-  static std::map<std::string, std::string> QueryOf(const std::string& url) {
-    std::map<std::string, std::string> q;
-    EXPECT_TRUE(http::ParseForm(url.substr(url.find('?') + 1), q)) << url;
-    return q;
-  }
-
   // LoggedIn runs alice's hosted login up to the app's return URL and
   // returns the `token` it carries.
   std::string LoggedIn() {
@@ -46,34 +41,25 @@ class HostedOidcTest : public HostedSdkTest {
     const std::string redirect = e.value("redirectUrl", "");
     EXPECT_EQ(e["redirect_url"], redirect);
     EXPECT_EQ(e["data"]["redirectUrl"], redirect);
-    auto sent = QueryOf(redirect);
+    auto sent = test_support::QueryOf(redirect);
     EXPECT_EQ(e["state"], sent["state"]);
     // The provider's answer at aztpd's callback.
-    idp_->IssueCode("c1",
-                    idp_->Sign(Json{{"iss", kIssuer},
-                                    {"sub", "alice"},
-                                    {"aud", "aztpd"},
-                                    {"nonce", sent["nonce"]},
-                                    {"email", "alice@example.com"},
-                                    {"email_verified", verified_},
-                                    {"name", "Alice"},
-                                    {"iat", kNow},
-                                    {"exp", kNow + 300}}),
-                    sent["code_challenge"]);
-    http::Request cb;
-    cb.method = "GET";
-    cb.path = "/v1/oidc/callback";
-    cb.target = cb.path;
-    cb.query = {{"state", sent["state"]}, {"code", "c1"}};
-    http::Response back = cp_->Handle(cb);
+    const std::string answer = idp_->Answer(sent,
+                                            Json{{"iss", kIssuer},
+                                                 {"sub", "alice"},
+                                                 {"email", "alice@example.com"},
+                                                 {"email_verified", verified_},
+                                                 {"name", "Alice"},
+                                                 {"iat", kNow},
+                                                 {"exp", kNow + 300}},
+                                            "c1");
+    http::Response back =
+        cp_->Handle(test_support::GetRequest("/v1/oidc/callback", answer));
     EXPECT_EQ(back.status, 303) << back.body;
-    std::string location;
-    for (const auto& [k, v] : back.headers) {
-      if (k == "Location") location = v;
-    }
+    const std::string location = test_support::HeaderOf(back, "Location");
     // The hosted callback parameters: token, agent, provider.
     EXPECT_EQ(location.rfind(std::string(kAppReturn) + "?", 0), 0u) << location;
-    auto q = QueryOf(location);
+    auto q = test_support::QueryOf(location);
     EXPECT_EQ(q["provider"], "google");
     EXPECT_EQ(q["agent"], kAgent);
     return q["token"];

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "aztp/base/file.h"
+#include "aztp/crypto/key.h"
 #include "testing/source_dir.h"
 #include "testing/temp_dir.h"
 
@@ -639,6 +640,62 @@ oidc:
   ASSERT_EQ(p.exchange_clients.size(), 1u);
   EXPECT_EQ(p.exchange_clients[0].client_id, "travel-app");
   EXPECT_EQ(p.exchange_clients[0].agents.size(), 2u);
+}
+
+// private_key_jwt or client_secret_basic, from files whose content never
+// appears in an error.
+TEST(AztpdConfig, ResolvesTheClientAuthenticationFromFiles) {
+  test_support::TempDir dir;
+  auto key = *PrivateKey::Generate(KeyType::kEcP256);
+  auto pem = *key.ToPkcs8Pem();
+  ASSERT_TRUE(
+      WriteFile(dir.File("key.pem"), pem.View(InsecureSecretAccess::Get()))
+          .has_value());
+  ASSERT_TRUE(WriteFile(dir.File("secret"), "s3cret-line\n").has_value());
+  ASSERT_TRUE(WriteFile(dir.File("bad.pem"), "not-a-key-Zm9vYmFy").has_value());
+  auto entry = [&](const std::string& secret, const std::string& key_file) {
+    OidcProviderEntry e;
+    e.name = "corp";
+    e.issuer = "https://login.example.com";
+    e.client_id = "aztpd";
+    e.client_secret_file = secret;
+    e.private_key_file = key_file;
+    return e;
+  };
+  FixedClock clock(1'800'000'000);
+  for (const auto& e : {entry(dir.File("secret"), ""),
+                        entry("", dir.File("key.pem")), entry("", "")}) {
+    auto resolved = ResolveOidcProviders({e}, &clock);
+    ASSERT_TRUE(resolved.has_value()) << resolved.error().message();
+    EXPECT_EQ(resolved->at(0).name, "corp");
+  }
+  auto bad = ResolveOidcProviders({entry("", dir.File("bad.pem"))}, &clock);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("bad.pem"), std::string::npos);
+  EXPECT_EQ(bad.error().message().find("Zm9vYmFy"), std::string::npos);
+  // One authentication, and a key ID only with a key.
+  AztpdConfig c;
+  c.oidc_providers = {entry("", dir.File("key.pem"))};
+  c.oidc_providers[0].private_key_id = "k1";
+  ASSERT_TRUE(ValidateAztpdConfig(c).has_value());
+  OidcProviderEntry both = entry(dir.File("secret"), dir.File("key.pem"));
+  c.oidc_providers = {both};
+  auto v = ValidateAztpdConfig(c);
+  ASSERT_FALSE(v.has_value());
+  EXPECT_NE(v.error().message().find("private_key_file"), std::string::npos);
+  OidcProviderEntry lone_id = entry("", "");
+  lone_id.private_key_id = "k1";
+  c.oidc_providers = {lone_id};
+  EXPECT_FALSE(ValidateAztpdConfig(c).has_value());
+  // Ranges hold for an entry not read from a file.
+  OidcProviderEntry zero = entry("", "");
+  zero.keys_min_refresh_seconds = 0;
+  c.oidc_providers = {zero};
+  EXPECT_FALSE(ValidateAztpdConfig(c).has_value());
+  zero.keys_min_refresh_seconds = 60;
+  zero.exchange_max_token_age_seconds = 59;
+  c.oidc_providers = {zero};
+  EXPECT_FALSE(ValidateAztpdConfig(c).has_value());
 }
 
 TEST(AztpdConfig, RefusesOidcProvidersItCannotTrust) {

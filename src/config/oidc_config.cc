@@ -88,8 +88,23 @@ Status ValidateProvider(const OidcProviderEntry& p, const std::string& path) {
                      "must be RS256, PS256, ES256, ES384 or EdDSA");
     }
   }
+  if (!p.client_secret_file.empty() && !p.private_key_file.empty()) {
+    return Invalid(Child(path, "private_key_file"),
+                   "one client authentication: client_secret_file or "
+                   "private_key_file, not both");
+  }
+  if (!p.private_key_id.empty() && p.private_key_file.empty()) {
+    return Invalid(Child(path, "private_key_id"), "needs private_key_file");
+  }
+  // The ranges hold however the entry was made (the file's reader checks
+  // them too, with the key's own message).
   AZTP_RETURN_IF_ERROR(DurationWithin(p.max_auth_age_seconds, 0, kMaxAuthAge,
                                       Child(path, "max_auth_age")));
+  AZTP_RETURN_IF_ERROR(DurationWithin(p.keys_min_refresh_seconds, 1, 3600,
+                                      Child(path, "keys_min_refresh")));
+  AZTP_RETURN_IF_ERROR(DurationWithin(p.exchange_max_token_age_seconds, 60,
+                                      kDay,
+                                      Child(path, "exchange_max_token_age")));
   if (!p.scopes.empty() && p.scopes.front() != "openid") {
     return Invalid(Child(path, "scopes"), "must start with openid");
   }
@@ -173,6 +188,8 @@ Field OidcProvidersInto(std::vector<OidcProviderEntry>& list) {
            {"issuer", NonEmptyStringInto(e.issuer)},
            {"client_id", NonEmptyStringInto(e.client_id)},
            {"client_secret_file", FileInto(e.client_secret_file)},
+           {"private_key_file", FileInto(e.private_key_file)},
+           {"private_key_id", NonEmptyStringInto(e.private_key_id)},
            {"ca_file", FileInto(e.ca_file)},
            {"algorithms", StringListInto(e.algorithms)},
            {"accepted_acr", StringListInto(e.accepted_acr)},

@@ -38,18 +38,27 @@ class ClientProvider final : public services::OpenIdProvider {
   std::unique_ptr<OidcProviderClient> client_;
 };
 
-// ReadSecretFile reads a client secret: the file's bytes without a final
-// line break. Its content never appears in an error.
-Result<SecretBytes> ReadSecretFile(const std::string& path) {
-  AZTP_ASSIGN_OR_RETURN(std::string text, ReadFile(path, kMaxSecretFileBytes));
-  std::size_t n = text.size();
-  while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r')) --n;
-  SecretBytes secret{std::string_view(text).substr(0, n)};
-  internal::WipeMemory(text.data(), text.size());
-  if (secret.empty()) {
-    return Error(Code::kInvalidArgument, path + " holds no client secret");
+// ClientAuth reads the provider's client authentication from its files.
+// Their content never appears in an error.
+Result<OidcClientAuth> ClientAuth(const OidcProviderEntry& e) {
+  OidcClientAuth auth;
+  if (!e.client_secret_file.empty()) {
+    AZTP_ASSIGN_OR_RETURN(
+        auth.client_secret,
+        ReadSecretLine(e.client_secret_file, kMaxSecretFileBytes));
+    if (auth.client_secret->empty()) {
+      return Error(Code::kInvalidArgument,
+                   e.client_secret_file + " holds no client secret");
+    }
   }
-  return secret;
+  if (!e.private_key_file.empty()) {
+    AZTP_ASSIGN_OR_RETURN(SecretBytes pem, ReadSecretFile(e.private_key_file));
+    auto key = PrivateKey::FromPkcs8Pem(pem);
+    if (!key) return key.error().WithContext(e.private_key_file);
+    auth.private_key = std::move(*key);
+    auth.key_id = e.private_key_id;
+  }
+  return auth;
 }
 
 Result<services::PersonProvider> Resolve(const OidcProviderEntry& e,
@@ -59,10 +68,7 @@ Result<services::PersonProvider> Resolve(const OidcProviderEntry& e,
   o.client_id = e.client_id;
   o.ca_file = e.ca_file;
   o.keys.min_refresh_seconds = e.keys_min_refresh_seconds;
-  if (!e.client_secret_file.empty()) {
-    AZTP_ASSIGN_OR_RETURN(o.auth.client_secret,
-                          ReadSecretFile(e.client_secret_file));
-  }
+  AZTP_ASSIGN_OR_RETURN(o.auth, ClientAuth(e));
   AZTP_ASSIGN_OR_RETURN(std::unique_ptr<OidcProviderClient> client,
                         OidcProviderClient::Create(std::move(o), clock));
   services::PersonProvider p;

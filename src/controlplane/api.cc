@@ -52,6 +52,19 @@ Result<bool> OptionalBool(const Json& body, const char* name, bool fallback) {
   return it->get<bool>();
 }
 
+Result<std::optional<std::vector<std::string>>> OptionalStrings(
+    const Json& body, const char* name, std::size_t max_items) {
+  auto it = body.find(name);
+  if (it == body.end()) return std::optional<std::vector<std::string>>();
+  if (!it->is_array() || it->size() > max_items ||
+      !std::all_of(it->begin(), it->end(),
+                   [](const Json& v) { return v.is_string(); })) {
+    return BadRequest(std::string(name) + " must be an array of at most " +
+                      std::to_string(max_items) + " strings");
+  }
+  return std::optional(it->get<std::vector<std::string>>());
+}
+
 Result<Json> OptionalMetadata(const Json& body, const char* name) {
   auto it = body.find(name);
   if (it == body.end()) return Json::object();

@@ -88,6 +88,10 @@ Result<std::optional<std::string>> BoundedString(const Json& body,
 // OnlyMembers rejects members not in `names`.
 Status OnlyMembers(const Json& body, std::initializer_list<const char*> names);
 Result<bool> OptionalBool(const Json& body, const char* name, bool fallback);
+// OptionalStrings reads an optional member that is an array of at most
+// `max_items` strings (nullopt when absent).
+Result<std::optional<std::vector<std::string>>> OptionalStrings(
+    const Json& body, const char* name, std::size_t max_items);
 // OptionalMetadata reads an optional object member of at most 16 KiB.
 Result<Json> OptionalMetadata(const Json& body, const char* name);
 // PageLimit reads the `limit` query parameter (1..1000, default 100).

@@ -14,6 +14,7 @@
 #include "aztp/jose/jws.h"
 #include "controlplane/control_plane_test_fixture.h"
 #include "testing/fake_openid_provider.h"
+#include "testing/http_query.h"
 
 namespace aztp {
 namespace {
@@ -174,22 +175,8 @@ TEST_F(PersonRoutesTest, OnlyTheAgentsOwnSvidMayExchange) {
 
 // ---- aztpd's own browser login (services/logins.h) ----
 
-// Query is the decoded query of `url`.
-std::map<std::string, std::string> Query(const std::string& url) {
-  std::map<std::string, std::string> q;
-  auto at = url.find('?');
-  if (at != std::string::npos) {
-    EXPECT_TRUE(http::ParseForm(url.substr(at + 1), q)) << url;
-  }
-  return q;
-}
-
-std::string HeaderOf(const http::Response& r, const std::string& name) {
-  for (const auto& [k, v] : r.headers) {
-    if (k == name) return v;
-  }
-  return "";
-}
+using test_support::HeaderOf;
+using test_support::QueryOf;
 
 class LoginRoutesTest : public PersonRoutesTest {
  public:  // for the cases' functions
@@ -201,23 +188,17 @@ class LoginRoutesTest : public PersonRoutesTest {
               {"return_url", return_url},
               {"capabilities", {"payments:quote"}}};
     started_ = Call("POST", "/v1/oidc/login", body.dump());
-    if (started_.status == 200) sent_ = Query(Body(started_)["redirect_url"]);
+    if (started_.status == 200)
+      sent_ = QueryOf(Body(started_)["redirect_url"].get<std::string>());
   }
   // Provider answers the login as the provider would, with `claims` for
   // aztpd (its nonce unless changed), and returns the callback's answer.
   http::Response Provider(Json claims, const std::string& extra = "") {
     claims["aud"] = "aztpd";
-    if (!claims.contains("nonce")) claims["nonce"] = sent_["nonce"];
-    idp_->IssueCode("code-1", idp_->Sign(claims), sent_["code_challenge"]);
-    return Callback("state=" + sent_["state"] + "&code=code-1" + extra);
+    return Callback(idp_->Answer(sent_, std::move(claims), "code-1") + extra);
   }
   http::Response Callback(const std::string& query) {
-    http::Request r;
-    r.method = "GET";
-    r.path = "/v1/oidc/callback";
-    r.target = r.path + "?" + query;
-    EXPECT_TRUE(http::ParseForm(query, r.query));
-    return cp_->Handle(r);
+    return cp_->Handle(test_support::GetRequest("/v1/oidc/callback", query));
   }
   http::Response Redeem(const std::string& token, const char* peer = kAgent,
                         std::optional<std::string> state = std::nullopt) {
@@ -249,7 +230,7 @@ TEST_F(LoginRoutesTest, ALoginReturnsAOneTimeResultToTheRegisteredUrl) {
   ASSERT_EQ(back.status, 303) << back.body;
   const std::string location = HeaderOf(back, "Location");
   ASSERT_EQ(location.rfind(std::string(kReturn) + "&", 0), 0u) << location;
-  auto q = Query(location);
+  auto q = QueryOf(location);
   EXPECT_EQ(q["agent"], kAgent);
   EXPECT_EQ(q["provider"], "corp");
   EXPECT_EQ(q["state"], sent_["state"]);
@@ -276,7 +257,7 @@ TEST_F(LoginRoutesTest, OnlyRegisteredReturnUrlsAndOnlyTheAgentRedeems) {
     EXPECT_EQ(started_.status, 400) << url << ": " << started_.body;
   }
   Start();
-  auto q = Query(HeaderOf(Provider(Claims()), "Location"));
+  auto q = QueryOf(HeaderOf(Provider(Claims()), "Location"));
   ASSERT_FALSE(q["token"].empty());
   ASSERT_EQ(Call("POST", "/v1/identities",
                  Json{{"id", "spiffe://org-a.example/agents/other"}}.dump())
@@ -335,7 +316,7 @@ TEST_F(LoginRoutesTest, ABrokenAnswerReturnsAnErrorAndNoResult) {
     Start();
     http::Response back = k.answer(*this);
     ASSERT_EQ(back.status, 303) << back.body;
-    auto q = Query(HeaderOf(back, "Location"));
+    auto q = QueryOf(HeaderOf(back, "Location"));
     EXPECT_EQ(q["error"], k.error);
     EXPECT_EQ(q["state"], sent_["state"]);
     EXPECT_EQ(q.count("token"), 0u);

@@ -52,9 +52,6 @@ void AddPersonRoutes(RouteTable& table, services::PersonService& service);
 // AddLoginRoutes: /v1/oidc/login, /v1/oidc/callback, /v1/oidc/login:redeem.
 void AddLoginRoutes(RouteTable& table, services::LoginService& service,
                     const TrustDomain& td);
-// LoginResultJson is a redeemed login as /v1/oidc/login:redeem answers it
-// (the hosted SDK's validate-jwt-token reads the same result).
-Json LoginResultJson(const services::LoginResult& result, UnixTime now);
 
 // Page reads the `after` and `limit` query parameters.
 Result<std::string> QueryAfter(const http::Request& req);

@@ -89,19 +89,8 @@ Result<services::FlowFields> DecodeFlowFields(const Json& body) {
   AZTP_ASSIGN_OR_RETURN(f.description, GetOptionalString(body, "description"));
   AZTP_ASSIGN_OR_RETURN(f.discoverable,
                         GetOptionalString(body, "discoverable"));
-  if (auto it = body.find("tags"); it != body.end()) {
-    if (!it->is_array() || it->size() > services::kMaxFlowTags) {
-      return BadRequest("tags must be an array of at most 32 strings");
-    }
-    std::vector<std::string> tags;
-    for (const Json& tag : *it) {
-      if (!tag.is_string()) {
-        return BadRequest("tags must be strings of 1 to 64 bytes");
-      }
-      tags.push_back(tag.get<std::string>());
-    }
-    f.tags = std::move(tags);
-  }
+  AZTP_ASSIGN_OR_RETURN(f.tags,
+                        OptionalStrings(body, "tags", services::kMaxFlowTags));
   // Free-form by nature: FlowService checks that it is a small object.
   if (auto it = body.find("metadata"); it != body.end()) f.metadata = *it;
   return f;

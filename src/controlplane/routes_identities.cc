@@ -49,19 +49,10 @@ Result<services::DomainList> DecodeFederatesWith(const Json& body) {
 }
 
 Result<std::vector<std::string>> DecodeSelectors(const Json& body) {
-  std::vector<std::string> out;
-  auto sel = body.find("selectors");
-  if (sel == body.end()) return out;
-  if (!sel->is_array() || sel->size() > services::kMaxSelectors) {
-    return BadRequest("selectors must be an array of at most 64 strings");
-  }
-  for (const auto& s : *sel) {
-    if (!s.is_string()) {
-      return BadRequest("selectors must be strings of at most 256 bytes");
-    }
-    out.push_back(s.get<std::string>());
-  }
-  return out;
+  AZTP_ASSIGN_OR_RETURN(
+      auto selectors,
+      OptionalStrings(body, "selectors", services::kMaxSelectors));
+  return selectors.value_or(std::vector<std::string>());
 }
 
 Result<services::NewIdentity> DecodeNewIdentity(const Json& body) {

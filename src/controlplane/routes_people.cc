@@ -16,13 +16,6 @@ namespace {
 
 using services::Permission;
 
-constexpr std::string_view kGrantType =
-    "urn:ietf:params:oauth:grant-type:token-exchange";
-constexpr std::string_view kIdTokenType =
-    "urn:ietf:params:oauth:token-type:id_token";
-// The issued token's type: an Aztp-Chain value (docs/oidc.md).
-constexpr std::string_view kChainTokenType = "urn:aztp:token-type:chain";
-
 // OAuthError is an RFC 6749 §5.2 answer, with aztp's stable reason beside
 // the OAuth error code.
 Json OAuthError(RouteCall& c, int status, std::string_view error,
@@ -82,10 +75,11 @@ std::optional<services::PersonRootRequest> DecodeExchange(RouteCall& c,
       return std::nullopt;
     }
   }
-  if (f["grant_type"] != kGrantType) {
-    answer = OAuthError(c, 400, "unsupported_grant_type",
-                        Error(Code::kInvalidArgument,
-                              "grant_type must be " + std::string(kGrantType)));
+  if (f["grant_type"] != kTokenExchangeGrant) {
+    answer = OAuthError(
+        c, 400, "unsupported_grant_type",
+        Error(Code::kInvalidArgument,
+              "grant_type must be " + std::string(kTokenExchangeGrant)));
     return std::nullopt;
   }
   if (f["subject_token_type"] != kIdTokenType || f["subject_token"].empty()) {
@@ -115,25 +109,6 @@ std::optional<services::PersonRootRequest> DecodeExchange(RouteCall& c,
   return r;
 }
 
-Result<std::vector<std::string>> StringArray(const Json& body,
-                                             const char* name) {
-  std::vector<std::string> out;
-  auto it = body.find(name);
-  if (it == body.end()) return out;
-  if (!it->is_array() || it->size() > services::kMaxPersonCapabilities) {
-    return BadRequest(std::string(name) + " must be an array of at most " +
-                      std::to_string(services::kMaxPersonCapabilities) +
-                      " strings");
-  }
-  for (const Json& v : *it) {
-    if (!v.is_string()) {
-      return BadRequest(std::string(name) + " must hold strings");
-    }
-    out.push_back(v.get<std::string>());
-  }
-  return out;
-}
-
 Result<services::LoginRequest> DecodeLogin(const http::Request& req,
                                            const TrustDomain& td) {
   AZTP_ASSIGN_OR_RETURN(Json body, BodyObject(req));
@@ -143,12 +118,31 @@ Result<services::LoginRequest> DecodeLogin(const http::Request& req,
   services::LoginRequest r{"", std::move(agent), "", {}};
   AZTP_ASSIGN_OR_RETURN(r.provider, GetString(body, "provider"));
   AZTP_ASSIGN_OR_RETURN(r.return_url, GetString(body, "return_url"));
-  AZTP_ASSIGN_OR_RETURN(r.capabilities, StringArray(body, "capabilities"));
+  AZTP_ASSIGN_OR_RETURN(
+      auto capabilities,
+      OptionalStrings(body, "capabilities", services::kMaxPersonCapabilities));
+  r.capabilities = capabilities.value_or(std::vector<std::string>());
   return r;
 }
 
-}  // namespace
+// LoginReturnUrl is the login's return URL with its outcome's parameters.
+std::string LoginReturnUrl(const services::LoginReturn& back) {
+  if (!back.token) {
+    return http::WithQuery(back.url,
+                           {{"error", back.error}, {"state", back.state}});
+  }
+  std::string token(back.token->View(InsecureSecretAccess::Get()));
+  std::string url = http::WithQuery(
+      back.url,
+      {{"token", token},
+       {"agent", back.aztp_alias ? back.agent.alias() : back.agent.str()},
+       {"provider", back.provider},
+       {"state", back.state}});
+  internal::WipeMemory(token.data(), token.size());
+  return url;
+}
 
+// LoginResultJson is a redeemed login as /v1/oidc/login:redeem answers it.
 Json LoginResultJson(const services::LoginResult& r, UnixTime now) {
   const IdTokenPerson& p = r.person;
   Json person{{"issuer", p.issuer}, {"subject", p.subject}};
@@ -171,6 +165,8 @@ Json LoginResultJson(const services::LoginResult& r, UnixTime now) {
   return out;
 }
 
+}  // namespace
+
 void AddLoginRoutes(RouteTable& t, services::LoginService& s,
                     const TrustDomain& td) {
   // Who may run a login for an agent is the service's rule: the agent's own
@@ -192,9 +188,10 @@ void AddLoginRoutes(RouteTable& t, services::LoginService& s,
              auto it = q.find(name);
              return it == q.end() ? std::string() : it->second;
            };
-           AZTP_ASSIGN_OR_RETURN(c.reply.location,
+           AZTP_ASSIGN_OR_RETURN(services::LoginReturn back,
                                  s.Callback({value("state"), value("code"),
                                              value("error"), value("iss")}));
+           c.reply.location = LoginReturnUrl(back);
            c.reply.status = 303;
            c.reply.no_store = true;
            return Json{{"redirect", true}};

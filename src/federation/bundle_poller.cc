@@ -52,6 +52,8 @@ Result<std::string> FetchDocument(const FederationRelationship& rel,
   http::ClientOptions o;
   o.base_url = split.first;
   o.timeout_seconds = timeout_seconds;
+  // Refused as it arrives, not after 64 MiB were read.
+  o.max_response_bytes = max_bytes;
   o.clock = &clock;
   if (rel.profile == EndpointProfile::kHttpsSpiffe) {
     if (!trust) return Error(Code::kInvalidArgument, "no bundle to trust");
@@ -65,9 +67,10 @@ Result<std::string> FetchDocument(const FederationRelationship& rel,
     o.system_cas = o.ca_file.empty() && o.ca_pem.empty();
   }
   AZTP_ASSIGN_OR_RETURN(auto client, http::Client::Create(std::move(o)));
-  AZTP_ASSIGN_OR_RETURN(http::Response resp,
-                        client->Send("GET", split.second, ""));
   const std::string who(what);
+  auto sent = client->Send("GET", split.second, "");
+  if (!sent) return sent.error().WithContext(who);
+  http::Response& resp = *sent;
   if (resp.status >= 300 && resp.status < 400) {
     return Error(Code::kUnavailable,
                  who + " answered a redirect, which is not followed");
@@ -75,10 +78,6 @@ Result<std::string> FetchDocument(const FederationRelationship& rel,
   if (resp.status != 200) {
     return Error(Code::kUnavailable,
                  who + " answered HTTP " + std::to_string(resp.status));
-  }
-  if (resp.body.size() > max_bytes) {
-    return Error(Code::kTooLarge, who + " answer exceeds " +
-                                      std::to_string(max_bytes >> 20) + " MiB");
   }
   return std::move(resp.body);
 }

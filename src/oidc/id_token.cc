@@ -120,6 +120,14 @@ Status CheckTimes(const Json& claims, const IdTokenRules& rules, UnixTime now,
   AZTP_ASSIGN_OR_RETURN(*exp, GetInt(claims, "exp"));
   AZTP_ASSIGN_OR_RETURN(*iat, GetInt(claims, "iat"));
   AZTP_ASSIGN_OR_RETURN(auto nbf, GetOptionalInt(claims, "nbf"));
+  // Times past 2^40 s (year 36812) or before 1970 are no times: refused
+  // before any arithmetic on them can overflow.
+  constexpr int64_t kLatest = int64_t{1} << 40;
+  for (int64_t t : {*exp, *iat, nbf.value_or(0)}) {
+    if (t < 0 || t > kLatest) {
+      return Error(Code::kMalformed, "ID token: a time out of range");
+    }
+  }
   const int64_t skew = rules.skew_seconds;
   if (now - skew >= *exp) {
     return Error(Code::kExpired,

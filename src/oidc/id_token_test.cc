@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "aztp/encoding/base64.h"
 #include "aztp/jose/jws.h"
 
@@ -193,6 +195,17 @@ TEST_F(IdTokenTest, TimesAreCheckedWithTheSkew) {
   EXPECT_EQ(CodeOf(Validate(Sign(c, key_))), Code::kMalformed);
   c = Claims();
   c.erase("iat");
+  EXPECT_EQ(CodeOf(Validate(Sign(c, key_))), Code::kMalformed);
+  // Times whose arithmetic would overflow are no times: a provider's
+  // token issued "at -2^63" would otherwise pass the lifetime bound.
+  c = Claims();
+  c["iat"] = std::numeric_limits<int64_t>::min();
+  EXPECT_EQ(CodeOf(Validate(Sign(c, key_))), Code::kMalformed);
+  c = Claims();
+  c["exp"] = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(CodeOf(Validate(Sign(c, key_))), Code::kMalformed);
+  c = Claims();
+  c["nbf"] = -1;
   EXPECT_EQ(CodeOf(Validate(Sign(c, key_))), Code::kMalformed);
 }
 

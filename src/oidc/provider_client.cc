@@ -156,10 +156,11 @@ Status CheckOptions(const OidcProviderOptions& o) {
                  "an OIDC provider takes ca_file or ca_pem, not both");
   }
   if (o.timeout_seconds < 1 || o.max_response_bytes < 1 ||
-      o.metadata_max_age_seconds < 1 || o.retry_seconds < 0) {
+      o.metadata_max_age_seconds < 1 || o.retry_seconds < 0 ||
+      o.keys.max_age_seconds < 1 || o.keys.min_refresh_seconds < 1) {
     return Error(Code::kInvalidArgument,
-                 "an OIDC provider's timeout, size bound and maximum age "
-                 "must be positive");
+                 "an OIDC provider's timeout, size bound, maximum ages and "
+                 "key refresh interval must be positive");
   }
   return Ok();
 }
@@ -234,40 +235,54 @@ Result<std::string> OidcProviderClient::Fetch(const std::string& url,
   return std::move(answer->body);
 }
 
-Status OidcProviderClient::Refresh(UnixTime now) {
-  attempted_at_ = now;
-  const std::string what = "the discovery document of " + options_.issuer;
-  auto body = Fetch(DiscoveryUrl(options_.issuer), what);
-  if (!body) {
-    last_error_ = body.error();
-    return body.error();
+void OidcProviderClient::Refresh(std::unique_lock<std::mutex>& lock,
+                                 UnixTime now) {
+  if (refreshing_) {
+    refreshed_.wait(lock, [&] { return !refreshing_; });
+    return;
   }
-  ProviderMetadataRules rules;
-  rules.issuer = options_.issuer;
-  rules.allow_loopback_http = options_.allow_loopback_http;
-  rules.max_document_bytes = options_.max_response_bytes;
-  auto parsed = ParseProviderMetadata(*body, rules);
+  refreshing_ = true;
+  attempted_at_ = now;
+  lock.unlock();
+  // The network, without the client held.
+  const std::string what = "the discovery document of " + options_.issuer;
+  Result<ProviderMetadata> parsed = [&]() -> Result<ProviderMetadata> {
+    AZTP_ASSIGN_OR_RETURN(std::string body,
+                          Fetch(DiscoveryUrl(options_.issuer), what));
+    ProviderMetadataRules rules;
+    rules.issuer = options_.issuer;
+    rules.allow_loopback_http = options_.allow_loopback_http;
+    rules.max_document_bytes = options_.max_response_bytes;
+    auto document = ParseProviderMetadata(body, rules);
+    if (!document) return document.error().WithContext(what);
+    return document;
+  }();
+  lock.lock();
+  refreshing_ = false;
+  refreshed_.notify_all();
   if (!parsed) {
-    last_error_ = parsed.error().WithContext(what);
-    return *last_error_;
+    last_error_ = parsed.error();
+    return;
   }
   metadata_ = std::make_shared<const ProviderMetadata>(std::move(*parsed));
   fetched_at_ = now;
   last_error_.reset();
-  return Ok();
 }
 
 Result<ProviderMetadata> OidcProviderClient::Metadata() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   const UnixTime now = clock_->Now();
   const bool due =
       !metadata_ || now - fetched_at_ >= options_.metadata_max_age_seconds;
   const bool may_try =
       !last_error_ || now - attempted_at_ >= options_.retry_seconds;
-  // A failed fetch keeps the last good document (Refresh leaves it).
-  if (due && may_try) (void)Refresh(now);
+  // A failed fetch keeps the last good document (Refresh leaves it); while
+  // one is under way, the last good document serves.
+  if (due && may_try && !(refreshing_ && metadata_)) Refresh(lock, now);
   if (metadata_) return *metadata_;
-  return *last_error_;
+  if (last_error_) return *last_error_;
+  return Error(Code::kUnavailable,
+               "the provider's document could not be fetched yet");
 }
 
 Result<VerifiedIdToken> OidcProviderClient::Validate(

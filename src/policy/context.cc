@@ -71,11 +71,10 @@ PolicyContext ContextFromChain(const VerifiedChain& chain, UnixTime now) {
 
 void AddPersonContext(PolicyContext& c, std::string_view subject,
                       const std::optional<PersonClaims>& person) {
-  const std::optional<std::string_view> issuer = PersonIssuer(subject);
-  if (!issuer) return;
-  c.SetString("aztp:PersonIssuer", std::string(*issuer));
-  c.SetString("aztp:PersonSubject",
-              std::string(subject.substr(subject.find('#') + 1)));
+  const std::optional<PersonName> name = ParsePersonSubject(subject);
+  if (!name) return;
+  c.SetString("aztp:PersonIssuer", std::string(name->issuer));
+  c.SetString("aztp:PersonSubject", std::string(name->subject));
   if (!person) return;
   if (person->email && person->email_verified) {
     c.SetString("aztp:PersonEmail", *person->email);

@@ -421,6 +421,8 @@ class ChainContextTest : public testing::Test {
     o.audience = Must(SpiffeId::Parse(audience));
     o.bundles = domains_.Bundles();
     o.clock = &clock_;
+    // payments (org-b) believes org-a's control plane for idp.example.
+    o.person_issuers["org-a.example"] = {"https://idp.example"};
     return Must(ChainVerifier::Create(std::move(o)));
   }
 

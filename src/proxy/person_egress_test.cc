@@ -3,8 +3,9 @@
 // result of aztpd's login; the proxy obtains the person's root from the
 // control plane with its own SVID and the chain reaches payments acting
 // for the person. The app never names the person itself.
-#include "aztp/http/form.h"
+#include "aztp/base/file.h"
 #include "proxy/proxy_test_fixture.h"
+#include "testing/http_query.h"
 
 namespace aztp::proxy_testing {
 namespace {
@@ -12,14 +13,7 @@ namespace {
 constexpr char kAlice[] = "oidc:https://login.example.com#alice";
 constexpr char kPlane[] = "spiffe://org-a.example/aztpd";
 
-std::map<std::string, std::string> QueryOf(const std::string& url) {
-  std::map<std::string, std::string> q;
-  auto at = url.find('?');
-  if (at != std::string::npos) {
-    EXPECT_TRUE(http::ParseForm(url.substr(at + 1), q)) << url;
-  }
-  return q;
-}
+using test_support::QueryOf;
 
 class PersonEgressTest : public ProxyTest {
  protected:
@@ -68,24 +62,12 @@ class PersonEgressTest : public ProxyTest {
     EXPECT_EQ(started.status, 200) << started.body;
     auto sent = QueryOf(started.json().value("redirect_url", ""));
     EXPECT_EQ(sent["state"], started.json().value("state", ""));
-    Json claims = Claims("aztpd");
-    claims["nonce"] = sent["nonce"];
-    idp_->IssueCode("code-" + sent["state"], idp_->Sign(claims),
-                    sent["code_challenge"]);
-    http::Request cb;
-    cb.method = "GET";
-    cb.path = "/v1/oidc/callback";
-    const std::string query =
-        "state=" + sent["state"] + "&code=code-" + sent["state"];
-    cb.target = cb.path + "?" + query;
-    EXPECT_TRUE(http::ParseForm(query, cb.query));
-    http::Response back = server_.control_plane().Handle(cb);
+    const std::string answer =
+        idp_->Answer(sent, Claims("aztpd"), "code-" + sent["state"]);
+    http::Response back = server_.control_plane().Handle(
+        test_support::GetRequest("/v1/oidc/callback", answer));
     EXPECT_EQ(back.status, 303) << back.body;
-    for (const auto& [k, v] : back.headers) {
-      if (k == "Location") return QueryOf(v);
-    }
-    ADD_FAILURE() << "no Location";
-    return {};
+    return QueryOf(test_support::HeaderOf(back, "Location"));
   }
   // ExpectPersonAtPayments: the app behind payments got alice's chain
   // through research, which started it.
@@ -131,23 +113,49 @@ TEST_F(PersonEgressTest, RefusedIdTokensReachNobody) {
   const std::string forged =
       Must(SignCompact(Json{{"alg", "ES256"}, {"kid", "k1"}},
                        AsBytes(DumpJson(Claims())), other));
+  const std::vector<std::string> tokens = {forged, idp_->Sign(Claims()),
+                                           idp_->Sign(Claims("other-app")),
+                                           idp_->Sign(Claims())};
   Reply r = Quote(
-      {{"Aztp-Id-Token", forged}, {"Aztp-Capabilities", "payments:quote"}});
+      {{"Aztp-Id-Token", tokens[0]}, {"Aztp-Capabilities", "payments:quote"}});
   ExpectError(r, 403, "bad_signature", nullptr);
+  std::string replies = r.body;
   // A capability research's policies do not allow for her.
-  r = Quote({{"Aztp-Id-Token", idp_->Sign(Claims())},
-             {"Aztp-Capabilities", "payments:refund"}});
+  r = Quote(
+      {{"Aztp-Id-Token", tokens[1]}, {"Aztp-Capabilities", "payments:refund"}});
   ExpectError(r, 403, "policy_denied", nullptr);
+  replies += r.body;
   // Issued to an app research is not listed for.
-  r = Quote({{"Aztp-Id-Token", idp_->Sign(Claims("other-app"))},
-             {"Aztp-Capabilities", "payments:quote"}});
+  r = Quote(
+      {{"Aztp-Id-Token", tokens[2]}, {"Aztp-Capabilities", "payments:quote"}});
   EXPECT_EQ(r.status, 403) << r.body;
-  // No capabilities asked for.
-  r = Quote({{"Aztp-Id-Token", idp_->Sign(Claims())}});
+  replies += r.body;
+  // No capabilities asked for: refused before the control plane is asked.
+  r = Quote({{"Aztp-Id-Token", tokens[3]}});
   ExpectError(r, 400, "invalid_argument", nullptr);
+  replies += r.body;
   EXPECT_EQ(app_.requests(), 0);
   EXPECT_EQ(research_->stats().egress_sent, 0);
-  EXPECT_EQ(r.body.find("eyJ"), std::string::npos) << r.body;
+  // No token in any answer, log line or audit record of the proxy.
+  const std::string logged = research_events_.str();
+  std::string audit;
+  for (const char* suffix : {"", "-wal"}) {
+    auto file =
+        ReadFile(dir_.File(std::string("research-audit.db") + suffix), 1 << 26);
+    if (file) audit += *file;
+  }
+  EXPECT_GT(audit.size(), 0u);
+  for (const std::string& token : tokens) {
+    const std::size_t dot = token.find('.');
+    const std::string payload =
+        token.substr(dot + 1, token.rfind('.') - dot - 1);
+    const std::string signature = token.substr(token.rfind('.') + 1);
+    for (const std::string* where :
+         std::vector<const std::string*>{&replies, &logged, &audit}) {
+      EXPECT_EQ(where->find(signature), std::string::npos);
+      EXPECT_EQ(where->find(payload), std::string::npos);
+    }
+  }
 }
 
 TEST_F(PersonEgressTest, CredentialsCannotBeMixed) {
@@ -193,6 +201,30 @@ TEST_F(PersonEgressTest, ALoginResultStartsThePersonsChainOnce) {
   EXPECT_EQ(app_.requests(), 1);
 }
 
+// The credential is used up once the person's root is issued: even a call
+// refused after that names the transaction, so that the app keeps it.
+TEST_F(PersonEgressTest, ARefusedCallStillNamesTheStartedTransaction) {
+  auto q = Login(Json::array({"payments:quote"}));
+  Reply r = Quote({{"Aztp-Login", q["token"]},
+                   {"Aztp-Login-State", q["state"]},
+                   {"Aztp-Capabilities", "payments:refund"}});
+  ExpectError(r, 403, "capability_escalation", nullptr);
+  const std::string txn = r.headers["Aztp-Txn"];
+  ASSERT_EQ(txn.size(), 32u) << r.body;
+  EXPECT_EQ(r.headers["Aztp-Origin"], kPlane);
+  ExpectAliceAtPayments(Quote({{"Aztp-Txn", txn}, {"Aztp-Origin", kPlane}}));
+  // An unknown target, after the start: the same.
+  auto again = Login(Json::array({"payments:quote"}));
+  auto req = ToPayments(bhttp::verb::post, "/quote", "{}");
+  req.target("http://127.0.0.1:1/quote");
+  req.set("Aztp-Login", again["token"]);
+  req.set("Aztp-Login-State", again["state"]);
+  r = Send(std::move(req));
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_EQ(r.headers["Aztp-Txn"].size(), 32u) << r.body;
+  EXPECT_EQ(app_.requests(), 1);
+}
+
 TEST_F(PersonEgressTest, ALoginWithoutCapabilitiesHoldsNoRoot) {
   auto q = Login(Json::array());
   Reply r =
@@ -202,23 +234,51 @@ TEST_F(PersonEgressTest, ALoginWithoutCapabilitiesHoldsNoRoot) {
 }
 
 TEST_F(PersonEgressTest, LoginStartsAreCheckedBeforeTheControlPlane) {
-  auto start = [&](const std::string& body) {
+  auto start = [&](const std::string& body,
+                   const char* type = "Application/JSON; charset=utf-8") {
     bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/aztp/login",
                                            11};
     req.set(bhttp::field::host, "127.0.0.1");
+    req.set(bhttp::field::content_type, type);
     req.body() = body;
     return Send(std::move(req));
   };
+  // What a web page can send without a CORS preflight is refused.
+  const std::string good = R"({"provider":"corp","return_url":")" +
+                           std::string(kReturnUrl) + R"("})";
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded",
+                           "multipart/form-data; boundary=x", ""}) {
+    ExpectError(start(good, type), 400, "invalid_argument", nullptr);
+  }
   ExpectError(start("{}"), 400, "malformed", nullptr);
   ExpectError(start(R"({"provider":"corp","return_url":"x","agent":"y"})"), 400,
               "malformed", nullptr);
   ExpectError(start(R"({"provider":"corp","return_url":"x","capabilities":1})"),
               400, "malformed", nullptr);
+  ExpectError(
+      start(R"({"provider":"corp","return_url":"x","capabilities":["a",1]})"),
+      400, "malformed", nullptr);
   ExpectError(start(std::string(20000, ' ')), 413, "too_large", nullptr);
+  // The same, chunked: cut off as it arrives.
+  const std::string chunked =
+      "POST /aztp/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Content-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n4e20\r\n" +
+      std::string(20000, ' ') + "\r\n0\r\n\r\n";
+  EXPECT_EQ(Statuses(Exchange(research_->egress_port(), chunked, nullptr)),
+            std::vector<int>{413});
   // An unregistered return URL is the control plane's refusal.
   ExpectError(
       start(R"({"provider":"corp","return_url":"http://127.0.0.1:2/x"})"), 400,
       "invalid_argument", nullptr);
+  // The egress listener's HTTP rules hold here too.
+  const std::string smuggled =
+      "POST /aztp/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Content-Type: application/json\r\nContent-Length: 2\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+  EXPECT_EQ(Statuses(Exchange(research_->egress_port(), smuggled, nullptr)),
+            std::vector<int>{400});
+  EXPECT_TRUE(start(good).status == 200) << start(good).body;
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 #include "proxy/person_start.h"
 
-#include "aztp/chain/capability.h"
+#include <algorithm>
+#include <boost/beast/core/string.hpp>
+
 #include "aztp/encoding/json.h"
 #include "aztp/proxy/gate.h"
+#include "proxy/http_rules.h"
 
 namespace aztp::internal {
 
@@ -62,6 +65,11 @@ Result<std::optional<PersonCredential>> PersonCredentialOf(
     c.state = std::string(*state);
   } else {
     if (state) return Refused("Aztp-Login-State comes with Aztp-Login");
+    if (req.find(kCapabilitiesHeader) == req.end()) {
+      return Refused(
+          "Aztp-Id-Token needs Aztp-Capabilities: the concrete capabilities "
+          "to ask the control plane for");
+    }
     c.kind = PersonCredential::Kind::kIdToken;
     c.secret = SecretBytes(*id_token);
     if (provider) c.provider = std::string(*provider);
@@ -87,19 +95,29 @@ Result<LoginStart> ParseLoginStart(std::string_view body,
   AZTP_ASSIGN_OR_RETURN(out.return_url, GetString(doc, "return_url"));
   if (doc.contains("capabilities")) {
     const Json& caps = doc["capabilities"];
-    if (!caps.is_array() || caps.size() > CapabilitySet::kMaxItems) {
-      return WrongMemberType("capabilities",
-                             "an array of at most 64 capabilities");
+    if (!caps.is_array() ||
+        !std::all_of(caps.begin(), caps.end(),
+                     [](const Json& c) { return c.is_string(); })) {
+      return WrongMemberType("capabilities", "an array of strings");
     }
-    for (const Json& c : caps) {
-      if (!c.is_string()) {
-        return WrongMemberType("capabilities", "an array of strings");
-      }
-      out.capabilities.push_back(c.get<std::string>());
-    }
-    AZTP_RETURN_IF_ERROR(CapabilitySet::FromStrings(out.capabilities));
+    out.capabilities = caps.get<std::vector<std::string>>();
   }
   return out;
+}
+
+Status CheckLoginStartHead(const bhttp::request_header<>& req) {
+  AZTP_RETURN_IF_ERROR(CheckRequestHead(req, Side::kEgress));
+  // The media type, any case, before parameters (RFC 9110 §8.3.1).
+  std::string_view type = req[bhttp::field::content_type];
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
+    type.remove_suffix(1);
+  }
+  if (!boost::beast::iequals(type, "application/json")) {
+    return Error(Code::kInvalidArgument,
+                 "a login start is Content-Type: application/json");
+  }
+  return Ok();
 }
 
 Result<std::string> StartPersonRoot(
@@ -115,11 +133,6 @@ Result<std::string> StartPersonRoot(
                    "root: start it with the capabilities the calls need");
     }
     return std::move(redeemed.root->chain);
-  }
-  if (capabilities.empty()) {
-    return Error(Code::kInvalidArgument,
-                 "Aztp-Id-Token needs Aztp-Capabilities: the concrete "
-                 "capabilities to ask the control plane for");
   }
   AZTP_ASSIGN_OR_RETURN(PersonRoot root,
                         client.ExchangeIdToken(credential.secret, capabilities,

@@ -34,8 +34,8 @@ struct PersonCredential {
 // PersonCredentialOf reads the credential of an egress request: nullopt
 // when it carries none; kInvalidArgument when it carries both kinds, a
 // login without its state (or a state alone), a provider without an ID
-// token, one beside Aztp-Txn (a transaction already has its subject), or
-// an empty or oversized value.
+// token, an ID token without Aztp-Capabilities, one beside Aztp-Txn (a
+// transaction already has its subject), or an empty or oversized value.
 Result<std::optional<PersonCredential>> PersonCredentialOf(
     const boost::beast::http::request_header<>& req);
 
@@ -45,8 +45,15 @@ Result<std::optional<PersonCredential>> PersonCredentialOf(
 inline constexpr std::string_view kLoginPath = "/aztp/login";
 inline constexpr std::size_t kMaxLoginStartBytes = 16 << 10;
 
+// CheckLoginStartHead: the head of POST /aztp/login keeps the egress
+// listener's HTTP rules (http_rules.h) and says Content-Type:
+// application/json (a form or text/plain body is what a web page can send
+// without a CORS preflight).
+Status CheckLoginStartHead(const boost::beast::http::request_header<>& req);
+
 // ParseLoginStart reads the body of POST /aztp/login, strict JSON with
-// only {"provider", "return_url", "capabilities"?}, for the agent `self`.
+// only {"provider", "return_url", "capabilities"?} (strings; an array of
+// strings), for the agent `self`; the control plane decides the values.
 Result<LoginStart> ParseLoginStart(std::string_view body, const SpiffeId& self);
 
 // StartPersonRoot obtains the person's root from the control plane with

@@ -137,6 +137,9 @@ struct Settings {
   std::shared_ptr<const ChainVerifier> person_verifier;
 };
 
+// Fields are header fields the proxy sets on an answer.
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
 // Forward is one request on its way upstream: the caller's connection and
 // parser (the body still to be read from it), the request as it is sent,
 // and what its answer must keep.
@@ -150,7 +153,7 @@ struct Forward {
   bool head;  // a HEAD request: the answer has no body
   // answer_fields are set on the answer after the upstream's Aztp-* fields
   // were removed (egress: the transaction a person's chain started).
-  std::vector<std::pair<std::string, std::string>> answer_fields = {};
+  Fields answer_fields = {};
   std::vector<char> chunk = std::vector<char>(kChunkBytes);
 };
 
@@ -254,10 +257,11 @@ struct Proxy::Impl {
   // AppendAudit commits `record` and resumes when it is durable.
   awaitable<Status> AppendAudit(AuditRecord record);
   // OffThread runs `work` (a blocking call: the control plane's API) on
-  // blocking_pool and resumes when it returned, so that the connection
-  // threads keep serving meanwhile. `work` keeps what it shares with the
-  // caller alive itself (a coroutine may be destroyed at shutdown while
-  // the call runs).
+  // blocking_pool and resumes when it returned (or threw), so that the
+  // connection threads keep serving meanwhile. The wake-up is posted to
+  // the connection's strand (Accept), so it cannot overtake the wait. `work`
+  // keeps what it shares with the caller alive itself (a coroutine may be
+  // destroyed at shutdown while the call runs).
   awaitable<void> OffThread(std::function<void()> work);
   awaitable<std::unique_ptr<boost::beast::tcp_stream>> Connect(
       const http::HostPort& to, int timeout);
@@ -344,10 +348,10 @@ struct Proxy::Impl {
     SpiffeId target;
     http::Url url;
     std::string chain;  // empty while `credential` is to be used
-    // credential: a person's, which StartFromPerson turns into `chain`.
+    // credential: a person's, for StartFromPerson; the plan is made again
+    // with the transaction it started.
     std::optional<internal::PersonCredential> credential;
     std::optional<CapabilitySet> narrowed;  // by Aztp-Capabilities
-    std::optional<Started> started;
   };
   // EgressCall is one egress request: its audit record (written once, by
   // the first attempt that reached the target or by the refusal) and
@@ -358,7 +362,13 @@ struct Proxy::Impl {
     std::optional<EgressPlan> plan;
     std::string key;  // of tls_pool: address and target identity
     bool audited = false;
+    // started: the person's transaction this call started, named on every
+    // answer from then on (the credential is used up).
+    std::optional<Started> started;
   };
+  // TxnFields are the answer fields naming `started`: Aztp-Txn and
+  // Aztp-Origin, with which the app continues the transaction.
+  static proxy_runtime::Fields TxnFields(const std::optional<Started>& started);
   // PlanEgress prepares `call`'s plan, or refuses the request (audited,
   // counted and answered; false then).
   awaitable<bool> PlanEgress(boost::beast::tcp_stream& client,
@@ -377,13 +387,13 @@ struct Proxy::Impl {
   awaitable<bool> ServeLoginStart(boost::beast::tcp_stream& client,
                                   FlatBuffer& buffer,
                                   proxy_runtime::RequestParser& p);
-  // StartFromPerson obtains the root of `plan`'s person from the control
-  // plane (off the connection threads), verifies it, remembers it for the
-  // transaction and extends it to the target (runtime_person.cc).
-  awaitable<Result<EgressPlan>> StartFromPerson(const RequestHeader& req,
-                                                const Settings& s,
-                                                EgressPlan plan, AuditRecord& a,
-                                                Json& details);
+  // StartFromPerson obtains the root of `credential`'s person from the
+  // control plane (off the connection threads; `narrowed`: the
+  // capabilities an ID token is exchanged for), verifies it and remembers
+  // it for its transaction, which it returns (runtime_person.cc).
+  awaitable<Result<Started>> StartFromPerson(
+      const Settings& s, internal::PersonCredential credential,
+      const std::optional<CapabilitySet>& narrowed, Json& details);
   // ChainInputs are what the chain of an egress request is made of.
   struct ChainInputs {
     const RequestHeader& req;

@@ -117,13 +117,6 @@ awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
   if (!co_await PlanEgress(client, req, s, now, call)) co_return false;
   const EgressPlan& plan = *call.plan;
   call.key = plan.url.address.str() + " " + plan.target.str();
-  std::vector<std::pair<std::string, std::string>> answer_fields;
-  if (plan.started) {
-    // The app continues the person's transaction with these.
-    answer_fields = {{std::string(kTxnHeader), plan.started->txn},
-                     {std::string(kOriginHeader), plan.started->origin}};
-  }
-
   bhttp::request<bhttp::buffer_body> out;
   internal::StartForward(req, internal::FramingOf(p), plan.url.Target(), out);
   out.set(bhttp::field::host, plan.url.address.str());
@@ -137,7 +130,7 @@ awaitable<bool> Proxy::Impl::ServeEgress(beast::tcp_stream& client,
                                out,
                                keep_alive,
                                req.method() == bhttp::verb::head,
-                               std::move(answer_fields)};
+                               TxnFields(call.started)};
   co_return co_await ForwardEgress(f, s, call);
 }
 
@@ -154,8 +147,13 @@ awaitable<bool> Proxy::Impl::PlanEgress(beast::tcp_stream& client,
                                      "control_plane.revocation_max_staleness"))
           : PrepareEgress(req, s, now, call.record, call.details);
   if (prepared && prepared->credential) {
-    prepared = co_await StartFromPerson(req, s, std::move(*prepared),
-                                        call.record, call.details);
+    // The person's root first; then the plan as for any transaction.
+    auto started = co_await StartFromPerson(s, std::move(*prepared->credential),
+                                            prepared->narrowed, call.details);
+    if (started) call.started = std::move(*started);
+    prepared = call.started ? PrepareEgress(req, s, clock->Now(), call.record,
+                                            call.details, call.started)
+                            : Result<EgressPlan>(std::move(started).error());
   }
   if (prepared) {
     call.plan = std::move(*prepared);
@@ -169,8 +167,16 @@ awaitable<bool> Proxy::Impl::PlanEgress(beast::tcp_stream& client,
   // Answered whatever: a record that cannot be written is logged.
   (void)co_await FinishEgressAudit(call.record, call.details, "deny", reason,
                                    e.message());
-  co_await WriteJson(client, status, ErrorJson(reason, e.message()), false);
+  co_await WriteJson(client, status, ErrorJson(reason, e.message()), false,
+                     TxnFields(call.started));
   co_return false;
+}
+
+proxy_runtime::Fields Proxy::Impl::TxnFields(
+    const std::optional<Started>& started) {
+  if (!started) return {};
+  return {{std::string(kTxnHeader), started->txn},
+          {std::string(kOriginHeader), started->origin}};
 }
 
 Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
@@ -202,20 +208,22 @@ Result<Proxy::Impl::EgressPlan> Proxy::Impl::PrepareEgress(
   }
   // The chain: a person's (to start, or started by this call), the
   // transaction's, or a root of the proxy's own.
-  AZTP_ASSIGN_OR_RETURN(auto credential, internal::PersonCredentialOf(req));
+  std::optional<internal::PersonCredential> credential;
+  if (!started) {
+    AZTP_ASSIGN_OR_RETURN(credential, internal::PersonCredentialOf(req));
+  }
   AZTP_ASSIGN_OR_RETURN(std::shared_ptr<const HopSigner> signer, Signer());
   AZTP_ASSIGN_OR_RETURN(std::optional<CapabilitySet> narrowed,
                         NarrowedCapabilities(req));
   EgressPlan plan{*target, std::move(url), ""};
   plan.narrowed = narrowed;
-  if (credential && !started) {
+  if (credential) {
     plan.credential = std::move(*credential);
     return plan;
   }
   const ChainInputs in{req, *target, narrowed, *signer, now};
   std::vector<std::string> path;
   if (started) {
-    plan.started = started;
     AZTP_ASSIGN_OR_RETURN(
         plan.chain, ExtendReceived(in, started->txn, started->origin, a, path));
   } else if (auto txn = req.find(kTxnHeader); txn != req.end()) {
@@ -317,7 +325,7 @@ awaitable<bool> Proxy::Impl::ForwardEgress(Forward<beast::tcp_stream>& f,
       // One fresh attempt, with a fresh token: the target may have seen
       // the first one, and a token is accepted once.
       auto again = PrepareEgress(f.p.get(), s, clock->Now(), call.record,
-                                 call.details, call.plan->started);
+                                 call.details, call.started);
       if (again) {
         f.out.set(kChainHeader, again->chain);
         continue;
@@ -380,9 +388,9 @@ awaitable<void> Proxy::Impl::EgressFailed(beast::tcp_stream& client,
         Json{{"target", plan.target.str()},
              {"reason", reason},
              {"message", refused->message()}});
-    co_await WriteJson(client,
-                       refused->code() == Code::kUnavailable ? 503 : 502,
-                       ErrorJson(reason, refused->message()), false);
+    co_await WriteJson(
+        client, refused->code() == Code::kUnavailable ? 503 : 502,
+        ErrorJson(reason, refused->message()), false, TxnFields(call.started));
     co_return;
   }
   Log(LogLevel::kWarn, "egress_failed",
@@ -392,7 +400,7 @@ awaitable<void> Proxy::Impl::EgressFailed(beast::tcp_stream& client,
                        ErrorJson("upstream_unavailable",
                                  "the call to " + plan.url.address.str() +
                                      " failed: " + at.failure),
-                       false);
+                       false, TxnFields(call.started));
   }
 }
 

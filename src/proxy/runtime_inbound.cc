@@ -28,15 +28,13 @@ awaitable<std::optional<std::string>> ReadBoundBody(TlsStream& client,
                                                     RequestParser& p,
                                                     const ProxyConfig& c,
                                                     bool expects_continue) {
-  if (expects_continue) co_await proxy_runtime::WriteContinue(client);
-  bhttp::request_parser<bhttp::string_body> whole(std::move(p));
-  whole.body_limit(static_cast<std::uint64_t>(
-      c.max_body_bytes > 0 ? std::min(c.max_body_bytes, kMaxBoundBody)
-                           : kMaxBoundBody));
-  beast::error_code ec;
-  co_await bhttp::async_read(client, buffer, whole,
-                             asio::redirect_error(use_awaitable, ec));
-  if (ec) {
+  auto body = co_await proxy_runtime::ReadWholeBody(
+      client, buffer, p,
+      static_cast<std::uint64_t>(c.max_body_bytes > 0
+                                     ? std::min(c.max_body_bytes, kMaxBoundBody)
+                                     : kMaxBoundBody),
+      expects_continue);
+  if (!body) {
     co_await WriteJson(client, 413,
                        ErrorJson("too_large",
                                  "a request bound to its chain must fit in "
@@ -44,7 +42,7 @@ awaitable<std::optional<std::string>> ReadBoundBody(TlsStream& client,
                        false);
     co_return std::nullopt;
   }
-  co_return std::move(whole.get().body());
+  co_return body;
 }
 
 }  // namespace

@@ -23,42 +23,42 @@ awaitable<bool> Proxy::Impl::ServeLoginStart(beast::tcp_stream& client,
                                              FlatBuffer& buffer,
                                              RequestParser& p) {
   const bool keep_alive = p.get().keep_alive();
-  // A Content-Length was checked against the parser's limit when the head
-  // was read: the smaller limit of this route is checked here; a chunked
-  // body is cut off by body_limit as it arrives.
-  const bool too_long =
-      p.content_length().value_or(0) > internal::kMaxLoginStartBytes;
-  bhttp::request_parser<bhttp::string_body> whole(std::move(p));
-  whole.body_limit(internal::kMaxLoginStartBytes);
-  beast::error_code ec;
-  if (!too_long) {
-    co_await bhttp::async_read(client, buffer, whole,
-                               asio::redirect_error(use_awaitable, ec));
+  // The HTTP rules of every egress request, and a JSON body: a web page
+  // cannot send one without a CORS preflight, which nobody answers here.
+  auto head = internal::CheckLoginStartHead(p.get());
+  if (!head) {
+    co_await WriteJson(client, 400,
+                       ErrorJson(head.error().reason(), head.error().message()),
+                       false);
+    co_return false;
   }
-  if (too_long || ec) {
+  auto body = co_await proxy_runtime::ReadWholeBody(
+      client, buffer, p, internal::kMaxLoginStartBytes,
+      p.get()[bhttp::field::expect] == "100-continue");
+  if (!body) {
     co_await WriteJson(
         client, 413, ErrorJson("too_large", "a login start is at most 16 KiB"),
         false);
     co_return false;
   }
-  auto start = internal::ParseLoginStart(whole.get().body(), self);
+  auto start = internal::ParseLoginStart(*body, self);
   Result<StartedLogin> started = Error(Code::kInternal, "not started");
   if (!start) {
     started = std::move(start).error();
   } else if (deps.control_plane_url.empty()) {
     started = Error(Code::kUnsupported, "this proxy has no control plane");
   } else {
-    auto out = std::make_shared<std::optional<Result<StartedLogin>>>();
+    auto out = std::make_shared<Result<StartedLogin>>(
+        Error(Code::kInternal, "the call to the control plane failed"));
     auto login = std::make_shared<LoginStart>(std::move(*start));
     // (The work is named before the co_await: GCC 12 destroys a lambda's
     // captures twice when the lambda is a temporary of a co_await.)
     std::function<void()> work = [this, out, login] {
       auto cp = ControlPlaneClient();
-      out->emplace(cp ? (*cp)->StartLogin(*login)
-                      : Result<StartedLogin>(cp.error()));
+      *out = cp ? (*cp)->StartLogin(*login) : Result<StartedLogin>(cp.error());
     };
     co_await OffThread(std::move(work));
-    if (*out) started = std::move(**out);
+    started = std::move(*out);
   }
   if (!started) {
     const Error& e = started.error();
@@ -78,40 +78,35 @@ awaitable<bool> Proxy::Impl::ServeLoginStart(beast::tcp_stream& client,
   co_return keep_alive;
 }
 
-awaitable<Result<Proxy::Impl::EgressPlan>> Proxy::Impl::StartFromPerson(
-    const RequestHeader& req, const Settings& s, EgressPlan plan,
-    AuditRecord& a, Json& details) {
+awaitable<Result<Proxy::Impl::Started>> Proxy::Impl::StartFromPerson(
+    const Settings& s, internal::PersonCredential credential,
+    const std::optional<CapabilitySet>& narrowed, Json& details) {
   if (deps.control_plane_url.empty()) {
     co_return Error(Code::kUnsupported,
                     "this proxy has no control plane to start a person's "
                     "chain with");
   }
-  std::vector<std::string> capabilities;
-  if (plan.narrowed) capabilities = plan.narrowed->Strings();
   details["person_credential"] =
-      plan.credential->kind == internal::PersonCredential::Kind::kLogin
+      credential.kind == internal::PersonCredential::Kind::kLogin
           ? std::string("login")
           : std::string("id_token");
-  auto out = std::make_shared<std::optional<Result<std::string>>>();
-  auto credential =
-      std::make_shared<internal::PersonCredential>(std::move(*plan.credential));
-  plan.credential.reset();
-  auto capabilities_asked =
-      std::make_shared<std::vector<std::string>>(std::move(capabilities));
+  auto shared =
+      std::make_shared<internal::PersonCredential>(std::move(credential));
+  auto asked = std::make_shared<std::vector<std::string>>(
+      narrowed ? narrowed->Strings() : std::vector<std::string>());
+  auto root = std::make_shared<Result<std::string>>(
+      Error(Code::kInternal, "the call to the control plane failed"));
   // (Named before the co_await, as in ServeLoginStart.)
-  std::function<void()> work = [this, out, credential, capabilities_asked] {
+  std::function<void()> work = [this, root, shared, asked] {
     auto client = ControlPlaneClient();
-    out->emplace(client ? internal::StartPersonRoot(**client, *credential,
-                                                    *capabilities_asked)
-                        : Result<std::string>(client.error()));
+    *root = client ? internal::StartPersonRoot(**client, *shared, *asked)
+                   : Result<std::string>(client.error());
   };
   co_await OffThread(std::move(work));
-  if (!*out) co_return Error(Code::kUnavailable, "the proxy is stopping");
-  Result<std::string> root = std::move(**out);
-  if (!root) co_return std::move(root).error();
+  if (!*root) co_return root->error();
   // The root is checked as any chain addressed to this proxy (protocol §6):
   // signed by its trust domain's control plane for a person (§5.3).
-  auto verified = s.person_verifier->Verify(*root);
+  auto verified = s.person_verifier->Verify(**root);
   if (!verified) {
     co_return std::move(verified).error().WithContext(
         "the person's root from the control plane");
@@ -122,8 +117,7 @@ awaitable<Result<Proxy::Impl::EgressPlan>> Proxy::Impl::StartFromPerson(
   }
   chains.Put(*verified);
   details["person"] = verified->subject();
-  const Started started{verified->txn(), verified->path().front().str()};
-  co_return PrepareEgress(req, s, clock->Now(), a, details, started);
+  co_return Started{verified->txn(), verified->path().front().str()};
 }
 
 }  // namespace aztp

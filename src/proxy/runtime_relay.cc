@@ -94,7 +94,12 @@ awaitable<void> Proxy::Impl::OffThread(std::function<void()> work) {
   auto done = std::make_shared<asio::steady_timer>(
       ex, std::chrono::steady_clock::time_point::max());
   asio::post(blocking_pool, [done, work = std::move(work)] {
-    work();
+    // An exception must not end the pool's thread (std::terminate) nor
+    // leave the coroutine waiting: the work's result stays its default.
+    try {
+      work();
+    } catch (...) {
+    }
     asio::post(done->get_executor(), [done] { done->cancel(); });
   });
   beast::error_code ec;

@@ -113,10 +113,9 @@ awaitable<void> ForwardRequest(Down& client, beast::flat_buffer& buffer,
 // and relays it to `client`; `answered` is set once its header went out.
 // Returns whether `up` may be reused.
 template <class Up, class Down>
-awaitable<bool> RelayResponse(
-    Up& up, Down& client, bool head, bool keep_alive, const ProxyConfig& c,
-    std::vector<char>& chunk, bool& answered,
-    const std::vector<std::pair<std::string, std::string>>& fields = {}) {
+awaitable<bool> RelayResponse(Up& up, Down& client, bool head, bool keep_alive,
+                              const ProxyConfig& c, std::vector<char>& chunk,
+                              bool& answered, const Fields& fields = {}) {
   beast::flat_buffer up_buffer;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> rp;
   do {
@@ -145,10 +144,11 @@ awaitable<bool> RelayResponse(
 
 template <class Stream>
 awaitable<void> WriteJson(Stream& stream, int status, const std::string& body,
-                          bool keep_alive) {
+                          bool keep_alive, const Fields& fields = {}) {
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status),
                                           11};
   res.set(bhttp::field::content_type, "application/json");
+  for (const auto& [name, value] : fields) res.set(name, value);
   res.body() = body;
   res.keep_alive(keep_alive);
   res.prepare_payload();
@@ -167,6 +167,29 @@ awaitable<void> WriteContinue(Stream& stream) {
 // `code`: 400 for what the app sent, 503 when the control plane or the
 // proxy cannot serve it now, 429 when rate-limited, else 403.
 int EgressStatus(Code code);
+
+// ReadWholeBody reads the body of the request whose head is in `p` whole,
+// at most `limit` bytes, after the 100 (Continue) the caller asked for
+// (`expects_continue`); nullopt when it is longer or breaks. A
+// Content-Length was checked against the parser's own limit when the head
+// was read, so it is checked against `limit` here, before anything is
+// read; a chunked body is cut off by body_limit as it arrives.
+template <class Stream>
+awaitable<std::optional<std::string>> ReadWholeBody(Stream& client,
+                                                    beast::flat_buffer& buffer,
+                                                    RequestParser& p,
+                                                    std::uint64_t limit,
+                                                    bool expects_continue) {
+  if (p.content_length().value_or(0) > limit) co_return std::nullopt;
+  if (expects_continue) co_await WriteContinue(client);
+  bhttp::request_parser<bhttp::string_body> whole(std::move(p));
+  whole.body_limit(limit);
+  beast::error_code ec;
+  co_await bhttp::async_read(client, buffer, whole,
+                             asio::redirect_error(use_awaitable, ec));
+  if (ec) co_return std::nullopt;
+  co_return std::move(whole.get().body());
+}
 
 // ErrorJson is the body of the proxy's own error answers:
 // {"error": reason, "hop": null, "message": message}.

@@ -4,7 +4,6 @@
 
 #include "aztp/crypto/digest.h"
 #include "aztp/encoding/base64.h"
-#include "aztp/http/form.h"
 #include "aztp/oidc/login.h"
 #include "aztp/services/audit_entry.h"
 #include "records.h"
@@ -30,11 +29,6 @@ LoginService::LoginService(const ServiceContext& ctx, PersonService& people,
                            LoginSettings settings)
     : ctx_(ctx), people_(people), settings_(std::move(settings)) {}
 
-std::size_t LoginService::pending() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return pending_.size();
-}
-
 void LoginService::Sweep(UnixTime now) {
   std::erase_if(pending_,
                 [now](const auto& p) { return p.second.expires_at <= now; });
@@ -45,6 +39,10 @@ void LoginService::Sweep(UnixTime now) {
 Result<StartedLogin> LoginService::Start(const Principal& who,
                                          LoginRequest request) {
   AZTP_RETURN_IF_ERROR(MayActFor(who, request.agent));
+  // A revoked agent learns nobody's identity, with or without a root.
+  AZTP_RETURN_IF_ERROR(ctx_.store->Read([&](Transaction& tx) -> Status {
+    return RequireActive(tx, request.agent);
+  }));
   if (settings_.callback_url.empty()) {
     return Error(Code::kUnavailable,
                  "logins need oidc.login.callback_url in aztpd's settings");
@@ -80,7 +78,7 @@ Result<StartedLogin> LoginService::Start(const Principal& who,
   out.state = secrets.state;
   const UnixTime now = ctx_.Now();
   out.expires_at = now + settings_.login_ttl_seconds;
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   Sweep(now);
   const auto of_agent = std::count_if(
       pending_.begin(), pending_.end(),
@@ -89,9 +87,24 @@ Result<StartedLogin> LoginService::Start(const Principal& who,
       static_cast<std::size_t>(of_agent) >= settings_.max_pending_per_agent) {
     return Error(Code::kUnavailable, "too many logins in progress");
   }
+  AuditRecord started =
+      MakeAudit(now, who.actor(), "person.login.start", request.agent.str(),
+                Json{{"provider", request.provider},
+                     {"return_url", request.return_url},
+                     {"capabilities", request.capabilities}});
   pending_.emplace(secrets.state,
                    Pending{std::move(request), std::move(secrets.nonce),
                            std::move(secrets.code_verifier), out.expires_at});
+  lock.unlock();
+  // On the record, or not started.
+  auto recorded = ctx_.store->Write([&](Transaction& tx) -> Status {
+    return Appended(tx.AppendAudit(started));
+  });
+  if (!recorded) {
+    std::lock_guard<std::mutex> relock(mu_);
+    pending_.erase(out.state);
+    return recorded.error();
+  }
   return out;
 }
 
@@ -122,15 +135,16 @@ Result<LoginResult> LoginService::Finish(const Pending& login,
   LoginResult out{login.request.agent, r.state, provider->name, token.person(),
                   std::nullopt};
   if (!login.request.capabilities.empty()) {
-    AZTP_ASSIGN_OR_RETURN(
-        out.root, people_.IssueForLogin(
-                      "oidc-login:" + provider->name, login.request.agent,
-                      token, login.request.capabilities, std::nullopt));
+    AZTP_ASSIGN_OR_RETURN(CapabilitySet caps,
+                          PersonCapabilities(login.request.capabilities));
+    AZTP_ASSIGN_OR_RETURN(out.root,
+                          people_.Issue("oidc-login:" + provider->name,
+                                        login.request.agent, token, caps));
   }
   return out;
 }
 
-Result<std::string> LoginService::Callback(const CallbackRequest& r) {
+Result<LoginReturn> LoginService::Callback(const CallbackRequest& r) {
   const UnixTime now = ctx_.Now();
   std::optional<Pending> found;
   {
@@ -145,51 +159,57 @@ Result<std::string> LoginService::Callback(const CallbackRequest& r) {
     pending_.erase(it);
   }
   const Pending& login = *found;
+  LoginReturn back{login.request.return_url,
+                   std::nullopt,
+                   "",
+                   login.request.agent,
+                   login.request.aztp_alias,
+                   login.request.provider,
+                   r.state};
   {
     // Room for the result before anything is signed.
     std::lock_guard<std::mutex> lock(mu_);
     if (results_.size() >= settings_.max_pending) {
-      return http::WithQuery(login.request.return_url,
-                             {{"error", "unavailable"}, {"state", r.state}});
+      back.error = "unavailable";
+      return back;
     }
   }
   auto result = Finish(login, r);
-  const std::string& back = login.request.return_url;
+  AuditRecord a = MakeAudit(now, "oidc-login:" + login.request.provider,
+                            "person.login", login.request.agent.str(),
+                            Json{{"provider", login.request.provider}});
   if (!result) {
-    AuditRecord a = MakeAudit(now, "oidc-login:" + login.request.provider,
-                              "person.login", login.request.agent.str(),
-                              Json{{"provider", login.request.provider}});
     a.decision = "deny";
     a.reason = std::string(result.error().reason());
-    (void)ctx_.store->Write(
-        [&](Transaction& tx) -> Status { return Appended(tx.AppendAudit(a)); });
-    return http::WithQuery(
-        back,
-        {{"error", std::string(result.error().reason())}, {"state", r.state}});
+    back.error = a.reason;
+  } else {
+    auto person = PersonSubject(result->person.issuer, result->person.subject);
+    if (person) a.details["person"] = *person;
   }
+  // Every login's outcome is on the record, or the browser is told the
+  // login is unavailable (its result is dropped).
+  if (!ctx_.store->Write([&](Transaction& tx) -> Status {
+        return Appended(tx.AppendAudit(a));
+      })) {
+    back.error = "unavailable";
+    return back;
+  }
+  if (!result) return back;
+  // The one-time result is the base64url text of 32 random bytes.
   AZTP_ASSIGN_OR_RETURN(Bytes random, RandomBytes(32));
   std::string encoded = Base64UrlEncode(random);
+  back.token = SecretBytes(std::string_view(encoded));
   internal::WipeMemory(random.data(), random.size());
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (results_.size() >= settings_.max_pending) {
-      return http::WithQuery(back,
-                             {{"error", "unavailable"}, {"state", r.state}});
-    }
-    results_.emplace(TokenKey(SecretBytes(std::string_view(encoded))),
-                     Finished{*result, now + settings_.result_ttl_seconds});
-  }
-  std::string agent = login.request.agent.str();
-  if (login.request.aztp_alias) {
-    agent = "aztp://" + agent.substr(std::string_view("spiffe://").size());
-  }
-  std::string location =
-      http::WithQuery(back, {{"token", encoded},
-                             {"agent", agent},
-                             {"provider", login.request.provider},
-                             {"state", r.state}});
   internal::WipeMemory(encoded.data(), encoded.size());
-  return location;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (results_.size() >= settings_.max_pending) {
+    back.token.reset();
+    back.error = "unavailable";
+    return back;
+  }
+  results_.emplace(TokenKey(*back.token),
+                   Finished{*result, now + settings_.result_ttl_seconds});
+  return back;
 }
 
 Result<LoginResult> LoginService::Redeem(

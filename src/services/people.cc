@@ -13,16 +13,6 @@
 namespace aztp::services {
 namespace {
 
-Result<int64_t> RootTtl(std::optional<int64_t> ttl) {
-  const int64_t t = ttl.value_or(kDefaultPersonRootTtl);
-  if (t < 1 || t > kMaxPersonRootTtl) {
-    return Error(
-        Code::kInvalidArgument,
-        "ttl must be 1 to " + std::to_string(kMaxPersonRootTtl) + " seconds");
-  }
-  return t;
-}
-
 // PersonContext is what the agent's policies decide on: the person's keys
 // (policy.h, AddPersonContext), the agent as the target, and the time.
 PolicyContext PersonContext(const std::string& subject,
@@ -73,21 +63,16 @@ Result<CapabilitySet> PersonCapabilities(
 }
 
 Result<PersonClaims> PersonClaimsOf(const IdTokenPerson& p) {
-  if (p.groups.size() > kMaxPersonGroups || p.amr.size() > kMaxPersonAmr) {
-    // Dropping some could hide a group a Deny statement names.
-    return Error(Code::kTooLarge,
-                 "the ID token names " + std::to_string(p.groups.size()) +
-                     " groups and " + std::to_string(p.amr.size()) +
-                     " amr values; a root carries at most " +
-                     std::to_string(kMaxPersonGroups) + " and " +
-                     std::to_string(kMaxPersonAmr));
-  }
+  // An empty value says nothing: it is left out rather than refused.
+  auto said = [](const std::optional<std::string>& v) {
+    return v && !v->empty() ? v : std::nullopt;
+  };
   PersonClaims out;
-  out.email = p.email;
-  out.email_verified = p.email && p.email_verified;
-  out.name = p.name;
+  out.email = said(p.email);
+  out.email_verified = out.email && p.email_verified;
+  out.name = said(p.name);
   out.groups = p.groups;
-  out.acr = p.acr;
+  out.acr = said(p.acr);
   out.amr = p.amr;
   out.auth_time = p.auth_time;
   // The root's parser refuses duplicates; an ID token's lists are sets.
@@ -95,7 +80,12 @@ Result<PersonClaims> PersonClaimsOf(const IdTokenPerson& p) {
     std::sort(list->begin(), list->end());
     list->erase(std::unique(list->begin(), list->end()), list->end());
   }
-  return out;
+  // The bounds of `prs` are its parser's, applied as every verifier will:
+  // too many groups or an oversized value are refused, never truncated
+  // (dropping one could hide a group a Deny statement names).
+  auto bounded = PersonClaims::FromJson(out.ToJson());
+  if (!bounded) return bounded.error().WithContext("the ID token's claims");
+  return bounded;
 }
 
 PersonService::PersonService(const ServiceContext& ctx,
@@ -120,7 +110,7 @@ Result<const PersonProvider*> PersonService::ProviderOf(
   // Only to choose the rules: ValidateIdToken checks `iss` exactly after
   // the signature.
   JwsLimits limits;
-  limits.max_compact_bytes = 16 << 10;
+  limits.max_compact_bytes = IdTokenRules().max_token_bytes;
   auto jws = ParseCompact(token.View(InsecureSecretAccess::Get()), limits);
   if (!jws) return jws.error().WithContext("subject_token");
   auto claims = ParseJson(AsChars(jws->payload()));
@@ -176,10 +166,21 @@ Status PersonService::FirstFreshExchange(const PersonProvider& provider,
                      std::to_string(provider.exchange_max_token_age_seconds) +
                      " s ago; exchange an ID token of a recent login");
   }
-  const Sha256Digest digest = Sha256(raw.Bytes(InsecureSecretAccess::Get()));
-  auto first = exchanged_->CheckAndRemember(provider.rules.issuer,
-                                            Base64UrlEncode(digest),
-                                            token.expires_at() + skew, now);
+  // The signed part names the token: an ECDSA signature has a second
+  // valid form (s and n - s), so the whole compact text does not.
+  std::string_view compact = raw.View(InsecureSecretAccess::Get());
+  compact = compact.substr(0, compact.rfind('.'));
+  const Sha256Digest digest = Sha256(std::span<const uint8_t>(
+      reinterpret_cast<const uint8_t*>(compact.data()), compact.size()));
+  // Remembered while it could be exchanged: until it expires or grows too
+  // old, whichever comes first (both bounded by CheckTimes), the last
+  // second included.
+  const UnixTime usable_until =
+      std::min(token.expires_at(),
+               token.issued_at() + provider.exchange_max_token_age_seconds) +
+      skew + 1;
+  auto first = exchanged_->CheckAndRemember(
+      provider.rules.issuer, Base64UrlEncode(digest), usable_until, now);
   if (first) return Ok();
   if (first.error().code() == Code::kReplay) {
     return Error(Code::kReplay,
@@ -198,25 +199,48 @@ Result<PersonRoot> PersonService::Exchange(const Principal& who,
                  "X.509-SVID: the agent is the actor and the root's audience");
   }
   const SpiffeId& agent = *who.svid();
+  // A request refused for its own sake does not use up the person's token.
+  AZTP_ASSIGN_OR_RETURN(CapabilitySet caps,
+                        PersonCapabilities(request.capabilities));
+  std::string provider = request.provider;
+  auto token = Exchangeable(agent, request, provider);
+  if (!token) {
+    // The refusal is on the record, with the provider, never the token.
+    const Error& e = token.error();
+    AuditRecord a = MakeAudit(ctx_.Now(), who.actor(), "person.root",
+                              agent.str(), Json{{"provider", provider}});
+    a.decision = "deny";
+    a.reason = std::string(e.reason());
+    AZTP_RETURN_IF_ERROR(ctx_.store->Write([&](Transaction& tx) -> Status {
+      return Appended(tx.AppendAudit(a));
+    }));
+    return e;
+  }
+  return Issue(who.actor(), agent, *token, caps);
+}
+
+Result<VerifiedIdToken> PersonService::Exchangeable(
+    const SpiffeId& agent, const PersonRootRequest& request,
+    std::string& provider_name) {
   AZTP_ASSIGN_OR_RETURN(const PersonProvider* provider,
                         request.provider.empty()
                             ? ProviderOf(request.subject_token)
                             : Provider(request.provider));
+  provider_name = provider->name;
   AZTP_ASSIGN_OR_RETURN(
       VerifiedIdToken token,
       ValidateForAgent(*provider, request.subject_token, agent));
   AZTP_RETURN_IF_ERROR(
       FirstFreshExchange(*provider, token, request.subject_token));
-  return IssueForLogin(who.actor(), agent, token, request.capabilities,
-                       request.ttl);
+  return token;
 }
 
-Result<PersonRoot> PersonService::IssueForLogin(
-    const std::string& actor, const SpiffeId& agent,
-    const VerifiedIdToken& token, const std::vector<std::string>& capabilities,
-    std::optional<int64_t> ttl) {
-  AZTP_ASSIGN_OR_RETURN(CapabilitySet caps, PersonCapabilities(capabilities));
-  AZTP_ASSIGN_OR_RETURN(int64_t seconds, RootTtl(ttl));
+Result<PersonRoot> PersonService::Issue(const std::string& actor,
+                                        const SpiffeId& agent,
+                                        const VerifiedIdToken& token,
+                                        const CapabilitySet& capabilities) {
+  const CapabilitySet& caps = capabilities;
+  const int64_t seconds = kPersonRootTtl;
   std::shared_ptr<const HopSigner> signer = signer_();
   if (!signer) return Error(Code::kUnavailable, "no server SVID yet");
   const UnixTime now = ctx_.Now();
@@ -253,7 +277,7 @@ Result<PersonRoot> PersonService::IssueForLogin(
     return Appended(tx.AppendAudit(a));
   }));
   if (refused) return *refused;
-  out.capabilities = std::move(caps);
+  out.capabilities = caps;
   out.expires_at = now + m.ttl_seconds;
   return out;
 }

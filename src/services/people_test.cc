@@ -4,9 +4,11 @@
 #include "aztp/services/people.h"
 
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
 
 #include "aztp/chain/verifier.h"
 #include "aztp/crypto/key.h"
+#include "aztp/encoding/base64.h"
 #include "aztp/jose/jwk.h"
 #include "aztp/jose/jws.h"
 #include "aztp/services/identities.h"
@@ -98,7 +100,7 @@ TEST_F(PersonServiceTest, AnExchangeStartsAChainAtThePerson) {
       Exchange(IdToken(Claims()), {"payments:quote", "payments:refund"});
   ASSERT_TRUE(root.has_value()) << root.error().message();
   EXPECT_EQ(root->subject, "oidc:https://login.example.com#alice");
-  EXPECT_EQ(root->expires_at, kServiceTestNow + kDefaultPersonRootTtl);
+  EXPECT_EQ(root->expires_at, kServiceTestNow + kPersonRootTtl);
   auto v = VerifyAtAgent(root->chain);
   ASSERT_TRUE(v.has_value()) << v.error().message();
   EXPECT_EQ(v->subject(), root->subject);
@@ -169,8 +171,14 @@ TEST_F(PersonServiceTest, TheTokenMustBeValidForTheListedClient) {
   std::string forged = Must(SignCompact(Json{{"alg", "ES256"}, {"kid", "k1"}},
                                         AsBytes(DumpJson(Claims())), stranger));
   EXPECT_EQ(CodeOf(Exchange(forged, {"payments:quote"})), Code::kBadSignature);
-  // No root was signed for any of them.
-  for (const AuditRecord& a : Audit()) EXPECT_NE(a.action, "person.root");
+  // No root was signed for any of them; each refusal is on the record.
+  int refusals = 0;
+  for (const AuditRecord& a : Audit()) {
+    if (a.action != "person.root") continue;
+    EXPECT_EQ(a.decision, "deny");
+    ++refusals;
+  }
+  EXPECT_EQ(refusals, 4);
 }
 
 TEST_F(PersonServiceTest, ARevokedAgentGetsNoRoot) {
@@ -200,6 +208,65 @@ TEST_F(PersonServiceTest, AnIdTokenIsExchangedOnceAndOnlyWhileFresh) {
   EXPECT_TRUE(Exchange(IdToken(old), {"payments:quote"}).has_value());
   old["iat"] = kServiceTestNow - 631;
   EXPECT_EQ(CodeOf(Exchange(IdToken(old), {"payments:quote"})), Code::kExpired);
+}
+
+// An ECDSA signature (r, s) has a twin (r, n - s) that verifies too: the
+// token's signed part, not its text, is what is used up.
+TEST_F(PersonServiceTest, ATwinSignatureIsTheSameToken) {
+  auto twin = [](const std::string& token) {
+    const std::size_t dot = token.rfind('.');
+    Bytes sig = Must(Base64UrlDecode(token.substr(dot + 1)));
+    EXPECT_EQ(sig.size(), 64u);
+    BIGNUM* n = nullptr;
+    EXPECT_GT(BN_hex2bn(&n,
+                        "FFFFFFFF00000000FFFFFFFFFFFFFFFF"
+                        "BCE6FAADA7179E84F3B9CAC2FC632551"),
+              0);
+    BIGNUM* s = BN_bin2bn(sig.data() + 32, 32, nullptr);
+    BN_sub(s, n, s);
+    EXPECT_EQ(BN_bn2binpad(s, sig.data() + 32, 32), 32);
+    BN_free(s);
+    BN_free(n);
+    return token.substr(0, dot + 1) + Base64UrlEncode(sig);
+  };
+  // The twin alone is a good token: it is exchanged.
+  const std::string first = IdToken(Claims());
+  ASSERT_NE(twin(first), first);
+  ASSERT_TRUE(Exchange(twin(first), {"payments:quote"}).has_value());
+  EXPECT_EQ(CodeOf(Exchange(first, {"payments:quote"})), Code::kReplay);
+  const std::string second = IdToken(Claims());
+  ASSERT_TRUE(Exchange(second, {"payments:quote"}).has_value());
+  EXPECT_EQ(CodeOf(Exchange(twin(second), {"payments:quote"})), Code::kReplay);
+}
+
+// A request refused for its own sake leaves the token for a right one;
+// refusals of the token are on the record.
+TEST_F(PersonServiceTest, ABadRequestDoesNotUseUpTheToken) {
+  const std::string token = IdToken(Claims());
+  EXPECT_EQ(CodeOf(Exchange(token, {"payments:*"})), Code::kInvalidArgument);
+  EXPECT_EQ(CodeOf(Exchange(token, {})), Code::kInvalidArgument);
+  EXPECT_TRUE(Exchange(token, {"payments:quote"}).has_value());
+  EXPECT_EQ(CodeOf(Exchange(token, {"payments:quote"})), Code::kReplay);
+  const AuditRecord last = Audit().back();
+  EXPECT_EQ(last.action, "person.root");
+  EXPECT_EQ(last.decision, "deny");
+  EXPECT_EQ(last.reason, "replay");
+  EXPECT_EQ(DumpJson(last.details), R"({"provider":"corp"})");
+}
+
+TEST_F(PersonServiceTest, EmptyClaimsAreLeftOutOfTheRoot) {
+  Json c = Claims();
+  c["name"] = "";
+  c["acr"] = "";
+  auto root = Exchange(IdToken(c), {"payments:quote"});
+  ASSERT_TRUE(root.has_value()) << root.error().message();
+  EXPECT_FALSE(root->person.name.has_value());
+  EXPECT_FALSE(root->person.acr.has_value());
+  ASSERT_TRUE(VerifyAtAgent(root->chain).has_value());
+  // An empty group is no set member to leave out: refused, as a verifier
+  // would refuse the root.
+  c = Claims({"finance", ""});
+  EXPECT_EQ(CodeOf(Exchange(IdToken(c), {"payments:quote"})), Code::kMalformed);
 }
 
 TEST_F(PersonServiceTest, TooManyGroupsAreRefusedNotTruncated) {

@@ -102,6 +102,10 @@ Result<SpiffeId> SpiffeId::ParseAfterScheme(std::string_view input,
                   kScheme.size() + name.size());
 }
 
+std::string SpiffeId::alias() const {
+  return "aztp://" + str().substr(std::string_view("spiffe://").size());
+}
+
 SpiffeId SpiffeId::ControlPlane(const TrustDomain& td) {
   // A fixed, valid path on a valid trust domain: this cannot fail.
   return FromSegments(td, "/aztpd").value();

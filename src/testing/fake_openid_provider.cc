@@ -1,8 +1,22 @@
 #include "testing/fake_openid_provider.h"
 
+#include "aztp/http/form.h"
 #include "aztp/oidc/login.h"
 
 namespace aztp::test_support {
+
+std::string FakeOpenIdProvider::Answer(
+    const std::map<std::string, std::string>& authorization, Json claims,
+    const std::string& code) {
+  auto sent = [&](const char* name) {
+    auto it = authorization.find(name);
+    return it == authorization.end() ? std::string() : it->second;
+  };
+  if (!claims.contains("aud")) claims["aud"] = "aztpd";
+  if (!claims.contains("nonce")) claims["nonce"] = sent("nonce");
+  IssueCode(code, Sign(claims), sent("code_challenge"));
+  return http::FormEncode({{"state", sent("state")}, {"code", code}});
+}
 
 Result<SecretBytes> FakeOpenIdProvider::RedeemCode(
     std::string_view code, std::string_view, const SecretBytes& verifier) {

@@ -4,6 +4,7 @@
 // test gave it, each once.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <string>
@@ -24,8 +25,12 @@ class FakeOpenIdProvider final : public services::OpenIdProvider {
     if (!keys_.Add(*Jwk::Parse(jwk))) std::abort();
   }
 
-  // Sign makes an ID token of this provider (ES256, kid k1).
-  std::string Sign(const Json& claims) const {
+  // Sign makes an ID token of this provider (ES256, kid k1), each with a
+  // `jti` of its own unless `claims` sets one: two tokens of the same
+  // claims are the same token (an exchange uses up both).
+  std::string Sign(Json claims) const {
+    if (!claims.contains("jti"))
+      claims["jti"] = "t" + std::to_string(++signed_);
     return *SignCompact(Json{{"alg", "ES256"}, {"kid", "k1"}},
                         AsBytes(DumpJson(claims)), key_);
   }
@@ -36,6 +41,13 @@ class FakeOpenIdProvider final : public services::OpenIdProvider {
     std::lock_guard<std::mutex> lock(mu_);
     codes_[code] = {id_token, challenge};
   }
+  // Answer plays this provider at the end of a login aztpd started, whose
+  // authorization request had the decoded query `authorization`: `claims`
+  // become the ID token of `code` (aud "aztpd" and the login's nonce unless
+  // `claims` sets them), and the result is the query aztpd's callback
+  // gets: state=...&code=....
+  std::string Answer(const std::map<std::string, std::string>& authorization,
+                     Json claims, const std::string& code);
   int redeemed() const { return redeemed_; }
   // Provider is `name`, whose tokens this fake issues as `issuer`, for
   // aztpd's client `client_id`.
@@ -67,7 +79,8 @@ class FakeOpenIdProvider final : public services::OpenIdProvider {
   const Clock* clock_;
   std::mutex mu_;
   std::map<std::string, std::pair<std::string, std::string>> codes_;
-  int redeemed_ = 0;
+  std::atomic<int> redeemed_{0};
+  mutable std::atomic<int> signed_{0};
 };
 
 }  // namespace aztp::test_support

@@ -22,6 +22,11 @@ Result<std::string> ReadFile(const std::string& path,
 Result<SecretBytes> ReadSecretFile(const std::string& path,
                                    std::size_t max_bytes = 64 << 10);
 
+// ReadSecretLine is ReadSecretFile without the final line break(s) a text
+// editor adds (a key, a client secret kept as one line).
+Result<SecretBytes> ReadSecretLine(const std::string& path,
+                                   std::size_t max_bytes = 64 << 10);
+
 // AtomicFile writes a new version of `path` that readers see only whole.
 // The bytes go to a temporary file created in the same folder under a
 // random name with O_CREAT|O_EXCL (so a file or symbolic link planted at a

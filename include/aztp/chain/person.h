@@ -21,6 +21,7 @@ namespace aztp {
 inline constexpr std::size_t kMaxPersonValueBytes = 256;  // each string
 inline constexpr std::size_t kMaxPersonGroups = 32;
 inline constexpr std::size_t kMaxPersonAmr = 8;
+inline constexpr std::size_t kMaxPersonSubjectBytes = 2048;  // a whole `sub`
 
 // PersonClaims are the members of `prs`, all optional: OpenID Connect
 // Core 1.0 §5.1 (email, email_verified, name), §2 (acr, amr, auth_time),
@@ -50,8 +51,22 @@ struct PersonClaims {
 Result<std::string> PersonSubject(std::string_view issuer,
                                   std::string_view subject);
 
-// PersonIssuer is <issuer> of a person subject oidc:<issuer>#<subject>, or
-// nullopt for any other subject.
+// PersonName is a person subject's two parts (views into the subject).
+struct PersonName {
+  std::string_view issuer;
+  std::string_view subject;
+};
+
+// ParsePersonSubject splits oidc:<issuer>#<subject> as PersonSubject builds
+// it (the first '#' ends the issuer; at most 2048 bytes), or nullopt for
+// any other string. The one grammar of a person subject (§5.2).
+std::optional<PersonName> ParsePersonSubject(std::string_view sub);
+
+// PersonIssuer is <issuer> of a person subject, or nullopt for any other
+// subject.
 std::optional<std::string_view> PersonIssuer(std::string_view sub);
+
+// ValidPersonIssuer: `issuer` can be the issuer of a person subject.
+bool ValidPersonIssuer(std::string_view issuer);
 
 }  // namespace aztp

@@ -96,7 +96,13 @@ struct OidcProviderEntry {
   std::string name;       // 1-64 of a-z 0-9 - _
   std::string issuer;     // exact; https (discovery at issuer + /.well-known)
   std::string client_id;  // aztpd's own client ID there
-  std::string client_secret_file;  // optional
+  // How aztpd authenticates to the token endpoint for its own logins: a
+  // client secret (client_secret_basic), or a private key (private_key_jwt:
+  // PKCS#8 PEM, ES256/ES384/EdDSA, registered at the provider under
+  // private_key_id); at most one; neither for exchange-only providers.
+  std::string client_secret_file;
+  std::string private_key_file;
+  std::string private_key_id;
   std::string ca_file;  // optional: CAs for the provider's TLS (else system)
   std::vector<std::string> algorithms;  // empty: RS256 PS256 ES256 EdDSA
   std::vector<std::string> accepted_acr;

@@ -6,6 +6,7 @@
 // the provider; a failed fetch keeps the last good set.
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -39,7 +40,9 @@ class OidcKeyCache {
 
   // Keys returns the current set: fetched when there is none yet or it is
   // older than max_age_seconds. When a due fetch fails, the last good set
-  // is kept and returned; with none, the fetch's error.
+  // is kept and returned; with none, the fetch's error. One caller fetches
+  // at a time, without holding the cache: the others keep using the last
+  // good set meanwhile (or wait for the first one).
   Result<std::shared_ptr<const Jwks>> Keys();
 
   // Validate is ValidateIdToken with the provider's keys. When the token
@@ -54,13 +57,17 @@ class OidcKeyCache {
   int64_t fetches() const;
 
  private:
-  // Fetch fetches and parses the set; on success it replaces keys_.
-  Status Fetch(UnixTime now);
+  // Fetch fetches and parses the set, with `lock` (on mu_) released while
+  // it does; on success it replaces keys_. A caller that finds a fetch
+  // under way waits for its outcome instead.
+  Status Fetch(std::unique_lock<std::mutex>& lock, UnixTime now);
 
   FetchJwks fetch_;
   OidcKeyCacheOptions options_;
   const Clock* clock_;
   mutable std::mutex mu_;
+  std::condition_variable fetched_;  // a fetch ended
+  bool fetching_ = false;
   std::shared_ptr<const Jwks> keys_;
   UnixTime fetched_at_ = 0;    // of keys_
   UnixTime attempted_at_ = 0;  // of the last fetch, good or not

@@ -49,6 +49,15 @@ struct AuthorizationRequest {
 Result<std::string> AuthorizationUrl(std::string_view endpoint,
                                      const AuthorizationRequest& request);
 
+// The token exchange of RFC 8693 as aztpd serves it (docs/oidc.md): its
+// grant type (§2.1), the subject token's type (an ID token, §3), and the
+// issued token's type, an Aztp-Chain value.
+inline constexpr std::string_view kTokenExchangeGrant =
+    "urn:ietf:params:oauth:grant-type:token-exchange";
+inline constexpr std::string_view kIdTokenType =
+    "urn:ietf:params:oauth:token-type:id_token";
+inline constexpr std::string_view kChainTokenType = "urn:aztp:token-type:chain";
+
 // ScopeString joins OAuth scope tokens with single spaces (RFC 6749 §3.3;
 // also acr_values); ScopeWords splits a scope at spaces, dropping empty
 // tokens.

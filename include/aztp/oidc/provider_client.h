@@ -19,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -92,14 +93,17 @@ class OidcProviderClient {
   // Metadata is the provider's document, fetched when there is none yet or
   // it is older than metadata_max_age_seconds. A failed fetch keeps the
   // last good document and returns it; with none, the fetch's error (the
-  // last one again until retry_seconds have passed).
+  // last one again until retry_seconds have passed). One caller fetches at
+  // a time, without holding the client: the others use the last good
+  // document meanwhile (or wait for the first fetch).
   Result<ProviderMetadata> Metadata();
 
   // Validate is ValidateIdToken with the keys of the document's jwks_uri
   // (OidcKeyCache: fetched again once for an unknown kid), the algorithms
-  // allowed narrowed to those the document lists. rules.issuer and
-  // rules.client_id must be this provider's and client's, or empty (then
-  // they are filled in); else kInvalidArgument.
+  // allowed narrowed to those the document lists. rules.issuer must be
+  // this provider's or empty (kInvalidArgument otherwise); rules.client_id
+  // may be another client of the provider (an app whose users' ID tokens
+  // agents exchange); both are filled in with this client's when empty.
   Result<VerifiedIdToken> Validate(std::string_view id_token,
                                    const IdTokenRules& rules,
                                    std::string_view expected_nonce);
@@ -134,9 +138,10 @@ class OidcProviderClient {
                       const SecretBytes* authorization);
   // Fetch GETs a document of the provider; `what` names it in errors.
   Result<std::string> Fetch(const std::string& url, std::string_view what);
-  // Refresh fetches and parses the document; on success it replaces
-  // metadata_. Called with mu_ held.
-  Status Refresh(UnixTime now);
+  // Refresh fetches and parses the document with `lock` (on mu_) released
+  // while it does; on success it replaces metadata_. A caller that finds a
+  // fetch under way waits for its outcome instead.
+  void Refresh(std::unique_lock<std::mutex>& lock, UnixTime now);
   // TokenRequest is the form body of a code's exchange with this client's
   // authentication in it (private_key_jwt), and the Authorization header
   // (client_secret_basic) as `authorization`.
@@ -150,7 +155,9 @@ class OidcProviderClient {
   const Clock* clock_;
   std::atomic<int64_t> fetches_{0};
   std::unique_ptr<OidcKeyCache> keys_;
-  std::mutex mu_;  // guards what follows
+  std::mutex mu_;                      // guards what follows
+  std::condition_variable refreshed_;  // a fetch ended
+  bool refreshing_ = false;
   std::shared_ptr<const ProviderMetadata> metadata_;
   UnixTime fetched_at_ = 0;  // of metadata_
   UnixTime attempted_at_ = 0;

@@ -72,6 +72,19 @@ struct LoginResult {
   std::optional<PersonRoot> root;
 };
 
+// LoginReturn is where a callback sends the browser back to: the login's
+// registered return URL, to which the route adds `token` (the one-time
+// result), `agent`, `provider` and `state`, or `error` and `state`.
+struct LoginReturn {
+  std::string url;
+  std::optional<SecretBytes> token;  // the one-time result, or none and
+  std::string error;                 // a stable reason
+  SpiffeId agent;
+  bool aztp_alias = false;  // name the agent as aztp:// (the hosted SDK's)
+  std::string provider;
+  std::string state;
+};
+
 class LoginService {
  public:
   LoginService(const ServiceContext& ctx, PersonService& people,
@@ -82,13 +95,12 @@ class LoginService {
   // (kInvalidArgument otherwise), the provider configured (kNotFound).
   Result<StartedLogin> Start(const Principal& who, LoginRequest request);
 
-  // Callback finishes a login at aztpd's callback and returns where to send
-  // the browser: the login's return URL with `token` (the one-time result),
-  // `agent`, `provider` and `state`, or with `error` (a stable reason) and
-  // `state` when the provider refused or the ID token did not validate. An
-  // unknown, used or expired state is an error without a URL (kNotFound):
-  // nothing is redirected for it.
-  Result<std::string> Callback(const CallbackRequest& request);
+  // Callback finishes a login at aztpd's callback and says where to send
+  // the browser: the login's return URL with the one-time result, or with
+  // the reason when the provider refused or the ID token did not validate
+  // (audited). An unknown, used or expired state is an error without a URL
+  // (kNotFound): nothing is redirected for it.
+  Result<LoginReturn> Callback(const CallbackRequest& request);
 
   // Redeem hands out a login's result once, to the agent's own SVID or a
   // key that manages it (kNotFound for an unknown, used or expired token).
@@ -100,8 +112,6 @@ class LoginService {
                              const std::optional<std::string>& state = {});
 
   const LoginSettings& settings() const { return settings_; }
-  // pending counts the logins awaiting their callback, for tests.
-  std::size_t pending() const;
 
  private:
   // Pending is a login between Start and its callback.

@@ -29,8 +29,7 @@
 namespace aztp::services {
 
 // Lifetimes of a person's root: minutes (protocol §5.3).
-inline constexpr int64_t kDefaultPersonRootTtl = 300;
-inline constexpr int64_t kMaxPersonRootTtl = 900;
+inline constexpr int64_t kPersonRootTtl = 300;
 inline constexpr std::size_t kMaxPersonCapabilities = 32;
 
 // OpenIdProvider is the network side of one provider, as the services need
@@ -90,7 +89,6 @@ struct PersonRootRequest {
   // capabilities asked for: 1 to kMaxPersonCapabilities concrete ones (no
   // wildcard), each of which the agent's policies must allow.
   std::vector<std::string> capabilities;
-  std::optional<int64_t> ttl;  // seconds; unset: kDefaultPersonRootTtl
 };
 
 // PersonRoot is an issued root: the Aztp-Chain value of one token.
@@ -115,17 +113,20 @@ class PersonService {
   // an agent not listed, kPolicyDenied naming the first capability the
   // agent's policies refuse for this person. An ID token is exchanged at
   // most once, and only while fresh: kReplay for one exchanged before
-  // (by any agent, whatever the outcome), kExpired for one issued more
-  // than the provider's exchange_max_token_age ago.
+  // (by any agent, whatever the policies decided; a request refused before
+  // the token is looked at does not use it up), kExpired for one issued
+  // more than the provider's exchange_max_token_age ago. Every exchange
+  // the token's validation refuses is audited too.
   Result<PersonRoot> Exchange(const Principal& who, PersonRootRequest request);
 
-  // IssueForLogin signs the root after aztpd's own login of the person for
-  // `agent` (the login flow validated `token` with its nonce).
-  Result<PersonRoot> IssueForLogin(const std::string& actor,
-                                   const SpiffeId& agent,
-                                   const VerifiedIdToken& token,
-                                   const std::vector<std::string>& capabilities,
-                                   std::optional<int64_t> ttl);
+  // Issue signs the root for the person of `token` (validated by the
+  // exchange, or by aztpd's own login with its nonce) for `agent`, granting
+  // `capabilities` (PersonCapabilities) if the agent's policies allow each
+  // for this person; audited either way. kPersonRootTtl, never past the
+  // control plane's SVID.
+  Result<PersonRoot> Issue(const std::string& actor, const SpiffeId& agent,
+                           const VerifiedIdToken& token,
+                           const CapabilitySet& capabilities);
 
   // Provider finds a configured provider by name (kNotFound).
   Result<const PersonProvider*> Provider(std::string_view name) const;
@@ -137,8 +138,13 @@ class PersonService {
   Result<VerifiedIdToken> ValidateForAgent(const PersonProvider& provider,
                                            const SecretBytes& token,
                                            const SpiffeId& agent) const;
+  // Exchangeable finds the provider of `request`'s token (its name into
+  // `provider`), validates the token for `agent` and uses it up.
+  Result<VerifiedIdToken> Exchangeable(const SpiffeId& agent,
+                                       const PersonRootRequest& request,
+                                       std::string& provider);
   // FirstFreshExchange: `token` (validated) is fresh and was never
-  // exchanged before; remembers it until it expires.
+  // exchanged before; remembers it while it could still be exchanged.
   Status FirstFreshExchange(const PersonProvider& provider,
                             const VerifiedIdToken& token,
                             const SecretBytes& raw);

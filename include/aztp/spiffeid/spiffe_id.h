@@ -67,6 +67,10 @@ class SpiffeId {
   // token (§5.3), and of the bundle endpoint of `td`.
   static SpiffeId ControlPlane(const TrustDomain& td);
 
+  // alias is the ID as aztp://<trust-domain><path>, the form
+  // ParseUserInput also accepts (docs/protocol.md §1.5).
+  std::string alias() const;
+
   // str returns the whole ID in `spiffe://` form (SPIFFE-ID §2).
   const std::string& str() const { return id_; }
 
