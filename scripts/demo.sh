@@ -2,13 +2,19 @@
 # The aztp demo on embedded defaults: two organisations on one machine, each
 # with its own aztpd (SQLite, loopback, temporary folder), federated; three
 # agents (small HTTP apps that hold no keys), each behind its own
-# aztp-proxy. A user request travels planner -> research (org-a) ->
-# payments (org-b); then five attacks, the audit logs, and the end of the
-# federation. It exits non-zero if any step does not go as shown.
+# aztp-proxy; org-a's people sign in at an OpenID provider (the test
+# provider of tests/oidc, npm oidc-provider, over HTTPS with a throwaway
+# CA). Alice signs in (a scripted browser), and her request travels
+# planner -> research (org-a) -> payments (org-b) as her chain; then five
+# attacks, the audit logs, and the end of the federation. It exits
+# non-zero if any step does not go as shown.
 # Usage: scripts/demo.sh [BUILD_DIR]
 set -euo pipefail
 build="$(cd "${1:-build}" && pwd)"
 here="$(cd "$(dirname "$0")" && pwd)"
+OIDC="$here/../tests/oidc"
+export AZTP_NODE_PATH="${AZTP_NODE_PATH:-$here/../.deps/node/node_modules}"
+[ -d "$AZTP_NODE_PATH/oidc-provider" ] || { echo "demo: oidc-provider is not installed (run scripts/install-deps.sh)"; exit 1; }
 A="$build/cli/aztp"
 D="$build/aztpd/aztpd"
 PX="$build/proxy/aztp-proxy"
@@ -40,12 +46,51 @@ PLANNER=spiffe://org-a.example/agents/planner
 RESEARCH=spiffe://org-a.example/agents/research
 PAYMENTS=spiffe://org-b.example/tools/payments
 
-bold "1. Two organisations, each with its own control plane, federated"
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+bold "1. Two organisations, each with its own control plane, federated; org-a's people sign in at their provider"
+# org-a's OpenID provider, with alice (group finance) and bob; aztpd-org-a
+# is its client. Its port, and the planner app's, are chosen first: the
+# provider and aztpd know the URLs the browser is sent back to.
+# shellcheck source=../tests/oidc/pki.sh
+source "$OIDC/pki.sh"
+mkdir idp && oidc_test_pki idp || die "openssl: $(cat idp/pki.err)"
+node "$OIDC/make_jwks.mjs" --alg ES256 --kid corp-1 > idp/keys.jwks
+PORT_A="$(free_port)"
+APP_planner="$(free_port)"
+(umask 077; openssl rand -hex 24 > idp/aztpd-client.secret)
+cat > idp/clients.json <<JSON
+[{"client_id": "aztpd-org-a", "client_secret": "$(cat idp/aztpd-client.secret)",
+  "redirect_uris": ["https://127.0.0.1:$PORT_A/v1/oidc/callback"],
+  "token_endpoint_auth_method": "client_secret_basic"}]
+JSON
+node "$OIDC/idp.mjs" --cert idp/server.pem --key idp/server.key --port 0 \
+  --clients idp/clients.json --jwks idp/keys.jwks > idp.out 2> idp.log &
+pids+=($!)
+for _ in $(seq 1 200); do [ -s idp.out ] && break; sleep 0.05; done
+ISSUER="$(get "$(head -n 1 idp.out)" issuer)" || die "the provider did not start: $(tail -3 idp.log)"
+cat > cp-a.yaml <<YAML
+oidc:
+  providers:
+    - name: corp
+      issuer: $ISSUER
+      client_id: aztpd-org-a
+      client_secret_file: idp/aztpd-client.secret
+      ca_file: idp/ca.pem
+      scopes: [openid, email, profile, groups]
+  login:
+    callback_url: https://127.0.0.1:$PORT_A/v1/oidc/callback
+    return_urls:
+      - agent: spiffe://org-a.example/agents/planner
+        urls: [http://127.0.0.1:$APP_planner/login/done]
+YAML
+# serve TD DIR [PORT [ARGS...]]: init and run an aztpd for TD in DIR.
 serve() {
-  local td="$1" dir="$2"
+  local td="$1" dir="$2" port="${3:-0}"
+  shift "$(($# < 3 ? $# : 3))"
   expect 0 "$D" init --data-dir "$dir" --trust-domain "$td"
   local key; key="$(get "$out" admin_api_key)"
-  "$D" run --data-dir "$dir" --listen 127.0.0.1:0 2>"$dir.log" &
+  "$D" run --data-dir "$dir" --listen "127.0.0.1:$port" "$@" 2>"$dir.log" &
   pids+=($!)
   for _ in $(seq 1 200); do [ -s "$dir/aztpd.url" ] && break; sleep 0.05; done
   [ -s "$dir/aztpd.url" ] || { cat "$dir.log"; die "aztpd for $td did not start"; }
@@ -53,8 +98,9 @@ serve() {
   eval "KEY_${dir//-/_}=\$key"
   say "$td: aztpd at $(cat "$dir/aztpd.url"), its CA in $dir/aztpd.db (SQLite)"
 }
-serve org-a.example cp-a
+serve org-a.example cp-a "$PORT_A" --config cp-a.yaml
 serve org-b.example cp-b
+say "org-a's people: OpenID provider $ISSUER (alice in group finance, bob); org-a's aztpd is its client"
 # on ORG CMD...: the aztp CLI against one organisation's control plane.
 on() {
   local dir="cp-$1"; shift
@@ -80,13 +126,28 @@ cat > payments-policy.json <<'JSON'
   {"Sid": "QuotesForOrgA", "Effect": "Allow", "Action": "payments:quote",
    "Condition": {"StringEquals": {"aztp:OriginId": "spiffe://org-a.example/agents/planner"},
                  "ForAllValues:StringEquals": {"aztp:ChainTrustDomains": ["org-a.example", "org-b.example"]}}},
+  {"Sid": "QuotesForOrgAFinance", "Effect": "Allow", "Action": "payments:quote",
+   "Condition": {"StringEquals": {"aztp:OriginId": "spiffe://org-a.example/aztpd", "aztp:PersonIssuer": "ISSUER"},
+                 "ForAnyValue:StringEquals": {"aztp:PersonGroups": "finance"}}},
   {"Sid": "NoRefunds", "Effect": "Deny", "Action": "payments:refund"}]}
+JSON
+# What the planner may do for a person is org-a's policy on the planner:
+# research, quotes and refunds, for people in group finance (whether a
+# refund goes through is payments' policy to say).
+cat > planner-policy.json <<'JSON'
+{"Statement": [{"Sid": "ForFinancePeople", "Effect": "Allow",
+  "Action": ["research:query", "payments:quote", "payments:refund"],
+  "Condition": {"ForAnyValue:StringEquals": {"aztp:PersonGroups": "finance"}}}]}
 JSON
 expect 0 on a policy put --name research --document research-policy.json
 expect 0 on a policy attach "$(get "$out" id)" --identity $RESEARCH
+expect 0 on a policy put --name planner-people --document planner-policy.json
+expect 0 on a policy attach "$(get "$out" id)" --identity $PLANNER
+sed -i "s|ISSUER|$ISSUER|" payments-policy.json
 expect 0 on b policy put --name payments --document payments-policy.json
 expect 0 on b policy attach "$(get "$out" id)" --identity $PAYMENTS
-say "org-b attached to payments: allow payments:quote for chains from org-a's planner within org-a/org-b; deny payments:refund"
+say "org-a attached to planner: for people of group finance, research:query payments:quote payments:refund"
+say "org-b attached to payments: allow payments:quote for chains from org-a's planner within org-a/org-b, or for org-a's people of group finance; deny payments:refund"
 
 # Each proxy bootstraps with a key scoped to its own identity.
 scoped_key() {
@@ -132,6 +193,8 @@ app payments payments
 proxy payments b $PAYMENTS "inbound:
   listen: 127.0.0.1:0
   upstream: http://127.0.0.1:$APP_payments
+  # org-a's control plane is believed here for people of org-a's provider
+  person_issuers: {org-a.example: [\"$ISSUER\"]}
   routes:
     - {method: POST, path: /quote, action: \"payments:quote\", resource: quotes}
     - {method: POST, path: /refund, action: \"payments:refund\", resource: refunds}"
@@ -151,25 +214,41 @@ proxy planner a $PLANNER "egress:
   root_capabilities: [\"research:query\", \"payments:quote\", \"payments:refund\"]
   root_ttl: 2m"
 app planner planner --egress-ready planner.ready --next-id $RESEARCH \
-  --next-url "http://127.0.0.1:$IN_research"
+  --next-url "http://127.0.0.1:$IN_research" --port "$APP_planner" \
+  --provider corp --capabilities research:query,payments:quote,payments:refund
 say "planner  (org-a): app :$APP_planner, its proxy sends from :$(port planner egress), may grant research:query payments:quote payments:refund"
 say "research (org-a): app :$APP_research behind mTLS :$IN_research, sends from :$(port research egress)"
 say "payments (org-b): app :$APP_payments behind mTLS :$IN_payments"
 say "each proxy generated its key, got its X.509-SVID from its own aztpd; the apps hold no keys"
 
-bold "3. The planner asks for a price"
+bold "3. Alice signs in, and the planner asks for a price on her behalf"
+# The planner's app starts a login at its proxy (which asks org-a's aztpd
+# with its own SVID); alice's browser (scripted: the provider's real login
+# and consent pages) signs in, comes back to aztpd, then to the app.
+started="$(curl -sS --max-time 30 -X POST "http://127.0.0.1:$APP_planner/login")"
+redirect="$(get "$started" redirect_url)" || die "login start: $started"
+say "the planner's app asks its proxy for a login: the browser goes to $(printf '%s' "${redirect%%\?*}")"
+node "$OIDC/login.mjs" --url "$redirect" --user alice --password alice-password --ca idp/ca.pem \
+  > at-callback.json || die "alice at the provider: $(cat at-callback.json)"
+callback="$(get "$(cat at-callback.json)" location)"
+back="$(curl -sS --max-time 20 --cacert cp-a/bundle.pem -o /dev/null -w '%{redirect_url}' "$callback")"
+[[ "$back" == "http://127.0.0.1:$APP_planner/login/done?token="* ]] || die "aztpd did not send alice back to the app"
+signed="$(curl -sS --max-time 20 "$back")"
+[ "$(get "$signed" signed_in)" = True ] || die "the app did not take alice's login: $signed"
+say "alice signs in at the provider (password, consent); org-a's aztpd verifies her ID token (code + PKCE, nonce) and sends her back with a one-time result"
 reply="$(curl -sS --max-time 30 -H 'Content-Type: application/json' \
   --data '{"item":"flight LHR-SFO"}' "http://127.0.0.1:$APP_planner/plan")"
 [ "$(get "$reply" research_status)" = 200 ] || die "planner -> research: $reply"
 r="$(get "$reply" research)"
 TXN="$(get "$r" seen.Aztp-Txn)"
 say "hop 1  planner → research   path: $(get "$r" seen.Aztp-Path | tr , '\n' | short | paste -sd'>' | sed 's/>/ → /g')"
-say "                            on behalf of: $(get "$r" seen.Aztp-Subject)   txn: $TXN"
+[ "$(get "$r" seen.Aztp-Subject)" = "oidc:$ISSUER#alice" ] || die "not alice's chain: $r"
+say "                            on behalf of: $(get "$r" seen.Aztp-Subject), vouched for by org-a's aztpd   txn: $TXN"
 say "                            capabilities: $(get "$r" seen.Aztp-Capabilities)   decision: allow (OwnAgentsMayAsk)"
 [ "$(get "$r" quote_status)" = 200 ] || die "research -> payments quote: $r"
 q="$(get "$r" quote)"
 say "hop 2  research → payments  path: $(get "$q" seen.Aztp-Path | tr , '\n' | short | paste -sd'>' | sed 's/>/ → /g')   (org-a → org-b)"
-say "                            payments:quote   decision: allow (QuotesForOrgA) → $(get "$q" price) $(get "$q" currency)"
+say "                            payments:quote   decision: allow (QuotesForOrgAFinance: alice is in group finance) → $(get "$q" price) $(get "$q" currency)"
 [ "$(get "$r" refund_status)" = 403 ] || die "the refund was not refused: $r"
 [ "$(get "$r" refund.error)" = policy_denied ] || die "refund: $r"
 say "                            payments:refund  decision: $(get "$r" refund_status) $(get "$r" refund.error) — $(get "$r" refund.message)"
@@ -257,7 +336,7 @@ done
 expect 0 on a audit verify
 say "✔ org-a's aztpd log: $(get "$out" records) records; org-b's: $(on b audit verify | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["records"])') records"
 expect 0 on b audit query --source $PAYMENTS --txn "$TXN"
-say "payments' decisions in the planner's transaction $TXN:"
+say "payments' decisions in alice's transaction $TXN:"
 /usr/bin/python3 -c 'import json,sys
 for r in json.loads(sys.argv[1])["records"]:
     print("    seq %-3d %-6s %-16s %s" % (r["seq"], r["decision"], r["details"].get("action", ""), r["reason"]))' "$out"
@@ -277,4 +356,4 @@ answer="$(cat answer)"
 [ "$status" = 401 ] && [ "$(get "$answer" error)" = untrusted_trust_domain ] || die "after the federation ended: $status $answer"
 say "✘ planner (org-a) calls payments directly: $status $(get "$answer" error) — org-b's proxy no longer trusts org-a"
 
-bold "Demo complete: 2 federated control planes, 3 agents behind aztp-proxy, a chain across both, 4 attacks stopped, every decision in a verified audit log."
+bold "Demo complete: alice signed in at a real OpenID provider, 2 federated control planes, 3 agents behind aztp-proxy, her chain across both, 5 attacks stopped, every decision in a verified audit log."
