@@ -76,6 +76,24 @@ int Usage(const std::string& message) {
 
 std::string StorePath(const std::string& dir) { return dir + "/aztpd.db"; }
 
+// OpenStore opens the configured store (store.backend): the SQLite file in
+// the data directory, or the PostgreSQL database that replicas share.
+Result<std::unique_ptr<Store>> OpenStore(const AztpdConfig& c) {
+  if (c.store.backend == StoreConfig::Backend::kPostgres) {
+    AZTP_ASSIGN_OR_RETURN(PostgresStoreOptions options,
+                          ResolvePostgresStore(c.store));
+    return OpenPostgresStore(options);
+  }
+  return OpenSqliteStore(StorePath(c.data_dir));
+}
+
+// StoreName says where the store is, for people.
+std::string StoreName(const AztpdConfig& c) {
+  return c.store.backend == StoreConfig::Backend::kPostgres
+             ? "postgres"
+             : StorePath(c.data_dir);
+}
+
 // LockDataDir makes this process the only aztpd on `dir` for as long as the
 // returned lock lives: two would share the store and each other's
 // aztpd.url. Taken before anything in `dir` is written or removed. One
@@ -115,8 +133,7 @@ Status WriteBundleFiles(const std::string& dir, const Bundle& bundle) {
 // files, and returns what `init` prints (kAlreadyExists when the store was
 // initialised before).
 Result<Json> InitDataDir(const AztpdConfig& c, const LockFile& /*held*/) {
-  AZTP_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                        OpenSqliteStore(StorePath(c.data_dir)));
+  AZTP_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(c));
   AZTP_ASSIGN_OR_RETURN(
       InitResult init,
       ControlPlane::Initialize(*store, *c.trust_domain, c.control_plane.ca,
@@ -127,7 +144,7 @@ Result<Json> InitDataDir(const AztpdConfig& c, const LockFile& /*held*/) {
       {"admin_api_key",
        std::string(init.admin_api_key.View(InsecureSecretAccess::Get()))},
       {"bundle_path", c.data_dir + "/bundle.json"},
-      {"store_path", StorePath(c.data_dir)}};
+      {"store_path", StoreName(c)}};
 }
 
 int Init(const AztpdConfig& c) {
@@ -452,7 +469,7 @@ int Run(const AztpdConfig& c, std::vector<FederationRelationship> federation,
   RaiseDescriptorLimit(
       static_cast<rlim_t>(c.http.max_connections) + kDescriptorMargin +
       (c.bundle_endpoint ? c.bundle_endpoint->max_connections : 0));
-  auto store = OpenSqliteStore(StorePath(c.data_dir));
+  auto store = OpenStore(c);
   if (!store) return Fail(store.error());
   std::shared_ptr<Store> shared(std::move(*store));
   ControlPlaneOptions plane_options = c.control_plane;

@@ -30,7 +30,7 @@ set(probes
     # nor the server's store: the replay store shares the SQLite wrapper
     # of internal/ (it once included the store's copy).
     protocol aztp/http/http.h                  missing
-    protocol store/sqlite_session.h            missing
+    protocol store/sql_session.h               missing
     protocol internal/sqlite_db.h              found
     # Networking is below the server's store.
     net      aztp/store/store.h                missing

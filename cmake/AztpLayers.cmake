@@ -202,6 +202,8 @@ _aztp_layer_dependencies(aztp PUBLIC)
 target_include_directories(aztp_server PUBLIC
     $<BUILD_INTERFACE:${AZTP_LAYER_VIEW_server}/include>)
 target_link_libraries(aztp_server PUBLIC aztp)
+# The PostgreSQL store's client library: only the server layer uses it.
+target_link_libraries(aztp_server PUBLIC PkgConfig::LIBPQ)
 
 target_include_directories(aztp_runtime PUBLIC
     $<BUILD_INTERFACE:${AZTP_LAYER_VIEW_runtime}/include>)

@@ -14,6 +14,9 @@ packages=(
   # libraries
   libssl-dev openssl nlohmann-json3-dev libsqlite3-dev libcli11-dev
   libboost-dev libboost-system-dev libspdlog-dev libyaml-cpp-dev curl
+  # the PostgreSQL store: its client library, and the server its tests start
+  # (tests/pg/pgctl.sh, on 127.0.0.1, as an unprivileged user under root)
+  libpq-dev postgresql
   # tests and benchmarks; sqlite3 (the CLI) inspects and tampers with
   # audit logs in tests and the demo
   libgtest-dev libgmock-dev libbenchmark-dev sqlite3

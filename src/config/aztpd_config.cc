@@ -12,6 +12,7 @@
 #include "aztp/base/file.h"
 #include "aztp/crypto/key.h"
 #include "config/oidc_config.h"
+#include "config/store_config.h"
 #include "config/yaml_fields.h"
 
 namespace aztp {
@@ -181,6 +182,7 @@ Status ReadDocument(const YAML::Node& root, AztpdConfig& c) {
       {"bundle_endpoint", BundleEndpointInto(c.bundle_endpoint)},
       {"oidc", Section({{"providers", OidcProvidersInto(c.oidc_providers)},
                         {"login", internal::OidcLoginInto(c.oidc_login)}})},
+      {"store", internal::StoreInto(c.store)},
       {"rate_limit", Section({
                          {"requests_per_second",
                           NumberInto(cp.rate_limit.requests_per_second)},
@@ -486,6 +488,7 @@ Status ValidateAztpdConfig(const AztpdConfig& c) {
   }
   AZTP_RETURN_IF_ERROR(internal::ValidateOidcProviders(c.oidc_providers));
   AZTP_RETURN_IF_ERROR(internal::ValidateOidcLogin(c.oidc_login));
+  AZTP_RETURN_IF_ERROR(internal::ValidateStore(c.store));
   AZTP_RETURN_IF_ERROR(ValidateRateLimit(cp));
   return Ok();
 }

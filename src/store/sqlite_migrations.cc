@@ -7,7 +7,8 @@
 #include <string>
 
 #include "aztp/base/clock.h"
-#include "store/sqlite_repositories.h"
+#include "store/sql_repositories.h"
+#include "store/sqlite_connection.h"
 
 namespace aztp::internal {
 namespace {
@@ -174,7 +175,10 @@ CREATE TABLE shipped_audit (
 );
 CREATE INDEX audit_txn ON audit (txn);
 )sql",
-     ChainLegacyAudit},
+     [](SqliteDb& db) {
+       SqliteConnection connection(db);
+       return ChainLegacyAudit(connection);
+     }},
     // Who revoked an identity decides who may reissue it (docs/aztpd.md,
     // "Permissions"); revocations made before are read from the audit log.
     {6, "who revoked each identity", R"sql(
@@ -226,12 +230,12 @@ Status Apply(SqliteDb& db, const Migration& m) {
   } guard{db};
   const std::string context =
       "migration " + std::to_string(m.version) + " (" + m.description + ")";
-  SqliteSession s(db, /*writable=*/true);
+  SqliteConnection connection(db);
+  SqlSession s(connection, /*writable=*/true);
   bool applied = false;
   {
     AZTP_ASSIGN_OR_RETURN(
-        SqliteStmt q,
-        s.Query("SELECT 1 FROM schema_version WHERE version = ?"));
+        SqlStmt q, s.Query("SELECT 1 FROM schema_version WHERE version = ?"));
     q.Int(m.version);
     AZTP_ASSIGN_OR_RETURN(applied, q.Step(context));
   }
@@ -239,9 +243,8 @@ Status Apply(SqliteDb& db, const Migration& m) {
     AZTP_RETURN_IF_ERROR(db.Exec(m.sql, context));
     if (m.then != nullptr) AZTP_RETURN_IF_ERROR(m.then(db));
     AZTP_ASSIGN_OR_RETURN(
-        SqliteStmt q,
-        s.Query("INSERT INTO schema_version (version, description, "
-                "applied_at) VALUES (?, ?, ?)"));
+        SqlStmt q, s.Query("INSERT INTO schema_version (version, description, "
+                           "applied_at) VALUES (?, ?, ?)"));
     q.Int(m.version);
     q.Text(m.description);
     q.Int(SystemClock::Default().Now());

@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -20,8 +19,10 @@
 #include <vector>
 
 #include "aztp/store/store.h"
+#include "store/sql_repositories.h"
+#include "store/sqlite_connection.h"
 #include "store/sqlite_migrations.h"
-#include "store/sqlite_repositories.h"
+#include "store/transaction_scope.h"
 
 namespace aztp {
 namespace {
@@ -44,24 +45,6 @@ SqliteOptions StoreOptions(bool writer) {
                        .secure_delete = true};
 }
 
-// Callbacks running on this thread, innermost last: a callback that opens
-// another transaction on the same Store would deadlock (Write) or read
-// around its own uncommitted changes (Read), so that is refused.
-thread_local std::vector<const Store*> t_active_stores;
-
-class ActiveScope {
- public:
-  explicit ActiveScope(const Store* store) { t_active_stores.push_back(store); }
-  ~ActiveScope() { t_active_stores.pop_back(); }
-  ActiveScope(const ActiveScope&) = delete;
-  ActiveScope& operator=(const ActiveScope&) = delete;
-
-  static bool IsActive(const Store* store) {
-    return std::find(t_active_stores.begin(), t_active_stores.end(), store) !=
-           t_active_stores.end();
-  }
-};
-
 // RunTransaction runs `fn` between `begin` and COMMIT on `db`, rolling
 // back when fn fails, breaks the transaction, or throws.
 Status RunTransaction(SqliteDb& db, const char* begin, bool writable,
@@ -72,7 +55,8 @@ Status RunTransaction(SqliteDb& db, const char* begin, bool writable,
     SqliteDb& db;
     ~RollbackUnlessCommitted() { db.EndAnyTransaction(); }
   } guard{db};
-  internal::SqliteTransaction txn(db, writable);
+  internal::SqliteConnection connection(db);
+  internal::SqlTransaction txn(connection, writable);
   Status status = fn(txn);
   if (!status.has_value()) return status;
   AZTP_RETURN_IF_ERROR(txn.Broken());
@@ -90,15 +74,15 @@ class SqliteStore final : public Store {
   }
 
   Status Write(const std::function<Status(Transaction&)>& fn) override {
-    if (ActiveScope::IsActive(this)) return Nested();
-    ActiveScope scope(this);
+    AZTP_RETURN_IF_ERROR(internal::TransactionScope::Nested(this));
+    internal::TransactionScope scope(this);
     std::lock_guard<std::mutex> lock(write_mu_);
     return RunTransaction(*writer_, "BEGIN IMMEDIATE", /*writable=*/true, fn);
   }
 
   Status Read(const std::function<Status(Transaction&)>& fn) override {
-    if (ActiveScope::IsActive(this)) return Nested();
-    ActiveScope scope(this);
+    AZTP_RETURN_IF_ERROR(internal::TransactionScope::Nested(this));
+    internal::TransactionScope scope(this);
     if (shared_) {
       // An in-memory database exists only in its one connection.
       std::lock_guard<std::mutex> lock(write_mu_);
@@ -115,12 +99,6 @@ class SqliteStore final : public Store {
   }
 
  private:
-  static Error Nested() {
-    return Error(Code::kUnsupported,
-                 "store: a transaction callback cannot open another "
-                 "transaction on the same store");
-  }
-
   Result<std::unique_ptr<SqliteDb>> AcquireReader() {
     {
       std::unique_lock<std::mutex> lock(pool_mu_);
@@ -160,7 +138,7 @@ class SqliteStore final : public Store {
   std::size_t readers_ = 0;  // open reader connections, idle or in use
 };
 
-// SqliteAuditLog offers a store's audit log and meta values, nothing else.
+// SqliteAuditLogStore offers a store's audit log and meta values, nothing else.
 class SqliteAuditLogStore final : public AuditLogStore {
  public:
   explicit SqliteAuditLogStore(std::unique_ptr<Store> store)

@@ -16,28 +16,9 @@ start() { start_aztpd "$T/data" --config "$T/aztpd.yaml"; }
 # burst ROUND: register identities as fast as one kept-alive connection
 # allows; each acknowledged ID is appended (and flushed) to acked.txt.
 burst() {
-  AZTP_KEY="$KEY" /usr/bin/python3 - "${URL#https://}" "$T/data/bundle.pem" "$T/acked.txt" "$1" <<'PY' &
-import http.client, json, os, ssl, sys
-host, port = sys.argv[1].rsplit(":", 1)
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-out = open(sys.argv[3], "a")
-conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=10)
-headers = {"Authorization": "Bearer " + os.environ["AZTP_KEY"], "Content-Type": "application/json"}
-i = 0
-while True:
-    ident = "spiffe://crash.example/r%s/w%05d" % (sys.argv[4], i)
-    try:
-        conn.request("POST", "/v1/identities", json.dumps({"id": ident}), headers)
-        resp = conn.getresponse()
-        resp.read()
-    except Exception:
-        break  # the server is gone
-    if resp.status != 201:
-        sys.exit("unexpected status %d" % resp.status)
-    out.write(ident + "\n")
-    out.flush()
-    i += 1
-PY
+  AZTP_KEY="$KEY" /usr/bin/python3 "$AZTP_SOURCE/tests/lib/register_burst.py" \
+    "${URL#https://}" "$T/data/bundle.pem" "$T/acked.txt" \
+    "spiffe://crash.example/r$1/" &
   BURST=$!
 }
 

@@ -17,6 +17,7 @@
 #include "aztp/controlplane/control_plane.h"
 #include "aztp/services/logins.h"
 #include "aztp/spiffeid/trust_domain.h"
+#include "aztp/store/store.h"
 
 namespace aztp {
 
@@ -133,6 +134,25 @@ struct OidcLoginConfig {
   std::vector<OidcReturnUrls> return_urls;
 };
 
+// StoreConfig is `store:`: where the control plane keeps its state
+// (docs/scaling.md). SQLite, in the data directory, is the default;
+// PostgreSQL lets several aztpd replicas share one database.
+struct StoreConfig {
+  enum class Backend { kSqlite, kPostgres };
+  Backend backend = Backend::kSqlite;
+  // store.postgres: a libpq connection string without a password, the
+  // files of the password and of the key-encryption key (32 bytes, raw or
+  // as 64 hex digits; the same on every replica), the pool and its
+  // timeouts.
+  std::string connection;
+  std::string password_file;  // optional (e.g. certificate authentication)
+  std::string key_encryption_key_file;
+  int pool_size = 8;
+  int64_t connect_timeout_seconds = 5;
+  int64_t statement_timeout_seconds = 10;
+  int64_t acquire_timeout_seconds = 5;
+};
+
 // AztpdConfig is everything aztpd runs with. Its defaults are those of a
 // daemon started without a configuration file.
 struct AztpdConfig {
@@ -155,6 +175,7 @@ struct AztpdConfig {
   std::optional<BundleEndpointConfig> bundle_endpoint;
   std::vector<OidcProviderEntry> oidc_providers;  // oidc.providers
   OidcLoginConfig oidc_login;                     // oidc.login
+  StoreConfig store;                              // store
 };
 
 // ResolveFederation turns the `federation:` entries into relationships,
@@ -169,6 +190,10 @@ Result<std::vector<FederationRelationship>> ResolveFederation(
 // yet). `clock` may be null (the system's).
 Result<std::vector<services::PersonProvider>> ResolveOidcProviders(
     const std::vector<OidcProviderEntry>& entries, const Clock* clock);
+// ResolvePostgresStore turns `store.postgres` into the store's options,
+// reading the password and key-encryption key files (a key file readable
+// by others is refused).
+Result<PostgresStoreOptions> ResolvePostgresStore(const StoreConfig& store);
 // LoginSettingsOf turns `oidc.login` into the LoginService's settings.
 services::LoginSettings LoginSettingsOf(const OidcLoginConfig& login);
 

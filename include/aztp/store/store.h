@@ -7,10 +7,14 @@
 // implementation (e.g. PostgreSQL) must pass.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "aztp/base/result.h"
+#include "aztp/base/secret.h"
 #include "aztp/store/api_keys.h"
 #include "aztp/store/audit_log.h"
 #include "aztp/store/federation.h"
@@ -52,5 +56,35 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
 // nothing, and refuses a schema of another version (kUnsupported). Write
 // transactions fail.
 Result<std::unique_ptr<Store>> OpenSqliteStoreReadOnly(const std::string& path);
+
+// PostgresStoreOptions says how a store reaches its PostgreSQL database
+// (docs/scaling.md).
+struct PostgresStoreOptions {
+  // conninfo is a libpq connection string or URI without a password.
+  std::string conninfo;
+  std::optional<SecretBytes> password;
+  // key_encryption_key (kSealKeyBytes) seals every private key before it
+  // is written: the database never holds one in the clear. Every replica
+  // of the control plane holds the same key.
+  SecretBytes key_encryption_key;
+  std::size_t pool_size = 8;  // connections, 1..256
+  std::chrono::milliseconds connect_timeout{5'000};
+  std::chrono::milliseconds statement_timeout{10'000};
+  // acquire_timeout bounds the wait for a free connection of the pool.
+  std::chrono::milliseconds acquire_timeout{5'000};
+  // read_only opens an existing database of exactly the latest schema
+  // for reading (e.g. to verify its audit log); Write is kUnsupported.
+  bool read_only = false;
+};
+
+// OpenPostgresStore connects to PostgreSQL and brings the schema to the
+// latest version (one replica at a time; kUnsupported for a newer one).
+// Several stores, in several processes, may share the database: every
+// Write takes one database-wide lock, so the audit log stays one chain,
+// and a transaction that meets a serialization failure or deadlock is run
+// again (up to 3 times): a Write callback must have no effect outside its
+// transaction. A database out of reach is kUnavailable, never a hang.
+Result<std::unique_ptr<Store>> OpenPostgresStore(
+    const PostgresStoreOptions& options);
 
 }  // namespace aztp

@@ -1,7 +1,7 @@
-// The policies repository in SQLite (sqlite_repositories.h).
+// The policies repository (sql_repositories.h).
 #include <string>
 
-#include "store/sqlite_repositories.h"
+#include "store/sql_repositories.h"
 
 namespace aztp::internal {
 namespace {
@@ -15,7 +15,7 @@ constexpr const char* kPolicySelect =
     "FROM policies p JOIN policy_versions v ON v.id = p.id";
 
 // ReadPolicy is the row mapper of PolicyRecord.
-Result<PolicyRecord> ReadPolicy(const SqliteRow& row) {
+Result<PolicyRecord> ReadPolicy(const SqlRow& row) {
   PolicyRecord r;
   r.id = row.Text("id");
   r.name = row.Text("name");
@@ -29,18 +29,18 @@ Result<PolicyRecord> ReadPolicy(const SqliteRow& row) {
 
 }  // namespace
 
-Result<std::optional<int64_t>> SqlitePolicies::CurrentVersion(
+Result<std::optional<int64_t>> SqlPolicies::CurrentVersion(
     const std::string& id) {
-  AZTP_ASSIGN_OR_RETURN(SqliteStmt q,
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q,
                         s_.Query("SELECT version FROM policies WHERE id = ?"));
   q.Text(id);
   return s_.OneRow<int64_t>(q, "find policy",
-                            [](const SqliteRow& row) -> Result<int64_t> {
+                            [](const SqlRow& row) -> Result<int64_t> {
                               return row.Int("version");
                             });
 }
 
-Status SqlitePolicies::PutPolicy(const PolicyRecord& r) {
+Status SqlPolicies::PutPolicy(const PolicyRecord& r) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   if (r.id.empty() || r.name.empty() || r.version < 1) {
     return Error(Code::kInvalidArgument,
@@ -55,7 +55,7 @@ Status SqlitePolicies::PutPolicy(const PolicyRecord& r) {
   }
   {
     AZTP_ASSIGN_OR_RETURN(
-        SqliteStmt q,
+        SqlStmt q,
         s_.Query(current ? "UPDATE policies SET name = ?, description = ?, "
                            "version = ?, updated_at = ? WHERE id = ?"
                          : "INSERT INTO policies (name, description, "
@@ -69,7 +69,7 @@ Status SqlitePolicies::PutPolicy(const PolicyRecord& r) {
     if (!current) q.Int(r.created_at);
     AZTP_RETURN_IF_ERROR(q.Run("put policy"));
   }
-  AZTP_ASSIGN_OR_RETURN(SqliteStmt q,
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q,
                         s_.Query("INSERT INTO policy_versions (id, version, "
                                  "document, created_at) VALUES (?, ?, ?, ?)"));
   q.Text(r.id);
@@ -79,11 +79,11 @@ Status SqlitePolicies::PutPolicy(const PolicyRecord& r) {
   return q.Run("insert policy version");
 }
 
-Result<std::optional<PolicyRecord>> SqlitePolicies::GetPolicy(
+Result<std::optional<PolicyRecord>> SqlPolicies::GetPolicy(
     const std::string& id, std::optional<int64_t> version) {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q,
+      SqlStmt q,
       s_.Query(std::string(kPolicySelect) +
                " WHERE p.id = ? AND v.version = CASE WHEN ? = 0 THEN "
                "p.version ELSE ? END"));
@@ -93,21 +93,21 @@ Result<std::optional<PolicyRecord>> SqlitePolicies::GetPolicy(
   return s_.OneRow<PolicyRecord>(q, "get policy", ReadPolicy);
 }
 
-Result<std::vector<PolicyRecord>> SqlitePolicies::ListPolicies() {
+Result<std::vector<PolicyRecord>> SqlPolicies::ListPolicies() {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
-  AZTP_ASSIGN_OR_RETURN(SqliteStmt q,
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q,
                         s_.Query(std::string(kPolicySelect) +
                                  " WHERE v.version = p.version ORDER BY p.id"));
   return s_.Rows<PolicyRecord>(q, "list policies", ReadPolicy);
 }
 
-Status SqlitePolicies::DeletePolicy(const std::string& id) {
+Status SqlPolicies::DeletePolicy(const std::string& id) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   return s_.DeleteOne("DELETE FROM policies WHERE id = ?", {id},
                       "policy " + QuoteInput(id));
 }
 
-Status SqlitePolicies::AttachPolicy(const std::string& identity,
+Status SqlPolicies::AttachPolicy(const std::string& identity,
                                     const std::string& policy_id,
                                     UnixTime now) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
@@ -121,7 +121,7 @@ Status SqlitePolicies::AttachPolicy(const std::string& identity,
   if (!exists) {
     return Error(Code::kNotFound, "store: no identity " + QuoteInput(identity));
   }
-  AZTP_ASSIGN_OR_RETURN(SqliteStmt q,
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q,
                         s_.Query("INSERT INTO policy_attachments (identity, "
                                  "policy_id, created_at) VALUES (?, ?, ?)"));
   q.Text(identity);
@@ -130,7 +130,7 @@ Status SqlitePolicies::AttachPolicy(const std::string& identity,
   return q.Run("attach policy");
 }
 
-Status SqlitePolicies::DetachPolicy(const std::string& identity,
+Status SqlPolicies::DetachPolicy(const std::string& identity,
                                     const std::string& policy_id) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   return s_.DeleteOne(
@@ -139,11 +139,11 @@ Status SqlitePolicies::DetachPolicy(const std::string& identity,
       "attachment of " + QuoteInput(policy_id) + " to " + QuoteInput(identity));
 }
 
-Result<std::vector<PolicyRecord>> SqlitePolicies::ListAttachedPolicies(
+Result<std::vector<PolicyRecord>> SqlPolicies::ListAttachedPolicies(
     const std::string& identity) {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q, s_.Query(std::string(kPolicySelect) +
+      SqlStmt q, s_.Query(std::string(kPolicySelect) +
                              " JOIN policy_attachments a ON a.policy_id = p.id "
                              "WHERE a.identity = ? AND v.version = p.version "
                              "ORDER BY p.id"));
@@ -151,16 +151,16 @@ Result<std::vector<PolicyRecord>> SqlitePolicies::ListAttachedPolicies(
   return s_.Rows<PolicyRecord>(q, "list attached policies", ReadPolicy);
 }
 
-Result<std::vector<std::string>> SqlitePolicies::ListPolicyAttachments(
+Result<std::vector<std::string>> SqlPolicies::ListPolicyAttachments(
     const std::string& policy_id) {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q,
+      SqlStmt q,
       s_.Query("SELECT identity FROM policy_attachments WHERE policy_id = ? "
                "ORDER BY identity"));
   q.Text(policy_id);
   return s_.Rows<std::string>(q, "list policy attachments",
-                              [](const SqliteRow& row) -> Result<std::string> {
+                              [](const SqlRow& row) -> Result<std::string> {
                                 return row.Text("identity");
                               });
 }

@@ -1,7 +1,7 @@
-// The API keys repository in SQLite (sqlite_repositories.h).
+// The API keys repository (sql_repositories.h).
 #include <string>
 
-#include "store/sqlite_repositories.h"
+#include "store/sql_repositories.h"
 
 namespace aztp::internal {
 namespace {
@@ -11,7 +11,7 @@ constexpr const char* kApiKeySelect =
     "FROM api_keys";
 
 // ReadApiKey is the row mapper of ApiKeyRecord.
-Result<ApiKeyRecord> ReadApiKey(const SqliteRow& row) {
+Result<ApiKeyRecord> ReadApiKey(const SqlRow& row) {
   ApiKeyRecord r;
   r.key_id = row.Text("key_id");
   r.salt = row.Text("salt");
@@ -25,7 +25,7 @@ Result<ApiKeyRecord> ReadApiKey(const SqliteRow& row) {
 
 }  // namespace
 
-Status SqliteApiKeys::InsertApiKey(const ApiKeyRecord& r) {
+Status SqlApiKeys::InsertApiKey(const ApiKeyRecord& r) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   AZTP_ASSIGN_OR_RETURN(bool exists,
                         s_.Exists("SELECT 1 FROM api_keys WHERE key_id = ?",
@@ -35,7 +35,7 @@ Status SqliteApiKeys::InsertApiKey(const ApiKeyRecord& r) {
                  "store: API key " + QuoteInput(r.key_id) + " already exists");
   }
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q, s_.Query("INSERT INTO api_keys (key_id, salt, hash, scope, "
+      SqlStmt q, s_.Query("INSERT INTO api_keys (key_id, salt, hash, scope, "
                              "description, revoked, created_at) VALUES "
                              "(?, ?, ?, ?, ?, ?, ?)"));
   q.Text(r.key_id);
@@ -48,26 +48,26 @@ Status SqliteApiKeys::InsertApiKey(const ApiKeyRecord& r) {
   return q.Run("insert api key");
 }
 
-Result<std::optional<ApiKeyRecord>> SqliteApiKeys::GetApiKey(
+Result<std::optional<ApiKeyRecord>> SqlApiKeys::GetApiKey(
     const std::string& key_id) {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q, s_.Query(std::string(kApiKeySelect) + " WHERE key_id = ?"));
+      SqlStmt q, s_.Query(std::string(kApiKeySelect) + " WHERE key_id = ?"));
   q.Text(key_id);
   return s_.OneRow<ApiKeyRecord>(q, "get api key", ReadApiKey);
 }
 
-Result<std::vector<ApiKeyRecord>> SqliteApiKeys::ListApiKeys() {
+Result<std::vector<ApiKeyRecord>> SqlApiKeys::ListApiKeys() {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q, s_.Query(std::string(kApiKeySelect) + " ORDER BY key_id"));
+      SqlStmt q, s_.Query(std::string(kApiKeySelect) + " ORDER BY key_id"));
   return s_.Rows<ApiKeyRecord>(q, "list api keys", ReadApiKey);
 }
 
-Status SqliteApiKeys::RevokeApiKey(const std::string& key_id) {
+Status SqlApiKeys::RevokeApiKey(const std::string& key_id) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q,
+      SqlStmt q,
       s_.Query("UPDATE api_keys SET revoked = 1 WHERE key_id = ?"));
   q.Text(key_id);
   return q.RunOnRow("revoke api key",

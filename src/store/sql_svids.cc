@@ -1,13 +1,13 @@
-// The SVIDs repository in SQLite (sqlite_repositories.h).
+// The SVIDs repository (sql_repositories.h).
 #include <string>
 
-#include "store/sqlite_repositories.h"
+#include "store/sql_repositories.h"
 
 namespace aztp::internal {
 namespace {
 
 // ReadSvid is the row mapper of SvidRecord.
-Result<SvidRecord> ReadSvid(const SqliteRow& row) {
+Result<SvidRecord> ReadSvid(const SqlRow& row) {
   SvidRecord r;
   r.serial = row.Text("serial");
   r.id = row.Text("id");
@@ -18,7 +18,7 @@ Result<SvidRecord> ReadSvid(const SqliteRow& row) {
 
 }  // namespace
 
-Status SqliteSvids::InsertSvid(const SvidRecord& r) {
+Status SqlSvids::InsertSvid(const SvidRecord& r) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   AZTP_ASSIGN_OR_RETURN(
       bool exists,
@@ -34,7 +34,7 @@ Status SqliteSvids::InsertSvid(const SvidRecord& r) {
                                              QuoteInput(r.id) +
                                              ", which does not exist");
   }
-  AZTP_ASSIGN_OR_RETURN(SqliteStmt q,
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q,
                         s_.Query("INSERT INTO svids (serial, id, issued_at, "
                                  "expires_at) VALUES (?, ?, ?, ?)"));
   q.Text(r.serial);
@@ -44,10 +44,10 @@ Status SqliteSvids::InsertSvid(const SvidRecord& r) {
   return q.Run("insert svid");
 }
 
-Result<std::vector<SvidRecord>> SqliteSvids::ListSvids(const std::string& id) {
+Result<std::vector<SvidRecord>> SqlSvids::ListSvids(const std::string& id) {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q,
+      SqlStmt q,
       s_.Query("SELECT serial, id, issued_at, expires_at FROM svids "
                "WHERE id = ? ORDER BY issued_at, serial"));
   q.Text(id);

@@ -1,7 +1,7 @@
-// The flows repository in SQLite (sqlite_repositories.h).
+// The flows repository (sql_repositories.h).
 #include <string>
 
-#include "store/sqlite_repositories.h"
+#include "store/sql_repositories.h"
 
 namespace aztp::internal {
 namespace {
@@ -14,7 +14,7 @@ constexpr const char* kFlowMemberSelect =
     "flow_members";
 
 // ReadFlow is the row mapper of FlowRecord.
-Result<FlowRecord> ReadFlow(const SqliteRow& row) {
+Result<FlowRecord> ReadFlow(const SqlRow& row) {
   FlowRecord r;
   r.id = row.Text("id");
   r.name = row.Text("name");
@@ -33,7 +33,7 @@ Result<FlowRecord> ReadFlow(const SqliteRow& row) {
 }
 
 // ReadFlowMember is the row mapper of FlowMemberRecord.
-Result<FlowMemberRecord> ReadFlowMember(const SqliteRow& row) {
+Result<FlowMemberRecord> ReadFlowMember(const SqlRow& row) {
   FlowMemberRecord r;
   r.flow_id = row.Text("flow_id");
   r.identity = row.Text("identity");
@@ -48,7 +48,7 @@ Result<FlowMemberRecord> ReadFlowMember(const SqliteRow& row) {
 
 }  // namespace
 
-Status SqliteFlows::PutFlow(const FlowRecord& r) {
+Status SqlFlows::PutFlow(const FlowRecord& r) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   if (r.id.empty()) {
     return Error(Code::kInvalidArgument, "store: flow ID is empty");
@@ -59,7 +59,7 @@ Status SqliteFlows::PutFlow(const FlowRecord& r) {
       std::string metadata,
       EncodeJson(r.metadata, "flow metadata", kMaxMetadataBytes));
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q,
+      SqlStmt q,
       s_.Query("INSERT INTO flows (id, name, description, discoverable, "
                "tags, metadata, created_by, created_at, updated_at) VALUES "
                "(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
@@ -79,31 +79,31 @@ Status SqliteFlows::PutFlow(const FlowRecord& r) {
   return q.Run("put flow");
 }
 
-Result<std::optional<FlowRecord>> SqliteFlows::GetFlow(const std::string& id) {
+Result<std::optional<FlowRecord>> SqlFlows::GetFlow(const std::string& id) {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
-  AZTP_ASSIGN_OR_RETURN(SqliteStmt q,
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q,
                         s_.Query(std::string(kFlowSelect) + " WHERE id = ?"));
   q.Text(id);
   return s_.OneRow<FlowRecord>(q, "get flow", ReadFlow);
 }
 
-Result<std::vector<FlowRecord>> SqliteFlows::ListFlows() {
+Result<std::vector<FlowRecord>> SqlFlows::ListFlows() {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
-  AZTP_ASSIGN_OR_RETURN(SqliteStmt q,
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q,
                         s_.Query(std::string(kFlowSelect) + " ORDER BY id"));
   return s_.Rows<FlowRecord>(q, "list flows", ReadFlow);
 }
 
-Status SqliteFlows::DeleteFlow(const std::string& id) {
+Status SqlFlows::DeleteFlow(const std::string& id) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   return s_.DeleteOne("DELETE FROM flows WHERE id = ?", {id},
                       "flow " + QuoteInput(id));
 }
 
-Status SqliteFlows::PutFlowMember(const FlowMemberRecord& r) {
+Status SqlFlows::PutFlowMember(const FlowMemberRecord& r) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q,
+      SqlStmt q,
       s_.Query("INSERT INTO flow_members (flow_id, identity, status, reason, "
                "added_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
                "ON CONFLICT (flow_id, identity) DO UPDATE SET "
@@ -118,10 +118,10 @@ Status SqliteFlows::PutFlowMember(const FlowMemberRecord& r) {
   return q.Run("put flow member");
 }
 
-Result<std::optional<FlowMemberRecord>> SqliteFlows::GetFlowMember(
+Result<std::optional<FlowMemberRecord>> SqlFlows::GetFlowMember(
     const std::string& flow_id, const std::string& identity) {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
-  AZTP_ASSIGN_OR_RETURN(SqliteStmt q,
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q,
                         s_.Query(std::string(kFlowMemberSelect) +
                                  " WHERE flow_id = ? AND identity = ?"));
   q.Text(flow_id);
@@ -129,17 +129,17 @@ Result<std::optional<FlowMemberRecord>> SqliteFlows::GetFlowMember(
   return s_.OneRow<FlowMemberRecord>(q, "get flow member", ReadFlowMember);
 }
 
-Result<std::vector<FlowMemberRecord>> SqliteFlows::ListFlowMembers(
+Result<std::vector<FlowMemberRecord>> SqlFlows::ListFlowMembers(
     const std::string& flow_id) {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
-  AZTP_ASSIGN_OR_RETURN(SqliteStmt q,
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q,
                         s_.Query(std::string(kFlowMemberSelect) +
                                  " WHERE flow_id = ? ORDER BY identity"));
   q.Text(flow_id);
   return s_.Rows<FlowMemberRecord>(q, "list flow members", ReadFlowMember);
 }
 
-Status SqliteFlows::DeleteFlowMember(const std::string& flow_id,
+Status SqlFlows::DeleteFlowMember(const std::string& flow_id,
                                      const std::string& identity) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   return s_.DeleteOne(

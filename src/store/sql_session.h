@@ -1,12 +1,13 @@
-// SqliteSession: what the SQLite repositories share within one transaction
-// (sqlite_repositories.h): the connection, whether it may write, and the
+// SqlSession: what the repositories share within one transaction
+// (sql_repositories.h): the connection, whether it may write, and the
 // storage error that broke it, if any.
 //
-// A storage error (kIo) may have ended SQLite's transaction behind our back
-// (SQLITE_FULL, SQLITE_IOERR, ...), after which further statements would
-// each commit on their own. So the first one "breaks" the transaction:
-// every later call returns the same error, and Write rolls back and reports
-// it even when the callback ignored it. Expected outcomes (kNotFound,
+// A storage error (kIo, kUnavailable) may have ended the database's
+// transaction behind our back (SQLite's SQLITE_FULL or SQLITE_IOERR, a lost
+// PostgreSQL connection), after which further statements would each commit
+// on their own or fail. So the first one "breaks" the transaction: every
+// later call returns the same error, and Write rolls back and reports it
+// even when the callback ignored it. Expected outcomes (kNotFound,
 // kAlreadyExists, kInvalidArgument) leave the transaction usable.
 #pragma once
 
@@ -18,8 +19,10 @@
 #include <utility>
 #include <vector>
 
+#include "aztp/base/bytes.h"
+#include "aztp/base/secret.h"
 #include "aztp/encoding/json.h"
-#include "internal/sqlite_db.h"
+#include "store/sql.h"
 
 namespace aztp::internal {
 
@@ -50,11 +53,14 @@ auto ParseStored(const std::string& text, Parse parse, std::string_view what)
   return *value;
 }
 
-class SqliteSession {
+class SqlSession {
  public:
-  SqliteSession(SqliteDb& db, bool writable) : db_(db), writable_(writable) {}
-  SqliteSession(const SqliteSession&) = delete;
-  SqliteSession& operator=(const SqliteSession&) = delete;
+  // `seal_key`, when given, seals secret columns (SealSecret).
+  SqlSession(SqlConnection& db, bool writable,
+             const SecretBytes* seal_key = nullptr)
+      : db_(db), writable_(writable), seal_key_(seal_key) {}
+  SqlSession(const SqlSession&) = delete;
+  SqlSession& operator=(const SqlSession&) = delete;
 
   // Broken returns the storage error that broke the transaction, if any.
   Status Broken() const;
@@ -62,8 +68,20 @@ class SqliteSession {
   // CanWrite is kUnsupported in a Read transaction.
   Status CanWrite() const;
 
-  // Query prepares (once per connection) and starts a use of `sql`.
-  Result<SqliteStmt> Query(const std::string& sql);
+  // Seals says whether secret columns are stored sealed.
+  bool Seals() const { return seal_key_ != nullptr; }
+  // SealSecret seals `secret` under the store's key-encryption key, bound
+  // to `context` (the row it belongs to), for a secret column; only when
+  // Seals().
+  Result<Bytes> SealSecret(const SecretBytes& secret,
+                           std::string_view context) const;
+  // OpenSecret reads a secret column back: unsealed when Seals(), as
+  // stored otherwise.
+  Result<SecretBytes> OpenSecret(const SecretBytes& stored,
+                                 std::string_view context) const;
+
+  // Query starts a use of `sql` (prepared once per connection).
+  Result<SqlStmt> Query(const std::string& sql);
   // Exists runs `sql` with one key and says whether it returned a row.
   Result<bool> Exists(const char* sql, const std::string& key,
                       std::string_view what);
@@ -79,10 +97,10 @@ class SqliteSession {
   Status UpdateOrInsert(const char* update, const char* insert,
                         std::string_view what, Bind bind) {
     for (const char* sql : {update, insert}) {
-      AZTP_ASSIGN_OR_RETURN(SqliteStmt q, Query(sql));
+      AZTP_ASSIGN_OR_RETURN(SqlStmt q, Query(sql));
       bind(q);
       AZTP_RETURN_IF_ERROR(q.Run(what));
-      if (db_.Changes() > 0) return Ok();
+      if (q.Changes() > 0) return Ok();
     }
     return Error(Code::kIo, "store: " + std::string(what) + ": no row written");
   }
@@ -90,7 +108,7 @@ class SqliteSession {
   // Rows reads every row of `q` with `read`, a row mapper returning
   // Result<T>.
   template <typename T, typename Read>
-  Result<std::vector<T>> Rows(SqliteStmt& q, std::string_view what, Read read) {
+  Result<std::vector<T>> Rows(SqlStmt& q, std::string_view what, Read read) {
     std::vector<T> out;
     while (true) {
       AZTP_ASSIGN_OR_RETURN(bool row, q.Step(what));
@@ -102,7 +120,7 @@ class SqliteSession {
   }
   // OneRow reads the first row of `q`, if any, with `read`.
   template <typename T, typename Read>
-  Result<std::optional<T>> OneRow(SqliteStmt& q, std::string_view what,
+  Result<std::optional<T>> OneRow(SqlStmt& q, std::string_view what,
                                   Read read) {
     AZTP_ASSIGN_OR_RETURN(bool row, q.Step(what));
     if (!row) return std::optional<T>();
@@ -112,15 +130,16 @@ class SqliteSession {
 
  private:
   template <typename T, typename Read>
-  static Result<T> Map(const SqliteStmt& q, Read read) {
-    const SqliteRow row = q.row();
+  static Result<T> Map(const SqlStmt& q, Read read) {
+    const SqlRow& row = q.row();
     Result<T> value = read(row);
     AZTP_RETURN_IF_ERROR(row.status());
     return value;
   }
 
-  SqliteDb& db_;
+  SqlConnection& db_;
   const bool writable_;
+  const SecretBytes* const seal_key_;
   std::optional<Error> broken_;
 };
 

@@ -1,13 +1,14 @@
-// The SQLite repositories: one class per aggregate (each defined in its own
-// sqlite_<aggregate>.cc, with the one row mapper of each record), composed
-// into SqliteTransaction. Each works through the SqliteSession of the
-// transaction it belongs to.
+// The store's repositories: one class per aggregate (each defined in its
+// own sql_<aggregate>.cc, with the one row mapper of each record), composed
+// into SqlTransaction. Each works through the SqlSession of the transaction
+// it belongs to, so the same code serves every driver (sql.h).
 //
-// The statements keep to SQL that PostgreSQL also accepts (explicit
-// existence checks rather than INSERT OR REPLACE, UPDATE-then-INSERT or ON
-// CONFLICT rather than REPLACE, quoted identifiers where a column name is
-// an SQL keyword), so that the same shapes carry over to another
-// implementation.
+// The statements keep to SQL that SQLite and PostgreSQL both accept:
+// explicit existence checks rather than INSERT OR REPLACE, UPDATE-then-
+// INSERT or ON CONFLICT rather than REPLACE, quoted identifiers where a
+// column name is an SQL keyword, `?` placeholders, integers and byte
+// strings only (PostgreSQL keeps the strings as bytea, which compares
+// byte-wise as SQLite's BINARY collation does).
 #pragma once
 
 #include <optional>
@@ -15,21 +16,21 @@
 #include <vector>
 
 #include "aztp/store/store.h"
-#include "store/sqlite_session.h"
+#include "store/sql_session.h"
 
 namespace aztp::internal {
 
-// SqliteRepository is the session a repository runs its statements in.
-class SqliteRepository {
+// SqlRepository is the session a repository runs its statements in.
+class SqlRepository {
  protected:
-  explicit SqliteRepository(SqliteSession& session) : s_(session) {}
-  SqliteSession& s_;
+  explicit SqlRepository(SqlSession& session) : s_(session) {}
+  SqlSession& s_;
 };
 
-class SqliteIdentities : public virtual IdentityRepository,
-                         protected SqliteRepository {
+class SqlIdentities : public virtual IdentityRepository,
+                         protected SqlRepository {
  public:
-  explicit SqliteIdentities(SqliteSession& s) : SqliteRepository(s) {}
+  explicit SqlIdentities(SqlSession& s) : SqlRepository(s) {}
   Status InsertIdentity(const IdentityRecord& r) override;
   Status UpdateIdentity(const IdentityRecord& r) override;
   Result<std::optional<IdentityRecord>> GetIdentity(
@@ -49,10 +50,10 @@ class SqliteIdentities : public virtual IdentityRepository,
   Status WriteIdentity(const IdentityRecord& r, bool insert);
 };
 
-class SqliteApiKeys : public virtual ApiKeyRepository,
-                      protected SqliteRepository {
+class SqlApiKeys : public virtual ApiKeyRepository,
+                      protected SqlRepository {
  public:
-  explicit SqliteApiKeys(SqliteSession& s) : SqliteRepository(s) {}
+  explicit SqlApiKeys(SqlSession& s) : SqlRepository(s) {}
   Status InsertApiKey(const ApiKeyRecord& r) override;
   Result<std::optional<ApiKeyRecord>> GetApiKey(
       const std::string& key_id) override;
@@ -60,26 +61,26 @@ class SqliteApiKeys : public virtual ApiKeyRepository,
   Status RevokeApiKey(const std::string& key_id) override;
 };
 
-class SqliteSvids : public virtual SvidRepository, protected SqliteRepository {
+class SqlSvids : public virtual SvidRepository, protected SqlRepository {
  public:
-  explicit SqliteSvids(SqliteSession& s) : SqliteRepository(s) {}
+  explicit SqlSvids(SqlSession& s) : SqlRepository(s) {}
   Status InsertSvid(const SvidRecord& r) override;
   Result<std::vector<SvidRecord>> ListSvids(const std::string& id) override;
 };
 
-class SqliteSigningKeys : public virtual SigningKeyRepository,
-                          protected SqliteRepository {
+class SqlSigningKeys : public virtual SigningKeyRepository,
+                          protected SqlRepository {
  public:
-  explicit SqliteSigningKeys(SqliteSession& s) : SqliteRepository(s) {}
+  explicit SqlSigningKeys(SqlSession& s) : SqlRepository(s) {}
   Status PutCaKey(const CaKeyRecord& r) override;
   Result<std::vector<CaKeyRecord>> ListCaKeys() override;
   Status DeleteCaKey(const std::string& key_id) override;
 };
 
-class SqliteFederation : public virtual FederationRepository,
-                         protected SqliteRepository {
+class SqlFederation : public virtual FederationRepository,
+                         protected SqlRepository {
  public:
-  explicit SqliteFederation(SqliteSession& s) : SqliteRepository(s) {}
+  explicit SqlFederation(SqlSession& s) : SqlRepository(s) {}
   Status PutFederation(const FederationRecord& r) override;
   Result<std::vector<FederationRecord>> ListFederations() override;
   Status DeleteFederation(const std::string& trust_domain) override;
@@ -98,10 +99,10 @@ class SqliteFederation : public virtual FederationRepository,
                      std::string_view what);
 };
 
-class SqlitePolicies : public virtual PolicyRepository,
-                       protected SqliteRepository {
+class SqlPolicies : public virtual PolicyRepository,
+                       protected SqlRepository {
  public:
-  explicit SqlitePolicies(SqliteSession& s) : SqliteRepository(s) {}
+  explicit SqlPolicies(SqlSession& s) : SqlRepository(s) {}
   Status PutPolicy(const PolicyRecord& r) override;
   Result<std::optional<PolicyRecord>> GetPolicy(
       const std::string& id, std::optional<int64_t> version) override;
@@ -120,9 +121,9 @@ class SqlitePolicies : public virtual PolicyRepository,
   Result<std::optional<int64_t>> CurrentVersion(const std::string& id);
 };
 
-class SqliteFlows : public virtual FlowRepository, protected SqliteRepository {
+class SqlFlows : public virtual FlowRepository, protected SqlRepository {
  public:
-  explicit SqliteFlows(SqliteSession& s) : SqliteRepository(s) {}
+  explicit SqlFlows(SqlSession& s) : SqlRepository(s) {}
   Status PutFlow(const FlowRecord& r) override;
   Result<std::optional<FlowRecord>> GetFlow(const std::string& id) override;
   Result<std::vector<FlowRecord>> ListFlows() override;
@@ -136,10 +137,10 @@ class SqliteFlows : public virtual FlowRepository, protected SqliteRepository {
                           const std::string& identity) override;
 };
 
-class SqliteAuditLog : public virtual AuditLogRepository,
-                       protected SqliteRepository {
+class SqlAuditLog : public virtual AuditLogRepository,
+                       protected SqlRepository {
  public:
-  explicit SqliteAuditLog(SqliteSession& s) : SqliteRepository(s) {}
+  explicit SqlAuditLog(SqlSession& s) : SqlRepository(s) {}
   Result<int64_t> AppendAudit(const AuditRecord& r) override;
   Result<std::vector<AuditRecord>> ListAudit(int64_t after, int limit) override;
   Result<AuditHead> ShippedAuditHead(const std::string& source) override;
@@ -157,50 +158,52 @@ class SqliteAuditLog : public virtual AuditLogRepository,
   Status Insert(const std::optional<std::string>& source, const AuditRecord& r);
 };
 
-class SqliteMeta : public virtual MetaRepository, protected SqliteRepository {
+class SqlMeta : public virtual MetaRepository, protected SqlRepository {
  public:
-  explicit SqliteMeta(SqliteSession& s) : SqliteRepository(s) {}
+  explicit SqlMeta(SqlSession& s) : SqlRepository(s) {}
   Result<std::optional<int64_t>> GetMeta(const std::string& name) override;
   Status PutMeta(const std::string& name, int64_t value) override;
 };
 
-// SqliteTransaction is every repository over one connection, inside the
+// SqlTransaction is every repository over one connection, inside the
 // transaction that the store opened.
-class SqliteTransaction final : public SqliteSession,
+class SqlTransaction final : public SqlSession,
                                 public Transaction,
-                                public SqliteIdentities,
-                                public SqliteApiKeys,
-                                public SqliteSvids,
-                                public SqliteSigningKeys,
-                                public SqliteFederation,
-                                public SqlitePolicies,
-                                public SqliteFlows,
-                                public SqliteAuditLog,
-                                public SqliteMeta {
+                                public SqlIdentities,
+                                public SqlApiKeys,
+                                public SqlSvids,
+                                public SqlSigningKeys,
+                                public SqlFederation,
+                                public SqlPolicies,
+                                public SqlFlows,
+                                public SqlAuditLog,
+                                public SqlMeta {
  public:
-  SqliteTransaction(SqliteDb& db, bool writable)
-      : SqliteSession(db, writable),
-        SqliteIdentities(Session(this)),
-        SqliteApiKeys(Session(this)),
-        SqliteSvids(Session(this)),
-        SqliteSigningKeys(Session(this)),
-        SqliteFederation(Session(this)),
-        SqlitePolicies(Session(this)),
-        SqliteFlows(Session(this)),
-        SqliteAuditLog(Session(this)),
-        SqliteMeta(Session(this)) {}
+  SqlTransaction(SqlConnection& db, bool writable,
+                 const SecretBytes* seal_key = nullptr)
+      : SqlSession(db, writable, seal_key),
+        SqlIdentities(Session(this)),
+        SqlApiKeys(Session(this)),
+        SqlSvids(Session(this)),
+        SqlSigningKeys(Session(this)),
+        SqlFederation(Session(this)),
+        SqlPolicies(Session(this)),
+        SqlFlows(Session(this)),
+        SqlAuditLog(Session(this)),
+        SqlMeta(Session(this)) {}
 
  private:
   // Session is the base constructed first, which the repositories share
   // (a conversion, not a member call: no member may be called before every
   // base is constructed).
-  static SqliteSession& Session(SqliteTransaction* self) {
-    return *static_cast<SqliteSession*>(self);
+  static SqlSession& Session(SqlTransaction* self) {
+    return *static_cast<SqlSession*>(self);
   }
 };
 
 // ChainLegacyAudit seals records written before the log was hash-chained
-// (migration 5): in seq order, each gets prev and hash as if appended now.
-Status ChainLegacyAudit(SqliteDb& db);
+// (SQLite migration 5): in seq order, each gets prev and hash as if
+// appended now. `db` is inside the migration's transaction.
+Status ChainLegacyAudit(SqlConnection& db);
 
 }  // namespace aztp::internal

@@ -1,4 +1,8 @@
-#include "store/sqlite_session.h"
+#include "store/sql_session.h"
+
+#include <utility>
+
+#include "aztp/crypto/aead.h"
 
 namespace aztp::internal {
 namespace {
@@ -7,6 +11,14 @@ namespace {
 constexpr int kMaxListLimit = 1000;
 
 }  // namespace
+
+Status SqlStmt::RunOnRow(std::string_view what, std::string_view missing) {
+  AZTP_RETURN_IF_ERROR(Run(what));
+  if (Changes() == 0) {
+    return Error(Code::kNotFound, "store: " + std::string(missing));
+  }
+  return Ok();
+}
 
 Error Corrupt(std::string_view what) {
   return Error(Code::kIo, "store: stored " + std::string(what) +
@@ -45,12 +57,33 @@ Status CheckLimit(int limit) {
   return Ok();
 }
 
-Status SqliteSession::Broken() const {
+Result<Bytes> SqlSession::SealSecret(const SecretBytes& secret,
+                                     std::string_view context) const {
+  if (seal_key_ == nullptr) {
+    return Error(Code::kInternal, "store: no key-encryption key");
+  }
+  return Seal(*seal_key_, secret, context);
+}
+
+Result<SecretBytes> SqlSession::OpenSecret(const SecretBytes& stored,
+                                           std::string_view context) const {
+  if (seal_key_ == nullptr) return stored;
+  Result<SecretBytes> secret =
+      Unseal(*seal_key_, stored.Bytes(InsecureSecretAccess::Get()), context);
+  if (!secret.has_value()) {
+    return Error(Code::kIo,
+                 "store: a sealed secret does not unseal with the "
+                 "key-encryption key (another key, or a changed row)");
+  }
+  return secret;
+}
+
+Status SqlSession::Broken() const {
   if (broken_) return *broken_;
   return Ok();
 }
 
-Status SqliteSession::CanWrite() const {
+Status SqlSession::CanWrite() const {
   AZTP_RETURN_IF_ERROR(Broken());
   if (!writable_) {
     return Error(Code::kUnsupported,
@@ -59,31 +92,32 @@ Status SqliteSession::CanWrite() const {
   return Ok();
 }
 
-// A failure to prepare breaks the transaction like any other SQLite error.
-Result<SqliteStmt> SqliteSession::Query(const std::string& sql) {
-  Result<sqlite3_stmt*> stmt = db_.Prepare(sql);
+// A failure to prepare breaks the transaction like any other storage error.
+Result<SqlStmt> SqlSession::Query(const std::string& sql) {
+  if (broken_) return *broken_;
+  Result<std::unique_ptr<SqlStatement>> stmt = db_.Statement(sql, &broken_);
   if (!stmt.has_value()) {
     if (!broken_) broken_ = stmt.error();
     return stmt.error();
   }
-  return SqliteStmt(db_, *stmt, &broken_);
+  return SqlStmt(std::move(stmt).value());
 }
 
-Result<bool> SqliteSession::Exists(const char* sql, const std::string& key,
+Result<bool> SqlSession::Exists(const char* sql, const std::string& key,
                                    std::string_view what) {
-  AZTP_ASSIGN_OR_RETURN(SqliteStmt q, Query(sql));
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q, Query(sql));
   q.Text(key);
   return q.Step(what);
 }
 
-Result<bool> SqliteSession::IdentityExists(const std::string& id) {
+Result<bool> SqlSession::IdentityExists(const std::string& id) {
   return Exists("SELECT 1 FROM identities WHERE id = ?", id, "find identity");
 }
 
-Status SqliteSession::DeleteOne(const char* sql,
+Status SqlSession::DeleteOne(const char* sql,
                                 std::initializer_list<std::string> keys,
                                 const std::string& what) {
-  AZTP_ASSIGN_OR_RETURN(SqliteStmt q, Query(sql));
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q, Query(sql));
   for (const std::string& k : keys) q.Text(k);
   return q.RunOnRow("delete", "no " + what);
 }

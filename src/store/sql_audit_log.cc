@@ -1,10 +1,10 @@
-// The audit log repository in SQLite (sqlite_repositories.h): the store's
+// The audit log repository (sql_repositories.h): the store's
 // own log in `audit`, what proxies shipped in `shipped_audit`, one chain
 // per source.
 #include <string>
 #include <utility>
 
-#include "store/sqlite_repositories.h"
+#include "store/sql_repositories.h"
 
 namespace aztp::internal {
 namespace {
@@ -14,7 +14,7 @@ constexpr const char* kAuditColumns =
     "prev, hash";
 
 // ReadAudit is the row mapper of AuditRecord.
-Result<AuditRecord> ReadAudit(const SqliteRow& row) {
+Result<AuditRecord> ReadAudit(const SqlRow& row) {
   AuditRecord r;
   r.seq = row.Int("seq");
   r.time = row.Int("time");
@@ -31,16 +31,16 @@ Result<AuditRecord> ReadAudit(const SqliteRow& row) {
   return r;
 }
 
-Result<AuditHead> ReadHead(const SqliteRow& row) {
+Result<AuditHead> ReadHead(const SqlRow& row) {
   return AuditHead{.seq = row.Int("seq"), .hash = row.Text("hash")};
 }
 
 }  // namespace
 
-Result<AuditHead> SqliteAuditLog::Head(
+Result<AuditHead> SqlAuditLog::Head(
     const std::optional<std::string>& source) {
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q,
+      SqlStmt q,
       s_.Query(source ? "SELECT seq, hash FROM shipped_audit WHERE source = ? "
                         "ORDER BY seq DESC LIMIT 1"
                       : "SELECT seq, hash FROM audit ORDER BY seq DESC "
@@ -53,12 +53,12 @@ Result<AuditHead> SqliteAuditLog::Head(
   return head.value_or(AuditHead{});
 }
 
-Status SqliteAuditLog::Insert(const std::optional<std::string>& source,
+Status SqlAuditLog::Insert(const std::optional<std::string>& source,
                               const AuditRecord& r) {
   AZTP_ASSIGN_OR_RETURN(std::string details,
                         EncodeJson(r.details, "audit details", kMaxJsonBytes));
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q,
+      SqlStmt q,
       s_.Query(source ? std::string("INSERT INTO shipped_audit (source, ") +
                             kAuditColumns +
                             ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -81,7 +81,7 @@ Status SqliteAuditLog::Insert(const std::optional<std::string>& source,
 
 // AppendAudit ignores r.seq, r.prev and r.hash: the record follows the last
 // one, which the write lock held since BEGIN IMMEDIATE makes race-free.
-Result<int64_t> SqliteAuditLog::AppendAudit(const AuditRecord& r) {
+Result<int64_t> SqlAuditLog::AppendAudit(const AuditRecord& r) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   AZTP_ASSIGN_OR_RETURN(AuditHead head, Head(std::nullopt));
   AuditRecord sealed = r;
@@ -90,35 +90,35 @@ Result<int64_t> SqliteAuditLog::AppendAudit(const AuditRecord& r) {
   return sealed.seq;
 }
 
-Result<std::vector<AuditRecord>> SqliteAuditLog::ListAudit(int64_t after,
+Result<std::vector<AuditRecord>> SqlAuditLog::ListAudit(int64_t after,
                                                            int limit) {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   AZTP_RETURN_IF_ERROR(CheckLimit(limit));
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q, s_.Query(std::string("SELECT ") + kAuditColumns +
+      SqlStmt q, s_.Query(std::string("SELECT ") + kAuditColumns +
                              " FROM audit WHERE seq > ? ORDER BY seq LIMIT ?"));
   q.Int(after);
   q.Int(limit);
   return s_.Rows<AuditRecord>(q, "list audit", ReadAudit);
 }
 
-Result<AuditHead> SqliteAuditLog::ShippedAuditHead(const std::string& source) {
+Result<AuditHead> SqlAuditLog::ShippedAuditHead(const std::string& source) {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   return Head(source);
 }
 
-Status SqliteAuditLog::AppendShippedAudit(const std::string& source,
+Status SqlAuditLog::AppendShippedAudit(const std::string& source,
                                           const AuditRecord& r) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   return Insert(source, r);
 }
 
-Result<std::vector<AuditRecord>> SqliteAuditLog::ListShippedAudit(
+Result<std::vector<AuditRecord>> SqlAuditLog::ListShippedAudit(
     const std::string& source, int64_t after, int limit) {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   AZTP_RETURN_IF_ERROR(CheckLimit(limit));
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q, s_.Query(std::string("SELECT ") + kAuditColumns +
+      SqlStmt q, s_.Query(std::string("SELECT ") + kAuditColumns +
                              " FROM shipped_audit WHERE source = ? AND seq > ? "
                              "ORDER BY seq LIMIT ?"));
   q.Text(source);
@@ -127,23 +127,23 @@ Result<std::vector<AuditRecord>> SqliteAuditLog::ListShippedAudit(
   return s_.Rows<AuditRecord>(q, "list shipped audit", ReadAudit);
 }
 
-Result<std::vector<std::string>> SqliteAuditLog::ListAuditSources() {
+Result<std::vector<std::string>> SqlAuditLog::ListAuditSources() {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q,
+      SqlStmt q,
       s_.Query("SELECT DISTINCT source FROM shipped_audit ORDER BY source"));
   return s_.Rows<std::string>(q, "list audit sources",
-                              [](const SqliteRow& row) -> Result<std::string> {
+                              [](const SqlRow& row) -> Result<std::string> {
                                 return row.Text("source");
                               });
 }
 
-Status ChainLegacyAudit(SqliteDb& db) {
+Status ChainLegacyAudit(SqlConnection& db) {
   // Runs inside the migration's transaction, which may write.
-  SqliteSession s(db, /*writable=*/true);
+  SqlSession s(db, /*writable=*/true);
   std::vector<AuditRecord> records;
   {
-    AZTP_ASSIGN_OR_RETURN(SqliteStmt q,
+    AZTP_ASSIGN_OR_RETURN(SqlStmt q,
                           s.Query(std::string("SELECT ") + kAuditColumns +
                                   " FROM audit ORDER BY seq"));
     AZTP_ASSIGN_OR_RETURN(
@@ -154,7 +154,7 @@ Status ChainLegacyAudit(SqliteDb& db) {
     SealAudit(r, r.seq, prev);
     prev = r.hash;
     AZTP_ASSIGN_OR_RETURN(
-        SqliteStmt q,
+        SqlStmt q,
         s.Query("UPDATE audit SET prev = ?, hash = ? WHERE seq = ?"));
     q.Text(r.prev);
     q.Text(r.hash);

@@ -1,8 +1,8 @@
-// The identities repository in SQLite (sqlite_repositories.h).
+// The identities repository (sql_repositories.h).
 #include <string>
 #include <utility>
 
-#include "store/sqlite_repositories.h"
+#include "store/sql_repositories.h"
 
 namespace aztp::internal {
 namespace {
@@ -33,7 +33,7 @@ Result<std::string> EncodeStrings(const std::vector<std::string>& strings,
 }
 
 // ReadIdentity is the row mapper of IdentityRecord.
-Result<IdentityRecord> ReadIdentity(const SqliteRow& row) {
+Result<IdentityRecord> ReadIdentity(const SqlRow& row) {
   IdentityRecord r;
   r.id = row.Text("id");
   r.parent = row.OptionalText("parent");
@@ -58,7 +58,7 @@ Result<IdentityRecord> ReadIdentity(const SqliteRow& row) {
 }
 
 // ReadLink is the row mapper of LinkRecord.
-Result<LinkRecord> ReadLink(const SqliteRow& row) {
+Result<LinkRecord> ReadLink(const SqlRow& row) {
   LinkRecord r;
   r.from = row.Text("from_id");
   r.to = row.Text("to_id");
@@ -97,7 +97,7 @@ std::optional<std::string> PrefixEnd(std::string prefix) {
 
 }  // namespace
 
-Status SqliteIdentities::CheckParent(const IdentityRecord& r) {
+Status SqlIdentities::CheckParent(const IdentityRecord& r) {
   if (!r.parent) return Ok();
   AZTP_ASSIGN_OR_RETURN(bool exists, s_.IdentityExists(*r.parent));
   if (!exists) {
@@ -110,7 +110,7 @@ Status SqliteIdentities::CheckParent(const IdentityRecord& r) {
 
 // The INSERT and the UPDATE bind the same columns in the same order, the
 // key last, so that one binding serves both.
-Status SqliteIdentities::WriteIdentity(const IdentityRecord& r, bool insert) {
+Status SqlIdentities::WriteIdentity(const IdentityRecord& r, bool insert) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   AZTP_RETURN_IF_ERROR(CheckIdentity(r));
   AZTP_ASSIGN_OR_RETURN(std::string metadata,
@@ -130,7 +130,7 @@ Status SqliteIdentities::WriteIdentity(const IdentityRecord& r, bool insert) {
   }
   AZTP_RETURN_IF_ERROR(CheckParent(r));
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q,
+      SqlStmt q,
       s_.Query(insert ? "INSERT INTO identities (parent, \"global\", "
                         "discoverable, metadata, selectors, status, "
                         "revoked_reason, updated_at, federates_with, "
@@ -155,24 +155,24 @@ Status SqliteIdentities::WriteIdentity(const IdentityRecord& r, bool insert) {
   return q.Run(insert ? "insert identity" : "update identity");
 }
 
-Status SqliteIdentities::InsertIdentity(const IdentityRecord& r) {
+Status SqlIdentities::InsertIdentity(const IdentityRecord& r) {
   return WriteIdentity(r, /*insert=*/true);
 }
 
-Status SqliteIdentities::UpdateIdentity(const IdentityRecord& r) {
+Status SqlIdentities::UpdateIdentity(const IdentityRecord& r) {
   return WriteIdentity(r, /*insert=*/false);
 }
 
-Result<std::optional<IdentityRecord>> SqliteIdentities::GetIdentity(
+Result<std::optional<IdentityRecord>> SqlIdentities::GetIdentity(
     const std::string& id) {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q, s_.Query(std::string(kIdentitySelect) + " WHERE id = ?"));
+      SqlStmt q, s_.Query(std::string(kIdentitySelect) + " WHERE id = ?"));
   q.Text(id);
   return s_.OneRow<IdentityRecord>(q, "get identity", ReadIdentity);
 }
 
-Result<std::vector<IdentityRecord>> SqliteIdentities::ListIdentities(
+Result<std::vector<IdentityRecord>> SqlIdentities::ListIdentities(
     const IdentityFilter& filter) {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   AZTP_RETURN_IF_ERROR(CheckLimit(filter.limit));
@@ -190,7 +190,7 @@ Result<std::vector<IdentityRecord>> SqliteIdentities::ListIdentities(
   if (filter.parent) sql += " AND parent = ?";
   if (filter.discoverable) sql += " AND discoverable = ?";
   sql += " ORDER BY id LIMIT ?";
-  AZTP_ASSIGN_OR_RETURN(SqliteStmt q, s_.Query(sql));
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q, s_.Query(sql));
   q.Text(filter.after);
   if (has_prefix) q.Text(*filter.id_prefix);
   if (prefix_end) q.Text(*prefix_end);
@@ -201,25 +201,25 @@ Result<std::vector<IdentityRecord>> SqliteIdentities::ListIdentities(
   return s_.Rows<IdentityRecord>(q, "list identities", ReadIdentity);
 }
 
-Result<int64_t> SqliteIdentities::CountIdentities(
+Result<int64_t> SqlIdentities::CountIdentities(
     std::optional<IdentityRecord::Status> status) {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q,
+      SqlStmt q,
       s_.Query(status ? "SELECT COUNT(*) AS n FROM identities WHERE status = ?"
                       : "SELECT COUNT(*) AS n FROM identities"));
   if (status) q.Text(ToString(*status));
   AZTP_ASSIGN_OR_RETURN(
       std::optional<int64_t> n,
       s_.OneRow<int64_t>(q, "count identities",
-                         [](const SqliteRow& row) -> Result<int64_t> {
+                         [](const SqlRow& row) -> Result<int64_t> {
                            return row.Int("n");
                          }));
   if (!n) return Corrupt("identity count");
   return *n;
 }
 
-Status SqliteIdentities::CheckLinkIsNew(const LinkRecord& r) {
+Status SqlIdentities::CheckLinkIsNew(const LinkRecord& r) {
   for (const std::string* id : {&r.from, &r.to}) {
     AZTP_ASSIGN_OR_RETURN(bool exists, s_.IdentityExists(*id));
     if (!exists) {
@@ -228,7 +228,7 @@ Status SqliteIdentities::CheckLinkIsNew(const LinkRecord& r) {
                                                ", which does not exist");
     }
   }
-  AZTP_ASSIGN_OR_RETURN(SqliteStmt q,
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q,
                         s_.Query("SELECT 1 FROM links WHERE from_id = ? AND "
                                  "to_id = ? AND kind = ?"));
   q.Text(r.from);
@@ -244,14 +244,14 @@ Status SqliteIdentities::CheckLinkIsNew(const LinkRecord& r) {
   return Ok();
 }
 
-Status SqliteIdentities::InsertLink(const LinkRecord& r) {
+Status SqlIdentities::InsertLink(const LinkRecord& r) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   AZTP_RETURN_IF_ERROR(CheckLinkIsNew(r));
   AZTP_ASSIGN_OR_RETURN(
       std::string metadata,
       EncodeJson(r.metadata, "link metadata", kMaxMetadataBytes));
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q, s_.Query("INSERT INTO links (from_id, to_id, kind, "
+      SqlStmt q, s_.Query("INSERT INTO links (from_id, to_id, kind, "
                              "created_at, metadata) VALUES (?, ?, ?, ?, ?)"));
   q.Text(r.from);
   q.Text(r.to);
@@ -261,11 +261,11 @@ Status SqliteIdentities::InsertLink(const LinkRecord& r) {
   return q.Run("insert link");
 }
 
-Result<std::vector<LinkRecord>> SqliteIdentities::ListLinks(
+Result<std::vector<LinkRecord>> SqlIdentities::ListLinks(
     const std::string& id) {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q,
+      SqlStmt q,
       s_.Query("SELECT from_id, to_id, kind, created_at, metadata FROM links "
                "WHERE from_id = ? OR to_id = ? ORDER BY from_id, to_id, kind"));
   q.Text(id);

@@ -1,13 +1,13 @@
-// The federation repository in SQLite (sqlite_repositories.h).
+// The federation repository (sql_repositories.h).
 #include <string>
 
-#include "store/sqlite_repositories.h"
+#include "store/sql_repositories.h"
 
 namespace aztp::internal {
 namespace {
 
 // ReadFederation is the row mapper of FederationRecord.
-Result<FederationRecord> ReadFederation(const SqliteRow& row) {
+Result<FederationRecord> ReadFederation(const SqlRow& row) {
   FederationRecord r;
   r.trust_domain = row.Text("trust_domain");
   r.endpoint_url = row.Text("endpoint_url");
@@ -23,7 +23,7 @@ Result<FederationRecord> ReadFederation(const SqliteRow& row) {
 }
 
 // ReadFederatedBundle is the row mapper of FederatedBundleRecord.
-Result<FederatedBundleRecord> ReadFederatedBundle(const SqliteRow& row) {
+Result<FederatedBundleRecord> ReadFederatedBundle(const SqlRow& row) {
   FederatedBundleRecord r;
   r.trust_domain = row.Text("trust_domain");
   r.bundle = row.Text("bundle");
@@ -33,7 +33,7 @@ Result<FederatedBundleRecord> ReadFederatedBundle(const SqliteRow& row) {
 
 // ReadFederatedRevocations is the row mapper of FederatedRevocationsRecord.
 Result<FederatedRevocationsRecord> ReadFederatedRevocations(
-    const SqliteRow& row) {
+    const SqlRow& row) {
   FederatedRevocationsRecord r;
   r.trust_domain = row.Text("trust_domain");
   r.list = row.Text("list");
@@ -43,14 +43,14 @@ Result<FederatedRevocationsRecord> ReadFederatedRevocations(
 
 }  // namespace
 
-Status SqliteFederation::PutFederation(const FederationRecord& r) {
+Status SqlFederation::PutFederation(const FederationRecord& r) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   if (r.trust_domain.empty()) {
     return Error(Code::kInvalidArgument,
                  "store: federation trust domain is empty");
   }
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q,
+      SqlStmt q,
       s_.Query("INSERT INTO federations (trust_domain, endpoint_url, "
                "profile, endpoint_id, bootstrap_bundle, web_ca_pem, "
                "created_at, revocations_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
@@ -65,10 +65,10 @@ Status SqliteFederation::PutFederation(const FederationRecord& r) {
   return q.Run("insert federation");
 }
 
-Result<std::vector<FederationRecord>> SqliteFederation::ListFederations() {
+Result<std::vector<FederationRecord>> SqlFederation::ListFederations() {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q,
+      SqlStmt q,
       s_.Query("SELECT trust_domain, endpoint_url, profile, endpoint_id, "
                "bootstrap_bundle, web_ca_pem, created_at, revocations_url "
                "FROM federations ORDER BY trust_domain"));
@@ -77,36 +77,36 @@ Result<std::vector<FederationRecord>> SqliteFederation::ListFederations() {
 
 // The bundle and the revocation list go first: they are the relationship's
 // (no foreign key says so, as the tables came in different migrations).
-Status SqliteFederation::DeleteFederation(const std::string& trust_domain) {
+Status SqlFederation::DeleteFederation(const std::string& trust_domain) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   for (const char* sql :
        {"DELETE FROM federated_bundles WHERE trust_domain = ?",
         "DELETE FROM federated_revocations WHERE trust_domain = ?"}) {
-    AZTP_ASSIGN_OR_RETURN(SqliteStmt q, s_.Query(sql));
+    AZTP_ASSIGN_OR_RETURN(SqlStmt q, s_.Query(sql));
     q.Text(trust_domain);
     AZTP_RETURN_IF_ERROR(q.Run("delete federated documents"));
   }
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q, s_.Query("DELETE FROM federations WHERE trust_domain = ?"));
+      SqlStmt q, s_.Query("DELETE FROM federations WHERE trust_domain = ?"));
   q.Text(trust_domain);
   return q.RunOnRow("delete federation",
                     "no federation with " + QuoteInput(trust_domain));
 }
 
-Status SqliteFederation::PutDocument(const char* sql,
+Status SqlFederation::PutDocument(const char* sql,
                                      const std::string& trust_domain,
                                      const std::string& document,
                                      UnixTime updated_at,
                                      std::string_view what) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
-  AZTP_ASSIGN_OR_RETURN(SqliteStmt q, s_.Query(sql));
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q, s_.Query(sql));
   q.Text(trust_domain);
   q.Text(document);
   q.Int(updated_at);
   return q.Run(what);
 }
 
-Status SqliteFederation::PutFederatedBundle(const FederatedBundleRecord& r) {
+Status SqlFederation::PutFederatedBundle(const FederatedBundleRecord& r) {
   return PutDocument(
       "INSERT INTO federated_bundles (trust_domain, bundle, updated_at) "
       "VALUES (?, ?, ?) ON CONFLICT (trust_domain) DO UPDATE SET "
@@ -115,9 +115,9 @@ Status SqliteFederation::PutFederatedBundle(const FederatedBundleRecord& r) {
 }
 
 Result<std::vector<FederatedBundleRecord>>
-SqliteFederation::ListFederatedBundles() {
+SqlFederation::ListFederatedBundles() {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
-  AZTP_ASSIGN_OR_RETURN(SqliteStmt q,
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q,
                         s_.Query("SELECT trust_domain, bundle, updated_at FROM "
                                  "federated_bundles ORDER BY trust_domain"));
   return s_.Rows<FederatedBundleRecord>(q, "list federated bundles",
@@ -125,17 +125,17 @@ SqliteFederation::ListFederatedBundles() {
 }
 
 // DeleteFederatedBundle succeeds when there was nothing to delete.
-Status SqliteFederation::DeleteFederatedBundle(
+Status SqlFederation::DeleteFederatedBundle(
     const std::string& trust_domain) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q,
+      SqlStmt q,
       s_.Query("DELETE FROM federated_bundles WHERE trust_domain = ?"));
   q.Text(trust_domain);
   return q.Run("delete federated bundle");
 }
 
-Status SqliteFederation::PutFederatedRevocations(
+Status SqlFederation::PutFederatedRevocations(
     const FederatedRevocationsRecord& r) {
   return PutDocument(
       "INSERT INTO federated_revocations (trust_domain, list, updated_at) "
@@ -145,10 +145,10 @@ Status SqliteFederation::PutFederatedRevocations(
 }
 
 Result<std::vector<FederatedRevocationsRecord>>
-SqliteFederation::ListFederatedRevocations() {
+SqlFederation::ListFederatedRevocations() {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q, s_.Query("SELECT trust_domain, list, updated_at FROM "
+      SqlStmt q, s_.Query("SELECT trust_domain, list, updated_at FROM "
                              "federated_revocations ORDER BY trust_domain"));
   return s_.Rows<FederatedRevocationsRecord>(q, "list federated revocations",
                                              ReadFederatedRevocations);

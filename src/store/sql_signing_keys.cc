@@ -1,14 +1,16 @@
-// The signing keys repository in SQLite (sqlite_repositories.h).
+// The signing keys repository (sql_repositories.h).
+#include <optional>
 #include <span>
 #include <string>
+#include <utility>
 
-#include "store/sqlite_repositories.h"
+#include "store/sql_repositories.h"
 
 namespace aztp::internal {
 namespace {
 
 // ReadCaKey is the row mapper of CaKeyRecord.
-Result<CaKeyRecord> ReadCaKey(const SqliteRow& row) {
+Result<CaKeyRecord> ReadCaKey(const SqlRow& row) {
   CaKeyRecord r;
   r.key_id = row.Text("key_id");
   AZTP_ASSIGN_OR_RETURN(r.kind,
@@ -25,21 +27,31 @@ Result<CaKeyRecord> ReadCaKey(const SqliteRow& row) {
   return r;
 }
 
+// SealContext binds a sealed key to its row (the whole key ID).
+std::string SealContext(const std::string& key_id) {
+  return "aztp ca_keys.key_pem " + key_id;
+}
+
 }  // namespace
 
 // PutCaKey replaces every field of an existing key, or inserts it.
-Status SqliteSigningKeys::PutCaKey(const CaKeyRecord& r) {
+Status SqlSigningKeys::PutCaKey(const CaKeyRecord& r) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
+  std::optional<Bytes> sealed;
+  if (s_.Seals()) {
+    AZTP_ASSIGN_OR_RETURN(sealed, s_.SealSecret(r.key_pem, SealContext(r.key_id)));
+  }
   return s_.UpdateOrInsert(
       "UPDATE ca_keys SET kind = ?, state = ?, chain_pem = ?, key_pem = ?, "
       "created_at = ?, activated_at = ?, not_after = ? WHERE key_id = ?",
       "INSERT INTO ca_keys (kind, state, chain_pem, key_pem, created_at, "
       "activated_at, not_after, key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      "put ca key", [&](SqliteStmt& q) {
+      "put ca key", [&](SqlStmt& q) {
         q.Text(ToString(r.kind));
         q.Text(ToString(r.state));
         q.Text(r.chain_pem);
-        q.Blob(r.key_pem.Bytes(InsecureSecretAccess::Get()));
+        q.Blob(sealed ? std::span<const uint8_t>(*sealed)
+                      : r.key_pem.Bytes(InsecureSecretAccess::Get()));
         q.Int(r.created_at);
         q.Int(r.activated_at);
         q.Int(r.not_after);
@@ -47,19 +59,29 @@ Status SqliteSigningKeys::PutCaKey(const CaKeyRecord& r) {
       });
 }
 
-Result<std::vector<CaKeyRecord>> SqliteSigningKeys::ListCaKeys() {
+Result<std::vector<CaKeyRecord>> SqlSigningKeys::ListCaKeys() {
   AZTP_RETURN_IF_ERROR(s_.CanRead());
   AZTP_ASSIGN_OR_RETURN(
-      SqliteStmt q,
+      SqlStmt q,
       s_.Query("SELECT key_id, kind, state, chain_pem, key_pem, created_at, "
                "activated_at, not_after FROM ca_keys "
                "ORDER BY created_at, key_id"));
-  return s_.Rows<CaKeyRecord>(q, "list ca keys", ReadCaKey);
+  AZTP_ASSIGN_OR_RETURN(std::vector<CaKeyRecord> keys,
+                        s_.Rows<CaKeyRecord>(q, "list ca keys", ReadCaKey));
+  for (CaKeyRecord& key : keys) {
+    Result<SecretBytes> pem =
+        s_.OpenSecret(key.key_pem, SealContext(key.key_id));
+    if (!pem.has_value()) {
+      return pem.error().WithContext("signing key " + QuoteInput(key.key_id));
+    }
+    key.key_pem = std::move(pem).value();
+  }
+  return keys;
 }
 
-Status SqliteSigningKeys::DeleteCaKey(const std::string& key_id) {
+Status SqlSigningKeys::DeleteCaKey(const std::string& key_id) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
-  AZTP_ASSIGN_OR_RETURN(SqliteStmt q,
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q,
                         s_.Query("DELETE FROM ca_keys WHERE key_id = ?"));
   q.Text(key_id);
   return q.RunOnRow("delete ca key",

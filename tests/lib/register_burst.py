@@ -1,0 +1,34 @@
+"""Registers identities at aztpd as fast as one kept-alive connection
+allows, until the server goes away: ID_PREFIX + w00000, w00001, ... Each
+acknowledged ID is appended (and flushed) to ACKED, so that a test can
+check after a crash that every acknowledged write was kept.
+
+usage: register_burst.py HOST:PORT CAFILE ACKED ID_PREFIX  (key in AZTP_KEY)
+"""
+import http.client
+import json
+import os
+import ssl
+import sys
+
+host, port = sys.argv[1].rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+out = open(sys.argv[3], "a")
+prefix = sys.argv[4]
+conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=10)
+headers = {"Authorization": "Bearer " + os.environ["AZTP_KEY"],
+           "Content-Type": "application/json"}
+i = 0
+while True:
+    ident = "%sw%05d" % (prefix, i)
+    try:
+        conn.request("POST", "/v1/identities", json.dumps({"id": ident}), headers)
+        resp = conn.getresponse()
+        resp.read()
+    except Exception:
+        break  # the server is gone
+    if resp.status != 201:
+        sys.exit("unexpected status %d" % resp.status)
+    out.write(ident + "\n")
+    out.flush()
+    i += 1
