@@ -19,6 +19,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <condition_variable>
@@ -159,6 +160,66 @@ int Init(const AztpdConfig& c) {
   return kExitOk;
 }
 
+// RewriteBundleFiles rewrites bundle.json and bundle.pem after a pass
+// (`what`) that reports whether the bundle changed.
+void RewriteBundleFiles(ControlPlane& plane, const std::string& data_dir,
+                        const Result<bool>& changed, const char* what) {
+  if (!changed) {
+    Log(spdlog::level::warn, std::string(what) + " failed",
+        Json{{"error", std::string(changed.error().reason())},
+             {"message", changed.error().message()}});
+    return;
+  }
+  if (!*changed) {
+    Log(spdlog::level::trace, std::string(what) + ": nothing to do");
+    return;
+  }
+  auto written = WriteBundleFiles(data_dir, plane.bundle());
+  if (!written) {
+    Log(spdlog::level::err, "cannot rewrite the bundle files",
+        Json{{"error", std::string(written.error().reason())},
+             {"message", written.error().message()}});
+    return;
+  }
+  Log(spdlog::level::info,
+      "bundle changed; rewrote bundle.json and bundle.pem");
+}
+
+// Refresher keeps a replica that shares its store with others up to date
+// (ControlPlane::Refresh): at once when another replica commits (the
+// store's notice), and at least every second besides, until Stop.
+class Refresher {
+ public:
+  Refresher(ControlPlane& plane, Store& store, std::string data_dir)
+      : plane_(plane),
+        store_(store),
+        data_dir_(std::move(data_dir)),
+        thread_([this] { Loop(); }) {}
+  ~Refresher() { Stop(); }
+
+  void Stop() {
+    stopping_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Loop() {
+    while (!stopping_.load()) {
+      const bool heard = store_.WaitForChange(std::chrono::seconds(1));
+      if (stopping_.load()) break;
+      RewriteBundleFiles(plane_, data_dir_, plane_.Refresh(), "refresh");
+      // A stream of commits refreshes at most five times a second.
+      if (heard) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
+  ControlPlane& plane_;
+  Store& store_;
+  const std::string data_dir_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 // Maintenance calls ControlPlane::Maintain at once and then every
 // `interval` seconds on its own thread, and rewrites the bundle files when
 // the bundle changed, until Stop.
@@ -194,26 +255,15 @@ class Maintenance {
   }
 
   void RunOnce() {
+    const bool was_leader = plane_.leader();
     auto changed = plane_.Maintain();
-    if (!changed) {
-      Log(spdlog::level::warn, "maintenance failed",
-          Json{{"error", std::string(changed.error().reason())},
-               {"message", changed.error().message()}});
-      return;
+    if (plane_.leader() != was_leader) {
+      Log(spdlog::level::info,
+          plane_.leader() ? "this replica runs the maintenance now"
+                          : "another replica runs the maintenance now",
+          Json{{"replica", plane_.replica()}});
     }
-    if (!*changed) {
-      Log(spdlog::level::trace, "maintenance: nothing to do");
-      return;
-    }
-    auto written = WriteBundleFiles(data_dir_, plane_.bundle());
-    if (!written) {
-      Log(spdlog::level::err, "cannot rewrite the bundle files",
-          Json{{"error", std::string(written.error().reason())},
-               {"message", written.error().message()}});
-      return;
-    }
-    Log(spdlog::level::info,
-        "bundle changed; rewrote bundle.json and bundle.pem");
+    RewriteBundleFiles(plane_, data_dir_, changed, "maintenance");
   }
 
   ControlPlane& plane_;
@@ -480,6 +530,14 @@ int Run(const AztpdConfig& c, std::vector<FederationRelationship> federation,
   if (!people) return Fail(people.error());
   plane_options.people = std::move(*people);
   plane_options.login = LoginSettingsOf(c.oidc_login);
+  // Another replica takes over the maintenance within three passes of a
+  // holder that stopped renewing.
+  plane_options.lease_seconds = 3 * int64_t{c.maintain_interval_seconds};
+  // A SQLite store has one process (the data directory's lock): a
+  // restarted aztpd is the same replica and leads at once.
+  if (c.store.backend == StoreConfig::Backend::kSqlite) {
+    plane_options.replica = "aztpd";
+  }
   auto cp = ControlPlane::Open(shared, plane_options);
   if (!cp) return Fail(cp.error());
   ControlPlane* plane = cp->get();
@@ -509,11 +567,17 @@ int Run(const AztpdConfig& c, std::vector<FederationRelationship> federation,
            {"data_dir", c.data_dir},
            {"threads", c.threads}});
   Maintenance maintenance(*plane, c.data_dir, c.maintain_interval_seconds);
+  // Replicas sharing a PostgreSQL store follow each other's changes.
+  std::optional<Refresher> refresher;
+  if (c.store.backend == StoreConfig::Backend::kPostgres) {
+    refresher.emplace(*plane, *shared, c.data_dir);
+  }
   int sig = 0;
   sigwait(&stop, &sig);
   Log(spdlog::level::info, "shutting down",
       Json{{"signal", sig}, {"grace_seconds", c.grace_seconds}});
   maintenance.Stop();
+  if (refresher) refresher->Stop();
   url_written->Remove();
   if (bundle->server) {
     bundle->url_file->Remove();

@@ -211,6 +211,8 @@ target_link_libraries(aztp_runtime PUBLIC aztp_server)
 # yaml-cpp parses the configuration files of aztpd and aztp-proxy
 # (src/config); private, so that its headers are not part of any API.
 target_link_libraries(aztp_runtime PRIVATE yaml-cpp)
+# hiredis: the proxy's Redis replay store; its headers stay in that file.
+target_link_libraries(aztp_runtime PRIVATE PkgConfig::HIREDIS)
 
 # The flags each layer's sources are compiled with, for the check. Written
 # at generate time, when generator expressions are evaluated: the include

@@ -17,6 +17,9 @@ packages=(
   # the PostgreSQL store: its client library, and the server its tests start
   # (tests/pg/pgctl.sh, on 127.0.0.1, as an unprivileged user under root)
   libpq-dev postgresql
+  # aztp-proxy's shared replay store: the Redis client library, and the
+  # server its tests start (tests/redis/redisctl.sh, on 127.0.0.1)
+  libhiredis-dev redis-server
   # tests and benchmarks; sqlite3 (the CLI) inspects and tampers with
   # audit logs in tests and the demo
   libgtest-dev libgmock-dev libbenchmark-dev sqlite3

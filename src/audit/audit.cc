@@ -263,6 +263,7 @@ const std::vector<std::string>& AuditActions() {
       "federation.revocations_failed",
       "federation.revocations_rejected",
       "audit.ingest",
+      "lease.acquire",
       "proxy.inbound",
       "proxy.egress",
   };

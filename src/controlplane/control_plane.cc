@@ -4,12 +4,17 @@
 // each API group live in routes_*.cc (or, not yet converted, api_*.cc).
 #include "aztp/controlplane/control_plane.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 
 #include "api.h"
+#include "aztp/base/bytes.h"
+#include "aztp/crypto/digest.h"
 #include "aztp/http/address.h"
 #include "aztp/services/audit_entry.h"
+#include "aztp/services/coordination.h"
 #include "aztp/x509/builder.h"
 #include "internal/ossl.h"
 
@@ -26,6 +31,16 @@ using services::KeyState;
 // kMaintainActor names the maintenance pass (rotation and federation
 // fetches alike) in audit records.
 const std::string kMaintainActor = "aztpd rotation";
+
+// MakeReplicaName names this process among the replicas: host, process and
+// random bytes (a restarted process on the same host is a new replica).
+Result<std::string> MakeReplicaName() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  AZTP_ASSIGN_OR_RETURN(Bytes random, RandomBytes(4));
+  return std::string(host[0] ? host : "aztpd") + "/" +
+         std::to_string(::getpid()) + "/" + HexEncode(random);
+}
 
 // Latency buckets in seconds: issuance is a few milliseconds, store writes
 // with fsync up to tens of milliseconds.
@@ -195,6 +210,13 @@ Result<InitResult> ControlPlane::Initialize(Store& store, const TrustDomain& td,
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(
     std::shared_ptr<Store> store, ControlPlaneOptions options) {
   if (options.clock == nullptr) options.clock = &SystemClock::Default();
+  if (options.replica.empty()) {
+    AZTP_ASSIGN_OR_RETURN(options.replica, MakeReplicaName());
+  }
+  if (options.lease_seconds < 1) {
+    return Error(Code::kInvalidArgument,
+                 "the lease must last a second or more");
+  }
   AZTP_ASSIGN_OR_RETURN(services::KeySnapshot keys, services::ReadKeys(*store));
   std::unique_ptr<ControlPlane> cp(new ControlPlane(
       std::move(store), std::move(options), keys.keys->trust_domain()));
@@ -322,20 +344,68 @@ Status ControlPlane::Reload(bool renew_server) {
 Result<bool> ControlPlane::Maintain() {
   std::lock_guard<std::mutex> lock(maintain_mu_);
   const UnixTime now = options_.clock->Now();
-  AZTP_ASSIGN_OR_RETURN(bool keys_changed,
-                        services_->signing_keys.RotateDue(kMaintainActor));
+  // One replica at a time rotates keys, fetches federation and sweeps; a
+  // rotation step is decided inside its own transaction besides, so even
+  // two overlapping holders never apply one twice.
+  AZTP_ASSIGN_OR_RETURN(
+      LeaseRecord lease,
+      services::HoldLease(services_->context, services::kMaintenanceLease,
+                          options_.replica, options_.lease_seconds));
+  const bool leader = lease.holder == options_.replica;
+  leader_.store(leader);
+  bool keys_changed = false;
+  if (leader) {
+    AZTP_ASSIGN_OR_RETURN(keys_changed,
+                          services_->signing_keys.RotateDue(kMaintainActor));
+    // Spent claims and tickets go (housekeeping: not on the audit record).
+    AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
+      AZTP_RETURN_IF_ERROR(tx.SweepExpired(now));
+      return Ok();
+    }));
+  }
+  // Keys another replica rotated count as changed here too.
+  AZTP_ASSIGN_OR_RETURN(bool outside, KeysChangedInStore());
   auto current = state();
   const bool renew_server = !current || now >= current->server_renew_at;
-  if (keys_changed || renew_server) {
+  if (keys_changed || outside || renew_server) {
     AZTP_RETURN_IF_ERROR(Reload(renew_server));
   }
-  // Publishes the federated bundles when they changed.
-  AZTP_RETURN_IF_ERROR(services_->federation.Poll(kMaintainActor));
+  // Publishes the federated bundles when they changed: fetched by the
+  // leader, read from the store by the others.
+  if (leader) {
+    AZTP_RETURN_IF_ERROR(services_->federation.Poll(kMaintainActor));
+  } else {
+    AZTP_RETURN_IF_ERROR(ReloadFederation());
+  }
   // Report every change of the published bundle once, including those made
   // through POST /v1/ca:rotate since the last call.
   const int64_t sequence = state()->bundle->sequence().value_or(0);
   const bool changed = sequence != reported_sequence_;
   reported_sequence_ = sequence;
+  return changed;
+}
+
+Result<bool> ControlPlane::KeysChangedInStore() {
+  std::optional<int64_t> stored;
+  AZTP_RETURN_IF_ERROR(store_->Read([&](Transaction& tx) -> Status {
+    AZTP_ASSIGN_OR_RETURN(stored, tx.GetMeta(services::kBundleSequenceMeta));
+    return Ok();
+  }));
+  auto current = state();
+  return !current || current->bundle->sequence() != stored;
+}
+
+Status ControlPlane::ReloadFederation() {
+  AZTP_RETURN_IF_ERROR(services_->federation.Load());
+  PublishBundles(*state());
+  return Ok();
+}
+
+Result<bool> ControlPlane::Refresh() {
+  std::lock_guard<std::mutex> lock(maintain_mu_);
+  AZTP_ASSIGN_OR_RETURN(bool changed, KeysChangedInStore());
+  if (changed) AZTP_RETURN_IF_ERROR(Reload(/*renew_server=*/false));
+  AZTP_RETURN_IF_ERROR(ReloadFederation());
   return changed;
 }
 

@@ -65,13 +65,15 @@ TEST_F(ControlPlaneTest, EveryMutationIsAudited) {
     AZTP_ASSIGN_OR_RETURN(records, tx.ListAudit(0, 100));
     return Ok();
   }));
-  // ca.create (x509), ca.create (jwt), apikey.create, register, revoke
-  ASSERT_EQ(records.size(), 5u);
+  // ca.create (x509), ca.create (jwt), apikey.create, the maintenance
+  // lease taken at the first pass, register, revoke
+  ASSERT_EQ(records.size(), 6u);
   EXPECT_EQ(records[0].action, "ca.create");
   EXPECT_EQ(records[2].action, "apikey.create");
-  EXPECT_EQ(records[3].action, "identity.register");
-  EXPECT_EQ(records[4].action, "identity.revoke");
-  EXPECT_EQ(records[4].subject, "spiffe://org-a.example/x");
+  EXPECT_EQ(records[3].action, "lease.acquire");
+  EXPECT_EQ(records[4].action, "identity.register");
+  EXPECT_EQ(records[5].action, "identity.revoke");
+  EXPECT_EQ(records[5].subject, "spiffe://org-a.example/x");
   for (const auto& a : records) {
     EXPECT_EQ(a.details.dump().find("PRIVATE"), std::string::npos);
   }

@@ -8,6 +8,7 @@
 #include "aztp/jose/jws.h"
 #include "aztp/policy/policy.h"
 #include "aztp/services/audit_entry.h"
+#include "aztp/services/coordination.h"
 #include "records.h"
 
 namespace aztp::services {
@@ -94,7 +95,7 @@ PersonService::PersonService(const ServiceContext& ctx,
     : ctx_(ctx),
       providers_(std::move(providers)),
       signer_(std::move(signer)),
-      exchanged_(std::make_shared<InMemoryReplayStore>(kMaxExchangedTokens)) {}
+      exchanged_(std::make_shared<StoreClaims>(ctx.store)) {}
 
 Result<const PersonProvider*> PersonService::Provider(
     std::string_view name) const {
@@ -187,8 +188,7 @@ Status PersonService::FirstFreshExchange(const PersonProvider& provider,
                  "subject_token: this ID token was exchanged before; an ID "
                  "token is exchanged once");
   }
-  return Error(Code::kUnavailable,
-               "too many ID tokens exchanged within their lifetime");
+  return first.error();
 }
 
 Result<PersonRoot> PersonService::Exchange(const Principal& who,

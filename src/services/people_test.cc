@@ -239,6 +239,26 @@ TEST_F(PersonServiceTest, ATwinSignatureIsTheSameToken) {
   EXPECT_EQ(CodeOf(Exchange(twin(second), {"payments:quote"})), Code::kReplay);
 }
 
+// Two replicas over one store (a second PersonService, as another aztpd
+// on the same database): a token exchanged at one is a replay at the
+// other, and the mark survives the first being gone.
+TEST_F(PersonServiceTest, AnExchangeIsSingleUseAcrossReplicas) {
+  PersonProvider p =
+      test_support::FakeOpenIdProvider::Provider(idp_, "corp", kIssuer);
+  p.exchange_clients[kApp] = {Id(kAgent)};
+  PersonService other(ctx_, std::vector<PersonProvider>{p},
+                      [this] { return signer_; });
+  const std::string token = IdToken(Claims());
+  ASSERT_TRUE(Exchange(token, {"payments:quote"}).has_value());
+  people_.reset();
+  PersonRootRequest r;
+  r.provider = "corp";
+  r.subject_token = SecretBytes(std::string_view(token));
+  r.capabilities = {"payments:quote"};
+  EXPECT_EQ(CodeOf(other.Exchange(Principal::Workload(Id(kAgent)), r)),
+            Code::kReplay);
+}
+
 // A request refused for its own sake leaves the token for a right one;
 // refusals of the token are on the record.
 TEST_F(PersonServiceTest, ABadRequestDoesNotUseUpTheToken) {

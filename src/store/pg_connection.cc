@@ -1,7 +1,7 @@
 #include "store/pg_connection.h"
 
-#include <arpa/inet.h>
 #include <openssl/crypto.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -326,6 +326,23 @@ Result<std::string> PgConn::Prepared(const std::string& sql) {
   }
   prepared_.emplace(sql, name);
   return name;
+}
+
+bool PgConn::WaitForNotice(std::chrono::milliseconds timeout) {
+  auto drain = [this] {
+    bool any = false;
+    while (PGnotify* n = PQnotifies(conn_)) {
+      any = true;
+      PQfreemem(n);
+    }
+    return any;
+  };
+  if (PQconsumeInput(conn_) == 0) return true;
+  if (drain()) return true;
+  pollfd p{.fd = PQsocket(conn_), .events = POLLIN, .revents = 0};
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
+  if (PQconsumeInput(conn_) == 0) return true;
+  return drain();
 }
 
 void PgConn::EndAnyTransaction() {

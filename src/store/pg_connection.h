@@ -61,6 +61,10 @@ class PgConn {
   // Fail turns a failed result (or a failure to get one) into the store's
   // error, and notes whether to retry or discard the connection.
   Error Fail(const PGresult* result, std::string_view what);
+  // WaitForNotice waits up to `timeout` for a notification on a channel
+  // this connection LISTENs to: true when one (or more) arrived, or when
+  // the connection broke (whoever waits must then assume a change).
+  bool WaitForNotice(std::chrono::milliseconds timeout);
   // EndAnyTransaction rolls back a transaction left open.
   void EndAnyTransaction();
   // Usable is false once the connection was lost (it is then discarded).

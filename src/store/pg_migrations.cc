@@ -1,8 +1,8 @@
 // The PostgreSQL store's schema: numbered migrations recorded in
-// schema_version. Version 1 is the SQLite store's schema at its version 7,
-// with every string a bytea (byte-exact, compared byte-wise) and every
-// integer a bigint. A change is a new migration appended here, never an
-// edit of a released one.
+// schema_version. Version 1 is the SQLite store's schema at its version 7
+// and version 2 its version 8, with every string a bytea (byte-exact,
+// compared byte-wise) and every integer a bigint. A change is a new
+// migration appended here, never an edit of a released one.
 #include "store/pg_migrations.h"
 
 #include <iterator>
@@ -169,6 +169,27 @@ CREATE TABLE flow_members (
   PRIMARY KEY (flow_id, identity)
 );
 )sql"},
+    {2, "leases, single-use claims, tickets", R"sql(
+CREATE TABLE leases (
+  name BYTEA NOT NULL PRIMARY KEY,
+  holder BYTEA NOT NULL,
+  expires_at BIGINT NOT NULL,
+  term BIGINT NOT NULL
+);
+CREATE TABLE claims (
+  "key" BYTEA NOT NULL PRIMARY KEY,
+  expires_at BIGINT NOT NULL
+);
+CREATE TABLE tickets (
+  kind BYTEA NOT NULL,
+  "key" BYTEA NOT NULL,
+  owner BYTEA NOT NULL,
+  body BYTEA NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, "key")
+);
+CREATE INDEX tickets_owner ON tickets (kind, owner);
+)sql"},
 };
 
 constexpr int kLatestPgVersion =
@@ -196,7 +217,7 @@ Status CheckNotNewer(int64_t newest) {
   return Ok();
 }
 
-Status ApplyAll(PgConn& conn) {
+Status ApplyAll(PgConn& conn, int version) {
   AZTP_RETURN_IF_ERROR(
       conn.Exec("CREATE TABLE IF NOT EXISTS schema_version ("
                 "  version BIGINT NOT NULL PRIMARY KEY,"
@@ -208,7 +229,7 @@ Status ApplyAll(PgConn& conn) {
   AZTP_ASSIGN_OR_RETURN(int64_t newest, NewestApplied(s));
   AZTP_RETURN_IF_ERROR(CheckNotNewer(newest));
   for (const PgMigration& m : kPgMigrations) {
-    if (m.version <= newest) continue;
+    if (m.version <= newest || (version > 0 && m.version > version)) continue;
     const std::string context =
         "migration " + std::to_string(m.version) + " (" + m.description + ")";
     AZTP_RETURN_IF_ERROR(conn.Exec(m.sql, context));
@@ -225,16 +246,18 @@ Status ApplyAll(PgConn& conn) {
 
 }  // namespace
 
-Status MigratePostgres(PgConn& conn) {
+Status MigratePostgres(PgConn& conn, int version) {
   conn.EndAnyTransaction();
   AZTP_RETURN_IF_ERROR(conn.Exec(kBeginMigration, "begin migration"));
-  Status status = ApplyAll(conn);
+  Status status = ApplyAll(conn, version);
   if (!status.has_value()) {
     conn.EndAnyTransaction();
     return status;
   }
   return conn.Exec("COMMIT", "commit migration");
 }
+
+int LatestPostgresVersion() { return kLatestPgVersion; }
 
 Status CheckPostgresSchemaIsLatest(PgConn& conn) {
   conn.EndAnyTransaction();

@@ -5,10 +5,14 @@
 
 namespace aztp::internal {
 
-// MigratePostgres brings the schema to the latest version in one
-// transaction, holding a lock that makes concurrent starters wait for each
-// other; kUnsupported for a schema newer than this program knows.
-Status MigratePostgres(PgConn& conn);
+// MigratePostgres brings the schema to the latest version (or to
+// `version`, for tests of later migrations) in one transaction, holding a
+// lock that makes concurrent starters wait for each other; kUnsupported for
+// a schema newer than this program knows.
+Status MigratePostgres(PgConn& conn, int version = 0);
+
+// LatestPostgresVersion is the schema version this program writes.
+int LatestPostgresVersion();
 
 // CheckPostgresSchemaIsLatest is kUnsupported unless the schema is exactly
 // the latest version (a read-only store neither migrates nor guesses).

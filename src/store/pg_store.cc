@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -110,7 +111,10 @@ class PostgresStore final : public Store {
     if (!status.has_value()) {
       return {status, conn.last_failure() == PgFailure::kRetry};
     }
-    Status committed = conn.Exec("COMMIT", "commit");
+    // The notice goes out with the commit, to every replica's listener
+    // (WaitForChange).
+    Status committed =
+        conn.Exec(writable ? "NOTIFY aztp_store; COMMIT" : "COMMIT", "commit");
     if (!committed.has_value() &&
         conn.last_failure() == PgFailure::kDisconnected) {
       return {Error(Code::kUnavailable,
@@ -149,25 +153,59 @@ class PostgresStore final : public Store {
   }
 
   // Release returns a connection to the pool, or closes it when it was
-  // lost (the next Acquire opens a new one).
+  // lost (the next Acquire opens a new one). A lost connection usually
+  // means the server restarted: the idle ones are closed with it rather
+  // than found dead one transaction at a time.
   void Release(std::unique_ptr<PgConn> conn) {
     const bool usable = conn->Usable();
-    if (!usable) conn.reset();
-    std::lock_guard<std::mutex> lock(mu_);
-    if (usable) {
-      idle_.push_back(std::move(conn));
-    } else {
-      --open_;
+    std::vector<std::unique_ptr<PgConn>> closed;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (usable) {
+        idle_.push_back(std::move(conn));
+      } else {
+        closed.swap(idle_);
+        open_ -= 1 + closed.size();
+      }
     }
-    cv_.notify_one();
+    cv_.notify_all();
   }
 
+ public:
+  bool WaitForChange(std::chrono::milliseconds timeout) override {
+    std::unique_lock<std::mutex> lock(listen_mu_);
+    if (listener_ && listener_->Usable()) {
+      return listener_->WaitForNotice(timeout);
+    }
+    listener_.reset();
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= listen_retry_at_) {
+      Result<std::unique_ptr<PgConn>> conn = PgConn::Open(connect_);
+      if (conn.has_value() &&
+          (*conn)->Exec("LISTEN aztp_store", "listen").has_value()) {
+        listener_ = std::move(conn).value();
+        // Changes made while nobody listened are unknown: say "changed".
+        return true;
+      }
+      listen_retry_at_ = now + std::chrono::seconds(1);
+    }
+    lock.unlock();
+    std::this_thread::sleep_for(timeout);
+    return false;
+  }
+
+ private:
   const PostgresStoreOptions options_;
   const internal::PgConnectOptions connect_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<PgConn>> idle_;
   std::size_t open_ = 0;  // open connections, idle or in use
+
+  // The connection that LISTENs for other replicas' commits.
+  std::mutex listen_mu_;
+  std::unique_ptr<PgConn> listener_;
+  std::chrono::steady_clock::time_point listen_retry_at_;
 };
 
 Status CheckOptions(const PostgresStoreOptions& o) {

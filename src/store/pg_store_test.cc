@@ -15,6 +15,8 @@
 #include "aztp/audit/audit.h"
 #include "aztp/base/bytes.h"
 #include "aztp/store/store.h"
+#include "store/pg_connection.h"
+#include "store/pg_migrations.h"
 #include "store/store_conformance.h"
 #include "testing/pg_test_server.h"
 
@@ -230,6 +232,110 @@ TEST(PostgresStoreTest, RefusesANewerSchema) {
   EXPECT_EQ(store.error().code(), Code::kUnsupported);
 }
 
+// A database left at each earlier schema version, with data in it, is
+// brought to the latest and keeps its data.
+TEST(PostgresStoreTest, MigratesFromEveryEarlierVersion) {
+  ASSERT_GE(internal::LatestPostgresVersion(), 2);
+  for (int version = 1; version < internal::LatestPostgresVersion();
+       ++version) {
+    PgBackend b;
+    {
+      PostgresStoreOptions o = Options(b.server(), b.db());
+      auto conn = internal::PgConn::Open(
+          {.conninfo = o.conninfo, .password = o.password});
+      ASSERT_TRUE(conn.has_value()) << conn.error().message();
+      ASSERT_OK(internal::MigratePostgres(**conn, version));
+    }
+    ASSERT_TRUE(b.server()
+                    .Admin(b.db(),
+                           "INSERT INTO identities VALUES ('spiffe://td/old', "
+                           "NULL, 0, 1, '{}', '[]', 'active', '', 1, 2, NULL, "
+                           "'')")
+                    .has_value());
+    auto store = MustOpen(b);
+    ASSERT_NE(store, nullptr);
+    ASSERT_OK(store->Write([](Transaction& t) -> Status {
+      AZTP_ASSIGN_OR_RETURN(auto old, t.GetIdentity("spiffe://td/old"));
+      EXPECT_TRUE(old.has_value() && old->discoverable && old->updated_at == 2);
+      EXPECT_EQ(t.ClaimOnce("k", kNow + 1, kNow).value(), true);
+      return Ok();
+    }));
+    auto n =
+        b.server().Admin(b.db(), "SELECT max(version) FROM schema_version");
+    ASSERT_TRUE(n.has_value());
+    EXPECT_EQ(*n, std::to_string(internal::LatestPostgresVersion()))
+        << "from version " << version;
+  }
+}
+
+// A ticket's body (a login's PKCE verifier, a login's result) is sealed
+// like a private key.
+TEST(PostgresStoreTest, TicketBodiesAreSealed) {
+  PgBackend b;
+  auto store = MustOpen(b);
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Write([](Transaction& t) -> Status {
+    TicketRecord r;
+    r.kind = "login";
+    r.key = "state";
+    r.owner = "agent";
+    r.body = SecretBytes(std::string("pkce-verifier-secret"));
+    r.expires_at = kNow + 60;
+    return t.PutTicket(r);
+  }));
+  auto clear = b.server().Admin(
+      b.db(),
+      "SELECT count(*) FROM tickets WHERE position('verifier'::bytea "
+      "in body) > 0");
+  ASSERT_TRUE(clear.has_value());
+  EXPECT_EQ(*clear, "0");
+  ASSERT_OK(store->Read([](Transaction& t) -> Status {
+    AZTP_ASSIGN_OR_RETURN(auto got, t.GetTicket("login", "state", kNow));
+    EXPECT_TRUE(got.has_value() &&
+                got->body == SecretBytes(std::string("pkce-verifier-secret")));
+    return Ok();
+  }));
+}
+
+// A commit by one store wakes another store's WaitForChange on the same
+// database at once, not at its timeout.
+TEST(PostgresStoreTest, OtherReplicasHearOfACommit) {
+  PgBackend b;
+  auto writer = MustOpen(b);
+  auto watcher = MustOpen(b);
+  ASSERT_NE(writer, nullptr);
+  ASSERT_NE(watcher, nullptr);
+  // The first wait connects the listener and reports a change (what
+  // happened before it listened is unknown).
+  EXPECT_TRUE(watcher->WaitForChange(std::chrono::milliseconds(10)));
+  EXPECT_FALSE(watcher->WaitForChange(std::chrono::milliseconds(50)));
+  std::thread commit([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_TRUE(
+        writer
+            ->Write([](Transaction& t) -> Status { return t.PutMeta("x", 1); })
+            .has_value());
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const bool heard = watcher->WaitForChange(std::chrono::seconds(10));
+  const auto took = std::chrono::steady_clock::now() - start;
+  commit.join();
+  EXPECT_TRUE(heard);
+  EXPECT_LT(took, std::chrono::seconds(5));
+  // The listener's connection killed: the next wait says "changed" (after
+  // reconnecting), never blocks for good.
+  ASSERT_TRUE(b.server()
+                  .Admin(b.db(),
+                         "SELECT pg_terminate_backend(pid) FROM "
+                         "pg_stat_activity WHERE query LIKE 'LISTEN%'")
+                  .has_value());
+  bool again = false;
+  for (int i = 0; i < 5 && !again; ++i) {
+    again = watcher->WaitForChange(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(again);
+}
+
 // Replicas starting together on an empty database migrate it once.
 TEST(PostgresStoreTest, ConcurrentStartsMigrateOnce) {
   PgBackend b;
@@ -244,7 +350,7 @@ TEST(PostgresStoreTest, ConcurrentStartsMigrateOnce) {
   EXPECT_EQ(opened.load(), 4);
   auto n = b.server().Admin(b.db(), "SELECT count(*) FROM schema_version");
   ASSERT_TRUE(n.has_value());
-  EXPECT_EQ(*n, "1");
+  EXPECT_EQ(*n, std::to_string(internal::LatestPostgresVersion()));
 }
 
 // The connection dies inside a Write: the Write fails as unavailable,

@@ -28,7 +28,7 @@ class SqlRepository {
 };
 
 class SqlIdentities : public virtual IdentityRepository,
-                         protected SqlRepository {
+                      protected SqlRepository {
  public:
   explicit SqlIdentities(SqlSession& s) : SqlRepository(s) {}
   Status InsertIdentity(const IdentityRecord& r) override;
@@ -50,8 +50,7 @@ class SqlIdentities : public virtual IdentityRepository,
   Status WriteIdentity(const IdentityRecord& r, bool insert);
 };
 
-class SqlApiKeys : public virtual ApiKeyRepository,
-                      protected SqlRepository {
+class SqlApiKeys : public virtual ApiKeyRepository, protected SqlRepository {
  public:
   explicit SqlApiKeys(SqlSession& s) : SqlRepository(s) {}
   Status InsertApiKey(const ApiKeyRecord& r) override;
@@ -69,7 +68,7 @@ class SqlSvids : public virtual SvidRepository, protected SqlRepository {
 };
 
 class SqlSigningKeys : public virtual SigningKeyRepository,
-                          protected SqlRepository {
+                       protected SqlRepository {
  public:
   explicit SqlSigningKeys(SqlSession& s) : SqlRepository(s) {}
   Status PutCaKey(const CaKeyRecord& r) override;
@@ -78,7 +77,7 @@ class SqlSigningKeys : public virtual SigningKeyRepository,
 };
 
 class SqlFederation : public virtual FederationRepository,
-                         protected SqlRepository {
+                      protected SqlRepository {
  public:
   explicit SqlFederation(SqlSession& s) : SqlRepository(s) {}
   Status PutFederation(const FederationRecord& r) override;
@@ -99,8 +98,7 @@ class SqlFederation : public virtual FederationRepository,
                      std::string_view what);
 };
 
-class SqlPolicies : public virtual PolicyRepository,
-                       protected SqlRepository {
+class SqlPolicies : public virtual PolicyRepository, protected SqlRepository {
  public:
   explicit SqlPolicies(SqlSession& s) : SqlRepository(s) {}
   Status PutPolicy(const PolicyRecord& r) override;
@@ -137,8 +135,7 @@ class SqlFlows : public virtual FlowRepository, protected SqlRepository {
                           const std::string& identity) override;
 };
 
-class SqlAuditLog : public virtual AuditLogRepository,
-                       protected SqlRepository {
+class SqlAuditLog : public virtual AuditLogRepository, protected SqlRepository {
  public:
   explicit SqlAuditLog(SqlSession& s) : SqlRepository(s) {}
   Result<int64_t> AppendAudit(const AuditRecord& r) override;
@@ -165,19 +162,39 @@ class SqlMeta : public virtual MetaRepository, protected SqlRepository {
   Status PutMeta(const std::string& name, int64_t value) override;
 };
 
+class SqlCoordination : public virtual CoordinationRepository,
+                        protected SqlRepository {
+ public:
+  explicit SqlCoordination(SqlSession& s) : SqlRepository(s) {}
+  Result<std::optional<LeaseRecord>> GetLease(const std::string& name) override;
+  Status PutLease(const LeaseRecord& r) override;
+  Result<bool> ClaimOnce(const std::string& key, UnixTime expires_at,
+                         UnixTime now) override;
+  Status PutTicket(const TicketRecord& r) override;
+  Result<std::optional<TicketRecord>> GetTicket(const std::string& kind,
+                                                const std::string& key,
+                                                UnixTime now) override;
+  Status DeleteTicket(const std::string& kind, const std::string& key) override;
+  Result<int64_t> CountTickets(const std::string& kind,
+                               const std::optional<std::string>& owner,
+                               UnixTime now) override;
+  Result<int64_t> SweepExpired(UnixTime now) override;
+};
+
 // SqlTransaction is every repository over one connection, inside the
 // transaction that the store opened.
 class SqlTransaction final : public SqlSession,
-                                public Transaction,
-                                public SqlIdentities,
-                                public SqlApiKeys,
-                                public SqlSvids,
-                                public SqlSigningKeys,
-                                public SqlFederation,
-                                public SqlPolicies,
-                                public SqlFlows,
-                                public SqlAuditLog,
-                                public SqlMeta {
+                             public Transaction,
+                             public SqlIdentities,
+                             public SqlApiKeys,
+                             public SqlSvids,
+                             public SqlSigningKeys,
+                             public SqlFederation,
+                             public SqlPolicies,
+                             public SqlFlows,
+                             public SqlAuditLog,
+                             public SqlMeta,
+                             public SqlCoordination {
  public:
   SqlTransaction(SqlConnection& db, bool writable,
                  const SecretBytes* seal_key = nullptr)
@@ -190,7 +207,8 @@ class SqlTransaction final : public SqlSession,
         SqlPolicies(Session(this)),
         SqlFlows(Session(this)),
         SqlAuditLog(Session(this)),
-        SqlMeta(Session(this)) {}
+        SqlMeta(Session(this)),
+        SqlCoordination(Session(this)) {}
 
  private:
   // Session is the base constructed first, which the repositories share

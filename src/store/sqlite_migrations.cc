@@ -199,6 +199,29 @@ CREATE TABLE federated_revocations (
   updated_at INTEGER NOT NULL
 );
 )sql"},
+    // What replicas share beyond the records (coordination.h); SQLite has
+    // one process, but the store's contract is the same.
+    {8, "leases, single-use claims, tickets", R"sql(
+CREATE TABLE leases (
+  name TEXT NOT NULL PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  term INTEGER NOT NULL
+);
+CREATE TABLE claims (
+  "key" TEXT NOT NULL PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE tickets (
+  kind TEXT NOT NULL,
+  "key" TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  body BLOB NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, "key")
+);
+CREATE INDEX tickets_owner ON tickets (kind, owner);
+)sql"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;

@@ -163,20 +163,34 @@ TEST(SqliteStoreTest, CreatesAPrivateWalFileWithVersionedSchema) {
   EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"),
             std::vector<std::string>{"wal"});
   EXPECT_EQ(RawQuery(path, "SELECT version FROM schema_version"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8"}));
   // Opening again applies nothing twice.
   for (int i = 0; i < 2; ++i) ASSERT_NE(MustOpen(path), nullptr);
   EXPECT_EQ(RawQuery(path, "SELECT COUNT(*) FROM schema_version"),
-            std::vector<std::string>{"7"});
+            std::vector<std::string>{"8"});
   const std::vector<std::string> tables = RawQuery(
       path,
       "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
-  EXPECT_EQ(tables, (std::vector<std::string>{
-                        "api_keys", "audit", "ca_keys", "federated_bundles",
-                        "federated_revocations", "federations", "flow_members",
-                        "flows", "identities", "links", "meta", "policies",
-                        "policy_attachments", "policy_versions",
-                        "schema_version", "shipped_audit", "svids"}));
+  EXPECT_EQ(tables, (std::vector<std::string>{"api_keys",
+                                              "audit",
+                                              "ca_keys",
+                                              "claims",
+                                              "federated_bundles",
+                                              "federated_revocations",
+                                              "federations",
+                                              "flow_members",
+                                              "flows",
+                                              "identities",
+                                              "leases",
+                                              "links",
+                                              "meta",
+                                              "policies",
+                                              "policy_attachments",
+                                              "policy_versions",
+                                              "schema_version",
+                                              "shipped_audit",
+                                              "svids",
+                                              "tickets"}));
 }
 
 TEST(SqliteStoreTest, RefusesASchemaNewerThanItKnows) {

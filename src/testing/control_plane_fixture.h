@@ -41,11 +41,14 @@ inline InitializedStore InitializeTestStore(const std::string& path,
   return out;
 }
 
-// TestControlPlaneOptions: `clock`, and no rate limit (tests send bursts).
+// TestControlPlaneOptions: `clock`, no rate limit (tests send bursts), and
+// one replica name, so that a control plane a test opens again over the
+// same store is the same replica (and keeps the maintenance lease).
 inline ControlPlaneOptions TestControlPlaneOptions(const Clock* clock) {
   ControlPlaneOptions o;
   o.clock = clock;
   o.rate_limit.requests_per_second = 0;
+  o.replica = "test";
   return o;
 }
 

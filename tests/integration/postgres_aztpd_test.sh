@@ -7,33 +7,11 @@
 source "$(dirname "$0")/../lib/common.sh"
 D="$AZTP_BUILD/aztpd/aztpd"
 [ -x "$D" ] || fail "aztpd is not built at $D"
-PGCTL="$AZTP_SOURCE/tests/pg/pgctl.sh"
-
-# The server's folder is under /tmp (not $T, which is private): under root
-# the server runs as nobody.
-PGDIR="$(mktemp -d /tmp/aztp_pgint_XXXXXX)"
-trap '"$PGCTL" stop "$PGDIR" >/dev/null 2>&1 || true; rm -rf "$PGDIR";
-      for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done;
-      rm -rf "$T"' EXIT
-"$PGCTL" start "$PGDIR" || fail "PostgreSQL did not start"
-PORT="$(cat "$PGDIR/port")"
-admin() {
-  PGPASSWORD="$(cat "$PGDIR/admin.password")" psql -X -v ON_ERROR_STOP=1 -qtA \
-    "host=127.0.0.1 port=$PORT user=aztp_admin dbname=${2:-postgres}" -c "$1"
-}
-(umask 077; openssl rand -hex 16 > "$T/pg.password"; openssl rand -hex 32 > "$T/kek")
-admin "CREATE ROLE aztpd LOGIN PASSWORD '$(cat "$T/pg.password")'" >/dev/null
-admin "CREATE DATABASE aztp OWNER aztpd" >/dev/null
+source "$(dirname "$0")/../lib/pg.sh"
+aztp_database
 config() {  # config KEY_FILE
-  cat <<EOF
-rate_limit: {requests_per_second: 0}
-store:
-  backend: postgres
-  postgres:
-    connection: "host=127.0.0.1 port=$PORT dbname=aztp user=aztpd"
-    password_file: $T/pg.password
-    key_encryption_key_file: $1
-EOF
+  echo "rate_limit: {requests_per_second: 0}"
+  store_config "$1"
 }
 config "$T/kek" > "$T/aztpd.yaml"
 ok "PostgreSQL on 127.0.0.1:$PORT, an ordinary role owning the database"

@@ -66,16 +66,8 @@ EOF
   chmod 0644 "$DIR/env"
 }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null && return
-  # No python: try random high ports until one is not listened on.
-  local p
-  for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 40000))
-    ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
-  done
-  die "could not find a free TCP port"
-}
+# shellcheck source=../lib/free_port.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/free_port.sh"
 
 init_cluster() {
   local pwfile=$DIR/admin.password

@@ -5,6 +5,7 @@
 // one store transaction together with its audit record.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -87,6 +88,14 @@ struct ControlPlaneOptions {
   std::vector<std::string> server_dns_names = {"localhost"};
   std::vector<std::string> server_ips = {"127.0.0.1"};
   const Clock* clock = nullptr;  // default: system clock
+  // replica names this control plane among those sharing its store (the
+  // holder of leases, in the audit log); empty: made up at Open from the
+  // host name, the process ID and random bytes.
+  std::string replica;
+  // lease_seconds: how long the maintenance lease lasts unrenewed, and so
+  // how soon another replica takes over when its holder dies (docs/
+  // scaling.md); aztpd sets three maintenance intervals.
+  int64_t lease_seconds = 30;
 };
 
 // InitResult is what Initialize hands back exactly once.
@@ -140,6 +149,16 @@ class ControlPlane {
   // bundle.pem; the first call reports true). aztpd calls it every few
   // seconds; tests call it after moving a FixedClock.
   Result<bool> Maintain();
+  // Refresh brings what this replica keeps in memory up to date with the
+  // store, where other replicas may have changed it: the signing keys (so
+  // the bundle, and the server's SVID when the CA changed) and the
+  // federation relationships with their fetched bundles and revocation
+  // lists. Cheap when nothing changed; true when the bundle changed.
+  Result<bool> Refresh();
+  // leader says whether this replica held the maintenance lease at the
+  // last Maintain (then it alone rotates keys and fetches federation).
+  bool leader() const { return leader_.load(); }
+  const std::string& replica() const { return options_.replica; }
 
   // routes is the table Handle dispatches on (route_table.h): every route
   // with the permission it declares.
@@ -184,6 +203,12 @@ class ControlPlane {
   // BuildRoutes fills routes_ (control_plane_routes.cc).
   void BuildRoutes();
   Result<Json> Revocations(UnixTime now);
+  // KeysChangedInStore: the store's bundle sequence is not the one in
+  // force here (another replica rotated or added keys).
+  Result<bool> KeysChangedInStore();
+  // ReloadFederation reads the relationships and what was fetched for them
+  // from the store and publishes them (a replica that is not the leader).
+  Status ReloadFederation();
   // PublishBundles puts the own and the federated bundles into bundles_.
   void PublishBundles(const State& state);
   // IssueServerCredentials gives `next` a fresh SVID of the server's own,
@@ -200,7 +225,8 @@ class ControlPlane {
   std::unique_ptr<Instruments> instruments_;
   std::unique_ptr<BundlePoller> poller_;
   std::unique_ptr<Host> host_;
-  std::mutex maintain_mu_;          // one Maintain/rotation at a time
+  std::mutex maintain_mu_;  // one Maintain/rotation at a time
+  std::atomic<bool> leader_{false};
   int64_t reported_sequence_ = -1;  // guarded by maintain_mu_
   mutable std::mutex state_mu_;
   std::shared_ptr<const State> state_;

@@ -72,10 +72,6 @@ struct PersonProvider {
   std::shared_ptr<OpenIdProvider> idp;
 };
 
-// kMaxExchangedTokens bounds the ID tokens remembered as exchanged (each
-// until it expires): more within their lifetime are refused (503).
-inline constexpr std::size_t kMaxExchangedTokens = 100000;
-
 // RootSigner is the control plane's current signer (its server SVID).
 using RootSigner = std::function<std::shared_ptr<const HopSigner>()>;
 
@@ -152,8 +148,9 @@ class PersonService {
   const ServiceContext& ctx_;
   std::vector<PersonProvider> providers_;
   RootSigner signer_;
-  // exchanged: the ID tokens exchanged so far (by digest), until they
-  // expire; at most kMaxExchangedTokens.
+  // exchanged: the ID tokens exchanged so far (by digest), until they can
+  // no longer be exchanged, in the store's claims: one use across every
+  // replica (StoreClaims).
   std::shared_ptr<ReplayStore> exchanged_;
 };
 

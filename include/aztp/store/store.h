@@ -17,6 +17,7 @@
 #include "aztp/base/secret.h"
 #include "aztp/store/api_keys.h"
 #include "aztp/store/audit_log.h"
+#include "aztp/store/coordination.h"
 #include "aztp/store/federation.h"
 #include "aztp/store/flows.h"
 #include "aztp/store/identities.h"
@@ -41,10 +42,19 @@ class Transaction : public virtual IdentityRepository,
                     public virtual FederationRepository,
                     public virtual PolicyRepository,
                     public virtual FlowRepository,
+                    public virtual CoordinationRepository,
                     public AuditLogTransaction {};
 
 // Store opens transactions over every repository. Thread-safe.
-class Store : public BasicStore<Transaction> {};
+class Store : public BasicStore<Transaction> {
+ public:
+  // WaitForChange waits until another process sharing the store may have
+  // committed a change (true), or for `timeout` (false). A store that no
+  // other process writes (SQLite: the data directory's lock) just waits.
+  // Callers refresh what they keep in memory after it returns either way:
+  // a timeout is the safety net for a notice that was lost.
+  virtual bool WaitForChange(std::chrono::milliseconds timeout);
+};
 
 // OpenSqliteStore opens (creating and migrating) the SQLite store at `path`:
 // WAL, foreign keys, synchronous=FULL (an acknowledged write survives

@@ -1,0 +1,34 @@
+# A real PostgreSQL for a test script (source after common.sh): started
+# with tests/pg/pgctl.sh in a folder under /tmp (not $T, which is private:
+# under root the server runs as nobody), stopped at exit. Gives:
+#   PORT       the server's port on 127.0.0.1
+#   admin SQL [DB]   run SQL as the superuser, print the rows
+#   aztp_database    a role `aztpd` (password in $T/pg.password) owning a
+#                    database `aztp`, a key-encryption key in $T/kek, and
+#   store_config KEY_FILE   the `store:` section for it
+PGCTL="$AZTP_SOURCE/tests/pg/pgctl.sh"
+PGDIR="$(mktemp -d /tmp/aztp_pgint_XXXXXX)"
+trap '"$PGCTL" stop "$PGDIR" >/dev/null 2>&1 || true; rm -rf "$PGDIR";
+      for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done;
+      rm -rf "$T"' EXIT
+"$PGCTL" start "$PGDIR" || fail "PostgreSQL did not start"
+PORT="$(cat "$PGDIR/port")"
+admin() {
+  PGPASSWORD="$(cat "$PGDIR/admin.password")" psql -X -v ON_ERROR_STOP=1 -qtA \
+    "host=127.0.0.1 port=$PORT user=aztp_admin dbname=${2:-postgres}" -c "$1"
+}
+aztp_database() {
+  (umask 077; openssl rand -hex 16 > "$T/pg.password"; openssl rand -hex 32 > "$T/kek")
+  admin "CREATE ROLE aztpd LOGIN PASSWORD '$(cat "$T/pg.password")'" >/dev/null
+  admin "CREATE DATABASE aztp OWNER aztpd" >/dev/null
+}
+store_config() {
+  cat <<YAML
+store:
+  backend: postgres
+  postgres:
+    connection: "host=127.0.0.1 port=$PORT dbname=aztp user=aztpd"
+    password_file: $T/pg.password
+    key_encryption_key_file: $1
+YAML
+}
