@@ -185,6 +185,13 @@ int Run(const std::string& config_path, const std::string& ready_file) {
   deps.agent = *agent;
   deps.audit_store = std::shared_ptr<aztp::AuditLogStore>(std::move(*store));
   deps.control_plane_url = config.control_plane.url;
+  if (config.replay.backend == aztp::ProxyConfig::Replay::Backend::kRedis) {
+    auto options = aztp::ResolveRedisReplay(config.replay);
+    if (!options) return Fail(options.error().WithContext("replay.redis"));
+    auto shared = aztp::RedisReplayStore::Open(std::move(*options));
+    if (!shared) return Fail(shared.error().WithContext("replay.redis"));
+    deps.shared_replay = std::move(*shared);
+  }
   deps.log = [](aztp::LogLevel level, std::string_view event,
                 const Json& fields) { Log(level, event, fields); };
   const int grace = config.grace_seconds;

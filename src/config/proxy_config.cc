@@ -13,6 +13,7 @@
 #include "aztp/http/address.h"
 #include "aztp/http/target.h"
 #include "aztp/spiffeid/spiffe_id.h"
+#include "config/proxy_replay.h"
 #include "config/yaml_fields.h"
 
 namespace aztp {
@@ -357,6 +358,7 @@ Status ReadDocument(const YAML::Node& root, ProxyConfig& c) {
       {"skew", DurationWithinInto(c.skew_seconds, 0, 300)},
       {"replay_capacity",
        IntWithinInto(c.replay_capacity, 1024, int64_t{1} << 26)},
+      {"replay", internal::ReplayInto(c.replay)},
       {"log_level", LogLevelInto(c.log_level)},
       {"log_format", LogFormatInto(c.log_format)},
   };

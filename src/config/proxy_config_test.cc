@@ -588,3 +588,68 @@ TEST(ProxyConfig, LoadReadsTheFileAndNamesIt) {
 
 }  // namespace
 }  // namespace aztp
+
+namespace aztp {
+namespace {
+
+// `replay:` (docs/proxy.md, "Shared replay memory").
+TEST(ProxyConfig, ReadsTheSharedReplayStore) {
+  auto d = ParseProxyConfig(Top(""));
+  ASSERT_TRUE(d.has_value()) << d.error().message();
+  EXPECT_EQ(d->replay.backend, ProxyConfig::Replay::Backend::kMemory);
+  auto c = ParseProxyConfig(Top(R"(replay:
+  backend: redis
+  redis:
+    address: "[::1]:6380"
+    username: proxy
+    password_file: /etc/aztp-proxy/redis.password
+    timeout_ms: 100
+    on_unavailable: local
+    key_prefix: "x:"
+    connections: 8
+    local_capacity: 0
+)"));
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  const ProxyConfig::Replay& r = c->replay;
+  EXPECT_EQ(r.backend, ProxyConfig::Replay::Backend::kRedis);
+  EXPECT_EQ(r.address, "[::1]:6380");
+  EXPECT_EQ(r.username, "proxy");
+  EXPECT_EQ(r.password_file, "/etc/aztp-proxy/redis.password");
+  EXPECT_EQ(r.timeout_ms, 100);
+  EXPECT_FALSE(r.refuse_when_unavailable);
+  EXPECT_EQ(r.key_prefix, "x:");
+  EXPECT_EQ(r.connections, 8);
+  EXPECT_EQ(r.local_capacity, 0u);
+  auto o = ResolveRedisReplay(
+      ProxyConfig::Replay{.backend = ProxyConfig::Replay::Backend::kRedis,
+                          .address = "[::1]:6380"});
+  ASSERT_TRUE(o.has_value()) << o.error().message();
+  EXPECT_EQ(o->host, "::1");
+  EXPECT_EQ(o->port, 6380);
+  EXPECT_EQ(o->on_unavailable, RedisReplayOptions::OnUnavailable::kRefuse);
+  ProxyConfig::Replay missing;
+  missing.password_file = "/nonexistent/redis.password";
+  EXPECT_FALSE(ResolveRedisReplay(missing).has_value());
+}
+
+TEST(ProxyConfig, RefusesABadSharedReplayStore) {
+  for (const char* yaml : {
+           "replay: {backend: memcached}\n",
+           "replay: {redis: {address: localhost}}\n",
+           "replay: {redis: {address: \"127.0.0.1:0\"}}\n",
+           "replay: {redis: {timeout_ms: 0}}\n",
+           "replay: {redis: {timeout_ms: 10001}}\n",
+           "replay: {redis: {on_unavailable: ignore}}\n",
+           "replay: {redis: {connections: 65}}\n",
+           "replay: {redis: {password: hunter2}}\n",
+       }) {
+    auto c = ParseProxyConfig(Top(yaml));
+    ASSERT_FALSE(c.has_value()) << yaml;
+    EXPECT_NE(c.error().message().find("replay"), std::string::npos)
+        << c.error().message();
+    EXPECT_EQ(c.error().message().find("hunter2"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace aztp

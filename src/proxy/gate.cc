@@ -186,7 +186,11 @@ GateOutcome Gate::Check(const InboundRequest& request,
   context.request = request.binding;
   auto chain = verifier_->Verify(*request.chain, context);
   if (!chain) {
-    return Deny(401, std::string(chain.error().reason()),
+    // A store the check needs being unreachable (the shared replay store)
+    // is the proxy's trouble, not the chain's: 503, which a client may
+    // retry.
+    const int status = chain.error().code() == Code::kUnavailable ? 503 : 401;
+    return Deny(status, std::string(chain.error().reason()),
                 chain.error().message(), chain.error().hop());
   }
   const int outer = chain->depth();

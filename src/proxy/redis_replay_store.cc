@@ -188,6 +188,10 @@ class RedisReplayStore::Pool {
   Result<ReplyPtr> Run(std::span<const std::string_view> args);
 
  private:
+  // RunOnce is one attempt of Run; `again` when a kept connection was found
+  // closed and `may_go_again`.
+  Result<ReplyPtr> RunOnce(std::span<const std::string_view> args,
+                           bool may_go_again, bool& again);
   struct Lease {
     ContextPtr ctx;  // null: the caller opens a new connection
     bool probe = false;
@@ -199,6 +203,9 @@ class RedisReplayStore::Pool {
   // Release returns a connection after success, or discards it (and every
   // idle one) after a failure described by `cause`.
   void Release(Lease lease, bool ok, const std::string& cause);
+  // Discard closes a kept connection found dead, with every idle one (they
+  // died with the same server), without declaring an outage.
+  void Discard(Lease lease);
   // Connect opens a connection and authenticates; errors are Failures.
   Result<ContextPtr> Connect() const;
   // Auth sends AUTH on `c` (see the definition for why not redisCommand).
@@ -345,9 +352,48 @@ Result<ContextPtr> RedisReplayStore::Pool::Connect() const {
   return c;
 }
 
+void RedisReplayStore::Pool::Discard(Lease lease) {
+  std::vector<ContextPtr> dropped;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (lease.probe) probing_ = false;
+    dropped = std::move(idle_);
+    idle_.clear();
+    open_ -= dropped.size() + 1;
+  }
+  freed_.notify_all();
+}
+
+namespace {
+
+// Stale says whether a kept connection failed because its server had
+// closed it (a Redis that restarted since), rather than timing out.
+bool Stale(const redisContext& c) {
+  if (c.err == REDIS_ERR_EOF) return true;
+  const std::string_view text(c.errstr);
+  return c.err == REDIS_ERR_IO &&
+         (text.find("reset") != std::string_view::npos ||
+          text.find("Broken pipe") != std::string_view::npos);
+}
+
+}  // namespace
+
+// Run sends one command. A kept connection that turns out to have been
+// closed by its server is not an outage: the command goes again, once, on
+// a new connection. (Had the first one been executed after all, the second
+// finds the key and answers replay: a refusal, never a second use.)
 Result<ReplyPtr> RedisReplayStore::Pool::Run(
     std::span<const std::string_view> args) {
+  bool again = false;
+  Result<ReplyPtr> reply = RunOnce(args, /*may_go_again=*/true, again);
+  if (!again) return reply;
+  return RunOnce(args, /*may_go_again=*/false, again);
+}
+
+Result<ReplyPtr> RedisReplayStore::Pool::RunOnce(
+    std::span<const std::string_view> args, bool may_go_again, bool& again) {
   AZTP_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  const bool kept = lease.ctx != nullptr;
   if (lease.ctx == nullptr) {
     Result<ContextPtr> c = Connect();
     if (!c) {
@@ -368,6 +414,11 @@ Result<ReplyPtr> RedisReplayStore::Pool::Run(
     reply.reset(static_cast<redisReply*>(
         redisCommandArgv(lease.ctx.get(), static_cast<int>(argv.size()),
                          argv.data(), lens.data())));
+  }
+  if (reply == nullptr && kept && may_go_again && Stale(*lease.ctx)) {
+    Discard(std::move(lease));
+    again = true;
+    return Error(Code::kUnavailable, "closed by the server; going again");
   }
   if (reply == nullptr) {
     // An I/O error or a timeout: the connection's state is unknown.

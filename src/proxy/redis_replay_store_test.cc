@@ -163,6 +163,23 @@ TEST_F(RedisReplayStoreTest, FirstUseThenReplay) {
   EXPECT_TRUE(store->Ping());
 }
 
+// Redis restarted while this store's connections sat idle: the next check
+// finds them closed and goes on a new connection at once, rather than
+// refusing for the fail-fast time; the outage counter stays at zero.
+TEST_F(RedisReplayStoreTest, AServerRestartedBetweenChecksIsNoOutage) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  const UnixTime now = Now();
+  ASSERT_TRUE(store->CheckAndRemember(kIss, "before", now + 60, now));
+  ASSERT_TRUE(server_.Ctl("restart"));
+  Status after = store->CheckAndRemember(kIss, "after", now + 60, now);
+  EXPECT_TRUE(after) << after.error().message();
+  EXPECT_EQ(store->unavailable_total(), 0u);
+  EXPECT_TRUE(IsCode(store->CheckAndRemember(kIss, "after", now + 60, now),
+                     Code::kReplay));
+  EXPECT_TRUE(store->Ping());
+}
+
 TEST_F(RedisReplayStoreTest, TwoProxiesShareOneMemory) {
   auto a = Open();
   auto b = Open();

@@ -189,6 +189,8 @@ struct Proxy::Impl {
   uint16_t inbound_port = 0, egress_port = 0, metrics_port = 0;
 
   std::shared_ptr<ReplayStore> replay;
+  // The shared replay store's refusals already counted in the metrics.
+  std::atomic<uint64_t> replay_unavailable_reported{0};
   std::shared_ptr<const RevocationSource> revocations;
   internal::RememberedChains chains;
   std::unique_ptr<internal::AuditWriter> audit;

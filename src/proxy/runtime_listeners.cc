@@ -120,6 +120,10 @@ void Proxy::Impl::DescribeMetrics() {
   metrics.DescribeGauge("aztp_proxy_audit_acked",
                         "Highest audit seq the control plane acknowledged.");
   metrics.DescribeGauge("aztp_proxy_policies", "Policies in force.");
+  metrics.DescribeCounter(
+      "aztp_proxy_replay_unavailable_total",
+      "Replay checks the shared replay store could not answer (refused, "
+      "or answered from local memory with on_unavailable: local).");
 }
 
 std::string Proxy::Impl::RenderMetrics() {
@@ -139,6 +143,14 @@ std::string Proxy::Impl::RenderMetrics() {
               static_cast<double>(audit_acked.load()));
   metrics.Set("aztp_proxy_policies", {},
               static_cast<double>(CurrentPolicies()->policies.size()));
+  if (deps.shared_replay) {
+    const uint64_t total = deps.shared_replay->unavailable_total();
+    const uint64_t before = replay_unavailable_reported.exchange(total);
+    if (total > before) {
+      metrics.Add("aztp_proxy_replay_unavailable_total", {},
+                  static_cast<double>(total - before));
+    }
+  }
   return metrics.Render();
 }
 

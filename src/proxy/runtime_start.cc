@@ -149,7 +149,12 @@ Result<std::unique_ptr<Proxy>> Proxy::Start(ProxyConfig config,
   auto impl = std::make_unique<Impl>(deps.agent->id());
   impl->clock = deps.clock ? deps.clock : &SystemClock::Default();
   impl->deps = std::move(deps);
-  impl->replay = std::make_shared<InMemoryReplayStore>(config.replay_capacity);
+  if (impl->deps.shared_replay) {
+    impl->replay = impl->deps.shared_replay;
+  } else {
+    impl->replay =
+        std::make_shared<InMemoryReplayStore>(config.replay_capacity);
+  }
   impl->revocations = std::make_shared<AgentRevocations>(impl->deps.agent);
   impl->audit = std::make_unique<internal::AuditWriter>(impl->deps.audit_store);
   impl->DescribeMetrics();

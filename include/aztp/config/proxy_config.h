@@ -16,6 +16,7 @@
 
 #include "aztp/base/result.h"
 #include "aztp/config/aztpd_config.h"
+#include "aztp/proxy/redis_replay_store.h"
 
 namespace aztp {
 
@@ -131,6 +132,21 @@ struct ProxyConfig {
   int grace_seconds = 10;       // in-flight requests at shutdown; 0..5 min
   int64_t skew_seconds = 30;    // 0..5 min
   std::size_t replay_capacity = 1 << 20;  // 1024..2^26
+  // replay: where accepted chains are remembered (docs/proxy.md, "Shared
+  // replay memory"): this process's memory (replay_capacity entries), or a
+  // Redis server that several proxies of one agent share.
+  struct Replay {
+    enum class Backend { kMemory, kRedis };
+    Backend backend = Backend::kMemory;
+    std::string address = "127.0.0.1:6379";  // replay.redis: host:port
+    std::string username;                    // a Redis ACL user; optional
+    std::string password_file;               // AUTH; optional
+    int timeout_ms = 250;                    // 1..10000
+    bool refuse_when_unavailable = true;     // on_unavailable: refuse|local
+    std::string key_prefix = "aztp:replay:";
+    int connections = 4;                   // 1..64
+    std::size_t local_capacity = 1 << 16;  // 0..2^24
+  } replay;
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kText;
 };
@@ -147,5 +163,9 @@ Result<ProxyConfig> ParseProxyConfig(std::string_view yaml_text);
 // LoadProxyConfig reads and parses the file at `path` (kIo when it cannot
 // be read).
 Result<ProxyConfig> LoadProxyConfig(const std::string& path);
+
+// ResolveRedisReplay turns `replay.redis` into the store's options,
+// reading the password file.
+Result<RedisReplayOptions> ResolveRedisReplay(const ProxyConfig::Replay& r);
 
 }  // namespace aztp

@@ -34,6 +34,7 @@
 #include "aztp/client/client.h"
 #include "aztp/config/proxy_config.h"
 #include "aztp/encoding/json.h"
+#include "aztp/proxy/redis_replay_store.h"
 #include "aztp/store/audit_log.h"
 
 namespace aztp {
@@ -56,6 +57,9 @@ struct ProxyDeps {
   // from and audit records go; empty: neither (policies from the file
   // only, records kept locally).
   std::string control_plane_url;
+  // shared_replay, when set, remembers accepted chains for every proxy of
+  // the agent (ProxyConfig::replay, Redis); null: this process's memory.
+  std::shared_ptr<RedisReplayStore> shared_replay;
   ProxyLog log;
   const Clock* clock = nullptr;  // default: system clock
 };
