@@ -49,9 +49,13 @@ Result<SecretBytes> KeyFromFile(const std::string& file) {
                  std::string(kKeyFileKey) + ": " + QuoteInput(file) +
                      " may be read by others; make it private (chmod 600)");
   }
-  AZTP_ASSIGN_OR_RETURN(SecretBytes text, ReadSecretLine(file, 4096));
-  if (text.size() == kSealKeyBytes) return text;
-  const std::string_view hex = text.View(InsecureSecretAccess::Get());
+  // Raw first: 32 random bytes may well end in a line break's byte.
+  AZTP_ASSIGN_OR_RETURN(SecretBytes raw, ReadSecretFile(file, 4096));
+  if (raw.size() == kSealKeyBytes) return raw;
+  std::string_view hex = raw.View(InsecureSecretAccess::Get());
+  while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) {
+    hex.remove_suffix(1);
+  }
   if (hex.size() == 2 * kSealKeyBytes) {
     std::string key(kSealKeyBytes, '\0');
     bool ok = true;

@@ -85,6 +85,12 @@ TEST(StoreConfigTest, ReadsTheKeyEncryptionKeyRawOrHex) {
   auto b = ResolvePostgresStore(PostgresWithKey(hex));
   ASSERT_TRUE(b.has_value()) << b.error().message();
   EXPECT_TRUE(b->key_encryption_key == SecretBytes(std::string(32, '\xaa')));
+  // Raw bytes that happen to end in a line break's byte are still raw.
+  const std::string ends = std::string(31, '\x01') + "\n";
+  ASSERT_TRUE(WriteFile(raw, ends, 0600).has_value());
+  auto c = ResolvePostgresStore(PostgresWithKey(raw));
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_TRUE(c->key_encryption_key == SecretBytes(ends));
 }
 
 TEST(StoreConfigTest, RefusesABadOrExposedKeyFile) {

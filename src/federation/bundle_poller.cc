@@ -259,9 +259,14 @@ Status BundlePoller::Seed(std::shared_ptr<const Bundle> bundle) {
                  "no federation with " + bundle->trust_domain().name());
   }
   Entry& e = it->second;
-  const bool newer = !e.bundle || (bundle->sequence() && e.bundle->sequence() &&
-                                   *bundle->sequence() > *e.bundle->sequence());
-  if (newer) {
+  // The stored copy was accepted by a fetch (this process's before a
+  // restart, or another replica's): it replaces what is in force unless it
+  // is older by sequence, or the same. A partner that numbers no bundle
+  // is followed too.
+  const bool older = e.bundle && bundle->sequence() && e.bundle->sequence() &&
+                     *bundle->sequence() < *e.bundle->sequence();
+  const bool same = e.bundle && *e.bundle == *bundle;
+  if (!older && !same) {
     e.bundle = bundle;
     e.trust = std::move(bundle);
   }

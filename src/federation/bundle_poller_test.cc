@@ -135,6 +135,16 @@ TEST(BundlePollerTest, RefreshSeedAndStates) {
   // An older one does not replace it.
   ASSERT_TRUE(p.Seed(std::make_shared<const Bundle>(v1)));
   EXPECT_EQ(*p.Bundles().GetBundle(Td("b.example")), v2);
+  // A partner that numbers no bundle: a stored copy that differs is
+  // followed (a replica adopting what the maintenance leader fetched).
+  Bundle plain1 = *Bundle::Create(Td("b.example"), {d1.ca.root()}, {},
+                                  std::nullopt, std::nullopt);
+  Bundle plain2 = *Bundle::Create(Td("b.example"), {d2.ca.root()}, {},
+                                  std::nullopt, std::nullopt);
+  BundlePoller q(s.Fetcher());
+  ASSERT_TRUE(q.Set({Spiffe("https://127.0.0.1:1/b", plain1)}));
+  ASSERT_TRUE(q.Seed(std::make_shared<const Bundle>(plain2)));
+  EXPECT_EQ(*q.Bundles().GetBundle(Td("b.example")), plain2);
   Domain other;
   auto stranger = std::make_shared<const Bundle>(*Bundle::Create(
       Td("c.example"), {other.ca.root()}, {}, int64_t{1}, std::nullopt));

@@ -189,8 +189,13 @@ GateOutcome Gate::Check(const InboundRequest& request,
     // A store the check needs being unreachable (the shared replay store)
     // is the proxy's trouble, not the chain's: 503, which a client may
     // retry.
-    const int status = chain.error().code() == Code::kUnavailable ? 503 : 401;
-    return Deny(status, std::string(chain.error().reason()),
+    // Where that store lives is not the caller's business.
+    if (chain.error().code() == Code::kUnavailable) {
+      return Deny(503, std::string(chain.error().reason()),
+                  "a store the check needs (the shared replay store) is "
+                  "unavailable; retry later");
+    }
+    return Deny(401, std::string(chain.error().reason()),
                 chain.error().message(), chain.error().hop());
   }
   const int outer = chain->depth();

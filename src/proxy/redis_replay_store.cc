@@ -499,6 +499,24 @@ Result<std::unique_ptr<RedisReplayStore>> RedisReplayStore::Open(
   std::unique_ptr<RedisReplayStore> store(
       new RedisReplayStore(std::move(options), std::move(pool)));
   AZTP_RETURN_IF_ERROR(store->Ping());
+  // The command every check sends, tried once: a server too old for EXAT
+  // (before 6.2) or a user not allowed to SET would otherwise answer every
+  // check with an error, which looks like an outage forever.
+  // A random key of the usual shape, removed again (or, for a user not
+  // allowed to DEL, gone within a minute).
+  AZTP_ASSIGN_OR_RETURN(Bytes nonce, RandomBytes(32));
+  const std::string key = store->key_prefix_ + HexEncode(nonce);
+  Status probe = store->AskRedis(key, SystemClock::Default().Now() + 60);
+  if (probe) {
+    const std::string_view del[] = {"DEL", key};
+    (void)store->pool_->Run(del);
+  }
+  if (!probe) {
+    return Error(Code::kUnavailable,
+                 "replay store: Redis at " + store->pool_->where() +
+                     " does not take SET NX EXAT (Redis 6.2 or newer, and a "
+                     "user allowed to SET, are needed)");
+  }
   return store;
 }
 

@@ -144,8 +144,12 @@ std::string Proxy::Impl::RenderMetrics() {
   metrics.Set("aztp_proxy_policies", {},
               static_cast<double>(CurrentPolicies()->policies.size()));
   if (deps.shared_replay) {
+    // Moves forward only, so that two scrapes at once count each once.
     const uint64_t total = deps.shared_replay->unavailable_total();
-    const uint64_t before = replay_unavailable_reported.exchange(total);
+    uint64_t before = replay_unavailable_reported.load();
+    while (total > before &&
+           !replay_unavailable_reported.compare_exchange_weak(before, total)) {
+    }
     if (total > before) {
       metrics.Add("aztp_proxy_replay_unavailable_total", {},
                   static_cast<double>(total - before));

@@ -22,6 +22,14 @@ std::string Prefix(std::string_view what) {
   return "store: " + std::string(what) + ": ";
 }
 
+// Given says whether a parsed connection string sets `key`.
+bool Given(const PQconninfoOption* parsed, const char* key) {
+  for (const PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
+    if (o->val != nullptr && std::strcmp(o->keyword, key) == 0) return true;
+  }
+  return false;
+}
+
 // FirstLine is the first line of a libpq message (its others are hints
 // and context, sometimes quoting the statement).
 std::string FirstLine(const char* message) {
@@ -29,6 +37,16 @@ std::string FirstLine(const char* message) {
   std::string_view m(message);
   m = m.substr(0, m.find('\n'));
   return std::string(m.empty() ? "unknown error" : m);
+}
+
+// Cause is what a failed connection says, without where it went (the
+// database's host and address are not for API callers): the text after
+// libpq's "connection to server at ... failed: ".
+std::string Cause(const char* message) {
+  std::string line = FirstLine(message);
+  const std::size_t at = line.rfind("failed: ");
+  if (at != std::string::npos) line = line.substr(at + 8);
+  return line;
 }
 
 uint64_t BigEndian(const char* p, int n) {
@@ -177,7 +195,14 @@ class PgStatement final : public SqlStatement {
         values_.data(), lengths_.data(), formats_.data(), /*resultFormat=*/1));
     const ExecStatusType status =
         result_ ? PQresultStatus(result_.get()) : PGRES_FATAL_ERROR;
-    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) return Ok();
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+      // Released at once: a transaction of many statements (an audit
+      // shipment) must not pile up subtransactions.
+      if (savepoint_) {
+        return Recorded(conn_.Exec("RELEASE SAVEPOINT aztp_stmt", what));
+      }
+      return Ok();
+    }
     Error e = conn_.Fail(result_.get(), what);
     result_.reset();
     const bool expected =
@@ -265,6 +290,23 @@ Result<std::unique_ptr<PgConn>> PgConn::Open(const PgConnectOptions& options) {
                  "store: the PostgreSQL connection string holds a password; "
                  "put it in a file and name that file instead");
   }
+  // A server that goes silent (its host gone, packets dropped) must not
+  // hold a thread for TCP's quarter of an hour: keepalives find a dead
+  // peer within about 11 s, and unacknowledged writes give up after the
+  // statement timeout; unless the connection string says otherwise.
+  const std::string user_timeout = std::to_string(
+      std::max<int64_t>(1000, options.statement_timeout.count()));
+  for (const auto& [key, value] :
+       {std::pair<const char*, const char*>{"keepalives", "1"},
+        {"keepalives_idle", "5"},
+        {"keepalives_interval", "2"},
+        {"keepalives_count", "3"},
+        {"tcp_user_timeout", user_timeout.c_str()}}) {
+    if (!Given(parsed, key)) {
+      keys.push_back(key);
+      values.push_back(value);
+    }
+  }
   // libpq counts whole seconds.
   const std::string timeout = std::to_string(
       std::max<int64_t>(1, (options.connect_timeout.count() + 999) / 1000));
@@ -293,7 +335,7 @@ Result<std::unique_ptr<PgConn>> PgConn::Open(const PgConnectOptions& options) {
       conn, [](void*, const char*) {}, nullptr);
   if (PQstatus(conn) != CONNECTION_OK) {
     return Error(Code::kUnavailable, "store: cannot connect to PostgreSQL: " +
-                                         FirstLine(PQerrorMessage(conn)));
+                                         Cause(PQerrorMessage(conn)));
   }
   const std::string settings =
       "SET statement_timeout = " +
@@ -307,6 +349,8 @@ Result<std::unique_ptr<PgConn>> PgConn::Open(const PgConnectOptions& options) {
 PgConn::~PgConn() { PQfinish(conn_); }
 
 bool PgConn::Usable() const { return PQstatus(conn_) == CONNECTION_OK; }
+
+bool PgConn::Idle() const { return PQtransactionStatus(conn_) == PQTRANS_IDLE; }
 
 Status PgConn::Exec(const char* sql, std::string_view what) {
   PgResult r(PQexec(conn_, sql));

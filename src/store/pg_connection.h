@@ -69,6 +69,8 @@ class PgConn {
   void EndAnyTransaction();
   // Usable is false once the connection was lost (it is then discarded).
   bool Usable() const;
+  // Idle: no transaction is open on the connection.
+  bool Idle() const;
   PgFailure last_failure() const { return last_failure_; }
   void ClearFailure() { last_failure_ = PgFailure::kNone; }
   PGconn* handle() const { return conn_; }

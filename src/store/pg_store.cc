@@ -97,6 +97,9 @@ class PostgresStore final : public Store {
     Status begun = conn.Exec(
         writable ? internal::kBeginWrite : internal::kBeginRead, "begin");
     if (!begun.has_value()) {
+      // BEGIN may have run before the lock wait failed (a timeout, a
+      // cancel): the transaction is left aborted, never pooled as it is.
+      conn.EndAnyTransaction();
       return {begun, conn.last_failure() != PgFailure::kNone};
     }
     struct RollbackUnlessCommitted {
@@ -157,7 +160,9 @@ class PostgresStore final : public Store {
   // means the server restarted: the idle ones are closed with it rather
   // than found dead one transaction at a time.
   void Release(std::unique_ptr<PgConn> conn) {
-    const bool usable = conn->Usable();
+    // Only an idle connection goes back: one still inside a transaction
+    // (a rollback that could not be sent) is closed.
+    const bool usable = conn->Usable() && conn->Idle();
     std::vector<std::unique_ptr<PgConn>> closed;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -178,8 +183,7 @@ class PostgresStore final : public Store {
       return listener_->WaitForNotice(timeout);
     }
     listener_.reset();
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= listen_retry_at_) {
+    if (std::chrono::steady_clock::now() >= listen_retry_at_) {
       Result<std::unique_ptr<PgConn>> conn = PgConn::Open(connect_);
       if (conn.has_value() &&
           (*conn)->Exec("LISTEN aztp_store", "listen").has_value()) {
@@ -187,7 +191,9 @@ class PostgresStore final : public Store {
         // Changes made while nobody listened are unknown: say "changed".
         return true;
       }
-      listen_retry_at_ = now + std::chrono::seconds(1);
+      // A second after the attempt ended, however long it took.
+      listen_retry_at_ =
+          std::chrono::steady_clock::now() + std::chrono::seconds(1);
     }
     lock.unlock();
     std::this_thread::sleep_for(timeout);

@@ -164,6 +164,28 @@ TEST(PostgresStoreTest, PrivateKeysAreSealed) {
   ASSERT_FALSE(s.has_value());
   EXPECT_NE(s.error().message().find("\"k1\""), std::string::npos)
       << s.error().message();
+  // What the row says about its key is bound too: another CA put in k2's
+  // chain, or k2 turned from active to retired, and its key stays shut.
+  for (const char* change :
+       {"chain_pem = 'another CA'::bytea", "state = 'retired'::bytea",
+        "not_after = not_after + 1"}) {
+    ASSERT_OK(store->Write([&](Transaction& t) -> Status {
+      AZTP_RETURN_IF_ERROR(t.DeleteCaKey("k1"));
+      return t.PutCaKey(MakeKey("k2", pem));
+    }));
+    ASSERT_TRUE(b.server()
+                    .Admin(b.db(), std::string("UPDATE ca_keys SET ") + change +
+                                       " WHERE key_id = 'k2'::bytea")
+                    .has_value());
+    s = store->Read([](Transaction& t) -> Status {
+      auto keys = t.ListCaKeys();
+      return keys.has_value() ? Ok() : Status(keys.error());
+    });
+    EXPECT_FALSE(s.has_value()) << change;
+    ASSERT_OK(store->Write([&](Transaction& t) -> Status {
+      return t.PutCaKey(MakeKey("k1", pem));
+    }));
+  }
 }
 
 TEST(PostgresStoreTest, RefusesBadOptions) {

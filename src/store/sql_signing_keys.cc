@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "aztp/base/bytes.h"
+#include "aztp/crypto/digest.h"
 #include "store/sql_repositories.h"
 
 namespace aztp::internal {
@@ -27,9 +29,16 @@ Result<CaKeyRecord> ReadCaKey(const SqlRow& row) {
   return r;
 }
 
-// SealContext binds a sealed key to its row (the whole key ID).
-std::string SealContext(const std::string& key_id) {
-  return "aztp ca_keys.key_pem " + key_id;
+// SealContext binds a sealed key to its row: its ID, kind, state, expiry
+// and the certificate chain it signs with, so that a database writer can
+// neither move a sealed key to another row nor change what the row says
+// about it, such as putting another CA in its chain (every put seals
+// again).
+std::string SealContext(const CaKeyRecord& r) {
+  const Sha256Digest chain = Sha256(AsBytes(r.chain_pem));
+  return "aztp ca_keys.key_pem " + std::string(ToString(r.kind)) + " " +
+         std::string(ToString(r.state)) + " " + std::to_string(r.not_after) +
+         " " + HexEncode(chain) + " " + r.key_id;
 }
 
 }  // namespace
@@ -39,7 +48,7 @@ Status SqlSigningKeys::PutCaKey(const CaKeyRecord& r) {
   AZTP_RETURN_IF_ERROR(s_.CanWrite());
   std::optional<Bytes> sealed;
   if (s_.Seals()) {
-    AZTP_ASSIGN_OR_RETURN(sealed, s_.SealSecret(r.key_pem, SealContext(r.key_id)));
+    AZTP_ASSIGN_OR_RETURN(sealed, s_.SealSecret(r.key_pem, SealContext(r)));
   }
   return s_.UpdateOrInsert(
       "UPDATE ca_keys SET kind = ?, state = ?, chain_pem = ?, key_pem = ?, "
@@ -69,8 +78,7 @@ Result<std::vector<CaKeyRecord>> SqlSigningKeys::ListCaKeys() {
   AZTP_ASSIGN_OR_RETURN(std::vector<CaKeyRecord> keys,
                         s_.Rows<CaKeyRecord>(q, "list ca keys", ReadCaKey));
   for (CaKeyRecord& key : keys) {
-    Result<SecretBytes> pem =
-        s_.OpenSecret(key.key_pem, SealContext(key.key_id));
+    Result<SecretBytes> pem = s_.OpenSecret(key.key_pem, SealContext(key));
     if (!pem.has_value()) {
       return pem.error().WithContext("signing key " + QuoteInput(key.key_id));
     }

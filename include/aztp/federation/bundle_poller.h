@@ -146,9 +146,10 @@ class BundlePoller {
   // Refresh fetches `td`'s bundle (and revocation list) now: its one or two
   // events, the bundle's first (kNotFound if not configured).
   Result<std::vector<PollEvent>> Refresh(const TrustDomain& td, UnixTime now);
-  // Seed installs a bundle fetched earlier (e.g. kept across a restart) for
-  // a configured domain that has none yet or an older one; it is trusted
-  // like a fetched one. kNotFound if `td` is not configured.
+  // Seed installs a bundle fetched earlier (kept across a restart, or
+  // fetched by another replica) for a configured domain, unless the one in
+  // force is the same or newer by sequence; it is trusted like a fetched
+  // one. kNotFound if `td` is not configured.
   Status Seed(std::shared_ptr<const Bundle> bundle);
   // SeedRevocations does the same for a revocation list of `td`, which
   // must have a revocations_url (kNotFound otherwise); a list naming
