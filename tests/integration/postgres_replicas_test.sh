@@ -90,9 +90,30 @@ took=$(( $(date +%s) - start ))
 [ "$took" -le 6 ] || fail "the takeover took $took s (lease 3 s)"
 ok "the leader $victim killed: another replica took the lease after ${took}s"
 
-# PostgreSQL restarted under load: fast 503s while it is down, everything
-# back after, the replicas untouched.
+# PostgreSQL restarted under a burst of registrations: 503s while it is
+# down, then 201s again, and every acknowledged registration stored with
+# its audit record.
 r="${alive[0]}"
+: > "$T/acked.txt"; : > "$T/refused.txt"
+AZTP_KEY="$KEY" python3 "$AZTP_SOURCE/tests/lib/register_burst.py" \
+  "${URLS[$r]#https://}" "$T/r1/bundle.pem" "$T/acked.txt" \
+  "spiffe://rep.example/load/" "$T/refused.txt" &
+BURST=$!; PIDS+=($BURST)
+for _ in $(seq 100); do [ "$(wc -l < "$T/acked.txt")" -ge 20 ] && break; sleep 0.05; done
+"$PGCTL" restart "$PGDIR" >/dev/null || fail "PostgreSQL did not restart"
+before=$(wc -l < "$T/acked.txt")
+for _ in $(seq 100); do [ "$(wc -l < "$T/acked.txt")" -ge $((before + 20)) ] && break; sleep 0.05; done
+kill "$BURST"; wait "$BURST" 2>/dev/null || true
+acked=$(wc -l < "$T/acked.txt"); refused=$(wc -l < "$T/refused.txt")
+[ "$acked" -ge $((before + 20)) ] || fail "no service after the restart: $acked acknowledged"
+missing="$(admin "SELECT count(*) FROM unnest(string_to_array('$(paste -sd, "$T/acked.txt")', ',')) AS a(id)
+  WHERE NOT EXISTS (SELECT 1 FROM identities i JOIN audit x ON x.subject = i.id
+                    AND x.action = 'identity.register' WHERE i.id = convert_to(a.id, 'UTF8'))" aztp)"
+[ "$missing" = 0 ] || fail "$missing acknowledged registrations lost"
+ok "PostgreSQL restarted under a burst: $acked acknowledged, $refused refused with 503, none lost"
+
+# PostgreSQL stopped: fast 503s while it is down, everything back after,
+# the replicas untouched.
 "$PGCTL" stop "$PGDIR" >/dev/null
 t0=$(date +%s%N)
 code="$("${C[@]}" -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $KEY" "${URLS[$r]}/v1/identities/rep.example/agents/a")"

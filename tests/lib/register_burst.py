@@ -3,7 +3,9 @@ allows, until the server goes away: ID_PREFIX + w00000, w00001, ... Each
 acknowledged ID is appended (and flushed) to ACKED, so that a test can
 check after a crash that every acknowledged write was kept.
 
-usage: register_burst.py HOST:PORT CAFILE ACKED ID_PREFIX  (key in AZTP_KEY)
+usage: register_burst.py HOST:PORT CAFILE ACKED ID_PREFIX [REFUSED]
+(key in AZTP_KEY). With REFUSED, a 503 is counted there (one line each)
+and the burst goes on: a store outage under load.
 """
 import http.client
 import json
@@ -15,6 +17,7 @@ host, port = sys.argv[1].rsplit(":", 1)
 ctx = ssl.create_default_context(cafile=sys.argv[2])
 out = open(sys.argv[3], "a")
 prefix = sys.argv[4]
+refused = open(sys.argv[5], "a") if len(sys.argv) > 5 else None
 conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=10)
 headers = {"Authorization": "Bearer " + os.environ["AZTP_KEY"],
            "Content-Type": "application/json"}
@@ -27,6 +30,11 @@ while True:
         resp.read()
     except Exception:
         break  # the server is gone
+    if resp.status == 503 and refused is not None:
+        refused.write(ident + "\n")
+        refused.flush()
+        i += 1
+        continue
     if resp.status != 201:
         sys.exit("unexpected status %d" % resp.status)
     out.write(ident + "\n")
