@@ -164,6 +164,10 @@ int Init(const AztpdConfig& c) {
 // (`what`) that reports whether the bundle changed.
 void RewriteBundleFiles(ControlPlane& plane, const std::string& data_dir,
                         const Result<bool>& changed, const char* what) {
+  // The maintenance and refresh threads both write: one at a time, each
+  // writing the bundle in force when it holds the lock (never an older
+  // one over a newer).
+  static std::mutex files_mu;
   if (!changed) {
     Log(spdlog::level::warn, std::string(what) + " failed",
         Json{{"error", std::string(changed.error().reason())},
@@ -174,6 +178,7 @@ void RewriteBundleFiles(ControlPlane& plane, const std::string& data_dir,
     Log(spdlog::level::trace, std::string(what) + ": nothing to do");
     return;
   }
+  std::lock_guard<std::mutex> lock(files_mu);
   auto written = WriteBundleFiles(data_dir, plane.bundle());
   if (!written) {
     Log(spdlog::level::err, "cannot rewrite the bundle files",

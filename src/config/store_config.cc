@@ -7,6 +7,7 @@
 #include <string>
 
 #include "aztp/base/file.h"
+#include "aztp/base/hex.h"
 #include "aztp/crypto/aead.h"
 
 namespace aztp {
@@ -27,13 +28,6 @@ Field BackendInto(StoreConfig::Backend& backend) {
     }
     return Ok();
   };
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // KeyFromFile reads the key-encryption key: 32 raw bytes, or 64 hex digits
@@ -60,8 +54,8 @@ Result<SecretBytes> KeyFromFile(const std::string& file) {
     std::string key(kSealKeyBytes, '\0');
     bool ok = true;
     for (std::size_t i = 0; i < kSealKeyBytes && ok; ++i) {
-      const int hi = HexValue(hex[2 * i]);
-      const int lo = HexValue(hex[2 * i + 1]);
+      const int hi = HexDigit(hex[2 * i]);
+      const int lo = HexDigit(hex[2 * i + 1]);
       ok = hi >= 0 && lo >= 0;
       key[i] = static_cast<char>(ok ? hi * 16 + lo : 0);
     }

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "aztp/base/hex.h"
+
 namespace aztp::http {
 
 namespace {
@@ -44,19 +46,12 @@ bool IsPlainPathChar(unsigned char c) {
   }
 }
 
-int HexValue(unsigned char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // DecodeAt reads the percent-encoding at s[i] ('%'), or -1 when it is not
 // '%' followed by two hexadecimal digits.
 int DecodeAt(std::string_view s, std::size_t i) {
   if (i + 2 >= s.size()) return -1;
-  const int hi = HexValue(static_cast<unsigned char>(s[i + 1]));
-  const int lo = HexValue(static_cast<unsigned char>(s[i + 2]));
+  const int hi = HexDigit(s[i + 1]);
+  const int lo = HexDigit(s[i + 2]);
   return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 

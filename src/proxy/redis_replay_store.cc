@@ -20,6 +20,7 @@
 #include "aztp/base/bytes.h"
 #include "aztp/base/hash.h"
 #include "aztp/crypto/digest.h"
+#include "aztp/replay/replay_key.h"
 
 namespace aztp {
 namespace {
@@ -123,19 +124,10 @@ bool IsStatus(const redisReply& reply, std::string_view status) {
          std::string_view(reply.str, reply.len) == status;
 }
 
-// PairDigest is SHA-256 over the issuer's length (8 bytes, big-endian), the
-// issuer and the jti. The length makes the encoding unambiguous even for an
-// issuer holding NUL bytes: ("a\0", "b") and ("a", "\0b") differ.
+// PairDigest is SHA-256 over the pair's one encoding (ReplayKey), which
+// is unambiguous whatever bytes the issuer holds.
 Sha256Digest PairDigest(std::string_view issuer, std::string_view jti) {
-  std::string input;
-  input.reserve(8 + issuer.size() + jti.size());
-  const uint64_t n = issuer.size();
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    input.push_back(static_cast<char>((n >> shift) & 0xff));
-  }
-  input += issuer;
-  input += jti;
-  return Sha256(AsBytes(input));
+  return Sha256(AsBytes(ReplayKey(issuer, jti)));
 }
 
 Status ValidateOptions(const RedisReplayOptions& o) {

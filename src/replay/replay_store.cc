@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "aztp/base/hash.h"
+#include "aztp/replay/replay_key.h"
 
 namespace aztp {
 namespace {
@@ -17,17 +18,6 @@ constexpr std::size_t kSweepPerCall = 2;
 // kSweepWhenFull is how many expired heap nodes a call pops from each shard
 // when the store is full.
 constexpr std::size_t kSweepWhenFull = 64;
-
-// MakeKey joins issuer and jti unambiguously: the decimal length of the
-// issuer, a colon, the issuer, then the jti.
-std::string MakeKey(std::string_view issuer, std::string_view jti) {
-  std::string key = std::to_string(issuer.size());
-  key.reserve(key.size() + 1 + issuer.size() + jti.size());
-  key += ':';
-  key += issuer;
-  key += jti;
-  return key;
-}
 
 // HeapNode is one expiry of a shard's min-heap. `key` views the key of the
 // shard's map entry. Nodes of one key have strictly increasing expiries (an
@@ -115,7 +105,7 @@ Status InMemoryReplayStore::CheckAndRemember(std::string_view issuer,
                                              UnixTime expires_at,
                                              UnixTime now) {
   AZTP_RETURN_IF_ERROR(ValidateArguments(issuer, jti, expires_at, now));
-  std::string key = MakeKey(issuer, jti);
+  std::string key = ReplayKey(issuer, jti);
   // Mix the hash so that the shard does not follow the map's bucket choice.
   uint64_t h = KeyedHash(key);
   h = (h ^ (h >> 31)) * 0x9e3779b97f4a7c15ULL;
@@ -156,6 +146,15 @@ Status InMemoryReplayStore::CheckAndRemember(std::string_view issuer,
     }
   }
   return Error(Code::kTooLarge, "replay store is full");
+}
+
+std::string ReplayKey(std::string_view issuer, std::string_view jti) {
+  std::string key = std::to_string(issuer.size());
+  key.reserve(key.size() + 1 + issuer.size() + jti.size());
+  key += ':';
+  key += issuer;
+  key += jti;
+  return key;
 }
 
 }  // namespace aztp

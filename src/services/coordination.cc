@@ -2,6 +2,7 @@
 
 #include "aztp/base/bytes.h"
 #include "aztp/crypto/digest.h"
+#include "aztp/replay/replay_key.h"
 #include "aztp/services/audit_entry.h"
 
 namespace aztp::services {
@@ -34,11 +35,8 @@ Status StoreClaims::CheckAndRemember(std::string_view issuer,
                                      std::string_view jti, UnixTime expires_at,
                                      UnixTime now) {
   AZTP_RETURN_IF_ERROR(ValidateArguments(issuer, jti, expires_at, now));
-  // One digest of both, with a separator neither can hold ambiguously.
-  std::string input = std::to_string(issuer.size()) + ":";
-  input.append(issuer);
-  input.append(jti);
-  const std::string key = "replay:" + HexEncode(Sha256(AsBytes(input)));
+  const std::string key =
+      "replay:" + HexEncode(Sha256(AsBytes(ReplayKey(issuer, jti))));
   bool first = false;
   AZTP_RETURN_IF_ERROR(store_->Write([&](Transaction& tx) -> Status {
     AZTP_ASSIGN_OR_RETURN(first, tx.ClaimOnce(key, expires_at, now));

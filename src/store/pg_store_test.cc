@@ -207,9 +207,16 @@ TEST(PostgresStoreTest, RefusesBadOptions) {
         << store.error().message();
   }
   // A password belongs in its file, never in the connection string (which
-  // ends up in configuration files and process listings).
+  // ends up in configuration files and process listings), in either of its
+  // forms: keyword, or the user-info of a URI.
   auto store = b.OpenWith([](PostgresStoreOptions& o) {
     o.conninfo += " password=hunter2-secret";
+  });
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(store.error().message().find("hunter2"), std::string::npos);
+  store = b.OpenWith([&](PostgresStoreOptions& o) {
+    o.conninfo = "postgresql://aztp_store:hunter2-secret@127.0.0.1/" + b.db();
   });
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().code(), Code::kInvalidArgument);
@@ -319,6 +326,67 @@ TEST(PostgresStoreTest, TicketBodiesAreSealed) {
   }));
 }
 
+// A ticket's sealed body copied onto another ticket does not open there:
+// the seal names the ticket it belongs to.
+TEST(PostgresStoreTest, ATicketBodyMovedToAnotherRowDoesNotOpen) {
+  PgBackend b;
+  auto store = MustOpen(b);
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Write([](Transaction& t) -> Status {
+    for (const char* key : {"mine", "theirs"}) {
+      TicketRecord r;
+      r.kind = "login_result";
+      r.key = key;
+      r.owner = key;
+      r.body = SecretBytes(std::string("result of ") + key);
+      r.expires_at = kNow + 60;
+      AZTP_RETURN_IF_ERROR(t.PutTicket(r));
+    }
+    return Ok();
+  }));
+  ASSERT_TRUE(b.server()
+                  .Admin(b.db(),
+                         "UPDATE tickets SET body = (SELECT body FROM tickets "
+                         "WHERE \"key\" = 'mine'::bytea) WHERE \"key\" = "
+                         "'theirs'::bytea")
+                  .has_value());
+  Status s = store->Read([](Transaction& t) -> Status {
+    auto got = t.GetTicket("login_result", "theirs", kNow);
+    return got.has_value() ? Ok() : Status(got.error());
+  });
+  ASSERT_FALSE(s.has_value());
+  EXPECT_NE(s.error().message().find("does not unseal"), std::string::npos);
+  EXPECT_EQ(s.error().message().find("result of"), std::string::npos);
+}
+
+// Two replicas racing for one single-use claim (the same ID token
+// exchanged at both at once): exactly one wins, whatever the timing.
+TEST(PostgresStoreTest, RacingReplicasClaimOnce) {
+  PgBackend b;
+  auto first = MustOpen(b);
+  auto second = MustOpen(b);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  for (int round = 0; round < 5; ++round) {
+    const std::string key = "token-" + std::to_string(round);
+    std::atomic<int> won{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 8; ++i) {
+      Store& store = i % 2 ? *first : *second;
+      threads.emplace_back([&] {
+        bool mine = false;
+        Status s = store.Write([&](Transaction& t) -> Status {
+          AZTP_ASSIGN_OR_RETURN(mine, t.ClaimOnce(key, kNow + 60, kNow));
+          return Ok();
+        });
+        if (s.has_value() && mine) ++won;
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(won.load(), 1) << key;
+  }
+}
+
 // A commit by one store wakes another store's WaitForChange on the same
 // database at once, not at its timeout.
 TEST(PostgresStoreTest, OtherReplicasHearOfACommit) {
@@ -349,7 +417,8 @@ TEST(PostgresStoreTest, OtherReplicasHearOfACommit) {
   ASSERT_TRUE(b.server()
                   .Admin(b.db(),
                          "SELECT pg_terminate_backend(pid) FROM "
-                         "pg_stat_activity WHERE query LIKE 'LISTEN%'")
+                         "pg_stat_activity WHERE query LIKE 'LISTEN%' AND "
+                         "datname = current_database()")
                   .has_value());
   bool again = false;
   for (int i = 0; i < 5 && !again; ++i) {

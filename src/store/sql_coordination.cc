@@ -76,26 +76,18 @@ Result<bool> SqlCoordination::ClaimOnce(const std::string& key,
     return Error(Code::kInvalidArgument,
                  "store: a claim needs a key and an expiry ahead");
   }
-  // An expired claim is gone; an unexpired one stays as it is.
-  {
-    AZTP_ASSIGN_OR_RETURN(
-        SqlStmt q,
-        s_.Query("DELETE FROM claims WHERE \"key\" = ? AND expires_at <= ?"));
-    q.Text(key);
-    q.Int(now);
-    AZTP_RETURN_IF_ERROR(q.Run("sweep claim"));
-  }
-  AZTP_ASSIGN_OR_RETURN(
-      bool taken,
-      s_.Exists("SELECT 1 FROM claims WHERE \"key\" = ?", key, "find claim"));
-  if (taken) return false;
+  // One statement: a new key is inserted, an expired claim replaced, an
+  // unexpired one left as it is (and then nothing changed).
   AZTP_ASSIGN_OR_RETURN(
       SqlStmt q,
-      s_.Query("INSERT INTO claims (\"key\", expires_at) VALUES (?, ?)"));
+      s_.Query("INSERT INTO claims (\"key\", expires_at) VALUES (?, ?) "
+               "ON CONFLICT (\"key\") DO UPDATE SET expires_at = "
+               "excluded.expires_at WHERE claims.expires_at <= ?"));
   q.Text(key);
   q.Int(expires_at);
+  q.Int(now);
   AZTP_RETURN_IF_ERROR(q.Run("claim"));
-  return true;
+  return q.Changes() == 1;
 }
 
 Status SqlCoordination::PutTicket(const TicketRecord& r) {

@@ -12,9 +12,7 @@ APP="$(dirname "$0")/../lib/echo_app.py"
 RCTL="$AZTP_SOURCE/tests/redis/redisctl.sh"
 for bin in "$D" "$PX"; do [ -x "$bin" ] || fail "$bin is not built"; done
 RDIR="$T/redis"
-trap '"$RCTL" stop "$RDIR" >/dev/null 2>&1 || true;
-      for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done;
-      rm -rf "$T"' EXIT
+AT_EXIT+=('"$RCTL" stop "$RDIR"')
 "$RCTL" start "$RDIR" || fail "redis-server did not start"
 RPORT="$(cat "$RDIR/port")"
 

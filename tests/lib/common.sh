@@ -46,7 +46,11 @@ done_checks() { echo "$checks passed, 0 failed"; }
 # exit, and so is every process a test adds to PIDS.
 AZTPD_PIDS=()
 PIDS=()
-trap 'for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$T"' EXIT
+# AT_EXIT holds more commands to run at exit, before the kills (a script's
+# own servers: `AT_EXIT+=("redisctl.sh stop DIR")`).
+AT_EXIT=()
+trap 'for c in "${AT_EXIT[@]}"; do eval "$c" >/dev/null 2>&1 || true; done
+      for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$T"' EXIT
 start_aztpd() {
   local dir="$1"; shift
   rm -f "$dir/aztpd.url"

@@ -8,9 +8,7 @@
 #   store_config KEY_FILE   the `store:` section for it
 PGCTL="$AZTP_SOURCE/tests/pg/pgctl.sh"
 PGDIR="$(mktemp -d /tmp/aztp_pgint_XXXXXX)"
-trap '"$PGCTL" stop "$PGDIR" >/dev/null 2>&1 || true; rm -rf "$PGDIR";
-      for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done;
-      rm -rf "$T"' EXIT
+AT_EXIT+=('"$PGCTL" stop "$PGDIR"; rm -rf "$PGDIR"')
 "$PGCTL" start "$PGDIR" || fail "PostgreSQL did not start"
 PORT="$(cat "$PGDIR/port")"
 admin() {
