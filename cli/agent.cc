@@ -55,7 +55,7 @@ Result<Json> Fetch(FetchFlags& f) {
   f.server.api_key.clear();
   AZTP_ASSIGN_OR_RETURN(Bundle bundle, ReadBundleArg(f.server.bundle));
   o.trust_bundle = std::make_shared<const Bundle>(std::move(bundle));
-  o.base_url = f.server.server;
+  std::tie(o.base_url, o.failover_urls) = SplitServers(f.server.server);
   AZTP_ASSIGN_OR_RETURN(auto agent, Agent::Create(std::move(o)));
   AZTP_RETURN_IF_ERROR(agent->WriteSvidDir(f.out));
   auto creds = agent->credentials();

@@ -3,6 +3,7 @@
 #include <ctime>
 #include <iostream>
 #include <iterator>
+#include <tuple>
 
 #include "aztp/base/duration.h"
 #include "aztp/base/file.h"
@@ -267,7 +268,9 @@ Result<VerifiedChain> VerifyWith(const ChainVerifyFlags& f,
 
 void AddServerFlags(CLI::App* cmd, ServerFlags& flags, bool api_key_required,
                     bool server_required) {
-  cmd->add_option("--server", flags.server, "aztpd base URL, https://host:port")
+  cmd->add_option("--server", flags.server,
+                  "aztpd base URL, https://host:port (replicas: several, "
+                  "comma-separated)")
       ->envname("AZTP_SERVER")
       ->required(server_required);
   cmd->add_option("--api-key", flags.api_key,
@@ -282,6 +285,20 @@ void AddServerFlags(CLI::App* cmd, ServerFlags& flags, bool api_key_required,
       ->required(server_required);
 }
 
+std::pair<std::string, std::vector<std::string>> SplitServers(
+    std::string_view server) {
+  std::vector<std::string> urls;
+  for (std::size_t start = 0;;) {
+    std::size_t comma = server.find(',', start);
+    urls.emplace_back(server.substr(start, comma - start));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  std::string first = std::move(urls.front());
+  urls.erase(urls.begin());
+  return {std::move(first), std::move(urls)};
+}
+
 Result<std::unique_ptr<Client>> ClientFor(ServerFlags& flags) {
   if (flags.server.empty() || flags.bundle.empty()) {
     return Error(Code::kInvalidArgument,
@@ -293,7 +310,8 @@ Result<std::unique_ptr<Client>> ClientFor(ServerFlags& flags) {
   internal::WipeMemory(flags.api_key.data(), flags.api_key.size());
   flags.api_key.clear();
   AZTP_ASSIGN_OR_RETURN(Bundle bundle, ReadBundleArg(flags.bundle));
-  options.base_url = flags.server;
+  std::tie(options.base_url, options.failover_urls) =
+      SplitServers(flags.server);
   options.SetTrustBundle(bundle);
   return Client::Create(std::move(options));
 }

@@ -8,6 +8,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aztp/base/clock.h"
@@ -128,7 +130,9 @@ Result<VerifiedChain> VerifyWith(const ChainVerifyFlags& f,
 // ServerFlags are the flags of every command that talks to aztpd, each
 // with an environment fallback.
 struct ServerFlags {
-  std::string server;   // --server, AZTP_SERVER: https://host:port
+  // --server, AZTP_SERVER: https://host:port, or several replicas of
+  // aztpd separated by commas (the first is tried first).
+  std::string server;
   std::string api_key;  // --api-key, AZTP_API_KEY
   std::string bundle;   // --bundle, AZTP_BUNDLE: [TD=]FILE of aztpd's domain
 };
@@ -139,6 +143,11 @@ struct ServerFlags {
 // refuses to run without them).
 void AddServerFlags(CLI::App* cmd, ServerFlags& flags,
                     bool api_key_required = true, bool server_required = true);
+
+// SplitServers splits a --server value at its commas into the URL tried
+// first and the failover URLs (ClientOptions::failover_urls).
+std::pair<std::string, std::vector<std::string>> SplitServers(
+    std::string_view server);
 
 // ClientFor builds the SDK client for `flags`; the API key's copy in
 // `flags` is wiped once it is in the client's options.

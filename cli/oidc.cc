@@ -24,7 +24,7 @@ Result<Json> Exchange(const ExchangeFlags& f) {
   const SecretBytes id_token{std::string_view(token)};
   internal::WipeMemory(token.data(), token.size());
   ClientOptions options;
-  options.base_url = f.server;
+  std::tie(options.base_url, options.failover_urls) = SplitServers(f.server);
   // The folder's bundle is the agent's own trust domain's: aztpd's.
   options.SetTrustBundle(dir.bundle);
   options.credentials = std::make_shared<const TlsCredentials>(

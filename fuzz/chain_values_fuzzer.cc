@@ -3,6 +3,7 @@
 //
 // Every input goes through Capability::Parse, AudiencePattern::Parse and
 // RevocationList::Parse, and, when it is a JSON document, through
+// RevocationDelta::FromJson (applied to a list at its `since`),
 // CapabilitySet::FromJson, Constraints::FromJson and PersonClaims::FromJson
 // (the `prs` claim). Whatever parses must
 // survive a round trip through its wire form unchanged and obey the
@@ -23,6 +24,7 @@
 #include "aztp/chain/constraints.h"
 #include "aztp/chain/person.h"
 #include "aztp/encoding/json.h"
+#include "aztp/revocation/revocation_delta.h"
 #include "aztp/revocation/revocation_list.h"
 
 namespace {
@@ -181,6 +183,33 @@ void CheckRevocationList(std::string_view input, bool is_json) {
   }
 }
 
+// CheckRevocationDelta reads a JSON document as a revocation delta: what
+// parses round-trips, and applied to a list at its `since` gives a list at
+// its `sequence` naming every addition (or kTooLarge).
+void CheckRevocationDelta(const Json& doc) {
+  auto delta = aztp::RevocationDelta::FromJson(doc);
+  if (!delta.has_value()) {
+    CheckError(delta.error());
+    return;
+  }
+  Check(delta->since() >= 0 && delta->since() <= delta->sequence());
+  auto again = aztp::RevocationDelta::FromJson(delta->ToJson());
+  Check(again.has_value() && again->ToJson() == delta->ToJson());
+  auto held = RevocationList::Create(delta->since(), {}, {"held"}, {});
+  Check(held.has_value());
+  auto applied = aztp::ApplyDelta(*held, *delta);
+  if (!applied.has_value()) {
+    Check(applied.error().code() == Code::kTooLarge);
+    return;
+  }
+  Check(applied->sequence() == delta->sequence());
+  for (const auto& id : delta->added().ids) Check(applied->IsRevokedId(id));
+  for (const auto& jti : delta->added().jtis) Check(applied->IsRevokedJti(jti));
+  for (const auto& s : delta->added().serials) {
+    Check(applied->IsRevokedSerial(s));
+  }
+}
+
 // CheckLines reads each line as a capability and as an audience pattern and
 // checks the coverage laws across the values that parse.
 void CheckLines(std::string_view input) {
@@ -246,6 +275,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CheckCapabilitySet(*doc);
     CheckConstraints(*doc);
     CheckPerson(*doc);
+    CheckRevocationDelta(*doc);
   }
 
   CheckRevocationList(input, doc.has_value());

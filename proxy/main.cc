@@ -121,6 +121,7 @@ Result<std::shared_ptr<aztp::Agent>> Bootstrap(Prepared& p) {
   const aztp::ProxyConfig& config = p.config;
   aztp::AgentOptions a;
   a.base_url = config.control_plane.url;
+  a.failover_urls = config.control_plane.failover_urls;
   a.trust_bundle = std::make_shared<aztp::Bundle>(std::move(p.bundle));
   a.id = *aztp::SpiffeId::Parse(config.identity);
   a.api_key = std::move(p.api_key);
@@ -185,6 +186,7 @@ int Run(const std::string& config_path, const std::string& ready_file) {
   deps.agent = *agent;
   deps.audit_store = std::shared_ptr<aztp::AuditLogStore>(std::move(*store));
   deps.control_plane_url = config.control_plane.url;
+  deps.control_plane_failover_urls = config.control_plane.failover_urls;
   if (config.replay.backend == aztp::ProxyConfig::Replay::Backend::kRedis) {
     auto options = aztp::ResolveRedisReplay(config.replay);
     if (!options) return Fail(options.error().WithContext("replay.redis"));

@@ -20,6 +20,12 @@ namespace {
 // clock that jumps (suspend, NTP step) is noticed within that time.
 constexpr int64_t kMaxWaitSeconds = 60;
 
+// kWholeRevocationListSeconds: between two whole revocation lists, the
+// agent asks for deltas; a whole list every hour sheds the entries that
+// aged out of the server's list (services/revocations.h), which deltas do
+// not announce.
+constexpr int64_t kWholeRevocationListSeconds = 3600;
+
 // RenewAt is the middle of the leaf's validity.
 UnixTime RenewAt(const Certificate& leaf) {
   return leaf.not_before() + (leaf.not_after() - leaf.not_before()) / 2;
@@ -89,6 +95,10 @@ struct Agent::Impl {
   UnixTime renew_at = 0;
   UnixTime next_bundle_at = 0;
   UnixTime next_revocations_at = 0;
+  // whole_revocations_at: when the next fetch asks for the whole own list
+  // rather than a delta, shedding entries that aged out (see
+  // kWholeRevocationListSeconds).
+  UnixTime whole_revocations_at = 0;
   // revocations_fetched_at: when the list in force was last fetched.
   std::atomic<UnixTime> revocations_fetched_at{0};
   bool revoked_by_list = false;    // own ID or serial is listed
@@ -110,6 +120,7 @@ struct Agent::Impl {
   ClientOptions ClientBase() const {
     ClientOptions o;
     o.base_url = options.base_url;
+    o.failover_urls = options.failover_urls;
     o.bundles = bundles;
     o.server_id = AztpdId(id.trust_domain());
     o.timeout_seconds = options.timeout_seconds;
@@ -350,6 +361,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentOptions options) {
     impl->revocations_fetched_at = now;
     impl->next_bundle_at = now + impl->options.bundle_refresh_seconds;
     impl->next_revocations_at = now + impl->options.revocation_refresh_seconds;
+    impl->whole_revocations_at = now + kWholeRevocationListSeconds;
   }
   return std::unique_ptr<Agent>(new Agent(std::move(impl)));
 }
@@ -367,11 +379,13 @@ Result<RefreshReport> Agent::Impl::RunOnce() {
     if (!failure) failure = e;
   };
   UnixTime renew_due, bundle_due, revocations_due;
+  std::shared_ptr<const RevocationList> held;  // null: ask for a whole list
   {
     std::lock_guard<std::mutex> lock(mu);
     renew_due = renew_at;
     bundle_due = next_bundle_at;
     revocations_due = next_revocations_at;
+    if (now < whole_revocations_at) held = revocations;
   }
 
   if (now >= renew_due) {
@@ -401,10 +415,13 @@ Result<RefreshReport> Agent::Impl::RunOnce() {
     }
   }
   if (now >= revocations_due) {
-    auto fresh = client->GetRevocationLists();
+    auto fresh = client->GetRevocationLists(held.get());
     std::lock_guard<std::mutex> lock(mu);
     if (fresh) {
       report.revocations_changed = ApplyRevocations(std::move(*fresh));
+      if (held == nullptr) {
+        whole_revocations_at = now + kWholeRevocationListSeconds;
+      }
       revocations_fetched_at = now;
       next_revocations_at = now + options.revocation_refresh_seconds;
     } else {

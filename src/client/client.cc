@@ -156,20 +156,24 @@ void ClientOptions::SetTrustBundle(const Bundle& bundle) {
   server_id = AztpdId(bundle.trust_domain());
 }
 
-Result<std::unique_ptr<http::Client>> Client::Impl::Acquire() {
+Result<std::unique_ptr<http::Client>> Client::Impl::Acquire(
+    std::size_t endpoint) {
   {
     std::lock_guard<std::mutex> lock(pool_mu);
+    auto& idle = endpoints[endpoint].idle;
     if (!idle.empty()) {
       auto c = std::move(idle.back());
       idle.pop_back();
       return c;
     }
   }
-  return http::Client::Create(http_options);
+  return http::Client::Create(endpoints[endpoint].http_options);
 }
 
-void Client::Impl::Release(std::unique_ptr<http::Client> c) {
+void Client::Impl::Release(std::size_t endpoint,
+                           std::unique_ptr<http::Client> c) {
   std::lock_guard<std::mutex> lock(pool_mu);
+  auto& idle = endpoints[endpoint].idle;
   if (static_cast<int>(idle.size()) < options.max_idle_connections) {
     idle.push_back(std::move(c));
   }
@@ -195,11 +199,17 @@ std::chrono::milliseconds Client::Impl::Backoff(
   return std::min(wait, cap);
 }
 
-Result<http::Response> Client::Impl::SendOnce(const std::string& method,
-                                              const std::string& target,
-                                              const std::string& body,
-                                              std::string_view content_type) {
-  AZTP_ASSIGN_OR_RETURN(std::unique_ptr<http::Client> conn, Acquire());
+Client::Impl::Sent Client::Impl::SendOnce(std::size_t endpoint,
+                                          const std::string& method,
+                                          const std::string& target,
+                                          const std::string& body,
+                                          std::string_view content_type) {
+  auto conn = Acquire(endpoint);
+  if (!conn) return {conn.error(), false};
+  // Opened first, so that a server that cannot be reached is known to have
+  // received nothing (a kept-alive connection counts as reached: the
+  // request may have gone out before it broke).
+  if (Status open = (*conn)->Connect(); !open) return {open.error(), false};
   std::vector<std::pair<std::string, std::string>> headers;
   if (!options.api_key.empty()) {
     std::string_view key = options.api_key.View(InsecureSecretAccess::Get());
@@ -210,42 +220,67 @@ Result<http::Response> Client::Impl::SendOnce(const std::string& method,
   }
   headers.emplace_back("Accept", "application/json");
   if (!body.empty()) headers.emplace_back("Content-Type", content_type);
-  auto response = conn->Send(method, target, body, headers);
+  auto response = (*conn)->Send(method, target, body, headers);
   // The header copy of the key is wiped as soon as it has been sent.
   for (auto& [name, value] : headers) {
     internal::WipeMemory(value.data(), value.size());
   }
-  Release(std::move(conn));
-  return response;
+  Release(endpoint, std::move(*conn));
+  return {std::move(response), true};
 }
 
+namespace {
+
+// Transient says whether another server, or the same one later, may answer
+// where this one failed: transport failures, 429 and 503.
+bool Transient(const Result<http::Response>& response) {
+  if (!response) {
+    Code code = response.error().code();
+    return code == Code::kIo || code == Code::kUnavailable;
+  }
+  return response->status == 429 || response->status == 503;
+}
+
+}  // namespace
+
+// Call tries the endpoints in turn, starting with the preferred one, and
+// backs off after each round in which none answered. An idempotent call
+// moves on after any transient failure; any other call only when nothing
+// of it can have reached the server, so a mutation is never sent twice.
 Result<Json> Client::Impl::Call(const std::string& method,
                                 const std::string& target,
                                 const std::string& body, bool idempotent,
                                 std::string_view content_type) {
   const std::string what = method + " " + target.substr(0, target.find('?'));
-  const int attempts = idempotent ? std::max(1, options.retry.max_attempts) : 1;
-  for (int attempt = 1;; ++attempt) {
-    const bool last = attempt >= attempts;
-    auto response = SendOnce(method, target, body, content_type);
-    if (!response) {
-      Code code = response.error().code();
-      if (!last && (code == Code::kIo || code == Code::kUnavailable)) {
-        options.sleep(Backoff(attempt, std::nullopt));
+  const std::size_t n = endpoints.size();
+  const int rounds = std::max(1, options.retry.max_attempts);
+  for (int round = 1;; ++round) {
+    std::optional<int64_t> retry_after;
+    const std::size_t first = preferred.load();
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t e = (first + k) % n;
+      Sent sent = SendOnce(e, method, target, body, content_type);
+      const bool last = round >= rounds && k + 1 == n;
+      if (!last && Transient(sent.response) && (idempotent || !sent.reached)) {
+        std::size_t expected = e;
+        preferred.compare_exchange_strong(expected, (e + 1) % n);
+        if (auto wait = sent.response ? RetryAfterSeconds(*sent.response)
+                                      : std::nullopt) {
+          retry_after = std::max(retry_after.value_or(0), *wait);
+        }
         continue;
       }
-      return response.error().WithContext(what);
+      if (!sent.response) return sent.response.error().WithContext(what);
+      const http::Response& response = *sent.response;
+      if (response.status < 200 || response.status > 299) {
+        return ServerError(response, what);
+      }
+      preferred.store(e);
+      auto doc = ResponseObject(response.body);
+      if (!doc) return Malformed(what, doc.error().message());
+      return doc;
     }
-    if (!last && (response->status == 429 || response->status == 503)) {
-      options.sleep(Backoff(attempt, RetryAfterSeconds(*response)));
-      continue;
-    }
-    if (response->status < 200 || response->status > 299) {
-      return ServerError(*response, what);
-    }
-    auto doc = ResponseObject(response->body);
-    if (!doc) return Malformed(what, doc.error().message());
-    return doc;
+    options.sleep(Backoff(round, retry_after));
   }
 }
 
@@ -301,18 +336,28 @@ Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
       std::this_thread::sleep_for(d);
     };
   }
-  impl->http_options.base_url = options.base_url;
-  impl->http_options.bundles = options.bundles;
-  impl->http_options.server_id = options.server_id;
-  impl->http_options.credentials = options.credentials;
-  impl->http_options.timeout_seconds = options.timeout_seconds;
-  impl->http_options.clock = impl->clock;
+  std::vector<std::string> urls = {options.base_url};
+  urls.insert(urls.end(), options.failover_urls.begin(),
+              options.failover_urls.end());
+  for (const std::string& url : urls) {
+    if (std::count(urls.begin(), urls.end(), url) > 1) {
+      return Error(Code::kInvalidArgument,
+                   "the control plane URLs must differ from each other");
+    }
+    Impl::Endpoint& e = impl->endpoints.emplace_back();
+    e.http_options.base_url = url;
+    e.http_options.bundles = options.bundles;
+    e.http_options.server_id = options.server_id;
+    e.http_options.credentials = options.credentials;
+    e.http_options.timeout_seconds = options.timeout_seconds;
+    e.http_options.clock = impl->clock;
+    // The first connection object of each URL also validates the URL,
+    // timeout and credentials now rather than at the first call.
+    AZTP_ASSIGN_OR_RETURN(auto first, http::Client::Create(e.http_options));
+    e.idle.push_back(std::move(first));
+  }
   impl->rng.seed(std::random_device{}());
-  // The first connection object also validates the URL, timeout and
-  // credentials now rather than at the first call.
-  AZTP_ASSIGN_OR_RETURN(auto first, http::Client::Create(impl->http_options));
   impl->options = std::move(options);
-  impl->Release(std::move(first));
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
 

@@ -7,7 +7,9 @@
 // server's JSON, which never throw: types are checked before every access.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -74,24 +76,38 @@ namespace aztp {
 
 // Client::Impl is the transport every call goes through.
 struct Client::Impl {
+  // Endpoint is one URL of the control plane (base_url, then each of
+  // failover_urls) with its own idle connections.
+  struct Endpoint {
+    http::ClientOptions http_options;
+    std::vector<std::unique_ptr<http::Client>> idle;  // guarded by pool_mu
+  };
+  // Sent is one request's outcome; `reached` is false when no byte of it
+  // can have reached the server (the connection could not be opened).
+  struct Sent {
+    Result<http::Response> response;
+    bool reached = true;
+  };
+
   ClientOptions options;
-  http::ClientOptions http_options;
   const Clock* clock = nullptr;
 
   std::mutex pool_mu;
-  std::vector<std::unique_ptr<http::Client>> idle;  // guarded by pool_mu
+  std::vector<Endpoint> endpoints;  // never empty
+  // preferred is the endpoint tried first: the last one that answered, or
+  // the one after the last one that failed.
+  std::atomic<std::size_t> preferred{0};
 
   std::mutex rng_mu;
   std::minstd_rand rng;  // guarded by rng_mu; jitter needs no secrecy
 
-  Result<std::unique_ptr<http::Client>> Acquire();
-  void Release(std::unique_ptr<http::Client> c);
+  Result<std::unique_ptr<http::Client>> Acquire(std::size_t endpoint);
+  void Release(std::size_t endpoint, std::unique_ptr<http::Client> c);
   std::chrono::milliseconds Backoff(int retry,
                                     std::optional<int64_t> retry_after);
-  Result<http::Response> SendOnce(const std::string& method,
-                                  const std::string& target,
-                                  const std::string& body,
-                                  std::string_view content_type);
+  Sent SendOnce(std::size_t endpoint, const std::string& method,
+                const std::string& target, const std::string& body,
+                std::string_view content_type);
 
   // Call performs one API call: retries when `idempotent`, maps errors and
   // returns the response's JSON object. The body is JSON unless

@@ -6,6 +6,7 @@
 
 #include "aztp/jose/jwk.h"
 #include "aztp/jose/jws.h"
+#include "aztp/revocation/revocation_delta.h"
 #include "aztp/svid/x509_svid.h"
 #include "client/client_internal.h"
 
@@ -102,12 +103,41 @@ Result<BundleSet> ParseBundleMap(const Json& doc) {
   return set;
 }
 
+// Revised reads the server's own revocation document, asked for while
+// holding `held`: a whole list, or a delta applied to `held`. nullopt when
+// the delta does not start at held's sequence: the caller then asks for
+// the whole list.
+Result<std::optional<RevocationList>> Revised(const Json& doc,
+                                              const RevocationList* held) {
+  if (!doc.is_object() || !doc.contains("since")) {
+    AZTP_ASSIGN_OR_RETURN(RevocationList list, RevocationList::FromJson(doc));
+    return std::optional<RevocationList>(std::move(list));
+  }
+  if (held == nullptr) {
+    return Error(Code::kMalformed, "a revocation delta that was not asked for");
+  }
+  AZTP_ASSIGN_OR_RETURN(RevocationDelta delta, RevocationDelta::FromJson(doc));
+  auto applied = ApplyDelta(*held, delta);
+  if (!applied && applied.error().code() == Code::kInvalidArgument) {
+    return std::optional<RevocationList>();
+  }
+  if (!applied) return applied.error();
+  return std::optional<RevocationList>(std::move(*applied));
+}
+
+// SinceQuery asks for a delta from `held` when there is one to start from.
+std::string SinceQuery(const RevocationList* held) {
+  if (held == nullptr || held->sequence() <= 0) return "";
+  return "?since=" + std::to_string(held->sequence());
+}
+
 // ParseRevocationLists reads {"trust_domains": {"<td>": list}}: every
 // list parsed strictly, naming IDs of its own trust domain only (a list
 // filed under another domain's name would revoke that domain's
-// identities), and `own`, the server's domain, present.
-Result<RevocationLists> ParseRevocationLists(const Json& doc,
-                                             const TrustDomain& own) {
+// identities), and `own`, the server's domain, present; own's entry may be
+// a delta from `held_own` (nullopt as for Revised).
+Result<std::optional<RevocationLists>> ParseRevocationLists(
+    const Json& doc, const TrustDomain& own, const RevocationList* held_own) {
   const Json* domains = Member(doc, "trust_domains");
   if (domains == nullptr || !domains->is_object()) {
     return WrongMemberType("trust_domains", "an object");
@@ -115,21 +145,23 @@ Result<RevocationLists> ParseRevocationLists(const Json& doc,
   RevocationLists out;
   for (const auto& [name, item] : domains->items()) {
     AZTP_ASSIGN_OR_RETURN(TrustDomain td, TrustDomain::Parse(name));
-    auto list = RevocationList::FromJson(item);
+    // Only the own domain's list is asked for as a delta.
+    auto list = Revised(item, td == own ? held_own : nullptr);
     if (!list) return list.error().WithContext("the list of " + td.name());
-    for (const SpiffeId& id : list->ids()) {
+    if (!*list) return std::optional<RevocationLists>();
+    for (const SpiffeId& id : (*list)->ids()) {
       if (!id.MemberOf(td)) {
         return Error(Code::kMalformed,
                      "the list of " + td.name() + " names " + id.str());
       }
     }
-    out.emplace(std::move(td), std::move(*list));
+    out.emplace(std::move(td), std::move(**list));
   }
   if (out.count(own) == 0) {
     return Error(Code::kMalformed, "the revocation lists lack " + own.name() +
                                        ", the server's own trust domain");
   }
-  return out;
+  return std::optional<RevocationLists>(std::move(out));
 }
 
 // ParseJwtSvid reads {"token", "expires_at"} and checks that the token is a
@@ -281,17 +313,34 @@ Result<BundleSet> Client::GetBundles(std::optional<SpiffeId> for_id) {
   return impl_->Parsed("GET", target, "", true, ParseBundleMap);
 }
 
-Result<RevocationList> Client::GetRevocations() {
-  return impl_->Parsed("GET", "/v1/revocations", "", true, [](const Json& doc) {
-    return RevocationList::FromJson(doc);
-  });
+Result<RevocationList> Client::GetRevocations(const RevocationList* held) {
+  // A delta that does not fit `held` is answered by asking for the whole
+  // list, which always fits.
+  for (const RevocationList* from :
+       {held, static_cast<const RevocationList*>(nullptr)}) {
+    AZTP_ASSIGN_OR_RETURN(
+        std::optional<RevocationList> list,
+        impl_->Parsed("GET", "/v1/revocations" + SinceQuery(from), "", true,
+                      [from](const Json& doc) { return Revised(doc, from); }));
+    if (list) return std::move(*list);
+  }
+  return Error(Code::kInternal, "unreachable: a whole list always fits");
 }
 
-Result<RevocationLists> Client::GetRevocationLists() {
+Result<RevocationLists> Client::GetRevocationLists(
+    const RevocationList* held_own) {
   const TrustDomain& own = impl_->options.server_id->trust_domain();
-  return impl_->Parsed(
-      "GET", "/v1/revocation-lists", "", true,
-      [&own](const Json& doc) { return ParseRevocationLists(doc, own); });
+  for (const RevocationList* from :
+       {held_own, static_cast<const RevocationList*>(nullptr)}) {
+    AZTP_ASSIGN_OR_RETURN(
+        std::optional<RevocationLists> lists,
+        impl_->Parsed("GET", "/v1/revocation-lists" + SinceQuery(from), "",
+                      true, [&](const Json& doc) {
+                        return ParseRevocationLists(doc, own, from);
+                      }));
+    if (lists) return std::move(*lists);
+  }
+  return Error(Code::kInternal, "unreachable: a whole list always fits");
 }
 
 Result<std::vector<CaKey>> Client::ListCaKeys() {

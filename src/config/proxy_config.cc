@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,20 @@ Status CheckControlPlaneUrl(std::string_view value, const std::string& path) {
   auto url = http::ParseOrigin(value);
   return Require(url && url->scheme == "https" && url->explicit_port, path,
                  value, "must be https://host:port (no path)");
+}
+
+// FailoverUrlsInto reads control_plane.failover_urls: other replicas of
+// the control plane, each like `url`.
+Field FailoverUrlsInto(std::vector<std::string>& field) {
+  return [&field](const YAML::Node& n, const std::string& path) -> Status {
+    constexpr std::size_t kMaxReplicas = 16;
+    AZTP_ASSIGN_OR_RETURN(field, ReadStringList(n, path, kMaxReplicas));
+    for (std::size_t i = 0; i < field.size(); ++i) {
+      AZTP_RETURN_IF_ERROR(
+          CheckControlPlaneUrl(field[i], path + "[" + std::to_string(i) + "]"));
+    }
+    return Ok();
+  };
 }
 
 Status CheckListen(std::string_view value, const std::string& path) {
@@ -319,6 +334,7 @@ Status ReadDocument(const YAML::Node& root, ProxyConfig& c) {
       {"control_plane",
        Section({
            {"url", CheckedInto(cp.url, CheckControlPlaneUrl)},
+           {"failover_urls", FailoverUrlsInto(cp.failover_urls)},
            {"bundle_file", FileInto(cp.bundle_file)},
            {"api_key_file", FileInto(cp.api_key_file)},
            {"bundle_refresh",
@@ -377,6 +393,14 @@ Status Validate(const ProxyConfig& c) {
   };
   for (const auto& [path, value] : required) {
     if (value->empty()) return Invalid(path, "is required");
+  }
+  std::set<std::string> urls = {c.control_plane.url};
+  for (const std::string& url : c.control_plane.failover_urls) {
+    if (!urls.insert(url).second) {
+      return Invalid(
+          "control_plane.failover_urls",
+          "repeats " + url + " (url and failover_urls must all differ)");
+    }
   }
   if (c.control_plane.revocation_max_staleness_seconds <=
       c.control_plane.revocation_refresh_seconds) {

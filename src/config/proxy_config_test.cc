@@ -430,6 +430,27 @@ TEST(ProxyConfig, OutOfRangeValuesAreInvalidArguments) {
   });
 }
 
+TEST(ProxyConfig, ReadsTheControlPlaneReplicas) {
+  auto c = ParseProxyConfig(
+      ControlPlane("  failover_urls: [\"https://10.0.0.2:8443\", "
+                   "\"https://cp-3.example:8443\"]\n"));
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->control_plane.failover_urls,
+            (std::vector<std::string>{"https://10.0.0.2:8443",
+                                      "https://cp-3.example:8443"}));
+  const Code i = Code::kInvalidArgument;
+  ExpectRejected({
+      {ControlPlane("  failover_urls: [\"http://10.0.0.2:8443\"]\n"), i,
+       "control_plane.failover_urls[0]: must be https://"},
+      {ControlPlane("  failover_urls: [\"https://127.0.0.1:8443\"]\n"), i,
+       "control_plane.failover_urls: repeats https://127.0.0.1:8443"},
+      {ControlPlane("  failover_urls: [\"https://a:1\", \"https://a:1\"]\n"), i,
+       "control_plane.failover_urls: repeats https://a:1"},
+      {ControlPlane("  failover_urls: https://a:1\n"), Code::kMalformed,
+       "control_plane.failover_urls: "},
+  });
+}
+
 TEST(ProxyConfig, BadValuesNameTheirKey) {
   const Code i = Code::kInvalidArgument;
   ExpectRejected({

@@ -85,6 +85,17 @@ Result<int> PageLimit(const http::Request& req) {
   return parsed->get<int>();
 }
 
+Result<std::optional<int64_t>> QueryInt(const http::Request& req,
+                                        const char* name) {
+  auto it = req.query.find(name);
+  if (it == req.query.end()) return std::optional<int64_t>();
+  auto parsed = ParseJson(it->second);
+  if (!parsed || !IsInteger(*parsed) || *parsed < 0) {
+    return BadRequest(std::string(name) + " must be a non-negative integer");
+  }
+  return std::optional<int64_t>(parsed->get<int64_t>());
+}
+
 Result<SpiffeId> WorkloadId(const Json& body, const char* name,
                             const TrustDomain& td) {
   AZTP_ASSIGN_OR_RETURN(std::string text, GetString(body, name));

@@ -18,6 +18,7 @@
 #include "aztp/services/flows.h"
 #include "aztp/services/identities.h"
 #include "aztp/services/policies.h"
+#include "aztp/services/revocations.h"
 #include "aztp/services/signing_keys.h"
 #include "aztp/services/svids.h"
 #include "aztp/spiffeid/spiffe_id.h"
@@ -60,6 +61,7 @@ struct ControlPlane::Services {
   services::FederationService federation;
   services::PersonService people;
   services::LoginService logins;
+  services::RevocationService revocations;
   // The services of `cp`, once its host and poller exist (control_plane.cc).
   Services(services::ServiceContext c, ControlPlane& cp);
 };
@@ -96,6 +98,9 @@ Result<std::optional<std::vector<std::string>>> OptionalStrings(
 Result<Json> OptionalMetadata(const Json& body, const char* name);
 // PageLimit reads the `limit` query parameter (1..1000, default 100).
 Result<int> PageLimit(const http::Request& req);
+// QueryInt reads an optional non-negative integer query parameter.
+Result<std::optional<int64_t>> QueryInt(const http::Request& req,
+                                        const char* name);
 // WorkloadId reads member `name` (a SPIFFE ID or aztp:// alias) and
 // requires a workload ID of `td`.
 Result<SpiffeId> WorkloadId(const Json& body, const char* name,

@@ -143,7 +143,8 @@ ControlPlane::Services::Services(services::ServiceContext c, ControlPlane& cp)
       federation(context, *cp.poller_, *cp.host_, cp.options_.federation),
       people(context, cp.options_.people,
              [&cp] { return cp.state()->root_signer; }),
-      logins(context, people, cp.options_.login) {}
+      logins(context, people, cp.options_.login),
+      revocations(context, cp.options_.max_jwt_ttl_seconds) {}
 
 int HttpStatusFor(const Error& error) {
   switch (error.code()) {
@@ -529,37 +530,8 @@ Result<Json> ControlPlane::Route(const http::Request& req, Reply& reply) {
 }
 
 Result<Json> ControlPlane::RevocationsJson() {
-  return Revocations(options_.clock->Now());
-}
-
-Result<Json> ControlPlane::Revocations(UnixTime now) {
-  Json out = Json::object();
-  AZTP_RETURN_IF_ERROR(store_->Read([&](Transaction& tx) -> Status {
-    AZTP_ASSIGN_OR_RETURN(auto seq, tx.GetMeta(kRevocationSequence));
-    IdentityFilter f;
-    f.status = IdentityRecord::Status::kRevoked;
-    f.limit = 1000;
-    Json ids = Json::array();
-    Json serials = Json::array();
-    for (;;) {
-      AZTP_ASSIGN_OR_RETURN(auto page, tx.ListIdentities(f));
-      for (const auto& r : page) {
-        ids.push_back(r.id);
-        AZTP_ASSIGN_OR_RETURN(auto svids, tx.ListSvids(r.id));
-        for (const auto& s : svids) {
-          if (s.expires_at > now) serials.push_back(s.serial);
-        }
-      }
-      if (page.size() < static_cast<std::size_t>(f.limit)) break;
-      f.after = page.back().id;
-    }
-    out["sequence"] = seq.value_or(0);
-    out["ids"] = std::move(ids);
-    out["jtis"] = Json::array();
-    out["serials"] = std::move(serials);
-    return Ok();
-  }));
-  return out;
+  AZTP_ASSIGN_OR_RETURN(RevocationList list, services_->revocations.List());
+  return list.ToJson();
 }
 
 }  // namespace aztp

@@ -1,6 +1,8 @@
 // The control plane's route table: every /v1 route with the permission it
 // declares (docs/aztpd.md, "Permissions"). Groups whose logic lives in a
 // service add their routes from routes_*.cc.
+#include <variant>
+
 #include "api.h"
 #include "routes.h"
 
@@ -40,8 +42,10 @@ void ControlPlane::BuildRoutes() {
   t.Add({"GET", "/v1/bundle", kPublic, "", [this](RouteCall&) -> Result<Json> {
            return state()->bundle->ToJson();
          }});
+  // ?since=<sequence>: a delta from the list the reader holds, or the whole
+  // list (docs/protocol.md, "Revocation deltas").
   t.Add({"GET", "/v1/revocations", kPublic, "",
-         [this](RouteCall& c) { return Revocations(c.now); }});
+         [this](RouteCall& c) { return OwnRevocations(c.request); }});
   // The own list and the last good list of every federated domain that
   // publishes one, each under its own domain's name: verifiers apply it to
   // that domain's identities only (docs/protocol.md §6 step 8).
@@ -53,7 +57,7 @@ void ControlPlane::BuildRoutes() {
              domains[td.name()] = list->ToJson();
            }
            AZTP_ASSIGN_OR_RETURN(domains[trust_domain_.name()],
-                                 Revocations(c.now));
+                                 OwnRevocations(c.request));
            return Json{{"trust_domains", std::move(domains)}};
          }});
 
@@ -67,6 +71,15 @@ void ControlPlane::BuildRoutes() {
   internal::AddAuditRoutes(t, services_->audit, instruments_->metrics);
   internal::AddPersonRoutes(t, services_->people);
   internal::AddLoginRoutes(t, services_->logins, trust_domain_);
+}
+
+Result<Json> ControlPlane::OwnRevocations(const http::Request& req) {
+  AZTP_ASSIGN_OR_RETURN(std::optional<int64_t> since,
+                        internal::QueryInt(req, "since"));
+  if (!since) return RevocationsJson();
+  AZTP_ASSIGN_OR_RETURN(services::RevocationUpdate update,
+                        services_->revocations.Since(*since));
+  return std::visit([](const auto& u) { return u.ToJson(); }, update);
 }
 
 }  // namespace aztp

@@ -31,11 +31,11 @@ class PersonRoutesTest : public ControlPlaneTest {
     services::PersonProvider p =
         test_support::FakeOpenIdProvider::Provider(idp_, "corp", kIssuer);
     p.exchange_clients["travel-app"] = {*SpiffeId::Parse(kAgent)};
-    ControlPlaneOptions o = Options();
-    o.people = {p};
-    o.login.callback_url = kCallback;
-    o.login.return_urls[kAgent] = {kReturn};
-    Reopen(o);
+    options_ = Options();
+    options_.people = {p};
+    options_.login.callback_url = kCallback;
+    options_.login.return_urls[kAgent] = {kReturn};
+    Reopen(options_);
     ASSERT_EQ(
         Call("POST", "/v1/identities", Json{{"id", kAgent}}.dump()).status,
         201);
@@ -91,6 +91,7 @@ class PersonRoutesTest : public ControlPlaneTest {
 
   std::shared_ptr<test_support::FakeOpenIdProvider> idp_ =
       std::make_shared<test_support::FakeOpenIdProvider>(&clock_);
+  ControlPlaneOptions options_;
 };
 
 TEST_F(PersonRoutesTest, AnAgentExchangesItsUsersIdToken) {
@@ -246,6 +247,52 @@ TEST_F(LoginRoutesTest, ALoginReturnsAOneTimeResultToTheRegisteredUrl) {
   EXPECT_EQ(Redeem(q["token"]).status, 404);
   EXPECT_EQ(Callback("state=" + sent_["state"] + "&code=code-1").status, 404);
   EXPECT_EQ(idp_->redeemed(), 1);
+}
+
+TEST_F(LoginRoutesTest, ALoginStartedAtOneReplicaFinishesAtAnother) {
+  // A second control plane on the same store: another replica.
+  options_.replica = "other";
+  auto other = ControlPlane::Open(store_, options_);
+  ASSERT_TRUE(other.has_value()) << other.error().message();
+  Start();
+  ASSERT_EQ(started_.status, 200) << started_.body;
+  Json claims = Claims();
+  claims["aud"] = "aztpd";
+  http::Response back = (*other)->Handle(test_support::GetRequest(
+      "/v1/oidc/callback", idp_->Answer(sent_, claims, "code-1")));
+  ASSERT_EQ(back.status, 303) << back.body;
+  auto q = QueryOf(HeaderOf(back, "Location"));
+  ASSERT_EQ(q["token"].size(), 43u);
+  // Taken at the other replica: the state is used up here too.
+  EXPECT_EQ(Callback("state=" + sent_["state"] + "&code=code-1").status, 404);
+  http::Response redeemed = Redeem(q["token"]);
+  ASSERT_EQ(redeemed.status, 200) << redeemed.body;
+  EXPECT_EQ(Body(redeemed)["person"]["subject"], "alice");
+  EXPECT_EQ(Body(redeemed)["person"]["groups"], Json::array({"finance"}));
+  EXPECT_FALSE(Body(redeemed)["chain"].get<std::string>().empty());
+  // Redeemed here: gone at the other replica as well.
+  http::Request again;
+  again.method = "POST";
+  again.path = again.target = "/v1/oidc/login:redeem";
+  again.headers["content-type"] = "application/json";
+  again.body = Json{{"token", q["token"]}, {"state", sent_["state"]}}.dump();
+  again.peer = *SpiffeId::Parse(kAgent);
+  EXPECT_EQ((*other)->Handle(again).status, 404);
+}
+
+TEST_F(LoginRoutesTest, LoginsInFlightAreBoundedPerAgent) {
+  options_.login.max_pending_per_agent = 2;
+  Reopen(options_);
+  Start();
+  EXPECT_EQ(started_.status, 200);
+  Start();
+  EXPECT_EQ(started_.status, 200);
+  Start();
+  EXPECT_EQ(started_.status, 503) << started_.body;
+  // Expired logins leave room again.
+  clock_.Advance(options_.login.login_ttl_seconds);
+  Start();
+  EXPECT_EQ(started_.status, 200) << started_.body;
 }
 
 TEST_F(LoginRoutesTest, OnlyRegisteredReturnUrlsAndOnlyTheAgentRedeems) {

@@ -14,17 +14,6 @@ using services::Permission;
 // kMaxShippedBody bounds the body of one POST /v1/audit:ingest.
 constexpr std::size_t kMaxShippedBody = 1 << 20;
 
-Result<std::optional<int64_t>> QueryInt(const http::Request& req,
-                                        const char* name) {
-  auto it = req.query.find(name);
-  if (it == req.query.end()) return std::optional<int64_t>();
-  auto parsed = ParseJson(it->second);
-  if (!parsed || !IsInteger(*parsed) || *parsed < 0) {
-    return BadRequest(std::string(name) + " must be a non-negative integer");
-  }
-  return std::optional<int64_t>(parsed->get<int64_t>());
-}
-
 Result<services::AuditQuery> DecodeQuery(const http::Request& req) {
   services::AuditQuery q;
   AZTP_ASSIGN_OR_RETURN(q.limit, PageLimit(req));

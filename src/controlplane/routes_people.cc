@@ -144,18 +144,9 @@ std::string LoginReturnUrl(const services::LoginReturn& back) {
 
 // LoginResultJson is a redeemed login as /v1/oidc/login:redeem answers it.
 Json LoginResultJson(const services::LoginResult& r, UnixTime now) {
-  const IdTokenPerson& p = r.person;
-  Json person{{"issuer", p.issuer}, {"subject", p.subject}};
-  if (p.email) person["email"] = *p.email;
-  person["email_verified"] = p.email_verified;
-  if (p.name) person["name"] = *p.name;
-  person["groups"] = p.groups;
-  if (p.acr) person["acr"] = *p.acr;
-  person["amr"] = p.amr;
-  if (p.auth_time) person["auth_time"] = *p.auth_time;
   Json out{{"agent", r.agent.str()},
            {"provider", r.provider},
-           {"person", std::move(person)}};
+           {"person", services::IdTokenPersonJson(r.person)}};
   if (r.root) {
     out["subject"] = r.root->subject;
     out["chain"] = r.root->chain;

@@ -157,6 +157,9 @@ struct Client::Impl {
   std::optional<Stream> stream;            // https
   std::optional<beast::tcp_stream> plain;  // loopback http
   beast::flat_buffer buffer;
+  // used: a request has been written on the open connection, so a failure
+  // of the next one may be the server having closed it while idle.
+  bool used = false;
 
   ~Impl() { Disconnect(); }
 
@@ -231,6 +234,7 @@ struct Client::Impl {
       plain.reset();
     }
     buffer.clear();
+    used = false;
     ERR_clear_error();
   }
 
@@ -433,6 +437,11 @@ Response ToResponse(bhttp::response<bhttp::string_body> res) {
 
 }  // namespace
 
+Status Client::Connect() {
+  if (impl_->connected()) return Ok();
+  return impl_->Connect();
+}
+
 Result<Response> Client::Send(
     const std::string& method, const std::string& target,
     const std::string& body,
@@ -461,9 +470,10 @@ Result<Response> Client::Send(
     // A kept-alive connection may have been closed by the server since the
     // last request (idle timeout, restart); such a failure before any byte
     // of the response arrives is retried once on a fresh connection.
-    bool reused = im.connected();
-    if (!reused) AZTP_RETURN_IF_ERROR(im.Connect());
+    bool reused = im.connected() && im.used;
+    if (!im.connected()) AZTP_RETURN_IF_ERROR(im.Connect());
     bool may_retry = reused && attempt == 0;
+    im.used = true;
 
     im.Lowest().expires_after(im.Timeout());
     beast::error_code ec = im.Exchange([&](auto& stream, auto handler) {

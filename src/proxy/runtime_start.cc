@@ -65,6 +65,7 @@ Result<std::unique_ptr<Client>> Proxy::Impl::ControlPlaneClient() const {
   auto creds = deps.agent->credentials();
   ClientOptions o;
   o.base_url = deps.control_plane_url;
+  o.failover_urls = deps.control_plane_failover_urls;
   o.bundles = deps.agent->bundles();
   o.server_id = AztpdId(self.trust_domain());
   o.credentials = std::move(creds);

@@ -37,34 +37,28 @@ Status CheckJti(std::string_view jti) {
   return Ok();
 }
 
-Status CheckTotal(std::size_t total) {
-  if (total > RevocationList::kMaxEntries) {
-    return Error(Code::kTooLarge, "revocation list: more than 100000 entries");
-  }
-  return Ok();
-}
-
 // OptionalArray returns the array member `name` of `doc`, or nullptr when
 // it is absent.
-Result<const Json*> OptionalArray(const Json& doc, std::string_view name) {
+Result<const Json*> OptionalArray(const Json& doc, std::string_view name,
+                                  const std::string& what) {
   auto it = doc.find(name);
   if (it == doc.end()) return static_cast<const Json*>(nullptr);
   if (!it->is_array()) {
-    return Error(Code::kMalformed, "revocation list: member \"" +
-                                       std::string(name) +
+    return Error(Code::kMalformed, what + ": member \"" + std::string(name) +
                                        "\" must be an array of strings");
   }
   return &*it;
 }
 
 Result<std::vector<std::string>> StringItems(const Json& array,
-                                             std::string_view name) {
+                                             std::string_view name,
+                                             const std::string& what) {
   std::vector<std::string> out;
   out.reserve(array.size());
   for (std::size_t i = 0; i < array.size(); ++i) {
     if (!array[i].is_string()) {
       return Error(Code::kMalformed,
-                   "revocation list: " + Entry(name, i) + " must be a string");
+                   what + ": " + Entry(name, i) + " must be a string");
     }
     out.push_back(array[i].get<std::string>());
   }
@@ -82,32 +76,84 @@ Json SortedArray(const Set& set) {
 
 }  // namespace
 
+Status RevocationEntries::CheckTotal(std::size_t total) {
+  if (total > RevocationList::kMaxEntries) {
+    return Error(Code::kTooLarge, "revocation list: more than 100000 entries");
+  }
+  return Ok();
+}
+
+Status RevocationEntries::Check(const std::string& what) const {
+  AZTP_RETURN_IF_ERROR(CheckTotal(size()));
+  for (std::size_t i = 0; i < jtis.size(); ++i) {
+    auto s = CheckJti(jtis[i]);
+    if (!s) return s.error().WithContext(what + ": " + Entry("jtis", i));
+  }
+  for (std::size_t i = 0; i < serials.size(); ++i) {
+    auto s = CheckSerial(serials[i]);
+    if (!s) return s.error().WithContext(what + ": " + Entry("serials", i));
+  }
+  return Ok();
+}
+
+Result<RevocationEntries> RevocationEntries::FromJson(const Json& doc,
+                                                      const std::string& what) {
+  AZTP_ASSIGN_OR_RETURN(const Json* ids_json, OptionalArray(doc, "ids", what));
+  AZTP_ASSIGN_OR_RETURN(const Json* jtis_json,
+                        OptionalArray(doc, "jtis", what));
+  AZTP_ASSIGN_OR_RETURN(const Json* serials_json,
+                        OptionalArray(doc, "serials", what));
+  // Check the count before doing any per-entry work.
+  AZTP_RETURN_IF_ERROR(CheckTotal((ids_json ? ids_json->size() : 0) +
+                                  (jtis_json ? jtis_json->size() : 0) +
+                                  (serials_json ? serials_json->size() : 0)));
+  RevocationEntries out;
+  if (ids_json) {
+    AZTP_ASSIGN_OR_RETURN(auto strings, StringItems(*ids_json, "ids", what));
+    out.ids.reserve(strings.size());
+    for (std::size_t i = 0; i < strings.size(); ++i) {
+      auto id = SpiffeId::Parse(strings[i]);
+      if (!id) return id.error().WithContext(what + ": " + Entry("ids", i));
+      out.ids.push_back(std::move(id).value());
+    }
+  }
+  if (jtis_json) {
+    AZTP_ASSIGN_OR_RETURN(out.jtis, StringItems(*jtis_json, "jtis", what));
+  }
+  if (serials_json) {
+    AZTP_ASSIGN_OR_RETURN(out.serials,
+                          StringItems(*serials_json, "serials", what));
+  }
+  return out;
+}
+
+Json RevocationEntries::ToJson() const {
+  std::vector<std::string> id_strings;
+  id_strings.reserve(ids.size());
+  for (const auto& id : ids) id_strings.push_back(id.str());
+  Json out = Json::object();
+  out["ids"] = SortedArray(id_strings);
+  out["jtis"] = SortedArray(jtis);
+  out["serials"] = SortedArray(serials);
+  return out;
+}
+
 Result<RevocationList> RevocationList::Create(
     int64_t sequence, std::vector<SpiffeId> ids, std::vector<std::string> jtis,
     std::vector<std::string> serials) {
   if (sequence < 0) {
     return Error(Code::kMalformed, "revocation list: negative sequence");
   }
-  AZTP_RETURN_IF_ERROR(CheckTotal(ids.size() + jtis.size() + serials.size()));
-  for (std::size_t i = 0; i < jtis.size(); ++i) {
-    auto s = CheckJti(jtis[i]);
-    if (!s)
-      return s.error().WithContext("revocation list: " + Entry("jtis", i));
-  }
-  for (std::size_t i = 0; i < serials.size(); ++i) {
-    auto s = CheckSerial(serials[i]);
-    if (!s) {
-      return s.error().WithContext("revocation list: " + Entry("serials", i));
-    }
-  }
+  RevocationEntries e{std::move(ids), std::move(jtis), std::move(serials)};
+  AZTP_RETURN_IF_ERROR(e.Check("revocation list"));
   RevocationList list;
   list.sequence_ = sequence;
-  list.ids_.reserve(ids.size());
-  for (auto& id : ids) list.ids_.insert(std::move(id));
-  list.jtis_.reserve(jtis.size());
-  for (auto& jti : jtis) list.jtis_.insert(std::move(jti));
-  list.serials_.reserve(serials.size());
-  for (auto& serial : serials) list.serials_.insert(std::move(serial));
+  list.ids_.reserve(e.ids.size());
+  for (auto& id : e.ids) list.ids_.insert(std::move(id));
+  list.jtis_.reserve(e.jtis.size());
+  for (auto& jti : e.jtis) list.jtis_.insert(std::move(jti));
+  list.serials_.reserve(e.serials.size());
+  for (auto& serial : e.serials) list.serials_.insert(std::move(serial));
   return list;
 }
 
@@ -115,41 +161,19 @@ Result<RevocationList> RevocationList::FromJson(const Json& doc) {
   if (!doc.is_object()) {
     return Error(Code::kMalformed, "revocation list: must be a JSON object");
   }
+  if (doc.contains("since")) {
+    return Error(Code::kMalformed,
+                 "revocation list: a delta (member \"since\"), not a list");
+  }
   auto sequence = GetInt(doc, "sequence");
   if (!sequence) return sequence.error().WithContext("revocation list");
   if (*sequence < 0) {
     return Error(Code::kMalformed, "revocation list: negative sequence");
   }
-  AZTP_ASSIGN_OR_RETURN(const Json* ids_json, OptionalArray(doc, "ids"));
-  AZTP_ASSIGN_OR_RETURN(const Json* jtis_json, OptionalArray(doc, "jtis"));
-  AZTP_ASSIGN_OR_RETURN(const Json* serials_json,
-                        OptionalArray(doc, "serials"));
-  // Check the count before doing any per-entry work.
-  AZTP_RETURN_IF_ERROR(CheckTotal((ids_json ? ids_json->size() : 0) +
-                                  (jtis_json ? jtis_json->size() : 0) +
-                                  (serials_json ? serials_json->size() : 0)));
-
-  std::vector<SpiffeId> ids;
-  if (ids_json) {
-    AZTP_ASSIGN_OR_RETURN(auto strings, StringItems(*ids_json, "ids"));
-    ids.reserve(strings.size());
-    for (std::size_t i = 0; i < strings.size(); ++i) {
-      auto id = SpiffeId::Parse(strings[i]);
-      if (!id) {
-        return id.error().WithContext("revocation list: " + Entry("ids", i));
-      }
-      ids.push_back(std::move(id).value());
-    }
-  }
-  std::vector<std::string> jtis;
-  if (jtis_json) {
-    AZTP_ASSIGN_OR_RETURN(jtis, StringItems(*jtis_json, "jtis"));
-  }
-  std::vector<std::string> serials;
-  if (serials_json) {
-    AZTP_ASSIGN_OR_RETURN(serials, StringItems(*serials_json, "serials"));
-  }
-  return Create(*sequence, std::move(ids), std::move(jtis), std::move(serials));
+  AZTP_ASSIGN_OR_RETURN(RevocationEntries e,
+                        RevocationEntries::FromJson(doc, "revocation list"));
+  return Create(*sequence, std::move(e.ids), std::move(e.jtis),
+                std::move(e.serials));
 }
 
 Result<RevocationList> RevocationList::Parse(std::string_view json) {
@@ -173,14 +197,18 @@ bool RevocationList::IsRevokedSerial(std::string_view lowercase_hex) const {
 }
 
 Json RevocationList::ToJson() const {
-  std::vector<std::string> ids;
-  ids.reserve(ids_.size());
-  for (const auto& id : ids_) ids.push_back(id.str());
   Json out = Json::object();
-  out["sequence"] = sequence_;
-  out["ids"] = SortedArray(ids);
-  out["jtis"] = SortedArray(jtis_);
-  out["serials"] = SortedArray(serials_);
+  out["sequence"] = sequence_;  // first, as the protocol shows it
+  Json entries = Entries().ToJson();
+  for (auto& [name, items] : entries.items()) out[name] = std::move(items);
+  return out;
+}
+
+RevocationEntries RevocationList::Entries() const {
+  RevocationEntries out;
+  out.ids.assign(ids_.begin(), ids_.end());
+  out.jtis.assign(jtis_.begin(), jtis_.end());
+  out.serials.assign(serials_.begin(), serials_.end());
   return out;
 }
 

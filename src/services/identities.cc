@@ -321,6 +321,7 @@ Result<IdentityRecord> IdentityService::ChangeStatus(
     r.updated_at = now;
     AZTP_RETURN_IF_ERROR(tx.UpdateIdentity(r));
     AZTP_ASSIGN_OR_RETURN(int64_t seq, BumpRevocationSequence(tx));
+    AZTP_RETURN_IF_ERROR(tx.NoteRevocationChange(r.id, seq));
     AuditRecord a = MakeAudit(now, who.actor(),
                               revoke ? "identity.revoke" : "identity.reissue",
                               id.str(), Json{{"revocation_sequence", seq}});

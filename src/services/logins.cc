@@ -6,6 +6,7 @@
 #include "aztp/encoding/base64.h"
 #include "aztp/oidc/login.h"
 #include "aztp/services/audit_entry.h"
+#include "login_tickets.h"
 #include "records.h"
 
 namespace aztp::services {
@@ -28,13 +29,6 @@ Status MayActFor(const Principal& who, const SpiffeId& agent) {
 LoginService::LoginService(const ServiceContext& ctx, PersonService& people,
                            LoginSettings settings)
     : ctx_(ctx), people_(people), settings_(std::move(settings)) {}
-
-void LoginService::Sweep(UnixTime now) {
-  std::erase_if(pending_,
-                [now](const auto& p) { return p.second.expires_at <= now; });
-  std::erase_if(results_,
-                [now](const auto& r) { return r.second.expires_at <= now; });
-}
 
 Result<StartedLogin> LoginService::Start(const Principal& who,
                                          LoginRequest request) {
@@ -78,40 +72,39 @@ Result<StartedLogin> LoginService::Start(const Principal& who,
   out.state = secrets.state;
   const UnixTime now = ctx_.Now();
   out.expires_at = now + settings_.login_ttl_seconds;
-  std::unique_lock<std::mutex> lock(mu_);
-  Sweep(now);
-  const auto of_agent = std::count_if(
-      pending_.begin(), pending_.end(),
-      [&](const auto& p) { return p.second.request.agent == request.agent; });
-  if (pending_.size() >= settings_.max_pending ||
-      static_cast<std::size_t>(of_agent) >= settings_.max_pending_per_agent) {
-    return Error(Code::kUnavailable, "too many logins in progress");
-  }
   AuditRecord started =
       MakeAudit(now, who.actor(), "person.login.start", request.agent.str(),
                 Json{{"provider", request.provider},
                      {"return_url", request.return_url},
                      {"capabilities", request.capabilities}});
-  pending_.emplace(secrets.state,
-                   Pending{std::move(request), std::move(secrets.nonce),
-                           std::move(secrets.code_verifier), out.expires_at});
-  lock.unlock();
-  // On the record, or not started.
-  auto recorded = ctx_.store->Write([&](Transaction& tx) -> Status {
+  const std::string agent = request.agent.str();
+  AZTP_ASSIGN_OR_RETURN(SecretBytes body,
+                        login_tickets::EncodePending(
+                            {std::move(request), std::move(secrets.nonce),
+                             std::move(secrets.code_verifier)}));
+  // Counted, kept and on the record in one transaction, or not started.
+  AZTP_RETURN_IF_ERROR(ctx_.store->Write([&](Transaction& tx) -> Status {
+    AZTP_ASSIGN_OR_RETURN(int64_t all,
+                          tx.CountTickets(login_tickets::kPending, {}, now));
+    AZTP_ASSIGN_OR_RETURN(int64_t of_agent,
+                          tx.CountTickets(login_tickets::kPending, agent, now));
+    if (static_cast<std::size_t>(all) >= settings_.max_pending ||
+        static_cast<std::size_t>(of_agent) >= settings_.max_pending_per_agent) {
+      return Error(Code::kUnavailable, "too many logins in progress");
+    }
+    AZTP_RETURN_IF_ERROR(tx.PutTicket(TicketRecord{
+        login_tickets::kPending, out.state, agent, body, out.expires_at}));
     return Appended(tx.AppendAudit(started));
-  });
-  if (!recorded) {
-    std::lock_guard<std::mutex> relock(mu_);
-    pending_.erase(out.state);
-    return recorded.error();
-  }
+  }));
   return out;
 }
 
-Result<LoginResult> LoginService::Finish(const Pending& login,
+Result<LoginResult> LoginService::Finish(const LoginRequest& request,
+                                         const std::string& nonce,
+                                         const SecretBytes& code_verifier,
                                          const CallbackRequest& r) {
   AZTP_ASSIGN_OR_RETURN(const PersonProvider* provider,
-                        people_.Provider(login.request.provider));
+                        people_.Provider(request.provider));
   if (!r.error.empty()) {
     // The provider's own error code names what it refused (RFC 6749
     // §4.1.2.1); its description is the provider's text and stays out.
@@ -126,58 +119,57 @@ Result<LoginResult> LoginService::Finish(const Pending& login,
   if (r.code.empty()) return Error(Code::kInvalidArgument, "no code");
   AZTP_ASSIGN_OR_RETURN(
       SecretBytes id_token,
-      provider->idp->RedeemCode(r.code, settings_.callback_url,
-                                login.code_verifier));
+      provider->idp->RedeemCode(r.code, settings_.callback_url, code_verifier));
   AZTP_ASSIGN_OR_RETURN(
       VerifiedIdToken token,
       provider->idp->Validate(id_token.View(InsecureSecretAccess::Get()),
-                              provider->rules, login.nonce));
-  LoginResult out{login.request.agent, r.state, provider->name, token.person(),
+                              provider->rules, nonce));
+  LoginResult out{request.agent, r.state, provider->name, token.person(),
                   std::nullopt};
-  if (!login.request.capabilities.empty()) {
+  if (!request.capabilities.empty()) {
     AZTP_ASSIGN_OR_RETURN(CapabilitySet caps,
-                          PersonCapabilities(login.request.capabilities));
-    AZTP_ASSIGN_OR_RETURN(out.root,
-                          people_.Issue("oidc-login:" + provider->name,
-                                        login.request.agent, token, caps));
+                          PersonCapabilities(request.capabilities));
+    AZTP_ASSIGN_OR_RETURN(
+        out.root, people_.Issue("oidc-login:" + provider->name, request.agent,
+                                token, caps));
   }
   return out;
 }
 
+namespace {
+
+// TakePending takes the pending login of `state` out of the store: single
+// use, whatever follows (OpenID Connect Core 1.0 §3.1.2.7).
+Result<login_tickets::PendingLogin> TakePending(Store& store,
+                                                const std::string& state,
+                                                UnixTime now) {
+  std::optional<TicketRecord> ticket;
+  AZTP_RETURN_IF_ERROR(store.Write([&](Transaction& tx) -> Status {
+    if (state.empty()) return Ok();
+    AZTP_ASSIGN_OR_RETURN(ticket,
+                          tx.GetTicket(login_tickets::kPending, state, now));
+    if (!ticket) return Ok();
+    return tx.DeleteTicket(login_tickets::kPending, state);
+  }));
+  if (!ticket) {
+    return Error(Code::kNotFound, "no login is waiting for this state");
+  }
+  return login_tickets::DecodePending(ticket->body);
+}
+
+}  // namespace
+
 Result<LoginReturn> LoginService::Callback(const CallbackRequest& r) {
   const UnixTime now = ctx_.Now();
-  std::optional<Pending> found;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    Sweep(now);
-    auto it = pending_.find(r.state);
-    if (r.state.empty() || it == pending_.end()) {
-      return Error(Code::kNotFound, "no login is waiting for this state");
-    }
-    // Single use, whatever follows (OpenID Connect Core 1.0 §3.1.2.7).
-    found = std::move(it->second);
-    pending_.erase(it);
-  }
-  const Pending& login = *found;
-  LoginReturn back{login.request.return_url,
-                   std::nullopt,
-                   "",
-                   login.request.agent,
-                   login.request.aztp_alias,
-                   login.request.provider,
-                   r.state};
-  {
-    // Room for the result before anything is signed.
-    std::lock_guard<std::mutex> lock(mu_);
-    if (results_.size() >= settings_.max_pending) {
-      back.error = "unavailable";
-      return back;
-    }
-  }
-  auto result = Finish(login, r);
-  AuditRecord a = MakeAudit(now, "oidc-login:" + login.request.provider,
-                            "person.login", login.request.agent.str(),
-                            Json{{"provider", login.request.provider}});
+  AZTP_ASSIGN_OR_RETURN(login_tickets::PendingLogin login,
+                        TakePending(*ctx_.store, r.state, now));
+  const LoginRequest& request = login.request;
+  LoginReturn back{request.return_url, std::nullopt,     "",     request.agent,
+                   request.aztp_alias, request.provider, r.state};
+  auto result = Finish(request, login.nonce, login.code_verifier, r);
+  AuditRecord a =
+      MakeAudit(now, "oidc-login:" + request.provider, "person.login",
+                request.agent.str(), Json{{"provider", request.provider}});
   if (!result) {
     a.decision = "deny";
     a.reason = std::string(result.error().reason());
@@ -195,40 +187,73 @@ Result<LoginReturn> LoginService::Callback(const CallbackRequest& r) {
     return back;
   }
   if (!result) return back;
-  // The one-time result is the base64url text of 32 random bytes.
-  AZTP_ASSIGN_OR_RETURN(Bytes random, RandomBytes(32));
-  std::string encoded = Base64UrlEncode(random);
-  back.token = SecretBytes(std::string_view(encoded));
-  internal::WipeMemory(random.data(), random.size());
-  internal::WipeMemory(encoded.data(), encoded.size());
-  std::lock_guard<std::mutex> lock(mu_);
-  if (results_.size() >= settings_.max_pending) {
-    back.token.reset();
+  auto token = Keep(*result, now);
+  if (!token) {
     back.error = "unavailable";
     return back;
   }
-  results_.emplace(TokenKey(*back.token),
-                   Finished{*result, now + settings_.result_ttl_seconds});
+  back.token = std::move(*token);
   return back;
+}
+
+Result<SecretBytes> LoginService::Keep(const LoginResult& result,
+                                       UnixTime now) {
+  // The one-time result is the base64url text of 32 random bytes; the
+  // store keeps only its digest.
+  AZTP_ASSIGN_OR_RETURN(Bytes random, RandomBytes(32));
+  std::string encoded = Base64UrlEncode(random);
+  SecretBytes token{std::string_view(encoded)};
+  internal::WipeMemory(random.data(), random.size());
+  internal::WipeMemory(encoded.data(), encoded.size());
+  AZTP_ASSIGN_OR_RETURN(SecretBytes body, login_tickets::EncodeResult(result));
+  AZTP_RETURN_IF_ERROR(ctx_.store->Write([&](Transaction& tx) -> Status {
+    AZTP_ASSIGN_OR_RETURN(int64_t all,
+                          tx.CountTickets(login_tickets::kResult, {}, now));
+    if (static_cast<std::size_t>(all) >= settings_.max_pending) {
+      return Error(Code::kUnavailable, "too many login results waiting");
+    }
+    return tx.PutTicket(TicketRecord{login_tickets::kResult, TokenKey(token),
+                                     result.agent.str(), body,
+                                     now + settings_.result_ttl_seconds});
+  }));
+  return token;
 }
 
 Result<LoginResult> LoginService::Redeem(
     const Principal& who, const SecretBytes& token,
     const std::optional<std::string>& state) {
   const UnixTime now = ctx_.Now();
-  std::lock_guard<std::mutex> lock(mu_);
-  Sweep(now);
-  auto it = results_.find(TokenKey(token));
-  if (it == results_.end()) {
-    return Error(Code::kNotFound, "no login result for this token");
-  }
-  AZTP_RETURN_IF_ERROR(MayActFor(who, it->second.result.agent));
-  if (state && *state != it->second.result.state) {
-    return Error(Code::kNotFound, "no login result for this token and state");
-  }
-  LoginResult out = std::move(it->second.result);
-  results_.erase(it);
-  return out;
+  const std::string key = TokenKey(token);
+  std::optional<LoginResult> out;
+  AZTP_RETURN_IF_ERROR(ctx_.store->Write([&](Transaction& tx) -> Status {
+    AZTP_ASSIGN_OR_RETURN(auto ticket,
+                          tx.GetTicket(login_tickets::kResult, key, now));
+    if (!ticket) {
+      return Error(Code::kNotFound, "no login result for this token");
+    }
+    AZTP_ASSIGN_OR_RETURN(LoginResult result,
+                          login_tickets::DecodeResult(ticket->body));
+    AZTP_RETURN_IF_ERROR(MayActFor(who, result.agent));
+    if (state && *state != result.state) {
+      return Error(Code::kNotFound, "no login result for this token and state");
+    }
+    AZTP_RETURN_IF_ERROR(tx.DeleteTicket(login_tickets::kResult, key));
+    out = std::move(result);
+    return Ok();
+  }));
+  return std::move(*out);
+}
+
+Json IdTokenPersonJson(const IdTokenPerson& p) {
+  Json person{{"issuer", p.issuer}, {"subject", p.subject}};
+  if (p.email) person["email"] = *p.email;
+  person["email_verified"] = p.email_verified;
+  if (p.name) person["name"] = *p.name;
+  person["groups"] = p.groups;
+  if (p.acr) person["acr"] = *p.acr;
+  person["amr"] = p.amr;
+  if (p.auth_time) person["auth_time"] = *p.auth_time;
+  return person;
 }
 
 }  // namespace aztp::services

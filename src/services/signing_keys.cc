@@ -32,27 +32,38 @@ Result<std::vector<Certificate>> ChainOf(const CaKeyRecord& r) {
   return chain;
 }
 
+// LoadCa loads an X.509 signing key row as a CA of the trust domain its
+// root names (its chain and key checked by CertificateAuthority::Load).
+Result<CertificateAuthority> LoadCa(const CaKeyRecord& r) {
+  AZTP_ASSIGN_OR_RETURN(std::vector<Certificate> chain, ChainOf(r));
+  auto sans = chain.back().uri_sans();
+  if (sans.size() != 1) {
+    return Error(Code::kMalformed, "CA root has no trust domain ID");
+  }
+  AZTP_ASSIGN_OR_RETURN(TrustDomain td, TrustDomain::Parse(sans[0]));
+  AZTP_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::FromPkcs8Pem(r.key_pem));
+  return CertificateAuthority::Load(td, std::move(chain), std::move(key));
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const SigningKeys>> SigningKeys::Load(
     std::vector<CaKeyRecord> records) {
   std::shared_ptr<SigningKeys> keys(new SigningKeys());
+  std::optional<TrustDomain> domain;  // of the X.509 rows read so far
   for (auto& r : records) {
     if (r.kind == KeyKind::kX509) {
-      AZTP_ASSIGN_OR_RETURN(std::vector<Certificate> chain, ChainOf(r));
-      keys->roots_.push_back(chain.back());
+      // Every row, prepared ones too, is loaded as a CA: its chain must
+      // verify and its key match, before its root is published.
+      AZTP_ASSIGN_OR_RETURN(CertificateAuthority ca, LoadCa(r));
+      if (domain && !(ca.trust_domain() == *domain)) {
+        return Error(Code::kMalformed, "signing key " + QuoteInput(r.key_id) +
+                                           " is of another trust domain");
+      }
+      domain = ca.trust_domain();
+      keys->roots_.push_back(ca.root());
       if (r.state == KeyState::kActive) {
         if (keys->ca_) return Error(Code::kInternal, "two active CA keys");
-        auto sans = chain.back().uri_sans();
-        if (sans.size() != 1) {
-          return Error(Code::kMalformed, "CA root has no trust domain ID");
-        }
-        AZTP_ASSIGN_OR_RETURN(TrustDomain td, TrustDomain::Parse(sans[0]));
-        AZTP_ASSIGN_OR_RETURN(PrivateKey key,
-                              PrivateKey::FromPkcs8Pem(r.key_pem));
-        AZTP_ASSIGN_OR_RETURN(
-            CertificateAuthority ca,
-            CertificateAuthority::Load(td, std::move(chain), std::move(key)));
         keys->ca_ = std::make_unique<CertificateAuthority>(std::move(ca));
       }
     } else if (r.kind == KeyKind::kJwt) {

@@ -124,5 +124,35 @@ TEST_F(SigningKeyServiceTest, RotateDueAppliesWhatIsDue) {
   EXPECT_FALSE(*due);
 }
 
+TEST_F(SigningKeyServiceTest, EveryCaRowMustHoldItsOwnKeyNotOnlyTheActive) {
+  // A prepared row whose key is not its certificate's (a damaged or
+  // tampered row) is refused when the keys are read, before its root could
+  // be published in the bundle.
+  auto a = NewSigningKey(ctx_.trust_domain, KeyKind::kX509, KeyState::kPrepared,
+                         CaOptions{}, ctx_.Now());
+  auto b = NewSigningKey(ctx_.trust_domain, KeyKind::kX509, KeyState::kPrepared,
+                         CaOptions{}, ctx_.Now());
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  a->key_pem = b->key_pem;
+  ASSERT_TRUE(
+      ctx_.store->Write([&](Transaction& tx) { return tx.PutCaKey(*a); }));
+  auto read = ReadKeys(*ctx_.store);
+  ASSERT_FALSE(read.has_value());
+  // A prepared row of another trust domain is refused too.
+  ASSERT_TRUE(ctx_.store->Write(
+      [&](Transaction& tx) { return tx.DeleteCaKey(a->key_id); }));
+  auto other =
+      NewSigningKey(*TrustDomain::Parse("org-z.example"), KeyKind::kX509,
+                    KeyState::kPrepared, CaOptions{}, ctx_.Now());
+  ASSERT_TRUE(other.has_value());
+  ASSERT_TRUE(
+      ctx_.store->Write([&](Transaction& tx) { return tx.PutCaKey(*other); }));
+  read = ReadKeys(*ctx_.store);
+  ASSERT_FALSE(read.has_value());
+  EXPECT_NE(read.error().message().find("another trust domain"),
+            std::string::npos)
+      << read.error().message();
+}
+
 }  // namespace
 }  // namespace aztp::services

@@ -190,6 +190,16 @@ CREATE TABLE tickets (
 );
 CREATE INDEX tickets_owner ON tickets (kind, owner);
 )sql"},
+    {3, "revocation changes", R"sql(
+CREATE TABLE revocation_changes (
+  id BYTEA NOT NULL PRIMARY KEY REFERENCES identities (id),
+  seq BIGINT NOT NULL
+);
+CREATE INDEX revocation_changes_seq ON revocation_changes (seq);
+INSERT INTO meta (name, "value")
+  SELECT 'revocation_changes_from'::bytea, "value" FROM meta
+  WHERE name = 'revocation_sequence'::bytea;
+)sql"},
 };
 
 constexpr int kLatestPgVersion =

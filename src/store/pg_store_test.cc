@@ -281,12 +281,20 @@ TEST(PostgresStoreTest, MigratesFromEveryEarlierVersion) {
                            "NULL, 0, 1, '{}', '[]', 'active', '', 1, 2, NULL, "
                            "'')")
                     .has_value());
+    ASSERT_TRUE(b.server()
+                    .Admin(b.db(),
+                           "INSERT INTO meta (name, \"value\") VALUES "
+                           "('revocation_sequence'::bytea, 5)")
+                    .has_value());
     auto store = MustOpen(b);
     ASSERT_NE(store, nullptr);
-    ASSERT_OK(store->Write([](Transaction& t) -> Status {
+    ASSERT_OK(store->Write([version](Transaction& t) -> Status {
       AZTP_ASSIGN_OR_RETURN(auto old, t.GetIdentity("spiffe://td/old"));
       EXPECT_TRUE(old.has_value() && old->discoverable && old->updated_at == 2);
       EXPECT_EQ(t.ClaimOnce("k", kNow + 1, kNow).value(), true);
+      // Revocation deltas start at the sequence of the upgrade.
+      AZTP_ASSIGN_OR_RETURN(auto from, t.GetMeta("revocation_changes_from"));
+      EXPECT_EQ(from, std::optional<int64_t>(5)) << "from version " << version;
       return Ok();
     }));
     auto n =

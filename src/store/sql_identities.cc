@@ -211,12 +211,45 @@ Result<int64_t> SqlIdentities::CountIdentities(
   if (status) q.Text(ToString(*status));
   AZTP_ASSIGN_OR_RETURN(
       std::optional<int64_t> n,
-      s_.OneRow<int64_t>(q, "count identities",
-                         [](const SqlRow& row) -> Result<int64_t> {
-                           return row.Int("n");
-                         }));
+      s_.OneRow<int64_t>(
+          q, "count identities",
+          [](const SqlRow& row) -> Result<int64_t> { return row.Int("n"); }));
   if (!n) return Corrupt("identity count");
   return *n;
+}
+
+Status SqlIdentities::NoteRevocationChange(const std::string& id,
+                                           int64_t sequence) {
+  AZTP_RETURN_IF_ERROR(s_.CanWrite());
+  AZTP_ASSIGN_OR_RETURN(bool exists, s_.IdentityExists(id));
+  if (!exists) {
+    return Error(Code::kInvalidArgument,
+                 "store: no identity " + QuoteInput(id) + " to note");
+  }
+  AZTP_ASSIGN_OR_RETURN(
+      SqlStmt q,
+      s_.Query("INSERT INTO revocation_changes (id, seq) VALUES (?, ?) "
+               "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq"));
+  q.Text(id);
+  q.Int(sequence);
+  return q.Run("note revocation change");
+}
+
+Result<std::vector<std::string>> SqlIdentities::ListRevocationChanges(
+    int64_t after, std::size_t limit) {
+  AZTP_RETURN_IF_ERROR(s_.CanRead());
+  if (limit < 1 || limit > 10000) {
+    return Error(Code::kInvalidArgument,
+                 "store: revocation changes are listed 1 to 10000 at a time");
+  }
+  AZTP_ASSIGN_OR_RETURN(SqlStmt q,
+                        s_.Query("SELECT id FROM revocation_changes WHERE seq "
+                                 "> ? ORDER BY seq, id LIMIT ?"));
+  q.Int(after);
+  q.Int(static_cast<int64_t>(limit));
+  return s_.Rows<std::string>(
+      q, "list revocation changes",
+      [](const SqlRow& row) -> Result<std::string> { return row.Text("id"); });
 }
 
 Status SqlIdentities::CheckLinkIsNew(const LinkRecord& r) {
@@ -252,7 +285,7 @@ Status SqlIdentities::InsertLink(const LinkRecord& r) {
       EncodeJson(r.metadata, "link metadata", kMaxMetadataBytes));
   AZTP_ASSIGN_OR_RETURN(
       SqlStmt q, s_.Query("INSERT INTO links (from_id, to_id, kind, "
-                             "created_at, metadata) VALUES (?, ?, ?, ?, ?)"));
+                          "created_at, metadata) VALUES (?, ?, ?, ?, ?)"));
   q.Text(r.from);
   q.Text(r.to);
   q.Text(ToString(r.kind));

@@ -39,6 +39,9 @@ class SqlIdentities : public virtual IdentityRepository,
       const IdentityFilter& filter) override;
   Result<int64_t> CountIdentities(
       std::optional<IdentityRecord::Status> status) override;
+  Status NoteRevocationChange(const std::string& id, int64_t sequence) override;
+  Result<std::vector<std::string>> ListRevocationChanges(
+      int64_t after, std::size_t limit) override;
   Status InsertLink(const LinkRecord& r) override;
   Result<std::vector<LinkRecord>> ListLinks(const std::string& id) override;
 

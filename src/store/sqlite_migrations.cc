@@ -222,6 +222,18 @@ CREATE TABLE tickets (
 );
 CREATE INDEX tickets_owner ON tickets (kind, owner);
 )sql"},
+    // Deltas of the revocation list start at the sequence of the upgrade
+    // (services/revocations.h).
+    {9, "revocation changes", R"sql(
+CREATE TABLE revocation_changes (
+  id TEXT NOT NULL PRIMARY KEY REFERENCES identities (id),
+  seq INTEGER NOT NULL
+);
+CREATE INDEX revocation_changes_seq ON revocation_changes (seq);
+INSERT INTO meta (name, "value")
+  SELECT 'revocation_changes_from', "value" FROM meta
+  WHERE name = 'revocation_sequence';
+)sql"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;

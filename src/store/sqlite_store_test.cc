@@ -162,12 +162,13 @@ TEST(SqliteStoreTest, CreatesAPrivateWalFileWithVersionedSchema) {
   }
   EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"),
             std::vector<std::string>{"wal"});
-  EXPECT_EQ(RawQuery(path, "SELECT version FROM schema_version"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8"}));
+  EXPECT_EQ(
+      RawQuery(path, "SELECT version FROM schema_version"),
+      (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9"}));
   // Opening again applies nothing twice.
   for (int i = 0; i < 2; ++i) ASSERT_NE(MustOpen(path), nullptr);
   EXPECT_EQ(RawQuery(path, "SELECT COUNT(*) FROM schema_version"),
-            std::vector<std::string>{"8"});
+            std::vector<std::string>{"9"});
   const std::vector<std::string> tables = RawQuery(
       path,
       "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
@@ -187,6 +188,7 @@ TEST(SqliteStoreTest, CreatesAPrivateWalFileWithVersionedSchema) {
                                               "policies",
                                               "policy_attachments",
                                               "policy_versions",
+                                              "revocation_changes",
                                               "schema_version",
                                               "shipped_audit",
                                               "svids",
@@ -528,6 +530,27 @@ TEST(SqliteStoreTest, MigrationKeepsFederationsWithoutRevocationsUrl) {
     }
     AZTP_ASSIGN_OR_RETURN(auto lists, t.ListFederatedRevocations());
     EXPECT_TRUE(lists.empty());
+    return Ok();
+  }));
+}
+
+// A store upgraded to migration 9 records revocation changes from the
+// sequence it had: deltas start there (services/revocations.h).
+TEST(SqliteStoreTest, MigrationStartsRevocationDeltasAtTheCurrentSequence) {
+  test_support::TempDir dir("aztp_store_");
+  const std::string path = dir.File("state.db");
+  ASSERT_NE(MustOpen(path), nullptr);
+  RawQuery(path,
+           "DELETE FROM schema_version WHERE version = 9;"
+           "DROP TABLE revocation_changes;"
+           "INSERT INTO meta VALUES ('revocation_sequence', 12)");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Read([](Transaction& t) -> Status {
+    AZTP_ASSIGN_OR_RETURN(auto from, t.GetMeta("revocation_changes_from"));
+    EXPECT_EQ(from, std::optional<int64_t>(12));
+    AZTP_ASSIGN_OR_RETURN(auto changes, t.ListRevocationChanges(0, 10));
+    EXPECT_TRUE(changes.empty());
     return Ok();
   }));
 }

@@ -413,5 +413,45 @@ TEST_P(StoreConformance, PrefixMatchIsByteExact) {
   EXPECT_EQ(list("").size(), ids.size());
 }
 
+TEST_P(StoreConformance, RevocationChangesKeepEachIdentitysLatest) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  Everything e = MakeEverything("rc", "rc");
+  ASSERT_OK(store->Write([&](Transaction& t) -> Status {
+    AZTP_RETURN_IF_ERROR(PutEverything(t, e));
+    AZTP_RETURN_IF_ERROR(t.NoteRevocationChange(e.child.id, 1));
+    AZTP_RETURN_IF_ERROR(t.NoteRevocationChange(e.parent.id, 2));
+    return t.NoteRevocationChange(e.child.id, 3);  // replaces sequence 1
+  }));
+  ASSERT_OK(store->Read([&](Transaction& t) -> Status {
+    auto all = t.ListRevocationChanges(0, 10);
+    EXPECT_TRUE(all.has_value());
+    if (all) {
+      EXPECT_EQ(*all, (std::vector<std::string>{e.parent.id, e.child.id}));
+    }
+    auto after2 = t.ListRevocationChanges(2, 10);
+    EXPECT_TRUE(after2.has_value());
+    if (after2) {
+      EXPECT_EQ(*after2, std::vector<std::string>{e.child.id});
+    }
+    auto first = t.ListRevocationChanges(0, 1);
+    EXPECT_TRUE(first.has_value());
+    if (first) {
+      EXPECT_EQ(*first, std::vector<std::string>{e.parent.id});
+    }
+    EXPECT_CODE(t.ListRevocationChanges(0, 0), Code::kInvalidArgument);
+    EXPECT_CODE(t.ListRevocationChanges(0, 10001), Code::kInvalidArgument);
+    return Ok();
+  }));
+  EXPECT_CODE(store->Write([](Transaction& t) {
+    return t.NoteRevocationChange("spiffe://td/none", 4);
+  }),
+              Code::kInvalidArgument);
+  EXPECT_CODE(store->Read([&](Transaction& t) {
+    return t.NoteRevocationChange(e.child.id, 5);
+  }),
+              Code::kUnsupported);
+}
+
 }  // namespace
 }  // namespace aztp::store_testing

@@ -54,6 +54,7 @@ http::Response ControlPlaneServer::Handle(const http::Request& request) {
   SeenRequest seen;
   seen.method = request.method;
   seen.path = request.path;
+  seen.target = request.target;
   seen.had_authorization = !request.Header("authorization").empty();
   seen.peer = request.peer;
   seen.status = response->status;

@@ -40,6 +40,7 @@ class ControlPlaneServer {
   struct SeenRequest {
     std::string method;
     std::string path;
+    std::string target;  // path and query as sent
     bool had_authorization = false;
     std::optional<SpiffeId> peer;  // the verified mTLS client, if any
     int status = 0;

@@ -9,20 +9,7 @@ source "$(dirname "$0")/../lib/common.sh"
 D="$AZTP_BUILD/aztpd/aztpd"
 [ -x "$D" ] || fail "aztpd is not built at $D"
 source "$(dirname "$0")/../lib/pg.sh"
-aztp_database
-{
-  echo "rate_limit: {requests_per_second: 0}"
-  echo "maintain_interval: 1s"   # so the lease lasts 3 s
-  store_config "$T/kek"
-} > "$T/aztpd.yaml"
-expect_exit 0 "$D" init --config "$T/aztpd.yaml" --data-dir "$T/r1" --trust-domain rep.example
-KEY="$(json_get "$out" admin_api_key)"
-declare -A URLS RPIDS
-for r in r1 r2 r3; do
-  mkdir -p -m 700 "$T/$r"
-  start_aztpd "$T/$r" --config "$T/aztpd.yaml"
-  URLS[$r]="$URL"; RPIDS[$r]=$PID
-done
+start_replicas rep.example
 C=(curl -sS --cacert "$T/r1/bundle.pem" --max-time 10)
 ok "three replicas serve one trust domain"
 

@@ -6,9 +6,9 @@
 # service again without a restart. Without Redis, each proxy alone would
 # accept the chain once (the hole this closes).
 source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/proxy.sh"
 D="$AZTP_BUILD/aztpd/aztpd"
 PX="$AZTP_BUILD/proxy/aztp-proxy"
-APP="$(dirname "$0")/../lib/echo_app.py"
 RCTL="$AZTP_SOURCE/tests/redis/redisctl.sh"
 for bin in "$D" "$PX"; do [ -x "$bin" ] || fail "$bin is not built"; done
 RDIR="$T/redis"
@@ -23,15 +23,7 @@ expect_exit 0 "$D" init --data-dir "$T/cp" --trust-domain $TD
 KEY="$(json_get "$out" admin_api_key)"
 start_aztpd "$T/cp"
 C=(curl -sS --max-time 20 --cacert "$T/cp/bundle.pem")
-for id in $CLIENT $PAYMENTS; do
-  api POST /v1/identities "{\"id\":\"$id\"}"
-  [ "$status" = 201 ] || fail "register $id: $status $body"
-done
-printf '{"Statement":{"Effect":"Allow","Action":"payments:*"}}' > "$T/policy.json"
-(umask 077; printf '%s' "$KEY" > "$T/key")
-python3 "$APP" --port-file "$T/app.port" &
-PIDS+=($!)
-for _ in $(seq 1 100); do [ -s "$T/app.port" ] && break; sleep 0.05; done
+proxy_fixture
 
 # proxy_config NAME ON_UNAVAILABLE [BACKEND]: a payments proxy's file.
 proxy_config() {

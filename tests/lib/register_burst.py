@@ -5,7 +5,9 @@ check after a crash that every acknowledged write was kept.
 
 usage: register_burst.py HOST:PORT CAFILE ACKED ID_PREFIX [REFUSED]
 (key in AZTP_KEY). With REFUSED, a 503 is counted there (one line each)
-and the burst goes on: a store outage under load.
+and the burst goes on: a store outage under load. With AZTP_CSR (a PEM
+file), each registered identity also gets an X.509-SVID for that CSR, and
+the ID of each acknowledged one is appended to ACKED.svids.
 """
 import http.client
 import json
@@ -21,6 +23,24 @@ refused = open(sys.argv[5], "a") if len(sys.argv) > 5 else None
 conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=10)
 headers = {"Authorization": "Bearer " + os.environ["AZTP_KEY"],
            "Content-Type": "application/json"}
+csr = open(os.environ["AZTP_CSR"]).read() if os.environ.get("AZTP_CSR") else None
+svids = open(sys.argv[3] + ".svids", "a") if csr else None
+
+
+def issue(ident):
+    """Asks for an SVID of ident: False when the server is gone."""
+    try:
+        conn.request("POST", "/v1/svid/x509",
+                     json.dumps({"id": ident, "csr": csr}), headers)
+        resp = conn.getresponse()
+        resp.read()
+    except Exception:
+        return False
+    if resp.status != 201:
+        sys.exit("unexpected status %d for an SVID" % resp.status)
+    return True
+
+
 i = 0
 while True:
     ident = "%sw%05d" % (prefix, i)
@@ -39,4 +59,9 @@ while True:
         sys.exit("unexpected status %d" % resp.status)
     out.write(ident + "\n")
     out.flush()
+    if svids is not None:
+        if not issue(ident):
+            break
+        svids.write(ident + "\n")
+        svids.flush()
     i += 1

@@ -14,7 +14,8 @@
 //     `bundle_refresh_seconds` (over mTLS, where the server narrows the map
 //     to what the SVID's identity accepts) and the revocation lists every
 //     `revocation_refresh_seconds` (`GET /v1/revocation-lists`: the own
-//     domain's and those federated domains publish). Tests drive it with a
+//     domain's and those federated domains publish; the own one as a delta
+//     from the list held, and whole once an hour). Tests drive it with a
 //     FixedClock; Start runs it on a background thread.
 //   * MakeServerContext / MakeClientContext return TLS 1.3 contexts that
 //     present the current SVID; VerifyPeer authenticates the peer of a
@@ -55,6 +56,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "aztp/base/clock.h"
 #include "aztp/base/result.h"
@@ -96,6 +98,9 @@ struct RefreshReport {
 // AgentOptions configure an Agent.
 struct AgentOptions {
   std::string base_url;  // the control plane, "https://host:port"
+  // failover_urls are other replicas of the control plane, tried after
+  // base_url (ClientOptions::failover_urls).
+  std::vector<std::string> failover_urls;
   // trust_bundle is the control plane's trust-domain bundle (bundle.json
   // of `aztpd init`); it authenticates the server at the bootstrap and is
   // then kept fresh from the server. Federated bundles come from the

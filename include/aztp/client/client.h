@@ -17,12 +17,13 @@
 // never contain the API key, private keys or whole tokens.
 //
 // Retries. A call that is idempotent is retried with exponential backoff
-// and jitter after kIo, kUnavailable, HTTP 429 and HTTP 503. Idempotent are
-// every GET (Healthz, Readyz, GetIdentity, ListIdentities, Discover,
-// ListApiKeys, GetBundle, GetBundles, GetRevocations, GetRevocationLists,
-// ListCaKeys,
-// ListFederations, GetPolicy, ListPolicies) and these calls, whose
-// repetition leaves the server in the state a single call leaves it in:
+// and jitter after kIo, kUnavailable, HTTP 429 and HTTP 503; any call is
+// retried when its connection could not be opened (nothing was sent).
+// Idempotent are every GET (Healthz, Readyz, GetIdentity, ListIdentities,
+// Discover, ListApiKeys, GetBundle, GetBundles, GetRevocations,
+// GetRevocationLists, ListCaKeys, ListFederations, GetPolicy, ListPolicies) and
+// these calls, whose repetition leaves the server in the state a single call
+// leaves it in:
 //   * RevokeIdentity and ReissueIdentity set the identity's status (a
 //     repeated call only adds an audit record and bumps the revocation
 //     list's sequence, which readers accept);
@@ -40,6 +41,17 @@
 // endpoint and a second audit record), CreatePolicy and UpdatePolicy (409
 // the second time: the name is taken, the version is stale), DeletePolicy
 // (404 the second time), AttachPolicy (409) and DetachPolicy (404).
+//
+// Several servers. With failover_urls, a call goes first to the URL that
+// answered last and, when it cannot be reached, to the next one at once;
+// backoff applies between rounds over all of them, and max_attempts counts
+// rounds. An idempotent call moves on after any failure it would be retried
+// for. Any other call moves on, and is retried, only when its connection
+// could not be opened (connect or TLS handshake failed), because then
+// nothing of it was sent; once sent, its failure is returned and it is
+// never sent again, so a mutation is not duplicated. A server that is not
+// the control plane (kUnauthenticated) ends the call at once: every URL
+// must present the same control plane ID.
 //
 // Thread safety. A Client is thread-safe: each call borrows an
 // http::Client (one kept-alive TLS connection, not thread-safe itself) from
@@ -346,6 +358,9 @@ struct RetryOptions {
 // ClientOptions configure a Client.
 struct ClientOptions {
   std::string base_url;  // "https://host:port"
+  // failover_urls are other replicas of the same control plane, tried in
+  // turn after base_url (see "Several servers" at the top of this file).
+  std::vector<std::string> failover_urls;
   // bundles and server_id authenticate the server: it must present an
   // X.509-SVID for `server_id` that verifies against the bundle of
   // server_id's trust domain. The source is consulted at every connection,
@@ -489,14 +504,22 @@ class Client {
   // manages it, or its own SVID). Each bundle is of the trust domain it is
   // keyed under (an X.509 authority naming another domain is kMalformed).
   Result<BundleSet> GetBundles(std::optional<SpiffeId> for_id = {});
-  // GetRevocations: `GET /v1/revocations`.
-  Result<RevocationList> GetRevocations();
+  // GetRevocations: `GET /v1/revocations`. With `held`, the list the
+  // caller holds of the server's domain (at a sequence above 0), it asks
+  // for a delta from it (`?since=`) and returns `held` brought up to date;
+  // the server may answer with the whole list instead, and a delta that
+  // does not start at held's sequence is answered by asking for the whole
+  // list. Either way the result is a whole list.
+  Result<RevocationList> GetRevocations(const RevocationList* held = nullptr);
   // GetRevocationLists: `GET /v1/revocation-lists`, the revocation list of
   // the server's own trust domain and of every federated domain that
   // publishes one, by trust domain. The map must hold the server's own
   // domain, and each list may name IDs of its own domain only (kMalformed
   // otherwise): a list applies to its domain's identities alone.
-  Result<RevocationLists> GetRevocationLists();
+  // `held_own` asks for the own domain's list as a delta, as in
+  // GetRevocations.
+  Result<RevocationLists> GetRevocationLists(
+      const RevocationList* held_own = nullptr);
 
   // ListCaKeys: `GET /v1/ca` (admin).
   Result<std::vector<CaKey>> ListCaKeys();

@@ -46,7 +46,10 @@ struct ProxyConfig {
   // The control plane: where the SVID, bundles, revocations and policies
   // come from, and where audit records are shipped.
   struct ControlPlane {
-    std::string url;           // https://host:port, no path; required
+    std::string url;  // https://host:port, no path; required
+    // failover_urls: other replicas of the same control plane (at most 16),
+    // tried in turn when `url` cannot be reached.
+    std::vector<std::string> failover_urls;
     std::string bundle_file;   // bundle.json of `aztpd init`; required
     std::string api_key_file;  // bootstrap key (else env AZTP_API_KEY)
     // How often each is fetched again (1 s to 1 day).

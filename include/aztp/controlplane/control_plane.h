@@ -202,7 +202,9 @@ class ControlPlane {
   Result<Json> Route(const http::Request& request, Reply& reply);
   // BuildRoutes fills routes_ (control_plane_routes.cc).
   void BuildRoutes();
-  Result<Json> Revocations(UnixTime now);
+  // OwnRevocations answers GET /v1/revocations: the whole list, or with
+  // ?since= a delta when one can be given.
+  Result<Json> OwnRevocations(const http::Request& req);
   // KeysChangedInStore: the store's bundle sequence is not the one in
   // force here (another replica rotated or added keys).
   Result<bool> KeysChangedInStore();

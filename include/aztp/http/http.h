@@ -141,10 +141,14 @@ class Client {
  public:
   static Result<std::unique_ptr<Client>> Create(ClientOptions options);
   ~Client();
-  // Send performs one request; transport and TLS failures are kIo or
-  // kUnauthenticated (server identity), a body over max_response_bytes is
-  // kTooLarge, HTTP errors (redirects too: never followed) are returned as
-  // responses.
+  // Connect opens the connection, authenticating the server, unless one is
+  // already open. When it fails nothing has been sent, so a caller may try
+  // another server even with a request that must not be repeated.
+  Status Connect();
+  // Send performs one request (connecting first when needed); transport and TLS
+  // failures are kIo or kUnauthenticated (server identity), a body over
+  // max_response_bytes is kTooLarge, HTTP errors (redirects too: never
+  // followed) are returned as responses.
   Result<Response> Send(
       const std::string& method, const std::string& target,
       const std::string& body,

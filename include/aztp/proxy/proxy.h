@@ -27,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "aztp/base/clock.h"
 #include "aztp/base/result.h"
@@ -57,6 +58,8 @@ struct ProxyDeps {
   // from and audit records go; empty: neither (policies from the file
   // only, records kept locally).
   std::string control_plane_url;
+  // control_plane_failover_urls: its other replicas (ClientOptions).
+  std::vector<std::string> control_plane_failover_urls;
   // shared_replay, when set, remembers accepted chains for every proxy of
   // the agent (ProxyConfig::replay, Redis); null: this process's memory.
   std::shared_ptr<RedisReplayStore> shared_replay;

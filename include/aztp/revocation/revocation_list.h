@@ -34,6 +34,28 @@
 
 namespace aztp {
 
+// RevocationEntries are the three kinds of entries of a revocation list, or
+// of one side of a delta (revocation_delta.h), unchecked until Check.
+struct RevocationEntries {
+  std::vector<SpiffeId> ids;
+  std::vector<std::string> jtis;
+  std::vector<std::string> serials;
+
+  std::size_t size() const { return ids.size() + jtis.size() + serials.size(); }
+  // FromJson reads the optional arrays `ids`, `jtis` and `serials` of the
+  // object `doc`: their count and types, and each ID. The jtis and serials
+  // are left to Check, which every Create runs; messages start with `what`.
+  static Result<RevocationEntries> FromJson(const Json& doc,
+                                            const std::string& what);
+  // Check checks the jtis and serials as RevocationList::Parse says (IDs are
+  // checked by their type); messages start with `what`.
+  Status Check(const std::string& what) const;
+  // CheckTotal is kTooLarge for more than RevocationList::kMaxEntries.
+  static Status CheckTotal(std::size_t total);
+  // ToJson renders the three arrays, each sorted.
+  Json ToJson() const;
+};
+
 // RevocationList is an immutable revocation list (protocol §6 step 8) with
 // O(1) lookups. Share it between threads as
 // std::shared_ptr<const RevocationList>.
@@ -58,7 +80,8 @@ class RevocationList {
   // kMaxSerialChars. Repeated entries are accepted and count once: revoking
   // twice is harmless, and refusing a list over it would keep an older list
   // in force. Unknown top-level members are ignored so that later versions
-  // of the format can add members that older verifiers skip. Errors are
+  // of the format can add members that older verifiers skip, except
+  // `since`, which marks a delta (revocation_delta.h). Errors are
   // kMalformed, or kTooLarge beyond kMaxBytes, kMaxEntries, kMaxJtiBytes or
   // kMaxSerialChars.
   static Result<RevocationList> Parse(std::string_view json);
@@ -105,6 +128,8 @@ class RevocationList {
   // ToJson renders the document with all three arrays, each sorted
   // (protocol §6 step 8).
   Json ToJson() const;
+  // Entries returns a copy of the entries, in no particular order.
+  RevocationEntries Entries() const;
 
   // operator== compares sequences and entry sets (protocol §6 step 8).
   friend bool operator==(const RevocationList& a, const RevocationList& b) {

@@ -6,19 +6,21 @@
 // return URL, which the app redeems for the person (and, when it asked for
 // capabilities, the root of a chain that acts for the person).
 //
-// Pending logins and results live in memory: single use, short-lived,
-// bounded in number.
+// Pending logins and results are tickets in the store (store/coordination.h):
+// single use, short-lived, bounded in number, and shared by the replicas of
+// one database, so that a login started at one replica can come back to any
+// other (docs/scaling.md). Expired ones are swept by the maintenance leader.
 #pragma once
 
 #include <cstddef>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "aztp/base/result.h"
 #include "aztp/base/secret.h"
+#include "aztp/encoding/json.h"
 #include "aztp/services/people.h"
 
 namespace aztp::services {
@@ -114,28 +116,24 @@ class LoginService {
   const LoginSettings& settings() const { return settings_; }
 
  private:
-  // Pending is a login between Start and its callback.
-  struct Pending {
-    LoginRequest request;
-    std::string nonce;
-    SecretBytes code_verifier;
-    UnixTime expires_at = 0;
-  };
-  // Finished is a result between the callback and Redeem.
-  struct Finished {
-    LoginResult result;
-    UnixTime expires_at = 0;
-  };
-  // Sweep drops what expired; called with mu_ held.
-  void Sweep(UnixTime now);
-  Result<LoginResult> Finish(const Pending& login, const CallbackRequest& r);
+  // Finish redeems the code and validates the ID token of a login whose
+  // ticket the callback took.
+  Result<LoginResult> Finish(const LoginRequest& request,
+                             const std::string& nonce,
+                             const SecretBytes& code_verifier,
+                             const CallbackRequest& r);
+  // Keep stores a finished login's result under a new one-time token.
+  Result<SecretBytes> Keep(const LoginResult& result, UnixTime now);
 
   const ServiceContext& ctx_;
   PersonService& people_;
   LoginSettings settings_;
-  mutable std::mutex mu_;
-  std::map<std::string, Pending> pending_;   // by state
-  std::map<std::string, Finished> results_;  // by SHA-256 of the token
 };
+
+// IdTokenPersonJson renders a person as /v1/oidc/login:redeem answers it:
+// issuer, subject, and the claims the ID token had.
+Json IdTokenPersonJson(const IdTokenPerson& person);
+// IdTokenPersonFromJson reads what IdTokenPersonJson wrote (kMalformed).
+Result<IdTokenPerson> IdTokenPersonFromJson(const Json& doc);
 
 }  // namespace aztp::services

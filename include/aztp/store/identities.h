@@ -91,6 +91,17 @@ class IdentityRepository {
   virtual Result<int64_t> CountIdentities(
       std::optional<IdentityRecord::Status> status) = 0;
 
+  // NoteRevocationChange records that identity `id` (which must exist)
+  // changed status at revocation list sequence `sequence`; only an
+  // identity's latest change is kept (services/revocations.h).
+  virtual Status NoteRevocationChange(const std::string& id,
+                                      int64_t sequence) = 0;
+  // ListRevocationChanges returns the identities whose latest change came
+  // after sequence `after`, in the order of their changes, at most `limit`
+  // (1..10000, else kInvalidArgument).
+  virtual Result<std::vector<std::string>> ListRevocationChanges(
+      int64_t after, std::size_t limit) = 0;
+
   // InsertLink adds a link between two existing identities (kAlreadyExists
   // for the same from, to and kind).
   virtual Status InsertLink(const LinkRecord& r) = 0;
