@@ -171,6 +171,25 @@ void Log(aztp::LogLevel level, std::string_view event, const Json& fields) {
   Log(ToSpdlog(level), event, fields);
 }
 
+namespace {
+
+// Withheld moves the message of an internal error (500) from the answer to
+// the log: its words may be the database's or a library's, naming tables,
+// constraints or files, which are the operator's to read, not a client's.
+void Withheld(aztp::http::Response& response, Json& fields) {
+  if (response.status != 500) return;
+  auto doc = aztp::ParseJson(response.body);
+  if (!doc || !doc->is_object()) return;
+  auto message = doc->find("message");
+  if (message == doc->end() || !message->is_string()) return;
+  fields["error_message"] =
+      SafeText(message->get_ref<const std::string&>(), 512);
+  *message = "internal error; aztpd's log has the details";
+  response.body = aztp::DumpJson(*doc);
+}
+
+}  // namespace
+
 aztp::http::Handler WithAccessLog(aztp::http::Handler handler) {
   return [handler = std::move(handler)](const aztp::http::Request& request) {
     const auto started = std::chrono::steady_clock::now();
@@ -184,7 +203,9 @@ aztp::http::Handler WithAccessLog(aztp::http::Handler handler) {
                 {"latency_ms", std::round(ms * 1000) / 1000},
                 {"remote", SafeText(request.remote, 64)}};
     if (request.peer) fields["peer"] = request.peer->str();
-    Log(spdlog::level::info, "request", fields);
+    Withheld(response, fields);
+    Log(response.status >= 500 ? spdlog::level::warn : spdlog::level::info,
+        "request", fields);
     return response;
   };
 }

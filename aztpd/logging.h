@@ -28,9 +28,10 @@ void Log(aztp::LogLevel level, std::string_view event,
          const aztp::Json& fields = aztp::Json::object());
 
 // WithAccessLog wraps `handler` so that every request it answers is logged
-// at info: method, path (without the query, which may carry tokens),
-// status, latency in milliseconds, remote address and, for mTLS clients,
-// their SPIFFE ID.
+// at info (warn for a 5xx): method, path (without the query, which may
+// carry tokens), status, latency in milliseconds, remote address and, for
+// mTLS clients, their SPIFFE ID. An internal error's (500) message goes to
+// the log as `error_message`; the client is told only that it happened.
 aztp::http::Handler WithAccessLog(aztp::http::Handler handler);
 
 }  // namespace aztpd

@@ -111,4 +111,16 @@ expect_exit 0 "$AZTP_BIN" identity get --server "${URLS[r3]},${URLS[r1]}" \
   --api-key "$KEY" --bundle "$T/r1/bundle.json" --id "$CLIENT"
 has "$out" "j['status'] == 'revoked'" || fail "identity get: $out"
 ok "the CLI with a dead replica first answers from the next one"
+
+# ---- an internal error's words stay in the log ----
+# The database refuses a write for a reason the store does not classify
+# (a privilege withdrawn): the client gets 500 without the database's text.
+admin "REVOKE INSERT ON identities FROM aztpd" aztp >/dev/null
+URL="${URLS[r1]}" api POST /v1/identities '{"id":"spiffe://fo.example/agents/late"}'
+admin "GRANT INSERT ON identities TO aztpd" aztp >/dev/null
+[ "$status" = 500 ] || fail "with INSERT revoked: $status $body"
+has "$body" "j['error'] == 'io_error' and 'log' in j['message']" || fail "500 body: $body"
+case "$body" in *permission*|*identities*|*42501*) fail "the answer quotes the database: $body" ;; esac
+grep -q '42501' "$T/aztpd.log" || fail "the log lacks the database's reason"
+ok "an internal error answers 500 without the database's words, which are in the log"
 done_checks
