@@ -41,14 +41,12 @@
 #include "aztp/http/address.h"
 #include "aztp/http/http.h"
 #include "aztp/svid/svid_dir.h"
+#include "closed_loop.h"
 
 namespace aztp {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
 constexpr const char* kBody = R"({"amount":12,"currency":"EUR"})";
-constexpr int kMaxReportedErrors = 5;
 
 struct Flags {
   std::string mode;
@@ -143,54 +141,28 @@ Result<Setup> Prepare(const Flags& f) {
   return s;
 }
 
-// Errors counts failed requests and reports the first few.
-class Errors {
- public:
-  void Add(const std::string& what) {
-    std::lock_guard lock(mu_);
-    if (++count_ <= kMaxReportedErrors) {
-      std::cerr << "proxy_load_tool: " << what << "\n";
-    }
-  }
-  long count() const {
-    std::lock_guard lock(mu_);
-    return count_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  long count_ = 0;
-};
-
-// Connection is one thread's client and what it measured.
+// Connection is one thread's client.
 struct Connection {
   std::unique_ptr<http::Client> client;
-  std::vector<double> latencies_ms;
 };
 
 // SendOne sends request `index` (its chain, in aztp mode) and records a
 // failure; returns false on one.
 bool SendOne(const Setup& s, http::Client& client, std::size_t index,
-             Errors& errors) {
+             bench::LoadErrors& errors) {
   std::vector<std::pair<std::string, std::string>> headers;
   if (!s.chains.empty()) headers.emplace_back("Aztp-Chain", s.chains[index]);
   auto resp = client.Send("POST", s.path, kBody, headers);
   if (!resp) {
-    errors.Add("request failed: " + resp.error().message());
+    errors.Add(resp.error().reason(), resp.error().message());
     return false;
   }
   if (resp->status != 200) {
-    errors.Add("HTTP " + std::to_string(resp->status) + ": " +
+    errors.Add("http_" + std::to_string(resp->status),
                resp->body.substr(0, 300));
     return false;
   }
   return true;
-}
-
-double Percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  auto rank = static_cast<std::size_t>(std::ceil(p * sorted.size()));
-  return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
 
 int Run(const Flags& f) {
@@ -208,58 +180,20 @@ int Run(const Flags& f) {
       return 2;
     }
     c.client = std::move(*client);
-    c.latencies_ms.reserve(f.requests / f.connections + 1);
   }
 
-  Errors errors;
-  std::atomic<std::size_t> next{0};
-  std::latch warmed(f.connections);
-  std::latch go(1);
+  bench::LoadErrors errors("proxy_load_tool");
+  // Each call has its own chain: the warm-up ones first, by connection.
   const std::size_t timed_base =
       static_cast<std::size_t>(f.connections) * f.warmup;
-  std::vector<std::thread> threads;
-  for (int k = 0; k < f.connections; ++k) {
-    threads.emplace_back([&, k] {
-      Connection& c = conns[k];
-      Errors warmup_errors;
-      for (int i = 0; i < f.warmup; ++i) {
-        SendOne(s, *c.client, static_cast<std::size_t>(k) * f.warmup + i,
-                warmup_errors);
-      }
-      warmed.count_down();
-      go.wait();
-      for (;;) {
-        std::size_t i = next.fetch_add(1);
-        if (i >= static_cast<std::size_t>(f.requests)) break;
-        auto start = SteadyClock::now();
-        bool ok = SendOne(s, *c.client, timed_base + i, errors);
-        std::chrono::duration<double, std::milli> took =
-            SteadyClock::now() - start;
-        if (ok) c.latencies_ms.push_back(took.count());
-      }
-    });
-  }
-  warmed.wait();
-  auto start = SteadyClock::now();
-  go.count_down();
-  for (auto& t : threads) t.join();
-  double seconds =
-      std::chrono::duration<double>(SteadyClock::now() - start).count();
-
-  std::vector<double> all;
-  for (const auto& c : conns) {
-    all.insert(all.end(), c.latencies_ms.begin(), c.latencies_ms.end());
-  }
-  std::sort(all.begin(), all.end());
-  auto round3 = [](double v) { return std::round(v * 1000) / 1000; };
-  Json out = {{"requests", f.requests},
-              {"seconds", round3(seconds)},
-              {"rps", std::round(all.size() / seconds)},
-              {"p50_ms", round3(Percentile(all, 0.50))},
-              {"p99_ms", round3(Percentile(all, 0.99))},
-              {"errors", errors.count()}};
-  std::cout << DumpJson(out) << std::endl;
-  return errors.count() == 0 ? 0 : 1;
+  bench::LoadResult r = bench::RunClosedLoop(
+      f.connections, f.warmup, f.requests, errors,
+      [&](int k, bool timed, std::size_t i, bench::LoadErrors& e) {
+        std::size_t index =
+            timed ? timed_base + i : static_cast<std::size_t>(k) * f.warmup + i;
+        return SendOne(s, *conns[k].client, index, e);
+      });
+  return bench::Report({{"requests", f.requests}}, r, errors);
 }
 
 }  // namespace
