@@ -4,8 +4,9 @@
 #  * SIGKILL of a replica in the middle of bursts of registrations and
 #    issuances at all three: every acknowledged write is stored with its
 #    audit record, and the audit chain of the three verifies;
-#  * an aztp-proxy given the three URLs keeps serving when the replica it
-#    talks to is killed, and follows a revocation made at another one;
+#  * an aztp-proxy given the three URLs (r2 already dead) keeps serving
+#    when the replica it talks to is killed too, and follows a revocation
+#    made at the last one;
 #  * the CLI given the three URLs (--server a,b,c) answers with one dead.
 source "$(dirname "$0")/../lib/common.sh"
 D="$AZTP_BUILD/aztpd/aztpd"
@@ -62,7 +63,7 @@ cat > "$T/proxy.yaml" <<YAML
 identity: $PAYMENTS
 control_plane:
   url: ${URLS[r3]}
-  failover_urls: [${URLS[r1]}]
+  failover_urls: [${URLS[r2]}, ${URLS[r1]}]
   bundle_file: $T/r1/bundle.json
   api_key_file: $T/key
   revocation_refresh: 1s
@@ -104,7 +105,7 @@ done
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$status" = 401 ] && [ "$reason" = revoked ] ||
   fail "the proxy did not follow the revocation made at r1: $status $reason"
-ok "a proxy on r3 and r1: r3 killed, requests still served; a revocation at r1 refused after $ms ms"
+ok "a proxy on r3, r2 and r1: r2 dead, r3 killed, requests still served; a revocation at r1 refused after $ms ms"
 
 # ---- the CLI with three URLs, the first one dead ----
 expect_exit 0 "$AZTP_BIN" identity get --server "${URLS[r3]},${URLS[r1]}" \
