@@ -1,0 +1,53 @@
+// Fuzzes the JSON-RPC mapping of MCP and A2A requests (proxy/jsonrpc.h)
+// with untrusted bodies: every body either parses into calls whose actions
+// are valid, non-wildcard capabilities (one per call that is not a
+// response), or fails with a documented error of bounded length.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "aztp/chain/capability.h"
+#include "aztp/proxy/jsonrpc.h"
+
+namespace {
+
+void Check(bool ok) {
+  if (!ok) std::abort();
+}
+
+const aztp::RpcActions kActions{"t:tool:{name}", "t:resource:{name}",
+                                "t:prompt:{name}", "t:mcp:{method}"};
+
+void CheckBody(std::string_view body, aztp::RpcProtocol protocol) {
+  auto parsed = aztp::ParseRpcBody(body, protocol, kActions);
+  if (!parsed) {
+    const auto code = parsed.error().code();
+    Check(code == aztp::Code::kMalformed || code == aztp::Code::kTooLarge);
+    Check(parsed.error().message().size() <= 1024);
+    return;
+  }
+  Check(!parsed->calls.empty());
+  Check(parsed->calls.size() <= aztp::kMaxRpcBatch);
+  Check(parsed->batch || parsed->calls.size() == 1);
+  for (const auto& call : parsed->calls) {
+    if (call.response) {
+      Check(call.action.empty() && call.id.has_value());
+      continue;
+    }
+    auto cap = aztp::Capability::Parse(call.action);
+    Check(cap.has_value() && !cap->IsWildcard());
+    Check(!call.method.empty());
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view body(reinterpret_cast<const char*>(data), size);
+  CheckBody(body, aztp::RpcProtocol::kMcp);
+  CheckBody(body, aztp::RpcProtocol::kA2a);
+  // An encoded segment is always one valid capability segment.
+  auto cap = aztp::Capability::Parse("x:" + aztp::EncodeRpcSegment(body));
+  Check(size > 84 || cap.has_value());  // 84 bytes escape to at most 252
+  return 0;
+}

@@ -1,0 +1,210 @@
+#include "aztp/proxy/jsonrpc.h"
+
+#include <utility>
+
+#include "aztp/chain/capability.h"
+
+namespace aztp {
+namespace {
+
+// kMaxRpcBody bounds a body's JSON; kMaxRpcDepth its nesting (arguments
+// included).
+constexpr std::size_t kMaxRpcBody = 4 << 20;
+constexpr int kMaxRpcDepth = 64;
+
+bool Kept(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+         (c >= '0' && c <= '9') || c == '.' || c == '-';
+}
+
+// MethodSegments encodes a method, each `/`-separated part one segment.
+std::string MethodSegments(std::string_view method) {
+  std::string out;
+  for (std::size_t start = 0;;) {
+    std::size_t slash = method.find('/', start);
+    if (start > 0) out += ':';
+    out += EncodeRpcSegment(method.substr(start, slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
+
+// Fill replaces `placeholder` in `tmpl` by `value` (already encoded).
+std::string Fill(const std::string& tmpl, std::string_view placeholder,
+                 const std::string& value) {
+  std::string out = tmpl;
+  for (std::size_t at = out.find(placeholder); at != std::string::npos;
+       at = out.find(placeholder, at + value.size())) {
+    out.replace(at, placeholder.size(), value);
+  }
+  return out;
+}
+
+Error Invalid(std::size_t index, bool batch, std::string_view problem) {
+  std::string where = batch ? "element " + std::to_string(index) + ": " : "";
+  return Error(Code::kMalformed,
+               "JSON-RPC request: " + where + std::string(problem));
+}
+
+// Kind is how a method is made an action: its template and the member of
+// params that names its target (null: the method itself is the value).
+struct Kind {
+  const std::string* tmpl;
+  const char* member;
+};
+
+Kind KindOf(RpcProtocol protocol, std::string_view method,
+            const RpcActions& a) {
+  if (protocol == RpcProtocol::kMcp) {
+    if (method == "tools/call") return {&a.tool, "name"};
+    if (method == "resources/read") return {&a.resource, "uri"};
+    if (method == "prompts/get") return {&a.prompt, "name"};
+  }
+  return {&a.method, nullptr};
+}
+
+// Action names the action of a call of `method` with `target`.
+Result<std::string> Action(const std::string& tmpl, const char* member,
+                           std::string_view method, std::string_view target) {
+  std::string action = member ? Fill(tmpl, "{name}", EncodeRpcSegment(target))
+                              : Fill(tmpl, "{method}", MethodSegments(method));
+  if (action.size() > Capability::kMaxBytes) {
+    return Error(Code::kTooLarge, "JSON-RPC request: the action of " +
+                                      QuoteInput(method) +
+                                      " is longer than 256 bytes");
+  }
+  return action;
+}
+
+Result<RpcCall> ReadCall(const Json& e, std::size_t index, bool batch,
+                         RpcProtocol protocol, const RpcActions& actions) {
+  if (!e.is_object()) return Invalid(index, batch, "not an object");
+  auto version = e.find("jsonrpc");
+  if (version == e.end() || *version != "2.0") {
+    return Invalid(index, batch, "\"jsonrpc\" must be \"2.0\"");
+  }
+  RpcCall call;
+  if (auto id = e.find("id"); id != e.end()) {
+    if (!id->is_string() && !IsInteger(*id)) {
+      return Invalid(index, batch, "an id must be a string or an integer");
+    }
+    call.id = *id;
+  }
+  auto method = e.find("method");
+  if (method == e.end()) {
+    if ((e.contains("result") || e.contains("error")) && call.id) {
+      call.response = true;
+      return call;
+    }
+    return Invalid(index, batch, "no method");
+  }
+  if (!method->is_string() || method->get_ref<const std::string&>().empty()) {
+    return Invalid(index, batch, "the method must be a non-empty string");
+  }
+  call.method = method->get<std::string>();
+  auto params = e.find("params");
+  if (params != e.end() && !params->is_object() && !params->is_array()) {
+    return Invalid(index, batch, "params must be an object or an array");
+  }
+  const Kind kind = KindOf(protocol, call.method, actions);
+  const char* member = kind.member;
+  if (member != nullptr) {
+    const Json* value = nullptr;
+    if (params != e.end() && params->is_object()) {
+      auto it = params->find(member);
+      if (it != params->end()) value = &*it;
+    }
+    if (value == nullptr || !value->is_string() ||
+        value->get_ref<const std::string&>().empty()) {
+      return Invalid(
+          index, batch,
+          call.method + " needs params." + member + " as a non-empty string");
+    }
+    call.target = value->get<std::string>();
+  }
+  AZTP_ASSIGN_OR_RETURN(call.action,
+                        Action(*kind.tmpl, member, call.method, call.target));
+  return call;
+}
+
+}  // namespace
+
+std::string EncodeRpcSegment(std::string_view value) {
+  if (value.empty()) return "_";
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size());
+  for (char ch : value) {
+    auto c = static_cast<unsigned char>(ch);
+    if (Kept(c)) {
+      out += ch;
+    } else {
+      out += '_';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+  }
+  return out;
+}
+
+Status CheckRpcActions(RpcProtocol protocol, const RpcActions& actions) {
+  struct Use {
+    const char* name;
+    const std::string* tmpl;
+    const char* placeholder;
+  };
+  std::vector<Use> uses = {{"method", &actions.method, "{method}"}};
+  if (protocol == RpcProtocol::kMcp) {
+    uses.push_back({"tool", &actions.tool, "{name}"});
+    uses.push_back({"resource", &actions.resource, "{name}"});
+    uses.push_back({"prompt", &actions.prompt, "{name}"});
+  }
+  for (const Use& u : uses) {
+    const std::string filled = Fill(*u.tmpl, u.placeholder, "x");
+    if (filled.find('{') != std::string::npos ||
+        filled.find('}') != std::string::npos ||
+        !Capability::Parse(filled).has_value()) {
+      return Error(Code::kInvalidArgument,
+                   std::string("action template ") + u.name + " " +
+                       QuoteInput(*u.tmpl) +
+                       " must make a capability, with only " + u.placeholder);
+    }
+  }
+  return Ok();
+}
+
+Result<RpcBody> ParseRpcBody(std::string_view body, RpcProtocol protocol,
+                             const RpcActions& actions) {
+  auto doc = ParseJson(body, JsonLimits{kMaxRpcBody, kMaxRpcDepth});
+  if (!doc) return doc.error().WithContext("JSON-RPC request");
+  RpcBody out;
+  out.batch = doc->is_array();
+  if (out.batch && doc->empty()) {
+    return Error(Code::kMalformed, "JSON-RPC request: an empty batch");
+  }
+  if (out.batch && doc->size() > kMaxRpcBatch) {
+    return Error(Code::kTooLarge,
+                 "JSON-RPC request: a batch of more than 100 calls");
+  }
+  const std::size_t n = out.batch ? doc->size() : 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Json& e = out.batch ? (*doc)[i] : *doc;
+    AZTP_ASSIGN_OR_RETURN(RpcCall call,
+                          ReadCall(e, i, out.batch, protocol, actions));
+    out.calls.push_back(std::move(call));
+  }
+  return out;
+}
+
+Json RpcError(const Json& id, int code, std::string_view reason,
+              std::string_view message) {
+  return Json{{"jsonrpc", "2.0"},
+              {"id", id},
+              {"error",
+               {{"code", code},
+                {"message", std::string(message)},
+                {"data", {{"reason", std::string(reason)}}}}}};
+}
+
+}  // namespace aztp

@@ -1,0 +1,203 @@
+// JSON-RPC requests of MCP and A2A as actions (jsonrpc.h).
+#include "aztp/proxy/jsonrpc.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "aztp/chain/capability.h"
+
+namespace aztp {
+namespace {
+
+const RpcActions kMcp{"payments:tool:{name}", "payments:resource:{name}",
+                      "payments:prompt:{name}", "payments:mcp:{method}"};
+const RpcActions kA2a{"", "", "", "planner:a2a:{method}"};
+
+RpcBody Must(std::string_view body, RpcProtocol p = RpcProtocol::kMcp,
+             const RpcActions& a = kMcp) {
+  auto parsed = ParseRpcBody(body, p, a);
+  EXPECT_TRUE(parsed.has_value()) << body << ": " << parsed.error().message();
+  return parsed ? *parsed : RpcBody{};
+}
+
+TEST(JsonRpc, EachMcpMethodNamesItsAction) {
+  RpcBody b = Must(R"({"jsonrpc":"2.0","id":1,"method":"tools/call",
+      "params":{"name":"refund","arguments":{"amount":12}}})");
+  ASSERT_EQ(b.calls.size(), 1u);
+  EXPECT_FALSE(b.batch);
+  EXPECT_EQ(b.calls[0].action, "payments:tool:refund");
+  EXPECT_EQ(b.calls[0].target, "refund");
+  EXPECT_EQ(*b.calls[0].id, Json(1));
+  EXPECT_EQ(Must(R"({"jsonrpc":"2.0","id":"a","method":"resources/read",
+                   "params":{"uri":"file:///ledger/2026.csv"}})")
+                .calls[0]
+                .action,
+            "payments:resource:file_3A_2F_2F_2Fledger_2F2026.csv");
+  EXPECT_EQ(Must(R"({"jsonrpc":"2.0","id":2,"method":"prompts/get",
+                   "params":{"name":"summary"}})")
+                .calls[0]
+                .action,
+            "payments:prompt:summary");
+  EXPECT_EQ(
+      Must(R"({"jsonrpc":"2.0","id":3,"method":"tools/list"})").calls[0].action,
+      "payments:mcp:tools:list");
+  EXPECT_EQ(Must(R"({"jsonrpc":"2.0","id":4,
+                   "method":"resources/templates/list","params":{}})")
+                .calls[0]
+                .action,
+            "payments:mcp:resources:templates:list");
+  // Every action is a capability, and a wildcard covers its family.
+  auto all_tools = *Capability::Parse("payments:tool:*");
+  EXPECT_TRUE(all_tools.Covers(*Capability::Parse("payments:tool:refund")));
+}
+
+TEST(JsonRpc, A2aMethodsAreActionsWhateverTheirSpelling) {
+  EXPECT_EQ(Must(R"({"jsonrpc":"2.0","id":1,"method":"message/send",
+                   "params":{"message":{}}})",
+                 RpcProtocol::kA2a, kA2a)
+                .calls[0]
+                .action,
+            "planner:a2a:message:send");
+  EXPECT_EQ(Must(R"({"jsonrpc":"2.0","id":1,"method":"SendMessage"})",
+                 RpcProtocol::kA2a, kA2a)
+                .calls[0]
+                .action,
+            "planner:a2a:SendMessage");
+  // tools/call means nothing special in A2A: no target needed.
+  EXPECT_EQ(Must(R"({"jsonrpc":"2.0","id":1,"method":"tools/call"})",
+                 RpcProtocol::kA2a, kA2a)
+                .calls[0]
+                .action,
+            "planner:a2a:tools:call");
+}
+
+TEST(JsonRpc, ABatchIsReadElementByElement) {
+  RpcBody b = Must(R"([
+      {"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"quote"}},
+      {"jsonrpc":"2.0","method":"notifications/initialized"},
+      {"jsonrpc":"2.0","id":7,"result":{}},
+      {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"refund"}}
+  ])");
+  ASSERT_TRUE(b.batch);
+  ASSERT_EQ(b.calls.size(), 4u);
+  EXPECT_EQ(b.calls[0].action, "payments:tool:quote");
+  EXPECT_FALSE(b.calls[1].id.has_value()) << "a notification";
+  EXPECT_EQ(b.calls[1].action, "payments:mcp:notifications:initialized");
+  EXPECT_TRUE(b.calls[2].response);
+  EXPECT_TRUE(b.calls[2].action.empty());
+  EXPECT_EQ(b.calls[3].action, "payments:tool:refund");
+}
+
+TEST(JsonRpc, NamesNeverCollideOrEscapeTheirSegment) {
+  // Names that a naive mapping would confuse, each a distinct action, and
+  // none reaching into another segment.
+  const char* names[] = {"a_b",   "a:b", "a/b", "a b", "a_3Ab", "A_b",
+                         "a%3Ab", "a*",  "*",   "a.b", "a-b",   "é"};
+  std::set<std::string> seen;
+  for (const char* name : names) {
+    std::string body = std::string(R"({"jsonrpc":"2.0","id":1,)") +
+                       R"("method":"tools/call","params":{"name":)" +
+                       DumpJson(Json(name)) + "}}";
+    RpcBody b = Must(body);
+    ASSERT_EQ(b.calls.size(), 1u);
+    const std::string& action = b.calls[0].action;
+    EXPECT_TRUE(seen.insert(action).second) << name << " -> " << action;
+    auto cap = Capability::Parse(action);
+    ASSERT_TRUE(cap.has_value()) << action;
+    EXPECT_FALSE(cap->IsWildcard()) << name;
+    EXPECT_EQ(action.rfind("payments:tool:", 0), 0u);
+    EXPECT_EQ(action.find(':', 14), std::string::npos) << name;
+  }
+  EXPECT_EQ(EncodeRpcSegment(""), "_");
+  EXPECT_EQ(EncodeRpcSegment("_"), "_5F");
+}
+
+TEST(JsonRpc, BadRequestsAreMalformedWithoutQuotingArguments) {
+  const char* bad[] = {
+      "",
+      "{",
+      "[]",
+      "42",
+      R"({"id":1,"method":"tools/list"})",
+      R"({"jsonrpc":"1.0","id":1,"method":"tools/list"})",
+      R"({"jsonrpc":"2.0","id":null,"method":"tools/list"})",
+      R"({"jsonrpc":"2.0","id":1.5,"method":"tools/list"})",
+      R"({"jsonrpc":"2.0","id":{},"method":"tools/list"})",
+      R"({"jsonrpc":"2.0","id":1,"method":""})",
+      R"({"jsonrpc":"2.0","id":1,"method":7})",
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/list","params":"x"})",
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call"})",
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":["refund"]})",
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":""}})",
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":1}})",
+      R"({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{}})",
+      R"({"jsonrpc":"2.0","result":{}})",
+      R"({"jsonrpc":"2.0","id":1,"method":"a","method":"b"})",
+      R"([{"jsonrpc":"2.0","id":1,"method":"tools/list"},5])",
+  };
+  for (const char* body : bad) {
+    auto parsed = ParseRpcBody(body, RpcProtocol::kMcp, kMcp);
+    ASSERT_FALSE(parsed.has_value()) << body;
+    EXPECT_EQ(parsed.error().code(), Code::kMalformed) << body;
+  }
+  auto secret = ParseRpcBody(
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call",
+          "params":{"arguments":{"card":"4111111111111111"}}})",
+      RpcProtocol::kMcp, kMcp);
+  ASSERT_FALSE(secret.has_value());
+  EXPECT_EQ(secret.error().message().find("4111"), std::string::npos);
+}
+
+TEST(JsonRpc, LimitsAreTooLarge) {
+  std::string batch = "[";
+  for (std::size_t i = 0; i <= kMaxRpcBatch; ++i) {
+    if (i > 0) batch += ',';
+    batch += R"({"jsonrpc":"2.0","method":"ping"})";
+  }
+  batch += "]";
+  auto parsed = ParseRpcBody(batch, RpcProtocol::kMcp, kMcp);
+  ASSERT_FALSE(parsed.has_value());
+  EXPECT_EQ(parsed.error().code(), Code::kTooLarge);
+  std::string long_name(200, '/');  // each byte becomes three
+  parsed = ParseRpcBody(
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":")" +
+          long_name + R"("}})",
+      RpcProtocol::kMcp, kMcp);
+  ASSERT_FALSE(parsed.has_value());
+  EXPECT_EQ(parsed.error().code(), Code::kTooLarge);
+}
+
+TEST(JsonRpc, TemplatesMustMakeCapabilities) {
+  EXPECT_TRUE(CheckRpcActions(RpcProtocol::kMcp, kMcp));
+  EXPECT_TRUE(CheckRpcActions(RpcProtocol::kA2a, kA2a));
+  RpcActions bad = kMcp;
+  bad.tool = "payments:tool:{method}";
+  EXPECT_EQ(CheckRpcActions(RpcProtocol::kMcp, bad).error().code(),
+            Code::kInvalidArgument);
+  bad = kMcp;
+  bad.method = "payments mcp {method}";
+  EXPECT_FALSE(CheckRpcActions(RpcProtocol::kMcp, bad));
+  bad = kMcp;
+  bad.prompt = "payments:*:{name}";
+  EXPECT_FALSE(CheckRpcActions(RpcProtocol::kMcp, bad));
+  bad = kMcp;
+  bad.resource = "";
+  EXPECT_FALSE(CheckRpcActions(RpcProtocol::kMcp, bad));
+  EXPECT_TRUE(CheckRpcActions(RpcProtocol::kA2a, RpcActions{"", "", "", "x"}));
+}
+
+TEST(JsonRpc, ErrorsCarryTheCallsIdAndAStableReason) {
+  Json e = RpcError(Json("abc"), kRpcRefused, "policy_denied", "denied");
+  EXPECT_EQ(e["jsonrpc"], "2.0");
+  EXPECT_EQ(e["id"], "abc");
+  EXPECT_EQ(e["error"]["code"], -32001);
+  EXPECT_EQ(e["error"]["message"], "denied");
+  EXPECT_EQ(e["error"]["data"]["reason"], "policy_denied");
+  EXPECT_TRUE(
+      RpcError(Json(), kRpcParseError, "malformed", "x")["id"].is_null());
+}
+
+}  // namespace
+}  // namespace aztp
