@@ -1,9 +1,12 @@
 // Fuzzes the JSON-RPC mapping of MCP and A2A requests (proxy/jsonrpc.h)
 // with untrusted bodies: every body either parses into calls whose actions
 // are valid, non-wildcard capabilities (one per call that is not a
-// response), or fails with a documented error of bounded length.
+// response), or fails with a documented error of bounded length. Read as a
+// listing's result (from the upstream server), it is filtered without
+// losing count of what was dropped.
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "aztp/chain/capability.h"
@@ -40,12 +43,39 @@ void CheckBody(std::string_view body, aztp::RpcProtocol protocol) {
   }
 }
 
+// CheckFilter filters `body`, read as a listing's result, for each listing
+// method: what stays has a string name the predicate accepted.
+void CheckFilter(std::string_view body) {
+  auto doc = aztp::ParseJson(body);
+  if (!doc) return;
+  for (const char* method : {"tools/list", "resources/list", "prompts/list"}) {
+    aztp::Json result = *doc;
+    const std::size_t before = result.is_object() && result.contains("tools") &&
+                                       result["tools"].is_array()
+                                   ? result["tools"].size()
+                                   : 0;
+    std::size_t accepted = 0;
+    const std::size_t dropped = aztp::FilterRpcList(
+        method, kActions, result,
+        [&](const std::string& action, const std::string& name) {
+          Check(aztp::Capability::Parse(action).has_value() ||
+                action.size() > 256);
+          Check(!name.empty() || action.ends_with(":_"));
+          return (++accepted % 2) == 1;
+        });
+    if (std::string_view(method) == "tools/list" && before > 0) {
+      Check(result["tools"].size() + dropped == before);
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
   CheckBody(body, aztp::RpcProtocol::kMcp);
   CheckBody(body, aztp::RpcProtocol::kA2a);
+  CheckFilter(body);
   // An encoded segment is always one valid capability segment.
   auto cap = aztp::Capability::Parse("x:" + aztp::EncodeRpcSegment(body));
   Check(size > 84 || cap.has_value());  // 84 bytes escape to at most 252

@@ -197,6 +197,46 @@ Result<RpcBody> ParseRpcBody(std::string_view body, RpcProtocol protocol,
   return out;
 }
 
+std::size_t FilterRpcList(std::string_view method, const RpcActions& actions,
+                          Json& result, const RpcListAllowed& allowed) {
+  struct Listing {
+    std::string_view method;
+    const char* list;
+    const char* member;
+    const std::string* tmpl;
+  };
+  const Listing listings[] = {
+      {"tools/list", "tools", "name", &actions.tool},
+      {"resources/list", "resources", "uri", &actions.resource},
+      {"prompts/list", "prompts", "name", &actions.prompt},
+  };
+  for (const Listing& l : listings) {
+    if (method != l.method) continue;
+    if (!result.is_object()) return 0;
+    auto list = result.find(l.list);
+    if (list == result.end() || !list->is_array()) return 0;
+    Json kept = Json::array();
+    std::size_t dropped = 0;
+    for (Json& entry : *list) {
+      const Json* name = nullptr;
+      if (entry.is_object()) {
+        auto it = entry.find(l.member);
+        if (it != entry.end() && it->is_string()) name = &*it;
+      }
+      const std::string text = name ? name->get<std::string>() : "";
+      if (name != nullptr &&
+          allowed(Fill(*l.tmpl, "{name}", EncodeRpcSegment(text)), text)) {
+        kept.push_back(std::move(entry));
+      } else {
+        ++dropped;
+      }
+    }
+    *list = std::move(kept);
+    return dropped;
+  }
+  return 0;
+}
+
 Json RpcError(const Json& id, int code, std::string_view reason,
               std::string_view message) {
   return Json{{"jsonrpc", "2.0"},

@@ -5,6 +5,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "aztp/chain/capability.h"
 
@@ -186,6 +187,52 @@ TEST(JsonRpc, TemplatesMustMakeCapabilities) {
   bad.resource = "";
   EXPECT_FALSE(CheckRpcActions(RpcProtocol::kMcp, bad));
   EXPECT_TRUE(CheckRpcActions(RpcProtocol::kA2a, RpcActions{"", "", "", "x"}));
+}
+
+TEST(JsonRpc, ListingsShowOnlyWhatTheCallerMayUse) {
+  Json tools = Json::parse(R"({"tools":[{"name":"quote","description":"q"},
+      {"name":"refund"},{"description":"no name"},{"name":7},"junk",
+      {"name":"a:b"}],"nextCursor":"c2"})");
+  std::vector<std::string> asked;
+  std::size_t dropped =
+      FilterRpcList("tools/list", kMcp, tools,
+                    [&](const std::string& action, const std::string& name) {
+                      asked.push_back(action);
+                      return name != "refund";
+                    });
+  EXPECT_EQ(dropped, 4u);
+  EXPECT_EQ(tools["tools"], Json::parse(R"([{"name":"quote","description":"q"},
+                                            {"name":"a:b"}])"));
+  EXPECT_EQ(tools["nextCursor"], "c2") << "the rest of the result stays";
+  EXPECT_EQ(asked, (std::vector<std::string>{"payments:tool:quote",
+                                             "payments:tool:refund",
+                                             "payments:tool:a_3Ab"}));
+  Json resources = Json::parse(
+      R"({"resources":[{"uri":"file:///a","name":"a"},{"uri":"file:///b"}]})");
+  EXPECT_EQ(FilterRpcList("resources/list", kMcp, resources,
+                          [](const std::string& action, const std::string&) {
+                            return action.ends_with("_2Fa");
+                          }),
+            1u);
+  EXPECT_EQ(resources["resources"].size(), 1u);
+  Json prompts = Json::parse(R"({"prompts":[{"name":"p"}]})");
+  EXPECT_EQ(FilterRpcList(
+                "prompts/list", kMcp, prompts,
+                [](const std::string&, const std::string&) { return false; }),
+            1u);
+  EXPECT_TRUE(prompts["prompts"].empty());
+  // Other methods and odd results are left alone.
+  Json other = Json::parse(R"({"tools":[{"name":"x"}]})");
+  EXPECT_EQ(FilterRpcList(
+                "tools/call", kMcp, other,
+                [](const std::string&, const std::string&) { return false; }),
+            0u);
+  EXPECT_EQ(other["tools"].size(), 1u);
+  Json odd = Json::parse(R"({"tools":"x"})");
+  EXPECT_EQ(FilterRpcList(
+                "tools/list", kMcp, odd,
+                [](const std::string&, const std::string&) { return true; }),
+            0u);
 }
 
 TEST(JsonRpc, ErrorsCarryTheCallsIdAndAStableReason) {

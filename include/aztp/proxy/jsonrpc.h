@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -77,6 +78,22 @@ Status CheckRpcActions(RpcProtocol protocol, const RpcActions& actions);
 // Capability::kMaxBytes. Messages never quote arguments.
 Result<RpcBody> ParseRpcBody(std::string_view body, RpcProtocol protocol,
                              const RpcActions& actions);
+
+// RpcListAllowed says whether the caller may see (and so call) the entry
+// of a list whose action and name are given.
+using RpcListAllowed =
+    std::function<bool(const std::string& action, const std::string& name)>;
+
+// FilterRpcList filters the `result` of an MCP listing in place, so that a
+// caller never learns of what it may not use: tools/list keeps the
+// `tools` whose `name`, resources/list the `resources` whose `uri`, and
+// prompts/list the `prompts` whose `name` makes an action (the route's
+// tool, resource or prompt template) that `allowed` accepts. An entry
+// without a string name is dropped (fail closed). Other methods, and
+// results without the list, are left alone. Returns how many entries were
+// dropped.
+std::size_t FilterRpcList(std::string_view method, const RpcActions& actions,
+                          Json& result, const RpcListAllowed& allowed);
 
 // EncodeRpcSegment makes `value` one capability segment (see the top).
 std::string EncodeRpcSegment(std::string_view value);
