@@ -199,11 +199,9 @@ std::chrono::milliseconds Client::Impl::Backoff(
   return std::min(wait, cap);
 }
 
-Client::Impl::Sent Client::Impl::SendOnce(std::size_t endpoint,
-                                          const std::string& method,
-                                          const std::string& target,
-                                          const std::string& body,
-                                          std::string_view content_type) {
+Client::Impl::Sent Client::Impl::SendOnce(
+    std::size_t endpoint, const std::string& method, const std::string& target,
+    const std::string& body, std::string_view content_type, bool idempotent) {
   auto conn = Acquire(endpoint);
   if (!conn) return {conn.error(), false};
   // Opened first, so that a server that cannot be reached is known to have
@@ -220,7 +218,7 @@ Client::Impl::Sent Client::Impl::SendOnce(std::size_t endpoint,
   }
   headers.emplace_back("Accept", "application/json");
   if (!body.empty()) headers.emplace_back("Content-Type", content_type);
-  auto response = (*conn)->Send(method, target, body, headers);
+  auto response = (*conn)->Send(method, target, body, headers, idempotent);
   // The header copy of the key is wiped as soon as it has been sent.
   for (auto& [name, value] : headers) {
     internal::WipeMemory(value.data(), value.size());
@@ -259,7 +257,7 @@ Result<Json> Client::Impl::Call(const std::string& method,
     const std::size_t first = preferred.load();
     for (std::size_t k = 0; k < n; ++k) {
       const std::size_t e = (first + k) % n;
-      Sent sent = SendOnce(e, method, target, body, content_type);
+      Sent sent = SendOnce(e, method, target, body, content_type, idempotent);
       const bool last = round >= rounds && k + 1 == n;
       if (!last && Transient(sent.response) && (idempotent || !sent.reached)) {
         std::size_t expected = e;

@@ -105,9 +105,11 @@ struct Client::Impl {
   void Release(std::size_t endpoint, std::unique_ptr<http::Client> c);
   std::chrono::milliseconds Backoff(int retry,
                                     std::optional<int64_t> retry_after);
+  // SendOnce sends one request to `endpoint`; a request that is not
+  // idempotent is never sent again by the connection (http::Client::Send).
   Sent SendOnce(std::size_t endpoint, const std::string& method,
                 const std::string& target, const std::string& body,
-                std::string_view content_type);
+                std::string_view content_type, bool idempotent);
 
   // Call performs one API call: retries when `idempotent`, maps errors and
   // returns the response's JSON object. The body is JSON unless

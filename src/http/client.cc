@@ -445,7 +445,8 @@ Status Client::Connect() {
 Result<Response> Client::Send(
     const std::string& method, const std::string& target,
     const std::string& body,
-    const std::vector<std::pair<std::string, std::string>>& headers) {
+    const std::vector<std::pair<std::string, std::string>>& headers,
+    bool replayable) {
   if (!IsToken(method)) {
     return Error(Code::kInvalidArgument,
                  "bad HTTP method " + QuoteInput(method));
@@ -499,7 +500,7 @@ Result<Response> Client::Send(
                          std::to_string(im.options.max_response_bytes) +
                          " bytes");
       }
-      if (may_retry && IsStaleConnectionError(ec)) continue;
+      if (may_retry && replayable && IsStaleConnectionError(ec)) continue;
       return Error(Code::kIo, "reading from " + im.url.host_header +
                                   " failed: " + ec.message());
     }

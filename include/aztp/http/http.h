@@ -145,14 +145,20 @@ class Client {
   // already open. When it fails nothing has been sent, so a caller may try
   // another server even with a request that must not be repeated.
   Status Connect();
-  // Send performs one request (connecting first when needed); transport and TLS
+  // Send performs one request (connecting first when needed). When a
+  // kept-alive connection turns out to have been closed by the server, the
+  // request is sent again on a new connection if writing it failed; if
+  // writing succeeded but no byte of the answer came, only when
+  // `replayable` (the server may have acted on it: pass false for a request
+  // that must not be applied twice). Then: transport and TLS
   // failures are kIo or kUnauthenticated (server identity), a body over
   // max_response_bytes is kTooLarge, HTTP errors (redirects too: never
   // followed) are returned as responses.
   Result<Response> Send(
       const std::string& method, const std::string& target,
       const std::string& body,
-      const std::vector<std::pair<std::string, std::string>>& headers = {});
+      const std::vector<std::pair<std::string, std::string>>& headers = {},
+      bool replayable = true);
 
  private:
   struct Impl;
