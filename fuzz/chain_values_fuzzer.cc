@@ -193,6 +193,8 @@ void CheckRevocationDelta(const Json& doc) {
     return;
   }
   Check(delta->since() >= 0 && delta->since() <= delta->sequence());
+  Check(delta->since() < delta->sequence() ||
+        delta->added().size() + delta->removed().size() == 0);
   auto again = aztp::RevocationDelta::FromJson(delta->ToJson());
   Check(again.has_value() && again->ToJson() == delta->ToJson());
   auto held = RevocationList::Create(delta->since(), {}, {"held"}, {});

@@ -41,6 +41,12 @@ Result<RevocationDelta> RevocationDelta::Create(int64_t since, int64_t sequence,
   }
   AZTP_RETURN_IF_ERROR(
       RevocationEntries::CheckTotal(added.size() + removed.size()));
+  // A change moves the sequence on: a delta that keeps it changes nothing,
+  // so that no reader takes changed entries for the list it already has.
+  if (since == sequence && added.size() + removed.size() > 0) {
+    return Error(Code::kMalformed,
+                 "revocation delta: entries without a new sequence");
+  }
   AZTP_RETURN_IF_ERROR(added.Check("revocation delta: added"));
   AZTP_RETURN_IF_ERROR(removed.Check("revocation delta: removed"));
   RevocationDelta d;

@@ -58,7 +58,7 @@ TEST(RevocationDelta, ADeltaForAnotherSequenceIsRefused) {
 }
 
 TEST(RevocationDelta, RoundTripsThroughJson) {
-  auto delta = Delta(R"({"since": 0, "sequence": 0,
+  auto delta = Delta(R"({"since": 0, "sequence": 1,
       "added": {"ids": ["spiffe://example.org/b", "spiffe://example.org/a"]},
       "removed": {"serials": ["a"]}})");
   ASSERT_TRUE(delta.has_value());
@@ -79,6 +79,10 @@ TEST(RevocationDelta, BadDocumentsAreMalformedOrTooLarge) {
       {R"({"sequence": 2})", Code::kMalformed},
       {R"({"since": 2})", Code::kMalformed},
       {R"({"since": 3, "sequence": 2})", Code::kMalformed},
+      // Entries at an unchanged sequence: a rollback in disguise.
+      {R"({"since": 2, "sequence": 2, "removed": {"ids":
+          ["spiffe://example.org/a"]}})",
+       Code::kMalformed},
       {R"({"since": -1, "sequence": 2})", Code::kMalformed},
       {R"({"since": 1.5, "sequence": 2})", Code::kMalformed},
       {R"({"since": 1, "sequence": 2, "added": []})", Code::kMalformed},

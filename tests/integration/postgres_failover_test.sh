@@ -67,40 +67,19 @@ control_plane:
   bundle_file: $T/r1/bundle.json
   api_key_file: $T/key
   revocation_refresh: 1s
-inbound:
-  listen: 127.0.0.1:0
-  upstream: http://127.0.0.1:$(cat "$T/app.port")
-  policy_file: $T/policy.json
-  routes:
-    - {method: POST, path: /quote, action: "payments:quote"}
-audit:
-  db: $T/proxy-audit.db
+$(payments_inbound proxy)
 YAML
-"$PX" run --config "$T/proxy.yaml" --ready-file "$T/proxy.ready" 2>"$T/proxy.log" &
-PIDS+=($!)
-for _ in $(seq 1 200); do [ -s "$T/proxy.ready" ] && break; sleep 0.05; done
-[ -s "$T/proxy.ready" ] || fail "the proxy did not start: $(tail -5 "$T/proxy.log")"
-PPORT="$(json_get "$(cat "$T/proxy.ready")" inbound_port)"
+start_proxy proxy
 AZTP_SERVER="$ALL" AZTP_API_KEY="$KEY" AZTP_BUNDLE="$T/r1/bundle.json" \
   expect_exit 0 "$AZTP_BIN" agent fetch --id "$CLIENT" --out "$T/client"
-send() {
-  local chain
-  chain="$("$AZTP_BIN" chain mint --svid "$T/client" --aud "$PAYMENTS" --cap payments:quote)"
-  status="$(curl -sS --max-time 20 -k --cert "$T/client/svid.pem" --key "$T/client/svid.key" \
-    -o "$T/out" -w '%{http_code}' -X POST --data x -H "Aztp-Chain: $chain" \
-    "https://127.0.0.1:$PPORT/quote")"
-  reason="$(python3 -c 'import json,sys
-try: print(json.load(open(sys.argv[1])).get("error", ""))
-except Exception: print("")' "$T/out")"
-}
-send; [ "$status" = 200 ] || fail "through the proxy: $status $(cat "$T/out")"
+send proxy "$(mint)"; [ "$status" = 200 ] || fail "through the proxy: $status $(cat "$T/out")"
 kill -9 "${RPIDS[r3]}"; wait "${RPIDS[r3]}" 2>/dev/null || true
-send; [ "$status" = 200 ] || fail "with r3 dead: $status $(cat "$T/out")"
+send proxy "$(mint)"; [ "$status" = 200 ] || fail "with r3 dead: $status $(cat "$T/out")"
 URL="${URLS[r1]}" api POST "/v1/identities/$TD/agents/research:revoke" '{"reason":"test"}'
 [ "$status" = 200 ] || fail "revoke at r1: $status $body"
 t0=$(date +%s%N)
 for _ in $(seq 100); do
-  send; [ "$status" = 401 ] && break; sleep 0.1
+  send proxy "$(mint)"; [ "$status" = 401 ] && break; sleep 0.1
 done
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$status" = 401 ] && [ "$reason" = revoked ] ||

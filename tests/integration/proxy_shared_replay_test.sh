@@ -35,14 +35,7 @@ control_plane:
   api_key_file: $T/key
 log_format: json
 metrics_listen: 127.0.0.1:0
-inbound:
-  listen: 127.0.0.1:0
-  upstream: http://127.0.0.1:$(cat "$T/app.port")
-  policy_file: $T/policy.json
-  routes:
-    - {method: POST, path: /quote, action: "payments:quote"}
-audit:
-  db: $T/$1-audit.db
+$(payments_inbound "$1")
 replay:
   backend: ${3:-redis}
   redis:
@@ -55,27 +48,12 @@ YAML
 # proxy NAME ON_UNAVAILABLE [BACKEND]: start a payments proxy.
 proxy() {
   proxy_config "$@"
-  rm -f "$T/$1.ready"
-  "$PX" run --config "$T/$1.yaml" --ready-file "$T/$1.ready" 2>"$T/$1.log" &
-  PIDS+=($!)
-  for _ in $(seq 1 200); do [ -s "$T/$1.ready" ] && break; sleep 0.05; done
-  [ -s "$T/$1.ready" ] || fail "$1 did not start: $(tail -5 "$T/$1.log")"
+  start_proxy "$1"
 }
-port() { json_get "$(cat "$T/$1.ready")" "$2"; }
 
 export AZTP_SERVER="$URL" AZTP_API_KEY="$KEY" AZTP_BUNDLE="$T/cp/bundle.json"
 expect_exit 0 "$AZTP_BIN" agent fetch --id "$CLIENT" --out "$T/client"
 unset AZTP_SERVER AZTP_API_KEY AZTP_BUNDLE
-mint() { "$AZTP_BIN" chain mint --svid "$T/client" --aud "$PAYMENTS" --cap payments:quote; }
-# send PROXY CHAIN: the client's call to a proxy; sets status and reason.
-send() {
-  status="$(curl -sS --max-time 20 -k --cert "$T/client/svid.pem" --key "$T/client/svid.key" \
-    -o "$T/out" -w '%{http_code}' -X POST --data x -H "Aztp-Chain: $2" \
-    "https://127.0.0.1:$(port "$1" inbound_port)/quote")"
-  reason="$(python3 -c 'import json,sys
-try: print(json.load(open(sys.argv[1])).get("error", ""))
-except Exception: print("")' "$T/out")"
-}
 
 proxy a refuse
 proxy b refuse

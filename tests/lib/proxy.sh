@@ -4,6 +4,14 @@
 #                   the curl command in C), writes an allow-all payments
 #                   policy to $T/policy.json and the key to $T/key, and
 #                   starts the echo app (its port in $T/app.port)
+#   payments_inbound NAME   the inbound and audit sections of proxy NAME's
+#                   configuration (POST /quote -> payments:quote, the
+#                   policy file, the echo app, audit in $T/NAME-audit.db)
+#   start_proxy NAME        runs aztp-proxy with $T/NAME.yaml until ready
+#   port NAME FIELD         a port from proxy NAME's ready file
+#   mint                    a chain of $T/client for $PAYMENTS (payments:quote)
+#   send NAME CHAIN         the client's POST /quote through proxy NAME;
+#                           sets status and reason
 proxy_fixture() {
   local id
   for id in $CLIENT $PAYMENTS; do
@@ -16,4 +24,33 @@ proxy_fixture() {
   PIDS+=($!)
   for _ in $(seq 1 100); do [ -s "$T/app.port" ] && break; sleep 0.05; done
   [ -s "$T/app.port" ] || fail "the echo app did not start"
+}
+payments_inbound() {
+  cat <<YAML
+inbound:
+  listen: 127.0.0.1:0
+  upstream: http://127.0.0.1:$(cat "$T/app.port")
+  policy_file: $T/policy.json
+  routes:
+    - {method: POST, path: /quote, action: "payments:quote"}
+audit:
+  db: $T/$1-audit.db
+YAML
+}
+start_proxy() {
+  rm -f "$T/$1.ready"
+  "$AZTP_BUILD/proxy/aztp-proxy" run --config "$T/$1.yaml" --ready-file "$T/$1.ready" 2>"$T/$1.log" &
+  PIDS+=($!)
+  for _ in $(seq 1 200); do [ -s "$T/$1.ready" ] && break; sleep 0.05; done
+  [ -s "$T/$1.ready" ] || fail "$1 did not start: $(tail -5 "$T/$1.log")"
+}
+port() { json_get "$(cat "$T/$1.ready")" "$2"; }
+mint() { "$AZTP_BIN" chain mint --svid "$T/client" --aud "$PAYMENTS" --cap payments:quote; }
+send() {
+  status="$(curl -sS --max-time 20 -k --cert "$T/client/svid.pem" --key "$T/client/svid.key" \
+    -o "$T/out" -w '%{http_code}' -X POST --data x -H "Aztp-Chain: $2" \
+    "https://127.0.0.1:$(port "$1" inbound_port)/quote")"
+  reason="$(python3 -c 'import json,sys
+try: print(json.load(open(sys.argv[1])).get("error", ""))
+except Exception: print("")' "$T/out")"
 }

@@ -8,10 +8,10 @@
 //    "removed": {"ids": [...], "jtis": [...], "serials": [...]}}
 //
 // `since` is the sequence the delta applies to and `sequence` the one it
-// produces (since <= sequence); the entries of each side are checked as a
-// list's are. A document with a `since` member is never a list:
-// RevocationList::FromJson refuses it, so that a delta mistaken for a list
-// cannot empty the list in force.
+// produces (since <= sequence, and since < sequence when it holds any
+// entry); the entries of each side are checked as a list's are. A document with
+// a `since` member is never a list: RevocationList::FromJson refuses it, so
+// that a delta mistaken for a list cannot empty the list in force.
 #pragma once
 
 #include <cstdint>
