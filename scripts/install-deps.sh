@@ -2,8 +2,10 @@
 # Installs what aztp needs to build, test, benchmark and run its demo on
 # Debian 12: the Debian packages below (only those missing; `apt-get update`
 # runs once, first) and the npm packages of the interop and OIDC tests
-# (jose, and oidc-provider for the test identity provider of tests/oidc;
-# pinned by scripts/npm/package-lock.json) into .deps/node, which git ignores.
+# (jose, oidc-provider for the test identity provider of tests/oidc, and the
+# official MCP and A2A SDKs with express and zod for the tests of MCP and A2A
+# routes; pinned by scripts/npm/package-lock.json) into .deps/node, which git
+# ignores.
 # Idempotent: a second run changes nothing and takes well under a second.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,7 +57,9 @@ fi
 node_dir="$root/.deps/node"
 if ! cmp -s "$root/scripts/npm/package-lock.json" "$node_dir/package-lock.json" ||
    [ ! -d "$node_dir/node_modules/jose" ] ||
-   [ ! -d "$node_dir/node_modules/oidc-provider" ]; then
+   [ ! -d "$node_dir/node_modules/oidc-provider" ] ||
+   [ ! -d "$node_dir/node_modules/@modelcontextprotocol/sdk" ] ||
+   [ ! -d "$node_dir/node_modules/@a2a-js/sdk" ]; then
   echo "install-deps: installing npm interop packages into .deps/node"
   mkdir -p "$node_dir"
   cp "$root/scripts/npm/package.json" "$root/scripts/npm/package-lock.json" "$node_dir/"
