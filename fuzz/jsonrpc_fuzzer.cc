@@ -19,7 +19,7 @@ void Check(bool ok) {
 }
 
 const aztp::RpcActions kActions{"t:tool:{name}", "t:resource:{name}",
-                                "t:prompt:{name}", "t:mcp:{method}"};
+                                "t:prompt:{name}", "t:mcp:{method}", "t:mcp"};
 
 void CheckBody(std::string_view body, aztp::RpcProtocol protocol) {
   auto parsed = aztp::ParseRpcBody(body, protocol, kActions);
@@ -34,7 +34,11 @@ void CheckBody(std::string_view body, aztp::RpcProtocol protocol) {
   Check(parsed->batch || parsed->calls.size() == 1);
   for (const auto& call : parsed->calls) {
     if (call.response) {
-      Check(call.action.empty() && call.id.has_value());
+      // An answer to the server's own request (MCP): the session's action.
+      Check(call.id.has_value() &&
+            call.action == (protocol == aztp::RpcProtocol::kMcp
+                                ? kActions.session
+                                : std::string()));
       continue;
     }
     auto cap = aztp::Capability::Parse(call.action);
@@ -56,11 +60,11 @@ void CheckFilter(std::string_view body) {
                                    : 0;
     std::size_t accepted = 0;
     const std::size_t dropped = aztp::FilterRpcList(
-        method, kActions, result,
-        [&](const std::string& action, const std::string& name) {
+        method, kActions, result, [&](const aztp::RpcCall& use) {
+          const std::string& action = use.action;
           Check(aztp::Capability::Parse(action).has_value() ||
                 action.size() > 256);
-          Check(!name.empty() || action.ends_with(":_"));
+          Check(!use.target.empty() || action.ends_with(":_"));
           return (++accepted % 2) == 1;
         });
     if (std::string_view(method) == "tools/list" && before > 0) {
@@ -77,7 +81,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckBody(body, aztp::RpcProtocol::kA2a);
   CheckFilter(body);
   // An encoded segment is always one valid capability segment.
-  auto cap = aztp::Capability::Parse("x:" + aztp::EncodeRpcSegment(body));
+  const std::string segment = aztp::EncodeRpcSegment(body);
+  auto cap = aztp::Capability::Parse("x:" + segment);
   Check(size > 84 || cap.has_value());  // 84 bytes escape to at most 252
+  // It is undone exactly (so two names never share one).
+  Check(aztp::DecodeRpcSegment(segment) == std::optional<std::string>(body));
   return 0;
 }

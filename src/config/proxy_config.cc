@@ -13,6 +13,7 @@
 #include "aztp/chain/verifier.h"
 #include "aztp/http/address.h"
 #include "aztp/http/target.h"
+#include "aztp/proxy/jsonrpc.h"
 #include "aztp/spiffeid/spiffe_id.h"
 #include "config/proxy_replay.h"
 #include "config/yaml_fields.h"
@@ -225,6 +226,67 @@ Status CheckAction(std::string_view value, const std::string& path) {
   return Ok();
 }
 
+// ProtocolInto reads a route's `protocol`: http, mcp or a2a.
+Field ProtocolInto(ProxyRoute::Protocol& protocol) {
+  return [&protocol](const YAML::Node& n, const std::string& path) -> Status {
+    AZTP_ASSIGN_OR_RETURN(std::string s, ReadString(n, path));
+    if (s == "http") {
+      protocol = ProxyRoute::Protocol::kHttp;
+    } else if (s == "mcp") {
+      protocol = ProxyRoute::Protocol::kMcp;
+    } else if (s == "a2a") {
+      protocol = ProxyRoute::Protocol::kA2a;
+    } else {
+      return Invalid(path, "must be http, mcp or a2a, not " + QuoteInput(s));
+    }
+    return Ok();
+  };
+}
+
+// FinishProtocol checks the keys of an agent protocol's route and fills in
+// the templates it left out (ProxyRoute).
+Status FinishProtocol(ProxyRoute& route, const std::string& item) {
+  using Protocol = ProxyRoute::Protocol;
+  struct Template {
+    const char* key;
+    std::string* value;
+    const char* suffix;
+    bool mcp_only;
+  };
+  const Template templates[] = {
+      {"tool_action", &route.tool_action, ":tool:{name}", true},
+      {"resource_action", &route.resource_action, ":resource:{name}", true},
+      {"prompt_action", &route.prompt_action, ":prompt:{name}", true},
+      {"method_action", &route.method_action, ":{method}", false}};
+  for (const Template& t : templates) {
+    const bool used = route.protocol == Protocol::kMcp ||
+                      (route.protocol == Protocol::kA2a && !t.mcp_only);
+    if (!used) {
+      if (!t.value->empty()) {
+        return Invalid(item + "." + t.key,
+                       "is only for routes of protocol mcp" +
+                           std::string(t.mcp_only ? "" : " or a2a"));
+      }
+      continue;
+    }
+    if (t.value->empty()) *t.value = route.action + t.suffix;
+  }
+  if (!route.agent_card.empty() && route.protocol != Protocol::kA2a) {
+    return Invalid(item + ".agent_card", "is only for routes of protocol a2a");
+  }
+  if (route.protocol == Protocol::kHttp) return Ok();
+  RpcActions actions{route.tool_action, route.resource_action,
+                     route.prompt_action, route.method_action, route.action};
+  if (Status st =
+          CheckRpcActions(route.protocol == Protocol::kMcp ? RpcProtocol::kMcp
+                                                           : RpcProtocol::kA2a,
+                          actions);
+      !st) {
+    return Invalid(item, st.error().message());
+  }
+  return Ok();
+}
+
 // ---- lists ----
 
 Status ReadRoutes(const YAML::Node& n, const std::string& path,
@@ -240,15 +302,27 @@ Status ReadRoutes(const YAML::Node& n, const std::string& path,
     const std::string item = Item(path, i);
     if (!n[i].IsMap()) return Malformed(item, "must be a mapping");
     ProxyRoute& route = routes.emplace_back();
-    AZTP_RETURN_IF_ERROR(
-        ReadMapping(n[i], item,
-                    {{"method", CheckedInto(route.method, CheckMethod)},
-                     {"path", CheckedInto(route.path, CheckRoutePath)},
-                     {"action", CheckedInto(route.action, CheckAction)},
-                     {"resource", CheckedInto(route.resource, CheckName)}}));
+    AZTP_RETURN_IF_ERROR(ReadMapping(
+        n[i], item,
+        {{"method", CheckedInto(route.method, CheckMethod)},
+         {"path", CheckedInto(route.path, CheckRoutePath)},
+         {"action", CheckedInto(route.action, CheckAction)},
+         {"resource", CheckedInto(route.resource, CheckName)},
+         {"protocol", ProtocolInto(route.protocol)},
+         {"tool_action", CheckedInto(route.tool_action, CheckName)},
+         {"resource_action", CheckedInto(route.resource_action, CheckName)},
+         {"prompt_action", CheckedInto(route.prompt_action, CheckName)},
+         {"method_action", CheckedInto(route.method_action, CheckName)},
+         {"agent_card", FileInto(route.agent_card)}}));
     if (route.path.empty()) return Invalid(item + ".path", "is required");
     if (route.action.empty()) return Invalid(item + ".action", "is required");
+    AZTP_RETURN_IF_ERROR(FinishProtocol(route, item));
     for (std::size_t j = 0; j < i; ++j) {
+      if (!route.agent_card.empty() && !routes[j].agent_card.empty()) {
+        return Invalid(item + ".agent_card",
+                       "repeats that of " + Item(path, j) +
+                           " (the proxy serves one Agent Card)");
+      }
       if (routes[j].method == route.method && routes[j].path == route.path) {
         // The first route that matches decides: this one never would.
         return Invalid(item, "repeats the method and path of " + Item(path, j) +
@@ -369,6 +443,8 @@ Status ReadDocument(const YAML::Node& root, ProxyConfig& c) {
       {"request_timeout",
        DurationWithinInto(c.request_timeout_seconds, 1, 3600)},
       {"idle_timeout", DurationWithinInto(c.idle_timeout_seconds, 1, 3600)},
+      {"stream_idle_timeout",
+       DurationWithinInto(c.stream_idle_timeout_seconds, 1, kDay)},
       {"upstream_pool_size", IntWithinInto(c.upstream_pool_size, 0, 1024)},
       {"grace", DurationWithinInto(c.grace_seconds, 0, 300)},
       {"skew", DurationWithinInto(c.skew_seconds, 0, 300)},

@@ -103,7 +103,9 @@ Decision AuthorizeChain(const VerifiedChain& chain,
   full.resource = request.resource;
   full.context = ContextFromChain(chain, now);
   for (const auto& [key, value] : request.context.values) {
-    if (!key.starts_with("aztp:")) full.context.values.emplace(key, value);
+    if (!key.starts_with("aztp:") || IsCallKey(key)) {
+      full.context.values.emplace(key, value);
+    }
   }
   return EvaluateAll(policies, full);
 }

@@ -55,6 +55,8 @@ constexpr KnownKey kKnownKeys[] = {
     {"aztp:PersonAcr", KeyType::kString},
     {"aztp:PersonAmr", KeyType::kList},
     {"aztp:PersonAuthTime", KeyType::kDate},
+    {"aztp:RpcMethod", KeyType::kString},
+    {"aztp:RpcTarget", KeyType::kString},
 };
 
 constexpr std::string_view kAztpPrefix = "aztp:";

@@ -150,10 +150,12 @@ AuditRecord GateOutcome::Audit(const SpiffeId& self,
 }
 
 Gate::Gate(SpiffeId self, std::vector<ProxyRoute> routes,
-           std::shared_ptr<const ChainVerifier> verifier)
+           std::shared_ptr<const ChainVerifier> verifier,
+           std::shared_ptr<RpcSessions> sessions)
     : self_(std::move(self)),
       routes_(std::move(routes)),
-      verifier_(std::move(verifier)) {}
+      verifier_(std::move(verifier)),
+      sessions_(std::move(sessions)) {}
 
 GateOutcome Gate::Check(const InboundRequest& request,
                         const std::vector<const Policy*>& policies,
@@ -230,6 +232,21 @@ GateOutcome Gate::Check(const InboundRequest& request,
     o.message = d.reason;
   }
   o.decision = std::move(d);
+  // 5. The MCP session it names.
+  if (o.allowed() && route->protocol == ProxyRoute::Protocol::kMcp &&
+      request.mcp_session) {
+    Status mine =
+        sessions_ ? sessions_->Check(*request.mcp_session, *request.peer, now)
+                  : Status(Error(Code::kNotFound, "no sessions"));
+    if (!mine) {
+      const bool other = mine.error().code() == Code::kPermissionDenied;
+      o.status = other ? 403 : 404;
+      o.reason = other ? "session_not_owned" : "session_unknown";
+      o.message = other ? "the MCP session was opened by another caller"
+                        : "the MCP session is unknown here (never opened "
+                          "through this proxy, ended or expired)";
+    }
+  }
   return o;
 }
 

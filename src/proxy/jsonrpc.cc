@@ -14,7 +14,19 @@ constexpr int kMaxRpcDepth = 64;
 
 bool Kept(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-         (c >= '0' && c <= '9') || c == '.' || c == '-';
+         (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// EscapeAt: the `_` at `i` would read as an escape (two uppercase hex
+// digits follow).
+bool EscapeAt(std::string_view s, std::size_t i) {
+  return i + 2 < s.size() && HexDigit(s[i + 1]) >= 0 && HexDigit(s[i + 2]) >= 0;
 }
 
 // MethodSegments encodes a method, each `/`-separated part one segment.
@@ -54,12 +66,32 @@ struct Kind {
   const char* member;
 };
 
+// kMcpSession are the MCP methods of the session itself (the top of
+// jsonrpc.h).
+constexpr std::string_view kMcpSession[] = {
+    "initialize",
+    "ping",
+    "notifications/initialized",
+    "notifications/cancelled",
+    "notifications/progress",
+    "notifications/roots/list_changed",
+    "tools/list",
+    "resources/list",
+    "prompts/list",
+};
+
 Kind KindOf(RpcProtocol protocol, std::string_view method,
             const RpcActions& a) {
   if (protocol == RpcProtocol::kMcp) {
     if (method == "tools/call") return {&a.tool, "name"};
-    if (method == "resources/read") return {&a.resource, "uri"};
+    if (method == "resources/read" || method == "resources/subscribe" ||
+        method == "resources/unsubscribe") {
+      return {&a.resource, "uri"};
+    }
     if (method == "prompts/get") return {&a.prompt, "name"};
+    for (std::string_view m : kMcpSession) {
+      if (method == m) return {&a.session, nullptr};
+    }
   }
   return {&a.method, nullptr};
 }
@@ -95,6 +127,7 @@ Result<RpcCall> ReadCall(const Json& e, std::size_t index, bool batch,
   if (method == e.end()) {
     if ((e.contains("result") || e.contains("error")) && call.id) {
       call.response = true;
+      call.action = protocol == RpcProtocol::kMcp ? actions.session : "";
       return call;
     }
     return Invalid(index, batch, "no method");
@@ -122,6 +155,10 @@ Result<RpcCall> ReadCall(const Json& e, std::size_t index, bool batch,
           call.method + " needs params." + member + " as a non-empty string");
     }
     call.target = value->get<std::string>();
+    auto arguments = params->find("arguments");
+    if (arguments != params->end() && arguments->is_object()) {
+      call.arguments = *arguments;
+    }
   }
   AZTP_ASSIGN_OR_RETURN(call.action,
                         Action(*kind.tmpl, member, call.method, call.target));
@@ -135,14 +172,36 @@ std::string EncodeRpcSegment(std::string_view value) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(value.size());
-  for (char ch : value) {
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char ch = value[i];
     auto c = static_cast<unsigned char>(ch);
-    if (Kept(c)) {
+    // A `_` is kept unless it would read as an escape, or is the whole
+    // value (which stands for the empty one).
+    const bool escape_underscore =
+        c == '_' && (value.size() == 1 || EscapeAt(value, i));
+    if (Kept(c) && !escape_underscore) {
       out += ch;
     } else {
       out += '_';
       out += kHex[c >> 4];
       out += kHex[c & 0xF];
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> DecodeRpcSegment(std::string_view segment) {
+  if (segment == "_") return std::string();
+  std::string out;
+  for (std::size_t i = 0; i < segment.size(); ++i) {
+    const auto c = static_cast<unsigned char>(segment[i]);
+    if (!Kept(c)) return std::nullopt;
+    if (c == '_' && EscapeAt(segment, i)) {
+      out += static_cast<char>(HexDigit(segment[i + 1]) * 16 +
+                               HexDigit(segment[i + 2]));
+      i += 2;
+    } else {
+      out += segment[i];
     }
   }
   return out;
@@ -156,19 +215,24 @@ Status CheckRpcActions(RpcProtocol protocol, const RpcActions& actions) {
   };
   std::vector<Use> uses = {{"method", &actions.method, "{method}"}};
   if (protocol == RpcProtocol::kMcp) {
+    uses.push_back({"session", &actions.session, ""});
     uses.push_back({"tool", &actions.tool, "{name}"});
     uses.push_back({"resource", &actions.resource, "{name}"});
     uses.push_back({"prompt", &actions.prompt, "{name}"});
   }
   for (const Use& u : uses) {
-    const std::string filled = Fill(*u.tmpl, u.placeholder, "x");
+    const std::string_view placeholder = u.placeholder;
+    const std::string filled =
+        placeholder.empty() ? *u.tmpl : Fill(*u.tmpl, placeholder, "x");
     if (filled.find('{') != std::string::npos ||
         filled.find('}') != std::string::npos ||
         !Capability::Parse(filled).has_value()) {
-      return Error(Code::kInvalidArgument,
-                   std::string("action template ") + u.name + " " +
-                       QuoteInput(*u.tmpl) +
-                       " must make a capability, with only " + u.placeholder);
+      return Error(
+          Code::kInvalidArgument,
+          std::string("action template ") + u.name + " " + QuoteInput(*u.tmpl) +
+              " must make a capability, " +
+              (placeholder.empty() ? std::string("without placeholders")
+                                   : "with only " + std::string(placeholder)));
     }
   }
   return Ok();
@@ -194,6 +258,7 @@ Result<RpcBody> ParseRpcBody(std::string_view body, RpcProtocol protocol,
                           ReadCall(e, i, out.batch, protocol, actions));
     out.calls.push_back(std::move(call));
   }
+  out.document = std::move(*doc);
   return out;
 }
 
@@ -204,11 +269,13 @@ std::size_t FilterRpcList(std::string_view method, const RpcActions& actions,
     const char* list;
     const char* member;
     const std::string* tmpl;
+    const char* call;  // the method that uses an entry
   };
   const Listing listings[] = {
-      {"tools/list", "tools", "name", &actions.tool},
-      {"resources/list", "resources", "uri", &actions.resource},
-      {"prompts/list", "prompts", "name", &actions.prompt},
+      {"tools/list", "tools", "name", &actions.tool, "tools/call"},
+      {"resources/list", "resources", "uri", &actions.resource,
+       "resources/read"},
+      {"prompts/list", "prompts", "name", &actions.prompt, "prompts/get"},
   };
   for (const Listing& l : listings) {
     if (method != l.method) continue;
@@ -223,9 +290,13 @@ std::size_t FilterRpcList(std::string_view method, const RpcActions& actions,
         auto it = entry.find(l.member);
         if (it != entry.end() && it->is_string()) name = &*it;
       }
-      const std::string text = name ? name->get<std::string>() : "";
-      if (name != nullptr &&
-          allowed(Fill(*l.tmpl, "{name}", EncodeRpcSegment(text)), text)) {
+      RpcCall use;
+      use.method = l.call;
+      if (name != nullptr) {
+        use.target = name->get<std::string>();
+        use.action = Fill(*l.tmpl, "{name}", EncodeRpcSegment(use.target));
+      }
+      if (name != nullptr && allowed(use)) {
         kept.push_back(std::move(entry));
       } else {
         ++dropped;

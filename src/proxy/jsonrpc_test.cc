@@ -13,7 +13,8 @@ namespace aztp {
 namespace {
 
 const RpcActions kMcp{"payments:tool:{name}", "payments:resource:{name}",
-                      "payments:prompt:{name}", "payments:mcp:{method}"};
+                      "payments:prompt:{name}", "payments:mcp:{method}",
+                      "payments:mcp"};
 const RpcActions kA2a{"", "", "", "planner:a2a:{method}"};
 
 RpcBody Must(std::string_view body, RpcProtocol p = RpcProtocol::kMcp,
@@ -41,9 +42,28 @@ TEST(JsonRpc, EachMcpMethodNamesItsAction) {
                 .calls[0]
                 .action,
             "payments:prompt:summary");
+  // The session's own methods, and the listings, take the route's action.
   EXPECT_EQ(
       Must(R"({"jsonrpc":"2.0","id":3,"method":"tools/list"})").calls[0].action,
-      "payments:mcp:tools:list");
+      "payments:mcp");
+  for (const char* method :
+       {"initialize", "ping", "notifications/initialized",
+        "notifications/cancelled", "notifications/progress",
+        "notifications/roots/list_changed", "resources/list", "prompts/list"}) {
+    EXPECT_EQ(Must(std::string(R"({"jsonrpc":"2.0","method":")") + method +
+                   R"(","params":{}})")
+                  .calls[0]
+                  .action,
+              "payments:mcp")
+        << method;
+  }
+  EXPECT_EQ(Must(R"({"jsonrpc":"2.0","id":5,"result":{}})").calls[0].action,
+            "payments:mcp");
+  EXPECT_EQ(Must(R"({"jsonrpc":"2.0","id":6,"method":"resources/subscribe",
+                   "params":{"uri":"ledger://eur"}})")
+                .calls[0]
+                .action,
+            "payments:resource:ledger_3A_2F_2Feur");
   EXPECT_EQ(Must(R"({"jsonrpc":"2.0","id":4,
                    "method":"resources/templates/list","params":{}})")
                 .calls[0]
@@ -85,9 +105,9 @@ TEST(JsonRpc, ABatchIsReadElementByElement) {
   ASSERT_EQ(b.calls.size(), 4u);
   EXPECT_EQ(b.calls[0].action, "payments:tool:quote");
   EXPECT_FALSE(b.calls[1].id.has_value()) << "a notification";
-  EXPECT_EQ(b.calls[1].action, "payments:mcp:notifications:initialized");
+  EXPECT_EQ(b.calls[1].action, "payments:mcp") << "the session's own";
   EXPECT_TRUE(b.calls[2].response);
-  EXPECT_TRUE(b.calls[2].action.empty());
+  EXPECT_EQ(b.calls[2].action, "payments:mcp") << "an answer to the server";
   EXPECT_EQ(b.calls[3].action, "payments:tool:refund");
 }
 
@@ -113,6 +133,20 @@ TEST(JsonRpc, NamesNeverCollideOrEscapeTheirSegment) {
   }
   EXPECT_EQ(EncodeRpcSegment(""), "_");
   EXPECT_EQ(EncodeRpcSegment("_"), "_5F");
+  // Tool names as MCP servers write them stay readable.
+  EXPECT_EQ(EncodeRpcSegment("slow_report"), "slow_report");
+  EXPECT_EQ(EncodeRpcSegment("get-weather.v2"), "get-weather.v2");
+  EXPECT_EQ(EncodeRpcSegment("a_3Ab"), "a_5F3Ab");
+  EXPECT_EQ(EncodeRpcSegment("a:b"), "a_3Ab");
+  EXPECT_EQ(EncodeRpcSegment("x_ab_"), "x_ab_") << "lowercase is no escape";
+  // Every name comes back whole.
+  for (const char* name : {"", "_", "__", "_A", "_AB", "a_", "_5F", "a_3Ab",
+                           "é_00", "_:_", "x_F"}) {
+    EXPECT_EQ(DecodeRpcSegment(EncodeRpcSegment(name)),
+              std::optional<std::string>(name))
+        << name;
+  }
+  EXPECT_FALSE(DecodeRpcSegment("a:b").has_value());
 }
 
 TEST(JsonRpc, BadRequestsAreMalformedWithoutQuotingArguments) {
@@ -186,6 +220,9 @@ TEST(JsonRpc, TemplatesMustMakeCapabilities) {
   bad = kMcp;
   bad.resource = "";
   EXPECT_FALSE(CheckRpcActions(RpcProtocol::kMcp, bad));
+  bad = kMcp;
+  bad.session = "payments:mcp:{method}";
+  EXPECT_FALSE(CheckRpcActions(RpcProtocol::kMcp, bad));
   EXPECT_TRUE(CheckRpcActions(RpcProtocol::kA2a, RpcActions{"", "", "", "x"}));
 }
 
@@ -195,11 +232,11 @@ TEST(JsonRpc, ListingsShowOnlyWhatTheCallerMayUse) {
       {"name":"a:b"}],"nextCursor":"c2"})");
   std::vector<std::string> asked;
   std::size_t dropped =
-      FilterRpcList("tools/list", kMcp, tools,
-                    [&](const std::string& action, const std::string& name) {
-                      asked.push_back(action);
-                      return name != "refund";
-                    });
+      FilterRpcList("tools/list", kMcp, tools, [&](const RpcCall& use) {
+        EXPECT_EQ(use.method, "tools/call");
+        asked.push_back(use.action);
+        return use.target != "refund";
+      });
   EXPECT_EQ(dropped, 4u);
   EXPECT_EQ(tools["tools"], Json::parse(R"([{"name":"quote","description":"q"},
                                             {"name":"a:b"}])"));
@@ -210,36 +247,49 @@ TEST(JsonRpc, ListingsShowOnlyWhatTheCallerMayUse) {
   Json resources = Json::parse(
       R"({"resources":[{"uri":"file:///a","name":"a"},{"uri":"file:///b"}]})");
   EXPECT_EQ(FilterRpcList("resources/list", kMcp, resources,
-                          [](const std::string& action, const std::string&) {
-                            return action.ends_with("_2Fa");
+                          [](const RpcCall& use) {
+                            EXPECT_EQ(use.method, "resources/read");
+                            return use.action.ends_with("_2Fa");
                           }),
             1u);
   EXPECT_EQ(resources["resources"].size(), 1u);
   Json prompts = Json::parse(R"({"prompts":[{"name":"p"}]})");
-  EXPECT_EQ(FilterRpcList(
-                "prompts/list", kMcp, prompts,
-                [](const std::string&, const std::string&) { return false; }),
+  EXPECT_EQ(FilterRpcList("prompts/list", kMcp, prompts,
+                          [](const RpcCall&) { return false; }),
             1u);
   EXPECT_TRUE(prompts["prompts"].empty());
   // Other methods and odd results are left alone.
   Json other = Json::parse(R"({"tools":[{"name":"x"}]})");
-  EXPECT_EQ(FilterRpcList(
-                "tools/call", kMcp, other,
-                [](const std::string&, const std::string&) { return false; }),
+  EXPECT_EQ(FilterRpcList("tools/call", kMcp, other,
+                          [](const RpcCall&) { return false; }),
             0u);
   EXPECT_EQ(other["tools"].size(), 1u);
   Json odd = Json::parse(R"({"tools":"x"})");
-  EXPECT_EQ(FilterRpcList(
-                "tools/list", kMcp, odd,
-                [](const std::string&, const std::string&) { return true; }),
+  EXPECT_EQ(FilterRpcList("tools/list", kMcp, odd,
+                          [](const RpcCall&) { return true; }),
             0u);
+}
+
+TEST(JsonRpc, KeepsTheArgumentsAPolicyMayNameAndTheDocument) {
+  RpcBody b = Must(R"([{"jsonrpc":"2.0","id":1,"method":"tools/call",
+      "params":{"name":"refund","arguments":{"amount":12,"to":"x"}}},
+      {"jsonrpc":"2.0","id":2,"method":"prompts/get",
+      "params":{"name":"p","arguments":"not an object"}},
+      {"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"q"}}])");
+  ASSERT_EQ(b.calls.size(), 3u);
+  ASSERT_TRUE(b.calls[0].arguments.has_value());
+  EXPECT_EQ((*b.calls[0].arguments)["amount"], 12);
+  EXPECT_FALSE(b.calls[1].arguments.has_value());
+  EXPECT_FALSE(b.calls[2].arguments.has_value());
+  ASSERT_TRUE(b.document.is_array());
+  EXPECT_EQ(b.document[2]["id"], 3);
 }
 
 TEST(JsonRpc, ErrorsCarryTheCallsIdAndAStableReason) {
   Json e = RpcError(Json("abc"), kRpcRefused, "policy_denied", "denied");
   EXPECT_EQ(e["jsonrpc"], "2.0");
   EXPECT_EQ(e["id"], "abc");
-  EXPECT_EQ(e["error"]["code"], -32001);
+  EXPECT_EQ(e["error"]["code"], -32040);
   EXPECT_EQ(e["error"]["message"], "denied");
   EXPECT_EQ(e["error"]["data"]["reason"], "policy_denied");
   EXPECT_TRUE(

@@ -56,10 +56,13 @@
 #include "aztp/metrics/metrics.h"
 #include "aztp/proxy/gate.h"
 #include "aztp/proxy/proxy.h"
+#include "aztp/proxy/rpc_sessions.h"
 #include "aztp/replay/replay_store.h"
 #include "proxy/audit_writer.h"
+#include "proxy/http_rules.h"
 #include "proxy/person_start.h"
 #include "proxy/remembered_chains.h"
+#include "proxy/rpc_answer.h"
 
 namespace aztp {
 
@@ -124,6 +127,8 @@ struct PolicySet {
   std::vector<Policy> policies;
   std::vector<const Policy*> pointers;
   std::string source;  // "file <path>" or "control plane"
+  // argument_names: the call arguments the policies name (rpc_gate.h).
+  std::vector<std::string> argument_names;
 };
 
 // Settings are what one request runs with; replaced whole by Reload.
@@ -189,6 +194,10 @@ struct Proxy::Impl {
   uint16_t inbound_port = 0, egress_port = 0, metrics_port = 0;
 
   std::shared_ptr<ReplayStore> replay;
+  // MCP sessions opened through the proxy (kept across reloads): at most
+  // 65,536, those idle for an hour dropped first when full.
+  std::shared_ptr<RpcSessions> rpc_sessions =
+      std::make_shared<RpcSessions>(1 << 16, 3600);
   // The shared replay store's refusals already counted in the metrics.
   std::atomic<uint64_t> replay_unavailable_reported{0};
   std::shared_ptr<const RevocationSource> revocations;
@@ -323,14 +332,77 @@ struct Proxy::Impl {
                                                       const Settings& s,
                                                       const InboundRequest& r,
                                                       UnixTime now);
+  // StartAppRequest begins the request to the app for `req`, allowed
+  // with `outcome`: the target routed, its Aztp-* fields, `framing`.
+  static void StartAppRequest(
+      const RequestHeader& req, const internal::BodyFraming& framing,
+      const GateOutcome& outcome, const Settings& s,
+      boost::beast::http::request<boost::beast::http::buffer_body>& out);
+  // RpcRelay is how the answer to a request on an mcp or a2a route is
+  // relayed (runtime_rpc.cc).
+  struct RpcRelay {
+    internal::RpcExchange exchange;
+    bool mcp = false;
+    bool delete_session = false;         // an MCP DELETE: ends `session`
+    std::optional<std::string> session;  // the request's Mcp-Session-Id
+    const SpiffeId* peer = nullptr;
+  };
+  // Audited appends `record` to the audit log; when that fails, logs it
+  // and answers 503 (false).
+  awaitable<bool> Audited(TlsStream& client, AuditRecord record);
   // ForwardInbound relays an allowed request to the app and its answer
-  // back (`bound_body`: the body read whole, or null to stream it).
+  // back (`bound_body`: the body read whole, or null to stream it; `rpc`:
+  // the answer of an mcp or a2a route, or null).
   awaitable<bool> ForwardInbound(proxy_runtime::Forward<TlsStream>& f,
-                                 const Settings& s, std::string* bound_body);
+                                 const Settings& s, std::string* bound_body,
+                                 RpcRelay* rpc = nullptr);
   awaitable<void> ToApp(proxy_runtime::Forward<TlsStream>& f, const Settings& s,
                         std::string* bound_body,
                         std::unique_ptr<boost::beast::tcp_stream>& up,
-                        bool& answered);
+                        bool& answered, RpcRelay* rpc);
+
+  // ---- agent protocols, inbound (runtime_rpc.cc) ----
+
+  // Allowed is a request the gate allowed, on its way to the app.
+  struct Allowed {
+    const RequestHeader& req;
+    const InboundRequest& r;
+    const GateOutcome& outcome;
+    UnixTime now;
+    bool keep_alive;
+    bool expects_continue;
+  };
+  // ServeRpc serves an allowed request of an mcp or a2a route: a POST's
+  // calls each decided and audited, the refused ones answered as JSON-RPC
+  // errors and the others forwarded; the answer's listings filtered and
+  // its MCP session bound to the caller; the A2A Agent Card served.
+  awaitable<bool> ServeRpc(TlsStream& client, FlatBuffer& buffer,
+                           proxy_runtime::RequestParser& p, const Settings& s,
+                           const Allowed& a, std::optional<std::string> body);
+  // DecideCalls decides and audits each call of `body`, filling `allowed`
+  // and `x`'s refusals and listings; false when the audit log failed.
+  awaitable<bool> DecideCalls(TlsStream& client, const Allowed& a,
+                              const RpcBody& body, std::vector<bool>& allowed,
+                              internal::RpcExchange& x);
+  // RefuseRequest audits the refusal of an allowed request of an mcp or
+  // a2a route whose body is unusable, and answers it with JSON-RPC error
+  // `code` and HTTP `status`.
+  awaitable<void> RefuseRequest(TlsStream& client, const Allowed& a, int status,
+                                int code, std::string reason,
+                                std::string message);
+  // RelayRpcAnswer relays the app's answer as `rpc` says; returns whether
+  // `up` may be reused.
+  awaitable<bool> RelayRpcAnswer(boost::beast::tcp_stream& up,
+                                 proxy_runtime::Forward<TlsStream>& f,
+                                 const ProxyConfig& c, RpcRelay& rpc,
+                                 bool& answered);
+  // RelayEvents relays an event stream whose listings are filtered.
+  awaitable<void> RelayEvents(
+      boost::beast::tcp_stream& up, FlatBuffer& up_buffer,
+      boost::beast::http::response_parser<boost::beast::http::buffer_body>& rp,
+      proxy_runtime::Forward<TlsStream>& f, const ProxyConfig& c,
+      const internal::RpcExchange& x,
+      boost::beast::http::response<boost::beast::http::buffer_body>& res);
 
   // ---- egress (runtime_egress.cc) ----
 

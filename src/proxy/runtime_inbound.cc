@@ -131,26 +131,39 @@ awaitable<bool> Proxy::Impl::ServeInbound(TlsStream& client,
   ++inbound_allowed;
   // Kept for the app's calls out in the same transaction.
   if (c.egress) chains.Put(*outcome->chain);
+  if (outcome->route->protocol != ProxyRoute::Protocol::kHttp) {
+    co_return co_await ServeRpc(
+        client, buffer, p, s,
+        Allowed{req, r, *outcome, now, keep_alive, expects_continue},
+        std::move(bound_body));
+  }
 
   // Forward to the app: the target routed, fields and framing the proxy
   // chose.
   bhttp::request<bhttp::buffer_body> out;
-  internal::StartForward(
+  StartAppRequest(
       req, bind ? internal::BodyFraming{false, bound_body->size()} : framing,
-      req.target(), out);
-  for (const auto& [name, value] : outcome->ForwardHeaders()) {
-    out.set(name, value);
-  }
-  // An HTTP/1.0 caller may send no Host; HTTP/1.1 to the app needs one.
-  if (out.count(bhttp::field::host) == 0) {
-    out.set(bhttp::field::host, s.upstream.str());
-  }
+      *outcome, s, out);
   if (!bind && expects_continue) {
     co_await proxy_runtime::WriteContinue(client);
   }
   Forward<TlsStream> f{client, buffer,     p,
                        out,    keep_alive, req.method() == bhttp::verb::head};
   co_return co_await ForwardInbound(f, s, bind ? &*bound_body : nullptr);
+}
+
+void Proxy::Impl::StartAppRequest(const RequestHeader& req,
+                                  const internal::BodyFraming& framing,
+                                  const GateOutcome& outcome, const Settings& s,
+                                  bhttp::request<bhttp::buffer_body>& out) {
+  internal::StartForward(req, framing, req.target(), out);
+  for (const auto& [name, value] : outcome.ForwardHeaders()) {
+    out.set(name, value);
+  }
+  // An HTTP/1.0 caller may send no Host; HTTP/1.1 to the app needs one.
+  if (out.count(bhttp::field::host) == 0) {
+    out.set(bhttp::field::host, s.upstream.str());
+  }
 }
 
 InboundRequest Proxy::Impl::DescribeInbound(const RequestHeader& req,
@@ -162,6 +175,9 @@ InboundRequest Proxy::Impl::DescribeInbound(const RequestHeader& req,
   r.path = std::string(PathOf(req.target()));
   if (auto it = req.find(kChainHeader); it != req.end()) {
     r.chain = std::string(it->value());
+  }
+  if (auto it = req.find("Mcp-Session-Id"); it != req.end()) {
+    r.mcp_session = std::string(it->value());
   }
   // What is routed is what is forwarded: a head the rules refuse is
   // decided (400) and audited like any other request, and nothing of it is
@@ -180,17 +196,18 @@ awaitable<std::optional<GateOutcome>> Proxy::Impl::DecideInbound(
     UnixTime now) {
   auto policies = CurrentPolicies();
   GateOutcome outcome = s.gate->Check(r, policies->pointers, now);
-  Status stored = co_await AppendAudit(outcome.Audit(self, r, now));
-  if (!stored) {
-    Log(LogLevel::kError, "audit_failed",
-        Json{{"message", stored.error().message()}});
-    co_await WriteJson(client, 503,
-                       ErrorJson("unavailable", "the audit log is unavailable"),
-                       false);
+  // An allowed POST of an agent protocol is audited call by call
+  // (ServeRpc).
+  const bool by_call = outcome.allowed() &&
+                       outcome.route->protocol != ProxyRoute::Protocol::kHttp &&
+                       r.method == "POST";
+  if (!by_call && !co_await Audited(client, outcome.Audit(self, r, now))) {
     co_return std::nullopt;
   }
-  CountDecision(Listener::kInbound, outcome.allowed() ? "allow" : "deny",
-                outcome.allowed() ? "" : outcome.reason);
+  if (!by_call) {
+    CountDecision(Listener::kInbound, outcome.allowed() ? "allow" : "deny",
+                  outcome.allowed() ? "" : outcome.reason);
+  }
   if (outcome.allowed()) co_return outcome;
   ++inbound_denied;
   Json fields{{"method", r.method},
@@ -206,9 +223,21 @@ awaitable<std::optional<GateOutcome>> Proxy::Impl::DecideInbound(
   co_return std::nullopt;
 }
 
+awaitable<bool> Proxy::Impl::Audited(TlsStream& client, AuditRecord record) {
+  Status stored = co_await AppendAudit(std::move(record));
+  if (stored) co_return true;
+  Log(LogLevel::kError, "audit_failed",
+      Json{{"message", stored.error().message()}});
+  co_await WriteJson(client, 503,
+                     ErrorJson("unavailable", "the audit log is unavailable"),
+                     false);
+  co_return false;
+}
+
 awaitable<bool> Proxy::Impl::ForwardInbound(Forward<TlsStream>& f,
                                             const Settings& s,
-                                            std::string* bound_body) {
+                                            std::string* bound_body,
+                                            RpcRelay* rpc) {
   const ProxyConfig& c = s.config;
   const bool retryable = bound_body != nullptr || !proxy_runtime::HasBody(f.p);
   const std::string key = s.upstream.str();
@@ -221,8 +250,8 @@ awaitable<bool> Proxy::Impl::ForwardInbound(Forward<TlsStream>& f,
     }
     const bool reused = up != nullptr;
     Attempt at;
-    co_await proxy_runtime::Attempted(at,
-                                      ToApp(f, s, bound_body, up, at.answered));
+    co_await proxy_runtime::Attempted(
+        at, ToApp(f, s, bound_body, up, at.answered, rpc));
     if (at.bad_body) {
       // The app got a cut-off body (framed by the proxy): no retry.
       co_await proxy_runtime::AnswerBadBody(f.client, at);
@@ -249,7 +278,7 @@ awaitable<bool> Proxy::Impl::ForwardInbound(Forward<TlsStream>& f,
 awaitable<void> Proxy::Impl::ToApp(Forward<TlsStream>& f, const Settings& s,
                                    std::string* bound_body,
                                    std::unique_ptr<beast::tcp_stream>& up,
-                                   bool& answered) {
+                                   bool& answered, RpcRelay* rpc) {
   const ProxyConfig& c = s.config;
   if (!up) up = co_await Connect(s.upstream, c.connect_timeout_seconds);
   up->expires_after(seconds(c.request_timeout_seconds));
@@ -263,8 +292,12 @@ awaitable<void> Proxy::Impl::ToApp(Forward<TlsStream>& f, const Settings& s,
     co_await proxy_runtime::ForwardRequest(f.client, f.buffer, f.p, *up, f.out,
                                            f.chunk);
   }
-  if (co_await proxy_runtime::RelayResponse(*up, f.client, f.head, f.keep_alive,
-                                            c, f.chunk, answered)) {
+  const bool reusable =
+      rpc != nullptr
+          ? co_await RelayRpcAnswer(*up, f, c, *rpc, answered)
+          : co_await proxy_runtime::RelayResponse(
+                *up, f.client, f.head, f.keep_alive, c, f.chunk, answered);
+  if (reusable) {
     plain_pool.Give(s.upstream.str(), IdlePlain{std::move(up), {}},
                     c.upstream_pool_size);
   }

@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cctype>
 
 namespace aztp {
 
@@ -23,6 +24,21 @@ std::pair<int, std::string> BodyErrorAnswer(const RequestBodyError& e) {
   return {400, ErrorJson("malformed",
                          std::string("the request body could not be read: ") +
                              e.what())};
+}
+
+bool IsMediaType(std::string_view content_type, std::string_view type) {
+  if (content_type.size() < type.size()) return false;
+  for (std::size_t i = 0; i < type.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(content_type[i])) != type[i]) {
+      return false;
+    }
+  }
+  return content_type.size() == type.size() ||
+         content_type[type.size()] == ';' || content_type[type.size()] == ' ';
+}
+
+bool IsEventStream(const bhttp::response_header<>& res) {
+  return IsMediaType(res[bhttp::field::content_type], "text/event-stream");
 }
 
 bool IsTimeout(const beast::error_code& ec) {

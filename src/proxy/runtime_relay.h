@@ -43,20 +43,27 @@ struct RequestBodyError : std::runtime_error {
 };
 
 // Relay copies the body behind parser `in` (already past its header) to
-// `out` through serializer `sr` of message `msg`, a chunk at a time.
+// `out` through serializer `sr` of message `msg`, each piece as soon as it
+// arrives (an event stream's events are not held back). `piece_timeout`
+// (seconds; 0: none) bounds the wait for each piece, on both streams,
+// instead of the whole exchange's timeout (an event stream).
 template <class InStream, class OutStream, bool isRequest>
 awaitable<void> RelayBody(InStream& in, beast::flat_buffer& buffer,
                           bhttp::parser<isRequest, bhttp::buffer_body>& p,
                           OutStream& out,
                           bhttp::message<isRequest, bhttp::buffer_body>& msg,
                           bhttp::serializer<isRequest, bhttp::buffer_body>& sr,
-                          std::vector<char>& chunk) {
+                          std::vector<char>& chunk, int piece_timeout = 0) {
   while (!p.is_done()) {
     p.get().body().data = chunk.data();
     p.get().body().size = chunk.size();
+    if (piece_timeout > 0) {
+      beast::get_lowest_layer(in).expires_after(seconds(piece_timeout));
+      beast::get_lowest_layer(out).expires_after(seconds(piece_timeout));
+    }
     beast::error_code ec;
-    co_await bhttp::async_read(in, buffer, p,
-                               asio::redirect_error(use_awaitable, ec));
+    co_await bhttp::async_read_some(in, buffer, p,
+                                    asio::redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) throw BodyReadError(ec);
     if (!internal::SetPiece(msg, chunk.data(),
@@ -109,21 +116,40 @@ awaitable<void> ForwardRequest(Down& client, beast::flat_buffer& buffer,
   }
 }
 
-// RelayResponse reads the answer from `up` (skipping interim 1xx answers)
-// and relays it to `client`; `answered` is set once its header went out.
-// Returns whether `up` may be reused.
-template <class Up, class Down>
-awaitable<bool> RelayResponse(Up& up, Down& client, bool head, bool keep_alive,
-                              const ProxyConfig& c, std::vector<char>& chunk,
-                              bool& answered, const Fields& fields = {}) {
-  beast::flat_buffer up_buffer;
-  std::optional<bhttp::response_parser<bhttp::buffer_body>> rp;
+// ReadAnswerHeader reads the header of the answer from `up` into `rp`,
+// skipping interim 1xx answers.
+template <class Up>
+awaitable<void> ReadAnswerHeader(
+    Up& up, beast::flat_buffer& up_buffer,
+    std::optional<bhttp::response_parser<bhttp::buffer_body>>& rp, bool head,
+    const ProxyConfig& c) {
   do {
     rp.emplace();
     ApplyLimits(*rp, c);
     if (head) rp->skip(true);
     co_await bhttp::async_read_header(up, up_buffer, *rp, use_awaitable);
   } while (rp->get().result_int() / 100 == 1 && rp->get().result_int() != 101);
+}
+
+// IsMediaType: `content_type` is the media type `type` (lower case), in any
+// case, parameters allowed.
+bool IsMediaType(std::string_view content_type, std::string_view type);
+
+// IsEventStream: the answer is an event stream (Content-Type
+// text/event-stream, any case, parameters allowed).
+bool IsEventStream(const bhttp::response_header<>& res);
+
+// RelayResponse reads the answer from `up` (skipping interim 1xx answers)
+// and relays it to `client`; `answered` is set once its header went out.
+// An event stream is relayed for as long as each piece comes within
+// stream_idle_timeout. Returns whether `up` may be reused.
+template <class Up, class Down>
+awaitable<bool> RelayResponse(Up& up, Down& client, bool head, bool keep_alive,
+                              const ProxyConfig& c, std::vector<char>& chunk,
+                              bool& answered, const Fields& fields = {}) {
+  beast::flat_buffer up_buffer;
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> rp;
+  co_await ReadAnswerHeader(up, up_buffer, rp, head, c);
   bhttp::response<bhttp::buffer_body> res;
   res.result(rp->get().result_int());
   res.reason(rp->get().reason());
@@ -138,7 +164,9 @@ awaitable<bool> RelayResponse(Up& up, Down& client, bool head, bool keep_alive,
   bhttp::response_serializer<bhttp::buffer_body> sr{res};
   answered = true;
   co_await bhttp::async_write_header(client, sr, use_awaitable);
-  co_await RelayBody(up, up_buffer, *rp, client, res, sr, chunk);
+  co_await RelayBody(
+      up, up_buffer, *rp, client, res, sr, chunk,
+      IsEventStream(rp->get()) ? c.stream_idle_timeout_seconds : 0);
   co_return rp->keep_alive() && up_buffer.size() == 0;
 }
 

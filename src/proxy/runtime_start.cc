@@ -3,6 +3,7 @@
 // shipped, Shutdown.
 #include <boost/asio/post.hpp>
 
+#include "aztp/proxy/rpc_gate.h"
 #include "proxy/config_check.h"
 #include "proxy/runtime.h"
 
@@ -100,6 +101,7 @@ Status Proxy::Impl::LoadPolicies(const Settings& s) {
     set->source = "control plane";
   }
   for (const Policy& p : set->policies) set->pointers.push_back(&p);
+  set->argument_names = PolicyArgumentNames(set->pointers);
   std::lock_guard lock(mu);
   policies = std::move(set);
   return Ok();
@@ -254,7 +256,8 @@ Status Proxy::Reload(ProxyConfig config) {
     AZTP_ASSIGN_OR_RETURN(auto verifier, ChainVerifier::Create(std::move(v)));
     s->gate = std::make_shared<Gate>(
         m.self, config.inbound->routes,
-        std::shared_ptr<const ChainVerifier>(std::move(verifier)));
+        std::shared_ptr<const ChainVerifier>(std::move(verifier)),
+        m.rpc_sessions);
   }
   if (config.egress) {
     // A person's root from the control plane, addressed to this proxy.

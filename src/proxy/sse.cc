@@ -20,14 +20,13 @@ bool AllDigits(std::string_view s) {
 // Line interprets one complete line (its ending removed).
 void SseReader::Line(std::string_view line) {
   if (line.empty()) {
-    // A blank line dispatches the event, if it holds anything.
+    // A blank line dispatches the event (one holding nothing but comments
+    // and blank lines too, so that a relay keeps its bytes).
     SseEvent done = std::move(event_);
     done.raw = std::move(raw_);
     event_ = SseEvent{};
     raw_.clear();
-    if (done.has_data || !done.event.empty() || done.id || done.retry) {
-      out_->push_back(std::move(done));
-    }
+    out_->push_back(std::move(done));
     return;
   }
   if (line.front() == ':') return;  // a comment

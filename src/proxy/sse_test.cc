@@ -46,7 +46,9 @@ constexpr std::string_view kStream =
 
 TEST(SseReader, ReadsEventsWhateverTheLineEndings) {
   std::vector<SseEvent> events = Read(kStream);
-  ASSERT_EQ(events.size(), 3u);
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_TRUE(events[3].empty() && events[4].empty()) << "the blank lines";
+  EXPECT_FALSE(events[2].empty());
   EXPECT_EQ(events[0].event, "message");
   EXPECT_EQ(events[0].id, std::optional<std::string>("7"));
   EXPECT_EQ(events[0].data, "{\"jsonrpc\":\"2.0\",\n\"id\":1}");
@@ -57,11 +59,10 @@ TEST(SseReader, ReadsEventsWhateverTheLineEndings) {
   EXPECT_EQ(events[1].data, "second");
   EXPECT_TRUE(events[2].has_data);
   EXPECT_EQ(events[2].data, "") << "a data line without a colon";
-  // Relayed raw, the events are the stream (less the mark and what follows
-  // the last event).
+  // Relayed raw, the events are the stream (less the mark).
   std::string relayed;
   for (const auto& e : events) relayed += e.raw;
-  EXPECT_EQ(relayed, std::string(kStream.substr(3, relayed.size())));
+  EXPECT_EQ(relayed, std::string(kStream.substr(3)));
 }
 
 TEST(SseReader, ByteByByteGivesTheSameEvents) {
@@ -83,7 +84,11 @@ TEST(SseReader, IgnoresWhatTheStandardSaysToIgnore) {
   ASSERT_EQ(events.size(), 1u);
   EXPECT_FALSE(events[0].id.has_value()) << "an id holding NUL";
   EXPECT_FALSE(events[0].retry.has_value());
-  EXPECT_TRUE(Read(":only comments\n\n\n\n").empty());
+  std::vector<SseEvent> comments = Read(":only comments\n\n\n\n");
+  ASSERT_EQ(comments.size(), 3u) << "kept for the relay";
+  for (const SseEvent& e : comments) EXPECT_TRUE(e.empty());
+  EXPECT_EQ(comments[0].raw + comments[1].raw + comments[2].raw,
+            ":only comments\n\n\n\n");
   EXPECT_EQ(Read("data:  two spaces\n\n")[0].data, " two spaces");
   EXPECT_TRUE(Read("data: no blank line yet\n").empty());
 }

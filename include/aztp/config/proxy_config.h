@@ -27,6 +27,11 @@ namespace aztp {
 // '#' (routes match the path without the query). The first route that
 // matches decides; a request no route matches is refused (403
 // route_not_found).
+//
+// A route of an agent protocol (`protocol: mcp` or `a2a`, docs/mcp.md and
+// docs/a2a.md) decides each JSON-RPC call a POST carries as well: its
+// `action` is then the capability of the route itself (every request on it
+// needs it), and each call needs the action its template names.
 struct ProxyRoute {
   // An HTTP method in upper case (an RFC 9110 token), or "*" for any.
   std::string method = "*";
@@ -35,6 +40,22 @@ struct ProxyRoute {
   // The policy resource, at most 256 bytes without whitespace; "*" when the
   // app has no resource of its own.
   std::string resource = "*";
+  // protocol: what the route's requests carry.
+  enum class Protocol { kHttp, kMcp, kA2a };
+  Protocol protocol = Protocol::kHttp;
+  // The action templates of an agent protocol's calls (proxy/jsonrpc.h):
+  // `{name}` is a tool's or prompt's name or a resource's URI, `{method}`
+  // the JSON-RPC method, each made capability segments. Defaults:
+  // <action>:tool:{name}, <action>:resource:{name}, <action>:prompt:{name}
+  // and <action>:{method}.
+  std::string tool_action;
+  std::string resource_action;
+  std::string prompt_action;
+  std::string method_action;
+  // agent_card (a2a only): a file holding the A2A Agent Card the proxy
+  // serves, signed with its X.509-SVID, at /.well-known/agent-card.json
+  // (decided with this route's action); empty: none.
+  std::string agent_card;
 };
 
 // ProxyConfig is everything aztp-proxy runs with.
@@ -131,6 +152,10 @@ struct ProxyConfig {
   int request_timeout_seconds = 30;  // whole exchange with the upstream;
                                      // 1 s..1 h
   int idle_timeout_seconds = 60;     // keep-alive, both sides; 1 s..1 h
+  // stream_idle_timeout: an event stream (a text/event-stream answer, MCP's
+  // and A2A's streaming) is relayed for as long as it carries something at
+  // least this often; request_timeout does not cut it. 1 s..1 day.
+  int stream_idle_timeout_seconds = 300;
   int upstream_pool_size = 16;  // idle connections kept per upstream; 0..1024
   int grace_seconds = 10;       // in-flight requests at shutdown; 0..5 min
   int64_t skew_seconds = 30;    // 0..5 min

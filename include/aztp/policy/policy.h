@@ -355,11 +355,22 @@ PolicyContext ContextFromChain(const VerifiedChain& chain, UnixTime now);
 void AddPersonContext(PolicyContext& context, std::string_view subject,
                       const std::optional<PersonClaims>& person);
 
+// The keys of a JSON-RPC call that aztp-proxy decides on an MCP or A2A
+// route (docs/mcp.md): its method, and the tool's or prompt's name or the
+// resource's URI (absent for other methods).
+inline constexpr std::string_view kRpcMethodKey = "aztp:RpcMethod";
+inline constexpr std::string_view kRpcTargetKey = "aztp:RpcTarget";
+// IsCallKey: `key` is one of those.
+inline bool IsCallKey(std::string_view key) {
+  return key == kRpcMethodKey || key == kRpcTargetKey;
+}
+
 // AuthorizeChain is the whole check of protocol §6 for a verified chain:
 // `request.action` must be a capability covered by the chain's effective
 // capabilities (otherwise kNotCovered), and the policies must allow it on
-// the context ContextFromChain(chain, now) plus the `request:*` keys of
-// `request.context` (its `aztp:*` keys are ignored: the chain's win).
+// the context ContextFromChain(chain, now) plus the `request:*` keys and
+// the call keys (IsCallKey) of `request.context` (its other `aztp:*` keys
+// are ignored: the chain's win).
 Decision AuthorizeChain(const VerifiedChain& chain,
                         const std::vector<const Policy*>& policies,
                         const PolicyRequest& request, UnixTime now);

@@ -16,6 +16,7 @@
 #include "aztp/chain/verifier.h"
 #include "aztp/config/proxy_config.h"
 #include "aztp/policy/policy.h"
+#include "aztp/proxy/rpc_sessions.h"
 #include "aztp/spiffeid/spiffe_id.h"
 
 namespace aztp {
@@ -81,6 +82,8 @@ struct InboundRequest {
   std::optional<std::string> chain;  // the Aztp-Chain value, if sent
   // binding is the request as the chain's `req` claim describes it.
   std::optional<RequestBinding> binding;
+  // mcp_session is the Mcp-Session-Id the request names, if any.
+  std::optional<std::string> mcp_session;
 };
 
 // GateOutcome is one decision.
@@ -109,16 +112,21 @@ struct GateOutcome {
 // of threads.
 class Gate {
  public:
-  // `verifier` must verify for `self` (its audience).
+  // `verifier` must verify for `self` (its audience); `sessions` are the
+  // MCP sessions opened through the proxy (needed by mcp routes).
   Gate(SpiffeId self, std::vector<ProxyRoute> routes,
-       std::shared_ptr<const ChainVerifier> verifier);
+       std::shared_ptr<const ChainVerifier> verifier,
+       std::shared_ptr<RpcSessions> sessions = nullptr);
 
   // Check runs, in order: the request's HTTP rules (400 malformed), the
   // revocation list's age (503 revocations_stale), peer authentication (401
   // unauthenticated or the peer's error), the chain (401 with the verifier's
   // reason and hop; the chain's outermost issuer must be the peer), the route
-  // (403 route_not_found), the capability (403 capability_not_granted) and the
-  // policies (403 policy_denied).
+  // (403 route_not_found), the capability (403 capability_not_granted), the
+  // policies (403 policy_denied) and, on an mcp route, the MCP session the
+  // request names: the peer's own (403 session_not_owned when another
+  // caller opened it, 404 session_unknown when it was never opened through
+  // this proxy or has ended, which tells an MCP client to start anew).
   GateOutcome Check(const InboundRequest& request,
                     const std::vector<const Policy*>& policies,
                     UnixTime now) const;
@@ -130,6 +138,7 @@ class Gate {
   SpiffeId self_;
   std::vector<ProxyRoute> routes_;
   std::shared_ptr<const ChainVerifier> verifier_;
+  std::shared_ptr<RpcSessions> sessions_;
 };
 
 }  // namespace aztp

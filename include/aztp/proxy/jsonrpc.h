@@ -7,16 +7,26 @@
 //
 // Actions. A call's action comes from a template of its route:
 //   tools/call      `tool`      with {name} = params.name
-//   resources/read  `resource`  with {name} = params.uri
+//   resources/read, resources/subscribe, resources/unsubscribe
+//                   `resource`  with {name} = params.uri
 //   prompts/get     `prompt`    with {name} = params.name
+//   MCP's session   `session`   (the route's own action): initialize,
+//                   ping, notifications/initialized, notifications/cancelled,
+//                   notifications/progress, notifications/roots/list_changed,
+//                   the listings tools/list, resources/list and prompts/list
+//                   (whose answers are filtered: FilterRpcList), and
+//                   responses to the server's own requests
 //   other methods   `method`    with {method} = the method
 // (A2A has only `method`.) The value put in a template is made into
 // capability segments (protocol §3.3) without losing anything: a method's
 // `/` becomes `:` (so `payments:mcp:tools:*` covers every tools/ method),
-// every byte outside `A-Z a-z 0-9 . -` becomes `_` and two uppercase hex
-// digits (`_` itself is `_5F`), and an empty segment is `_`. Two different
-// names never give the same action, and a name is always one segment (a
-// URI's `:` and `/` are escaped), so `payments:resource:*` covers them all.
+// every byte outside `A-Z a-z 0-9 . - _` becomes `_` and two uppercase
+// hex digits, and so does a `_` that two uppercase hex digits follow (so
+// `slow_report` stays as it is, `a_3Ab` is `a_5F3Ab`, `a:b` is `a_3Ab`);
+// the empty value is `_` (and `_` alone `_5F`). Two different names never
+// give the same action (DecodeRpcSegment undoes it), and a name is always
+// one segment (a URI's `:` and `/` are escaped), so `payments:resource:*`
+// covers them all.
 //
 // Strictness. The body is strict JSON (duplicate keys refused, as
 // everywhere in aztp); every element is an object with "jsonrpc": "2.0";
@@ -47,6 +57,7 @@ struct RpcActions {
   std::string resource;
   std::string prompt;
   std::string method;
+  std::string session;  // MCP: the route's action itself
 };
 
 // RpcCall is one element of a request body.
@@ -54,14 +65,18 @@ struct RpcCall {
   std::optional<Json> id;  // absent: a notification (no answer is sent)
   std::string method;      // empty for a response
   std::string target;      // tool name, resource URI or prompt name, or ""
-  std::string action;      // empty for a response
+  std::string action;      // the session action for a response (MCP)
   bool response = false;
+  // arguments: params.arguments of tools/call and prompts/get when it is
+  // an object (what a policy may name, one argument at a time).
+  std::optional<Json> arguments;
 };
 
 // RpcBody is a parsed request body.
 struct RpcBody {
   bool batch = false;
   std::vector<RpcCall> calls;
+  Json document;  // the body as parsed (an element per call when a batch)
 };
 
 // kMaxRpcBatch bounds the elements of a batch.
@@ -69,7 +84,8 @@ inline constexpr std::size_t kMaxRpcBatch = 100;
 
 // CheckRpcActions checks that every template a protocol uses makes a valid
 // capability (kInvalidArgument naming the template otherwise): its only
-// placeholders are {name} (tool, resource, prompt) and {method} (method).
+// placeholders are {name} (tool, resource, prompt) and {method} (method);
+// MCP's session action has none.
 Status CheckRpcActions(RpcProtocol protocol, const RpcActions& actions);
 
 // ParseRpcBody reads a request body and names each call's action.
@@ -79,10 +95,10 @@ Status CheckRpcActions(RpcProtocol protocol, const RpcActions& actions);
 Result<RpcBody> ParseRpcBody(std::string_view body, RpcProtocol protocol,
                              const RpcActions& actions);
 
-// RpcListAllowed says whether the caller may see (and so call) the entry
-// of a list whose action and name are given.
-using RpcListAllowed =
-    std::function<bool(const std::string& action, const std::string& name)>;
+// RpcListAllowed says whether the caller may see the entry of a list: the
+// call that would use it (tools/call, resources/read or prompts/get, with
+// its target and action, without arguments) would be allowed.
+using RpcListAllowed = std::function<bool(const RpcCall& call)>;
 
 // FilterRpcList filters the `result` of an MCP listing in place, so that a
 // caller never learns of what it may not use: tools/list keeps the
@@ -95,14 +111,19 @@ using RpcListAllowed =
 std::size_t FilterRpcList(std::string_view method, const RpcActions& actions,
                           Json& result, const RpcListAllowed& allowed);
 
-// EncodeRpcSegment makes `value` one capability segment (see the top).
+// EncodeRpcSegment makes `value` one capability segment (see the top);
+// DecodeRpcSegment gives it back (nullopt for what no value encodes to).
 std::string EncodeRpcSegment(std::string_view value);
+std::optional<std::string> DecodeRpcSegment(std::string_view segment);
 
-// JSON-RPC error codes the proxy answers with (JSON-RPC 2.0 §5.1; -32001
-// is in the range left to implementations).
+// JSON-RPC error codes the proxy answers with (JSON-RPC 2.0 §5.1). A
+// refusal's -32040 is in the range left to implementations, and used by
+// neither MCP (-32000, -32001, -32042) nor A2A (-32001 to -32009); an
+// unknown MCP session gets -32001, as the MCP SDK's own servers answer it.
 inline constexpr int kRpcParseError = -32700;
 inline constexpr int kRpcInvalidRequest = -32600;
-inline constexpr int kRpcRefused = -32001;
+inline constexpr int kRpcRefused = -32040;
+inline constexpr int kRpcUnknownSession = -32001;
 
 // RpcError is the error response to call `id` (null when the request's id
 // could not be read): {"jsonrpc": "2.0", "id", "error": {"code", "message",

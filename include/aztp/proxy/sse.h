@@ -35,6 +35,9 @@ struct SseEvent {
   // raw is the event's bytes as they came, its blank line included, so
   // that an event passed on unchanged is byte for byte the same.
   std::string raw;
+  // empty: only comments (an MCP keep-alive) or blank lines, nothing a
+  // client dispatches; still returned, so that a relay passes it on.
+  bool empty() const { return !has_data && event.empty() && !id && !retry; }
 };
 
 class SseReader {

@@ -1,0 +1,298 @@
+// Agent protocols on the inbound side (docs/mcp.md, docs/a2a.md): a POST
+// on an mcp or a2a route has each of its calls decided and audited; the
+// refused ones are answered as JSON-RPC errors carrying their own ids and
+// the others are forwarded; the answer's listings are filtered, also inside
+// an event stream, and an MCP session is bound to the caller that opened
+// it.
+#include "aztp/proxy/rpc_gate.h"
+#include "proxy/runtime_relay.h"
+
+namespace aztp {
+
+using proxy_runtime::ErrorJson;
+using proxy_runtime::Forward;
+using proxy_runtime::RequestParser;
+using proxy_runtime::TlsStream;
+using proxy_runtime::WriteJson;
+
+namespace {
+
+constexpr std::string_view kSessionHeader = "Mcp-Session-Id";
+// kMaxRpcBytes bounds a request, or a JSON answer, read whole: 4 MiB, the
+// MCP SDK's own limit.
+constexpr std::uint64_t kMaxRpcBytes = 4 << 20;
+
+std::uint64_t RpcLimit(const ProxyConfig& c) {
+  return c.max_body_bytes > 0
+             ? std::min<std::uint64_t>(
+                   static_cast<std::uint64_t>(c.max_body_bytes), kMaxRpcBytes)
+             : kMaxRpcBytes;
+}
+
+// WritePiece writes `data` as the next piece of `res`'s body (`done`: its
+// last).
+template <class Down>
+awaitable<void> WritePiece(Down& client,
+                           bhttp::response<bhttp::buffer_body>& res,
+                           bhttp::response_serializer<bhttp::buffer_body>& sr,
+                           std::string& data, bool done) {
+  if (!internal::SetPiece(res, data.data(), data.size(), done)) co_return;
+  beast::error_code ec;
+  co_await bhttp::async_write(client, sr,
+                              asio::redirect_error(use_awaitable, ec));
+  if (ec == bhttp::error::need_buffer) ec = {};
+  if (ec) throw beast::system_error(ec);
+}
+
+}  // namespace
+
+awaitable<bool> Proxy::Impl::ServeRpc(TlsStream& client,
+                                      beast::flat_buffer& buffer,
+                                      RequestParser& p, const Settings& s,
+                                      const Allowed& a,
+                                      std::optional<std::string> body) {
+  const ProxyConfig& c = s.config;
+  const ProxyRoute& route = *a.outcome.route;
+  const bool mcp = route.protocol == ProxyRoute::Protocol::kMcp;
+  auto policies = CurrentPolicies();
+  RpcRelay rpc;
+  rpc.mcp = mcp;
+  rpc.session = a.r.mcp_session;
+  rpc.peer = &*a.r.peer;
+  internal::RpcExchange& x = rpc.exchange;
+  x.actions = RpcActionsOf(route);
+  x.allowed = [&a, policies](const RpcCall& use) {
+    return DecideRpcCall(a.outcome, use, policies->pointers,
+                         policies->argument_names, a.now)
+        .allowed;
+  };
+  bhttp::request<bhttp::buffer_body> out;
+  if (a.req.method() != bhttp::verb::post) {
+    // An MCP GET stream or DELETE, forwarded as it came.
+    rpc.delete_session = mcp && a.req.method() == bhttp::verb::delete_;
+    x.guess_listings = mcp && a.req.method() == bhttp::verb::get;
+    StartAppRequest(a.req, internal::FramingOf(p), a.outcome, s, out);
+    if (a.expects_continue) co_await proxy_runtime::WriteContinue(client);
+    Forward<TlsStream> f{
+        client, buffer,       p,
+        out,    a.keep_alive, a.req.method() == bhttp::verb::head};
+    co_return co_await ForwardInbound(f, s, nullptr, mcp ? &rpc : nullptr);
+  }
+  if (!body) {
+    body = co_await proxy_runtime::ReadWholeBody(client, buffer, p, RpcLimit(c),
+                                                 a.expects_continue);
+    if (!body) {
+      co_await RefuseRequest(client, a, 413, kRpcInvalidRequest, "too_large",
+                             "a JSON-RPC request must fit in " +
+                                 std::to_string(RpcLimit(c)) + " bytes");
+      co_return false;
+    }
+  }
+  auto parsed = ParseRpcBody(*body, RpcProtocolOf(route), x.actions);
+  if (!parsed) {
+    const bool json =
+        ParseJson(*body, JsonLimits{body->size() + 1, 64}).has_value();
+    co_await RefuseRequest(
+        client, a, 400, json ? kRpcInvalidRequest : kRpcParseError,
+        std::string(parsed.error().reason()), parsed.error().message());
+    co_return false;
+  }
+  std::vector<bool> allowed;
+  x.batch = parsed->batch;
+  if (!co_await DecideCalls(client, a, *parsed, allowed, x)) co_return false;
+  if (std::find(allowed.begin(), allowed.end(), true) == allowed.end()) {
+    // Nothing goes to the app. A refused notification or response has no
+    // answer of its own: 403 with the first refusal.
+    if (x.refusals.empty()) {
+      co_await WriteJson(
+          client, 403,
+          DumpJson(RpcError(Json(nullptr), kRpcRefused, "refused",
+                            "aztp-proxy refused every call")),
+          a.keep_alive);
+      co_return a.keep_alive;
+    }
+    co_await WriteJson(client, 200, internal::RefusalsBody(x), a.keep_alive);
+    co_return a.keep_alive;
+  }
+  std::string forwarded = internal::ForwardedBody(*body, *parsed, allowed);
+  StartAppRequest(a.req, internal::BodyFraming{false, forwarded.size()},
+                  a.outcome, s, out);
+  Forward<TlsStream> f{client, buffer, p, out, a.keep_alive, false};
+  const bool relay = mcp || x.changes_answer();
+  co_return co_await ForwardInbound(f, s, &forwarded, relay ? &rpc : nullptr);
+}
+
+awaitable<bool> Proxy::Impl::DecideCalls(TlsStream& client, const Allowed& a,
+                                         const RpcBody& body,
+                                         std::vector<bool>& allowed,
+                                         internal::RpcExchange& x) {
+  auto policies = CurrentPolicies();
+  for (const RpcCall& call : body.calls) {
+    RpcVerdict v = DecideRpcCall(a.outcome, call, policies->pointers,
+                                 policies->argument_names, a.now);
+    if (!co_await Audited(client,
+                          RpcCallAudit(self, a.r, a.outcome, call, v, a.now))) {
+      co_return false;
+    }
+    CountDecision(Listener::kInbound, v.allowed ? "allow" : "deny", v.reason);
+    allowed.push_back(v.allowed);
+    if (v.allowed) {
+      const bool listing = call.method == "tools/list" ||
+                           call.method == "resources/list" ||
+                           call.method == "prompts/list";
+      if (listing && call.id) x.listings[DumpJson(*call.id)] = call.method;
+      continue;
+    }
+    ++inbound_denied;
+    Log(LogLevel::kInfo, "inbound_call_denied",
+        Json{{"method", call.method},
+             {"target", call.target},
+             {"peer", a.r.peer->str()},
+             {"txn", a.outcome.chain->txn()},
+             {"reason", v.reason}});
+    if (call.id && !call.response) x.refusals.push_back(RpcRefusal(call, v));
+  }
+  co_return true;
+}
+
+awaitable<void> Proxy::Impl::RefuseRequest(TlsStream& client, const Allowed& a,
+                                           int status, int code,
+                                           std::string reason,
+                                           std::string message) {
+  GateOutcome refused = a.outcome;
+  refused.status = status;
+  refused.reason = reason;
+  refused.message = message;
+  refused.decision.reset();
+  if (!co_await Audited(client, refused.Audit(self, a.r, a.now))) co_return;
+  CountDecision(Listener::kInbound, "deny", reason);
+  ++inbound_denied;
+  co_await WriteJson(client, status,
+                     DumpJson(RpcError(Json(nullptr), code, reason, message)),
+                     false);
+}
+
+awaitable<bool> Proxy::Impl::RelayRpcAnswer(beast::tcp_stream& up,
+                                            Forward<TlsStream>& f,
+                                            const ProxyConfig& c, RpcRelay& rpc,
+                                            bool& answered) {
+  beast::flat_buffer up_buffer;
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> rp;
+  co_await proxy_runtime::ReadAnswerHeader(up, up_buffer, rp, f.head, c);
+  const int code = rp->get().result_int();
+  if (rpc.mcp) {
+    // A session the app opened is the caller's; one the app names that is
+    // another caller's never reaches this one.
+    if (auto it = rp->get().find(kSessionHeader); it != rp->get().end()) {
+      Status bound = rpc_sessions->Bind(
+          std::string_view(it->value().data(), it->value().size()), *rpc.peer,
+          clock->Now());
+      if (!bound) {
+        Log(LogLevel::kWarn, "mcp_session_refused",
+            Json{{"peer", rpc.peer->str()},
+                 {"message", bound.error().message()}});
+        co_await WriteJson(f.client, 502,
+                           ErrorJson("upstream_bad_answer",
+                                     "the app named an MCP session this "
+                                     "caller may not have"),
+                           false);
+        answered = true;
+        co_return false;
+      }
+    }
+    if (rpc.delete_session && rpc.session && code / 100 == 2) {
+      rpc_sessions->Forget(*rpc.session);
+    }
+  }
+  const internal::RpcExchange& x = rpc.exchange;
+  bhttp::response<bhttp::buffer_body> res;
+  res.result(code);
+  res.reason(rp->get().reason());
+  res.version(11);
+  internal::CopyFields(rp->get(), res, /*strip_proxy=*/true);
+  res.keep_alive(f.keep_alive);
+  const bool events = proxy_runtime::IsEventStream(rp->get());
+  if (!x.changes_answer() || f.head || code == 204 || code == 304 ||
+      (code / 100 != 2) ||
+      (!events &&
+       !proxy_runtime::IsMediaType(rp->get()[bhttp::field::content_type],
+                                   "application/json") &&
+       !(code == 202 && !x.refusals.empty()))) {
+    // Passed on as it comes.
+    internal::SetFraming(internal::FramingOf(*rp), res,
+                         f.head || code == 204 || code == 304);
+    bhttp::response_serializer<bhttp::buffer_body> sr{res};
+    answered = true;
+    co_await bhttp::async_write_header(f.client, sr, use_awaitable);
+    co_await proxy_runtime::RelayBody(
+        up, up_buffer, *rp, f.client, res, sr, f.chunk,
+        events ? c.stream_idle_timeout_seconds : 0);
+    co_return rp->keep_alive() && up_buffer.size() == 0;
+  }
+  if (events) {
+    co_await RelayEvents(up, up_buffer, *rp, f, c, x, res);
+    co_return rp->keep_alive() && up_buffer.size() == 0;
+  }
+  // A JSON answer (or a 202 to calls some of which were refused), read
+  // whole, filtered and completed.
+  bhttp::response_parser<bhttp::string_body> whole(std::move(*rp));
+  whole.body_limit(RpcLimit(c));
+  co_await bhttp::async_read(up, up_buffer, whole, use_awaitable);
+  std::optional<std::string> rewritten =
+      code == 202 ? std::optional<std::string>(internal::RefusalsBody(x))
+                  : internal::RewriteJsonAnswer(whole.get().body(), x);
+  answered = true;
+  if (!rewritten) {
+    co_await WriteJson(
+        f.client, 502,
+        ErrorJson("upstream_bad_answer", "the app's answer is not JSON-RPC"),
+        false);
+    co_return false;
+  }
+  bhttp::response<bhttp::string_body> done;
+  done.result(code == 202 ? 200 : code);
+  done.version(11);
+  internal::CopyFields(whole.get(), done, /*strip_proxy=*/true);
+  done.set(bhttp::field::content_type, "application/json");
+  done.body() = std::move(*rewritten);
+  done.keep_alive(f.keep_alive);
+  done.prepare_payload();
+  co_await bhttp::async_write(f.client, done, use_awaitable);
+  co_return whole.keep_alive() && up_buffer.size() == 0;
+}
+
+awaitable<void> Proxy::Impl::RelayEvents(
+    beast::tcp_stream& up, beast::flat_buffer& up_buffer,
+    bhttp::response_parser<bhttp::buffer_body>& rp, Forward<TlsStream>& f,
+    const ProxyConfig& c, const internal::RpcExchange& x,
+    bhttp::response<bhttp::buffer_body>& res) {
+  res.chunked(true);
+  bhttp::response_serializer<bhttp::buffer_body> sr{res};
+  co_await bhttp::async_write_header(f.client, sr, use_awaitable);
+  std::string pending = internal::RefusalEvents(x);
+  co_await WritePiece(f.client, res, sr, pending, false);
+  SseReader reader(kMaxRpcBytes);
+  while (!rp.is_done()) {
+    rp.get().body().data = f.chunk.data();
+    rp.get().body().size = f.chunk.size();
+    beast::get_lowest_layer(up).expires_after(
+        seconds(c.stream_idle_timeout_seconds));
+    f.client.next_layer().expires_after(seconds(c.stream_idle_timeout_seconds));
+    beast::error_code ec;
+    co_await bhttp::async_read_some(up, up_buffer, rp,
+                                    asio::redirect_error(use_awaitable, ec));
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) throw proxy_runtime::BodyReadError(ec);
+    const std::size_t n = f.chunk.size() - rp.get().body().size;
+    auto events = reader.Feed(std::string_view(f.chunk.data(), n));
+    // An event over the bound cuts the stream: it is never buffered whole.
+    if (!events) throw std::runtime_error(events.error().message());
+    std::string piece;
+    for (const SseEvent& e : *events) piece += internal::RewriteEvent(e, x);
+    co_await WritePiece(f.client, res, sr, piece, false);
+  }
+  std::string none;
+  co_await WritePiece(f.client, res, sr, none, true);
+}
+
+}  // namespace aztp
