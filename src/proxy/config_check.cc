@@ -2,6 +2,7 @@
 
 #include "aztp/base/file.h"
 #include "aztp/chain/capability.h"
+#include "aztp/proxy/agent_card.h"
 #include "aztp/proxy/proxy.h"
 
 namespace aztp {
@@ -36,6 +37,22 @@ Result<Policy> ReadPolicyFile(const std::string& path) {
   return std::move(*policy);
 }
 
+Result<std::optional<Json>> ReadAgentCard(const ProxyConfig& c) {
+  if (!c.inbound) return std::optional<Json>();
+  for (std::size_t i = 0; i < c.inbound->routes.size(); ++i) {
+    const std::string& path = c.inbound->routes[i].agent_card;
+    if (path.empty()) continue;
+    const std::string key =
+        "inbound.routes[" + std::to_string(i) + "].agent_card";
+    auto text = ReadFile(path, kMaxAgentCardBytes);
+    if (!text) return text.error().WithContext(key);
+    auto card = ParseAgentCard(*text);
+    if (!card) return card.error().WithContext(key + " " + path);
+    return std::optional<Json>(std::move(*card));
+  }
+  return std::optional<Json>();
+}
+
 }  // namespace internal
 
 // Each check names the key it is about; Reload (and so Start) makes them
@@ -57,6 +74,7 @@ Status CheckProxyConfig(const ProxyConfig& c) {
       auto policy = internal::ReadPolicyFile(c.inbound->policy_file);
       if (!policy) return policy.error().WithContext("inbound.policy_file");
     }
+    AZTP_RETURN_IF_ERROR(internal::ReadAgentCard(c));
   }
   if (c.egress) {
     AZTP_RETURN_IF_ERROR(listen(c.egress->listen, "egress.listen"));

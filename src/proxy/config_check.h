@@ -4,10 +4,13 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "aztp/base/result.h"
+#include "aztp/config/proxy_config.h"
+#include "aztp/encoding/json.h"
 #include "aztp/http/address.h"
 #include "aztp/policy/policy.h"
 
@@ -27,5 +30,9 @@ Result<boost::asio::ip::tcp::endpoint> ListenEndpoint(const std::string& where);
 
 // ReadPolicyFile reads and parses the policy file of inbound.policy_file.
 Result<Policy> ReadPolicyFile(const std::string& path);
+
+// ReadAgentCard reads and checks the A2A Agent Card of the a2a route that
+// names one (agent_card.h), if any.
+Result<std::optional<Json>> ReadAgentCard(const ProxyConfig& c);
 
 }  // namespace aztp::internal

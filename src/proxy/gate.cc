@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "aztp/encoding/json.h"
+#include "aztp/proxy/agent_card.h"
 
 namespace aztp {
 
@@ -41,6 +42,23 @@ GateOutcome Deny(int status, std::string reason, std::string message,
   o.message = std::move(message);
   o.hop = hop;
   return o;
+}
+
+// ProtocolAllows: the request's method is one the route's protocol uses
+// (MCP's streamable HTTP: POST, GET for a stream, DELETE to end a session;
+// A2A: POST, and GET or HEAD of the Agent Card the proxy serves).
+bool ProtocolAllows(const ProxyRoute& r, const InboundRequest& q) {
+  switch (r.protocol) {
+    case ProxyRoute::Protocol::kHttp:
+      return true;
+    case ProxyRoute::Protocol::kMcp:
+      return q.method == "POST" || q.method == "GET" || q.method == "DELETE";
+    case ProxyRoute::Protocol::kA2a:
+      return q.method == "POST" ||
+             ((q.method == "GET" || q.method == "HEAD") &&
+              q.path == kAgentCardPath && !r.agent_card.empty());
+  }
+  return false;
 }
 
 std::string Join(const std::vector<std::string>& items, std::string_view sep) {
@@ -203,8 +221,15 @@ GateOutcome Gate::Check(const InboundRequest& request,
   const int outer = chain->depth();
   // 3. What the request is.
   const ProxyRoute* route = nullptr;
+  // The A2A Agent Card the proxy serves, on the route that names it.
+  if ((request.method == "GET" || request.method == "HEAD") &&
+      request.path == kAgentCardPath) {
+    for (const ProxyRoute& r : routes_) {
+      if (!r.agent_card.empty()) route = &r;
+    }
+  }
   for (const ProxyRoute& r : routes_) {
-    if (MatchRoute(r, request.method, request.path)) {
+    if (route == nullptr && MatchRoute(r, request.method, request.path)) {
       route = &r;
       break;
     }
@@ -213,6 +238,14 @@ GateOutcome Gate::Check(const InboundRequest& request,
     GateOutcome o = Deny(403, "route_not_found",
                          "no route maps " + QuoteInput(request.method) + " " +
                              QuoteInput(request.path));
+    o.chain = std::move(*chain);
+    return o;
+  }
+  if (!ProtocolAllows(*route, request)) {
+    GateOutcome o = Deny(405, "method_not_allowed",
+                         QuoteInput(request.method) +
+                             " is not a method of the route's protocol");
+    o.route = route;
     o.chain = std::move(*chain);
     return o;
   }

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "aztp/chain/builder.h"
+#include "aztp/proxy/rpc_gate.h"
 #include "aztp/replay/replay_store.h"
 #include "testing/trust_domains.h"
 
@@ -99,7 +100,16 @@ class GateTest : public testing::Test {
         {"POST", "/refund/*", "payments:refund", "refunds"},
         {"GET", "/admin/**", "payments:admin", "*"},
     };
-    gate_ = std::make_unique<Gate>(Id(kPayments), routes, verifier_);
+    ProxyRoute mcp;
+    mcp.path = "/mcp";
+    mcp.action = "payments:mcp";
+    mcp.protocol = ProxyRoute::Protocol::kMcp;
+    mcp.tool_action = "payments:mcp:tool:{name}";
+    mcp.resource_action = "payments:mcp:resource:{name}";
+    mcp.prompt_action = "payments:mcp:prompt:{name}";
+    mcp.method_action = "payments:mcp:{method}";
+    routes.push_back(mcp);
+    gate_ = std::make_unique<Gate>(Id(kPayments), routes, verifier_, sessions_);
     policy_ = Must(ParsePolicy(R"({"Statement":[
         {"Sid":"QuotesFromOrgA","Effect":"Allow","Action":"payments:*",
          "Condition":{"StringEquals":{"aztp:CallerTrustDomain":"org-a.example"}}},
@@ -154,6 +164,17 @@ class GateTest : public testing::Test {
     return gate_->Check(r, {&*policy_}, kNow);
   }
 
+  // PlannerChain is planner's own root for payments.
+  std::string PlannerChain(std::vector<std::string> caps) {
+    MintOptions m;
+    m.audience = Id(kPayments);
+    m.capabilities = Must(CapabilitySet::FromStrings(caps));
+    m.txn = "txn-p" + std::to_string(++n_);
+    return Must(MintChain(domains_.Signer(kPlanner), m, kNow));
+  }
+
+  std::shared_ptr<RpcSessions> sessions_ =
+      std::make_shared<RpcSessions>(16, 3600);
   test_support::TestDomains domains_;
   FixedClock clock_;
   std::shared_ptr<ChainVerifier> verifier_;
@@ -260,6 +281,86 @@ TEST_F(GateTest, EachDenialHasItsStatusReasonAndHop) {
       EXPECT_EQ(a.decision, "deny") << c.name;
       EXPECT_EQ(a.reason, c.reason) << c.name;
     }
+  }
+}
+
+TEST_F(GateTest, EachMcpCallIsDecidedOnItsOwnActionAndArguments) {
+  const std::vector<std::string> caps = {"payments:mcp",
+                                         "payments:mcp:tool:quote"};
+  InboundRequest r = Request("POST", "/mcp", Chain(caps));
+  GateOutcome o = Check(r);
+  ASSERT_TRUE(o.allowed()) << o.reason << ": " << o.message;
+  RpcBody body = Must(ParseRpcBody(
+      R"([{"jsonrpc":"2.0","id":1,"method":"tools/call",
+           "params":{"name":"quote","arguments":{"amount":50}}},
+          {"jsonrpc":"2.0","id":2,"method":"tools/call",
+           "params":{"name":"quote","arguments":{"amount":500}}},
+          {"jsonrpc":"2.0","id":3,"method":"tools/call",
+           "params":{"name":"refund","arguments":{"amount":1}}},
+          {"jsonrpc":"2.0","method":"notifications/initialized"}])",
+      RpcProtocol::kMcp, RpcActionsOf(*o.route)));
+  // Quotes over 100 are for nobody: the policy names the argument.
+  Policy limit = Must(ParsePolicy(R"({"Statement":{"Sid":"Small",
+      "Effect":"Deny","Action":"payments:mcp:tool:quote",
+      "Condition":{"NumericGreaterThan":{"request:amount":100}}}})"));
+  std::vector<const Policy*> policies = {&*policy_, &limit};
+  const std::vector<std::string> names = PolicyArgumentNames(policies);
+  EXPECT_EQ(names, std::vector<std::string>{"amount"});
+  std::vector<RpcVerdict> v;
+  for (const RpcCall& call : body.calls) {
+    v.push_back(DecideRpcCall(o, call, policies, names, kNow));
+  }
+  EXPECT_TRUE(v[0].allowed) << v[0].message;
+  EXPECT_EQ(v[1].reason, "policy_denied");
+  EXPECT_NE(v[1].message.find("Small"), std::string::npos) << v[1].message;
+  EXPECT_EQ(v[2].reason, "capability_not_granted");
+  EXPECT_TRUE(v[3].allowed) << "the session's own: the route's action";
+  // Without a policy naming it, the argument is never read.
+  EXPECT_TRUE(DecideRpcCall(o, body.calls[1], {&*policy_}, {}, kNow).allowed);
+  // Each call's audit record names the method and tool, not the arguments.
+  AuditRecord a = RpcCallAudit(Id(kPayments), r, o, body.calls[1], v[1], kNow);
+  EXPECT_EQ(a.decision, "deny");
+  EXPECT_EQ(a.reason, "policy_denied");
+  EXPECT_EQ(a.details["action"], "payments:mcp:tool:quote");
+  EXPECT_EQ(a.details["rpc"],
+            Json::parse(R"({"protocol":"mcp","method":"tools/call",
+                            "target":"quote"})"));
+  EXPECT_EQ(DumpJson(a.details).find("500"), std::string::npos);
+  Json refusal = RpcRefusal(body.calls[2], v[2]);
+  EXPECT_EQ(refusal["id"], 3);
+  EXPECT_EQ(refusal["error"]["code"], kRpcRefused);
+  EXPECT_EQ(refusal["error"]["data"]["reason"], "capability_not_granted");
+  EXPECT_TRUE(RpcRefusal(body.calls[3], v[3])["id"].is_null());
+  // A method the policy context names.
+  Policy by_method = Must(ParsePolicy(R"({"Statement":{"Effect":"Allow",
+      "Action":"payments:*","Condition":{"StringEquals":{
+      "aztp:RpcMethod":"tools/call","aztp:RpcTarget":"quote"}}}})"));
+  EXPECT_TRUE(DecideRpcCall(o, body.calls[0], {&by_method}, {}, kNow).allowed);
+  EXPECT_FALSE(DecideRpcCall(o, body.calls[3], {&by_method}, {}, kNow).allowed);
+}
+
+TEST_F(GateTest, AnMcpSessionIsOnlyItsCallers) {
+  ASSERT_TRUE(sessions_->Bind("s-1", Id(kResearch), kNow));
+  InboundRequest r = Request("POST", "/mcp", Chain({"payments:mcp"}));
+  r.mcp_session = "s-1";
+  EXPECT_TRUE(Check(r).allowed());
+  InboundRequest stolen =
+      Request("POST", "/mcp", PlannerChain({"payments:*"}), kPlanner);
+  stolen.mcp_session = "s-1";
+  GateOutcome o = Check(stolen);
+  EXPECT_EQ(o.status, 403);
+  EXPECT_EQ(o.reason, "session_not_owned");
+  stolen.mcp_session = "s-unknown";
+  stolen.chain = PlannerChain({"payments:*"});
+  o = Check(stolen);
+  EXPECT_EQ(o.status, 404);
+  EXPECT_EQ(o.reason, "session_unknown");
+  // Only the methods of the transport reach an MCP server.
+  for (const char* method : {"PUT", "PATCH", "HEAD", "post"}) {
+    InboundRequest odd = Request(method, "/mcp", Chain({"payments:*"}));
+    o = Check(odd);
+    EXPECT_EQ(o.status, 405) << method;
+    EXPECT_EQ(o.reason, "method_not_allowed");
   }
 }
 

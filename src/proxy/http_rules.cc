@@ -92,7 +92,16 @@ Status CheckTransferEncoding(const bhttp::request_header<>& req) {
   return Ok();
 }
 
-// CheckNames refuses '_' in field names and repeated Aztp-* fields.
+// Single reports whether `name` may appear once at most: the proxy's own
+// fields, and those an agent protocol's session rests on (an app reading
+// another value than the proxy checked would use another's session).
+bool Single(std::string_view name) {
+  return IsProxyHeader(name) || iequals(name, "mcp-session-id") ||
+         iequals(name, "last-event-id") || iequals(name, "content-type");
+}
+
+// CheckNames refuses '_' in field names and repeated fields that must be
+// single (Single).
 Status CheckNames(const bhttp::request_header<>& req) {
   for (auto it = req.begin(); it != req.end(); ++it) {
     std::string_view name = it->name_string();
@@ -100,7 +109,7 @@ Status CheckNames(const bhttp::request_header<>& req) {
       return Refuse("field name " + QuoteInput(name) +
                     " has '_' (refused: servers may read it as '-')");
     }
-    if (!IsProxyHeader(name)) continue;
+    if (!Single(name)) continue;
     for (auto next = std::next(it); next != req.end(); ++next) {
       if (iequals(name, next->name_string())) {
         return Refuse(QuoteInput(name) + " appears more than once");

@@ -117,6 +117,19 @@ TEST(CheckRequestHead, TransferEncodingIsChunkedAloneOrNothing) {
       "exactly \"chunked\"");
 }
 
+TEST(CheckRequestHead, FieldsASessionRestsOnAppearOnce) {
+  // An app reading another value than the proxy checked would use another
+  // caller's MCP session, or parse another body than was decided.
+  for (const char* field :
+       {"Mcp-Session-Id: a\r\nmcp-session-id: b",
+        "Last-Event-ID: 1\r\nLast-Event-ID: 2",
+        "Content-Type: application/json\r\nContent-Type: text/plain"}) {
+    ExpectRefused(std::string("POST /mcp HTTP/1.1\r\nHost: pay\r\n") + field +
+                      "\r\nContent-Length: 0\r\n\r\n",
+                  "appears more than once");
+  }
+}
+
 TEST(CheckRequestHead, HostIsOneHostAndPort) {
   ExpectRefused("GET /q HTTP/1.1\r\n\r\n", "must carry Host");
   ExpectRefused("GET /q HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",

@@ -1,5 +1,7 @@
 #include "aztp/proxy/jsonrpc.h"
 
+#include <cstdlib>
+#include <set>
 #include <utility>
 
 #include "aztp/chain/capability.h"
@@ -77,8 +79,34 @@ constexpr std::string_view kMcpSession[] = {
     "notifications/roots/list_changed",
     "tools/list",
     "resources/list",
+    "resources/templates/list",
     "prompts/list",
 };
+
+// kMaxId bounds an integer id: 2^53 - 1, beyond which a JavaScript peer
+// (the SDKs) would not read the id the proxy matched.
+constexpr int64_t kMaxId = (int64_t{1} << 53) - 1;
+
+// CompletionKind: completion/complete is decided as a use of the prompt or
+// resource its `ref` names (a completion reveals what they take).
+Result<Kind> CompletionKind(const Json* params, const RpcActions& a,
+                            const Json*& ref) {
+  ref = nullptr;
+  if (params != nullptr && params->is_object()) {
+    auto it = params->find("ref");
+    if (it != params->end() && it->is_object()) ref = &*it;
+  }
+  auto type = ref ? ref->find("type") : Json::const_iterator();
+  if (ref != nullptr && type != ref->end() && *type == "ref/prompt") {
+    return Kind{&a.prompt, "name"};
+  }
+  if (ref != nullptr && type != ref->end() && *type == "ref/resource") {
+    return Kind{&a.resource, "uri"};
+  }
+  return Error(Code::kMalformed,
+               "completion/complete needs params.ref of type ref/prompt or "
+               "ref/resource");
+}
 
 Kind KindOf(RpcProtocol protocol, std::string_view method,
             const RpcActions& a) {
@@ -118,8 +146,13 @@ Result<RpcCall> ReadCall(const Json& e, std::size_t index, bool batch,
   }
   RpcCall call;
   if (auto id = e.find("id"); id != e.end()) {
-    if (!id->is_string() && !IsInteger(*id)) {
-      return Invalid(index, batch, "an id must be a string or an integer");
+    const bool integer =
+        IsInteger(*id) &&
+        (id->is_number_unsigned() ? id->get<uint64_t>() <= kMaxId
+                                  : std::abs(id->get<int64_t>()) <= kMaxId);
+    if (!id->is_string() && !integer) {
+      return Invalid(index, batch,
+                     "an id must be a string or an integer within 2^53");
     }
     call.id = *id;
   }
@@ -140,13 +173,25 @@ Result<RpcCall> ReadCall(const Json& e, std::size_t index, bool batch,
   if (params != e.end() && !params->is_object() && !params->is_array()) {
     return Invalid(index, batch, "params must be an object or an array");
   }
-  const Kind kind = KindOf(protocol, call.method, actions);
+  Kind kind = KindOf(protocol, call.method, actions);
+  // Where the target is named: params, or a completion's ref.
+  const Json* holder =
+      params != e.end() && params->is_object() ? &*params : nullptr;
+  if (protocol == RpcProtocol::kMcp && call.method == "completion/complete") {
+    const Json* ref = nullptr;
+    auto completion = CompletionKind(holder, actions, ref);
+    if (!completion) {
+      return Invalid(index, batch, completion.error().message());
+    }
+    kind = *completion;
+    holder = ref;
+  }
   const char* member = kind.member;
   if (member != nullptr) {
     const Json* value = nullptr;
-    if (params != e.end() && params->is_object()) {
-      auto it = params->find(member);
-      if (it != params->end()) value = &*it;
+    if (holder != nullptr) {
+      auto it = holder->find(member);
+      if (it != holder->end()) value = &*it;
     }
     if (value == nullptr || !value->is_string() ||
         value->get_ref<const std::string&>().empty()) {
@@ -155,9 +200,11 @@ Result<RpcCall> ReadCall(const Json& e, std::size_t index, bool batch,
           call.method + " needs params." + member + " as a non-empty string");
     }
     call.target = value->get<std::string>();
-    auto arguments = params->find("arguments");
-    if (arguments != params->end() && arguments->is_object()) {
-      call.arguments = *arguments;
+    if (params != e.end() && holder == &*params) {
+      auto arguments = params->find("arguments");
+      if (arguments != params->end() && arguments->is_object()) {
+        call.arguments = *arguments;
+      }
     }
   }
   AZTP_ASSIGN_OR_RETURN(call.action,
@@ -252,10 +299,16 @@ Result<RpcBody> ParseRpcBody(std::string_view body, RpcProtocol protocol,
                  "JSON-RPC request: a batch of more than 100 calls");
   }
   const std::size_t n = out.batch ? doc->size() : 1;
+  std::set<std::string> ids;
   for (std::size_t i = 0; i < n; ++i) {
     const Json& e = out.batch ? (*doc)[i] : *doc;
     AZTP_ASSIGN_OR_RETURN(RpcCall call,
                           ReadCall(e, i, out.batch, protocol, actions));
+    // JSON-RPC 2.0 §6: ids tell the answers of a batch apart; a repeated
+    // one would let an answer pass for another call's.
+    if (call.id && !ids.insert(DumpJson(*call.id)).second) {
+      return Invalid(i, out.batch, "repeats the id of an earlier element");
+    }
     out.calls.push_back(std::move(call));
   }
   out.document = std::move(*doc);
@@ -276,6 +329,8 @@ std::size_t FilterRpcList(std::string_view method, const RpcActions& actions,
       {"resources/list", "resources", "uri", &actions.resource,
        "resources/read"},
       {"prompts/list", "prompts", "name", &actions.prompt, "prompts/get"},
+      {"resources/templates/list", "resourceTemplates", "uriTemplate",
+       &actions.resource, "resources/read"},
   };
   for (const Listing& l : listings) {
     if (method != l.method) continue;

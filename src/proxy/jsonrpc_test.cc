@@ -68,7 +68,8 @@ TEST(JsonRpc, EachMcpMethodNamesItsAction) {
                    "method":"resources/templates/list","params":{}})")
                 .calls[0]
                 .action,
-            "payments:mcp:resources:templates:list");
+            "payments:mcp")
+      << "a listing, filtered";
   // Every action is a capability, and a wildcard covers its family.
   auto all_tools = *Capability::Parse("payments:tool:*");
   EXPECT_TRUE(all_tools.Covers(*Capability::Parse("payments:tool:refund")));
@@ -283,6 +284,58 @@ TEST(JsonRpc, KeepsTheArgumentsAPolicyMayNameAndTheDocument) {
   EXPECT_FALSE(b.calls[2].arguments.has_value());
   ASSERT_TRUE(b.document.is_array());
   EXPECT_EQ(b.document[2]["id"], 3);
+}
+
+TEST(JsonRpc, ABatchMayNotRepeatAnId) {
+  // Two listings answered under one id would let one answer pass for the
+  // other's (and escape its filter).
+  auto r = ParseRpcBody(R"([{"jsonrpc":"2.0","id":1,"method":"tools/list"},
+      {"jsonrpc":"2.0","id":1,"method":"prompts/list"}])",
+                        RpcProtocol::kMcp, kMcp);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message().find("repeats the id"), std::string::npos);
+  // "1" and 1 are different ids.
+  EXPECT_TRUE(ParseRpcBody(R"([{"jsonrpc":"2.0","id":1,"method":"ping"},
+      {"jsonrpc":"2.0","id":"1","method":"ping"}])",
+                           RpcProtocol::kMcp, kMcp)
+                  .has_value());
+  // Ids a JavaScript peer would read as another number.
+  for (const char* id :
+       {"9007199254740992", "-9007199254740992", "18446744073709551615"}) {
+    EXPECT_FALSE(ParseRpcBody(std::string(R"({"jsonrpc":"2.0","id":)") + id +
+                                  R"(,"method":"ping"})",
+                              RpcProtocol::kMcp, kMcp)
+                     .has_value())
+        << id;
+  }
+  EXPECT_TRUE(Must(R"({"jsonrpc":"2.0","id":9007199254740991,
+                       "method":"ping"})")
+                  .calls[0]
+                  .id.has_value());
+}
+
+TEST(JsonRpc, ACompletionIsAUseOfWhatItsRefNames) {
+  EXPECT_EQ(Must(R"({"jsonrpc":"2.0","id":1,"method":"completion/complete",
+      "params":{"ref":{"type":"ref/prompt","name":"refund_note"},
+                "argument":{"name":"a","value":"b"}}})")
+                .calls[0]
+                .action,
+            "payments:prompt:refund_note");
+  EXPECT_EQ(Must(R"({"jsonrpc":"2.0","id":1,"method":"completion/complete",
+      "params":{"ref":{"type":"ref/resource","uri":"ledger://{year}"}}})")
+                .calls[0]
+                .action,
+            "payments:resource:ledger_3A_2F_2F_7Byear_7D");
+  for (const char* params : {R"({})", R"({"ref":{"type":"ref/tool"}})",
+                             R"({"ref":{"type":"ref/prompt"}})"}) {
+    EXPECT_FALSE(
+        ParseRpcBody(std::string(R"({"jsonrpc":"2.0","id":1,)") +
+                         R"("method":"completion/complete","params":)" +
+                         params + "}",
+                     RpcProtocol::kMcp, kMcp)
+            .has_value())
+        << params;
+  }
 }
 
 TEST(JsonRpc, ErrorsCarryTheCallsIdAndAStableReason) {

@@ -15,6 +15,7 @@ std::string_view GuessListing(const Json& result) {
   if (result.contains("tools")) return "tools/list";
   if (result.contains("resources")) return "resources/list";
   if (result.contains("prompts")) return "prompts/list";
+  if (result.contains("resourceTemplates")) return "resources/templates/list";
   return "";
 }
 
@@ -45,16 +46,17 @@ bool FilterRpcMessage(Json& msg, const RpcExchange& x) {
   auto result = msg.find("result");
   auto id = msg.find("id");
   if (result == msg.end() || id == msg.end()) return false;
-  std::string method;
-  if (auto it = x.listings.find(DumpJson(*id)); it != x.listings.end()) {
-    method = it->second;
-  } else if (x.guess_listings) {
-    method = std::string(GuessListing(*result));
+  const bool listing = x.listings.count(DumpJson(*id)) > 0 ||
+                       (x.guess_listings && !GuessListing(*result).empty());
+  if (!listing) return false;
+  // Every kind of list the result holds is filtered, whichever listing the
+  // call was: an answer never carries an unfiltered list.
+  std::size_t dropped = 0;
+  for (std::string_view method : {"tools/list", "resources/list",
+                                  "prompts/list", "resources/templates/list"}) {
+    dropped += FilterRpcList(method, x.actions, *result, x.allowed);
   }
-  if (method.empty()) return false;
-  const Json before = *result;
-  FilterRpcList(method, x.actions, *result, x.allowed);
-  return *result != before;
+  return dropped > 0;
 }
 
 std::optional<std::string> RewriteJsonAnswer(std::string_view body,

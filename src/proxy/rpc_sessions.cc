@@ -20,10 +20,31 @@ Status CheckId(std::string_view session) {
 
 }  // namespace
 
+void RpcSessions::Erase(Table::iterator it) {
+  auto held = held_.find(it->second.caller.str());
+  if (held != held_.end() && --held->second == 0) held_.erase(held);
+  sessions_.erase(it);
+}
+
 void RpcSessions::DropIdle(UnixTime now) {
-  std::erase_if(sessions_, [&](const auto& s) {
-    return now - s.second.last > idle_seconds_;
-  });
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    auto next = std::next(it);
+    if (now - it->second.last > idle_seconds_) Erase(it);
+    it = next;
+  }
+}
+
+void RpcSessions::MakeRoomFor(const SpiffeId& caller) {
+  auto held = held_.find(caller.str());
+  if (held == held_.end() || held->second < per_caller_) return;
+  auto oldest = sessions_.end();
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    if (it->second.caller == caller &&
+        (oldest == sessions_.end() || it->second.last < oldest->second.last)) {
+      oldest = it;
+    }
+  }
+  if (oldest != sessions_.end()) Erase(oldest);
 }
 
 Status RpcSessions::Bind(std::string_view session, const SpiffeId& caller,
@@ -38,11 +59,13 @@ Status RpcSessions::Bind(std::string_view session, const SpiffeId& caller,
     it->second.last = now;
     return Ok();
   }
+  MakeRoomFor(caller);
   if (sessions_.size() >= capacity_) DropIdle(now);
   if (sessions_.size() >= capacity_) {
     return Error(Code::kUnavailable, "too many sessions open");
   }
   sessions_.emplace(std::string(session), Entry{caller, now});
+  ++held_[caller.str()];
   return Ok();
 }
 
@@ -64,9 +87,7 @@ Status RpcSessions::Check(std::string_view session, const SpiffeId& caller,
 
 void RpcSessions::Forget(std::string_view session) {
   std::lock_guard lock(mu_);
-  if (auto it = sessions_.find(session); it != sessions_.end()) {
-    sessions_.erase(it);
-  }
+  if (auto it = sessions_.find(session); it != sessions_.end()) Erase(it);
 }
 
 std::size_t RpcSessions::size() const {

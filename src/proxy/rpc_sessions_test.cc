@@ -41,6 +41,27 @@ TEST(RpcSessions, IdleSessionsExpireAndMakeRoom) {
   EXPECT_EQ(s.size(), 1u);
 }
 
+TEST(RpcSessions, OneCallerCannotFillTheTable) {
+  RpcSessions s(4, 3600, /*per_caller=*/2);
+  ASSERT_TRUE(s.Bind("a1", kAlice, kNow));
+  ASSERT_TRUE(s.Bind("a2", kAlice, kNow + 1));
+  ASSERT_TRUE(s.Check("a1", kAlice, kNow + 2)) << "a1 is now the newer";
+  // Alice's third session ends her least recently used one (a2).
+  ASSERT_TRUE(s.Bind("a3", kAlice, kNow + 3));
+  EXPECT_EQ(s.Check("a2", kAlice, kNow + 4).error().code(), Code::kNotFound);
+  EXPECT_TRUE(s.Check("a1", kAlice, kNow + 4));
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(s.Bind("x" + std::to_string(i), kAlice, kNow + 5 + i));
+  }
+  EXPECT_EQ(s.size(), 2u);
+  // Room is left for others.
+  EXPECT_TRUE(s.Bind("b1", kMallory, kNow + 200));
+  EXPECT_TRUE(s.Bind("b2", kMallory, kNow + 201));
+  EXPECT_EQ(s.size(), 4u);
+  s.Forget("b1");
+  EXPECT_TRUE(s.Bind("b3", kMallory, kNow + 202));
+}
+
 TEST(RpcSessions, SessionIdsAreVisibleAsciiAndBounded) {
   RpcSessions s(10, 600);
   for (std::string bad :

@@ -140,6 +140,8 @@ struct Settings {
   // person_verifier checks a person's root from the control plane, with
   // the proxy as its audience (egress only).
   std::shared_ptr<const ChainVerifier> person_verifier;
+  // agent_card: the A2A Agent Card an a2a route names (inbound only).
+  std::optional<Json> agent_card;
 };
 
 // Fields are header fields the proxy sets on an answer.
@@ -379,6 +381,10 @@ struct Proxy::Impl {
   awaitable<bool> ServeRpc(TlsStream& client, FlatBuffer& buffer,
                            proxy_runtime::RequestParser& p, const Settings& s,
                            const Allowed& a, std::optional<std::string> body);
+  // ServeAgentCard answers GET /.well-known/agent-card.json with the
+  // Agent Card signed by the proxy's SVID (agent_card.h).
+  awaitable<bool> ServeAgentCard(TlsStream& client, const Settings& s,
+                                 const Allowed& a);
   // DecideCalls decides and audits each call of `body`, filling `allowed`
   // and `x`'s refusals and listings; false when the audit log failed.
   awaitable<bool> DecideCalls(TlsStream& client, const Allowed& a,

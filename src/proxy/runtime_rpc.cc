@@ -4,6 +4,7 @@
 // the others are forwarded; the answer's listings are filtered, also inside
 // an event stream, and an MCP session is bound to the caller that opened
 // it.
+#include "aztp/proxy/agent_card.h"
 #include "aztp/proxy/rpc_gate.h"
 #include "proxy/runtime_relay.h"
 
@@ -27,6 +28,28 @@ std::uint64_t RpcLimit(const ProxyConfig& c) {
              ? std::min<std::uint64_t>(
                    static_cast<std::uint64_t>(c.max_body_bytes), kMaxRpcBytes)
              : kMaxRpcBytes;
+}
+
+// CheckRpcMedia: a call's body is application/json, in UTF-8 if a charset
+// is named, without a Content-Encoding (an app's body parser honouring a
+// charset such as UTF-7, or decompressing, would read other calls than
+// the proxy decided).
+Status CheckRpcMedia(const bhttp::request_header<>& req) {
+  std::string type(req[bhttp::field::content_type]);
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
+  type.erase(std::remove(type.begin(), type.end(), ' '), type.end());
+  if (type != "application/json" && type != "application/json;charset=utf-8") {
+    return Error(Code::kInvalidArgument,
+                 "a JSON-RPC request must be application/json (UTF-8), not " +
+                     QuoteInput(type));
+  }
+  if (req.count(bhttp::field::content_encoding) > 0) {
+    return Error(Code::kInvalidArgument,
+                 "a JSON-RPC request must not be content-encoded");
+  }
+  return Ok();
 }
 
 // WritePiece writes `data` as the next piece of `res`'s body (`done`: its
@@ -66,9 +89,20 @@ awaitable<bool> Proxy::Impl::ServeRpc(TlsStream& client,
                          policies->argument_names, a.now)
         .allowed;
   };
+  if (s.agent_card && a.r.path == kAgentCardPath &&
+      (a.req.method() == bhttp::verb::get ||
+       a.req.method() == bhttp::verb::head)) {
+    co_return co_await ServeAgentCard(client, s, a);
+  }
   bhttp::request<bhttp::buffer_body> out;
   if (a.req.method() != bhttp::verb::post) {
-    // An MCP GET stream or DELETE, forwarded as it came.
+    // An MCP GET stream or DELETE (the gate let no other method through),
+    // forwarded as it came; it carries no call, so no body.
+    if (proxy_runtime::HasBody(p)) {
+      co_await RefuseRequest(client, a, 400, kRpcInvalidRequest, "malformed",
+                             "an MCP GET or DELETE has no body");
+      co_return false;
+    }
     rpc.delete_session = mcp && a.req.method() == bhttp::verb::delete_;
     x.guess_listings = mcp && a.req.method() == bhttp::verb::get;
     StartAppRequest(a.req, internal::FramingOf(p), a.outcome, s, out);
@@ -77,6 +111,12 @@ awaitable<bool> Proxy::Impl::ServeRpc(TlsStream& client,
         client, buffer,       p,
         out,    a.keep_alive, a.req.method() == bhttp::verb::head};
     co_return co_await ForwardInbound(f, s, nullptr, mcp ? &rpc : nullptr);
+  }
+  // What the app reads is what was decided: JSON in UTF-8, not encoded.
+  if (Status media = CheckRpcMedia(a.req); !media) {
+    co_await RefuseRequest(client, a, 415, kRpcInvalidRequest,
+                           "unsupported_media_type", media.error().message());
+    co_return false;
   }
   if (!body) {
     body = co_await proxy_runtime::ReadWholeBody(client, buffer, p, RpcLimit(c),
@@ -117,9 +157,39 @@ awaitable<bool> Proxy::Impl::ServeRpc(TlsStream& client,
   std::string forwarded = internal::ForwardedBody(*body, *parsed, allowed);
   StartAppRequest(a.req, internal::BodyFraming{false, forwarded.size()},
                   a.outcome, s, out);
+  out.set(bhttp::field::content_type, "application/json");
   Forward<TlsStream> f{client, buffer, p, out, a.keep_alive, false};
   const bool relay = mcp || x.changes_answer();
   co_return co_await ForwardInbound(f, s, &forwarded, relay ? &rpc : nullptr);
+}
+
+awaitable<bool> Proxy::Impl::ServeAgentCard(TlsStream& client,
+                                            const Settings& s,
+                                            const Allowed& a) {
+  auto signer = Signer();
+  Result<Json> card = signer ? SignAgentCard(*s.agent_card, **signer)
+                             : Result<Json>(signer.error());
+  if (!card) {
+    Log(LogLevel::kError, "agent_card_unsigned",
+        Json{{"message", card.error().message()}});
+    co_await WriteJson(
+        client, 503,
+        ErrorJson("unavailable", "the agent card cannot be signed now"), false);
+    co_return false;
+  }
+  bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+  res.set(bhttp::field::content_type, "application/json");
+  res.set(bhttp::field::cache_control, "no-cache");
+  res.body() = DumpJson(*card);
+  res.keep_alive(a.keep_alive);
+  res.prepare_payload();
+  if (a.req.method() == bhttp::verb::head) {
+    bhttp::response_serializer<bhttp::string_body> sr{res};
+    co_await bhttp::async_write_header(client, sr, use_awaitable);
+  } else {
+    co_await bhttp::async_write(client, res, use_awaitable);
+  }
+  co_return a.keep_alive;
 }
 
 awaitable<bool> Proxy::Impl::DecideCalls(TlsStream& client, const Allowed& a,

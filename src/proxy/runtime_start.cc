@@ -258,6 +258,7 @@ Status Proxy::Reload(ProxyConfig config) {
         m.self, config.inbound->routes,
         std::shared_ptr<const ChainVerifier>(std::move(verifier)),
         m.rpc_sessions);
+    AZTP_ASSIGN_OR_RETURN(s->agent_card, internal::ReadAgentCard(config));
   }
   if (config.egress) {
     // A person's root from the control plane, addressed to this proxy.

@@ -15,33 +15,17 @@ D="$AZTP_BUILD/aztpd/aztpd"
 PX="$AZTP_BUILD/proxy/aztp-proxy"
 for bin in "$D" "$PX" "$AZTP_BIN"; do [ -x "$bin" ] || fail "$bin is not built"; done
 [ -d "$AZTP_NODE_PATH/@modelcontextprotocol/sdk" ] || fail "the MCP SDK is not installed (scripts/install-deps.sh)"
-PIDS=()
-trap 'for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$T"' EXIT
 
 TD=example.org
 RESEARCH=spiffe://$TD/agents/research
 PLANNER=spiffe://$TD/agents/planner
 PAYMENTS=spiffe://$TD/tools/payments
-expect_exit 0 "$D" init --data-dir "$T/cp" --trust-domain $TD
-KEY="$(json_get "$out" admin_api_key)"
-start_aztpd "$T/cp"
-C=(curl -sS --max-time 20 --cacert "$T/cp/bundle.pem")
-for id in $RESEARCH $PLANNER $PAYMENTS; do
-  api POST /v1/identities "{\"id\":\"$id\"}"
-  [ "$status" = 201 ] || fail "register $id: $status $body"
-done
-attach() {
-  api POST /v1/policies "{\"name\":\"$1\",\"document\":$2}"
-  [ "$status" = 201 ] || fail "policy $1: $status $body"
-  api POST "/v1/policies/$(json_get "$body" id):attach" "{\"identity\":\"$3\"}"
-  [ "$status" = 200 ] || fail "attach $1: $status $body"
-}
-attach payments '{"Statement":[
+control_plane_up $TD
+register $RESEARCH $PLANNER $PAYMENTS
+attach_policy payments '{"Statement":[
   {"Sid":"UseTheServer","Effect":"Allow","Action":"payments:mcp*"},
   {"Sid":"NoRefunds","Effect":"Deny","Action":"payments:mcp:tool:refund"}]}' $PAYMENTS
-attach planner '{"Statement":{"Effect":"Allow","Action":"planner:mcp*"}}' $PLANNER
-printf '%s' "$KEY" > "$T/key"
-chmod 600 "$T/key"
+attach_policy planner '{"Statement":{"Effect":"Allow","Action":"planner:mcp*"}}' $PLANNER
 # ESM ignores NODE_PATH: the scripts run from $T/mcp, next to a
 # node_modules that is the installed packages.
 MCP="$T/mcp"

@@ -73,6 +73,32 @@ api() {
   body="$(cat "$T/body")"
 }
 
+# control_plane_up TD: aztpd for trust domain TD, initialised in $T/cp and
+# started; sets KEY (the admin key, also in $T/key, mode 600) and C (curl
+# trusting aztpd).
+control_plane_up() {
+  expect_exit 0 "$AZTP_BUILD/aztpd/aztpd" init --data-dir "$T/cp" --trust-domain "$1"
+  KEY="$(json_get "$out" admin_api_key)"
+  start_aztpd "$T/cp"
+  C=(curl -sS --max-time 20 --cacert "$T/cp/bundle.pem")
+  (umask 077; printf '%s' "$KEY" > "$T/key")
+}
+# register ID...: registers each identity at aztpd.
+register() {
+  local id
+  for id in "$@"; do
+    api POST /v1/identities "{\"id\":\"$id\"}"
+    [ "$status" = 201 ] || fail "register $id: $status $body"
+  done
+}
+# attach_policy NAME DOCUMENT IDENTITY: stores a policy and attaches it.
+attach_policy() {
+  api POST /v1/policies "{\"name\":\"$1\",\"document\":$2}"
+  [ "$status" = 201 ] || fail "policy $1: $status $body"
+  api POST "/v1/policies/$(json_get "$body" id):attach" "{\"identity\":\"$3\"}"
+  [ "$status" = 200 ] || fail "attach $1: $status $body"
+}
+
 # run CODE CMD...: expect_exit, and keep every output in $T/outputs too, to
 # check later that no key leaked.
 run() { expect_exit "$@"; printf '%s\n' "$out" >> "$T/outputs"; }

@@ -30,13 +30,14 @@ async function refusal(promise) {
 
 // post sends raw JSON-RPC through an egress proxy, as the SDK would, and
 // returns the status and the JSON-RPC messages of the answer (JSON or SSE).
-async function post(egress, target, targetUrl, session, body) {
+async function post(egress, target, targetUrl, session, body, extra = {}) {
   const res = await fetch(egress + '/mcp', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+    method: extra.method || 'POST',
+    headers: { 'content-type': extra.type || 'application/json',
+               accept: 'application/json, text/event-stream',
                'mcp-protocol-version': '2025-06-18', 'mcp-session-id': session,
                'Aztp-Target': target, 'Aztp-Target-Url': targetUrl },
-    body: JSON.stringify(body),
+    body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
   let messages = [];
@@ -102,6 +103,29 @@ if (batch.status !== 200 || !byId[101]?.result || byId[102]?.error?.data?.reason
   fail('batch: ' + batch.status + ' ' + JSON.stringify(batch.messages));
 }
 ok('a batch of one allowed and one refused call: 101 answered, 102 refused (policy_denied)');
+
+// Attempts to make the server read other calls than the proxy decided.
+const utf7 = await post(env.EGRESS, env.TARGET, env.TARGET_URL, session,
+  '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"quote","arguments":' +
+  '{"item":"x+ACIAfQAsACIAbgBhAG0AZQAiADoAIgBzAGUAYwByAGUAdABfAGEAZABtAGkAbgAiAH0-"}}}',
+  { type: 'application/json; charset=utf-7' });
+if (utf7.status !== 415 || utf7.messages[0]?.error?.data?.reason !== 'unsupported_media_type') {
+  fail('a UTF-7 body: ' + utf7.status + ' ' + JSON.stringify(utf7.messages));
+}
+const put = await post(env.EGRESS, env.TARGET, env.TARGET_URL, session,
+  { jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'secret_admin' } },
+  { method: 'PUT' });
+if (put.status !== 405 || put.messages[0]?.error !== 'method_not_allowed') {
+  fail('PUT: ' + put.status + ' ' + JSON.stringify(put.messages));
+}
+const twins = await post(env.EGRESS, env.TARGET, env.TARGET_URL, session, [
+  { jsonrpc: '2.0', id: 7, method: 'tools/list' },
+  { jsonrpc: '2.0', id: 7, method: 'prompts/list' },
+]);
+if (twins.status !== 400 || twins.messages[0]?.error?.code !== -32600) {
+  fail('a batch repeating an id: ' + twins.status + ' ' + JSON.stringify(twins.messages));
+}
+ok('a UTF-7 body (415), a PUT (405) and a batch repeating an id (400, -32600) never reach the server');
 
 // Another caller (the planner, through its own proxy) presenting this session.
 const stolen = await post(env.OTHER_EGRESS, env.TARGET, env.TARGET_URL, session,

@@ -88,7 +88,7 @@ struct InboundRequest {
 
 // GateOutcome is one decision.
 struct GateOutcome {
-  int status = 200;    // 200: forward; 400; 401; 403; 503
+  int status = 200;    // 200: forward; 400; 401; 403; 404; 405; 503
   std::string reason;  // "" when allowed, else a stable reason
   std::optional<int> hop;
   std::string message;  // for the log and the answer, never a token
@@ -122,8 +122,9 @@ class Gate {
   // revocation list's age (503 revocations_stale), peer authentication (401
   // unauthenticated or the peer's error), the chain (401 with the verifier's
   // reason and hop; the chain's outermost issuer must be the peer), the route
-  // (403 route_not_found), the capability (403 capability_not_granted), the
-  // policies (403 policy_denied) and, on an mcp route, the MCP session the
+  // (403 route_not_found; 405 method_not_allowed for a method the route's
+  // agent protocol does not use), the capability (403 capability_not_granted),
+  // the policies (403 policy_denied) and, on an mcp route, the MCP session the
   // request names: the peer's own (403 session_not_owned when another
   // caller opened it, 404 session_unknown when it was never opened through
   // this proxy or has ended, which tells an MCP client to start anew).

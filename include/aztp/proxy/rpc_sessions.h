@@ -9,7 +9,9 @@
 // Session ids are 1 to kMaxSessionIdBytes visible ASCII bytes (0x21-0x7E),
 // as the MCP transport requires. The table is bounded: when full, sessions
 // idle longer than `idle_seconds` are dropped, and a new one is refused
-// (kUnavailable) if none is. Thread-safe.
+// (kUnavailable) if none is. One caller holds at most `per_caller`
+// sessions: its least recently used one ends when it opens another, so
+// that no caller can fill the table and lock the others out. Thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -29,8 +31,11 @@ inline constexpr std::size_t kMaxSessionIdBytes = 256;
 
 class RpcSessions {
  public:
-  RpcSessions(std::size_t capacity, int64_t idle_seconds)
-      : capacity_(capacity), idle_seconds_(idle_seconds) {}
+  RpcSessions(std::size_t capacity, int64_t idle_seconds,
+              std::size_t per_caller = 256)
+      : capacity_(capacity),
+        idle_seconds_(idle_seconds),
+        per_caller_(per_caller) {}
 
   // Bind records `session` as `caller`'s. kAlreadyExists when another
   // caller holds it (a server that reuses ids: the answer must not reach
@@ -50,13 +55,21 @@ class RpcSessions {
     SpiffeId caller;
     UnixTime last = 0;
   };
-  // DropIdle removes sessions idle for longer than idle_seconds_; mu_ held.
+  using Table = std::map<std::string, Entry, std::less<>>;
+  // DropIdle removes sessions idle for longer than idle_seconds_; Erase
+  // removes one; mu_ held.
   void DropIdle(UnixTime now);
+  void Erase(Table::iterator it);
+  // MakeRoomFor ends `caller`'s least recently used session when it holds
+  // per_caller_ already; mu_ held.
+  void MakeRoomFor(const SpiffeId& caller);
 
   const std::size_t capacity_;
   const int64_t idle_seconds_;
+  const std::size_t per_caller_;
   mutable std::mutex mu_;
-  std::map<std::string, Entry, std::less<>> sessions_;
+  Table sessions_;
+  std::map<std::string, std::size_t, std::less<>> held_;  // by caller
 };
 
 }  // namespace aztp
