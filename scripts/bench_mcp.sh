@@ -39,6 +39,7 @@ ROUNDS="${BENCH_MCP_ROUNDS:-2}"
 WORKERS="${BENCH_WORKERS:-2}"
 # ok/fail, expect_exit, json_get, start_aztpd, api and the scratch folder $T.
 source "$AZTP_SOURCE/tests/lib/common.sh"
+source "$AZTP_SOURCE/tests/lib/proxy.sh"
 D="$AZTP_BUILD/aztpd/aztpd"
 PX="$AZTP_BUILD/proxy/aztp-proxy"
 for bin in "$D" "$PX" "$AZTP_BIN"; do [ -x "$bin" ] || fail "$bin is not built"; done
@@ -92,17 +93,8 @@ attach_policy payments-mcp-bench '{"Statement":[
 # shipping runs off the request path, and aztpd ingesting them would share
 # the same cores.
 control_plane() {  # IDENTITY NAME
-  cat <<YAML
-identity: $1
-control_plane:
-  url: $URL
-  bundle_file: $T/cp/bundle.json
-  api_key_file: $T/key
-audit:
-  db: $T/$2-audit.db
-  ship_interval: 1h
-threads: $WORKERS
-YAML
+  proxy_head "$1" "$2"
+  printf '  ship_interval: 1h\nthreads: %s\n' "$WORKERS"
 }
 start_proxy() {  # NAME: runs aztp-proxy with $T/NAME.yaml until ready
   "$PX" check --config "$T/$1.yaml" >/dev/null 2>"$T/$1.check" ||
@@ -112,7 +104,6 @@ start_proxy() {  # NAME: runs aztp-proxy with $T/NAME.yaml until ready
   for _ in $(seq 1 200); do [ -s "$T/$1.ready" ] && break; sleep 0.05; done
   [ -s "$T/$1.ready" ] || fail "aztp-proxy $1 did not start: $(tail -5 "$T/$1.log")"
 }
-port() { json_get "$(cat "$T/$1.ready")" "$2"; }
 
 { control_plane $PAYMENTS payments; cat <<YAML
 inbound:

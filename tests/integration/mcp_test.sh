@@ -11,10 +11,9 @@
 # hops, and the audit log naming each tool call.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/proxy.sh"
-D="$AZTP_BUILD/aztpd/aztpd"
 PX="$AZTP_BUILD/proxy/aztp-proxy"
-for bin in "$D" "$PX" "$AZTP_BIN"; do [ -x "$bin" ] || fail "$bin is not built"; done
-[ -d "$AZTP_NODE_PATH/@modelcontextprotocol/sdk" ] || fail "the MCP SDK is not installed (scripts/install-deps.sh)"
+node_scripts mcp @modelcontextprotocol/sdk
+MCP="$T/mcp"
 
 TD=example.org
 RESEARCH=spiffe://$TD/agents/research
@@ -26,12 +25,6 @@ attach_policy payments '{"Statement":[
   {"Sid":"UseTheServer","Effect":"Allow","Action":"payments:mcp*"},
   {"Sid":"NoRefunds","Effect":"Deny","Action":"payments:mcp:tool:refund"}]}' $PAYMENTS
 attach_policy planner '{"Statement":{"Effect":"Allow","Action":"planner:mcp*"}}' $PLANNER
-# ESM ignores NODE_PATH: the scripts run from $T/mcp, next to a
-# node_modules that is the installed packages.
-MCP="$T/mcp"
-mkdir -p "$MCP"
-cp "$AZTP_SOURCE"/tests/mcp/*.mjs "$MCP/"
-ln -s "$AZTP_NODE_PATH" "$T/node_modules"
 
 start_node() {  # NAME ARGS...: a node program of tests/mcp, its port in $T/NAME.port
   local name="$1"; shift
@@ -40,21 +33,9 @@ start_node() {  # NAME ARGS...: a node program of tests/mcp, its port in $T/NAME
   for _ in $(seq 1 200); do [ -s "$T/$name.port" ] && break; sleep 0.05; done
   [ -s "$T/$name.port" ] || fail "$name did not start: $(tail -5 "$T/$name.node.log")"
 }
-control_plane() {
-  cat <<YAML
-identity: $1
-control_plane:
-  url: $URL
-  bundle_file: $T/cp/bundle.json
-  api_key_file: $T/key
-  policy_refresh: 1s
-audit:
-  db: $T/$2-audit.db
-YAML
-}
 
 start_node payments mcp_agent.mjs payments "$T/payments.port"
-{ control_plane $PAYMENTS payments; cat <<YAML
+{ proxy_head $PAYMENTS payments; cat <<YAML
 inbound:
   listen: 127.0.0.1:0
   upstream: http://127.0.0.1:$(cat "$T/payments.port")
@@ -68,7 +49,7 @@ PAY_URL="https://127.0.0.1:$(port payments inbound_port)"
 
 # The planner's proxy: inbound to its MCP server, egress for its calls out
 # (roots for its own calls: payments' session only, no tool).
-{ control_plane $PLANNER planner; cat <<YAML
+{ proxy_head $PLANNER planner; cat <<YAML
 inbound:
   listen: 127.0.0.1:0
   upstream: http://127.0.0.1:PLANNER_PORT
@@ -89,7 +70,7 @@ sed "s/PLANNER_PORT/$(cat "$T/planner.port")/" "$T/planner.tmpl" > "$T/planner.y
 kill -HUP "$(pgrep -f "aztp-proxy run --config $T/planner.yaml")"
 sleep 1
 
-{ control_plane $RESEARCH research; cat <<YAML
+{ proxy_head $RESEARCH research; cat <<YAML
 egress:
   listen: 127.0.0.1:0
   root_capabilities: ["payments:mcp", "payments:mcp:tool:quote", "payments:mcp:tool:refund",

@@ -12,6 +12,28 @@
 #   mint                    a chain of $T/client for $PAYMENTS (payments:quote)
 #   send NAME CHAIN         the client's POST /quote through proxy NAME;
 #                           sets status and reason
+# proxy_head IDENTITY NAME: the first keys of proxy NAME's configuration:
+# its identity, the control plane at $URL, audit in $T/NAME-audit.db.
+proxy_head() {
+  cat <<YAML
+identity: $1
+control_plane:
+  url: $URL
+  bundle_file: $T/cp/bundle.json
+  api_key_file: $T/key
+audit:
+  db: $T/$2-audit.db
+YAML
+}
+# node_scripts NAME PACKAGE: copies tests/NAME/*.mjs into $T/NAME, next to
+# a node_modules that is the installed npm packages (ESM ignores
+# NODE_PATH), after checking that PACKAGE is installed.
+node_scripts() {
+  [ -d "$AZTP_NODE_PATH/$2" ] || fail "$2 is not installed (scripts/install-deps.sh)"
+  mkdir -p "$T/$1"
+  cp "$AZTP_SOURCE/tests/$1"/*.mjs "$T/$1/"
+  [ -e "$T/node_modules" ] || ln -s "$AZTP_NODE_PATH" "$T/node_modules"
+}
 proxy_fixture() {
   local id
   for id in $CLIENT $PAYMENTS; do
