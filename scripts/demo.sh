@@ -14,7 +14,9 @@ build="$(cd "${1:-build}" && pwd)"
 here="$(cd "$(dirname "$0")" && pwd)"
 OIDC="$here/../tests/oidc"
 export AZTP_NODE_PATH="${AZTP_NODE_PATH:-$here/../.deps/node/node_modules}"
-[ -d "$AZTP_NODE_PATH/oidc-provider" ] || { echo "demo: oidc-provider is not installed (run scripts/install-deps.sh)"; exit 1; }
+for package in oidc-provider @modelcontextprotocol/sdk; do
+  [ -d "$AZTP_NODE_PATH/$package" ] || { echo "demo: $package is not installed (run scripts/install-deps.sh)"; exit 1; }
+done
 A="$build/cli/aztp"
 D="$build/aztpd/aztpd"
 PX="$build/proxy/aztp-proxy"
@@ -26,6 +28,10 @@ work="$(mktemp -d)"
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work"
+# The MCP scripts run next to the npm packages (ESM ignores NODE_PATH).
+mkdir mcp
+cp "$here/../tests/mcp/mcp_agent.mjs" "$here/demo_mcp.mjs" mcp/
+ln -s "$AZTP_NODE_PATH" node_modules
 
 if [ -t 1 ]; then bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }; else bold() { printf '\n%s\n' "$*"; }; fi
 say() { printf '  %s\n' "$*"; }
@@ -129,7 +135,10 @@ cat > payments-policy.json <<'JSON'
   {"Sid": "QuotesForOrgAFinance", "Effect": "Allow", "Action": "payments:quote",
    "Condition": {"StringEquals": {"aztp:OriginId": "spiffe://org-a.example/aztpd", "aztp:PersonIssuer": "ISSUER"},
                  "ForAnyValue:StringEquals": {"aztp:PersonGroups": "finance"}}},
-  {"Sid": "NoRefunds", "Effect": "Deny", "Action": "payments:refund"}]}
+  {"Sid": "NoRefunds", "Effect": "Deny", "Action": "payments:refund"},
+  {"Sid": "McpToolsForOrgA", "Effect": "Allow", "Action": "payments:mcp*",
+   "Condition": {"ForAllValues:StringEquals": {"aztp:ChainTrustDomains": ["org-a.example", "org-b.example"]}}},
+  {"Sid": "NoMcpRefunds", "Effect": "Deny", "Action": "payments:mcp:tool:refund"}]}
 JSON
 # What the planner may do for a person is org-a's policy on the planner:
 # research, quotes and refunds, for people in group finance (whether a
@@ -148,6 +157,7 @@ expect 0 on b policy put --name payments --document payments-policy.json
 expect 0 on b policy attach "$(get "$out" id)" --identity $PAYMENTS
 say "org-a attached to planner: for people of group finance, research:query payments:quote payments:refund"
 say "org-b attached to payments: allow payments:quote for chains from org-a's planner within org-a/org-b, or for org-a's people of group finance; deny payments:refund"
+say "                             its MCP tools (payments:mcp*) for chains within org-a/org-b; deny the refund tool (payments:mcp:tool:refund)"
 
 # Each proxy bootstraps with a key scoped to its own identity.
 scoped_key() {
@@ -189,7 +199,13 @@ app() {
 }
 port() { get "$(cat "$1.ready")" "$2_port"; }
 
-app payments payments
+# payments is a real MCP server (the official TypeScript SDK), which also
+# answers POST /quote and /refund.
+node mcp/mcp_agent.mjs payments payments.port 2> payments-app.log &
+pids+=($!)
+for _ in $(seq 1 200); do [ -s payments.port ] && break; sleep 0.05; done
+[ -s payments.port ] || die "the payments MCP server did not start: $(tail -3 payments-app.log)"
+APP_payments="$(cat payments.port)"
 proxy payments b $PAYMENTS "inbound:
   listen: 127.0.0.1:0
   upstream: http://127.0.0.1:$APP_payments
@@ -197,7 +213,8 @@ proxy payments b $PAYMENTS "inbound:
   person_issuers: {org-a.example: [\"$ISSUER\"]}
   routes:
     - {method: POST, path: /quote, action: \"payments:quote\", resource: quotes}
-    - {method: POST, path: /refund, action: \"payments:refund\", resource: refunds}"
+    - {method: POST, path: /refund, action: \"payments:refund\", resource: refunds}
+    - {path: /mcp, protocol: mcp, action: \"payments:mcp\"}"
 IN_payments="$(port payments inbound)"
 app research research --egress-ready research.ready --next-id $PAYMENTS \
   --next-url "http://127.0.0.1:$IN_payments"
@@ -207,7 +224,9 @@ proxy research a $RESEARCH "inbound:
   routes:
     - {method: POST, path: /research, action: \"research:query\"}
 egress:
-  listen: 127.0.0.1:0"
+  listen: 127.0.0.1:0
+  # its own calls: the payments agent's MCP session, quote and refund tools
+  root_capabilities: [\"payments:mcp\", \"payments:mcp:tool:quote\", \"payments:mcp:tool:refund\"]"
 IN_research="$(port research inbound)"
 proxy planner a $PLANNER "egress:
   listen: 127.0.0.1:0
@@ -218,7 +237,7 @@ app planner planner --egress-ready planner.ready --next-id $RESEARCH \
   --provider corp --capabilities research:query,payments:quote,payments:refund
 say "planner  (org-a): app :$APP_planner, its proxy sends from :$(port planner egress), may grant research:query payments:quote payments:refund"
 say "research (org-a): app :$APP_research behind mTLS :$IN_research, sends from :$(port research egress)"
-say "payments (org-b): app :$APP_payments behind mTLS :$IN_payments"
+say "payments (org-b): app :$APP_payments (an MCP server, and POST /quote, /refund) behind mTLS :$IN_payments"
 say "each proxy generated its key, got its X.509-SVID from its own aztpd; the apps hold no keys"
 
 bold "3. Alice signs in, and the planner asks for a price on her behalf"
@@ -253,7 +272,27 @@ say "                            payments:quote   decision: allow (QuotesForOrgA
 [ "$(get "$r" refund.error)" = policy_denied ] || die "refund: $r"
 say "                            payments:refund  decision: $(get "$r" refund_status) $(get "$r" refund.error) — $(get "$r" refund.message)"
 
-bold "4. Five attacks, and how each is stopped"
+bold "4. The payments agent's MCP tools, decided tool by tool"
+# research's app (here the SDK's MCP client) sends through research's
+# proxy, which mints research's own root for each request.
+mcp="$(node mcp/demo_mcp.mjs "http://127.0.0.1:$(port research egress)" $PAYMENTS \
+  "https://127.0.0.1:$IN_payments")" || die "the MCP client failed"
+[ "$(get "$mcp" tools)" = '["quote"]' ] || die "tools/list: $mcp"
+say "research → payments over MCP (org-a → org-b): tools/list shows $(get "$mcp" tools) (refund is hidden: the policy denies it)"
+[ "$(get "$mcp" quote.price)" = 42 ] || die "quote: $mcp"
+say "✔ tools/call quote    decision: allow (McpToolsForOrgA) → $(get "$mcp" quote.price), for $(get "$mcp" quote.caller | short)"
+[ "$(get "$mcp" refund.reason)" = policy_denied ] || die "refund: $mcp"
+say "✘ tools/call refund   an McpError for the SDK: $(get "$mcp" refund.message)"
+sleep 1.5
+expect 0 "$A" audit query --db payments-audit.db --limit 1000
+say "payments' audit log, by tool:"
+/usr/bin/python3 -c 'import json,sys
+for r in json.loads(sys.argv[1])["records"]:
+    rpc = r["details"].get("rpc")
+    if rpc and rpc["method"] == "tools/call":
+        print("    seq %-3d %-6s %-26s %s" % (r["seq"], r["decision"], r["details"]["action"], r["reason"]))' "$out"
+
+bold "5. Five attacks, and how each is stopped"
 # A chain as it travels on the wire from research to payments, recorded by
 # an attacker: the demo makes one with SVIDs of the same two identities.
 expect 0 on a agent fetch --id $PLANNER --out wire-planner
@@ -324,7 +363,7 @@ say "✘ research revoked at org-a's aztpd: planner's proxy refuses its certific
 expect 1 on a agent fetch --id $RESEARCH --out research-again
 say "✘ and research gets no new SVID: $(get "$out" error)"
 
-bold "5. Every decision, in tamper-evident logs"
+bold "6. Every decision, in tamper-evident logs"
 sleep 2
 for spec in "b $PAYMENTS payments" "a $RESEARCH research" "a $PLANNER planner"; do
   read -r org id name <<<"$spec"
@@ -346,7 +385,7 @@ expect 1 "$A" audit verify --db tampered.db
 say "✘ someone turns a denial into an allow in a copy of payments' log: $(get "$out" error) at seq $(get "$out" bad_seq)"
 say "    $(get "$out" message)"
 
-bold "6. org-b ends the federation"
+bold "7. org-b ends the federation"
 expect 0 on b federation remove org-a.example
 sleep 2.5
 "$A" chain mint --svid wire-planner --aud $PAYMENTS --cap payments:quote > direct
@@ -356,4 +395,4 @@ answer="$(cat answer)"
 [ "$status" = 401 ] && [ "$(get "$answer" error)" = untrusted_trust_domain ] || die "after the federation ended: $status $answer"
 say "✘ planner (org-a) calls payments directly: $status $(get "$answer" error) — org-b's proxy no longer trusts org-a"
 
-bold "Demo complete: alice signed in at a real OpenID provider, 2 federated control planes, 3 agents behind aztp-proxy, her chain across both, 5 attacks stopped, every decision in a verified audit log."
+bold "Demo complete: alice signed in at a real OpenID provider, 2 federated control planes, 3 agents behind aztp-proxy, her chain across both, MCP tools decided one by one, 5 attacks stopped, every decision in a verified audit log."

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""The demo's three agents: small plain-HTTP apps that hold no keys. Each
+"""Two of the demo's agents: small plain-HTTP apps that hold no keys. Each
 sits behind its own aztp-proxy, receives requests from it (with the
 verified caller in Aztp-* headers) and calls the next agent through the
 proxy's egress port (docs/proxy.md).
 
-  demo_agent.py --role planner|research|payments --port-file FILE
+  demo_agent.py --role planner|research --port-file FILE
                 [--port N] [--egress-ready FILE --next-id SPIFFE_ID
                  --next-url URL] [--provider NAME --capabilities CAP,...]
 
@@ -20,8 +20,9 @@ proxy's egress port (docs/proxy.md).
             which the proxy refuses
   research  POST /research: asks payments for a quote and, to show the
             policy, for a refund, in the same transaction
-  payments  POST /quote: a price; POST /refund: a refund (its policy never
-            lets one through)
+
+(The third, payments, is an MCP server that also answers POST /quote and
+/refund: tests/mcp/mcp_agent.mjs.)
 """
 import argparse
 import http.client
@@ -133,11 +134,6 @@ class Handler(BaseHTTPRequestHandler):
                                      "quote_status": q_status, "quote": quote,
                                      "refund_status": r_status,
                                      "refund": refund})
-        if role == "payments" and path == "/quote":
-            return self.answer(200, {"seen": seen(self.headers),
-                                     "price": 42.50, "currency": "EUR"})
-        if role == "payments" and path == "/refund":
-            return self.answer(200, {"refunded": True})
         return self.answer(404, {"error": "no such route"})
 
 
@@ -145,7 +141,7 @@ def main():
     global ARGS
     p = argparse.ArgumentParser()
     p.add_argument("--role", required=True,
-                   choices=["planner", "research", "payments"])
+                   choices=["planner", "research"])
     p.add_argument("--port-file", required=True)
     p.add_argument("--egress-ready", default="")
     p.add_argument("--next-id", default="")

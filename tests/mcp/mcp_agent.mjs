@@ -6,7 +6,10 @@
 //     tool: plan, which calls payments' quote through the planner's own
 //     aztp-proxy (egress), continuing the transaction it was called in
 // quote's answer names the chain the payments proxy verified (the
-// Aztp-Caller, Aztp-Path and Aztp-Subject it forwarded).
+// Aztp-Caller, Aztp-Path and Aztp-Subject it forwarded). payments also
+// answers plain HTTP, as the demo's payments agent (scripts/demo.sh):
+// POST /quote (a price, and the Aztp-* fields it received) and POST
+// /refund.
 import http from 'node:http';
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -96,7 +99,28 @@ async function handle(req, res) {
   await transport.handleRequest(req, res);
 }
 
+// plainHttp answers the payments agent's HTTP routes; false for others.
+function plainHttp(req, res) {
+  if (role !== 'payments' || req.method !== 'POST' ||
+      (req.url !== '/quote' && req.url !== '/refund')) {
+    return false;
+  }
+  const seen = {};
+  for (const name of ['Caller', 'Subject', 'Txn', 'Origin', 'Capabilities', 'Path']) {
+    const value = req.headers['aztp-' + name.toLowerCase()];
+    if (value !== undefined) seen['Aztp-' + name] = value;
+  }
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(req.url === '/quote'
+      ? { seen, price: 42.5, currency: 'EUR' } : { refunded: true }));
+  });
+  return true;
+}
+
 const httpServer = http.createServer((req, res) => {
+  if (plainHttp(req, res)) return;
   if (!req.url.startsWith('/mcp')) { res.writeHead(404); res.end(); return; }
   handle(req, res).catch((e) => {
     if (!res.headersSent) res.writeHead(500);
