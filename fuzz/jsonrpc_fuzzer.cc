@@ -3,7 +3,9 @@
 // are valid, non-wildcard capabilities (one per call that is not a
 // response), or fails with a documented error of bounded length. Read as a
 // listing's result (from the upstream server), it is filtered without
-// losing count of what was dropped.
+// losing count of what was dropped; read as a whole answer or an event
+// stream, it is rewritten (listings filtered, refusals added) into JSON or
+// whole events again.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -11,6 +13,8 @@
 
 #include "aztp/chain/capability.h"
 #include "aztp/proxy/jsonrpc.h"
+#include "aztp/proxy/sse.h"
+#include "proxy/rpc_answer.h"
 
 namespace {
 
@@ -75,11 +79,38 @@ void CheckFilter(std::string_view body) {
 
 }  // namespace
 
+// CheckAnswer rewrites `body` read as an app's answer, JSON or an event
+// stream, as the proxy does for a request with a listing and a refusal:
+// what comes out is JSON again, or whole events.
+void CheckAnswer(std::string_view body) {
+  aztp::internal::RpcExchange x;
+  x.actions = kActions;
+  x.listings["1"] = "tools/list";
+  x.guess_listings = body.size() % 2 == 0;
+  x.refusals.push_back(
+      aztp::RpcError(aztp::Json(2), aztp::kRpcRefused, "policy_denied", "m"));
+  x.allowed = [](const aztp::RpcCall& use) {
+    return use.target.size() % 2 == 0;
+  };
+  if (auto out = aztp::internal::RewriteJsonAnswer(body, x)) {
+    Check(aztp::ParseJson(*out, aztp::JsonLimits{out->size() + 1, 128})
+              .has_value());
+  }
+  aztp::SseReader reader;
+  auto events = reader.Feed(body);
+  if (!events) return;
+  for (const aztp::SseEvent& e : *events) {
+    const std::string out = aztp::internal::RewriteEvent(e, x);
+    Check(out.empty() || out.back() == '\n' || out.back() == '\r');
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
   CheckBody(body, aztp::RpcProtocol::kMcp);
   CheckBody(body, aztp::RpcProtocol::kA2a);
   CheckFilter(body);
+  CheckAnswer(body);
   // An encoded segment is always one valid capability segment.
   const std::string segment = aztp::EncodeRpcSegment(body);
   auto cap = aztp::Capability::Parse("x:" + segment);
