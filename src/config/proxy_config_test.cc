@@ -117,6 +117,7 @@ void ExpectDefaults(const ProxyConfig& c) {
   EXPECT_EQ(c.connect_timeout_seconds, d.connect_timeout_seconds);
   EXPECT_EQ(c.request_timeout_seconds, d.request_timeout_seconds);
   EXPECT_EQ(c.idle_timeout_seconds, d.idle_timeout_seconds);
+  EXPECT_EQ(c.stream_idle_timeout_seconds, d.stream_idle_timeout_seconds);
   EXPECT_EQ(c.upstream_pool_size, d.upstream_pool_size);
   EXPECT_EQ(c.grace_seconds, d.grace_seconds);
   EXPECT_EQ(c.skew_seconds, d.skew_seconds);
@@ -448,6 +449,51 @@ TEST(ProxyConfig, ReadsTheControlPlaneReplicas) {
        "control_plane.failover_urls: repeats https://a:1"},
       {ControlPlane("  failover_urls: https://a:1\n"), Code::kMalformed,
        "control_plane.failover_urls: "},
+  });
+}
+
+TEST(ProxyConfig, AgentProtocolRoutesGetTheirTemplates) {
+  auto c = ParseProxyConfig(
+      Routes(
+          {"{path: /mcp, protocol: mcp, action: \"payments:mcp\"}",
+           "{path: /a2a, protocol: a2a, action: \"planner:a2a\", "
+           "method_action: \"planner:{method}\", agent_card: /etc/card.json}",
+           "{path: /q, action: q}"}) +
+      "stream_idle_timeout: 2h\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  const auto& r = c->inbound->routes;
+  EXPECT_EQ(r[0].protocol, ProxyRoute::Protocol::kMcp);
+  EXPECT_EQ(r[0].tool_action, "payments:mcp:tool:{name}");
+  EXPECT_EQ(r[0].resource_action, "payments:mcp:resource:{name}");
+  EXPECT_EQ(r[0].prompt_action, "payments:mcp:prompt:{name}");
+  EXPECT_EQ(r[0].method_action, "payments:mcp:{method}");
+  EXPECT_EQ(r[1].protocol, ProxyRoute::Protocol::kA2a);
+  EXPECT_EQ(r[1].method_action, "planner:{method}");
+  EXPECT_TRUE(r[1].tool_action.empty());
+  EXPECT_EQ(r[1].agent_card, "/etc/card.json");
+  EXPECT_EQ(r[2].protocol, ProxyRoute::Protocol::kHttp);
+  EXPECT_EQ(c->stream_idle_timeout_seconds, 7200);
+  const Code i = Code::kInvalidArgument;
+  ExpectRejected({
+      {Routes({"{path: /m, protocol: grpc, action: a}"}), i,
+       "inbound.routes[0].protocol: must be http, mcp or a2a"},
+      {Routes({"{path: /m, action: a, tool_action: \"a:{name}\"}"}), i,
+       "inbound.routes[0].tool_action: is only for routes of protocol mcp"},
+      {Routes({"{path: /m, protocol: a2a, action: a, "
+               "prompt_action: \"a:{name}\"}"}),
+       i,
+       "inbound.routes[0].prompt_action: is only for routes of protocol mcp"},
+      {Routes({"{path: /m, protocol: mcp, action: a, agent_card: /c.json}"}), i,
+       "inbound.routes[0].agent_card: is only for routes of protocol a2a"},
+      {Routes({"{path: /m, protocol: mcp, action: a, "
+               "tool_action: \"a:tool:{method}\"}"}),
+       i, "inbound.routes[0]: action template tool"},
+      {Routes({"{path: /m, protocol: a2a, action: a, "
+               "method_action: \"a:*:{method}\"}"}),
+       i, "inbound.routes[0]: action template method"},
+      {Routes({"{path: /a, protocol: a2a, action: a, agent_card: /c.json}",
+               "{path: /b, protocol: a2a, action: b, agent_card: /d.json}"}),
+       i, "inbound.routes[1].agent_card: repeats that of inbound.routes[0]"},
   });
 }
 
