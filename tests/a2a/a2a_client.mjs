@@ -97,11 +97,17 @@ if (!cancel.message.includes('capability_not_granted') && !cancel.message.includ
 }
 ok('CancelTask, outside the chain\'s capabilities, is refused: ' + cancel.message);
 
-const stream = await rejects((async () => {
-  for await (const ev of client.sendMessageStream(message('stream it'))) void ev;
-})(), 'SendStreamingMessage denied by policy');
-if (!stream.message.includes('NoStreaming')) fail('SendStreamingMessage: ' + stream.message);
-ok('SendStreamingMessage, denied by policy, is refused: ' + stream.message);
+const events = [];
+for await (const ev of client.sendMessageStream(message('stream it'))) events.push(ev);
+if (events.length < 1 || !JSON.stringify(events).includes('planned: stream it')) {
+  fail('SendStreamingMessage: ' + JSON.stringify(events));
+}
+ok('SendStreamingMessage through both proxies: ' + events.length + ' event(s) over the stream');
+
+const read = await rejects(client.getTask({ id: 'task-1', historyLength: undefined, tenant: '' }),
+  'GetTask denied by policy');
+if (!read.message.includes('NoTaskReads')) fail('GetTask: ' + read.message);
+ok('GetTask, denied by policy, is refused: ' + read.message);
 
 // The v0.3 spelling is an action of its own.
 const old = await viaEgress('https://planner/a2a', {

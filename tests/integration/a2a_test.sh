@@ -6,10 +6,11 @@
 # research agent's SDK client sending through its own proxy (egress).
 # Cases: the card verifies as the planner's (its SVID chains to the bundle
 # and names the planner) and a forged card, or the card taken for another
-# SPIFFE ID's, fails; SendMessage end to end; CancelTask outside the
-# chain's capabilities and SendStreamingMessage denied by policy refused as
-# JSON-RPC errors the SDK raises with the reason; the v0.3 spelling as an
-# action of its own; the audit log naming each method.
+# SPIFFE ID's, fails; SendMessage and SendStreamingMessage (an event
+# stream) end to end; CancelTask outside the chain's capabilities and
+# GetTask denied by policy refused as JSON-RPC errors the SDK raises with
+# the reason; the v0.3 spelling as an action of its own; the audit log
+# naming each method.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/proxy.sh"
 source "$(dirname "$0")/../lib/free_port.sh"
@@ -24,7 +25,7 @@ control_plane_up $TD
 register $RESEARCH $PLANNER
 attach_policy planner '{"Statement":[
   {"Sid":"Talk","Effect":"Allow","Action":"planner:a2a*"},
-  {"Sid":"NoStreaming","Effect":"Deny","Action":"planner:a2a:SendStreamingMessage"}]}' $PLANNER
+  {"Sid":"NoTaskReads","Effect":"Deny","Action":"planner:a2a:GetTask"}]}' $PLANNER
 
 # The card names the planner's proxy, whose port is chosen first.
 IN_PORT="$(free_port)"
@@ -87,7 +88,8 @@ def seen(method, decision, reason=None):
                and (reason is None or r == reason) for d, r, c in calls)
 assert seen("SendMessage", "allow"), calls
 assert seen("CancelTask", "deny", "capability_not_granted"), calls
-assert seen("SendStreamingMessage", "deny", "policy_denied"), calls
+assert seen("SendStreamingMessage", "allow"), calls
+assert seen("GetTask", "deny", "policy_denied"), calls
 assert seen("message/send", "deny", "capability_not_granted"), calls
 print("%d call records" % len(calls))
 PY
