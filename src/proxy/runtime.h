@@ -385,6 +385,12 @@ struct Proxy::Impl {
   // Agent Card signed by the proxy's SVID (agent_card.h).
   awaitable<bool> ServeAgentCard(TlsStream& client, const Settings& s,
                                  const Allowed& a);
+  // ForwardRpcStream forwards an MCP GET (the server's event stream) or
+  // DELETE (the end of a session): no call, no body.
+  awaitable<bool> ForwardRpcStream(TlsStream& client, FlatBuffer& buffer,
+                                   proxy_runtime::RequestParser& p,
+                                   const Settings& s, const Allowed& a,
+                                   RpcRelay& rpc);
   // DecideCalls decides and audits each call of `body`, filling `allowed`
   // and `x`'s refusals and listings; false when the audit log failed.
   awaitable<bool> DecideCalls(TlsStream& client, const Allowed& a,
@@ -402,6 +408,13 @@ struct Proxy::Impl {
                                  proxy_runtime::Forward<TlsStream>& f,
                                  const ProxyConfig& c, RpcRelay& rpc,
                                  bool& answered);
+  // RelayJsonAnswer reads a JSON answer whole, filters its listings and
+  // adds the refusals (a 202 becomes a 200 with them).
+  awaitable<bool> RelayJsonAnswer(
+      boost::beast::tcp_stream& up, FlatBuffer& up_buffer,
+      boost::beast::http::response_parser<boost::beast::http::buffer_body>& rp,
+      proxy_runtime::Forward<TlsStream>& f, const ProxyConfig& c,
+      const internal::RpcExchange& x, bool& answered);
   // RelayEvents relays an event stream whose listings are filtered.
   awaitable<void> RelayEvents(
       boost::beast::tcp_stream& up, FlatBuffer& up_buffer,

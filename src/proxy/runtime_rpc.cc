@@ -52,6 +52,20 @@ Status CheckRpcMedia(const bhttp::request_header<>& req) {
   return Ok();
 }
 
+// KeepSession binds the MCP session an answer names to `peer` (one the
+// app names that is another caller's must not reach this one), and
+// forgets `ended`, the session a DELETE ended, once the app agreed.
+Status KeepSession(RpcSessions& sessions, const bhttp::response_header<>& h,
+                   const SpiffeId& peer,
+                   const std::optional<std::string>& ended, UnixTime now) {
+  if (auto it = h.find(kSessionHeader); it != h.end()) {
+    AZTP_RETURN_IF_ERROR(sessions.Bind(
+        std::string_view(it->value().data(), it->value().size()), peer, now));
+  }
+  if (ended && h.result_int() / 100 == 2) sessions.Forget(*ended);
+  return Ok();
+}
+
 // WritePiece writes `data` as the next piece of `res`'s body (`done`: its
 // last).
 template <class Down>
@@ -94,24 +108,10 @@ awaitable<bool> Proxy::Impl::ServeRpc(TlsStream& client,
        a.req.method() == bhttp::verb::head)) {
     co_return co_await ServeAgentCard(client, s, a);
   }
-  bhttp::request<bhttp::buffer_body> out;
   if (a.req.method() != bhttp::verb::post) {
-    // An MCP GET stream or DELETE (the gate let no other method through),
-    // forwarded as it came; it carries no call, so no body.
-    if (proxy_runtime::HasBody(p)) {
-      co_await RefuseRequest(client, a, 400, kRpcInvalidRequest, "malformed",
-                             "an MCP GET or DELETE has no body");
-      co_return false;
-    }
-    rpc.delete_session = mcp && a.req.method() == bhttp::verb::delete_;
-    x.guess_listings = mcp && a.req.method() == bhttp::verb::get;
-    StartAppRequest(a.req, internal::FramingOf(p), a.outcome, s, out);
-    if (a.expects_continue) co_await proxy_runtime::WriteContinue(client);
-    Forward<TlsStream> f{
-        client, buffer,       p,
-        out,    a.keep_alive, a.req.method() == bhttp::verb::head};
-    co_return co_await ForwardInbound(f, s, nullptr, mcp ? &rpc : nullptr);
+    co_return co_await ForwardRpcStream(client, buffer, p, s, a, rpc);
   }
+  bhttp::request<bhttp::buffer_body> out;
   // What the app reads is what was decided: JSON in UTF-8, not encoded.
   if (Status media = CheckRpcMedia(a.req); !media) {
     co_await RefuseRequest(client, a, 415, kRpcInvalidRequest,
@@ -192,6 +192,27 @@ awaitable<bool> Proxy::Impl::ServeAgentCard(TlsStream& client,
   co_return a.keep_alive;
 }
 
+awaitable<bool> Proxy::Impl::ForwardRpcStream(TlsStream& client,
+                                              beast::flat_buffer& buffer,
+                                              RequestParser& p,
+                                              const Settings& s,
+                                              const Allowed& a, RpcRelay& rpc) {
+  // The gate let no other method through than an MCP GET (the server's
+  // stream) or DELETE: it carries no call, so no body.
+  if (proxy_runtime::HasBody(p)) {
+    co_await RefuseRequest(client, a, 400, kRpcInvalidRequest, "malformed",
+                           "an MCP GET or DELETE has no body");
+    co_return false;
+  }
+  rpc.delete_session = rpc.mcp && a.req.method() == bhttp::verb::delete_;
+  rpc.exchange.guess_listings = rpc.mcp && a.req.method() == bhttp::verb::get;
+  bhttp::request<bhttp::buffer_body> out;
+  StartAppRequest(a.req, internal::FramingOf(p), a.outcome, s, out);
+  if (a.expects_continue) co_await proxy_runtime::WriteContinue(client);
+  Forward<TlsStream> f{client, buffer, p, out, a.keep_alive, false};
+  co_return co_await ForwardInbound(f, s, nullptr, rpc.mcp ? &rpc : nullptr);
+}
+
 awaitable<bool> Proxy::Impl::DecideCalls(TlsStream& client, const Allowed& a,
                                          const RpcBody& body,
                                          std::vector<bool>& allowed,
@@ -250,29 +271,21 @@ awaitable<bool> Proxy::Impl::RelayRpcAnswer(beast::tcp_stream& up,
   std::optional<bhttp::response_parser<bhttp::buffer_body>> rp;
   co_await proxy_runtime::ReadAnswerHeader(up, up_buffer, rp, f.head, c);
   const int code = rp->get().result_int();
-  if (rpc.mcp) {
-    // A session the app opened is the caller's; one the app names that is
-    // another caller's never reaches this one.
-    if (auto it = rp->get().find(kSessionHeader); it != rp->get().end()) {
-      Status bound = rpc_sessions->Bind(
-          std::string_view(it->value().data(), it->value().size()), *rpc.peer,
-          clock->Now());
-      if (!bound) {
-        Log(LogLevel::kWarn, "mcp_session_refused",
-            Json{{"peer", rpc.peer->str()},
-                 {"message", bound.error().message()}});
-        co_await WriteJson(f.client, 502,
-                           ErrorJson("upstream_bad_answer",
-                                     "the app named an MCP session this "
-                                     "caller may not have"),
-                           false);
-        answered = true;
-        co_return false;
-      }
-    }
-    if (rpc.delete_session && rpc.session && code / 100 == 2) {
-      rpc_sessions->Forget(*rpc.session);
-    }
+  if (Status kept =
+          rpc.mcp ? KeepSession(*rpc_sessions, rp->get(), *rpc.peer,
+                                rpc.delete_session ? rpc.session : std::nullopt,
+                                clock->Now())
+                  : Ok();
+      !kept) {
+    Log(LogLevel::kWarn, "mcp_session_refused",
+        Json{{"peer", rpc.peer->str()}, {"message", kept.error().message()}});
+    co_await WriteJson(f.client, 502,
+                       ErrorJson("upstream_bad_answer",
+                                 "the app named an MCP session this caller "
+                                 "may not have"),
+                       false);
+    answered = true;
+    co_return false;
   }
   const internal::RpcExchange& x = rpc.exchange;
   bhttp::response<bhttp::buffer_body> res;
@@ -303,9 +316,17 @@ awaitable<bool> Proxy::Impl::RelayRpcAnswer(beast::tcp_stream& up,
     co_await RelayEvents(up, up_buffer, *rp, f, c, x, res);
     co_return rp->keep_alive() && up_buffer.size() == 0;
   }
+  co_return co_await RelayJsonAnswer(up, up_buffer, *rp, f, c, x, answered);
+}
+
+awaitable<bool> Proxy::Impl::RelayJsonAnswer(
+    beast::tcp_stream& up, beast::flat_buffer& up_buffer,
+    bhttp::response_parser<bhttp::buffer_body>& rp, Forward<TlsStream>& f,
+    const ProxyConfig& c, const internal::RpcExchange& x, bool& answered) {
   // A JSON answer (or a 202 to calls some of which were refused), read
   // whole, filtered and completed.
-  bhttp::response_parser<bhttp::string_body> whole(std::move(*rp));
+  const int code = rp.get().result_int();
+  bhttp::response_parser<bhttp::string_body> whole(std::move(rp));
   whole.body_limit(RpcLimit(c));
   co_await bhttp::async_read(up, up_buffer, whole, use_awaitable);
   std::optional<std::string> rewritten =
