@@ -43,33 +43,21 @@ source "$AZTP_SOURCE/tests/lib/proxy.sh"
 D="$AZTP_BUILD/aztpd/aztpd"
 PX="$AZTP_BUILD/proxy/aztp-proxy"
 for bin in "$D" "$PX" "$AZTP_BIN"; do [ -x "$bin" ] || fail "$bin is not built"; done
-NODE_MODULES="$AZTP_SOURCE/.deps/node/node_modules"
+AZTP_NODE_PATH="${AZTP_NODE_PATH:-$AZTP_SOURCE/.deps/node/node_modules}"
 command -v node >/dev/null || fail "node is not installed (scripts/install-deps.sh)"
-for pkg in @modelcontextprotocol/sdk zod; do
-  [ -d "$NODE_MODULES/$pkg" ] ||
-    fail "the node package $pkg is not installed in $NODE_MODULES (run scripts/install-deps.sh)"
-done
 
 PIDS=()
 cleanup() {
-  for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for _ in $(seq 1 50); do
-    alive=0
-    for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-    [ $alive = 0 ] && break
-    sleep 0.1
-  done
-  for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  stop_gracefully
   rm -rf "$T"
 }
 trap cleanup EXIT
 
-# ESM ignores NODE_PATH: the scripts run from $T/mcp, next to a
-# node_modules that is the installed packages.
+# The MCP server and the load client run from $T/mcp, next to the npm
+# packages (node_scripts, tests/lib/proxy.sh).
+node_scripts mcp @modelcontextprotocol/sdk
 MCP="$T/mcp"
-mkdir -p "$MCP"
-cp "$AZTP_SOURCE/tests/mcp/mcp_agent.mjs" "$AZTP_SOURCE/bench/mcp_bench.mjs" "$MCP/"
-ln -s "$NODE_MODULES" "$T/node_modules"
+cp "$AZTP_SOURCE/bench/mcp_bench.mjs" "$MCP/"
 
 # --- the MCP server ---
 node "$MCP/mcp_agent.mjs" payments "$T/server.port" 2>"$T/server.log" &

@@ -38,14 +38,7 @@ command -v nginx >/dev/null || fail "nginx is not installed (scripts/install-dep
 N="$(mktemp -d)"
 PIDS=()
 cleanup() {
-  for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for _ in $(seq 1 50); do
-    alive=0
-    for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-    [ $alive = 0 ] && break
-    sleep 0.1
-  done
-  for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  stop_gracefully
   rm -rf "$T" "$N"
 }
 trap cleanup EXIT

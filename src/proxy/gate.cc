@@ -267,7 +267,14 @@ GateOutcome Gate::Check(const InboundRequest& request,
   o.decision = std::move(d);
   // 5. The MCP session it names.
   if (o.allowed() && route->protocol == ProxyRoute::Protocol::kMcp &&
-      request.mcp_session) {
+      request.resumes_stream && !request.mcp_session) {
+    o.status = 404;
+    o.reason = "session_unknown";
+    o.message =
+        "resuming an MCP stream (Last-Event-ID) needs the session "
+        "it belongs to (Mcp-Session-Id)";
+  } else if (o.allowed() && route->protocol == ProxyRoute::Protocol::kMcp &&
+             request.mcp_session) {
     Status mine =
         sessions_ ? sessions_->Check(*request.mcp_session, *request.peer, now)
                   : Status(Error(Code::kNotFound, "no sessions"));

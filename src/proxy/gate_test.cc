@@ -355,6 +355,22 @@ TEST_F(GateTest, AnMcpSessionIsOnlyItsCallers) {
   o = Check(stolen);
   EXPECT_EQ(o.status, 404);
   EXPECT_EQ(o.reason, "session_unknown");
+  // Resuming a stream by event id alone (a server keeping events without
+  // sessions would replay another caller's), and in another's session.
+  InboundRequest resume =
+      Request("GET", "/mcp", PlannerChain({"payments:*"}), kPlanner);
+  resume.resumes_stream = true;
+  o = Check(resume);
+  EXPECT_EQ(o.status, 404);
+  EXPECT_EQ(o.reason, "session_unknown");
+  EXPECT_NE(o.message.find("Last-Event-ID"), std::string::npos);
+  resume.chain = PlannerChain({"payments:*"});
+  resume.mcp_session = "s-1";
+  EXPECT_EQ(Check(resume).reason, "session_not_owned");
+  InboundRequest mine = Request("GET", "/mcp", Chain({"payments:mcp"}));
+  mine.mcp_session = "s-1";
+  mine.resumes_stream = true;
+  EXPECT_TRUE(Check(mine).allowed());
   // Only the methods of the transport reach an MCP server.
   for (const char* method : {"PUT", "PATCH", "HEAD", "post"}) {
     InboundRequest odd = Request(method, "/mcp", Chain({"payments:*"}));

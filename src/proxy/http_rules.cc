@@ -4,6 +4,7 @@
 
 #include "aztp/http/address.h"
 #include "aztp/http/target.h"
+#include "aztp/proxy/rpc_sessions.h"
 
 namespace aztp::internal {
 
@@ -96,8 +97,8 @@ Status CheckTransferEncoding(const bhttp::request_header<>& req) {
 // fields, and those an agent protocol's session rests on (an app reading
 // another value than the proxy checked would use another's session).
 bool Single(std::string_view name) {
-  return IsProxyHeader(name) || iequals(name, "mcp-session-id") ||
-         iequals(name, "last-event-id") || iequals(name, "content-type");
+  return IsProxyHeader(name) || iequals(name, kMcpSessionHeader) ||
+         iequals(name, kLastEventIdHeader) || iequals(name, "content-type");
 }
 
 // CheckNames refuses '_' in field names and repeated fields that must be

@@ -176,9 +176,10 @@ InboundRequest Proxy::Impl::DescribeInbound(const RequestHeader& req,
   if (auto it = req.find(kChainHeader); it != req.end()) {
     r.chain = std::string(it->value());
   }
-  if (auto it = req.find("Mcp-Session-Id"); it != req.end()) {
+  if (auto it = req.find(kMcpSessionHeader); it != req.end()) {
     r.mcp_session = std::string(it->value());
   }
+  r.resumes_stream = req.find(kLastEventIdHeader) != req.end();
   // What is routed is what is forwarded: a head the rules refuse is
   // decided (400) and audited like any other request, and nothing of it is
   // read further.

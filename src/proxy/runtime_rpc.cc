@@ -18,7 +18,6 @@ using proxy_runtime::WriteJson;
 
 namespace {
 
-constexpr std::string_view kSessionHeader = "Mcp-Session-Id";
 // kMaxRpcBytes bounds a request, or a JSON answer, read whole: 4 MiB, the
 // MCP SDK's own limit.
 constexpr std::uint64_t kMaxRpcBytes = 4 << 20;
@@ -35,12 +34,15 @@ std::uint64_t RpcLimit(const ProxyConfig& c) {
 // charset such as UTF-7, or decompressing, would read other calls than
 // the proxy decided).
 Status CheckRpcMedia(const bhttp::request_header<>& req) {
-  std::string type(req[bhttp::field::content_type]);
-  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) {
-    return static_cast<char>(std::tolower(c));
-  });
-  type.erase(std::remove(type.begin(), type.end(), ' '), type.end());
-  if (type != "application/json" && type != "application/json;charset=utf-8") {
+  constexpr std::string_view kJson = "application/json";
+  const std::string_view type = req[bhttp::field::content_type];
+  // The only parameter allowed is the charset UTF-8, in any case.
+  std::string params;
+  for (char ch : type.substr(std::min(type.size(), kJson.size()))) {
+    if (ch != ' ') params += static_cast<char>(std::tolower(ch));
+  }
+  if (!proxy_runtime::IsMediaType(type, kJson) ||
+      (!params.empty() && params != ";charset=utf-8")) {
     return Error(Code::kInvalidArgument,
                  "a JSON-RPC request must be application/json (UTF-8), not " +
                      QuoteInput(type));
@@ -58,7 +60,7 @@ Status CheckRpcMedia(const bhttp::request_header<>& req) {
 Status KeepSession(RpcSessions& sessions, const bhttp::response_header<>& h,
                    const SpiffeId& peer,
                    const std::optional<std::string>& ended, UnixTime now) {
-  if (auto it = h.find(kSessionHeader); it != h.end()) {
+  if (auto it = h.find(kMcpSessionHeader); it != h.end()) {
     AZTP_RETURN_IF_ERROR(sessions.Bind(
         std::string_view(it->value().data(), it->value().size()), peer, now));
   }

@@ -51,6 +51,20 @@ PIDS=()
 AT_EXIT=()
 trap 'for c in "${AT_EXIT[@]}"; do eval "$c" >/dev/null 2>&1 || true; done
       for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$T"' EXIT
+# stop_gracefully: SIGTERM to every process in PIDS and AZTPD_PIDS, up to
+# 5 s for them to exit (a benchmark's proxies close their audit logs),
+# then SIGKILL to what is left.
+stop_gracefully() {
+  local p alive
+  for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do
+    alive=0
+    for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.1
+  done
+  for p in "${PIDS[@]}" "${AZTPD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+}
 start_aztpd() {
   local dir="$1"; shift
   rm -f "$dir/aztpd.url"

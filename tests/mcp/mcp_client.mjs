@@ -142,6 +142,18 @@ if (made.status !== 404 || made.messages[0]?.error !== 'session_unknown') {
 }
 ok('a session never opened through the proxy is 404 session_unknown');
 
+// Resuming a stream by event id alone, without the session it belongs to.
+const resume = await fetch(env.OTHER_EGRESS + '/mcp', {
+  headers: { accept: 'text/event-stream', 'last-event-id': 'stream-1_7',
+             'mcp-protocol-version': '2025-06-18',
+             'Aztp-Target': env.TARGET, 'Aztp-Target-Url': env.TARGET_URL },
+});
+const resumed = await resume.json();
+if (resume.status !== 404 || resumed.error !== 'session_unknown') {
+  fail('Last-Event-ID without a session: ' + resume.status + ' ' + JSON.stringify(resumed));
+}
+ok('resuming a stream by Last-Event-ID without its session is 404 session_unknown');
+
 // Two MCP hops: research -> planner (an MCP server, and a client of payments).
 const hop = await connect(env.EGRESS, env.PLANNER, env.PLANNER_URL);
 const planned = JSON.parse((await hop.client.callTool({ name: 'plan', arguments: { item: 'hotel' } }))

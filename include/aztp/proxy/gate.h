@@ -82,8 +82,10 @@ struct InboundRequest {
   std::optional<std::string> chain;  // the Aztp-Chain value, if sent
   // binding is the request as the chain's `req` claim describes it.
   std::optional<RequestBinding> binding;
-  // mcp_session is the Mcp-Session-Id the request names, if any.
+  // mcp_session is the Mcp-Session-Id the request names, if any;
+  // resumes_stream: it names a Last-Event-ID (resuming an event stream).
   std::optional<std::string> mcp_session;
+  bool resumes_stream = false;
 };
 
 // GateOutcome is one decision.
@@ -127,7 +129,9 @@ class Gate {
   // the policies (403 policy_denied) and, on an mcp route, the MCP session the
   // request names: the peer's own (403 session_not_owned when another
   // caller opened it, 404 session_unknown when it was never opened through
-  // this proxy or has ended, which tells an MCP client to start anew).
+  // this proxy or has ended, which tells an MCP client to start anew; also
+  // for a Last-Event-ID without a session: a stream is resumed only in the
+  // session it belongs to, never by event id alone).
   GateOutcome Check(const InboundRequest& request,
                     const std::vector<const Policy*>& policies,
                     UnixTime now) const;

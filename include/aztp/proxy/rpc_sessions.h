@@ -28,6 +28,9 @@
 namespace aztp {
 
 inline constexpr std::size_t kMaxSessionIdBytes = 256;
+// The header fields a session and the resuming of its streams travel in.
+inline constexpr std::string_view kMcpSessionHeader = "Mcp-Session-Id";
+inline constexpr std::string_view kLastEventIdHeader = "Last-Event-ID";
 
 class RpcSessions {
  public:
