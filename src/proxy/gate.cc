@@ -70,6 +70,34 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep) {
   return out;
 }
 
+// CheckMcpSession refuses, in `o`, a request naming an MCP session that is
+// not its peer's (403 session_not_owned) or not known here (404
+// session_unknown, which tells an MCP client to start anew), and one
+// resuming a stream (Last-Event-ID) without its session: a stream is resumed
+// only in the session it belongs to, never by event id alone.
+void CheckMcpSession(RpcSessions* sessions, const InboundRequest& request,
+                     UnixTime now, GateOutcome& o) {
+  if (!request.mcp_session) {
+    if (!request.resumes_stream) return;
+    o.status = 404;
+    o.reason = "session_unknown";
+    o.message =
+        "resuming an MCP stream (Last-Event-ID) needs the session it belongs "
+        "to (Mcp-Session-Id)";
+    return;
+  }
+  const Status mine =
+      sessions ? sessions->Check(*request.mcp_session, *request.peer, now)
+               : Status(Error(Code::kNotFound, "no sessions"));
+  if (mine) return;
+  const bool other = mine.error().code() == Code::kPermissionDenied;
+  o.status = other ? 403 : 404;
+  o.reason = other ? "session_not_owned" : "session_unknown";
+  o.message = other ? "the MCP session was opened by another caller"
+                    : "the MCP session is unknown here (never opened through "
+                      "this proxy, ended or expired)";
+}
+
 }  // namespace
 
 bool IsProxyHeader(std::string_view name) {
@@ -266,26 +294,8 @@ GateOutcome Gate::Check(const InboundRequest& request,
   }
   o.decision = std::move(d);
   // 5. The MCP session it names.
-  if (o.allowed() && route->protocol == ProxyRoute::Protocol::kMcp &&
-      request.resumes_stream && !request.mcp_session) {
-    o.status = 404;
-    o.reason = "session_unknown";
-    o.message =
-        "resuming an MCP stream (Last-Event-ID) needs the session "
-        "it belongs to (Mcp-Session-Id)";
-  } else if (o.allowed() && route->protocol == ProxyRoute::Protocol::kMcp &&
-             request.mcp_session) {
-    Status mine =
-        sessions_ ? sessions_->Check(*request.mcp_session, *request.peer, now)
-                  : Status(Error(Code::kNotFound, "no sessions"));
-    if (!mine) {
-      const bool other = mine.error().code() == Code::kPermissionDenied;
-      o.status = other ? 403 : 404;
-      o.reason = other ? "session_not_owned" : "session_unknown";
-      o.message = other ? "the MCP session was opened by another caller"
-                        : "the MCP session is unknown here (never opened "
-                          "through this proxy, ended or expired)";
-    }
+  if (o.allowed() && route->protocol == ProxyRoute::Protocol::kMcp) {
+    CheckMcpSession(sessions_.get(), request, now, o);
   }
   return o;
 }

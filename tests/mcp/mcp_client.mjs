@@ -112,6 +112,25 @@ const utf7 = await post(env.EGRESS, env.TARGET, env.TARGET_URL, session,
 if (utf7.status !== 415 || utf7.messages[0]?.error?.data?.reason !== 'unsupported_media_type') {
   fail('a UTF-7 body: ' + utf7.status + ' ' + JSON.stringify(utf7.messages));
 }
+// Other ways to name another charset or type than UTF-8 JSON: each is 415.
+for (const type of ['application/json;charset="utf-7"', 'application/json; charset=utf-8; charset=utf-7',
+  'application/json;charset=utf-8,utf-7', 'application/json\t;charset=utf-7', 'application/json-seq',
+  'text/plain', 'application/json;charset=utf-16']) {
+  const odd = await post(env.EGRESS, env.TARGET, env.TARGET_URL, session,
+    { jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'quote', arguments: { item: 'c' } } },
+    { type });
+  if (odd.status !== 415 || odd.messages[0]?.error?.data?.reason !== 'unsupported_media_type') {
+    fail('Content-Type ' + JSON.stringify(type) + ': ' + odd.status + ' ' + JSON.stringify(odd.messages));
+  }
+}
+const cased = await post(env.EGRESS, env.TARGET, env.TARGET_URL, session,
+  { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'quote', arguments: { item: 'd' } } },
+  { type: 'Application/JSON ; Charset=UTF-8' });
+if (cased.status !== 200 || !cased.messages[0]?.result) {
+  fail('Application/JSON ; Charset=UTF-8: ' + cased.status + ' ' + JSON.stringify(cased.messages));
+}
+ok('a quoted, repeated, listed, tab-separated or UTF-16 charset and other types are 415; ' +
+   'Application/JSON ; Charset=UTF-8 is answered');
 const put = await post(env.EGRESS, env.TARGET, env.TARGET_URL, session,
   { jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'secret_admin' } },
   { method: 'PUT' });
