@@ -70,6 +70,22 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep) {
   return out;
 }
 
+// RouteFor is the route a request is decided on: for the A2A Agent Card's
+// path, the route that names a card; otherwise the first that matches.
+const ProxyRoute* RouteFor(const std::vector<ProxyRoute>& routes,
+                           const InboundRequest& request) {
+  if ((request.method == "GET" || request.method == "HEAD") &&
+      request.path == kAgentCardPath) {
+    for (const ProxyRoute& r : routes) {
+      if (!r.agent_card.empty()) return &r;
+    }
+  }
+  for (const ProxyRoute& r : routes) {
+    if (MatchRoute(r, request.method, request.path)) return &r;
+  }
+  return nullptr;
+}
+
 // CheckMcpSession refuses, in `o`, a request naming an MCP session that is
 // not its peer's (403 session_not_owned) or not known here (404
 // session_unknown, which tells an MCP client to start anew), and one
@@ -248,20 +264,7 @@ GateOutcome Gate::Check(const InboundRequest& request,
   }
   const int outer = chain->depth();
   // 3. What the request is.
-  const ProxyRoute* route = nullptr;
-  // The A2A Agent Card the proxy serves, on the route that names it.
-  if ((request.method == "GET" || request.method == "HEAD") &&
-      request.path == kAgentCardPath) {
-    for (const ProxyRoute& r : routes_) {
-      if (!r.agent_card.empty()) route = &r;
-    }
-  }
-  for (const ProxyRoute& r : routes_) {
-    if (route == nullptr && MatchRoute(r, request.method, request.path)) {
-      route = &r;
-      break;
-    }
-  }
+  const ProxyRoute* route = RouteFor(routes_, request);
   if (route == nullptr) {
     GateOutcome o = Deny(403, "route_not_found",
                          "no route maps " + QuoteInput(request.method) + " " +
